@@ -1,0 +1,5 @@
+#include "sm/check.h"
+int main(void)
+{
+	return 0;
+}

@@ -1,0 +1,27 @@
+/* config.h - infrastructure settings from the environment and a dotenv file.
+ *
+ * The file is $SM_ENV_FILE, else /etc/sm/sm.env, else ./.env (the first that
+ * exists). Its KEY=VALUE lines fill the environment without overriding what is
+ * already set: the real environment wins.
+ */
+#ifndef SM_CONFIG_H
+#define SM_CONFIG_H
+
+#include <stdbool.h>
+#include "sm/err.h"
+
+/* Load the dotenv file, if any. A named $SM_ENV_FILE that is missing, or a
+ * malformed line, is an error (message names file and line). */
+int sm_config_load(sm_error *err);
+/* Parse one dotenv file into the environment (no override). */
+int sm_config_load_file(const char *path, sm_error *err);
+
+/* The value of name, or def when unset or empty. */
+const char *sm_config_get(const char *name, const char *def);
+/* 1/0 for true/false spellings (1, yes, true, on / 0, no, false, off);
+ * def when unset; -1 when set to anything else. */
+int sm_config_bool(const char *name, int def);
+/* Parse a number setting; def when unset; -1 with err when malformed. */
+int sm_config_double(const char *name, double def, double *out, sm_error *err);
+
+#endif

@@ -1,0 +1,9 @@
+/* checker_cpu_temp.c - placeholder until the checker lands. */
+#include "checkers.h"
+
+SM_CHECKER(sm_checker_cpu_temp)
+{
+	(void)self;
+	(void)opts;
+	sm_result_fail(res, "not implemented");
+}

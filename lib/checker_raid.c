@@ -1,0 +1,9 @@
+/* checker_raid.c - placeholder until the checker lands. */
+#include "checkers.h"
+
+SM_CHECKER(sm_checker_raid)
+{
+	(void)self;
+	(void)opts;
+	sm_result_fail(res, "not implemented");
+}

@@ -1,0 +1,9 @@
+/* checker_reboot_debian.c - placeholder until the checker lands. */
+#include "checkers.h"
+
+SM_CHECKER(sm_checker_reboot_debian)
+{
+	(void)self;
+	(void)opts;
+	sm_result_fail(res, "not implemented");
+}

@@ -1,0 +1,82 @@
+/* err.c - exit statuses and error helpers. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sm/err.h"
+
+static const char *progname = "sm";
+
+void sm_error_set(sm_error *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	va_end(ap);
+}
+
+void sm_error_prefix(sm_error *err, const char *fmt, ...)
+{
+	char head[256], joined[sizeof head + sizeof err->msg + 2];
+	va_list ap;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(head, sizeof head, fmt, ap);
+	va_end(ap);
+	snprintf(joined, sizeof joined, "%s: %s", head, err->msg);
+	snprintf(err->msg, sizeof err->msg, "%.*s", (int)sizeof err->msg - 1, joined);
+}
+
+void sm_err_set_progname(const char *argv0)
+{
+	const char *slash;
+
+	if (!argv0 || !*argv0)
+		return;
+	slash = strrchr(argv0, '/');
+	progname = slash ? slash + 1 : argv0;
+}
+
+const char *sm_err_progname(void)
+{
+	return progname;
+}
+
+int sm_err(int code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: %s\n", progname, msg);
+	return code;
+}
+
+int sm_err_report(int code, const sm_error *err)
+{
+	return sm_err(code, "%s", err->msg);
+}
+
+static const struct {
+	int code;
+	const char *name;
+} exit_names[] = {
+	{SM_EXIT_OK, "ok"},           {SM_EXIT_FAILURE, "failure"},
+	{SM_EXIT_USAGE, "usage"},     {SM_EXIT_DATAERR, "dataerr"},
+	{SM_EXIT_TEMPFAIL, "tempfail"},
+};
+
+const char *sm_exit_name(int code)
+{
+	for (size_t i = 0; i < sizeof exit_names / sizeof exit_names[0]; i++)
+		if (exit_names[i].code == code)
+			return exit_names[i].name;
+	return "unknown";
+}
