@@ -79,6 +79,10 @@ void sm_check_result_clear(sm_check_result *res);
 /* The result as the envelope's check object. */
 json_t *sm_check_result_json(const sm_check_result *res);
 
+/* Whether s is an acceptable ping target: a host name or an IPv4/IPv6
+ * address, never empty, never starting with '-', no spaces or controls. */
+bool sm_check_host_valid(const char *s);
+
 /* --- helpers for checker implementations --- */
 
 /* Set status and a printf message. */
