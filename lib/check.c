@@ -145,6 +145,46 @@ json_t *sm_check_result_json(const sm_check_result *res)
 	return o;
 }
 
+int sm_check_record(sm_store *store, const sm_check_result *res, const char *hostname,
+		    const char *trace_id, sm_error *err)
+{
+	static const char sql[] =
+		"INSERT INTO check_runs (checker, hostname, status, message, metrics, error,"
+		" warning_threshold, critical_threshold, duration_ms, executed_at, trace_id)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	char now[SM_RFC3339_LEN];
+	char *metrics = json_dumps(res->metrics ? res->metrics : json_object(), SM_JSON_FLAGS);
+	sqlite3_stmt *st = sm_store_prepare(store, sql, err);
+	int rc = -1;
+
+	if (!st || !metrics)
+		goto done;
+	sm_rfc3339_now(now, true);
+	sqlite3_bind_text(st, 1, res->checker, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, hostname, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, sm_status_name(res->status), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, res->message ? res->message : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, metrics, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, res->error ? res->error : "", -1, SQLITE_STATIC);
+	if (res->warning.set) {
+		sqlite3_bind_text(st, 7, res->warning.text, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 8, res->critical.text, -1, SQLITE_STATIC);
+	}
+	sqlite3_bind_double(st, 9, res->duration_ms);
+	sqlite3_bind_text(st, 10, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, trace_id ? trace_id : "", -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sm_error_set(err, "%s: %s", sm_store_path(store),
+			     sqlite3_errmsg(sm_store_db(store)));
+		goto done;
+	}
+	rc = 0;
+done:
+	sqlite3_finalize(st);
+	free(metrics);
+	return rc;
+}
+
 static char *vformat(const char *fmt, va_list ap)
 {
 	char *s = NULL;

@@ -1,9 +1,90 @@
-/* checker_disk.c - placeholder until the checker lands. */
+/* checker_disk.c - disk space used per path, from statvfs(3).
+ *
+ * The percentage is relative to the space an unprivileged user can reach
+ * (used + f_bavail), as df(1) shows it, so it runs higher than root's view.
+ * The worst path drives the status; an inaccessible path makes the whole
+ * result UNKNOWN while the good paths stay in the metrics.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
 #include "checkers.h"
+#include "sm/host.h"
+#include "sm/json.h"
+
+#define GIB (1024.0 * 1024.0 * 1024.0)
+
+int sm_check_statvfs(const char *path, struct statvfs *st, char *why, size_t size)
+{
+	char full[4096];
+
+	if (path[0] != '/') {
+		snprintf(why, size, "not an absolute path");
+		return -1;
+	}
+	if (sm_host_path(full, sizeof full, path) < 0) {
+		snprintf(why, size, "path too long");
+		return -1;
+	}
+	if (statvfs(full, st) < 0) {
+		char buf[128];
+		snprintf(why, size, "%s", sm_check_strerror(errno, buf, sizeof buf));
+		return -1;
+	}
+	return 0;
+}
 
 SM_CHECKER(sm_checker_disk)
 {
+	static const char *const root[] = {"/"};
+	const char *const *paths = opts->npaths ? opts->paths : root;
+	size_t npaths = opts->npaths ? opts->npaths : 1;
+	const char *worst_path = NULL, *bad_path = NULL;
+	double worst = 0.0;
+	json_t *disks = json_object();
+
 	(void)self;
-	(void)opts;
-	sm_result_fail(res, "not implemented");
+	for (size_t i = 0; i < npaths; i++) {
+		struct statvfs st;
+		char why[160];
+		json_t *entry = json_object();
+		double total, used, avail, percent;
+
+		if (sm_check_statvfs(paths[i], &st, why, sizeof why) < 0) {
+			sm_metric_str(entry, "error", why);
+			json_object_set_new(disks, paths[i], entry);
+			if (!bad_path)
+				bad_path = paths[i];
+			continue;
+		}
+		total = (double)st.f_blocks * (double)st.f_frsize;
+		used = total - (double)st.f_bfree * (double)st.f_frsize;
+		avail = (double)st.f_bavail * (double)st.f_frsize;
+		percent = used + avail > 0 ? sm_round(used / (used + avail) * 100.0, 1) : 0.0;
+		sm_metric_real(entry, "percent", percent);
+		sm_metric_real(entry, "total_gb", sm_round(total / GIB, 2));
+		sm_metric_real(entry, "used_gb", sm_round(used / GIB, 2));
+		sm_metric_real(entry, "free_gb", sm_round(avail / GIB, 2));
+		json_object_set_new(disks, paths[i], entry);
+		sm_result_perf(res, paths[i], percent, "%", true, 0, 100);
+		/* The first good path is the worst until one is strictly fuller. */
+		if (!worst_path || percent > worst) {
+			worst_path = paths[i];
+			worst = percent;
+		}
+	}
+	json_object_set_new(res->metrics, "disks", disks);
+	sm_metric_real(res->metrics, "worst_percent", worst);
+	sm_metric_str(res->metrics, "worst_path", worst_path ? worst_path : "");
+	if (bad_path) {
+		sm_result_set(res, SM_UNKNOWN, "Disk check error: path '%s' not accessible", bad_path);
+		free(res->error);
+		res->error = res->message ? strdup(res->message) : NULL;
+		return;
+	}
+	sm_result_set(res, sm_result_level(res, worst), "Disk usage: %s at %.1f%%", worst_path,
+		      worst);
 }

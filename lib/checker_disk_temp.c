@@ -1,9 +1,26 @@
-/* checker_disk_temp.c - placeholder until the checker lands. */
+/* checker_disk_temp.c - the hottest disk temperature (hwmon.c).
+ *
+ * SATA disks report through the drivetemp module (Linux >= 5.6), NVMe drives
+ * through the nvme driver itself; SMART is deliberately out of scope.
+ */
 #include "checkers.h"
+#include "hwmon.h"
+
+static const char *const disk_chips[] = {"drivetemp", "nvme", NULL};
+
+static const sm_hwmon_checker disk_temp = {
+	.chips = disk_chips,
+	.subject = "disk",
+	.none = "no disk temperature sensors",
+	.count_key = "disk_count",
+	.hottest_key = "hottest_disk",
+	.list_key = "disks",
+	.item_key = "disk",
+};
 
 SM_CHECKER(sm_checker_disk_temp)
 {
 	(void)self;
 	(void)opts;
-	sm_result_fail(res, "not implemented");
+	sm_hwmon_check(&disk_temp, res);
 }

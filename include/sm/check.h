@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include "sm/err.h"
 #include "sm/range.h"
+#include "sm/store.h"
 
 enum sm_status {
 	SM_OK = 0,
@@ -78,6 +79,10 @@ void sm_check_run(const sm_checker *checker, const sm_check_opts *opts, sm_check
 void sm_check_result_clear(sm_check_result *res);
 /* The result as the envelope's check object. */
 json_t *sm_check_result_json(const sm_check_result *res);
+
+/* Insert the check_runs row for res (inside the caller's transaction). */
+int sm_check_record(sm_store *store, const sm_check_result *res, const char *hostname,
+		    const char *trace_id, sm_error *err);
 
 /* Whether s is an acceptable ping target: a host name or an IPv4/IPv6
  * address, never empty, never starting with '-', no spaces or controls. */

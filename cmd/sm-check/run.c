@@ -1,0 +1,223 @@
+/* run.c - running the selected checkers (slow ones on their own threads),
+ * recording them in one transaction, and building the envelope. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sm/envelope.h"
+#include "sm/log.h"
+#include "sm/rfc3339.h"
+#include "sm/term.h"
+#include "sm-check.h"
+
+struct job {
+	const sm_checker *checker;
+	const sm_check_opts *opts;
+	sm_check_result *res;
+	pthread_t thread;
+	bool threaded;
+};
+
+static void *job_main(void *arg)
+{
+	struct job *job = arg;
+
+	sm_check_run(job->checker, job->opts, job->res);
+	return NULL;
+}
+
+/* Samplers and walkers run concurrently, so a full run costs about one
+ * sample interval instead of the sum of them. */
+static void run_checkers(const sm_check_opts *opts, const sm_checker **selected, size_t n,
+			 sm_check_result *results)
+{
+	struct job *jobs = calloc(n, sizeof *jobs);
+
+	for (size_t i = 0; i < n; i++) {
+		if (!jobs) {
+			sm_check_run(selected[i], opts, &results[i]);
+			continue;
+		}
+		jobs[i] = (struct job){selected[i], opts, &results[i], 0, false};
+		if (selected[i]->slow && n > 1)
+			jobs[i].threaded =
+				pthread_create(&jobs[i].thread, NULL, job_main, &jobs[i]) == 0;
+	}
+	for (size_t i = 0; jobs && i < n; i++)
+		if (!jobs[i].threaded)
+			sm_check_run(selected[i], opts, &results[i]);
+	for (size_t i = 0; jobs && i < n; i++)
+		if (jobs[i].threaded)
+			pthread_join(jobs[i].thread, NULL);
+	free(jobs);
+}
+
+static int record(struct check_run *run, const sm_check_result *results, size_t n,
+		  const char *trace_id)
+{
+	sm_error err;
+
+	if (sm_store_begin(run->store, &err) < 0)
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		if (sm_check_record(run->store, &results[i], run->hostname, trace_id, &err) < 0) {
+			sm_store_rollback(run->store);
+			goto fail;
+		}
+	if (sm_store_commit(run->store, &err) < 0) {
+		sm_store_rollback(run->store);
+		goto fail;
+	}
+	return 0;
+fail:
+	sm_err(SM_UNKNOWN, "cannot record check runs: %s", err.msg);
+	return -1;
+}
+
+static void tally_add(struct tally *t, const sm_check_result *results, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		switch (results[i].status) {
+		case SM_OK:
+			t->ok++;
+			break;
+		case SM_WARNING:
+			t->warning++;
+			break;
+		case SM_CRITICAL:
+			t->critical++;
+			break;
+		default:
+			t->unknown++;
+			break;
+		}
+	}
+}
+
+int check_exit_status(const struct check_run *run)
+{
+	const struct tally *t = &run->tally;
+
+	if (t->critical)
+		return SM_CRITICAL;
+	if (run->fail_on_critical)
+		return SM_OK;
+	if (t->warning && (run->fail_on_warning || run->output == OUTPUT_NAGIOS))
+		return SM_WARNING;
+	if (t->unknown)
+		return SM_UNKNOWN;
+	return SM_OK;
+}
+
+static void add_checks(json_t *env, const sm_check_result *results, size_t n)
+{
+	json_t *checks = json_object_get(env, "checks");
+
+	if (!json_is_array(checks)) {
+		checks = json_array();
+		json_object_set_new(env, "checks", checks);
+	}
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(checks, sm_check_result_json(&results[i]));
+}
+
+static void clear_all(sm_check_result *results, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sm_check_result_clear(&results[i]);
+	free(results);
+}
+
+/* Run the checkers for one trace; the caller owns *out (n results). */
+static int run_and_record(struct check_run *run, const sm_checker **selected, size_t n,
+			  const char *trace_id, sm_check_result **out, char started[SM_RFC3339_LEN],
+			  double *ms)
+{
+	struct timespec t0, t1;
+	sm_check_result *results = calloc(n ? n : 1, sizeof *results);
+
+	if (!results)
+		return sm_err(SM_UNKNOWN, "out of memory"), -1;
+	sm_rfc3339_now(started, true);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	run_checkers(&run->opts, selected, n, results);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	*ms = sm_elapsed_ms(&t0, &t1);
+	for (size_t i = 0; i < n; i++)
+		if (results[i].status != SM_OK)
+			sm_log_kv(SM_LOG_INFO, "check result", "checker", results[i].checker,
+				  "status", sm_status_name(results[i].status), "message",
+				  results[i].message, NULL);
+	if (record(run, results, n, trace_id) < 0) {
+		*out = results;
+		return -1;
+	}
+	tally_add(&run->tally, results, n);
+	*out = results;
+	return 0;
+}
+
+int check_run_envelope(struct check_run *run, const sm_checker **selected, size_t n,
+		       json_t *env)
+{
+	char started[SM_RFC3339_LEN];
+	const char *trace_id = sm_envelope_trace_id(env);
+	sm_check_result *results = NULL;
+	sm_error err;
+	double ms;
+	int rc;
+
+	sm_log_set_trace(trace_id);
+	rc = run_and_record(run, selected, n, trace_id, &results, started, &ms);
+	if (rc == 0) {
+		add_checks(env, results, n);
+		sm_envelope_add_stage(env, "check", "ok", started, sm_round(ms, 3), NULL);
+		if (sm_envelope_write(stdout, env, &err) < 0)
+			rc = sm_err(-1, "%s", err.msg);
+	}
+	clear_all(results, n);
+	return rc;
+}
+
+int check_run_once(struct check_run *run, const sm_checker **selected, size_t n)
+{
+	char started[SM_RFC3339_LEN];
+	json_t *env = sm_envelope_new("local", NULL);
+	const char *trace_id = sm_envelope_trace_id(env);
+	sm_check_result *results = NULL;
+	sm_error err;
+	double ms;
+	int rc, status;
+
+	sm_log_set_trace(trace_id);
+	rc = run_and_record(run, selected, n, trace_id, &results, started, &ms);
+	if (rc < 0)
+		tally_add(&run->tally, results, n);
+	status = check_exit_status(run);
+	if (rc < 0 && status == SM_OK)
+		status = SM_UNKNOWN; /* the run could not be recorded */
+	switch (run->output) {
+	case OUTPUT_TABLE:
+		output_table(stdout, results, n, sm_term_color(stdout), sm_term_columns(stdout));
+		break;
+	case OUTPUT_NAGIOS:
+		output_nagios(stdout, results, n, status);
+		break;
+	default:
+		json_object_set_new(env, "host", json_string(run->hostname));
+		json_object_set_new(env, "incident", json_null());
+		json_object_set_new(env, "alerts", json_array());
+		add_checks(env, results, n);
+		sm_envelope_add_stage(env, "check", rc < 0 ? "failed" : "ok", started,
+				      sm_round(ms, 3), rc < 0 ? "cannot record check runs" : NULL);
+		if (sm_envelope_write(stdout, env, &err) < 0)
+			status = sm_err(SM_UNKNOWN, "%s", err.msg);
+		break;
+	}
+	if (fflush(stdout) == EOF)
+		status = sm_err(SM_UNKNOWN, "write error on stdout");
+	json_decref(env);
+	clear_all(results, n);
+	return status;
+}

@@ -1,0 +1,43 @@
+/* sm-check.h - the parts of sm-check shared by its files. */
+#ifndef SM_CHECK_TOOL_H
+#define SM_CHECK_TOOL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "sm/check.h"
+#include "sm/store.h"
+
+enum output_mode {
+	OUTPUT_AUTO,
+	OUTPUT_TABLE,
+	OUTPUT_JSON,
+	OUTPUT_NAGIOS,
+};
+
+struct tally {
+	int ok, warning, critical, unknown;
+};
+
+struct check_run {
+	sm_check_opts opts;
+	enum output_mode output;
+	bool fail_on_warning, fail_on_critical;
+	sm_store *store;
+	char hostname[256];
+	struct tally tally; /* over every result of this invocation */
+};
+
+/* Run, record and print once; returns the exit status. */
+int check_run_once(struct check_run *run, const sm_checker **selected, size_t n);
+/* Run, record, add the checks to env and write it; 0, or -1 after an error
+ * message (nothing written for env). */
+int check_run_envelope(struct check_run *run, const sm_checker **selected, size_t n,
+		       json_t *env);
+/* The exit status for what the tally holds. */
+int check_exit_status(const struct check_run *run);
+
+void output_table(FILE *out, const sm_check_result *results, size_t n, bool color, int width);
+void output_nagios(FILE *out, const sm_check_result *results, size_t n, int status);
+
+#endif

@@ -1,0 +1,42 @@
+/* store.h - the SQLite store shared by every tool.
+ *
+ * Location: $SM_DB; else /var/lib/sm/sm.db for root; else
+ * $XDG_STATE_HOME/sm/sm.db (default ~/.local/state/sm/sm.db). Created on
+ * first use with mode 0600 (directories 0700); WAL journal, a busy timeout
+ * for concurrent writers, foreign keys on; the schema version is PRAGMA
+ * user_version and opening migrates forward.
+ */
+#ifndef SM_STORE_H
+#define SM_STORE_H
+
+#include <stddef.h>
+#include <sqlite3.h>
+#include "sm/err.h"
+
+typedef struct sm_store sm_store;
+
+/* The schema version this libsm writes. */
+int sm_store_schema_latest(void);
+/* Where the store lives by the rules above. */
+int sm_store_default_path(char *buf, size_t size, sm_error *err);
+/* Open (creating and migrating as needed); path NULL means the default. */
+int sm_store_open(const char *path, sm_store **out, sm_error *err);
+void sm_store_close(sm_store *store);
+
+sqlite3 *sm_store_db(sm_store *store);
+const char *sm_store_path(const sm_store *store);
+int sm_store_schema_version(sm_store *store);
+
+/* One transaction per unit of work; begin takes the write lock at once
+ * (BEGIN IMMEDIATE) so concurrent writers queue on the busy timeout
+ * instead of failing mid-transaction. */
+int sm_store_begin(sm_store *store, sm_error *err);
+int sm_store_commit(sm_store *store, sm_error *err);
+void sm_store_rollback(sm_store *store);
+
+/* Prepare a statement, filling err with SQLite's message on failure. */
+sqlite3_stmt *sm_store_prepare(sm_store *store, const char *sql, sm_error *err);
+/* Run SQL without results (one or more statements). */
+int sm_store_exec(sm_store *store, const char *sql, sm_error *err);
+
+#endif

@@ -1,0 +1,160 @@
+/* config.c - environment settings and the dotenv file. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "sm/config.h"
+
+static char *trim(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+/* Unquote a value in place: '…' is literal, "…" knows \n \t \\ \" escapes,
+ * a bare value ends at " #" (a comment). Returns NULL when a quote is open. */
+static char *unquote(char *v)
+{
+	char q = *v, *out, *p;
+
+	if (q == '\'' || q == '"') {
+		out = v;
+		for (p = v + 1; *p && *p != q; p++) {
+			if (q == '"' && *p == '\\' && p[1]) {
+				p++;
+				*out++ = *p == 'n' ? '\n' : *p == 't' ? '\t' : *p;
+			} else {
+				*out++ = *p;
+			}
+		}
+		if (*p != q)
+			return NULL;
+		*out = '\0';
+		return v;
+	}
+	for (p = v; *p; p++)
+		if (*p == '#' && p > v && isspace((unsigned char)p[-1])) {
+			*p = '\0';
+			break;
+		}
+	return trim(v);
+}
+
+int sm_config_load_file(const char *path, sm_error *err)
+{
+	char line[8192];
+	size_t lineno = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f) {
+		sm_error_set(err, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof line, f)) {
+		char *s, *eq, *key, *val;
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			sm_error_set(err, "%s:%zu: line too long", path, lineno);
+			goto fail;
+		}
+		s = trim(line);
+		if (!*s || *s == '#')
+			continue;
+		if (strncmp(s, "export ", 7) == 0)
+			s = trim(s + 7);
+		eq = strchr(s, '=');
+		if (!eq) {
+			sm_error_set(err, "%s:%zu: expected KEY=VALUE", path, lineno);
+			goto fail;
+		}
+		*eq = '\0';
+		key = trim(s);
+		if (!*key || strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+					 "0123456789_") != strlen(key) ||
+		    isdigit((unsigned char)*key)) {
+			sm_error_set(err, "%s:%zu: bad variable name", path, lineno);
+			goto fail;
+		}
+		val = unquote(trim(eq + 1));
+		if (!val) {
+			sm_error_set(err, "%s:%zu: unterminated quote", path, lineno);
+			goto fail;
+		}
+		/* The real environment wins over the file. */
+		if (setenv(key, val, 0) < 0) {
+			sm_error_set(err, "%s:%zu: %s", path, lineno, strerror(errno));
+			goto fail;
+		}
+	}
+	fclose(f);
+	return 0;
+fail:
+	fclose(f);
+	return -1;
+}
+
+int sm_config_load(sm_error *err)
+{
+	const char *named = getenv("SM_ENV_FILE");
+
+	if (named && *named)
+		return sm_config_load_file(named, err);
+	if (access("/etc/sm/sm.env", F_OK) == 0)
+		return sm_config_load_file("/etc/sm/sm.env", err);
+	if (access(".env", F_OK) == 0)
+		return sm_config_load_file(".env", err);
+	return 0;
+}
+
+const char *sm_config_get(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : def;
+}
+
+int sm_config_bool(const char *name, int def)
+{
+	static const char *const yes[] = {"1", "yes", "true", "on"};
+	static const char *const no[] = {"0", "no", "false", "off"};
+	const char *v = sm_config_get(name, NULL);
+
+	if (!v)
+		return def;
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0)
+			return 1;
+		if (strcasecmp(v, no[i]) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+int sm_config_double(const char *name, double def, double *out, sm_error *err)
+{
+	const char *v = sm_config_get(name, NULL);
+	char *end;
+
+	if (!v) {
+		*out = def;
+		return 0;
+	}
+	errno = 0;
+	*out = strtod(v, &end);
+	if (errno || end == v || *end || !isfinite(*out)) {
+		sm_error_set(err, "%s: not a number: '%s'", name, v);
+		return -1;
+	}
+	return 0;
+}

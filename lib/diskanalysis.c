@@ -1,0 +1,537 @@
+/* diskanalysis.c - the disk cleanup analysis engine (diskanalysis.h).
+ *
+ * Three collections, filled in this order and de-duplicated by path across
+ * all of them (the first one to list a path keeps it): space hogs (the
+ * immediate children of the space-hog targets, >= 1 MiB, directories by
+ * recursive apparent size), old items (immediate children of the old-file
+ * targets whose own mtime is older than old_days, of any size, as the
+ * reference does: an empty old directory still shows what is stale), and
+ * large files (>= 100 MiB anywhere under the large-file targets, the
+ * space-hog targets' subtrees left out since they are already counted).
+ * All walks share one deadline, so a checker costs at most its budget.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <pwd.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "diskanalysis.h"
+#include "sm/host.h"
+#include "sm/json.h"
+#include "sm/walk.h"
+
+#define MIB (1024.0 * 1024.0)
+
+struct item {
+	char *path; /* host path */
+	double size_mb;
+	long long age_days; /* old items only */
+	size_t order;       /* collection order: ties keep it when sorting */
+};
+
+struct list {
+	struct item *items;
+	size_t n, cap;
+};
+
+/* Paths already listed, an open-addressing hash set of the items' paths. */
+struct seen {
+	const char **slots;
+	size_t n, cap;
+};
+
+struct target {
+	char host[4096]; /* as reported */
+	char real[4096]; /* under the host root */
+	bool present;    /* a directory (not a symlink) */
+};
+
+struct targets {
+	struct target *t;
+	size_t n;
+};
+
+struct analysis {
+	const sm_diskanalysis_spec *spec;
+	struct timespec deadline;
+	double now; /* wall clock, seconds */
+	struct seen seen;
+	struct list hogs, old, large;
+	struct targets hog_targets, old_targets, large_targets;
+	bool complete;
+	int error; /* ENOMEM */
+	/* the walk under way */
+	const struct target *target;
+	size_t reallen; /* target->real without a trailing '/' */
+	size_t order;
+};
+
+bool sm_diskanalysis_keyword_match(const char *path, const char *keyword);
+
+/* The next non-empty component at or after *p (its length in *len), or NULL. */
+static const char *component(const char **p, size_t *len)
+{
+	const char *s = *p;
+
+	while (*s == '/')
+		s++;
+	if (!*s) {
+		*p = s;
+		return NULL;
+	}
+	*len = strcspn(s, "/");
+	*p = s + *len;
+	return s;
+}
+
+/* Whether the keyword's components are the path's, starting at path. */
+static bool components_match(const char *path, const char *keyword)
+{
+	const char *kc, *pc;
+	size_t klen, plen;
+	bool any = false;
+
+	while ((kc = component(&keyword, &klen)) != NULL) {
+		pc = component(&path, &plen);
+		if (!pc || plen != klen || memcmp(pc, kc, klen) != 0)
+			return false;
+		any = true;
+	}
+	return any;
+}
+
+bool sm_diskanalysis_keyword_match(const char *path, const char *keyword)
+{
+	size_t len;
+
+	if (keyword[0] == '/')
+		return components_match(path, keyword);
+	do {
+		if (components_match(path, keyword))
+			return true;
+	} while (component(&path, &len) != NULL);
+	return false;
+}
+
+int sm_diskanalysis_budget(double *seconds)
+{
+	const char *v = getenv("SM_WALK_TIMEOUT");
+	char *end;
+	double d;
+
+	*seconds = SM_DISKANALYSIS_BUDGET;
+	if (!v || !*v)
+		return 0;
+	d = strtod(v, &end);
+	while (isspace((unsigned char)*end))
+		end++;
+	if (end == v || *end || !isfinite(d) || !(d > 0))
+		return -1;
+	*seconds = d;
+	return 0;
+}
+
+static uint64_t hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static void seen_put(const char **slots, size_t cap, const char *path)
+{
+	size_t i = (size_t)hash(path) & (cap - 1);
+
+	while (slots[i])
+		i = (i + 1) & (cap - 1);
+	slots[i] = path;
+}
+
+/* 1 when path is new (and now remembered), 0 when seen, -1 without memory. */
+static int seen_add(struct seen *s, const char *path)
+{
+	size_t i;
+
+	if ((s->n + 1) * 2 > s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		const char **slots = calloc(cap, sizeof *slots);
+		if (!slots)
+			return -1;
+		for (i = 0; i < s->cap; i++)
+			if (s->slots[i])
+				seen_put(slots, cap, s->slots[i]);
+		free(s->slots);
+		s->slots = slots;
+		s->cap = cap;
+	}
+	for (i = (size_t)hash(path) & (s->cap - 1); s->slots[i]; i = (i + 1) & (s->cap - 1))
+		if (strcmp(s->slots[i], path) == 0)
+			return 0;
+	s->slots[i] = path;
+	s->n++;
+	return 1;
+}
+
+static void list_free(struct list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->items[i].path);
+	free(l->items);
+}
+
+/* Length of a path without its trailing slashes ("/" counts as empty). */
+static size_t base_len(const char *s)
+{
+	size_t n = strlen(s);
+
+	while (n > 0 && s[n - 1] == '/')
+		n--;
+	return n;
+}
+
+/* List the entry the walk is at, unless an earlier collection did. */
+static int add(struct analysis *a, struct list *l, const char *real, unsigned long long bytes,
+	       long long age_days)
+{
+	const struct target *t = a->target;
+	size_t hostlen = base_len(t->host);
+	const char *suffix = real + a->reallen; /* "/child..." */
+	char *path;
+	int added;
+
+	path = malloc(hostlen + strlen(suffix) + 1);
+	if (!path)
+		goto oom;
+	memcpy(path, t->host, hostlen);
+	strcpy(path + hostlen, suffix);
+	added = seen_add(&a->seen, path);
+	if (added <= 0) {
+		free(path);
+		if (added < 0)
+			goto oom;
+		return SM_WALK_CONTINUE;
+	}
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct item *p = realloc(l->items, cap * sizeof *p);
+		if (!p) {
+			/* the set holds path: keep it listed until the end */
+			l->cap = 0;
+			goto oom;
+		}
+		l->items = p;
+		l->cap = cap;
+	}
+	l->items[l->n++] = (struct item){path, sm_round((double)bytes / MIB, 1), age_days,
+					 a->order++};
+	return SM_WALK_CONTINUE;
+oom:
+	a->error = ENOMEM;
+	return SM_WALK_STOP;
+}
+
+static unsigned long long st_bytes(const struct stat *st)
+{
+	return st->st_size > 0 ? (unsigned long long)st->st_size : 0;
+}
+
+static int hog_entry(const sm_walk_entry *e, void *ctx)
+{
+	struct analysis *a = ctx;
+	unsigned long long bytes;
+
+	if (e->kind == SM_WALK_DIR_POST)
+		bytes = e->bytes;
+	else if (e->kind == SM_WALK_FILE)
+		bytes = st_bytes(e->st);
+	else
+		return SM_WALK_CONTINUE;
+	if (bytes < SM_DISKANALYSIS_HOG_BYTES)
+		return SM_WALK_CONTINUE;
+	return add(a, &a->hogs, e->path, bytes, -1);
+}
+
+static double mtime_of(const struct stat *st)
+{
+	return (double)st->st_mtim.tv_sec + (double)st->st_mtim.tv_nsec / 1e9;
+}
+
+static int old_entry(const sm_walk_entry *e, void *ctx)
+{
+	struct analysis *a = ctx;
+	double age = a->now - mtime_of(e->st);
+	bool old = age > (double)a->spec->old_days * 86400.0;
+
+	switch (e->kind) {
+	case SM_WALK_DIR:
+		/* Only old directories are worth sizing. */
+		return old ? SM_WALK_CONTINUE : SM_WALK_SKIP;
+	case SM_WALK_DIR_POST:
+		return add(a, &a->old, e->path, e->bytes, (long long)(age / 86400.0));
+	default:
+		if (!old)
+			return SM_WALK_CONTINUE;
+		return add(a, &a->old, e->path, st_bytes(e->st), (long long)(age / 86400.0));
+	}
+}
+
+/* Whether real is one of the space-hog targets or lies under one. */
+static bool under_hog_target(const struct analysis *a, const char *real)
+{
+	for (size_t i = 0; i < a->hog_targets.n; i++) {
+		const char *t = a->hog_targets.t[i].real;
+		size_t n = base_len(t);
+		if (strncmp(real, t, n) == 0 && (real[n] == '\0' || real[n] == '/'))
+			return true;
+	}
+	return false;
+}
+
+static int large_entry(const sm_walk_entry *e, void *ctx)
+{
+	struct analysis *a = ctx;
+
+	if (e->kind == SM_WALK_DIR)
+		return under_hog_target(a, e->path) ? SM_WALK_SKIP : SM_WALK_CONTINUE;
+	if (e->kind != SM_WALK_FILE || st_bytes(e->st) < SM_DISKANALYSIS_LARGE_BYTES)
+		return SM_WALK_CONTINUE;
+	return add(a, &a->large, e->path, st_bytes(e->st), -1);
+}
+
+/* Walk each present target with fn. */
+static void collect(struct analysis *a, const struct targets *ts, const sm_walk_opts *opts,
+		    sm_walk_fn fn)
+{
+	for (size_t i = 0; i < ts->n && !a->error; i++) {
+		sm_walk_stats stats;
+
+		if (!ts->t[i].present)
+			continue;
+		a->target = &ts->t[i];
+		a->reallen = base_len(ts->t[i].real);
+		/* A target that cannot be read is skipped like any unreadable entry. */
+		if (sm_walk(ts->t[i].real, opts, fn, a, &stats) < 0 && errno == ENOMEM)
+			a->error = ENOMEM;
+		if (stats.cut_short)
+			a->complete = false;
+	}
+}
+
+/* $HOME (else the password database) as a host path without a trailing
+ * slash ("" for "/"); -1 when there is none. */
+static int home_dir(char *buf, size_t size)
+{
+	const char *h = getenv("HOME");
+	struct passwd pw, *found = NULL;
+	char pwbuf[4096];
+	size_t n = 0;
+
+	if (!h || h[0] != '/') {
+		if (getpwuid_r(geteuid(), &pw, pwbuf, sizeof pwbuf, &found) != 0 || !found)
+			return -1;
+		h = found->pw_dir;
+		if (!h || h[0] != '/')
+			return -1;
+	}
+	for (; *h; h++) {
+		if (*h == '/' && (h[1] == '/' || h[1] == '\0'))
+			continue; /* "//" and a trailing '/' */
+		if (n + 1 >= size)
+			return -1;
+		buf[n++] = *h;
+	}
+	buf[n] = '\0';
+	return 0;
+}
+
+/* Expand and resolve a target list. Returns -1 (res failed) on errors. */
+static int resolve(const char *const *list, const char *home, struct targets *out,
+		   sm_check_result *res)
+{
+	size_t n = 0;
+
+	while (list && list[n])
+		n++;
+	out->n = 0;
+	out->t = calloc(n ? n : 1, sizeof *out->t);
+	if (!out->t) {
+		sm_result_fail(res, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct target *t = &out->t[out->n];
+		const char *p = list[i];
+		struct stat st;
+		int len;
+
+		if (p[0] == '~' && (p[1] == '\0' || p[1] == '/')) {
+			if (!home)
+				continue; /* no home: nothing to look at there */
+			len = snprintf(t->host, sizeof t->host, "%s%s", home, p + 1);
+			if (len == 0)
+				len = snprintf(t->host, sizeof t->host, "/");
+		} else {
+			len = snprintf(t->host, sizeof t->host, "%s", p);
+		}
+		if (len < 0 || (size_t)len >= sizeof t->host ||
+		    sm_host_path(t->real, sizeof t->real, t->host) < 0) {
+			sm_result_fail(res, "%s: path too long", p);
+			return -1;
+		}
+		t->present = lstat(t->real, &st) == 0 && S_ISDIR(st.st_mode);
+		out->n++;
+	}
+	return 0;
+}
+
+static bool any_present(const struct targets *ts)
+{
+	for (size_t i = 0; i < ts->n; i++)
+		if (ts->t[i].present)
+			return true;
+	return false;
+}
+
+static int by_size_desc(const void *pa, const void *pb)
+{
+	const struct item *x = pa, *y = pb;
+
+	if (x->size_mb != y->size_mb)
+		return x->size_mb > y->size_mb ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Sort a list (largest first) into a JSON array; returns its MB total. */
+static double list_json(struct list *l, json_t *metrics, const char *key)
+{
+	json_t *arr = json_array();
+	double total = 0;
+
+	if (l->n)
+		qsort(l->items, l->n, sizeof *l->items, by_size_desc);
+	for (size_t i = 0; i < l->n; i++) {
+		json_t *o = json_object();
+		json_object_set_new(o, "path", sm_json_string(l->items[i].path));
+		sm_metric_real(o, "size_mb", l->items[i].size_mb);
+		if (l->items[i].age_days >= 0)
+			sm_metric_int(o, "age_days", l->items[i].age_days);
+		json_array_append_new(arr, o);
+		total += l->items[i].size_mb;
+	}
+	json_object_set_new(metrics, key, arr);
+	return total;
+}
+
+static json_t *lines_json(const char *const *lines)
+{
+	json_t *arr = json_array();
+
+	for (; *lines; lines++)
+		json_array_append_new(arr, json_string(*lines));
+	return arr;
+}
+
+static bool rule_matches(const sm_diskanalysis_rule *rule, const struct list *hogs)
+{
+	for (const char *const *k = rule->keywords; *k; k++)
+		for (size_t i = 0; i < hogs->n; i++)
+			if (sm_diskanalysis_keyword_match(hogs->items[i].path, *k))
+				return true;
+	return false;
+}
+
+static json_t *recommendations(const struct analysis *a)
+{
+	const sm_diskanalysis_spec *spec = a->spec;
+	json_t *recs = json_array();
+
+	for (size_t i = 0; i < spec->nrules; i++)
+		if (rule_matches(&spec->rules[i], &a->hogs))
+			json_array_append_new(recs, lines_json(spec->rules[i].lines));
+	if (a->old.n && spec->old_files_advice)
+		json_array_append_new(recs, json_pack("[s]", spec->old_files_advice));
+	if (a->large.n && spec->large_files_advice)
+		json_array_append_new(recs, json_pack("[s]", spec->large_files_advice));
+	return recs;
+}
+
+static void report(struct analysis *a, sm_check_result *res)
+{
+	json_t *m = res->metrics;
+	double total;
+
+	sm_metric_str(m, "platform", "linux");
+	total = list_json(&a->hogs, m, "space_hogs");
+	total += list_json(&a->old, m, "old_files");
+	total += list_json(&a->large, m, "large_files");
+	/* Items carry one decimal; rounding the sum only drops float noise. */
+	total = sm_round(total, 1);
+	sm_metric_real(m, "total_recoverable_mb", total);
+	json_object_set_new(m, "recommendations", recommendations(a));
+	sm_metric_bool(m, "complete", a->complete);
+	/* A cut walk gives a lower bound: a WARNING or CRITICAL still holds. */
+	sm_result_set(res, sm_result_level(res, total), "Disk analysis: %.1f MB recoverable%s",
+		      total, a->complete ? "" : " (walk cut short)");
+	sm_result_perf(res, "recoverable", total, "MB", true, 0, NAN);
+}
+
+void sm_diskanalysis_run(const sm_diskanalysis_spec *spec, sm_check_result *res)
+{
+	struct analysis a = {.spec = spec, .complete = true};
+	const sm_walk_opts hog_opts = {SM_WALK_POST, &a.deadline, 1};
+	const sm_walk_opts old_opts = {SM_WALK_DIRS | SM_WALK_POST | SM_WALK_OTHER, &a.deadline, 1};
+	const sm_walk_opts large_opts = {SM_WALK_DIRS, &a.deadline, 0};
+	char home[4096];
+	bool have_home;
+	struct timespec now;
+	double budget;
+
+	if (sm_diskanalysis_budget(&budget) < 0) {
+		sm_result_fail(res, "SM_WALK_TIMEOUT=%s: not a positive number of seconds",
+			       getenv("SM_WALK_TIMEOUT"));
+		return;
+	}
+	sm_walk_deadline(&a.deadline, budget);
+	clock_gettime(CLOCK_REALTIME, &now);
+	a.now = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+	have_home = home_dir(home, sizeof home) == 0;
+	if (resolve(spec->space_hog_targets, have_home ? home : NULL, &a.hog_targets, res) < 0 ||
+	    resolve(spec->old_file_targets, have_home ? home : NULL, &a.old_targets, res) < 0 ||
+	    resolve(spec->large_file_targets, have_home ? home : NULL, &a.large_targets, res) < 0)
+		goto out;
+	if (!any_present(&a.hog_targets) && !any_present(&a.old_targets) &&
+	    !any_present(&a.large_targets)) {
+		sm_metric_str(res->metrics, "platform", "linux");
+		sm_result_skip(res, "no target directories found");
+		goto out;
+	}
+	collect(&a, &a.hog_targets, &hog_opts, hog_entry);
+	collect(&a, &a.old_targets, &old_opts, old_entry);
+	/* A large-file target inside a space-hog target is already counted. */
+	for (size_t i = 0; i < a.large_targets.n; i++)
+		if (under_hog_target(&a, a.large_targets.t[i].real))
+			a.large_targets.t[i].present = false;
+	collect(&a, &a.large_targets, &large_opts, large_entry);
+	if (a.error) {
+		sm_result_fail(res, "out of memory");
+		goto out;
+	}
+	report(&a, res);
+out:
+	list_free(&a.hogs);
+	list_free(&a.old);
+	list_free(&a.large);
+	free(a.seen.slots);
+	free(a.hog_targets.t);
+	free(a.old_targets.t);
+	free(a.large_targets.t);
+}

@@ -1,0 +1,227 @@
+/* envelope.c - reading and writing NDJSON envelopes. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sm/envelope.h"
+#include "sm/json.h"
+#include "sm/trace.h"
+
+struct sm_reader {
+	FILE *in;
+	char name[256];
+	size_t max;
+	size_t line;
+	char *buf;
+	size_t cap;
+};
+
+sm_reader *sm_reader_new(FILE *in, const char *name, size_t max_line)
+{
+	sm_reader *r = calloc(1, sizeof *r);
+
+	if (!r)
+		return NULL;
+	r->in = in;
+	r->max = max_line ? max_line : SM_ENVELOPE_MAX_LINE;
+	snprintf(r->name, sizeof r->name, "%s", name ? name : "stdin");
+	return r;
+}
+
+void sm_reader_free(sm_reader *r)
+{
+	if (!r)
+		return;
+	free(r->buf);
+	free(r);
+}
+
+size_t sm_reader_line(const sm_reader *r)
+{
+	return r->line;
+}
+
+/* Read one line into r->buf without its newline. 1 line, 0 EOF, -1 too long
+ * (the rest of the line is consumed so the next call starts fresh), -2 I/O. */
+static int read_line(sm_reader *r, size_t *len)
+{
+	size_t n = 0;
+	int c;
+	bool too_long = false;
+
+	for (;;) {
+		c = getc(r->in);
+		if (c == EOF) {
+			if (ferror(r->in))
+				return -2;
+			if (n == 0 && !too_long)
+				return 0;
+			break;
+		}
+		if (c == '\n')
+			break;
+		if (too_long)
+			continue;
+		if (n >= r->max) {
+			too_long = true;
+			continue;
+		}
+		if (n + 1 >= r->cap) {
+			size_t ncap = r->cap ? r->cap * 2 : 4096;
+			char *p;
+			if (ncap > r->max + 1)
+				ncap = r->max + 1;
+			p = realloc(r->buf, ncap);
+			if (!p)
+				return -2;
+			r->buf = p;
+			r->cap = ncap;
+		}
+		r->buf[n++] = (char)c;
+	}
+	r->line++;
+	if (too_long)
+		return -1;
+	if (!r->buf) {
+		r->buf = malloc(1);
+		if (!r->buf)
+			return -2;
+		r->cap = 1;
+	}
+	r->buf[n] = '\0';
+	*len = n;
+	return 1;
+}
+
+static bool blank(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strchr(" \t\r", s[i]))
+			return false;
+	return true;
+}
+
+int sm_reader_next(sm_reader *r, json_t **out, sm_error *err)
+{
+	json_error_t jerr;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	for (;;) {
+		rc = read_line(r, &len);
+		if (rc == 0)
+			return 0;
+		if (rc == -1) {
+			sm_error_set(err, "%s:%zu: line longer than %zu bytes", r->name, r->line,
+				     r->max);
+			return -1;
+		}
+		if (rc == -2) {
+			sm_error_set(err, "%s: read error: %s", r->name, strerror(errno));
+			return -1;
+		}
+		if (!blank(r->buf, len))
+			break;
+	}
+	if (!sm_json_utf8_valid(r->buf, len)) {
+		sm_error_set(err, "%s:%zu: invalid UTF-8", r->name, r->line);
+		return -1;
+	}
+	*out = json_loadb(r->buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!*out) {
+		sm_error_set(err, "%s:%zu: malformed JSON: %s (column %d)", r->name, r->line,
+			     jerr.text, jerr.column);
+		return -1;
+	}
+	if (!json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		sm_error_set(err, "%s:%zu: expected a JSON object", r->name, r->line);
+		return -1;
+	}
+	return 1;
+}
+
+int sm_envelope_read(sm_reader *r, json_t **out, sm_error *err)
+{
+	json_t *v, *trace;
+	int rc = sm_reader_next(r, out, err);
+
+	if (rc <= 0)
+		return rc;
+	v = json_object_get(*out, "v");
+	if (!json_is_integer(v) || json_integer_value(v) != SM_ENVELOPE_VERSION) {
+		sm_error_set(err, "%s:%zu: not an sm envelope (\"v\" must be %d)", r->name, r->line,
+			     SM_ENVELOPE_VERSION);
+		goto bad;
+	}
+	trace = json_object_get(*out, "trace_id");
+	if (trace && !json_is_null(trace) && !sm_trace_valid(json_string_value(trace))) {
+		sm_error_set(err, "%s:%zu: \"trace_id\" must be 32 lower-case hex digits", r->name,
+			     r->line);
+		goto bad;
+	}
+	sm_envelope_trace_id(*out);
+	return 1;
+bad:
+	json_decref(*out);
+	*out = NULL;
+	return -1;
+}
+
+json_t *sm_envelope_new(const char *source, const char *trace_id)
+{
+	json_t *env = json_object();
+	char id[SM_TRACE_LEN + 1];
+
+	json_object_set_new(env, "v", json_integer(SM_ENVELOPE_VERSION));
+	if (trace_id && sm_trace_valid(trace_id)) {
+		json_object_set_new(env, "trace_id", json_string(trace_id));
+	} else if (sm_trace_new(id) == 0) {
+		json_object_set_new(env, "trace_id", json_string(id));
+	}
+	json_object_set_new(env, "source", json_string(source ? source : ""));
+	return env;
+}
+
+const char *sm_envelope_trace_id(json_t *env)
+{
+	const char *id = json_string_value(json_object_get(env, "trace_id"));
+	char fresh[SM_TRACE_LEN + 1];
+
+	if (id && *id)
+		return id;
+	if (sm_trace_new(fresh) < 0)
+		return "";
+	json_object_set_new(env, "trace_id", json_string(fresh));
+	return json_string_value(json_object_get(env, "trace_id"));
+}
+
+void sm_envelope_add_stage(json_t *env, const char *stage, const char *status,
+			   const char *started_at, double duration_ms, const char *error)
+{
+	json_t *stages = json_object_get(env, "stages"), *rec = json_object();
+
+	if (!json_is_array(stages)) {
+		stages = json_array();
+		json_object_set_new(env, "stages", stages);
+	}
+	json_object_set_new(rec, "stage", json_string(stage));
+	json_object_set_new(rec, "status", json_string(status));
+	json_object_set_new(rec, "started_at", json_string(started_at));
+	json_object_set_new(rec, "duration_ms", json_real(duration_ms));
+	json_object_set_new(rec, "error", sm_json_string(error));
+	json_array_append_new(stages, rec);
+}
+
+int sm_envelope_write(FILE *out, json_t *env, sm_error *err)
+{
+	if (json_dumpf(env, out, SM_JSON_FLAGS) < 0 || putc('\n', out) == EOF ||
+	    fflush(out) == EOF) {
+		sm_error_set(err, "write error: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,389 @@
+/* store.c - opening, creating and migrating the SQLite store. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sm/store.h"
+
+struct sm_store {
+	sqlite3 *db;
+	char path[4096];
+};
+
+/* Each entry moves the schema from version i to i+1. Never edit a shipped
+ * entry: add a new one. Table meanings are DESIGN.md §4. */
+static const char *const migrations[] = {
+	/* 1: every table of the design, so later tools only fill them. */
+	"CREATE TABLE incidents ("
+	" id INTEGER PRIMARY KEY,"
+	" title TEXT NOT NULL,"
+	" status TEXT NOT NULL DEFAULT 'open'"
+	"  CHECK (status IN ('open','acknowledged','resolved','closed')),"
+	" severity TEXT NOT NULL CHECK (severity IN ('critical','warning','info')),"
+	" group_key TEXT NOT NULL,"
+	" source TEXT NOT NULL DEFAULT '',"
+	" created_at TEXT NOT NULL,"
+	" updated_at TEXT NOT NULL,"
+	" acknowledged_at TEXT,"
+	" resolved_at TEXT,"
+	" closed_at TEXT,"
+	" trace_id TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX incidents_group ON incidents (group_key, status);"
+	"CREATE INDEX incidents_status ON incidents (status, updated_at);"
+	"CREATE TABLE alerts ("
+	" id INTEGER PRIMARY KEY,"
+	" source TEXT NOT NULL,"
+	" fingerprint TEXT NOT NULL,"
+	" name TEXT NOT NULL,"
+	" status TEXT NOT NULL CHECK (status IN ('firing','resolved')),"
+	" severity TEXT NOT NULL CHECK (severity IN ('critical','warning','info')),"
+	" description TEXT NOT NULL DEFAULT '',"
+	" labels TEXT NOT NULL DEFAULT '{}',"
+	" annotations TEXT NOT NULL DEFAULT '{}',"
+	" raw TEXT,"
+	" started_at TEXT,"
+	" ended_at TEXT,"
+	" incident_id INTEGER REFERENCES incidents (id) ON DELETE SET NULL,"
+	" created_at TEXT NOT NULL,"
+	" updated_at TEXT NOT NULL,"
+	" UNIQUE (source, fingerprint));"
+	"CREATE INDEX alerts_incident ON alerts (incident_id, status);"
+	"CREATE TABLE alert_history ("
+	" id INTEGER PRIMARY KEY,"
+	" alert_id INTEGER NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,"
+	" change TEXT NOT NULL,"
+	" old_status TEXT,"
+	" new_status TEXT NOT NULL,"
+	" old_severity TEXT,"
+	" new_severity TEXT NOT NULL,"
+	" at TEXT NOT NULL,"
+	" trace_id TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX alert_history_alert ON alert_history (alert_id, at);"
+	"CREATE TABLE check_runs ("
+	" id INTEGER PRIMARY KEY,"
+	" checker TEXT NOT NULL,"
+	" hostname TEXT NOT NULL,"
+	" status TEXT NOT NULL CHECK (status IN ('ok','warning','critical','unknown')),"
+	" message TEXT NOT NULL,"
+	" metrics TEXT NOT NULL DEFAULT '{}',"
+	" error TEXT NOT NULL DEFAULT '',"
+	" warning_threshold TEXT,"
+	" critical_threshold TEXT,"
+	" duration_ms REAL NOT NULL DEFAULT 0,"
+	" executed_at TEXT NOT NULL,"
+	" trace_id TEXT NOT NULL DEFAULT '',"
+	" alert_id INTEGER REFERENCES alerts (id) ON DELETE SET NULL);"
+	"CREATE INDEX check_runs_checker ON check_runs (checker, hostname, executed_at);"
+	"CREATE INDEX check_runs_trace ON check_runs (trace_id);"
+	"CREATE TABLE analysis_runs ("
+	" id INTEGER PRIMARY KEY,"
+	" incident_id INTEGER REFERENCES incidents (id) ON DELETE SET NULL,"
+	" provider TEXT NOT NULL,"
+	" model TEXT NOT NULL DEFAULT '',"
+	" status TEXT NOT NULL,"
+	" fallback INTEGER NOT NULL DEFAULT 0,"
+	" duration_ms REAL NOT NULL DEFAULT 0,"
+	" prompt_tokens INTEGER,"
+	" completion_tokens INTEGER,"
+	" recommendations TEXT NOT NULL DEFAULT '[]',"
+	" error TEXT NOT NULL DEFAULT '',"
+	" created_at TEXT NOT NULL,"
+	" trace_id TEXT NOT NULL DEFAULT '');"
+	"CREATE TABLE intelligence_providers ("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE,"
+	" provider TEXT NOT NULL,"
+	" config TEXT NOT NULL DEFAULT '{}',"
+	" is_active INTEGER NOT NULL DEFAULT 0,"
+	" created_at TEXT NOT NULL,"
+	" updated_at TEXT NOT NULL);"
+	"CREATE TABLE notification_channels ("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE,"
+	" driver TEXT NOT NULL,"
+	" config TEXT NOT NULL DEFAULT '{}',"
+	" enabled INTEGER NOT NULL DEFAULT 1,"
+	" created_at TEXT NOT NULL,"
+	" updated_at TEXT NOT NULL);"
+	"CREATE TABLE notification_deliveries ("
+	" id INTEGER PRIMARY KEY,"
+	" channel_id INTEGER REFERENCES notification_channels (id) ON DELETE SET NULL,"
+	" channel TEXT NOT NULL,"
+	" incident_id INTEGER REFERENCES incidents (id) ON DELETE SET NULL,"
+	" status TEXT NOT NULL CHECK (status IN ('sent','failed','skipped')),"
+	" attempt INTEGER NOT NULL DEFAULT 1,"
+	" http_status INTEGER,"
+	" error TEXT NOT NULL DEFAULT '',"
+	" created_at TEXT NOT NULL,"
+	" trace_id TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX notification_deliveries_channel"
+	" ON notification_deliveries (channel, incident_id, created_at);"
+	"CREATE TABLE pipeline_definitions ("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE,"
+	" description TEXT NOT NULL DEFAULT '',"
+	" definition TEXT NOT NULL,"
+	" is_active INTEGER NOT NULL DEFAULT 1,"
+	" created_at TEXT NOT NULL,"
+	" updated_at TEXT NOT NULL);"
+	"CREATE TABLE pipeline_runs ("
+	" id INTEGER PRIMARY KEY,"
+	" run_id TEXT NOT NULL UNIQUE,"
+	" trace_id TEXT NOT NULL,"
+	" definition TEXT NOT NULL DEFAULT '',"
+	" status TEXT NOT NULL,"
+	" current_stage TEXT NOT NULL DEFAULT '',"
+	" incident_id INTEGER REFERENCES incidents (id) ON DELETE SET NULL,"
+	" error TEXT NOT NULL DEFAULT '',"
+	" created_at TEXT NOT NULL,"
+	" started_at TEXT,"
+	" finished_at TEXT);"
+	"CREATE INDEX pipeline_runs_status ON pipeline_runs (status, created_at);"
+	"CREATE TABLE stage_executions ("
+	" id INTEGER PRIMARY KEY,"
+	" run INTEGER NOT NULL REFERENCES pipeline_runs (id) ON DELETE CASCADE,"
+	" node_id TEXT NOT NULL,"
+	" stage TEXT NOT NULL,"
+	" status TEXT NOT NULL,"
+	" attempt INTEGER NOT NULL DEFAULT 1,"
+	" input TEXT,"
+	" output TEXT,"
+	" error TEXT NOT NULL DEFAULT '',"
+	" started_at TEXT NOT NULL,"
+	" duration_ms REAL NOT NULL DEFAULT 0);"
+	"CREATE INDEX stage_executions_run ON stage_executions (run, started_at);"
+	"CREATE TABLE inbox ("
+	" id INTEGER PRIMARY KEY,"
+	" envelope TEXT NOT NULL,"
+	" state TEXT NOT NULL DEFAULT 'pending'"
+	"  CHECK (state IN ('pending','claimed','done','failed')),"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" claimed_by TEXT,"
+	" claimed_at TEXT,"
+	" error TEXT NOT NULL DEFAULT '',"
+	" created_at TEXT NOT NULL,"
+	" trace_id TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX inbox_state ON inbox (state, id);"
+	"CREATE TABLE hub_spool ("
+	" id INTEGER PRIMARY KEY,"
+	" body TEXT NOT NULL,"
+	" state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','refused')),"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" http_status INTEGER,"
+	" last_error TEXT NOT NULL DEFAULT '',"
+	" created_at TEXT NOT NULL,"
+	" updated_at TEXT NOT NULL);"
+	"CREATE INDEX hub_spool_state ON hub_spool (state, id);",
+};
+
+#define LATEST ((int)(sizeof migrations / sizeof migrations[0]))
+
+int sm_store_schema_latest(void)
+{
+	return LATEST;
+}
+
+int sm_store_default_path(char *buf, size_t size, sm_error *err)
+{
+	const char *env = getenv("SM_DB"), *state = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+	int n;
+
+	if (env && *env)
+		n = snprintf(buf, size, "%s", env);
+	else if (geteuid() == 0)
+		n = snprintf(buf, size, "/var/lib/sm/sm.db");
+	else if (state && *state == '/')
+		n = snprintf(buf, size, "%s/sm/sm.db", state);
+	else if (home && *home == '/')
+		n = snprintf(buf, size, "%s/.local/state/sm/sm.db", home);
+	else {
+		sm_error_set(err, "no place for the store: set SM_DB or HOME");
+		return -1;
+	}
+	if (n < 0 || (size_t)n >= size) {
+		sm_error_set(err, "store path too long");
+		return -1;
+	}
+	return 0;
+}
+
+/* mkdir -p for the directories above path, mode 0700. */
+static int make_parents(const char *path, sm_error *err)
+{
+	char dir[4096];
+	char *p;
+
+	snprintf(dir, sizeof dir, "%s", path);
+	p = strrchr(dir, '/');
+	if (!p || p == dir)
+		return 0;
+	*p = '\0';
+	for (p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+			sm_error_set(err, "%s: %s", dir, strerror(errno));
+			return -1;
+		}
+		*p = '/';
+	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		sm_error_set(err, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int sm_store_exec(sm_store *store, const char *sql, sm_error *err)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(store->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		sm_error_set(err, "%s: %s", store->path, msg ? msg : sqlite3_errmsg(store->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+sqlite3_stmt *sm_store_prepare(sm_store *store, const char *sql, sm_error *err)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(store->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		sm_error_set(err, "%s: %s", store->path, sqlite3_errmsg(store->db));
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+int sm_store_schema_version(sm_store *store)
+{
+	sqlite3_stmt *st = sm_store_prepare(store, "PRAGMA user_version", NULL);
+	int v = -1;
+
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int migrate(sm_store *store, sm_error *err)
+{
+	char sql[64];
+	int version;
+
+	if (sm_store_begin(store, err) < 0)
+		return -1;
+	/* Read the version inside the write lock: two processes opening a new
+	 * store at once must not both run migration 1. */
+	version = sm_store_schema_version(store);
+	if (version < 0) {
+		sm_error_set(err, "%s: cannot read the schema version", store->path);
+		goto fail;
+	}
+	if (version > LATEST) {
+		sm_error_set(err, "%s: schema version %d is newer than this sm (%d)", store->path,
+			     version, LATEST);
+		goto fail;
+	}
+	for (int v = version; v < LATEST; v++) {
+		if (sm_store_exec(store, migrations[v], err) < 0)
+			goto fail;
+	}
+	if (version < LATEST) {
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", LATEST);
+		if (sm_store_exec(store, sql, err) < 0)
+			goto fail;
+	}
+	return sm_store_commit(store, err);
+fail:
+	sm_store_rollback(store);
+	return -1;
+}
+
+int sm_store_open(const char *path, sm_store **out, sm_error *err)
+{
+	sm_store *store;
+	int fd;
+
+	*out = NULL;
+	store = calloc(1, sizeof *store);
+	if (!store) {
+		sm_error_set(err, "out of memory");
+		return -1;
+	}
+	if (path && *path)
+		snprintf(store->path, sizeof store->path, "%s", path);
+	else if (sm_store_default_path(store->path, sizeof store->path, err) < 0)
+		goto fail;
+	if (make_parents(store->path, err) < 0)
+		goto fail;
+	/* Create the file ourselves so it is 0600 from the first byte. */
+	fd = open(store->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		sm_error_set(err, "%s: %s", store->path, strerror(errno));
+		goto fail;
+	}
+	close(fd);
+	if (sqlite3_open_v2(store->path, &store->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		sm_error_set(err, "%s: %s", store->path,
+			     store->db ? sqlite3_errmsg(store->db) : "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(store->db, 10000);
+	if (sm_store_exec(store,
+			  "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;"
+			  " PRAGMA synchronous = NORMAL;",
+			  err) < 0)
+		goto fail;
+	if (migrate(store, err) < 0)
+		goto fail;
+	*out = store;
+	return 0;
+fail:
+	sm_store_close(store);
+	return -1;
+}
+
+void sm_store_close(sm_store *store)
+{
+	if (!store)
+		return;
+	sqlite3_close(store->db);
+	free(store);
+}
+
+sqlite3 *sm_store_db(sm_store *store)
+{
+	return store->db;
+}
+
+const char *sm_store_path(const sm_store *store)
+{
+	return store->path;
+}
+
+int sm_store_begin(sm_store *store, sm_error *err)
+{
+	return sm_store_exec(store, "BEGIN IMMEDIATE", err);
+}
+
+int sm_store_commit(sm_store *store, sm_error *err)
+{
+	return sm_store_exec(store, "COMMIT", err);
+}
+
+void sm_store_rollback(sm_store *store)
+{
+	if (!sqlite3_get_autocommit(store->db))
+		sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+}

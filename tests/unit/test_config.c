@@ -1,0 +1,105 @@
+/* test_config.c - environment settings and the dotenv file. */
+#include <unistd.h>
+#include "testutil.h"
+#include "sm/config.h"
+
+static char path[64];
+
+static void write_file(const char *text)
+{
+	FILE *f;
+	int fd;
+
+	snprintf(path, sizeof path, "/tmp/sm-env-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs(text, f);
+	fclose(f);
+}
+
+static void dotenv_forms(void **state)
+{
+	sm_error err;
+
+	(void)state;
+	unsetenv("SMT_A");
+	unsetenv("SMT_B");
+	unsetenv("SMT_C");
+	unsetenv("SMT_D");
+	unsetenv("SMT_E");
+	setenv("SMT_REAL", "from-env", 1);
+	write_file("# comment\n\nSMT_A=plain\nexport SMT_B = \"two words\\n\"\n"
+		   "SMT_C='lit $X \\n'\nSMT_D=value # trailing comment\nSMT_REAL=from-file\n"
+		   "SMT_E=\n");
+	setenv("SM_ENV_FILE", path, 1);
+	assert_int_equal(sm_config_load(&err), 0);
+	assert_string_equal(getenv("SMT_A"), "plain");
+	assert_string_equal(getenv("SMT_B"), "two words\n");
+	assert_string_equal(getenv("SMT_C"), "lit $X \\n");
+	assert_string_equal(getenv("SMT_D"), "value");
+	assert_string_equal(getenv("SMT_REAL"), "from-env"); /* the environment wins */
+	assert_string_equal(sm_config_get("SMT_E", "default"), "default");
+	unlink(path);
+	unsetenv("SM_ENV_FILE");
+}
+
+static void dotenv_errors_name_the_line(void **state)
+{
+	static const struct {
+		const char *text, *msg;
+	} cases[] = {
+		{"A=1\nnot a line\n", ":2: expected KEY=VALUE"},
+		{"1BAD=x\n", ":1: bad variable name"},
+		{"A=\"open\n", ":1: unterminated quote"},
+	};
+	sm_error err;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		write_file(cases[i].text);
+		assert_int_equal(sm_config_load_file(path, &err), -1);
+		if (!strstr(err.msg, cases[i].msg))
+			fail_msg("'%s' not in '%s'", cases[i].msg, err.msg);
+		unlink(path);
+	}
+	setenv("SM_ENV_FILE", "/nonexistent/sm.env", 1);
+	assert_int_equal(sm_config_load(&err), -1);
+	assert_non_null(strstr(err.msg, "/nonexistent/sm.env"));
+	unsetenv("SM_ENV_FILE");
+}
+
+static void typed_getters(void **state)
+{
+	sm_error err;
+	double d;
+
+	(void)state;
+	setenv("SMT_BOOL", "Yes", 1);
+	assert_int_equal(sm_config_bool("SMT_BOOL", 0), 1);
+	setenv("SMT_BOOL", "off", 1);
+	assert_int_equal(sm_config_bool("SMT_BOOL", 1), 0);
+	setenv("SMT_BOOL", "maybe", 1);
+	assert_int_equal(sm_config_bool("SMT_BOOL", 1), -1);
+	unsetenv("SMT_BOOL");
+	assert_int_equal(sm_config_bool("SMT_BOOL", 1), 1);
+	setenv("SMT_NUM", "2.5", 1);
+	assert_int_equal(sm_config_double("SMT_NUM", 0, &d, &err), 0);
+	assert_true(d == 2.5);
+	setenv("SMT_NUM", "2.5x", 1);
+	assert_int_equal(sm_config_double("SMT_NUM", 0, &d, &err), -1);
+	assert_non_null(strstr(err.msg, "SMT_NUM"));
+	unsetenv("SMT_NUM");
+	assert_int_equal(sm_config_double("SMT_NUM", 7, &d, &err), 0);
+	assert_true(d == 7);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(dotenv_forms),
+		cmocka_unit_test(dotenv_errors_name_the_line),
+		cmocka_unit_test(typed_getters),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,62 @@
+/* test_err.c - exit codes and the error helpers. */
+#include <unistd.h>
+#include "testutil.h"
+#include "sm/err.h"
+
+static void exit_table(void **state)
+{
+	(void)state;
+	assert_int_equal(SM_EXIT_OK, 0);
+	assert_int_equal(SM_EXIT_FAILURE, 1);
+	assert_int_equal(SM_EXIT_USAGE, 64);
+	assert_int_equal(SM_EXIT_DATAERR, 65);
+	assert_int_equal(SM_EXIT_TEMPFAIL, 75);
+	assert_string_equal(sm_exit_name(64), "usage");
+	assert_string_equal(sm_exit_name(75), "tempfail");
+	assert_string_equal(sm_exit_name(99), "unknown");
+}
+
+static void messages(void **state)
+{
+	sm_error err;
+
+	(void)state;
+	sm_error_set(&err, "bad %s", "thing");
+	assert_string_equal(err.msg, "bad thing");
+	sm_error_prefix(&err, "stdin:%d", 3);
+	assert_string_equal(err.msg, "stdin:3: bad thing");
+	sm_error_set(NULL, "ignored");
+}
+
+static void err_prints_progname(void **state)
+{
+	char buf[256] = "";
+	int fds[2], saved;
+	ssize_t n;
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	saved = dup(STDERR_FILENO);
+	dup2(fds[1], STDERR_FILENO);
+	sm_err_set_progname("/usr/bin/sm-test");
+	assert_int_equal(sm_err(SM_EXIT_USAGE, "unknown checker '%s'", "x"), 64);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(fds[1]);
+	n = read(fds[0], buf, sizeof buf - 1);
+	close(fds[0]);
+	assert_true(n > 0);
+	assert_string_equal(buf, "sm-test: unknown checker 'x'\n");
+	assert_string_equal(sm_err_progname(), "sm-test");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(exit_table),
+		cmocka_unit_test(messages),
+		cmocka_unit_test(err_prints_progname),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

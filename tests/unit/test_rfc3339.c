@@ -1,0 +1,79 @@
+/* test_rfc3339.c - timestamps in and out. */
+#include "testutil.h"
+#include "sm/rfc3339.h"
+
+static void format_utc(void **state)
+{
+	struct timespec ts = {.tv_sec = 1795310424, .tv_nsec = 440123456};
+	char buf[SM_RFC3339_LEN];
+
+	(void)state;
+	sm_rfc3339_format(buf, &ts, false);
+	assert_string_equal(buf, "2026-11-22T01:20:24Z");
+	sm_rfc3339_format(buf, &ts, true);
+	assert_string_equal(buf, "2026-11-22T01:20:24.440Z");
+}
+
+static void parse_forms(void **state)
+{
+	struct timespec ts;
+
+	(void)state;
+	assert_int_equal(sm_rfc3339_parse("2026-11-22T01:20:24Z", &ts), 1);
+	assert_int_equal(ts.tv_sec, 1795310424);
+	assert_int_equal(ts.tv_nsec, 0);
+	assert_int_equal(sm_rfc3339_parse("2026-11-22T01:20:24.5Z", &ts), 1);
+	assert_int_equal(ts.tv_nsec, 500000000);
+	/* Alertmanager sends nanoseconds and offsets. */
+	assert_int_equal(sm_rfc3339_parse("2026-11-22T03:20:24.123456789+02:00", &ts), 1);
+	assert_int_equal(ts.tv_sec, 1795310424);
+	assert_int_equal(ts.tv_nsec, 123456789);
+	assert_int_equal(sm_rfc3339_parse("2026-11-21T20:20:24-05:00", &ts), 1);
+	assert_int_equal(ts.tv_sec, 1795310424);
+}
+
+static void parse_unset_and_bad(void **state)
+{
+	static const char *const bad[] = {"2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z",
+					  "2026-11-22 01:20", "2026-11-22T01:20:24",
+					  "2026-11-22T01:20:24Zjunk", "2026-11-22T25:00:00Z",
+					  "yesterday", "2026-11-22T01:20:24.Z"};
+	struct timespec ts;
+
+	(void)state;
+	assert_int_equal(sm_rfc3339_parse("", &ts), 0);
+	assert_int_equal(sm_rfc3339_parse(NULL, &ts), 0);
+	assert_int_equal(sm_rfc3339_parse("0001-01-01T00:00:00Z", &ts), 0);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(sm_rfc3339_parse(bad[i], &ts), -1);
+}
+
+static void round_trip_now(void **state)
+{
+	char buf[SM_RFC3339_LEN];
+	struct timespec ts;
+	time_t now = time(NULL);
+
+	(void)state;
+	sm_rfc3339_now(buf, true);
+	assert_int_equal(sm_rfc3339_parse(buf, &ts), 1);
+	assert_true(ts.tv_sec >= now - 1 && ts.tv_sec <= now + 1);
+}
+
+static void elapsed(void **state)
+{
+	struct timespec a = {10, 500000000}, b = {12, 250000000};
+
+	(void)state;
+	assert_true(sm_elapsed_ms(&a, &b) == 1750.0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(format_utc),          cmocka_unit_test(parse_forms),
+		cmocka_unit_test(parse_unset_and_bad), cmocka_unit_test(round_trip_now),
+		cmocka_unit_test(elapsed),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,206 @@
+/* test_store.c - creating, migrating and sharing the SQLite store. */
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "testutil.h"
+#include "sm/store.h"
+
+static char dir[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof dir, "/tmp/sm-store-XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void creates_file_0600_with_parents(void **state)
+{
+	char path[256];
+	struct stat st;
+	sm_store *store;
+	sm_error err;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/a/b/sm.db", dir);
+	assert_int_equal(sm_store_open(path, &store, &err), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	snprintf(path, sizeof path, "%s/a/b", dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_int_equal(sm_store_schema_version(store), sm_store_schema_latest());
+	sm_store_close(store);
+}
+
+static int count_rows(sm_store *store, const char *sql)
+{
+	sqlite3_stmt *st = sm_store_prepare(store, sql, NULL);
+	int n = -1;
+
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static void has_every_table_and_pragmas(void **state)
+{
+	static const char *const tables[] = {
+		"alerts",         "incidents",          "alert_history",
+		"check_runs",     "analysis_runs",      "intelligence_providers",
+		"notification_channels", "notification_deliveries", "pipeline_definitions",
+		"pipeline_runs",  "stage_executions",   "inbox",
+		"hub_spool"};
+	char path[256], sql[256];
+	sm_store *store;
+	sm_error err;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/t.db", dir);
+	assert_int_equal(sm_store_open(path, &store, &err), 0);
+	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+		snprintf(sql, sizeof sql,
+			 "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='%s'",
+			 tables[i]);
+		assert_int_equal(count_rows(store, sql), 1);
+	}
+	assert_int_equal(count_rows(store, "PRAGMA foreign_keys"), 1);
+	{
+		sqlite3_stmt *st = sm_store_prepare(store, "PRAGMA journal_mode", NULL);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+		sqlite3_finalize(st);
+	}
+	/* Foreign keys are enforced. */
+	assert_int_equal(sm_store_exec(store,
+				       "INSERT INTO alert_history (alert_id, change, new_status,"
+				       " new_severity, at) VALUES (999, 'created', 'firing',"
+				       " 'warning', 'now')",
+				       &err),
+			 -1);
+	assert_non_null(strstr(err.msg, "FOREIGN KEY"));
+	sm_store_close(store);
+}
+
+static void reopen_keeps_data_and_version(void **state)
+{
+	char path[256];
+	sm_store *store;
+	sm_error err;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/r.db", dir);
+	assert_int_equal(sm_store_open(path, &store, &err), 0);
+	assert_int_equal(sm_store_begin(store, &err), 0);
+	assert_int_equal(sm_store_exec(store,
+				       "INSERT INTO check_runs (checker, hostname, status, message,"
+				       " executed_at) VALUES ('cpu', 'h', 'ok', 'fine', 'now')",
+				       &err),
+			 0);
+	assert_int_equal(sm_store_commit(store, &err), 0);
+	sm_store_close(store);
+	assert_int_equal(sm_store_open(path, &store, &err), 0);
+	assert_int_equal(count_rows(store, "SELECT count(*) FROM check_runs"), 1);
+	/* A rolled back transaction leaves nothing. */
+	assert_int_equal(sm_store_begin(store, &err), 0);
+	assert_int_equal(sm_store_exec(store, "DELETE FROM check_runs", &err), 0);
+	sm_store_rollback(store);
+	assert_int_equal(count_rows(store, "SELECT count(*) FROM check_runs"), 1);
+	sm_store_close(store);
+}
+
+static void newer_schema_is_refused(void **state)
+{
+	char path[256];
+	sm_store *store;
+	sm_error err;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/n.db", dir);
+	assert_int_equal(sm_store_open(path, &store, &err), 0);
+	assert_int_equal(sm_store_exec(store, "PRAGMA user_version = 999", &err), 0);
+	sm_store_close(store);
+	assert_int_equal(sm_store_open(path, &store, &err), -1);
+	assert_null(store);
+	assert_non_null(strstr(err.msg, "newer than this sm"));
+}
+
+static void default_path_rules(void **state)
+{
+	char buf[512];
+	sm_error err;
+
+	(void)state;
+	setenv("SM_DB", "/x/y.db", 1);
+	assert_int_equal(sm_store_default_path(buf, sizeof buf, &err), 0);
+	assert_string_equal(buf, "/x/y.db");
+	unsetenv("SM_DB");
+	setenv("XDG_STATE_HOME", "/state", 1);
+	setenv("HOME", "/home/u", 1);
+	assert_int_equal(sm_store_default_path(buf, sizeof buf, &err), 0);
+	assert_string_equal(buf, geteuid() == 0 ? "/var/lib/sm/sm.db" : "/state/sm/sm.db");
+	unsetenv("XDG_STATE_HOME");
+	assert_int_equal(sm_store_default_path(buf, sizeof buf, &err), 0);
+	assert_string_equal(buf, geteuid() == 0 ? "/var/lib/sm/sm.db"
+						: "/home/u/.local/state/sm/sm.db");
+}
+
+static void unwritable_place_fails_cleanly(void **state)
+{
+	sm_store *store;
+	sm_error err;
+
+	(void)state;
+	assert_int_equal(sm_store_open("/proc/sm-cannot/x.db", &store, &err), -1);
+	assert_null(store);
+	assert_non_null(strstr(err.msg, "/proc/sm-cannot"));
+}
+
+static void concurrent_openers_migrate_once(void **state)
+{
+	char path[256];
+	pid_t pids[4];
+	int status, ok = 0;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/c.db", dir);
+	for (int i = 0; i < 4; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			sm_store *store;
+			sm_error err;
+			_exit(sm_store_open(path, &store, &err) == 0 ? 0 : 1);
+		}
+	}
+	for (int i = 0; i < 4; i++) {
+		waitpid(pids[i], &status, 0);
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			ok++;
+	}
+	assert_int_equal(ok, 4);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(creates_file_0600_with_parents),
+		cmocka_unit_test(has_every_table_and_pragmas),
+		cmocka_unit_test(reopen_keeps_data_and_version),
+		cmocka_unit_test(newer_schema_is_refused),
+		cmocka_unit_test(default_path_rules),
+		cmocka_unit_test(unwritable_place_fails_cleanly),
+		cmocka_unit_test(concurrent_openers_migrate_once),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
