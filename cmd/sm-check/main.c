@@ -164,7 +164,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 	double v;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "hw:c:", long_options, NULL)) != -1) {
+	opterr = 0; /* one line of our own instead of getopt's two */
+	while ((opt = getopt_long(argc, argv, ":hw:c:", long_options, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
 			fputs(usage_text, stdout);
@@ -219,10 +220,12 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case OPT_LIST:
 			a->list = true;
 			break;
+		case ':':
+			return sm_err(SM_EXIT_USAGE, "option '%s' needs a value (see sm-check --help)",
+				      argv[optind - 1]);
 		default:
-			fputs("usage: sm-check [options] [-] [CHECKER ...] (sm-check --help)\n",
-			      stderr);
-			return SM_EXIT_USAGE;
+			return sm_err(SM_EXIT_USAGE, "unknown option '%s' (see sm-check --help)",
+				      argv[optind - 1]);
 		}
 	}
 	for (size_t i = 0; i < a->paths.count; i++)

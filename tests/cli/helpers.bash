@@ -1,0 +1,38 @@
+# helpers.bash - shared set-up for the bats suites: a private store per test,
+# the built binaries first on PATH, and a JSON/SQLite query helper.
+# shellcheck shell=bash
+
+setup_sm() {
+	: "${SM_BIN:?SM_BIN must point at build/bin}"
+	: "${SM_FIXTURES:?SM_FIXTURES must point at tests/fixtures}"
+	TEST_DIR=$(mktemp -d "${BATS_TMPDIR:-/tmp}/sm-cli.XXXXXX")
+	export SM_DB="$TEST_DIR/sm.db"
+	export SM_ENV_FILE=/dev/null
+	export SM_LOG_LEVEL=warn
+	export PATH="$SM_BIN:$PATH"
+	unset SM_HOST_ROOT SM_PROC_ROOT SM_SYS_ROOT SM_PING_HOSTS NO_COLOR COLUMNS
+}
+
+teardown_sm() {
+	rm -rf "$TEST_DIR"
+}
+
+host() {
+	export SM_HOST_ROOT="$SM_FIXTURES/hosts/$1"
+}
+
+# jq-like access with Python's standard library: `json_get EXPR < file`
+# where EXPR is a Python expression over `d` (the parsed object).
+json_get() {
+	python3 -c 'import json,sys
+d=json.loads(sys.stdin.readline())
+v=eval(sys.argv[1])
+print(json.dumps(v) if isinstance(v,(dict,list,tuple,bool)) or v is None else v)' "$1"
+}
+
+# Run SQL against the test store and print rows as tab-separated lines.
+sql() {
+	python3 -c 'import sqlite3,sys
+c=sqlite3.connect(sys.argv[1])
+for r in c.execute(sys.argv[2]): print("\t".join("" if x is None else str(x) for x in r))' "$SM_DB" "$1"
+}

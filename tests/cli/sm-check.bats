@@ -1,0 +1,254 @@
+#!/usr/bin/env bats
+# sm-check end to end: flags, outputs, exit statuses, the store, stdin mode.
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+setup() { setup_sm; }
+teardown() { teardown_sm; }
+
+@test "--help prints usage on stdout and exits 0" {
+	run sm-check --help
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "usage: sm-check"* ]]
+	[[ "$output" == *"--nagios"* ]]
+}
+
+@test "--version names the tool" {
+	run sm-check --version
+	[ "$status" -eq 0 ]
+	[[ "$output" == "sm-check 0.1.0"* ]]
+}
+
+@test "--list prints every checker in run order with a description" {
+	run sm-check --list
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 16 ]
+	[[ "${lines[0]}" == "cpu "* ]]
+	[[ "${lines[2]}" == "memory "* ]]
+	[[ "${lines[15]}" == "reboot_debian "* ]]
+	names=$(printf '%s\n' "${lines[@]}" | awk '{print $1}' | tr '\n' ' ')
+	[ "$names" = "cpu cpu_temp memory swap load disk disk_inodes disk_common disk_linux disk_temp io_strain listening_ports network process raid reboot_debian " ]
+}
+
+@test "--list --json prints one object per checker" {
+	run sm-check --list --json
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 16 ]
+	[ "$(echo "${lines[2]}" | json_get 'd["name"], d["warning"], d["critical"]')" = '["memory", 70.0, 90.0]' ]
+	[ "$(echo "${lines[14]}" | json_get '"warning" in d')" = "false" ]
+}
+
+@test "unknown checker: exit 64, one line naming it and the choices, nothing stored" {
+	run sm-check memory nope
+	[ "$status" -eq 64 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == "sm-check: unknown checker 'nope' (available: cpu, "* ]]
+	[ ! -e "$SM_DB" ]
+}
+
+@test "usage errors exit 64 with one line" {
+	for args in "--bogus" "-w" "--warning abc memory" "--critical 20:10 memory" \
+		"--samples 0 cpu" "--samples 1.5 cpu" "--interval -1 cpu" "--interval x cpu" \
+		"--paths relative/dir disk" "--hosts -oProxyCommand=x network" "--hosts a;b network"; do
+		# shellcheck disable=SC2086
+		run sm-check $args
+		[ "$status" -eq 64 ] || { echo "args: $args -> $status"; false; }
+		[ "${#lines[@]}" -eq 1 ] || { echo "args: $args: $output"; false; }
+		[[ "$output" == sm-check:* || "$output" == usage:* ]]
+	done
+	[ ! -e "$SM_DB" ]
+}
+
+@test "on a pipe: one envelope with the named checks, recorded in check_runs" {
+	host cli-ok
+	run sm-check memory load
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	env="${lines[0]}"
+	[ "$(echo "$env" | json_get 'd["v"], d["source"], d["host"], d["incident"], d["alerts"]')" = '[1, "local", "cli-ok", null, []]' ]
+	[ "$(echo "$env" | json_get '[c["checker"] for c in d["checks"]]')" = '["memory", "load"]' ]
+	[ "$(echo "$env" | json_get 'd["checks"][0]["status"], d["checks"][0]["metrics"]["memory_percent"]')" = '["ok", 50.0]' ]
+	[ "$(echo "$env" | json_get 'd["checks"][0]["thresholds"]')" = '{"warning": "70", "critical": "90"}' ]
+	[ "$(echo "$env" | json_get 'd["stages"][0]["stage"], d["stages"][0]["status"]')" = '["check", "ok"]' ]
+	trace=$(echo "$env" | json_get 'd["trace_id"]')
+	[[ "$trace" =~ ^[0-9a-f]{32}$ ]]
+	run sql "SELECT checker, hostname, status, trace_id, warning_threshold, critical_threshold FROM check_runs ORDER BY id"
+	[ "${lines[0]}" = "memory	cli-ok	ok	$trace	70	90" ]
+	[ "${lines[1]}" = "load	cli-ok	ok	$trace	1.5	3" ]
+	[ "$(stat -c %a "$SM_DB")" = 600 ]
+}
+
+@test "exit status: WARNING alone is 0, --fail-on-warning makes it 1" {
+	host cli-warn
+	run sm-check memory
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json_get 'd["checks"][0]["status"]')" = warning ]
+	run sm-check --fail-on-warning memory
+	[ "$status" -eq 1 ]
+	run sm-check --fail-on-critical memory
+	[ "$status" -eq 0 ]
+}
+
+@test "exit status: CRITICAL is 2 in every mode" {
+	host cli-crit
+	for flag in "" --fail-on-warning --fail-on-critical --nagios; do
+		# shellcheck disable=SC2086
+		run sm-check $flag memory load
+		[ "$status" -eq 2 ] || { echo "$flag -> $status"; false; }
+	done
+}
+
+@test "a malformed /proc file makes that checker UNKNOWN (exit 3), others unaffected" {
+	host cli-bad
+	run sm-check memory load
+	[ "$status" -eq 3 ]
+	[ "$(echo "$output" | json_get 'd["checks"][0]["status"], d["checks"][1]["status"]')" = '["unknown", "ok"]' ]
+	[[ "$(echo "$output" | json_get 'd["checks"][0]["message"]')" == "Check failed: "*meminfo* ]]
+	run sm-check --fail-on-critical memory
+	[ "$status" -eq 0 ]
+	run sm-check --fail-on-warning memory load
+	[ "$status" -eq 3 ]
+}
+
+@test "threshold overrides: plain numbers and plugin ranges" {
+	host cli-ok
+	run sm-check -w 40 -c 60 memory
+	[ "$(echo "$output" | json_get 'd["checks"][0]["status"]')" = warning ]
+	run sm-check --warning 40 --critical 45 memory
+	[ "$status" -eq 2 ]
+	# Ranges: outside 0:60 is not the case at 50 %, inside @40:60 is.
+	run sm-check -w 0:60 -c 0:90 memory
+	[ "$(echo "$output" | json_get 'd["checks"][0]["status"]')" = ok ]
+	run sm-check -w @40:60 memory
+	[ "$(echo "$output" | json_get 'd["checks"][0]["status"], d["checks"][0]["thresholds"]')" = '["warning", {"warning": "@40:60", "critical": "90"}]' ]
+	run sql "SELECT warning_threshold FROM check_runs ORDER BY id DESC LIMIT 1"
+	[ "$output" = "@40:60" ]
+}
+
+@test "--nagios: summary, perfdata and the plugin exit status" {
+	host cli-warn
+	run sm-check --nagios memory load
+	[ "$status" -eq 1 ]
+	[[ "${lines[0]}" == "SM WARNING - 2 of 2 checks not OK: memory: Memory usage: 75.0% "* ]]
+	[[ "${lines[0]}" == *" | "*"memory=75%;70;90;0;100"* ]]
+	[ "${lines[1]}" = "[WARNING] memory: ${lines[1]#\[WARNING\] memory: }" ]
+	[[ "${lines[2]}" == "[WARNING] load: Load average: 4.00, 0.40, 0.30"* ]]
+	host cli-ok
+	run sm-check --nagios memory
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "SM OK - 1 checks OK | memory=50%;70;90;0;100" ]]
+	host cli-bad
+	run sm-check --nagios memory load
+	[ "$status" -eq 3 ]
+	[[ "${lines[0]}" == "SM UNKNOWN - 1 of 2 checks not OK: memory: Check failed: "* ]]
+}
+
+@test "sm-check - enriches each envelope on stdin and keeps its trace id" {
+	host cli-ok
+	t1=0123456789abcdef0123456789abcdef
+	t2=fedcba9876543210fedcba9876543210
+	printf '%s\n\n%s\n' \
+		"{\"v\":1,\"trace_id\":\"$t1\",\"source\":\"grafana\",\"extra\":{\"kept\":true},\"checks\":[{\"checker\":\"earlier\"}]}" \
+		"{\"v\":1,\"trace_id\":\"$t2\",\"source\":\"alertmanager\"}" >"$TEST_DIR/in"
+	run sm-check - memory <"$TEST_DIR/in"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ]
+	[ "$(echo "${lines[0]}" | json_get 'd["trace_id"], d["extra"], [c["checker"] for c in d["checks"]], d["stages"][-1]["stage"]')" = "[\"$t1\", {\"kept\": true}, [\"earlier\", \"memory\"], \"check\"]" ]
+	[ "$(echo "${lines[1]}" | json_get 'd["trace_id"], d["source"]')" = "[\"$t2\", \"alertmanager\"]" ]
+	run sql "SELECT trace_id FROM check_runs ORDER BY id"
+	[ "$output" = "$t1
+$t2" ]
+}
+
+@test "sm-check - : a malformed line stops with 65 naming it; nothing written for it" {
+	host cli-ok
+	printf '%s\n%s\n%s\n' '{"v":1,"source":"a"}' '{"v":1,"source":' '{"v":1,"source":"c"}' >"$TEST_DIR/in"
+	run --separate-stderr sm-check - memory <"$TEST_DIR/in"
+	[ "$status" -eq 65 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$(echo "${lines[0]}" | json_get 'd["source"]')" = a ]
+	[[ "$stderr" == "sm-check: stdin:2: malformed JSON"* ]]
+	[ "$(sql 'SELECT count(*) FROM check_runs')" = 1 ]
+	for bad in '[1]' '{"source":"no v"}' '{"v":1,"trace_id":"short"}'; do
+		run sm-check - memory <<<"$bad"
+		[ "$status" -eq 65 ]
+		[[ "$output" == "sm-check: stdin:1: "* ]]
+	done
+	printf '{"v":1,"s":"\xff"}\n' >"$TEST_DIR/bad-utf8"
+	run sm-check - memory <"$TEST_DIR/bad-utf8"
+	[ "$status" -eq 65 ]
+	[[ "$output" == *"invalid UTF-8"* ]]
+	[ "$(sql 'SELECT count(*) FROM check_runs')" = 1 ]
+}
+
+@test "an unwritable store: exit 3 with a message, results still shown" {
+	host cli-ok
+	SM_DB=/proc/sm-no-such-dir/sm.db run --separate-stderr sm-check memory
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == "sm-check: "*"/proc/sm-no-such-dir"* ]]
+}
+
+@test "a bad dotenv file is reported with its line" {
+	printf 'GOOD=1\nnot a setting\n' >"$TEST_DIR/sm.env"
+	SM_ENV_FILE="$TEST_DIR/sm.env" run sm-check memory
+	[ "$status" -eq 3 ]
+	[ "$output" = "sm-check: $TEST_DIR/sm.env:2: expected KEY=VALUE" ]
+}
+
+@test "real run: memory agrees with /proc/meminfo" {
+	run sm-check memory
+	[ "$status" -ne 64 ]
+	total_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
+	want=$(python3 -c "print(round($total_kb*1024/1024**3, 2))")
+	[ "$(echo "$output" | json_get 'd["checks"][0]["metrics"]["memory_total_gb"]')" = "$want" ]
+	pct=$(echo "$output" | json_get 'd["checks"][0]["metrics"]["memory_percent"]')
+	python3 - "$pct" <<'PY'
+import sys
+m = {l.split(':')[0]: int(l.split()[1]) for l in open('/proc/meminfo')}
+want = (m['MemTotal'] - m['MemAvailable']) / m['MemTotal'] * 100
+got = float(sys.argv[1])
+assert abs(got - want) < 2.0, (got, want)
+PY
+}
+
+@test "real run: disk agrees with statvfs" {
+	run sm-check disk --paths /,/tmp
+	[ "$status" -ne 64 ]
+	echo "$output" | python3 -c '
+import json, os, sys
+d = json.loads(sys.stdin.readline())
+disks = d["checks"][0]["metrics"]["disks"]
+for path in ("/", "/tmp"):
+    s = os.statvfs(path)
+    used = (s.f_blocks - s.f_bfree) * s.f_frsize
+    avail = s.f_bavail * s.f_frsize
+    want = used / (used + avail) * 100
+    assert abs(disks[path]["percent"] - want) < 0.5, (path, disks[path], want)
+    assert abs(disks[path]["total_gb"] - s.f_blocks * s.f_frsize / 1024**3) < 0.01
+'
+}
+
+@test "samplers run concurrently and honour --samples/--interval" {
+	run sm-check --samples 2 --interval 0.1 cpu io_strain load
+	[ "$status" -ne 64 ]
+	[ "$(echo "$output" | json_get 'd["checks"][0]["metrics"]["samples"]')" = 2 ]
+	[ "$(echo "$output" | json_get '[c["checker"] for c in d["checks"]]')" = '["cpu", "io_strain", "load"]' ]
+}
+
+@test "on a terminal: an aligned table, colour unless NO_COLOR" {
+	host cli-warn
+	run script -qec "$SM_BIN/sm-check memory load" /dev/null
+	[[ "$output" == *"CHECKER"*"STATUS"*"MESSAGE"* ]]
+	[[ "$output" == *$'\e[33mWARNING'* ]]
+	[[ "$output" == *"2 checks: 0 ok, 2 warning, 0 critical, 0 unknown"* ]]
+	[[ "$output" == *"memory_percent: 75.0"* ]]
+	NO_COLOR=1 run script -qec "$SM_BIN/sm-check memory" /dev/null
+	[[ "$output" != *$'\e['* ]]
+	[[ "$output" == *"memory   WARNING  Memory usage: 75.0%"* ]]
+	COLUMNS=30 NO_COLOR=1 run script -qec "$SM_BIN/sm-check memory" /dev/null
+	[[ "$output" == *"memory   WARNING  Memory usag…"* ]]
+	# --json wins over the terminal.
+	run script -qec "$SM_BIN/sm-check --json memory" /dev/null
+	[[ "$output" == '{"v":1,'* ]]
+}
