@@ -237,14 +237,15 @@ enum sm_status sm_result_level(const sm_check_result *res, double v)
 	return SM_OK;
 }
 
-static void perf_range(char *buf, size_t size, const sm_range *r)
+/* A plain threshold in plugin terms: "N" alerts above N, "N:" below N. */
+static void perf_range(char *buf, size_t size, const sm_range *r, bool minimum)
 {
 	if (!r->set)
 		snprintf(buf, size, "%s", "");
 	else if (r->is_range)
 		snprintf(buf, size, "%s", r->text);
 	else
-		snprintf(buf, size, "%g", r->value);
+		snprintf(buf, size, minimum ? "%g:" : "%g", r->value);
 }
 
 void sm_result_perf(sm_check_result *res, const char *label, double value, const char *uom,
@@ -268,8 +269,8 @@ void sm_result_perf(sm_check_result *res, const char *label, double value, const
 		snprintf(quoted, sizeof quoted, "%s", label);
 	}
 	if (with_thresholds) {
-		perf_range(warn, sizeof warn, &res->warning);
-		perf_range(crit, sizeof crit, &res->critical);
+		perf_range(warn, sizeof warn, &res->warning, res->minimum);
+		perf_range(crit, sizeof crit, &res->critical, res->minimum);
 	}
 	if (!isnan(min))
 		snprintf(lo, sizeof lo, "%g", min);
@@ -287,14 +288,29 @@ void sm_result_perf(sm_check_result *res, const char *label, double value, const
 	res->perfdata = joined;
 }
 
+/* Round half to even on the scaled value, as the reference's round(), with
+ * no libm: every library a tool maps costs it resident memory. */
 double sm_round(double v, int digits)
 {
-	double scale = pow(10.0, digits), r;
+	static const double scales[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+	double scale, x, t, frac;
 
-	if (!isfinite(v))
-		return v;
-	r = nearbyint(v * scale) / scale; /* default rounding mode: half to even */
-	return r == 0 ? 0.0 : r;           /* no "-0.0" in output */
+	if (digits < 0)
+		digits = 0;
+	if (digits > 9)
+		digits = 9;
+	scale = scales[digits];
+	x = v * scale;
+	if (!isfinite(x) || x > 4e15 || x < -4e15)
+		return v; /* beyond 2^52 every double is already whole */
+	t = (double)(long long)x; /* toward zero */
+	frac = x - t;
+	if (frac > 0.5 || (frac == 0.5 && ((long long)t & 1)))
+		t += 1;
+	else if (frac < -0.5 || (frac == -0.5 && ((long long)t & 1)))
+		t -= 1;
+	t /= scale;
+	return t == 0 ? 0.0 : t; /* no "-0.0" in output */
 }
 
 void sm_metric_real(json_t *obj, const char *key, double v)

@@ -16,7 +16,7 @@
 #include "sm/host.h"
 
 #define STAT_MAX    (16u << 20) /* /proc/stat of a 4096-CPU host is far below */
-#define STAT_FIELDS 10          /* user nice system idle iowait irq softirq steal guest guest_nice */
+#define STAT_FIELDS 10 /* user nice system idle iowait irq softirq steal guest guest_nice */
 
 enum { IDLE = 3, IOWAIT = 4, GUEST = 8, GUEST_NICE = 9 };
 
@@ -82,13 +82,14 @@ static int parse_stat(const char *text, bool per_cpu, struct cpu_lines *lines, s
 	memset(lines, 0, sizeof *lines);
 	for (const char *p = text; *p; p = next) {
 		struct cpu_line line;
-		const char *rest = p + 3;
+		const char *rest;
 		char *end;
 
 		next = strchr(p, '\n');
 		next = next ? next + 1 : p + strlen(p);
 		if (strncmp(p, "cpu", 3) != 0)
 			continue;
+		rest = p + 3;
 		if (*rest == ' ' || *rest == '\t') {
 			line.id = -1;
 		} else if (*rest >= '0' && *rest <= '9') {
@@ -113,7 +114,8 @@ static int parse_stat(const char *text, bool per_cpu, struct cpu_lines *lines, s
 		}
 	}
 	if (lines->count == 0) {
-		sm_error_set(err, per_cpu ? "/proc/stat: no cpuN lines" : "/proc/stat: no cpu line");
+		sm_error_set(err,
+		             per_cpu ? "/proc/stat: no cpuN lines" : "/proc/stat: no cpu line");
 		goto fail;
 	}
 	return 0;
@@ -149,7 +151,7 @@ static const struct cpu_line *find_line(const struct cpu_lines *lines, size_t hi
 }
 
 static int busy_lines(const char *before, const char *after, bool per_cpu, double **percent,
-		      size_t *count, int *cpus, sm_error *err)
+                      size_t *count, int *cpus, sm_error *err)
 {
 	struct cpu_lines a, b;
 	int rc = -1;
@@ -182,7 +184,7 @@ done_a:
 }
 
 int sm_cpu_busy(const char *before, const char *after, bool per_cpu, double **percent,
-		size_t *count, sm_error *err)
+                size_t *count, sm_error *err)
 {
 	return busy_lines(before, after, per_cpu, percent, count, NULL, err);
 }
@@ -238,8 +240,8 @@ void sm_cpu_usage_report(const sm_cpu_usage *usage, sm_check_result *res)
 		value = 0;
 		for (size_t i = 0; i < usage->cores; i++) {
 			double avg = usage->core_samples[i]
-					     ? sm_round(usage->core_sum[i] / usage->core_samples[i], 1)
-					     : 0.0;
+			                 ? sm_round(usage->core_sum[i] / usage->core_samples[i], 1)
+			                 : 0.0;
 			if (avg > value)
 				value = avg;
 			json_array_append_new(cores, json_real(avg));
@@ -256,8 +258,8 @@ void sm_cpu_usage_report(const sm_cpu_usage *usage, sm_check_result *res)
 	sm_metric_int(m, "cpu_count", usage->per_cpu ? (long long)usage->cores : usage->cpu_count);
 	/* The status follows the rounded value the message shows. */
 	sm_result_set(res, sm_result_level(res, value), "CPU usage: %.1f%% (avg of %d sample%s%s)",
-		      value, usage->samples, usage->samples == 1 ? "" : "s",
-		      usage->per_cpu ? ", busiest core" : "");
+	              value, usage->samples, usage->samples == 1 ? "" : "s",
+	              usage->per_cpu ? ", busiest core" : "");
 	sm_result_perf(res, "cpu", value, "%", true, 0, 100);
 	sm_result_perf(res, "cpu_min", usage->min, "%", false, 0, 100);
 	sm_result_perf(res, "cpu_max", usage->max, "%", false, 0, 100);

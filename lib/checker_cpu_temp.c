@@ -6,13 +6,13 @@
 static const char *const cpu_chips[] = {"coretemp", "k10temp", "zenpower", "cpu_thermal", NULL};
 
 static const sm_hwmon_checker cpu_temp = {
-	.chips = cpu_chips,
-	.subject = "CPU sensor",
-	.none = "no CPU temperature sensors",
-	.count_key = "sensor_count",
-	.hottest_key = "hottest_sensor",
-	.list_key = "sensors",
-	.item_key = "sensor",
+    .chips = cpu_chips,
+    .subject = "CPU sensor",
+    .none = "no CPU temperature sensors",
+    .count_key = "sensor_count",
+    .hottest_key = "hottest_sensor",
+    .list_key = "sensors",
+    .item_key = "sensor",
 };
 
 SM_CHECKER(sm_checker_cpu_temp)

@@ -80,11 +80,12 @@ SM_CHECKER(sm_checker_disk)
 	sm_metric_real(res->metrics, "worst_percent", worst);
 	sm_metric_str(res->metrics, "worst_path", worst_path ? worst_path : "");
 	if (bad_path) {
-		sm_result_set(res, SM_UNKNOWN, "Disk check error: path '%s' not accessible", bad_path);
+		sm_result_set(res, SM_UNKNOWN, "Disk check error: path '%s' not accessible",
+		              bad_path);
 		free(res->error);
 		res->error = res->message ? strdup(res->message) : NULL;
 		return;
 	}
 	sm_result_set(res, sm_result_level(res, worst), "Disk usage: %s at %.1f%%", worst_path,
-		      worst);
+	              worst);
 }

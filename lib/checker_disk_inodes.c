@@ -41,12 +41,12 @@ SM_CHECKER(sm_checker_disk_inodes)
 		}
 		/* f_ffree can exceed f_files on some network filesystems. */
 		percent = st.f_ffree < st.f_files
-				  ? (double)(st.f_files - st.f_ffree) / (double)st.f_files * 100.0
-				  : 0.0;
+		              ? (double)(st.f_files - st.f_ffree) / (double)st.f_files * 100.0
+		              : 0.0;
 		sm_metric_real(entry, "percent", sm_round(percent, 1));
 		sm_metric_int(entry, "total", (long long)st.f_files);
 		sm_metric_int(entry, "used",
-			      st.f_ffree < st.f_files ? (long long)(st.f_files - st.f_ffree) : 0);
+		              st.f_ffree < st.f_files ? (long long)(st.f_files - st.f_ffree) : 0);
 		sm_metric_int(entry, "free", (long long)st.f_ffree);
 		json_object_set_new(filesystems, paths[i], entry);
 		snprintf(label, sizeof label, "%s inodes", paths[i]);
@@ -61,13 +61,13 @@ SM_CHECKER(sm_checker_disk_inodes)
 	sm_metric_str(res->metrics, "worst_path", worst_path ? worst_path : "");
 	if (bad_path) {
 		sm_result_set(res, SM_UNKNOWN, "Inode check error: path '%s' not accessible",
-			      bad_path);
+		              bad_path);
 		free(res->error);
 		res->error = res->message ? strdup(res->message) : NULL;
 	} else if (!worst_path) {
 		sm_result_set(res, SM_OK, "Inode usage: no inode-tracking filesystems");
 	} else {
 		sm_result_set(res, sm_result_level(res, worst), "Inode usage: %s at %.1f%%",
-			      worst_path, worst);
+		              worst_path, worst);
 	}
 }

@@ -9,13 +9,13 @@
 static const char *const disk_chips[] = {"drivetemp", "nvme", NULL};
 
 static const sm_hwmon_checker disk_temp = {
-	.chips = disk_chips,
-	.subject = "disk",
-	.none = "no disk temperature sensors",
-	.count_key = "disk_count",
-	.hottest_key = "hottest_disk",
-	.list_key = "disks",
-	.item_key = "disk",
+    .chips = disk_chips,
+    .subject = "disk",
+    .none = "no disk temperature sensors",
+    .count_key = "disk_count",
+    .hottest_key = "hottest_disk",
+    .list_key = "disks",
+    .item_key = "disk",
 };
 
 SM_CHECKER(sm_checker_disk_temp)

@@ -77,11 +77,11 @@ static int parse_line(char *line, sm_diskstat *d)
 	unsigned long long v[20];
 	int n = split(line, tok, 32), counters;
 
-	if (n < 3 + 4)
-		return -1;
-	counters = n - 3 < 20 ? n - 3 : 20;
+	counters = n - 3;
 	if (counters != 4 && counters < 11)
 		return -1;
+	if (counters > 20)
+		counters = 20; /* newer kernels may append more; the first 11 suffice */
 	if (strlen(tok[2]) >= sizeof d->name)
 		return -1;
 	for (int i = 0; i < 2; i++)
@@ -108,8 +108,8 @@ static int parse_line(char *line, sm_diskstat *d)
 	return 0;
 }
 
-int sm_diskstats_parse(const char *text, const char *const *whole, size_t nwhole,
-		       sm_diskstat **out, size_t *count, sm_error *err)
+int sm_diskstats_parse(const char *text, const char *const *whole, size_t nwhole, sm_diskstat **out,
+                       size_t *count, sm_error *err)
 {
 	sm_diskstat *devs = NULL, d;
 	size_t n = 0, cap = 0, lineno = 0;
@@ -165,7 +165,7 @@ static double delta(unsigned long long before, unsigned long long after)
 }
 
 size_t sm_io_strain_rates(const sm_diskstat *before, size_t nbefore, const sm_diskstat *after,
-			  size_t nafter, double elapsed_s, sm_disk_io *out)
+                          size_t nafter, double elapsed_s, sm_disk_io *out)
 {
 	size_t n = 0;
 
@@ -183,9 +183,10 @@ size_t sm_io_strain_rates(const sm_diskstat *before, size_t nbefore, const sm_di
 		util = delta(a->busy_ms, b->busy_ms) / (elapsed_s * 1000.0) * 100.0;
 		memcpy(out[n].disk, b->name, sizeof out[n].disk);
 		out[n].util_percent = sm_round(util > 100.0 ? 100.0 : util, 1);
-		out[n].read_mb_s = sm_round(delta(a->read_bytes, b->read_bytes) / elapsed_s / 1e6, 2);
+		out[n].read_mb_s =
+		    sm_round(delta(a->read_bytes, b->read_bytes) / elapsed_s / 1e6, 2);
 		out[n].write_mb_s =
-			sm_round(delta(a->write_bytes, b->write_bytes) / elapsed_s / 1e6, 2);
+		    sm_round(delta(a->write_bytes, b->write_bytes) / elapsed_s / 1e6, 2);
 		out[n].read_iops = sm_round(delta(a->reads, b->reads) / elapsed_s, 1);
 		out[n].write_iops = sm_round(delta(a->writes, b->writes) / elapsed_s, 1);
 		n++;
@@ -194,7 +195,7 @@ size_t sm_io_strain_rates(const sm_diskstat *before, size_t nbefore, const sm_di
 }
 
 static void io_metrics(json_t *m, size_t count, const sm_disk_io *busiest, double window_s,
-		       json_t *disks)
+                       json_t *disks)
 {
 	sm_metric_str(m, "platform", "linux");
 	sm_metric_int(m, "disk_count", (long long)count);
@@ -205,8 +206,7 @@ static void io_metrics(json_t *m, size_t count, const sm_disk_io *busiest, doubl
 }
 
 void sm_io_strain_report(sm_check_result *res, const sm_diskstat *before, size_t nbefore,
-			 const sm_diskstat *after, size_t nafter, double elapsed_s,
-			 double window_s)
+                         const sm_diskstat *after, size_t nafter, double elapsed_s, double window_s)
 {
 	sm_disk_io *rates;
 	const sm_disk_io *busiest = NULL;
@@ -247,8 +247,8 @@ void sm_io_strain_report(sm_check_result *res, const sm_diskstat *before, size_t
 		sm_result_skip(res, "no disk IO utilization data");
 	else
 		sm_result_set(res, sm_result_level(res, busiest->util_percent),
-			      "Busiest disk %.1f%% util (%s)", busiest->util_percent,
-			      busiest->disk);
+		              "Busiest disk %.1f%% util (%s)", busiest->util_percent,
+		              busiest->disk);
 	free(rates);
 }
 
@@ -307,8 +307,8 @@ SM_CHECKER(sm_checker_io_strain)
 
 	(void)self;
 	if (sm_host_read("/proc/diskstats", DISKSTATS_MAX, &text, NULL, &err) < 0 ||
-	    sm_diskstats_parse(text, (const char *const *)whole, nwhole, &before, &nbefore,
-			       &err) < 0)
+	    sm_diskstats_parse(text, (const char *const *)whole, nwhole, &before, &nbefore, &err) <
+	        0)
 		goto fail;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	if (nbefore > 0) {
@@ -317,12 +317,12 @@ SM_CHECKER(sm_checker_io_strain)
 		sm_check_sleep(window);
 		if (sm_host_read("/proc/diskstats", DISKSTATS_MAX, &text, NULL, &err) < 0 ||
 		    sm_diskstats_parse(text, (const char *const *)whole, nwhole, &after, &nafter,
-				       &err) < 0)
+		                       &err) < 0)
 			goto fail;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	sm_io_strain_report(res, before, nbefore, after, nafter, sm_elapsed_ms(&start, &end) / 1e3,
-			    window);
+	                    window);
 	goto done;
 fail:
 	sm_result_fail(res, "%s", err.msg);

@@ -130,13 +130,14 @@ static int add_listener(listeners *list, const listener *l)
 
 /* Read one /proc/net file; -1 with why set (errnum for an unreadable file). */
 static int read_table(const char *path, bool ipv6, listeners *list, int *errnum, char *why,
-		      size_t size)
+                      size_t size)
 {
-	char *text, *line, *next, buf[128];
+	char *text, *line, *next;
 	int lineno = 0;
 
 	*errnum = 0;
 	if (sm_procfs_read(path, 64 << 20, &text, NULL, errnum) < 0) {
+		char buf[128];
 		snprintf(why, size, "%s: %s", path, sm_check_strerror(*errnum, buf, sizeof buf));
 		return -1;
 	}
@@ -297,7 +298,7 @@ static bool allowed(const long *ports, size_t count, unsigned port)
 
 /* Append "22(0.0.0.0) [sshd]" to the message being built. */
 static void append_flagged(char **msg, size_t *len, bool first, unsigned port, const char *ip,
-			   const char *process)
+                           const char *process)
 {
 	char *grown;
 	int n = snprintf(NULL, 0, "%s%u(%s) [%s]", first ? "" : ", ", port, ip, process);
@@ -305,13 +306,13 @@ static void append_flagged(char **msg, size_t *len, bool first, unsigned port, c
 	if (n < 0 || !(grown = realloc(*msg, *len + (size_t)n + 1)))
 		return;
 	snprintf(grown + *len, (size_t)n + 1, "%s%u(%s) [%s]", first ? "" : ", ", port, ip,
-		 process);
+	         process);
 	*msg = grown;
 	*len += (size_t)n;
 }
 
-static json_t *listener_json(const listener *l, const char *ip, bool exposed,
-			     const char *process, const char *user)
+static json_t *listener_json(const listener *l, const char *ip, bool exposed, const char *process,
+                             const char *user)
 {
 	json_t *o = json_object();
 
@@ -328,8 +329,7 @@ static json_t *listener_json(const listener *l, const char *ip, bool exposed,
 	return o;
 }
 
-static void report(sm_check_result *res, const listeners *list, const long *allow,
-		   size_t nallow)
+static void report(sm_check_result *res, const listeners *list, const long *allow, size_t nallow)
 {
 	json_t *allowlist = json_array(), *unexpected = json_array(), *entries = json_array();
 	char *flagged = NULL;
@@ -359,7 +359,7 @@ static void report(sm_check_result *res, const listeners *list, const long *allo
 			continue;
 		json_array_append_new(unexpected, json_integer(l->port));
 		append_flagged(&flagged, &len, nflagged++ == 0, l->port, ip,
-			       process ? process : "?");
+		               process ? process : "?");
 	}
 	sm_metric_str(res->metrics, "platform", "linux");
 	sm_metric_int(res->metrics, "listening_count", (long long)list->count);
@@ -369,7 +369,7 @@ static void report(sm_check_result *res, const listeners *list, const long *allo
 	sm_result_perf(res, "unexpected", (double)nflagged, "", false, 0, NAN);
 	if (nflagged > 0)
 		sm_result_set(res, SM_WARNING, "%zu unexpected listening port(s): %s", nflagged,
-			      flagged ? flagged : "");
+		              flagged ? flagged : "");
 	else
 		sm_result_set(res, SM_OK, "%zu listening port(s), none unexpected", list->count);
 	free(flagged);
@@ -382,8 +382,8 @@ SM_CHECKER(sm_checker_listening_ports)
 		bool ipv6;
 		bool optional; /* absent when IPv6 is disabled */
 	} tables[] = {
-		{"/proc/net/tcp", false, false},
-		{"/proc/net/tcp6", true, true},
+	    {"/proc/net/tcp", false, false},
+	    {"/proc/net/tcp6", true, true},
 	};
 	listeners list = {0};
 	long *allow = NULL;
@@ -398,7 +398,8 @@ SM_CHECKER(sm_checker_listening_ports)
 	}
 	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
 		int errnum;
-		if (read_table(tables[i].path, tables[i].ipv6, &list, &errnum, why, sizeof why) == 0)
+		if (read_table(tables[i].path, tables[i].ipv6, &list, &errnum, why, sizeof why) ==
+		    0)
 			continue;
 		if (errnum == ENOENT && tables[i].optional)
 			continue;

@@ -36,7 +36,7 @@ SM_CHECKER(sm_checker_load)
 {
 	static const char *const keys[3] = {"load1", "load5", "load15"};
 	static const char *const per_cpu_keys[3] = {"load1_per_cpu", "load5_per_cpu",
-						    "load15_per_cpu"};
+	                                            "load15_per_cpu"};
 	char *text = NULL;
 	double load[3], per_cpu[3];
 	int cpus;
@@ -66,8 +66,8 @@ SM_CHECKER(sm_checker_load)
 	for (int i = 0; i < 3; i++)
 		sm_metric_real(res->metrics, per_cpu_keys[i], per_cpu[i]);
 	sm_result_set(res, sm_result_level(res, per_cpu[0]),
-		      "Load average: %.2f, %.2f, %.2f (%.2f per CPU, %d CPU%s)", load[0], load[1],
-		      load[2], per_cpu[0], cpus, cpus == 1 ? "" : "s");
+	              "Load average: %.2f, %.2f, %.2f (%.2f per CPU, %d CPU%s)", load[0], load[1],
+	              load[2], per_cpu[0], cpus, cpus == 1 ? "" : "s");
 	for (int i = 0; i < 3; i++)
 		sm_result_perf(res, keys[i], load[i], "", false, 0, NAN);
 	sm_result_perf(res, "load1_per_cpu", per_cpu[0], "", true, 0, NAN);

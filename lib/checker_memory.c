@@ -23,14 +23,14 @@ static const struct {
 	size_t offset;
 	unsigned bit;
 } meminfo_keys[] = {
-	{"MemTotal", offsetof(sm_meminfo, mem_total), SM_MEMINFO_MEM_TOTAL},
-	{"MemFree", offsetof(sm_meminfo, mem_free), SM_MEMINFO_MEM_FREE},
-	{"MemAvailable", offsetof(sm_meminfo, mem_available), SM_MEMINFO_MEM_AVAILABLE},
-	{"Active(file)", offsetof(sm_meminfo, active_file), SM_MEMINFO_ACTIVE_FILE},
-	{"Inactive(file)", offsetof(sm_meminfo, inactive_file), SM_MEMINFO_INACTIVE_FILE},
-	{"SReclaimable", offsetof(sm_meminfo, sreclaimable), SM_MEMINFO_SRECLAIMABLE},
-	{"SwapTotal", offsetof(sm_meminfo, swap_total), SM_MEMINFO_SWAP_TOTAL},
-	{"SwapFree", offsetof(sm_meminfo, swap_free), SM_MEMINFO_SWAP_FREE},
+    {"MemTotal", offsetof(sm_meminfo, mem_total), SM_MEMINFO_MEM_TOTAL},
+    {"MemFree", offsetof(sm_meminfo, mem_free), SM_MEMINFO_MEM_FREE},
+    {"MemAvailable", offsetof(sm_meminfo, mem_available), SM_MEMINFO_MEM_AVAILABLE},
+    {"Active(file)", offsetof(sm_meminfo, active_file), SM_MEMINFO_ACTIVE_FILE},
+    {"Inactive(file)", offsetof(sm_meminfo, inactive_file), SM_MEMINFO_INACTIVE_FILE},
+    {"SReclaimable", offsetof(sm_meminfo, sreclaimable), SM_MEMINFO_SRECLAIMABLE},
+    {"SwapTotal", offsetof(sm_meminfo, swap_total), SM_MEMINFO_SWAP_TOTAL},
+    {"SwapFree", offsetof(sm_meminfo, swap_free), SM_MEMINFO_SWAP_FREE},
 };
 
 /* "<spaces><digits>[ kB]<spaces>\n" → bytes; -1 when it is anything else. */
@@ -82,7 +82,7 @@ int sm_meminfo_parse(const char *text, sm_meminfo *out, sm_error *err)
 			field = (unsigned long long *)((char *)out + meminfo_keys[i].offset);
 			if (parse_kb(colon + 1, field) < 0) {
 				sm_error_set(err, "/proc/meminfo: malformed %s line",
-					     meminfo_keys[i].key);
+				             meminfo_keys[i].key);
 				return -1;
 			}
 			out->present |= meminfo_keys[i].bit;
@@ -131,8 +131,8 @@ SM_CHECKER(sm_checker_memory)
 		goto done;
 	}
 	available = sm_meminfo_available(&info);
-	percent = sm_round((double)(info.mem_total - available) / (double)info.mem_total * 100.0,
-			   1);
+	percent =
+	    sm_round((double)(info.mem_total - available) / (double)info.mem_total * 100.0, 1);
 	total_gb = sm_round((double)info.mem_total / GIB, 2);
 	used_gb = sm_round((double)(info.mem_total - available) / GIB, 2);
 	available_gb = sm_round((double)available / GIB, 2);
@@ -141,7 +141,7 @@ SM_CHECKER(sm_checker_memory)
 	sm_metric_real(res->metrics, "memory_used_gb", used_gb);
 	sm_metric_real(res->metrics, "memory_available_gb", available_gb);
 	sm_result_set(res, sm_result_level(res, percent), "Memory usage: %.1f%% (%.1f/%.1f GB)",
-		      percent, used_gb, total_gb);
+	              percent, used_gb, total_gb);
 	sm_result_perf(res, "memory", percent, "%", true, 0, 100);
 done:
 	free(text);

@@ -42,9 +42,9 @@ static const char *state_name(char letter)
 		char letter;
 		const char *name;
 	} states[] = {
-		{'R', "running"}, {'S', "sleeping"},     {'D', "disk-sleep"}, {'Z', "zombie"},
-		{'T', "stopped"}, {'t', "tracing-stop"}, {'X', "dead"},       {'x', "dead"},
-		{'K', "wake-kill"}, {'W', "waking"},     {'P', "parked"},     {'I', "idle"},
+	    {'R', "running"},   {'S', "sleeping"},     {'D', "disk-sleep"}, {'Z', "zombie"},
+	    {'T', "stopped"},   {'t', "tracing-stop"}, {'X', "dead"},       {'x', "dead"},
+	    {'K', "wake-kill"}, {'W', "waking"},       {'P', "parked"},     {'I', "idle"},
 	};
 
 	for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
@@ -91,13 +91,14 @@ static double resident_bytes(long pid)
 /* MemTotal from /proc/meminfo in bytes; 0 with why when unreadable. */
 static double mem_total(char *why, size_t size)
 {
-	char *text, *line, buf[128];
+	char *text, *line;
 	unsigned long long kib;
 	int errnum;
 
 	if (sm_procfs_read("/proc/meminfo", 1 << 20, &text, NULL, &errnum) < 0) {
+		char buf[128];
 		snprintf(why, size, "/proc/meminfo: %s",
-			 sm_check_strerror(errnum, buf, sizeof buf));
+		         sm_check_strerror(errnum, buf, sizeof buf));
 		return 0;
 	}
 	line = strstr(text, "MemTotal:");
@@ -118,10 +119,10 @@ static proc_entry *scan(size_t *count, char *why, size_t size)
 	size_t npids, n = 0;
 	int errnum;
 	proc_entry *entries;
-	char buf[128];
 
 	*count = 0;
 	if (sm_procfs_pids(&pids, &npids, &errnum) < 0) {
+		char buf[128];
 		snprintf(why, size, "/proc: %s", sm_check_strerror(errnum, buf, sizeof buf));
 		return NULL;
 	}
@@ -154,7 +155,7 @@ static json_t *find(proc_entry *procs, size_t nprocs, const char *name, double t
 		sm_metric_int(o, "pid", procs[i].pid);
 		sm_metric_str(o, "status", state_name(state));
 		sm_metric_real(o, "memory_percent",
-			       resident_bytes(procs[i].pid) / total_bytes * 100.0);
+		               resident_bytes(procs[i].pid) / total_bytes * 100.0);
 		return o;
 	}
 	sm_metric_bool(o, "running", false);
@@ -197,7 +198,7 @@ SM_CHECKER(sm_checker_process)
 			if (grown) {
 				missing = grown;
 				snprintf(missing + missing_len, n + 3, "%s%s",
-					 missing_len ? ", " : "", name);
+				         missing_len ? ", " : "", name);
 				missing_len += n + (missing_len ? 2 : 0);
 			}
 		}
@@ -212,10 +213,10 @@ SM_CHECKER(sm_checker_process)
 	sm_result_perf(res, "running", (double)running, "", false, 0, (double)opts->nnames);
 	if (missing)
 		sm_result_set(res, sm_result_level(res, percent),
-			      "Processes: %zu/%zu running. Missing: %s", running, opts->nnames,
-			      missing);
+		              "Processes: %zu/%zu running. Missing: %s", running, opts->nnames,
+		              missing);
 	else
 		sm_result_set(res, sm_result_level(res, percent), "Processes: %zu/%zu running",
-			      running, opts->nnames);
+		              running, opts->nnames);
 	free(missing);
 }

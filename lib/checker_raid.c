@@ -173,8 +173,8 @@ static void parse_progress(const char *line, sm_raid_array *a)
 		const char *op;
 		bool rebuilding;
 	} ops[] = {
-		{"recovery", true}, {"resync", true}, {"reshape", true},
-		{"check", false},   {"repair", false},
+	    {"recovery", true}, {"resync", true},  {"reshape", true},
+	    {"check", false},   {"repair", false},
 	};
 
 	for (const char *p = line; *p; p++) {
@@ -218,8 +218,8 @@ int sm_raid_parse(const char *mdstat, sm_raid_array **arrays, size_t *count)
 	if (!copy)
 		return -1;
 	for (line = copy; line; line = next) {
-		sm_raid_array a = {.active_devices = -1, .total_devices = -1,
-				   .resync_percent = NAN};
+		sm_raid_array a = {
+		    .active_devices = -1, .total_devices = -1, .resync_percent = NAN};
 		const char *rest;
 		size_t len;
 
@@ -259,7 +259,7 @@ bool sm_raid_degraded(const sm_raid_array *a)
 {
 	return strcmp(a->state, "active") != 0 || a->nfailed > 0 ||
 	       (a->active_devices >= 0 && a->total_devices >= 0 &&
-		a->active_devices < a->total_devices);
+	        a->active_devices < a->total_devices);
 }
 
 static json_t *array_json(const sm_raid_array *a)
@@ -287,27 +287,26 @@ static json_t *array_json(const sm_raid_array *a)
 }
 
 /* Names joined by ", " for the message; the caller frees it. */
-static char *join_names(json_t *names)
+static char *join_names(const json_t *names)
 {
-	size_t i, size = 1;
-	json_t *v;
+	size_t size = 1, count = json_array_size(names);
 	char *s;
 
-	json_array_foreach(names, i, v) size += strlen(json_string_value(v)) + 2;
+	for (size_t i = 0; i < count; i++)
+		size += strlen(json_string_value(json_array_get(names, i))) + 2;
 	s = calloc(1, size);
 	if (!s)
 		return NULL;
-	json_array_foreach(names, i, v)
-	{
+	for (size_t i = 0; i < count; i++) {
 		if (i > 0)
 			strcat(s, ", ");
-		strcat(s, json_string_value(v));
+		strcat(s, json_string_value(json_array_get(names, i)));
 	}
 	return s;
 }
 
-static void set_metrics(sm_check_result *res, json_t *arrays, json_t *degraded,
-			json_t *rebuilding, json_t *scrubbing)
+static void set_metrics(sm_check_result *res, json_t *arrays, json_t *degraded, json_t *rebuilding,
+                        json_t *scrubbing)
 {
 	sm_metric_str(res->metrics, "platform", "linux");
 	sm_metric_int(res->metrics, "array_count", (long long)json_array_size(arrays));

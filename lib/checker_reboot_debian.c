@@ -115,8 +115,8 @@ static bool has_word(const char *list, const char *word)
 /* Ubuntu derivatives (Mint, Pop!_OS, ...) often declare only ID_LIKE=ubuntu. */
 static bool debian_family(const char *id, const char *like)
 {
-	return strcmp(id, "debian") == 0 || strcmp(id, "ubuntu") == 0 ||
-	       has_word(like, "debian") || has_word(like, "ubuntu");
+	return strcmp(id, "debian") == 0 || strcmp(id, "ubuntu") == 0 || has_word(like, "debian") ||
+	       has_word(like, "ubuntu");
 }
 
 /* The package list, best effort: a missing or unreadable file is empty. */

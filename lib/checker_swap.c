@@ -11,8 +11,7 @@
 #define MEMINFO_MAX (1u << 20)
 #define GIB         (1024.0 * 1024.0 * 1024.0)
 
-static void swap_metrics(json_t *m, double percent, double total_gb, double used_gb,
-			 double free_gb)
+static void swap_metrics(json_t *m, double percent, double total_gb, double used_gb, double free_gb)
 {
 	sm_metric_real(m, "swap_percent", percent);
 	sm_metric_real(m, "swap_total_gb", total_gb);
@@ -54,9 +53,9 @@ SM_CHECKER(sm_checker_swap)
 	total_gb = sm_round((double)info.swap_total / GIB, 2);
 	used_gb = sm_round((double)used / GIB, 2);
 	swap_metrics(res->metrics, percent, total_gb, used_gb,
-		     sm_round((double)free_bytes / GIB, 2));
+	             sm_round((double)free_bytes / GIB, 2));
 	sm_result_set(res, sm_result_level(res, percent), "Swap usage: %.1f%% (%.1f/%.1f GB)",
-		      percent, used_gb, total_gb);
+	              percent, used_gb, total_gb);
 	sm_result_perf(res, "swap", percent, "%", true, 0, 100);
 done:
 	free(text);

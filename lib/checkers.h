@@ -39,7 +39,7 @@ const char *sm_check_strerror(int errnum, char *buf, size_t size);
  * (in its order, matched to before by N). *percent is malloc'd. Returns 0, or
  * -1 with err naming /proc/stat when a text has no usable line. */
 int sm_cpu_busy(const char *before, const char *after, bool per_cpu, double **percent,
-		size_t *count, sm_error *err);
+                size_t *count, sm_error *err);
 
 /* Sleep for seconds on the monotonic clock, resuming after signals (the
  * sampling checkers cpu and io_strain; defined in checker_cpu.c). */
@@ -65,7 +65,7 @@ void sm_cpu_usage_free(sm_cpu_usage *usage);
 /* The /proc/meminfo lines the memory and swap checkers use, in bytes. */
 typedef struct sm_meminfo {
 	unsigned long long mem_total, mem_free, mem_available, active_file, inactive_file,
-		sreclaimable, swap_total, swap_free;
+	    sreclaimable, swap_total, swap_free;
 	unsigned present; /* SM_MEMINFO_* bits of the lines found */
 } sm_meminfo;
 
@@ -95,8 +95,8 @@ typedef struct sm_diskstat {
 /* Parse a /proc/diskstats text, keeping the devices named in whole (NULL:
  * every device) except loop*, ram* and zram*. *out is malloc'd. Returns 0, or
  * -1 with err naming /proc/diskstats on a malformed line. */
-int sm_diskstats_parse(const char *text, const char *const *whole, size_t nwhole,
-		       sm_diskstat **out, size_t *count, sm_error *err);
+int sm_diskstats_parse(const char *text, const char *const *whole, size_t nwhole, sm_diskstat **out,
+                       size_t *count, sm_error *err);
 
 /* One device's rates over the sampled window. */
 typedef struct sm_disk_io {
@@ -107,12 +107,12 @@ typedef struct sm_disk_io {
 /* Rates of each device of after (in its order) that before also has and that
  * has a busy time; out must hold nafter rows. Returns the rows filled. */
 size_t sm_io_strain_rates(const sm_diskstat *before, size_t nbefore, const sm_diskstat *after,
-			  size_t nafter, double elapsed_s, sm_disk_io *out);
+                          size_t nafter, double elapsed_s, sm_disk_io *out);
 /* The io_strain checker's result from two snapshots elapsed_s apart;
  * window_s is the requested window (the sample_interval_s metric). */
 void sm_io_strain_report(sm_check_result *res, const sm_diskstat *before, size_t nbefore,
-			 const sm_diskstat *after, size_t nafter, double elapsed_s,
-			 double window_s);
+                         const sm_diskstat *after, size_t nafter, double elapsed_s,
+                         double window_s);
 
 /* --- disk, disk_inodes, raid, network (checker_disk.c, checker_raid.c,
  * checker_network.c). Shared helpers and pure parsers, so tests drive them

@@ -73,8 +73,6 @@ struct analysis {
 	size_t order;
 };
 
-bool sm_diskanalysis_keyword_match(const char *path, const char *keyword);
-
 /* The next non-empty component at or after *p (its length in *len), or NULL. */
 static const char *component(const char **p, size_t *len)
 {
@@ -94,12 +92,12 @@ static const char *component(const char **p, size_t *len)
 /* Whether the keyword's components are the path's, starting at path. */
 static bool components_match(const char *path, const char *keyword)
 {
-	const char *kc, *pc;
+	const char *kc;
 	size_t klen, plen;
 	bool any = false;
 
 	while ((kc = component(&keyword, &klen)) != NULL) {
-		pc = component(&path, &plen);
+		const char *pc = component(&path, &plen);
 		if (!pc || plen != klen || memcmp(pc, kc, klen) != 0)
 			return false;
 		any = true;
@@ -200,7 +198,7 @@ static size_t base_len(const char *s)
 
 /* List the entry the walk is at, unless an earlier collection did. */
 static int add(struct analysis *a, struct list *l, const char *real, unsigned long long bytes,
-	       long long age_days)
+               long long age_days)
 {
 	const struct target *t = a->target;
 	size_t hostlen = base_len(t->host);
@@ -208,6 +206,14 @@ static int add(struct analysis *a, struct list *l, const char *real, unsigned lo
 	char *path;
 	int added;
 
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct item *p = realloc(l->items, cap * sizeof *p);
+		if (!p)
+			goto oom;
+		l->items = p;
+		l->cap = cap;
+	}
 	path = malloc(hostlen + strlen(suffix) + 1);
 	if (!path)
 		goto oom;
@@ -220,19 +226,8 @@ static int add(struct analysis *a, struct list *l, const char *real, unsigned lo
 			goto oom;
 		return SM_WALK_CONTINUE;
 	}
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		struct item *p = realloc(l->items, cap * sizeof *p);
-		if (!p) {
-			/* the set holds path: keep it listed until the end */
-			l->cap = 0;
-			goto oom;
-		}
-		l->items = p;
-		l->cap = cap;
-	}
-	l->items[l->n++] = (struct item){path, sm_round((double)bytes / MIB, 1), age_days,
-					 a->order++};
+	l->items[l->n++] =
+	    (struct item){path, sm_round((double)bytes / MIB, 1), age_days, a->order++};
 	return SM_WALK_CONTINUE;
 oom:
 	a->error = ENOMEM;
@@ -309,7 +304,7 @@ static int large_entry(const sm_walk_entry *e, void *ctx)
 
 /* Walk each present target with fn. */
 static void collect(struct analysis *a, const struct targets *ts, const sm_walk_opts *opts,
-		    sm_walk_fn fn)
+                    sm_walk_fn fn)
 {
 	for (size_t i = 0; i < ts->n && !a->error; i++) {
 		sm_walk_stats stats;
@@ -331,11 +326,11 @@ static void collect(struct analysis *a, const struct targets *ts, const sm_walk_
 static int home_dir(char *buf, size_t size)
 {
 	const char *h = getenv("HOME");
-	struct passwd pw, *found = NULL;
-	char pwbuf[4096];
 	size_t n = 0;
 
 	if (!h || h[0] != '/') {
+		struct passwd pw, *found = NULL;
+		char pwbuf[4096];
 		if (getpwuid_r(geteuid(), &pw, pwbuf, sizeof pwbuf, &found) != 0 || !found)
 			return -1;
 		h = found->pw_dir;
@@ -355,7 +350,7 @@ static int home_dir(char *buf, size_t size)
 
 /* Expand and resolve a target list. Returns -1 (res failed) on errors. */
 static int resolve(const char *const *list, const char *home, struct targets *out,
-		   sm_check_result *res)
+                   sm_check_result *res)
 {
 	size_t n = 0;
 
@@ -464,7 +459,7 @@ static json_t *recommendations(const struct analysis *a)
 	return recs;
 }
 
-static void report(struct analysis *a, sm_check_result *res)
+static void fill_result(struct analysis *a, sm_check_result *res)
 {
 	json_t *m = res->metrics;
 	double total;
@@ -480,16 +475,21 @@ static void report(struct analysis *a, sm_check_result *res)
 	sm_metric_bool(m, "complete", a->complete);
 	/* A cut walk gives a lower bound: a WARNING or CRITICAL still holds. */
 	sm_result_set(res, sm_result_level(res, total), "Disk analysis: %.1f MB recoverable%s",
-		      total, a->complete ? "" : " (walk cut short)");
+	              total, a->complete ? "" : " (walk cut short)");
 	sm_result_perf(res, "recoverable", total, "MB", true, 0, NAN);
 }
 
 void sm_diskanalysis_run(const sm_diskanalysis_spec *spec, sm_check_result *res)
 {
 	struct analysis a = {.spec = spec, .complete = true};
-	const sm_walk_opts hog_opts = {SM_WALK_POST, &a.deadline, 1};
-	const sm_walk_opts old_opts = {SM_WALK_DIRS | SM_WALK_POST | SM_WALK_OTHER, &a.deadline, 1};
-	const sm_walk_opts large_opts = {SM_WALK_DIRS, &a.deadline, 0};
+	/* Space hogs and old items are immediate children; their sizes come
+	 * from the post-order calls, which count the whole subtree. */
+	const sm_walk_opts hog_opts = {
+	    .flags = SM_WALK_POST, .deadline = &a.deadline, .max_depth = 1};
+	const sm_walk_opts old_opts = {.flags = SM_WALK_DIRS | SM_WALK_POST | SM_WALK_OTHER,
+	                               .deadline = &a.deadline,
+	                               .max_depth = 1};
+	const sm_walk_opts large_opts = {.flags = SM_WALK_DIRS, .deadline = &a.deadline};
 	char home[4096];
 	bool have_home;
 	struct timespec now;
@@ -497,7 +497,7 @@ void sm_diskanalysis_run(const sm_diskanalysis_spec *spec, sm_check_result *res)
 
 	if (sm_diskanalysis_budget(&budget) < 0) {
 		sm_result_fail(res, "SM_WALK_TIMEOUT=%s: not a positive number of seconds",
-			       getenv("SM_WALK_TIMEOUT"));
+		               getenv("SM_WALK_TIMEOUT"));
 		return;
 	}
 	sm_walk_deadline(&a.deadline, budget);
@@ -525,7 +525,7 @@ void sm_diskanalysis_run(const sm_diskanalysis_spec *spec, sm_check_result *res)
 		sm_result_fail(res, "out of memory");
 		goto out;
 	}
-	report(&a, res);
+	fill_result(&a, res);
 out:
 	list_free(&a.hogs);
 	list_free(&a.old);

@@ -28,8 +28,8 @@ typedef struct sm_diskanalysis_rule {
 
 typedef struct sm_diskanalysis_spec {
 	/* NULL-terminated host paths; "~" is $HOME, itself a host path. */
-	const char *const *space_hog_targets; /* immediate children sized */
-	const char *const *old_file_targets;  /* immediate children older than old_days */
+	const char *const *space_hog_targets;  /* immediate children sized */
+	const char *const *old_file_targets;   /* immediate children older than old_days */
 	const char *const *large_file_targets; /* files >= 100 MB anywhere below */
 	int old_days;
 	const sm_diskanalysis_rule *rules; /* in advice order */

@@ -62,9 +62,10 @@ void sm_walk_deadline(struct timespec *deadline, double seconds)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (!(seconds > 0))
 		seconds = 0;
-	if (seconds > 1e9) /* a century is "no deadline" for our purposes */
+	if (seconds > 1e9) /* ~30 years: as good as none, and no overflow */
 		seconds = 1e9;
-	frac = modf(seconds, &whole);
+	whole = (double)(long long)seconds; /* seconds is within [0, 1e9] here */
+	frac = seconds - whole;
 	deadline->tv_sec = now.tv_sec + (time_t)whole;
 	deadline->tv_nsec = now.tv_nsec + (long)(frac * 1e9);
 	if (deadline->tv_nsec >= 1000000000L) {
@@ -104,19 +105,19 @@ static int path_set(struct walk *w, size_t len, const char *name)
 
 /* Pass one entry to the callback if opts select it. */
 static int report(struct walk *w, enum sm_walk_kind kind, size_t depth, const struct stat *st,
-		  size_t namepos, unsigned long long bytes, int error)
+                  size_t namepos, unsigned long long bytes, int error)
 {
 	static const int needs[] = {
-		[SM_WALK_FILE] = 0,
-		[SM_WALK_DIR] = SM_WALK_DIRS,
-		[SM_WALK_DIR_POST] = SM_WALK_POST,
-		[SM_WALK_NONFILE] = SM_WALK_OTHER,
+	    [SM_WALK_FILE] = 0,
+	    [SM_WALK_DIR] = SM_WALK_DIRS,
+	    [SM_WALK_DIR_POST] = SM_WALK_POST,
+	    [SM_WALK_NONFILE] = SM_WALK_OTHER,
 	};
 	sm_walk_entry e;
 	int r;
 
-	if (!w->fn || w->stats->stopped || (w->opts->max_depth > 0 &&
-					    depth > (size_t)w->opts->max_depth))
+	if (!w->fn || w->stats->stopped ||
+	    (w->opts->max_depth > 0 && depth > (size_t)w->opts->max_depth))
 		return SM_WALK_CONTINUE;
 	if (needs[kind] && !(w->opts->flags & needs[kind]))
 		return SM_WALK_CONTINUE;
@@ -160,10 +161,9 @@ static bool is_dot(const char *name)
  * handed over: the caller copies it into the path and it is freed here. */
 static const char *frame_next(struct frame *f, char **owned)
 {
-	struct dirent *d;
-
 	*owned = NULL;
 	if (f->dir) {
+		struct dirent *d;
 		while ((d = readdir(f->dir)) != NULL)
 			if (!is_dot(d->d_name))
 				return d->d_name;
@@ -226,7 +226,7 @@ static int open_dir_at(int parent, const char *name, const struct stat *expect)
 static int frame_reopen(struct walk *w)
 {
 	size_t top = w->nframes - 1, j = top, slots;
-	int prev, fd;
+	int prev;
 	bool prev_owned = false;
 
 	while (w->frames[j].fd < 0)
@@ -237,14 +237,18 @@ static int frame_reopen(struct walk *w)
 		struct frame *f = &w->frames[i];
 		size_t start = w->frames[i - 1].pathlen + 1;
 		char saved = w->path[f->pathlen];
+		int fd, e;
 
 		w->path[f->pathlen] = '\0';
 		fd = open_dir_at(prev, w->path + start, &f->st);
+		e = errno;
 		w->path[f->pathlen] = saved;
 		if (prev_owned)
 			close(prev);
-		if (fd < 0)
+		if (fd < 0) {
+			errno = e;
 			return -1;
+		}
 		prev = fd;
 		prev_owned = top - i >= slots;
 		if (!prev_owned) {
@@ -302,11 +306,13 @@ static int push(struct walk *w, size_t namepos, const struct stat *st)
 	w->nframes++;
 	fd = open_dir_at(top->fd, w->path + namepos, st);
 	if (fd >= 0 && !(dir = fdopendir(fd))) {
+		int e = errno;
 		close(fd);
+		errno = e;
 		fd = -1;
 	}
 	if (fd < 0) {
-		f->error = errno ? errno : EIO;
+		f->error = errno;
 		w->stats->unreadable++;
 		return 0; /* an empty frame: popped at once, with its error */
 	}
@@ -411,10 +417,10 @@ static int walk_start(struct walk *w, const char *dir)
 }
 
 int sm_walk(const char *dir, const sm_walk_opts *opts, sm_walk_fn fn, void *ctx,
-	    sm_walk_stats *stats)
+            sm_walk_stats *stats)
 {
 	static const sm_walk_opts defaults;
-	sm_walk_stats local;
+	sm_walk_stats local = {0};
 	struct walk w = {.opts = opts ? opts : &defaults, .fn = fn, .ctx = ctx};
 	int rc = 0;
 
@@ -469,10 +475,10 @@ int sm_walk(const char *dir, const sm_walk_opts *opts, sm_walk_fn fn, void *ctx,
 }
 
 int sm_walk_size(const char *dir, const struct timespec *deadline, unsigned long long *bytes,
-		 sm_walk_stats *stats)
+                 sm_walk_stats *stats)
 {
 	sm_walk_opts opts = {.deadline = deadline};
-	sm_walk_stats local;
+	sm_walk_stats local = {0};
 	int rc;
 
 	if (!stats)

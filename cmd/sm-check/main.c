@@ -32,7 +32,7 @@ static const char usage_text[] =
 	"  --hosts H,...        hosts for network (default $SM_PING_HOSTS)\n"
 	"  --names N,...        process names for process\n"
 	"  --per-cpu            cpu: judge the busiest core\n"
-	"  --samples N          cpu samples (default 1)\n"
+	"  --samples N          samples for cpu, window of samples x interval for io_strain\n"
 	"  --interval S         seconds per sample (default 1)\n"
 	"  -h, --help           this text\n"
 	"  --version            version\n";
@@ -242,9 +242,18 @@ static int parse_args(int argc, char **argv, struct args *a)
 	a->run.opts.nhosts = a->hosts.count;
 	a->run.opts.names = (const char *const *)a->names.items;
 	a->run.opts.nnames = a->names.count;
-	if (optind < argc && strcmp(argv[optind], "-") == 0) {
-		a->from_stdin = true;
-		optind++;
+	if (a->run.output == OUTPUT_NAGIOS && (a->run.fail_on_warning || a->run.fail_on_critical))
+		return sm_err(SM_EXIT_USAGE, "--nagios has its own exit statuses; drop --fail-on-*");
+	/* "-" (read envelopes) may stand anywhere among the checker names. */
+	{
+		int kept = optind;
+		for (int i = optind; i < argc; i++) {
+			if (strcmp(argv[i], "-") == 0)
+				a->from_stdin = true;
+			else
+				argv[kept++] = argv[i];
+		}
+		argc = kept;
 	}
 	return select_checkers(a, argv + optind, argc - optind);
 }
@@ -276,24 +285,29 @@ static int list_checkers(enum output_mode mode)
 static int enrich_stream(struct check_run *run, const sm_checker **selected, size_t n)
 {
 	sm_reader *reader = sm_reader_new(stdin, "stdin", 0);
+	bool failed = false;
 	sm_error err;
 	json_t *env;
 	int rc;
 
 	if (!reader)
 		return sm_err(SM_UNKNOWN, "out of memory");
+
 	while ((rc = sm_envelope_read(reader, &env, &err)) == 1) {
-		int failed = check_run_envelope(run, selected, n, env);
+		int status = check_run_envelope(run, selected, n, env);
 		json_decref(env);
-		if (failed < 0) {
+		if (status == CHECK_WRITE_ERROR) {
 			sm_reader_free(reader);
 			return SM_UNKNOWN;
 		}
+		if (status == CHECK_NOT_RECORDED)
+			failed = true;
 	}
 	sm_reader_free(reader);
 	if (rc < 0)
 		return sm_err_report(SM_EXIT_DATAERR, &err);
-	return check_exit_status(run);
+	rc = check_exit_status(run);
+	return failed && rc == SM_OK ? SM_UNKNOWN : rc;
 }
 
 int main(int argc, char **argv)
@@ -319,10 +333,10 @@ int main(int argc, char **argv)
 	if (a.run.output == OUTPUT_AUTO)
 		a.run.output = sm_term_isatty(stdout) && !a.from_stdin ? OUTPUT_TABLE : OUTPUT_JSON;
 	sm_host_name(a.run.hostname, sizeof a.run.hostname);
-	if (sm_store_open(NULL, &a.run.store, &err) < 0) {
-		rc = sm_err_report(SM_UNKNOWN, &err);
-		goto out;
-	}
+	/* Without a store the checks still run and print; the results say
+	 * they were not recorded and the exit status is at least UNKNOWN. */
+	if (sm_store_open(NULL, &a.run.store, &err) < 0)
+		sm_err(SM_UNKNOWN, "cannot open the store: %s", err.msg);
 	if (a.from_stdin)
 		rc = enrich_stream(&a.run, a.selected, a.nselected);
 	else

@@ -58,6 +58,8 @@ static int record(struct check_run *run, const sm_check_result *results, size_t 
 {
 	sm_error err;
 
+	if (!run->store)
+		return -1; /* already reported when opening failed */
 	if (sm_store_begin(run->store, &err) < 0)
 		goto fail;
 	for (size_t i = 0; i < n; i++)
@@ -170,11 +172,18 @@ int check_run_envelope(struct check_run *run, const sm_checker **selected, size_
 
 	sm_log_set_trace(trace_id);
 	rc = run_and_record(run, selected, n, trace_id, &results, started, &ms);
-	if (rc == 0) {
-		add_checks(env, results, n);
-		sm_envelope_add_stage(env, "check", "ok", started, sm_round(ms, 3), NULL);
-		if (sm_envelope_write(stdout, env, &err) < 0)
-			rc = sm_err(-1, "%s", err.msg);
+	if (rc < 0)
+		tally_add(&run->tally, results, n);
+	if (!json_is_string(json_object_get(env, "host")))
+		json_object_set_new(env, "host", json_string(run->hostname));
+	add_checks(env, results, n);
+	sm_envelope_add_stage(env, "check", rc < 0 ? "failed" : "ok", started, sm_round(ms, 3),
+			      rc < 0 ? "cannot record check runs" : NULL);
+	if (sm_envelope_write(stdout, env, &err) < 0) {
+		sm_err(SM_UNKNOWN, "%s", err.msg);
+		rc = CHECK_WRITE_ERROR;
+	} else if (rc < 0) {
+		rc = CHECK_NOT_RECORDED;
 	}
 	clear_all(results, n);
 	return rc;

@@ -30,8 +30,15 @@ struct check_run {
 
 /* Run, record and print once; returns the exit status. */
 int check_run_once(struct check_run *run, const sm_checker **selected, size_t n);
-/* Run, record, add the checks to env and write it; 0, or -1 after an error
- * message (nothing written for env). */
+enum {
+	CHECK_DONE = 0,
+	CHECK_NOT_RECORDED = -1, /* written on with a failed stage record */
+	CHECK_WRITE_ERROR = -2,  /* stdout is gone */
+};
+
+/* Run, record, add the checks (and "host" when absent) to env and write it.
+ * When the store cannot be written the envelope still goes on, its stages
+ * record saying so (DESIGN.md §3). */
 int check_run_envelope(struct check_run *run, const sm_checker **selected, size_t n,
 		       json_t *env);
 /* The exit status for what the tally holds. */

@@ -6,7 +6,7 @@
  * counts it), keeps a bounded number of directories open however deep the
  * tree, and stops at a CLOCK_MONOTONIC deadline, saying so in its stats.
  * Paths given to it are real paths (map host paths with sm_host_path first).
- * It allocates no static state: walks may run on several threads at once.
+ * It keeps no static state: walks may run on several threads at once.
  */
 #ifndef SM_WALK_H
 #define SM_WALK_H
@@ -37,7 +37,7 @@ enum sm_walk_action {
 };
 
 typedef struct sm_walk_entry {
-	const char *path;      /* the start directory, '/', the relative path */
+	const char *path;      /* dir "/" the path relative to dir */
 	const char *name;      /* the last component of path */
 	const struct stat *st; /* the entry's lstat */
 	int depth;             /* 1 for the start directory's children */
@@ -62,13 +62,13 @@ typedef struct sm_walk_opts {
 } sm_walk_opts;
 
 typedef struct sm_walk_stats {
-	unsigned long long files; /* regular files seen */
-	unsigned long long dirs;  /* directories seen, the start directory excluded */
-	unsigned long long bytes; /* apparent size of the regular files seen */
+	unsigned long long files;      /* regular files seen */
+	unsigned long long dirs;       /* directories seen, the start directory excluded */
+	unsigned long long bytes;      /* apparent size of the regular files seen */
 	unsigned long long unreadable; /* entries that could not be stat'ed or opened */
 	unsigned long long other_fs;   /* entries on another filesystem, not entered */
-	bool cut_short; /* the deadline passed before the walk was done */
-	bool stopped;   /* the callback returned SM_WALK_STOP */
+	bool cut_short;                /* the deadline passed before the walk was done */
+	bool stopped;                  /* the callback returned SM_WALK_STOP */
 } sm_walk_stats;
 
 /* Walk the tree under dir (not dir itself), calling fn (may be NULL) for
@@ -76,15 +76,15 @@ typedef struct sm_walk_stats {
  * (may be NULL) are reset first. When the deadline passes, the directories
  * being walked still get their SM_WALK_DIR_POST calls, with partial bytes.
  * Returns 0 when the walk ran, complete or not (see stats); -1 with errno
- * when dir cannot be walked at all (ENOENT, ENOTDIR, ELOOP for a symlink,
+ * when dir cannot be walked at all (ENOENT, ENOTDIR, also for a symlink,
  * EACCES...) or memory ran out (ENOMEM, stats say how far it got). */
 int sm_walk(const char *dir, const sm_walk_opts *opts, sm_walk_fn fn, void *ctx,
-	    sm_walk_stats *stats);
+            sm_walk_stats *stats);
 
 /* The apparent size (st_size) of the regular files under dir, each hard
  * link counted, stopping at deadline (may be NULL). Same return as sm_walk. */
 int sm_walk_size(const char *dir, const struct timespec *deadline, unsigned long long *bytes,
-		 sm_walk_stats *stats);
+                 sm_walk_stats *stats);
 
 /* The deadline `seconds` from now on CLOCK_MONOTONIC. */
 void sm_walk_deadline(struct timespec *deadline, double seconds);

@@ -50,7 +50,8 @@ teardown() { teardown_sm; }
 @test "usage errors exit 64 with one line" {
 	for args in "--bogus" "-w" "--warning abc memory" "--critical 20:10 memory" \
 		"--samples 0 cpu" "--samples 1.5 cpu" "--interval -1 cpu" "--interval x cpu" \
-		"--paths relative/dir disk" "--hosts -oProxyCommand=x network" "--hosts a;b network"; do
+		"--paths relative/dir disk" "--hosts -oProxyCommand=x network" "--hosts a;b network" \
+		"--nagios --fail-on-warning memory"; do
 		# shellcheck disable=SC2086
 		run sm-check $args
 		[ "$status" -eq 64 ] || { echo "args: $args -> $status"; false; }
@@ -151,9 +152,10 @@ teardown() { teardown_sm; }
 	printf '%s\n\n%s\n' \
 		"{\"v\":1,\"trace_id\":\"$t1\",\"source\":\"grafana\",\"extra\":{\"kept\":true},\"checks\":[{\"checker\":\"earlier\"}]}" \
 		"{\"v\":1,\"trace_id\":\"$t2\",\"source\":\"alertmanager\"}" >"$TEST_DIR/in"
-	run sm-check - memory <"$TEST_DIR/in"
+	run sm-check memory - <"$TEST_DIR/in"
 	[ "$status" -eq 0 ]
 	[ "${#lines[@]}" -eq 2 ]
+	[ "$(echo "${lines[1]}" | json_get 'd["host"]')" = cli-ok ]
 	[ "$(echo "${lines[0]}" | json_get 'd["trace_id"], d["extra"], [c["checker"] for c in d["checks"]], d["stages"][-1]["stage"]')" = "[\"$t1\", {\"kept\": true}, [\"earlier\", \"memory\"], \"check\"]" ]
 	[ "$(echo "${lines[1]}" | json_get 'd["trace_id"], d["source"]')" = "[\"$t2\", \"alertmanager\"]" ]
 	run sql "SELECT trace_id FROM check_runs ORDER BY id"
@@ -182,11 +184,26 @@ $t2" ]
 	[ "$(sql 'SELECT count(*) FROM check_runs')" = 1 ]
 }
 
-@test "an unwritable store: exit 3 with a message, results still shown" {
+@test "an unwritable store: exit 3 naming it; results still shown, marked unrecorded" {
 	host cli-ok
 	SM_DB=/proc/sm-no-such-dir/sm.db run --separate-stderr sm-check memory
 	[ "$status" -eq 3 ]
-	[[ "$stderr" == "sm-check: "*"/proc/sm-no-such-dir"* ]]
+	[[ "$stderr" == "sm-check: cannot open the store: "*"/proc/sm-no-such-dir"* ]]
+	[ "$(echo "$output" | json_get 'd["checks"][0]["status"], d["stages"][0]["status"], d["stages"][0]["error"]')" = '["ok", "failed", "cannot record check runs"]' ]
+	# In a pipeline the envelopes still go on, each with a failed stage.
+	printf '{"v":1}\n{"v":1}\n' >"$TEST_DIR/in"
+	SM_DB=/proc/sm-no-such-dir/sm.db run --separate-stderr sm-check - memory <"$TEST_DIR/in"
+	[ "$status" -eq 3 ]
+	[ "${#lines[@]}" -eq 2 ]
+	[ "$(echo "${lines[1]}" | json_get 'd["stages"][-1]["status"]')" = failed ]
+	# A read-only store file: same story, nothing half-written.
+	sm-check memory >/dev/null
+	chmod 0400 "$SM_DB"
+	if [ "$(id -u)" -ne 0 ]; then
+		run --separate-stderr sm-check memory
+		[ "$status" -eq 3 ]
+		[[ "$stderr" == *"readonly"* || "$stderr" == *"read-only"* || "$stderr" == *"Permission denied"* ]]
+	fi
 }
 
 @test "a bad dotenv file is reported with its line" {

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# bench/check.sh [RUNS] - sm-check against the C monitoring plugins, side by
+# side in one run on this machine. Prints a markdown table for bench/README.md.
+#   - CPU time of `sm-check memory swap load disk disk_inodes raid
+#     reboot_debian listening_ports process` vs check_load + check_disk +
+#     check_swap + check_procs added up (bar: sm-check <= the sum);
+#   - peak RSS of that sm-check run (bar: <= 4 MiB);
+#   - wall time of a full default run, samplers included (bar: <= 1.3 s).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-200}
+bin=${SM_BIN:-build/bin}
+plugins=/usr/lib/nagios/plugins
+[ -x "$plugins/check_load" ] || { echo "bench/check.sh: run scripts/deps bench first" >&2; exit 1; }
+[ -x "$bin/sm-check" ] || { echo "bench/check.sh: build first (scripts/build)" >&2; exit 1; }
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export SM_DB="$tmp/sm.db" SM_ENV_FILE=/dev/null SM_LOG_LEVEL=off
+"$bin/sm-check" memory >/dev/null || true # create the store outside the measurement
+
+cc -O2 -o "$tmp/runstat" bench/runstat.c
+measure() { "$tmp/runstat" "$runs" "$@"; }
+row() { printf '| %s | %s | %s | %s |\n' "$1" "$2" "$3" "$4"; }
+
+echo "runs per command: $runs; $(nproc) CPUs; $(uname -r)"
+echo
+row "command" "CPU ms/run" "wall ms/run" "peak RSS KiB"
+row "---" "---:" "---:" "---:"
+total=0
+for p in "check_load -w 5,4,3 -c 10,8,6" "check_disk -w 20% -c 10% -p /" \
+	"check_swap -w 20% -c 10%" "check_procs -w 500 -c 1000"; do
+	# shellcheck disable=SC2086
+	read -r cpu wall rss < <(measure $plugins/$p)
+	row "$p" "$cpu" "$wall" "$rss"
+	total=$(python3 -c "print(round($total + $cpu, 2))")
+done
+row "**four plugins added up**" "**$total**" "" ""
+subset="memory swap load disk disk_inodes raid reboot_debian listening_ports process"
+# shellcheck disable=SC2086
+read -r cpu wall rss < <(measure "$bin/sm-check" $subset)
+row "sm-check $subset" "$cpu" "$wall" "$rss"
+read -r fcpu fwall frss < <("$tmp/runstat" 5 "$bin/sm-check")
+row "sm-check (full default run, 5 runs)" "$fcpu" "$fwall" "$frss"
+echo
+python3 - "$cpu" "$total" "$rss" "$fwall" <<'PY'
+import sys
+cpu, total, rss, wall = map(float, sys.argv[1:])
+checks = [("CPU <= plugins' sum", cpu <= total, f"{cpu} <= {total} ms"),
+          ("peak RSS <= 4 MiB", rss <= 4096, f"{rss:.0f} <= 4096 KiB"),
+          ("full run <= 1.3 s", wall <= 1300, f"{wall:.0f} <= 1300 ms")]
+for name, ok, detail in checks:
+    print(f"- {name}: {'yes' if ok else 'NO'} ({detail})")
+PY

@@ -1,0 +1,188 @@
+/* test_check.c - the registry, result helpers, perfdata and check_runs rows. */
+#include <unistd.h>
+#include "testutil.h"
+#include "sm/json.h"
+#include "sm/store.h"
+
+static void registry_order_and_lookup(void **state)
+{
+	static const char *const order[] = {
+		"cpu",       "cpu_temp",   "memory",     "swap",      "load",
+		"disk",      "disk_inodes", "disk_common", "disk_linux", "disk_temp",
+		"io_strain", "listening_ports", "network", "process",   "raid",
+		"reboot_debian"};
+	size_t n;
+	const sm_checker *all = sm_checkers(&n);
+
+	(void)state;
+	assert_int_equal(n, sizeof order / sizeof order[0]);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(all[i].name, order[i]);
+		assert_ptr_equal(sm_checker_find(order[i]), &all[i]);
+		assert_non_null(all[i].run);
+		assert_true(strlen(all[i].description) > 10);
+	}
+	assert_null(sm_checker_find("disk_macos"));
+	assert_null(sm_checker_find(""));
+	assert_true(sm_checker_find("network")->minimum);
+	assert_true(sm_checker_find("cpu")->slow);
+	assert_true(isnan(sm_checker_find("raid")->warning));
+}
+
+static void statuses(void **state)
+{
+	(void)state;
+	assert_string_equal(sm_status_name(SM_OK), "ok");
+	assert_string_equal(sm_status_name(SM_CRITICAL), "critical");
+	assert_string_equal(sm_status_name((enum sm_status)9), "unknown");
+	assert_int_equal(sm_status_parse("warning"), SM_WARNING);
+	assert_int_equal(sm_status_parse("WARNING"), -1);
+}
+
+static void rounding(void **state)
+{
+	(void)state;
+	assert_true(sm_round(45.24, 1) == 45.2);
+	assert_true(sm_round(45.26, 1) == 45.3);
+	assert_true(sm_round(2.5, 0) == 2.0); /* half to even */
+	assert_true(sm_round(3.5, 0) == 4.0);
+	assert_true(sm_round(-2.5, 0) == -2.0);
+	assert_true(sm_round(-0.04, 1) == 0.0);
+	assert_false(signbit(sm_round(-0.04, 1)));
+	assert_true(sm_round(1e300, 2) == 1e300);
+	assert_true(isnan(sm_round(NAN, 1)));
+	assert_true(sm_round(0.125, 2) == 0.12);
+	assert_true(sm_round(12345.678, 2) == 12345.68);
+}
+
+static void result_helpers_and_thresholds(void **state)
+{
+	sm_check_result res = {0};
+	sm_check_opts opts = {0};
+	sm_error err;
+
+	(void)state;
+	res.metrics = json_object();
+	res.warning = sm_range_value(70);
+	res.critical = sm_range_value(90);
+	assert_int_equal(sm_result_level(&res, 69.9), SM_OK);
+	assert_int_equal(sm_result_level(&res, 70), SM_WARNING);
+	assert_int_equal(sm_result_level(&res, 90), SM_CRITICAL);
+	res.minimum = true; /* network/process: below the threshold trips */
+	res.warning = sm_range_value(70);
+	res.critical = sm_range_value(50);
+	assert_int_equal(sm_result_level(&res, 100), SM_OK);
+	assert_int_equal(sm_result_level(&res, 60), SM_WARNING);
+	assert_int_equal(sm_result_level(&res, 49), SM_CRITICAL);
+	sm_result_skip(&res, "no %s", "sensors");
+	assert_string_equal(res.message, "Skipped: no sensors");
+	assert_int_equal(res.status, SM_OK);
+	sm_result_fail(&res, "%s: gone", "/proc/x");
+	assert_string_equal(res.message, "Check failed: /proc/x: gone");
+	assert_string_equal(res.error, "/proc/x: gone");
+	assert_int_equal(res.status, SM_UNKNOWN);
+	sm_check_result_clear(&res);
+
+	/* sm_check_run applies overrides and records them in the result. */
+	assert_int_equal(sm_range_parse("@0:100", &opts.warning, &err), 0);
+	use_host("cli-ok");
+	run_checker("memory", &opts, &res);
+	assert_int_equal(res.status, SM_WARNING);
+	assert_string_equal(res.warning.text, "@0:100");
+	assert_string_equal(res.critical.text, "90");
+	assert_true(res.duration_ms >= 0);
+	sm_check_result_clear(&res);
+	run_checker("raid", &opts, &res); /* state based: no thresholds */
+	assert_false(res.warning.set);
+	sm_check_result_clear(&res);
+}
+
+static void perfdata_format(void **state)
+{
+	sm_check_result res = {0};
+	sm_error err;
+
+	(void)state;
+	res.warning = sm_range_value(80);
+	res.critical = sm_range_value(95);
+	sm_result_perf(&res, "/", 45.25, "%", true, 0, 100);
+	sm_result_perf(&res, "it's a disk", 3, "", false, NAN, NAN);
+	assert_int_equal(sm_range_parse("10:20", &res.warning, &err), 0);
+	sm_result_perf(&res, "load1", 0.5, "", true, 0, NAN);
+	assert_string_equal(res.perfdata, "/=45.25%;80;95;0;100 'it''s a disk'=3 load1=0.5;10:20;95;0");
+	sm_check_result_clear(&res);
+}
+
+static void result_json_and_record(void **state)
+{
+	char dir[] = "/tmp/sm-check-XXXXXX", path[128];
+	sm_check_result res;
+	sm_store *store;
+	sm_error err;
+	sqlite3_stmt *st;
+	json_t *j;
+	char *text;
+
+	(void)state;
+	use_host("cli-warn");
+	run_checker("memory", NULL, &res);
+	j = sm_check_result_json(&res);
+	text = json_dumps(j, SM_JSON_FLAGS);
+	assert_non_null(strstr(text, "{\"checker\":\"memory\",\"status\":\"warning\",\"message\":"
+				     "\"Memory usage: 75.0%"));
+	assert_non_null(strstr(text, "\"error\":null,\"thresholds\":{\"warning\":\"70\","
+				     "\"critical\":\"90\"},\"duration_ms\":"));
+	free(text);
+	json_decref(j);
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/sm.db", dir);
+	assert_int_equal(sm_store_open(path, &store, &err), 0);
+	assert_int_equal(sm_check_record(store, &res, "db-01", "0123456789abcdef0123456789abcdef",
+					 &err),
+			 0);
+	st = sm_store_prepare(store,
+			      "SELECT checker, hostname, status, warning_threshold, trace_id,"
+			      " json_extract(metrics, '$.memory_percent') FROM check_runs",
+			      &err);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "memory");
+	assert_string_equal((const char *)sqlite3_column_text(st, 1), "db-01");
+	assert_string_equal((const char *)sqlite3_column_text(st, 2), "warning");
+	assert_string_equal((const char *)sqlite3_column_text(st, 3), "70");
+	assert_string_equal((const char *)sqlite3_column_text(st, 4),
+			    "0123456789abcdef0123456789abcdef");
+	assert_true(sqlite3_column_double(st, 5) == 75.0);
+	sqlite3_finalize(st);
+	sm_store_close(store);
+	sm_check_result_clear(&res);
+	snprintf(path, sizeof path, "rm -rf '%s'", dir);
+	assert_int_equal(system(path), 0);
+}
+
+static void hosts_validation(void **state)
+{
+	static const char *const good[] = {"127.0.0.1", "::1", "fe80::1%eth0", "db-01.example.org",
+					   "host_name"};
+	static const char *const bad[] = {"", "-c5", "a b", "a;b", "$(x)", "a\nb", "x/y"};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+		assert_true(sm_check_host_valid(good[i]));
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_false(sm_check_host_valid(bad[i]));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(registry_order_and_lookup),
+		cmocka_unit_test(statuses),
+		cmocka_unit_test(rounding),
+		cmocka_unit_test(result_helpers_and_thresholds),
+		cmocka_unit_test(perfdata_format),
+		cmocka_unit_test(result_json_and_record),
+		cmocka_unit_test(hosts_validation),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,201 @@
+/* test_checker_memory.c - the memory checker and the /proc/meminfo parser it
+ * shares with swap, against tests/fixtures/hosts/mem-*. */
+#include <math.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "testutil.h"
+#include "checkers.h"
+#include "sm/json.h"
+
+#define assert_real(a, b)                                                                          \
+	do {                                                                                       \
+		double a_ = (a), b_ = (b);                                                         \
+		if (fabs(a_ - b_) > 1e-9)                                                          \
+			fail_msg("%.17g != %.17g", a_, b_);                                        \
+	} while (0)
+
+static void assert_metrics(const sm_check_result *res, const char *json)
+{
+	char *dump = json_dumps(res->metrics, SM_JSON_FLAGS);
+
+	assert_non_null(dump);
+	assert_string_equal(dump, json);
+	free(dump);
+}
+
+/* A throwaway host root holding one file, for junk the fixtures don't keep. */
+struct tmp_host {
+	char root[64], dir[128], file[192];
+};
+
+static void tmp_host(struct tmp_host *h, const char *dir, const char *name, const char *text)
+{
+	FILE *f;
+
+	snprintf(h->root, sizeof h->root, "/tmp/sm-test-XXXXXX");
+	assert_non_null(mkdtemp(h->root));
+	snprintf(h->dir, sizeof h->dir, "%s%s", h->root, dir);
+	assert_int_equal(mkdir(h->dir, 0755), 0);
+	snprintf(h->file, sizeof h->file, "%s/%s", h->dir, name);
+	f = fopen(h->file, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	setenv("SM_HOST_ROOT", h->root, 1);
+}
+
+static void tmp_host_remove(struct tmp_host *h)
+{
+	unlink(h->file);
+	rmdir(h->dir);
+	rmdir(h->root);
+}
+
+static void outcomes(void **state)
+{
+	static const struct {
+		const char *host;
+		enum sm_status status;
+		const char *message, *metrics, *perfdata;
+	} cases[] = {
+	    {"mem-ok", SM_OK, "Memory usage: 30.0% (2.4/8.0 GB)",
+	     "{\"memory_percent\":30.0,\"memory_total_gb\":8.0,\"memory_used_gb\":2.4,"
+	     "\"memory_available_gb\":5.6}",
+	     "memory=30%;70;90;0;100"},
+	    {"mem-warning", SM_WARNING, "Memory usage: 75.0% (6.0/8.0 GB)",
+	     "{\"memory_percent\":75.0,\"memory_total_gb\":8.0,\"memory_used_gb\":6.0,"
+	     "\"memory_available_gb\":2.0}",
+	     "memory=75%;70;90;0;100"},
+	    {"mem-critical", SM_CRITICAL, "Memory usage: 95.0% (7.6/8.0 GB)",
+	     "{\"memory_percent\":95.0,\"memory_total_gb\":8.0,\"memory_used_gb\":7.6,"
+	     "\"memory_available_gb\":0.4}",
+	     "memory=95%;70;90;0;100"},
+	    /* No MemAvailable (Linux < 3.14): MemFree + file pages + SReclaimable. */
+	    {"mem-noavail", SM_OK, "Memory usage: 62.5% (5.0/8.0 GB)",
+	     "{\"memory_percent\":62.5,\"memory_total_gb\":8.0,\"memory_used_gb\":5.0,"
+	     "\"memory_available_gb\":3.0}",
+	     "memory=62.5%;70;90;0;100"},
+	    {"mem-malformed", SM_UNKNOWN, "Check failed: /proc/meminfo: no MemTotal line", "{}",
+	     NULL},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		sm_check_result res;
+
+		use_host(cases[i].host);
+		run_checker("memory", NULL, &res);
+		assert_int_equal(res.status, cases[i].status);
+		assert_string_equal(res.message, cases[i].message);
+		assert_metrics(&res, cases[i].metrics);
+		if (cases[i].perfdata)
+			assert_string_equal(res.perfdata, cases[i].perfdata);
+		else
+			assert_null(res.perfdata);
+		sm_check_result_clear(&res);
+	}
+}
+
+static void unreadable(void **state)
+{
+	sm_check_result res;
+	char expected[8192];
+
+	(void)state;
+	use_host("mem-unreadable"); /* a directory where the file should be */
+	run_checker("memory", NULL, &res);
+	assert_int_equal(res.status, SM_UNKNOWN);
+	snprintf(expected, sizeof expected, "%s/proc/meminfo: Is a directory",
+	         fixture("hosts/mem-unreadable"));
+	assert_string_equal(res.error, expected);
+	sm_check_result_clear(&res);
+
+	use_host("mem-no-such-host");
+	run_checker("memory", NULL, &res);
+	assert_int_equal(res.status, SM_UNKNOWN);
+	assert_non_null(strstr(res.message, "/proc/meminfo: No such file or directory"));
+	sm_check_result_clear(&res);
+}
+
+static void junk(void **state)
+{
+	static const struct {
+		const char *text, *error;
+	} cases[] = {
+	    {"", "/proc/meminfo: no MemTotal line"},
+	    {"MemTotal: lots kB\n", "/proc/meminfo: malformed MemTotal line"},
+	    {"MemTotal: -5 kB\n", "/proc/meminfo: malformed MemTotal line"},
+	    {"MemTotal: 99999999999999999999 kB\n", "/proc/meminfo: malformed MemTotal line"},
+	    {"MemTotal: 18014398509481984 kB\n", "/proc/meminfo: malformed MemTotal line"},
+	    {"MemTotal: 100 kB\nMemAvailable: 5 MB\n",
+	     "/proc/meminfo: malformed MemAvailable line"},
+	    {"MemTotal: 0 kB\nMemFree: 0 kB\n", "/proc/meminfo: MemTotal is 0"},
+	    {"MemTotal: 100 kB\nBuffers: 5 kB\n", "/proc/meminfo: no MemAvailable or MemFree line"},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct tmp_host h = {0};
+		sm_check_result res;
+
+		tmp_host(&h, "/proc", "meminfo", cases[i].text);
+		run_checker("memory", NULL, &res);
+		assert_int_equal(res.status, SM_UNKNOWN);
+		assert_string_equal(res.error, cases[i].error);
+		sm_check_result_clear(&res);
+		tmp_host_remove(&h);
+	}
+}
+
+static void parser(void **state)
+{
+	sm_meminfo m;
+	sm_error err;
+
+	(void)state;
+	/* Unknown lines, lines without a unit and a missing final newline are fine. */
+	assert_int_equal(sm_meminfo_parse("HugePages_Total:       0\nMemTotal:  100 kB\n"
+	                                  "MemFree: 10 kB\nActive(file): 200 kB\nSwapTotal:0 kB\n"
+	                                  "SwapFree:    0 kB",
+	                                  &m, &err),
+	                 0);
+	assert_int_equal(m.present, SM_MEMINFO_MEM_TOTAL | SM_MEMINFO_MEM_FREE |
+	                                SM_MEMINFO_ACTIVE_FILE | SM_MEMINFO_SWAP_TOTAL |
+	                                SM_MEMINFO_SWAP_FREE);
+	assert_true(m.mem_total == 102400);
+	assert_true(m.active_file == 204800);
+	/* The estimate never exceeds MemTotal. */
+	assert_true(sm_meminfo_available(&m) == 102400);
+	assert_int_equal(
+	    sm_meminfo_parse("MemTotal: 100 kB\nMemAvailable: 40 kB\nMemFree: 90 kB\n", &m, &err),
+	    0);
+	assert_true(sm_meminfo_available(&m) == 40 * 1024);
+	assert_int_equal(sm_meminfo_parse("MemTotal: 100 kB\nMemAvailable: 400 kB\n", &m, &err), 0);
+	assert_true(sm_meminfo_available(&m) == 100 * 1024);
+	assert_int_equal(sm_meminfo_parse("SwapFree: 1 2 kB\n", &m, &err), -1);
+	assert_string_equal(err.msg, "/proc/meminfo: malformed SwapFree line");
+}
+
+static void range_override(void **state)
+{
+	sm_check_opts opts = {0};
+	sm_check_result res;
+	sm_error err;
+
+	(void)state;
+	use_host("mem-ok");
+	/* "@25:35": critical while inside 25..35 %. */
+	assert_int_equal(sm_range_parse("@25:35", &opts.critical, &err), 0);
+	run_checker("memory", &opts, &res);
+	assert_int_equal(res.status, SM_CRITICAL);
+	assert_string_equal(res.perfdata, "memory=30%;70;@25:35;0;100");
+	sm_check_result_clear(&res);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(outcomes), cmocka_unit_test(unreadable),     cmocka_unit_test(junk),
+	    cmocka_unit_test(parser),   cmocka_unit_test(range_override),
+	};
+
+	return cmocka_run_group_tests(tests, 0, NULL);
+}
