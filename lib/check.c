@@ -15,36 +15,34 @@
 
 /* Run order of "all checkers"; descriptions are what --list prints. */
 static const sm_checker registry[] = {
-	{"cpu", "CPU usage averaged over samples (or the busiest core).", sm_checker_cpu, 70, 90,
-	 false, true},
-	{"cpu_temp", "Hottest CPU package/core temperature (°C) from hwmon.",
-	 sm_checker_cpu_temp, 80, 90, false, false},
-	{"memory", "Memory (RAM) usage percentage.", sm_checker_memory, 70, 90, false, false},
-	{"swap", "Swap usage percentage; a host without swap is fine.", sm_checker_swap, 50, 80,
-	 false, false},
-	{"load", "1-minute load average per logical CPU.", sm_checker_load, 1.5, 3.0, false,
-	 false},
-	{"disk", "Disk space usage of mount points.", sm_checker_disk, 80, 95, false, false},
-	{"disk_inodes", "Inode usage per filesystem; the worst path drives the status.",
-	 sm_checker_disk_inodes, 80, 95, false, false},
-	{"disk_common", "Disk cleanup analysis: logs, caches, old temp files (MB recoverable).",
-	 sm_checker_disk_common, 5000, 20000, false, true},
-	{"disk_linux", "Disk cleanup analysis of Linux package caches and journals.",
-	 sm_checker_disk_linux, 5000, 20000, false, true},
-	{"disk_temp", "Hottest disk temperature (°C) from hwmon.", sm_checker_disk_temp, 55, 60,
-	 false, false},
-	{"io_strain", "Busiest block device's IO utilization (% busy time).",
-	 sm_checker_io_strain, 80, 95, false, true},
-	{"listening_ports", "Audit listening TCP ports against an allowlist.",
-	 sm_checker_listening_ports, NONE, NONE, false, false},
-	{"network", "Reachability of hosts by ping (minimum % reachable).", sm_checker_network,
-	 70, 50, true, true},
-	{"process", "Named processes running (minimum % running).", sm_checker_process, 100, 50,
-	 true, false},
-	{"raid", "Software RAID health from /proc/mdstat.", sm_checker_raid, NONE, NONE, false,
-	 false},
-	{"reboot_debian", "WARNING when a Debian-family host has a pending reboot.",
-	 sm_checker_reboot_debian, NONE, NONE, false, false},
+    {"cpu", "CPU usage averaged over samples (or the busiest core).", sm_checker_cpu, 70, 90, false,
+     true},
+    {"cpu_temp", "Hottest CPU package/core temperature (°C) from hwmon.", sm_checker_cpu_temp, 80,
+     90, false, false},
+    {"memory", "Memory (RAM) usage percentage.", sm_checker_memory, 70, 90, false, false},
+    {"swap", "Swap usage percentage; a host without swap is fine.", sm_checker_swap, 50, 80, false,
+     false},
+    {"load", "1-minute load average per logical CPU.", sm_checker_load, 1.5, 3.0, false, false},
+    {"disk", "Disk space usage of mount points.", sm_checker_disk, 80, 95, false, false},
+    {"disk_inodes", "Inode usage per filesystem; the worst path drives the status.",
+     sm_checker_disk_inodes, 80, 95, false, false},
+    {"disk_common", "Disk cleanup analysis: logs, caches, old temp files (MB recoverable).",
+     sm_checker_disk_common, 5000, 20000, false, true},
+    {"disk_linux", "Disk cleanup analysis of Linux package caches and journals.",
+     sm_checker_disk_linux, 5000, 20000, false, true},
+    {"disk_temp", "Hottest disk temperature (°C) from hwmon.", sm_checker_disk_temp, 55, 60, false,
+     false},
+    {"io_strain", "Busiest block device's IO utilization (% busy time).", sm_checker_io_strain, 80,
+     95, false, true},
+    {"listening_ports", "Audit listening TCP ports against an allowlist.",
+     sm_checker_listening_ports, NONE, NONE, false, false},
+    {"network", "Reachability of hosts by ping (minimum % reachable).", sm_checker_network, 70, 50,
+     true, true},
+    {"process", "Named processes running (minimum % running).", sm_checker_process, 100, 50, true,
+     false},
+    {"raid", "Software RAID health from /proc/mdstat.", sm_checker_raid, NONE, NONE, false, false},
+    {"reboot_debian", "WARNING when a Debian-family host has a pending reboot.",
+     sm_checker_reboot_debian, NONE, NONE, false, false},
 };
 
 const sm_checker *sm_checkers(size_t *count)
@@ -107,7 +105,7 @@ void sm_check_run(const sm_checker *checker, const sm_check_opts *opts, sm_check
 	if (!isnan(checker->warning)) {
 		res->warning = opts->warning.set ? opts->warning : sm_range_value(checker->warning);
 		res->critical =
-			opts->critical.set ? opts->critical : sm_range_value(checker->critical);
+		    opts->critical.set ? opts->critical : sm_range_value(checker->critical);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	checker->run(checker, opts, res);
@@ -128,7 +126,7 @@ void sm_check_result_clear(sm_check_result *res)
 
 json_t *sm_check_result_json(const sm_check_result *res)
 {
-	json_t *o = json_object(), *th;
+	json_t *o = json_object();
 
 	json_object_set_new(o, "checker", json_string(res->checker));
 	json_object_set_new(o, "status", json_string(sm_status_name(res->status)));
@@ -136,7 +134,7 @@ json_t *sm_check_result_json(const sm_check_result *res)
 	json_object_set(o, "metrics", res->metrics ? res->metrics : json_object());
 	json_object_set_new(o, "error", sm_json_string(res->error));
 	if (res->warning.set) {
-		th = json_object();
+		json_t *th = json_object();
 		json_object_set_new(th, "warning", json_string(res->warning.text));
 		json_object_set_new(th, "critical", json_string(res->critical.text));
 		json_object_set_new(o, "thresholds", th);
@@ -146,12 +144,12 @@ json_t *sm_check_result_json(const sm_check_result *res)
 }
 
 int sm_check_record(sm_store *store, const sm_check_result *res, const char *hostname,
-		    const char *trace_id, sm_error *err)
+                    const char *trace_id, sm_error *err)
 {
 	static const char sql[] =
-		"INSERT INTO check_runs (checker, hostname, status, message, metrics, error,"
-		" warning_threshold, critical_threshold, duration_ms, executed_at, trace_id)"
-		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	    "INSERT INTO check_runs (checker, hostname, status, message, metrics, error,"
+	    " warning_threshold, critical_threshold, duration_ms, executed_at, trace_id)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 	char now[SM_RFC3339_LEN];
 	char *metrics = json_dumps(res->metrics ? res->metrics : json_object(), SM_JSON_FLAGS);
 	sqlite3_stmt *st = sm_store_prepare(store, sql, err);
@@ -175,7 +173,7 @@ int sm_check_record(sm_store *store, const sm_check_result *res, const char *hos
 	sqlite3_bind_text(st, 11, trace_id ? trace_id : "", -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		sm_error_set(err, "%s: %s", sm_store_path(store),
-			     sqlite3_errmsg(sm_store_db(store)));
+		             sqlite3_errmsg(sm_store_db(store)));
 		goto done;
 	}
 	rc = 0;
@@ -249,7 +247,7 @@ static void perf_range(char *buf, size_t size, const sm_range *r, bool minimum)
 }
 
 void sm_result_perf(sm_check_result *res, const char *label, double value, const char *uom,
-		    bool with_thresholds, double min, double max)
+                    bool with_thresholds, double min, double max)
 {
 	char warn[48] = "", crit[48] = "", lo[32] = "", hi[32] = "", item[512], quoted[300];
 	char *joined = NULL;
@@ -277,12 +275,12 @@ void sm_result_perf(sm_check_result *res, const char *label, double value, const
 	if (!isnan(max))
 		snprintf(hi, sizeof hi, "%g", max);
 	snprintf(item, sizeof item, "%s=%.6g%s;%s;%s;%s;%s", quoted, value, uom ? uom : "", warn,
-		 crit, lo, hi);
+	         crit, lo, hi);
 	/* Trailing empty fields are optional; drop them. */
 	for (size_t n = strlen(item); n > 0 && item[n - 1] == ';'; n--)
 		item[n - 1] = '\0';
 	if (asprintf(&joined, "%s%s%s", res->perfdata ? res->perfdata : "",
-		     res->perfdata ? " " : "", item) < 0)
+	             res->perfdata ? " " : "", item) < 0)
 		return;
 	free(res->perfdata);
 	res->perfdata = joined;
@@ -302,7 +300,7 @@ double sm_round(double v, int digits)
 	scale = scales[digits];
 	x = v * scale;
 	if (!isfinite(x) || x > 4e15 || x < -4e15)
-		return v; /* beyond 2^52 every double is already whole */
+		return v;         /* beyond 2^52 every double is already whole */
 	t = (double)(long long)x; /* toward zero */
 	frac = x - t;
 	if (frac > 0.5 || (frac == 0.5 && ((long long)t & 1)))

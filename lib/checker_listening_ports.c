@@ -1,7 +1,10 @@
 /* checker_listening_ports.c - audit listening TCP sockets against an
  * allowlist.
  *
- * Sources: /proc/net/tcp and /proc/net/tcp6, state 0A (LISTEN). UDP is
+ * Sources: on the live host, the kernel's sock_diag netlink interface, asked
+ * for TCP listeners only (reading /proc/net/tcp costs milliseconds of kernel
+ * time on some kernels); under a host root or a fixture tree, /proc/net/tcp
+ * and /proc/net/tcp6, state 0A (LISTEN). Both give the same fields. UDP is
  * deliberately not audited: a UDP socket has no listening state, so every
  * bound socket (DNS resolvers, DHCP and NTP clients on ephemeral ports) would
  * look like a listener and bury the real findings; the original system, for
@@ -25,6 +28,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "checkers.h"
@@ -164,6 +172,85 @@ static int read_table(const char *path, bool ipv6, listeners *list, int *errnum,
 	}
 	free(text);
 	return 0;
+}
+
+/* Ask the kernel for one family's TCP listeners over sock_diag. */
+static int dump_family(int fd, int family, listeners *list)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 req;
+	} msg = {0};
+	long buf[8192 / sizeof(long)]; /* aligned for nlmsghdr */
+
+	msg.nlh.nlmsg_len = sizeof msg;
+	msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	msg.req.sdiag_family = (unsigned char)family;
+	msg.req.sdiag_protocol = IPPROTO_TCP;
+	msg.req.idiag_states = 1u << TCP_LISTEN;
+	if (send(fd, &msg, sizeof msg, 0) < 0)
+		return -1;
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof buf, 0);
+		int left = (int)n;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			return -1;
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)left);
+		     h = NLMSG_NEXT(h, left)) {
+			const struct inet_diag_msg *m;
+			listener l = {.pid = -1};
+			if (h->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(h);
+				errno = e->error ? -e->error : EPROTO;
+				return -1;
+			}
+			if (h->nlmsg_len < NLMSG_LENGTH(sizeof *m))
+				continue;
+			m = NLMSG_DATA(h);
+			l.ipv6 = family == AF_INET6;
+			memcpy(l.addr, m->id.idiag_src, l.ipv6 ? 16 : 4); /* network order */
+			l.port = ntohs(m->id.idiag_sport);
+			l.inode = m->idiag_inode;
+			if (add_listener(list, &l) < 0) {
+				errno = ENOMEM;
+				return -1;
+			}
+		}
+	}
+}
+
+/* The live host's listeners; -1 with errno when netlink is unavailable
+ * (then the /proc files are read instead). */
+static int read_netlink(listeners *list)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG), rc = 0, saved;
+
+	if (fd < 0)
+		return -1;
+	if (dump_family(fd, AF_INET, list) < 0 ||
+	    (dump_family(fd, AF_INET6, list) < 0 && errno != ENOENT && errno != EAFNOSUPPORT))
+		rc = -1;
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+/* Whether /proc is the live host's own (no host root, no fixture). */
+static bool live_proc(void)
+{
+	char path[4096];
+
+	return sm_host_path(path, sizeof path, "/proc/net/tcp") == 0 &&
+	       strcmp(path, "/proc/net/tcp") == 0;
 }
 
 /* Inode of a "socket:[12345]" link target, or 0. */
@@ -396,6 +483,11 @@ SM_CHECKER(sm_checker_listening_ports)
 		sm_result_fail(res, "%s", why);
 		return;
 	}
+	if (live_proc()) {
+		if (read_netlink(&list) == 0)
+			goto audit;
+		list.count = 0; /* start again from the files */
+	}
 	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
 		int errnum;
 		if (read_table(tables[i].path, tables[i].ipv6, &list, &errnum, why, sizeof why) ==
@@ -416,6 +508,7 @@ SM_CHECKER(sm_checker_listening_ports)
 		free(allow);
 		return;
 	}
+audit:
 	find_owners(&list);
 	report(res, &list, allow, nallow);
 	free(list.items);

@@ -5,7 +5,8 @@
 
 #include "sm/check.h"
 
-#define SM_CHECKER(fn) void fn(const sm_checker *self, const sm_check_opts *opts, sm_check_result *res)
+#define SM_CHECKER(fn)                                                                             \
+	void fn(const sm_checker *self, const sm_check_opts *opts, sm_check_result *res)
 
 SM_CHECKER(sm_checker_cpu);
 SM_CHECKER(sm_checker_cpu_temp);
@@ -126,11 +127,11 @@ int sm_check_statvfs(const char *path, struct statvfs *st, char *why, size_t siz
 /* One md array as /proc/mdstat describes it. */
 typedef struct sm_raid_array {
 	char name[64];
-	char state[32];        /* "active", "inactive", ... */
-	char level[32];        /* "raid1", "linear", ...; "" when the header names none */
-	int active_devices;    /* from "[total/active]"; -1 when absent */
-	int total_devices;     /* -1 when absent */
-	char **failed;         /* devices marked "(F)" */
+	char state[32];     /* "active", "inactive", ... */
+	char level[32];     /* "raid1", "linear", ...; "" when the header names none */
+	int active_devices; /* from "[total/active]"; -1 when absent */
+	int total_devices;  /* -1 when absent */
+	char **failed;      /* devices marked "(F)" */
 	size_t nfailed;
 	bool rebuilding;       /* recovery, resync or reshape under way */
 	bool scrubbing;        /* check or repair under way */

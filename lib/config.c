@@ -26,10 +26,10 @@ static char *trim(char *s)
  * a bare value ends at " #" (a comment). Returns NULL when a quote is open. */
 static char *unquote(char *v)
 {
-	char q = *v, *out, *p;
+	char q = *v, *p;
 
 	if (q == '\'' || q == '"') {
-		out = v;
+		char *out = v;
 		for (p = v + 1; *p && *p != q; p++) {
 			if (q == '"' && *p == '\\' && p[1]) {
 				p++;
@@ -80,8 +80,9 @@ int sm_config_load_file(const char *path, sm_error *err)
 		}
 		*eq = '\0';
 		key = trim(s);
-		if (!*key || strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-					 "0123456789_") != strlen(key) ||
+		if (!*key ||
+		    strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		                "0123456789_") != strlen(key) ||
 		    isdigit((unsigned char)*key)) {
 			sm_error_set(err, "%s:%zu: bad variable name", path, lineno);
 			goto fail;

@@ -47,11 +47,10 @@ size_t sm_reader_line(const sm_reader *r)
 static int read_line(sm_reader *r, size_t *len)
 {
 	size_t n = 0;
-	int c;
 	bool too_long = false;
 
 	for (;;) {
-		c = getc(r->in);
+		int c = getc(r->in);
 		if (c == EOF) {
 			if (ferror(r->in))
 				return -2;
@@ -106,16 +105,15 @@ int sm_reader_next(sm_reader *r, json_t **out, sm_error *err)
 {
 	json_error_t jerr;
 	size_t len = 0;
-	int rc;
 
 	*out = NULL;
 	for (;;) {
-		rc = read_line(r, &len);
+		int rc = read_line(r, &len);
 		if (rc == 0)
 			return 0;
 		if (rc == -1) {
 			sm_error_set(err, "%s:%zu: line longer than %zu bytes", r->name, r->line,
-				     r->max);
+			             r->max);
 			return -1;
 		}
 		if (rc == -2) {
@@ -132,7 +130,7 @@ int sm_reader_next(sm_reader *r, json_t **out, sm_error *err)
 	*out = json_loadb(r->buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!*out) {
 		sm_error_set(err, "%s:%zu: malformed JSON: %s (column %d)", r->name, r->line,
-			     jerr.text, jerr.column);
+		             jerr.text, jerr.column);
 		return -1;
 	}
 	if (!json_is_object(*out)) {
@@ -154,13 +152,13 @@ int sm_envelope_read(sm_reader *r, json_t **out, sm_error *err)
 	v = json_object_get(*out, "v");
 	if (!json_is_integer(v) || json_integer_value(v) != SM_ENVELOPE_VERSION) {
 		sm_error_set(err, "%s:%zu: not an sm envelope (\"v\" must be %d)", r->name, r->line,
-			     SM_ENVELOPE_VERSION);
+		             SM_ENVELOPE_VERSION);
 		goto bad;
 	}
 	trace = json_object_get(*out, "trace_id");
 	if (trace && !json_is_null(trace) && !sm_trace_valid(json_string_value(trace))) {
 		sm_error_set(err, "%s:%zu: \"trace_id\" must be 32 lower-case hex digits", r->name,
-			     r->line);
+		             r->line);
 		goto bad;
 	}
 	sm_envelope_trace_id(*out);
@@ -200,7 +198,7 @@ const char *sm_envelope_trace_id(json_t *env)
 }
 
 void sm_envelope_add_stage(json_t *env, const char *stage, const char *status,
-			   const char *started_at, double duration_ms, const char *error)
+                           const char *started_at, double duration_ms, const char *error)
 {
 	json_t *stages = json_object_get(env, "stages"), *rec = json_object();
 

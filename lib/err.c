@@ -68,9 +68,8 @@ static const struct {
 	int code;
 	const char *name;
 } exit_names[] = {
-	{SM_EXIT_OK, "ok"},           {SM_EXIT_FAILURE, "failure"},
-	{SM_EXIT_USAGE, "usage"},     {SM_EXIT_DATAERR, "dataerr"},
-	{SM_EXIT_TEMPFAIL, "tempfail"},
+    {SM_EXIT_OK, "ok"},           {SM_EXIT_FAILURE, "failure"},   {SM_EXIT_USAGE, "usage"},
+    {SM_EXIT_DATAERR, "dataerr"}, {SM_EXIT_TEMPFAIL, "tempfail"},
 };
 
 const char *sm_exit_name(int code)

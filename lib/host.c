@@ -8,6 +8,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+/* strerror_r: checkers read host files on several threads at once. */
 #include "sm/host.h"
 
 /* Read the environment on every call: tests switch roots between cases. */
@@ -66,7 +67,7 @@ int sm_host_path(char *buf, size_t size, const char *path)
 
 int sm_host_read(const char *path, size_t max, char **out, size_t *len, sm_error *err)
 {
-	char full[4096];
+	char full[4096], ebuf[128];
 	char *data = NULL;
 	size_t used = 0, cap = 0;
 	int fd;
@@ -78,7 +79,7 @@ int sm_host_read(const char *path, size_t max, char **out, size_t *len, sm_error
 	}
 	fd = open(full, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		sm_error_set(err, "%s: %s", full, strerror(errno));
+		sm_error_set(err, "%s: %s", full, strerror_r(errno, ebuf, sizeof ebuf));
 		return -1;
 	}
 	for (;;) {
@@ -97,7 +98,7 @@ int sm_host_read(const char *path, size_t max, char **out, size_t *len, sm_error
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			sm_error_set(err, "%s: %s", full, strerror(errno));
+			sm_error_set(err, "%s: %s", full, strerror_r(errno, ebuf, sizeof ebuf));
 			goto fail;
 		}
 		if (n == 0)
@@ -130,8 +131,10 @@ FILE *sm_host_fopen(const char *path, sm_error *err)
 		return NULL;
 	}
 	f = fopen(full, "re");
-	if (!f)
-		sm_error_set(err, "%s: %s", full, strerror(errno));
+	if (!f) {
+		char ebuf[128];
+		sm_error_set(err, "%s: %s", full, strerror_r(errno, ebuf, sizeof ebuf));
+	}
 	return f;
 }
 

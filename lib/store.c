@@ -1,6 +1,7 @@
 /* store.c - opening, creating and migrating the SQLite store. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,167 +18,167 @@ struct sm_store {
 /* Each entry moves the schema from version i to i+1. Never edit a shipped
  * entry: add a new one. Table meanings are DESIGN.md §4. */
 static const char *const migrations[] = {
-	/* 1: every table of the design, so later tools only fill them. */
-	"CREATE TABLE incidents ("
-	" id INTEGER PRIMARY KEY,"
-	" title TEXT NOT NULL,"
-	" status TEXT NOT NULL DEFAULT 'open'"
-	"  CHECK (status IN ('open','acknowledged','resolved','closed')),"
-	" severity TEXT NOT NULL CHECK (severity IN ('critical','warning','info')),"
-	" group_key TEXT NOT NULL,"
-	" source TEXT NOT NULL DEFAULT '',"
-	" created_at TEXT NOT NULL,"
-	" updated_at TEXT NOT NULL,"
-	" acknowledged_at TEXT,"
-	" resolved_at TEXT,"
-	" closed_at TEXT,"
-	" trace_id TEXT NOT NULL DEFAULT '');"
-	"CREATE INDEX incidents_group ON incidents (group_key, status);"
-	"CREATE INDEX incidents_status ON incidents (status, updated_at);"
-	"CREATE TABLE alerts ("
-	" id INTEGER PRIMARY KEY,"
-	" source TEXT NOT NULL,"
-	" fingerprint TEXT NOT NULL,"
-	" name TEXT NOT NULL,"
-	" status TEXT NOT NULL CHECK (status IN ('firing','resolved')),"
-	" severity TEXT NOT NULL CHECK (severity IN ('critical','warning','info')),"
-	" description TEXT NOT NULL DEFAULT '',"
-	" labels TEXT NOT NULL DEFAULT '{}',"
-	" annotations TEXT NOT NULL DEFAULT '{}',"
-	" raw TEXT,"
-	" started_at TEXT,"
-	" ended_at TEXT,"
-	" incident_id INTEGER REFERENCES incidents (id) ON DELETE SET NULL,"
-	" created_at TEXT NOT NULL,"
-	" updated_at TEXT NOT NULL,"
-	" UNIQUE (source, fingerprint));"
-	"CREATE INDEX alerts_incident ON alerts (incident_id, status);"
-	"CREATE TABLE alert_history ("
-	" id INTEGER PRIMARY KEY,"
-	" alert_id INTEGER NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,"
-	" change TEXT NOT NULL,"
-	" old_status TEXT,"
-	" new_status TEXT NOT NULL,"
-	" old_severity TEXT,"
-	" new_severity TEXT NOT NULL,"
-	" at TEXT NOT NULL,"
-	" trace_id TEXT NOT NULL DEFAULT '');"
-	"CREATE INDEX alert_history_alert ON alert_history (alert_id, at);"
-	"CREATE TABLE check_runs ("
-	" id INTEGER PRIMARY KEY,"
-	" checker TEXT NOT NULL,"
-	" hostname TEXT NOT NULL,"
-	" status TEXT NOT NULL CHECK (status IN ('ok','warning','critical','unknown')),"
-	" message TEXT NOT NULL,"
-	" metrics TEXT NOT NULL DEFAULT '{}',"
-	" error TEXT NOT NULL DEFAULT '',"
-	" warning_threshold TEXT,"
-	" critical_threshold TEXT,"
-	" duration_ms REAL NOT NULL DEFAULT 0,"
-	" executed_at TEXT NOT NULL,"
-	" trace_id TEXT NOT NULL DEFAULT '',"
-	" alert_id INTEGER REFERENCES alerts (id) ON DELETE SET NULL);"
-	"CREATE INDEX check_runs_checker ON check_runs (checker, hostname, executed_at);"
-	"CREATE INDEX check_runs_trace ON check_runs (trace_id);"
-	"CREATE TABLE analysis_runs ("
-	" id INTEGER PRIMARY KEY,"
-	" incident_id INTEGER REFERENCES incidents (id) ON DELETE SET NULL,"
-	" provider TEXT NOT NULL,"
-	" model TEXT NOT NULL DEFAULT '',"
-	" status TEXT NOT NULL,"
-	" fallback INTEGER NOT NULL DEFAULT 0,"
-	" duration_ms REAL NOT NULL DEFAULT 0,"
-	" prompt_tokens INTEGER,"
-	" completion_tokens INTEGER,"
-	" recommendations TEXT NOT NULL DEFAULT '[]',"
-	" error TEXT NOT NULL DEFAULT '',"
-	" created_at TEXT NOT NULL,"
-	" trace_id TEXT NOT NULL DEFAULT '');"
-	"CREATE TABLE intelligence_providers ("
-	" id INTEGER PRIMARY KEY,"
-	" name TEXT NOT NULL UNIQUE,"
-	" provider TEXT NOT NULL,"
-	" config TEXT NOT NULL DEFAULT '{}',"
-	" is_active INTEGER NOT NULL DEFAULT 0,"
-	" created_at TEXT NOT NULL,"
-	" updated_at TEXT NOT NULL);"
-	"CREATE TABLE notification_channels ("
-	" id INTEGER PRIMARY KEY,"
-	" name TEXT NOT NULL UNIQUE,"
-	" driver TEXT NOT NULL,"
-	" config TEXT NOT NULL DEFAULT '{}',"
-	" enabled INTEGER NOT NULL DEFAULT 1,"
-	" created_at TEXT NOT NULL,"
-	" updated_at TEXT NOT NULL);"
-	"CREATE TABLE notification_deliveries ("
-	" id INTEGER PRIMARY KEY,"
-	" channel_id INTEGER REFERENCES notification_channels (id) ON DELETE SET NULL,"
-	" channel TEXT NOT NULL,"
-	" incident_id INTEGER REFERENCES incidents (id) ON DELETE SET NULL,"
-	" status TEXT NOT NULL CHECK (status IN ('sent','failed','skipped')),"
-	" attempt INTEGER NOT NULL DEFAULT 1,"
-	" http_status INTEGER,"
-	" error TEXT NOT NULL DEFAULT '',"
-	" created_at TEXT NOT NULL,"
-	" trace_id TEXT NOT NULL DEFAULT '');"
-	"CREATE INDEX notification_deliveries_channel"
-	" ON notification_deliveries (channel, incident_id, created_at);"
-	"CREATE TABLE pipeline_definitions ("
-	" id INTEGER PRIMARY KEY,"
-	" name TEXT NOT NULL UNIQUE,"
-	" description TEXT NOT NULL DEFAULT '',"
-	" definition TEXT NOT NULL,"
-	" is_active INTEGER NOT NULL DEFAULT 1,"
-	" created_at TEXT NOT NULL,"
-	" updated_at TEXT NOT NULL);"
-	"CREATE TABLE pipeline_runs ("
-	" id INTEGER PRIMARY KEY,"
-	" run_id TEXT NOT NULL UNIQUE,"
-	" trace_id TEXT NOT NULL,"
-	" definition TEXT NOT NULL DEFAULT '',"
-	" status TEXT NOT NULL,"
-	" current_stage TEXT NOT NULL DEFAULT '',"
-	" incident_id INTEGER REFERENCES incidents (id) ON DELETE SET NULL,"
-	" error TEXT NOT NULL DEFAULT '',"
-	" created_at TEXT NOT NULL,"
-	" started_at TEXT,"
-	" finished_at TEXT);"
-	"CREATE INDEX pipeline_runs_status ON pipeline_runs (status, created_at);"
-	"CREATE TABLE stage_executions ("
-	" id INTEGER PRIMARY KEY,"
-	" run INTEGER NOT NULL REFERENCES pipeline_runs (id) ON DELETE CASCADE,"
-	" node_id TEXT NOT NULL,"
-	" stage TEXT NOT NULL,"
-	" status TEXT NOT NULL,"
-	" attempt INTEGER NOT NULL DEFAULT 1,"
-	" input TEXT,"
-	" output TEXT,"
-	" error TEXT NOT NULL DEFAULT '',"
-	" started_at TEXT NOT NULL,"
-	" duration_ms REAL NOT NULL DEFAULT 0);"
-	"CREATE INDEX stage_executions_run ON stage_executions (run, started_at);"
-	"CREATE TABLE inbox ("
-	" id INTEGER PRIMARY KEY,"
-	" envelope TEXT NOT NULL,"
-	" state TEXT NOT NULL DEFAULT 'pending'"
-	"  CHECK (state IN ('pending','claimed','done','failed')),"
-	" attempts INTEGER NOT NULL DEFAULT 0,"
-	" claimed_by TEXT,"
-	" claimed_at TEXT,"
-	" error TEXT NOT NULL DEFAULT '',"
-	" created_at TEXT NOT NULL,"
-	" trace_id TEXT NOT NULL DEFAULT '');"
-	"CREATE INDEX inbox_state ON inbox (state, id);"
-	"CREATE TABLE hub_spool ("
-	" id INTEGER PRIMARY KEY,"
-	" body TEXT NOT NULL,"
-	" state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','refused')),"
-	" attempts INTEGER NOT NULL DEFAULT 0,"
-	" http_status INTEGER,"
-	" last_error TEXT NOT NULL DEFAULT '',"
-	" created_at TEXT NOT NULL,"
-	" updated_at TEXT NOT NULL);"
-	"CREATE INDEX hub_spool_state ON hub_spool (state, id);",
+    /* 1: every table of the design, so later tools only fill them. */
+    "CREATE TABLE incidents ("
+    " id INTEGER PRIMARY KEY,"
+    " title TEXT NOT NULL,"
+    " status TEXT NOT NULL DEFAULT 'open'"
+    "  CHECK (status IN ('open','acknowledged','resolved','closed')),"
+    " severity TEXT NOT NULL CHECK (severity IN ('critical','warning','info')),"
+    " group_key TEXT NOT NULL,"
+    " source TEXT NOT NULL DEFAULT '',"
+    " created_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL,"
+    " acknowledged_at TEXT,"
+    " resolved_at TEXT,"
+    " closed_at TEXT,"
+    " trace_id TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX incidents_group ON incidents (group_key, status);"
+    "CREATE INDEX incidents_status ON incidents (status, updated_at);"
+    "CREATE TABLE alerts ("
+    " id INTEGER PRIMARY KEY,"
+    " source TEXT NOT NULL,"
+    " fingerprint TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " status TEXT NOT NULL CHECK (status IN ('firing','resolved')),"
+    " severity TEXT NOT NULL CHECK (severity IN ('critical','warning','info')),"
+    " description TEXT NOT NULL DEFAULT '',"
+    " labels TEXT NOT NULL DEFAULT '{}',"
+    " annotations TEXT NOT NULL DEFAULT '{}',"
+    " raw TEXT,"
+    " started_at TEXT,"
+    " ended_at TEXT,"
+    " incident_id INTEGER REFERENCES incidents (id) ON DELETE SET NULL,"
+    " created_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL,"
+    " UNIQUE (source, fingerprint));"
+    "CREATE INDEX alerts_incident ON alerts (incident_id, status);"
+    "CREATE TABLE alert_history ("
+    " id INTEGER PRIMARY KEY,"
+    " alert_id INTEGER NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,"
+    " change TEXT NOT NULL,"
+    " old_status TEXT,"
+    " new_status TEXT NOT NULL,"
+    " old_severity TEXT,"
+    " new_severity TEXT NOT NULL,"
+    " at TEXT NOT NULL,"
+    " trace_id TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX alert_history_alert ON alert_history (alert_id, at);"
+    "CREATE TABLE check_runs ("
+    " id INTEGER PRIMARY KEY,"
+    " checker TEXT NOT NULL,"
+    " hostname TEXT NOT NULL,"
+    " status TEXT NOT NULL CHECK (status IN ('ok','warning','critical','unknown')),"
+    " message TEXT NOT NULL,"
+    " metrics TEXT NOT NULL DEFAULT '{}',"
+    " error TEXT NOT NULL DEFAULT '',"
+    " warning_threshold TEXT,"
+    " critical_threshold TEXT,"
+    " duration_ms REAL NOT NULL DEFAULT 0,"
+    " executed_at TEXT NOT NULL,"
+    " trace_id TEXT NOT NULL DEFAULT '',"
+    " alert_id INTEGER REFERENCES alerts (id) ON DELETE SET NULL);"
+    "CREATE INDEX check_runs_checker ON check_runs (checker, hostname, executed_at);"
+    "CREATE INDEX check_runs_trace ON check_runs (trace_id);"
+    "CREATE TABLE analysis_runs ("
+    " id INTEGER PRIMARY KEY,"
+    " incident_id INTEGER REFERENCES incidents (id) ON DELETE SET NULL,"
+    " provider TEXT NOT NULL,"
+    " model TEXT NOT NULL DEFAULT '',"
+    " status TEXT NOT NULL,"
+    " fallback INTEGER NOT NULL DEFAULT 0,"
+    " duration_ms REAL NOT NULL DEFAULT 0,"
+    " prompt_tokens INTEGER,"
+    " completion_tokens INTEGER,"
+    " recommendations TEXT NOT NULL DEFAULT '[]',"
+    " error TEXT NOT NULL DEFAULT '',"
+    " created_at TEXT NOT NULL,"
+    " trace_id TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE intelligence_providers ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " provider TEXT NOT NULL,"
+    " config TEXT NOT NULL DEFAULT '{}',"
+    " is_active INTEGER NOT NULL DEFAULT 0,"
+    " created_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL);"
+    "CREATE TABLE notification_channels ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " driver TEXT NOT NULL,"
+    " config TEXT NOT NULL DEFAULT '{}',"
+    " enabled INTEGER NOT NULL DEFAULT 1,"
+    " created_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL);"
+    "CREATE TABLE notification_deliveries ("
+    " id INTEGER PRIMARY KEY,"
+    " channel_id INTEGER REFERENCES notification_channels (id) ON DELETE SET NULL,"
+    " channel TEXT NOT NULL,"
+    " incident_id INTEGER REFERENCES incidents (id) ON DELETE SET NULL,"
+    " status TEXT NOT NULL CHECK (status IN ('sent','failed','skipped')),"
+    " attempt INTEGER NOT NULL DEFAULT 1,"
+    " http_status INTEGER,"
+    " error TEXT NOT NULL DEFAULT '',"
+    " created_at TEXT NOT NULL,"
+    " trace_id TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX notification_deliveries_channel"
+    " ON notification_deliveries (channel, incident_id, created_at);"
+    "CREATE TABLE pipeline_definitions ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " description TEXT NOT NULL DEFAULT '',"
+    " definition TEXT NOT NULL,"
+    " is_active INTEGER NOT NULL DEFAULT 1,"
+    " created_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL);"
+    "CREATE TABLE pipeline_runs ("
+    " id INTEGER PRIMARY KEY,"
+    " run_id TEXT NOT NULL UNIQUE,"
+    " trace_id TEXT NOT NULL,"
+    " definition TEXT NOT NULL DEFAULT '',"
+    " status TEXT NOT NULL,"
+    " current_stage TEXT NOT NULL DEFAULT '',"
+    " incident_id INTEGER REFERENCES incidents (id) ON DELETE SET NULL,"
+    " error TEXT NOT NULL DEFAULT '',"
+    " created_at TEXT NOT NULL,"
+    " started_at TEXT,"
+    " finished_at TEXT);"
+    "CREATE INDEX pipeline_runs_status ON pipeline_runs (status, created_at);"
+    "CREATE TABLE stage_executions ("
+    " id INTEGER PRIMARY KEY,"
+    " run INTEGER NOT NULL REFERENCES pipeline_runs (id) ON DELETE CASCADE,"
+    " node_id TEXT NOT NULL,"
+    " stage TEXT NOT NULL,"
+    " status TEXT NOT NULL,"
+    " attempt INTEGER NOT NULL DEFAULT 1,"
+    " input TEXT,"
+    " output TEXT,"
+    " error TEXT NOT NULL DEFAULT '',"
+    " started_at TEXT NOT NULL,"
+    " duration_ms REAL NOT NULL DEFAULT 0);"
+    "CREATE INDEX stage_executions_run ON stage_executions (run, started_at);"
+    "CREATE TABLE inbox ("
+    " id INTEGER PRIMARY KEY,"
+    " envelope TEXT NOT NULL,"
+    " state TEXT NOT NULL DEFAULT 'pending'"
+    "  CHECK (state IN ('pending','claimed','done','failed')),"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " claimed_by TEXT,"
+    " claimed_at TEXT,"
+    " error TEXT NOT NULL DEFAULT '',"
+    " created_at TEXT NOT NULL,"
+    " trace_id TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX inbox_state ON inbox (state, id);"
+    "CREATE TABLE hub_spool ("
+    " id INTEGER PRIMARY KEY,"
+    " body TEXT NOT NULL,"
+    " state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','refused')),"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " http_status INTEGER,"
+    " last_error TEXT NOT NULL DEFAULT '',"
+    " created_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL);"
+    "CREATE INDEX hub_spool_state ON hub_spool (state, id);",
 };
 
 #define LATEST ((int)(sizeof migrations / sizeof migrations[0]))
@@ -291,7 +292,7 @@ static int migrate(sm_store *store, sm_error *err)
 	}
 	if (version > LATEST) {
 		sm_error_set(err, "%s: schema version %d is newer than this sm (%d)", store->path,
-			     version, LATEST);
+		             version, LATEST);
 		goto fail;
 	}
 	for (int v = version; v < LATEST; v++) {
@@ -309,12 +310,24 @@ fail:
 	return -1;
 }
 
+/* Process-wide SQLite settings, before its first use: a short-lived tool
+ * needs neither the bulk page-cache preallocation nor the large lookaside
+ * arena; without them sm-check stays within its memory budget
+ * (bench/README.md). */
+static void configure_sqlite(void)
+{
+	sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
+	sqlite3_config(SQLITE_CONFIG_LOOKASIDE, 128, 32);
+}
+
 int sm_store_open(const char *path, sm_store **out, sm_error *err)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	sm_store *store;
 	int fd;
 
 	*out = NULL;
+	pthread_once(&once, configure_sqlite);
 	store = calloc(1, sizeof *store);
 	if (!store) {
 		sm_error_set(err, "out of memory");
@@ -334,24 +347,20 @@ int sm_store_open(const char *path, sm_store **out, sm_error *err)
 	}
 	close(fd);
 	if (sqlite3_open_v2(store->path, &store->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
+	                    NULL) != SQLITE_OK) {
 		sm_error_set(err, "%s: %s", store->path,
-			     store->db ? sqlite3_errmsg(store->db) : "cannot open");
+		             store->db ? sqlite3_errmsg(store->db) : "cannot open");
 		goto fail;
 	}
-	/* A short-lived tool needs little of SQLite's per-connection lookaside
-	 * arena (about 120 KiB by default); a small one keeps sm-check's peak
-	 * RSS within its budget (bench/README.md). */
-	sqlite3_db_config(store->db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 128, 32);
 	/* Checkpointing at every close would cost each short run an fsync of
 	 * the database; the automatic checkpoint (every 1000 pages) suffices. */
 	sqlite3_db_config(store->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	sqlite3_busy_timeout(store->db, 10000);
 	if (sm_store_exec(store,
-			  "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;"
-			  /* FULL: a commit is on disk before anything is acknowledged. */
-			  " PRAGMA synchronous = FULL;",
-			  err) < 0)
+	                  "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;"
+	                  /* FULL: a commit is on disk before anything is acknowledged. */
+	                  " PRAGMA synchronous = FULL;",
+	                  err) < 0)
 		goto fail;
 	if (migrate(store, err) < 0)
 		goto fail;

@@ -39,8 +39,8 @@ int sm_term_columns(FILE *f)
 
 const char *sm_term_start(enum sm_color c)
 {
-	static const char *const codes[] = {"", "\033[32m", "\033[33m", "\033[31m",
-					    "\033[35m", "\033[1m", "\033[2m"};
+	static const char *const codes[] = {"",         "\033[32m", "\033[33m", "\033[31m",
+	                                    "\033[35m", "\033[1m",  "\033[2m"};
 
 	return (unsigned)c < sizeof codes / sizeof codes[0] ? codes[c] : "";
 }
@@ -162,7 +162,8 @@ void sm_table_print(const sm_table *t, FILE *out, bool color, int width)
 			size_t w = width_of(s), n = strlen(s);
 			bool last = c == ncols - 1;
 			if (last && width > 0 && used + w > (size_t)width) {
-				size_t room = (size_t)width > used + 1 ? (size_t)width - used - 1 : 0;
+				size_t room =
+				    (size_t)width > used + 1 ? (size_t)width - used - 1 : 0;
 				n = bytes_for(s, room);
 				w = room + 1;
 			}

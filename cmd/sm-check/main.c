@@ -18,24 +18,24 @@
 #include "sm-check.h"
 
 static const char usage_text[] =
-	"usage: sm-check [options] [CHECKER ...]   run all (or the named) checkers\n"
-	"       sm-check [options] - [CHECKER ...] enrich envelopes read on stdin\n"
-	"       sm-check --list                    list the checkers\n"
-	"\n"
-	"  --json               one envelope (NDJSON) even on a terminal\n"
-	"  --nagios             plugin output and exit status (0/1/2/3)\n"
-	"  --fail-on-warning    exit 1 when any checker is WARNING\n"
-	"  --fail-on-critical   fail only on CRITICAL\n"
-	"  -w, --warning X      warning threshold (number or [@][start:][end])\n"
-	"  -c, --critical X     critical threshold\n"
-	"  --paths P,...        paths for disk and disk_inodes (default /)\n"
-	"  --hosts H,...        hosts for network (default $SM_PING_HOSTS)\n"
-	"  --names N,...        process names for process\n"
-	"  --per-cpu            cpu: judge the busiest core\n"
-	"  --samples N          samples for cpu, window of samples x interval for io_strain\n"
-	"  --interval S         seconds per sample (default 1)\n"
-	"  -h, --help           this text\n"
-	"  --version            version\n";
+    "usage: sm-check [options] [CHECKER ...]   run all (or the named) checkers\n"
+    "       sm-check [options] - [CHECKER ...] enrich envelopes read on stdin\n"
+    "       sm-check --list                    list the checkers\n"
+    "\n"
+    "  --json               one envelope (NDJSON) even on a terminal\n"
+    "  --nagios             plugin output and exit status (0/1/2/3)\n"
+    "  --fail-on-warning    exit 1 when any checker is WARNING\n"
+    "  --fail-on-critical   fail only on CRITICAL\n"
+    "  -w, --warning X      warning threshold (number or [@][start:][end])\n"
+    "  -c, --critical X     critical threshold\n"
+    "  --paths P,...        paths for disk and disk_inodes (default /)\n"
+    "  --hosts H,...        hosts for network (default $SM_PING_HOSTS)\n"
+    "  --names N,...        process names for process\n"
+    "  --per-cpu            cpu: judge the busiest core\n"
+    "  --samples N          samples for cpu, window of samples x interval for io_strain\n"
+    "  --interval S         seconds per sample (default 1)\n"
+    "  -h, --help           this text\n"
+    "  --version            version\n";
 
 enum {
 	OPT_JSON = 256,
@@ -53,22 +53,22 @@ enum {
 };
 
 static const struct option long_options[] = {
-	{"json", no_argument, NULL, OPT_JSON},
-	{"nagios", no_argument, NULL, OPT_NAGIOS},
-	{"fail-on-warning", no_argument, NULL, OPT_FAIL_WARNING},
-	{"fail-on-critical", no_argument, NULL, OPT_FAIL_CRITICAL},
-	{"warning", required_argument, NULL, 'w'},
-	{"critical", required_argument, NULL, 'c'},
-	{"paths", required_argument, NULL, OPT_PATHS},
-	{"hosts", required_argument, NULL, OPT_HOSTS},
-	{"names", required_argument, NULL, OPT_NAMES},
-	{"per-cpu", no_argument, NULL, OPT_PER_CPU},
-	{"samples", required_argument, NULL, OPT_SAMPLES},
-	{"interval", required_argument, NULL, OPT_INTERVAL},
-	{"list", no_argument, NULL, OPT_LIST},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, OPT_VERSION},
-	{NULL, 0, NULL, 0},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"nagios", no_argument, NULL, OPT_NAGIOS},
+    {"fail-on-warning", no_argument, NULL, OPT_FAIL_WARNING},
+    {"fail-on-critical", no_argument, NULL, OPT_FAIL_CRITICAL},
+    {"warning", required_argument, NULL, 'w'},
+    {"critical", required_argument, NULL, 'c'},
+    {"paths", required_argument, NULL, OPT_PATHS},
+    {"hosts", required_argument, NULL, OPT_HOSTS},
+    {"names", required_argument, NULL, OPT_NAMES},
+    {"per-cpu", no_argument, NULL, OPT_PER_CPU},
+    {"samples", required_argument, NULL, OPT_SAMPLES},
+    {"interval", required_argument, NULL, OPT_INTERVAL},
+    {"list", no_argument, NULL, OPT_LIST},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
 };
 
 /* A growable list of strings taken from comma-separated flag values. */
@@ -123,7 +123,7 @@ static int parse_number(const char *flag, const char *s, double min, double max,
 	*out = strtod(s, &end);
 	if (errno || end == s || *end || !(*out >= min && *out <= max))
 		return sm_err(SM_EXIT_USAGE, "%s: expected a number from %g to %g, got '%s'", flag,
-			      min, max, s);
+		              min, max, s);
 	return 0;
 }
 
@@ -148,10 +148,10 @@ static int select_checkers(struct args *a, char **names, int count)
 			for (size_t j = 0; j < n; j++) {
 				size_t len = strlen(avail);
 				snprintf(avail + len, sizeof avail - len, "%s%s", j ? ", " : "",
-					 all[j].name);
+				         all[j].name);
 			}
 			return sm_err(SM_EXIT_USAGE, "unknown checker '%s' (available: %s)",
-				      names[i], avail);
+			              names[i], avail);
 		}
 		a->selected[a->nselected++] = c;
 	}
@@ -188,9 +188,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case 'w':
 		case 'c':
-			if (sm_range_parse(optarg, opt == 'w' ? &a->run.opts.warning
-							      : &a->run.opts.critical,
-					   &err) < 0)
+			if (sm_range_parse(
+			        optarg, opt == 'w' ? &a->run.opts.warning : &a->run.opts.critical,
+			        &err) < 0)
 				return sm_err_report(SM_EXIT_USAGE, &err);
 			break;
 		case OPT_PATHS:
@@ -221,21 +221,22 @@ static int parse_args(int argc, char **argv, struct args *a)
 			a->list = true;
 			break;
 		case ':':
-			return sm_err(SM_EXIT_USAGE, "option '%s' needs a value (see sm-check --help)",
-				      argv[optind - 1]);
+			return sm_err(SM_EXIT_USAGE,
+			              "option '%s' needs a value (see sm-check --help)",
+			              argv[optind - 1]);
 		default:
 			return sm_err(SM_EXIT_USAGE, "unknown option '%s' (see sm-check --help)",
-				      argv[optind - 1]);
+			              argv[optind - 1]);
 		}
 	}
 	for (size_t i = 0; i < a->paths.count; i++)
 		if (a->paths.items[i][0] != '/')
 			return sm_err(SM_EXIT_USAGE, "--paths: '%s' is not an absolute path",
-				      a->paths.items[i]);
+			              a->paths.items[i]);
 	for (size_t i = 0; i < a->hosts.count; i++)
 		if (!sm_check_host_valid(a->hosts.items[i]))
 			return sm_err(SM_EXIT_USAGE, "--hosts: '%s' is not a valid host name",
-				      a->hosts.items[i]);
+			              a->hosts.items[i]);
 	a->run.opts.paths = (const char *const *)a->paths.items;
 	a->run.opts.npaths = a->paths.count;
 	a->run.opts.hosts = (const char *const *)a->hosts.items;
@@ -243,7 +244,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 	a->run.opts.names = (const char *const *)a->names.items;
 	a->run.opts.nnames = a->names.count;
 	if (a->run.output == OUTPUT_NAGIOS && (a->run.fail_on_warning || a->run.fail_on_critical))
-		return sm_err(SM_EXIT_USAGE, "--nagios has its own exit statuses; drop --fail-on-*");
+		return sm_err(SM_EXIT_USAGE,
+		              "--nagios has its own exit statuses; drop --fail-on-*");
 	/* "-" (read envelopes) may stand anywhere among the checker names. */
 	{
 		int kept = optind;
@@ -266,7 +268,7 @@ static int list_checkers(enum output_mode mode)
 	for (size_t i = 0; i < n; i++) {
 		if (mode == OUTPUT_JSON) {
 			json_t *o = json_pack("{s:s,s:s}", "name", all[i].name, "description",
-					      all[i].description);
+			                      all[i].description);
 			if (!isnan(all[i].warning)) {
 				json_object_set_new(o, "warning", json_real(all[i].warning));
 				json_object_set_new(o, "critical", json_real(all[i].critical));

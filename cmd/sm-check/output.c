@@ -12,7 +12,7 @@ static const char *const status_labels[] = {"OK", "WARNING", "CRITICAL", "UNKNOW
 static enum sm_color status_color(enum sm_status s)
 {
 	static const enum sm_color colors[] = {SM_COLOR_GREEN, SM_COLOR_YELLOW, SM_COLOR_RED,
-					       SM_COLOR_MAGENTA};
+	                                       SM_COLOR_MAGENTA};
 
 	return (unsigned)s <= SM_UNKNOWN ? colors[s] : SM_COLOR_MAGENTA;
 }
@@ -50,7 +50,7 @@ static void print_details(FILE *out, const sm_check_result *r, bool color)
 	json_t *v;
 
 	fprintf(out, "\n%s%s%s %s\n", color ? sm_term_start(status_color(r->status)) : "",
-		label(r->status), color ? sm_term_reset() : "", r->checker);
+	        label(r->status), color ? sm_term_reset() : "", r->checker);
 	fprintf(out, "    %s\n", r->message);
 	if (r->error)
 		fprintf(out, "    error: %s\n", r->error);
@@ -99,7 +99,7 @@ void output_table(FILE *out, const sm_check_result *results, size_t n, bool colo
 			print_details(out, &results[i], color);
 	}
 	fprintf(out, "\n%zu checks: %d ok, %d warning, %d critical, %d unknown\n", n, counts[0],
-		counts[1], counts[2], counts[3]);
+	        counts[1], counts[2], counts[3]);
 }
 
 void output_nagios(FILE *out, const sm_check_result *results, size_t n, int status)

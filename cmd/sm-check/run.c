@@ -30,7 +30,7 @@ static void *job_main(void *arg)
 /* Samplers and walkers run concurrently, so a full run costs about one
  * sample interval instead of the sum of them. */
 static void run_checkers(const sm_check_opts *opts, const sm_checker **selected, size_t n,
-			 sm_check_result *results)
+                         sm_check_result *results)
 {
 	struct job *jobs = calloc(n, sizeof *jobs);
 
@@ -42,7 +42,7 @@ static void run_checkers(const sm_check_opts *opts, const sm_checker **selected,
 		jobs[i] = (struct job){selected[i], opts, &results[i], 0, false};
 		if (selected[i]->slow && n > 1)
 			jobs[i].threaded =
-				pthread_create(&jobs[i].thread, NULL, job_main, &jobs[i]) == 0;
+			    pthread_create(&jobs[i].thread, NULL, job_main, &jobs[i]) == 0;
 	}
 	for (size_t i = 0; jobs && i < n; i++)
 		if (!jobs[i].threaded)
@@ -54,7 +54,7 @@ static void run_checkers(const sm_check_opts *opts, const sm_checker **selected,
 }
 
 static int record(struct check_run *run, const sm_check_result *results, size_t n,
-		  const char *trace_id)
+                  const char *trace_id)
 {
 	sm_error err;
 
@@ -133,8 +133,8 @@ static void clear_all(sm_check_result *results, size_t n)
 
 /* Run the checkers for one trace; the caller owns *out (n results). */
 static int run_and_record(struct check_run *run, const sm_checker **selected, size_t n,
-			  const char *trace_id, sm_check_result **out, char started[SM_RFC3339_LEN],
-			  double *ms)
+                          const char *trace_id, sm_check_result **out, char started[SM_RFC3339_LEN],
+                          double *ms)
 {
 	struct timespec t0, t1;
 	sm_check_result *results = calloc(n ? n : 1, sizeof *results);
@@ -149,8 +149,8 @@ static int run_and_record(struct check_run *run, const sm_checker **selected, si
 	for (size_t i = 0; i < n; i++)
 		if (results[i].status != SM_OK)
 			sm_log_kv(SM_LOG_INFO, "check result", "checker", results[i].checker,
-				  "status", sm_status_name(results[i].status), "message",
-				  results[i].message, NULL);
+			          "status", sm_status_name(results[i].status), "message",
+			          results[i].message, SM_LOG_END);
 	if (record(run, results, n, trace_id) < 0) {
 		*out = results;
 		return -1;
@@ -160,8 +160,7 @@ static int run_and_record(struct check_run *run, const sm_checker **selected, si
 	return 0;
 }
 
-int check_run_envelope(struct check_run *run, const sm_checker **selected, size_t n,
-		       json_t *env)
+int check_run_envelope(struct check_run *run, const sm_checker **selected, size_t n, json_t *env)
 {
 	char started[SM_RFC3339_LEN];
 	const char *trace_id = sm_envelope_trace_id(env);
@@ -178,7 +177,7 @@ int check_run_envelope(struct check_run *run, const sm_checker **selected, size_
 		json_object_set_new(env, "host", json_string(run->hostname));
 	add_checks(env, results, n);
 	sm_envelope_add_stage(env, "check", rc < 0 ? "failed" : "ok", started, sm_round(ms, 3),
-			      rc < 0 ? "cannot record check runs" : NULL);
+	                      rc < 0 ? "cannot record check runs" : NULL);
 	if (sm_envelope_write(stdout, env, &err) < 0) {
 		sm_err(SM_UNKNOWN, "%s", err.msg);
 		rc = CHECK_WRITE_ERROR;
@@ -219,7 +218,7 @@ int check_run_once(struct check_run *run, const sm_checker **selected, size_t n)
 		json_object_set_new(env, "alerts", json_array());
 		add_checks(env, results, n);
 		sm_envelope_add_stage(env, "check", rc < 0 ? "failed" : "ok", started,
-				      sm_round(ms, 3), rc < 0 ? "cannot record check runs" : NULL);
+		                      sm_round(ms, 3), rc < 0 ? "cannot record check runs" : NULL);
 		if (sm_envelope_write(stdout, env, &err) < 0)
 			status = sm_err(SM_UNKNOWN, "%s", err.msg);
 		break;

@@ -39,8 +39,7 @@ enum {
 /* Run, record, add the checks (and "host" when absent) to env and write it.
  * When the store cannot be written the envelope still goes on, its stages
  * record saying so (DESIGN.md §3). */
-int check_run_envelope(struct check_run *run, const sm_checker **selected, size_t n,
-		       json_t *env);
+int check_run_envelope(struct check_run *run, const sm_checker **selected, size_t n, json_t *env);
 /* The exit status for what the tally holds. */
 int check_exit_status(const struct check_run *run);
 

@@ -44,7 +44,7 @@ typedef struct sm_check_opts {
 typedef struct sm_check_result {
 	const char *checker; /* the row's name */
 	enum sm_status status;
-	char *message;  /* one line */
+	char *message;   /* one line */
 	json_t *metrics; /* object, keys in a stable order */
 	char *error;     /* internal failure text, NULL otherwise */
 	char *perfdata;  /* plugin perfdata ("label=value;warn;crit;min;max ..."), may be NULL */
@@ -56,7 +56,7 @@ typedef struct sm_check_result {
 
 struct sm_checker;
 typedef void (*sm_checker_fn)(const struct sm_checker *self, const sm_check_opts *opts,
-			      sm_check_result *res);
+                              sm_check_result *res);
 
 typedef struct sm_checker {
 	const char *name;
@@ -82,7 +82,7 @@ json_t *sm_check_result_json(const sm_check_result *res);
 
 /* Insert the check_runs row for res (inside the caller's transaction). */
 int sm_check_record(sm_store *store, const sm_check_result *res, const char *hostname,
-		    const char *trace_id, sm_error *err);
+                    const char *trace_id, sm_error *err);
 
 /* Whether s is an acceptable ping target: a host name or an IPv4/IPv6
  * address, never empty, never starting with '-', no spaces or controls. */
@@ -92,18 +92,18 @@ bool sm_check_host_valid(const char *s);
 
 /* Set status and a printf message. */
 void sm_result_set(sm_check_result *res, enum sm_status status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* OK with "Skipped: <reason>". */
 void sm_result_skip(sm_check_result *res, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* UNKNOWN with "Check failed: <why>" and error = why. */
 void sm_result_fail(sm_check_result *res, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* The threshold rule on v: CRITICAL, else WARNING, else OK. */
 enum sm_status sm_result_level(const sm_check_result *res, double v);
 /* Append one perfdata item; thresholds come from res when with_thresholds. */
 void sm_result_perf(sm_check_result *res, const char *label, double value, const char *uom,
-		    bool with_thresholds, double min, double max);
+                    bool with_thresholds, double min, double max);
 /* Round half-to-even-ish to digits decimals (as the reference's round()). */
 double sm_round(double v, int digits);
 /* Metric setters that keep insertion order. */

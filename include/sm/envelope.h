@@ -12,7 +12,7 @@
 #include <jansson.h>
 #include "sm/err.h"
 
-#define SM_ENVELOPE_VERSION 1
+#define SM_ENVELOPE_VERSION  1
 #define SM_ENVELOPE_MAX_LINE (8u << 20) /* default per-line limit: 8 MiB */
 
 typedef struct sm_reader sm_reader;
@@ -37,7 +37,7 @@ json_t *sm_envelope_new(const char *source, const char *trace_id);
 const char *sm_envelope_trace_id(json_t *env);
 /* Append a stages[] record. error NULL for success. */
 void sm_envelope_add_stage(json_t *env, const char *stage, const char *status,
-			   const char *started_at, double duration_ms, const char *error);
+                           const char *started_at, double duration_ms, const char *error);
 /* Write env as one line and flush; -1 with err on a write error. */
 int sm_envelope_write(FILE *out, json_t *env, sm_error *err);
 

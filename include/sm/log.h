@@ -27,7 +27,11 @@ int sm_log_level_parse(const char *name);
 
 /* Log a printf-formatted message. */
 void sm_log(enum sm_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Log a fixed message with key/value string pairs, terminated by NULL. */
+/* The terminator of sm_log_kv's pairs: a typed null pointer, since a bare
+ * NULL in a variadic call need not be a pointer. */
+#define SM_LOG_END ((const char *)NULL)
+
+/* Log a fixed message with key/value string pairs, ending with SM_LOG_END. */
 void sm_log_kv(enum sm_log_level level, const char *msg, ...) __attribute__((sentinel));
 
 /* Append a logfmt value to buf: bare when safe, quoted and escaped otherwise. */

@@ -269,3 +269,36 @@ for path in ("/", "/tmp"):
 	run script -qec "$SM_BIN/sm-check --json memory" /dev/null
 	[[ "$output" == '{"v":1,'* ]]
 }
+
+@test "real run: listening_ports sees real listeners, netlink and /proc agree" {
+	python3 -c '
+import socket, sys, time
+a = socket.socket(); a.bind(("127.0.0.1", 0)); a.listen()
+b = socket.socket(); b.bind(("0.0.0.0", 0)); b.listen()
+print(a.getsockname()[1], b.getsockname()[1], flush=True)
+time.sleep(30)' >"$TEST_DIR/ports" &
+	pid=$!
+	for _ in $(seq 50); do [ -s "$TEST_DIR/ports" ] && break; sleep 0.1; done
+	read -r loop exposed <"$TEST_DIR/ports"
+	run sm-check listening_ports
+	live=$output
+	run env SM_PROC_ROOT=/proc/. sm-check listening_ports
+	files=$output
+	kill "$pid"
+	for out in "$live" "$files"; do
+		echo "$out" | python3 -c "
+import json, sys
+d = json.loads(sys.stdin.readline())['checks'][0]
+ports = {(l['port'], l['address']): l for l in d['metrics']['listening']}
+assert ($loop, '127.0.0.1') in ports, ports
+assert ports[($loop, '127.0.0.1')]['exposed'] is False
+assert ports[($exposed, '0.0.0.0')]['exposed'] is True
+assert $exposed in d['metrics']['unexpected_ports'] and $loop not in d['metrics']['unexpected_ports']
+assert d['status'] == 'warning', d
+"
+	done
+	[ "$(echo "$live" | json_get 'sorted((l["port"], l["address"]) for l in d["checks"][0]["metrics"]["listening"])')" = \
+		"$(echo "$files" | json_get 'sorted((l["port"], l["address"]) for l in d["checks"][0]["metrics"]["listening"])')" ]
+	LISTENING_PORTS_ALLOWLIST="$exposed,$loop" run sm-check listening_ports
+	[ "$(echo "$output" | json_get "$exposed in d['checks'][0]['metrics']['unexpected_ports']")" = false ]
+}

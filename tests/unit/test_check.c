@@ -7,10 +7,10 @@
 static void registry_order_and_lookup(void **state)
 {
 	static const char *const order[] = {
-		"cpu",       "cpu_temp",   "memory",     "swap",      "load",
-		"disk",      "disk_inodes", "disk_common", "disk_linux", "disk_temp",
-		"io_strain", "listening_ports", "network", "process",   "raid",
-		"reboot_debian"};
+	    "cpu",        "cpu_temp",  "memory",      "swap",
+	    "load",       "disk",      "disk_inodes", "disk_common",
+	    "disk_linux", "disk_temp", "io_strain",   "listening_ports",
+	    "network",    "process",   "raid",        "reboot_debian"};
 	size_t n;
 	const sm_checker *all = sm_checkers(&n);
 
@@ -109,7 +109,8 @@ static void perfdata_format(void **state)
 	sm_result_perf(&res, "it's a disk", 3, "", false, NAN, NAN);
 	assert_int_equal(sm_range_parse("10:20", &res.warning, &err), 0);
 	sm_result_perf(&res, "load1", 0.5, "", true, 0, NAN);
-	assert_string_equal(res.perfdata, "/=45.25%;80;95;0;100 'it''s a disk'=3 load1=0.5;10:20;95;0");
+	assert_string_equal(res.perfdata,
+	                    "/=45.25%;80;95;0;100 'it''s a disk'=3 load1=0.5;10:20;95;0");
 	sm_check_result_clear(&res);
 }
 
@@ -129,29 +130,28 @@ static void result_json_and_record(void **state)
 	j = sm_check_result_json(&res);
 	text = json_dumps(j, SM_JSON_FLAGS);
 	assert_non_null(strstr(text, "{\"checker\":\"memory\",\"status\":\"warning\",\"message\":"
-				     "\"Memory usage: 75.0%"));
+	                             "\"Memory usage: 75.0%"));
 	assert_non_null(strstr(text, "\"error\":null,\"thresholds\":{\"warning\":\"70\","
-				     "\"critical\":\"90\"},\"duration_ms\":"));
+	                             "\"critical\":\"90\"},\"duration_ms\":"));
 	free(text);
 	json_decref(j);
 
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof path, "%s/sm.db", dir);
 	assert_int_equal(sm_store_open(path, &store, &err), 0);
-	assert_int_equal(sm_check_record(store, &res, "db-01", "0123456789abcdef0123456789abcdef",
-					 &err),
-			 0);
+	assert_int_equal(
+	    sm_check_record(store, &res, "db-01", "0123456789abcdef0123456789abcdef", &err), 0);
 	st = sm_store_prepare(store,
-			      "SELECT checker, hostname, status, warning_threshold, trace_id,"
-			      " json_extract(metrics, '$.memory_percent') FROM check_runs",
-			      &err);
+	                      "SELECT checker, hostname, status, warning_threshold, trace_id,"
+	                      " json_extract(metrics, '$.memory_percent') FROM check_runs",
+	                      &err);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_string_equal((const char *)sqlite3_column_text(st, 0), "memory");
 	assert_string_equal((const char *)sqlite3_column_text(st, 1), "db-01");
 	assert_string_equal((const char *)sqlite3_column_text(st, 2), "warning");
 	assert_string_equal((const char *)sqlite3_column_text(st, 3), "70");
 	assert_string_equal((const char *)sqlite3_column_text(st, 4),
-			    "0123456789abcdef0123456789abcdef");
+	                    "0123456789abcdef0123456789abcdef");
 	assert_true(sqlite3_column_double(st, 5) == 75.0);
 	sqlite3_finalize(st);
 	sm_store_close(store);
@@ -163,7 +163,7 @@ static void result_json_and_record(void **state)
 static void hosts_validation(void **state)
 {
 	static const char *const good[] = {"127.0.0.1", "::1", "fe80::1%eth0", "db-01.example.org",
-					   "host_name"};
+	                                   "host_name"};
 	static const char *const bad[] = {"", "-c5", "a b", "a;b", "$(x)", "a\nb", "x/y"};
 
 	(void)state;
@@ -176,13 +176,13 @@ static void hosts_validation(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(registry_order_and_lookup),
-		cmocka_unit_test(statuses),
-		cmocka_unit_test(rounding),
-		cmocka_unit_test(result_helpers_and_thresholds),
-		cmocka_unit_test(perfdata_format),
-		cmocka_unit_test(result_json_and_record),
-		cmocka_unit_test(hosts_validation),
+	    cmocka_unit_test(registry_order_and_lookup),
+	    cmocka_unit_test(statuses),
+	    cmocka_unit_test(rounding),
+	    cmocka_unit_test(result_helpers_and_thresholds),
+	    cmocka_unit_test(perfdata_format),
+	    cmocka_unit_test(result_json_and_record),
+	    cmocka_unit_test(hosts_validation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

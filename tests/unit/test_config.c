@@ -30,8 +30,8 @@ static void dotenv_forms(void **state)
 	unsetenv("SMT_E");
 	setenv("SMT_REAL", "from-env", 1);
 	write_file("# comment\n\nSMT_A=plain\nexport SMT_B = \"two words\\n\"\n"
-		   "SMT_C='lit $X \\n'\nSMT_D=value # trailing comment\nSMT_REAL=from-file\n"
-		   "SMT_E=\n");
+	           "SMT_C='lit $X \\n'\nSMT_D=value # trailing comment\nSMT_REAL=from-file\n"
+	           "SMT_E=\n");
 	setenv("SM_ENV_FILE", path, 1);
 	assert_int_equal(sm_config_load(&err), 0);
 	assert_string_equal(getenv("SMT_A"), "plain");
@@ -49,9 +49,9 @@ static void dotenv_errors_name_the_line(void **state)
 	static const struct {
 		const char *text, *msg;
 	} cases[] = {
-		{"A=1\nnot a line\n", ":2: expected KEY=VALUE"},
-		{"1BAD=x\n", ":1: bad variable name"},
-		{"A=\"open\n", ":1: unterminated quote"},
+	    {"A=1\nnot a line\n", ":2: expected KEY=VALUE"},
+	    {"1BAD=x\n", ":1: bad variable name"},
+	    {"A=\"open\n", ":1: unterminated quote"},
 	};
 	sm_error err;
 
@@ -97,9 +97,9 @@ static void typed_getters(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(dotenv_forms),
-		cmocka_unit_test(dotenv_errors_name_the_line),
-		cmocka_unit_test(typed_getters),
+	    cmocka_unit_test(dotenv_forms),
+	    cmocka_unit_test(dotenv_errors_name_the_line),
+	    cmocka_unit_test(typed_getters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

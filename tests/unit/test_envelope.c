@@ -60,14 +60,14 @@ static void errors_name_the_line(void **state)
 	expect_error("{\"v\":1,\"trace_id\":\"XYZ\"}\n", "\"trace_id\" must be", 0);
 	expect_error("{\"v\":1,\"a\":1,\"a\":2}\n", "malformed JSON", 0);
 	expect_error("{\"v\":1}\n{\"v\":1,\"pad\":\"0123456789012345678901234567890\"}\n",
-		     "in.ndjson:2: line longer than 32 bytes", 32);
+	             "in.ndjson:2: line longer than 32 bytes", 32);
 	expect_error("tru", "in.ndjson:1: malformed JSON", 0);
 }
 
 static void oversize_line_does_not_poison_the_next(void **state)
 {
 	FILE *f = input("{\"v\":1,\"pad\":\"0123456789012345678901234567890123456789\"}\n"
-			"{\"v\":1}\n");
+	                "{\"v\":1}\n");
 	sm_reader *r = sm_reader_new(f, "x", 16);
 	sm_error err;
 	json_t *o;
@@ -126,8 +126,8 @@ static void new_envelope_and_stages(void **state)
 	assert_int_equal(json_array_size(json_object_get(env, "stages")), 2);
 	stage = json_array_get(json_object_get(env, "stages"), 1);
 	assert_string_equal(json_string_value(json_object_get(stage, "error")), "boom");
-	assert_true(json_is_null(json_object_get(json_array_get(json_object_get(env, "stages"), 0),
-						 "error")));
+	assert_true(json_is_null(
+	    json_object_get(json_array_get(json_object_get(env, "stages"), 0), "error")));
 	json_decref(env);
 }
 
@@ -137,14 +137,14 @@ static void writes_one_compact_line(void **state)
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	json_t *env = json_pack("{s:i,s:s,s:f,s:{s:s}}", "v", 1, "trace_id",
-				"0123456789abcdef0123456789abcdef", "x", 45.2, "o", "k", "v");
+	                        "0123456789abcdef0123456789abcdef", "x", 45.2, "o", "k", "v");
 	sm_error err;
 
 	(void)state;
 	assert_int_equal(sm_envelope_write(f, env, &err), 0);
 	fclose(f);
 	assert_string_equal(buf, "{\"v\":1,\"trace_id\":\"0123456789abcdef0123456789abcdef\","
-				 "\"x\":45.2,\"o\":{\"k\":\"v\"}}\n");
+	                         "\"x\":45.2,\"o\":{\"k\":\"v\"}}\n");
 	free(buf);
 	json_decref(env);
 }
@@ -152,12 +152,12 @@ static void writes_one_compact_line(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(reads_objects_and_skips_blank_lines),
-		cmocka_unit_test(errors_name_the_line),
-		cmocka_unit_test(oversize_line_does_not_poison_the_next),
-		cmocka_unit_test(deep_nesting_is_refused_not_crashing),
-		cmocka_unit_test(new_envelope_and_stages),
-		cmocka_unit_test(writes_one_compact_line),
+	    cmocka_unit_test(reads_objects_and_skips_blank_lines),
+	    cmocka_unit_test(errors_name_the_line),
+	    cmocka_unit_test(oversize_line_does_not_poison_the_next),
+	    cmocka_unit_test(deep_nesting_is_refused_not_crashing),
+	    cmocka_unit_test(new_envelope_and_stages),
+	    cmocka_unit_test(writes_one_compact_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

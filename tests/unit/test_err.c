@@ -54,9 +54,9 @@ static void err_prints_progname(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(exit_table),
-		cmocka_unit_test(messages),
-		cmocka_unit_test(err_prints_progname),
+	    cmocka_unit_test(exit_table),
+	    cmocka_unit_test(messages),
+	    cmocka_unit_test(err_prints_progname),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

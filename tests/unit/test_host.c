@@ -75,8 +75,8 @@ static void reading_files(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(path_resolution),
-		cmocka_unit_test(reading_files),
+	    cmocka_unit_test(path_resolution),
+	    cmocka_unit_test(reading_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,11 +15,13 @@ static void levels_and_format(void **state)
 	capture_start(&c, 2);
 	sm_log(SM_LOG_DEBUG, "hidden");
 	sm_log(SM_LOG_INFO, "stored %d alerts", 3);
-	sm_log_kv(SM_LOG_WARN, "slow", "driver", "grafana", "note", "has \"quotes\" and =", NULL);
+	sm_log_kv(SM_LOG_WARN, "slow", "driver", "grafana", "note",
+	          "has \"quotes\" and =", SM_LOG_END);
 	out = capture_end(&c, 2);
 	assert_null(strstr(out, "hidden"));
-	assert_non_null(strstr(out, " level=info tool=sm-test "
-				    "trace_id=0123456789abcdef0123456789abcdef msg=\"stored 3 alerts\"\n"));
+	assert_non_null(
+	    strstr(out, " level=info tool=sm-test "
+	                "trace_id=0123456789abcdef0123456789abcdef msg=\"stored 3 alerts\"\n"));
 	assert_non_null(strstr(out, "level=warn"));
 	assert_non_null(strstr(out, "msg=slow driver=grafana note=\"has \\\"quotes\\\" and =\"\n"));
 	assert_int_equal(strncmp(out, "ts=", 3), 0);
@@ -66,9 +68,9 @@ static void quoting(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(levels_and_format),
-		cmocka_unit_test(off_and_bad_levels),
-		cmocka_unit_test(quoting),
+	    cmocka_unit_test(levels_and_format),
+	    cmocka_unit_test(off_and_bad_levels),
+	    cmocka_unit_test(quoting),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

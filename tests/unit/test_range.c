@@ -57,7 +57,7 @@ static void plugin_ranges(void **state)
 static void bad_thresholds(void **state)
 {
 	static const char *const bad[] = {"",      "abc", "1:x", "20:10", "@",  ":",
-					  "1e999", "nan", "5%",  "~",     "@~", "1:2:3"};
+	                                  "1e999", "nan", "5%",  "~",     "@~", "1:2:3"};
 	sm_range r;
 	sm_error err;
 
@@ -83,10 +83,10 @@ static void value_helper(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(plain_number_keeps_direction),
-		cmocka_unit_test(plugin_ranges),
-		cmocka_unit_test(bad_thresholds),
-		cmocka_unit_test(value_helper),
+	    cmocka_unit_test(plain_number_keeps_direction),
+	    cmocka_unit_test(plugin_ranges),
+	    cmocka_unit_test(bad_thresholds),
+	    cmocka_unit_test(value_helper),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,10 +34,14 @@ static void parse_forms(void **state)
 
 static void parse_unset_and_bad(void **state)
 {
-	static const char *const bad[] = {"2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z",
-					  "2026-11-22 01:20", "2026-11-22T01:20:24",
-					  "2026-11-22T01:20:24Zjunk", "2026-11-22T25:00:00Z",
-					  "yesterday", "2026-11-22T01:20:24.Z"};
+	static const char *const bad[] = {"2026-13-01T00:00:00Z",
+	                                  "2026-02-30T00:00:00Z",
+	                                  "2026-11-22 01:20",
+	                                  "2026-11-22T01:20:24",
+	                                  "2026-11-22T01:20:24Zjunk",
+	                                  "2026-11-22T25:00:00Z",
+	                                  "yesterday",
+	                                  "2026-11-22T01:20:24.Z"};
 	struct timespec ts;
 
 	(void)state;
@@ -71,9 +75,11 @@ static void elapsed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(format_utc),          cmocka_unit_test(parse_forms),
-		cmocka_unit_test(parse_unset_and_bad), cmocka_unit_test(round_trip_now),
-		cmocka_unit_test(elapsed),
+	    cmocka_unit_test(format_utc),
+	    cmocka_unit_test(parse_forms),
+	    cmocka_unit_test(parse_unset_and_bad),
+	    cmocka_unit_test(round_trip_now),
+	    cmocka_unit_test(elapsed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -55,12 +55,19 @@ static int count_rows(sm_store *store, const char *sql)
 
 static void has_every_table_and_pragmas(void **state)
 {
-	static const char *const tables[] = {
-		"alerts",         "incidents",          "alert_history",
-		"check_runs",     "analysis_runs",      "intelligence_providers",
-		"notification_channels", "notification_deliveries", "pipeline_definitions",
-		"pipeline_runs",  "stage_executions",   "inbox",
-		"hub_spool"};
+	static const char *const tables[] = {"alerts",
+	                                     "incidents",
+	                                     "alert_history",
+	                                     "check_runs",
+	                                     "analysis_runs",
+	                                     "intelligence_providers",
+	                                     "notification_channels",
+	                                     "notification_deliveries",
+	                                     "pipeline_definitions",
+	                                     "pipeline_runs",
+	                                     "stage_executions",
+	                                     "inbox",
+	                                     "hub_spool"};
 	char path[256], sql[256];
 	sm_store *store;
 	sm_error err;
@@ -70,8 +77,8 @@ static void has_every_table_and_pragmas(void **state)
 	assert_int_equal(sm_store_open(path, &store, &err), 0);
 	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
 		snprintf(sql, sizeof sql,
-			 "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='%s'",
-			 tables[i]);
+		         "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='%s'",
+		         tables[i]);
 		assert_int_equal(count_rows(store, sql), 1);
 	}
 	assert_int_equal(count_rows(store, "PRAGMA foreign_keys"), 1);
@@ -83,11 +90,11 @@ static void has_every_table_and_pragmas(void **state)
 	}
 	/* Foreign keys are enforced. */
 	assert_int_equal(sm_store_exec(store,
-				       "INSERT INTO alert_history (alert_id, change, new_status,"
-				       " new_severity, at) VALUES (999, 'created', 'firing',"
-				       " 'warning', 'now')",
-				       &err),
-			 -1);
+	                               "INSERT INTO alert_history (alert_id, change, new_status,"
+	                               " new_severity, at) VALUES (999, 'created', 'firing',"
+	                               " 'warning', 'now')",
+	                               &err),
+	                 -1);
 	assert_non_null(strstr(err.msg, "FOREIGN KEY"));
 	sm_store_close(store);
 }
@@ -103,10 +110,10 @@ static void reopen_keeps_data_and_version(void **state)
 	assert_int_equal(sm_store_open(path, &store, &err), 0);
 	assert_int_equal(sm_store_begin(store, &err), 0);
 	assert_int_equal(sm_store_exec(store,
-				       "INSERT INTO check_runs (checker, hostname, status, message,"
-				       " executed_at) VALUES ('cpu', 'h', 'ok', 'fine', 'now')",
-				       &err),
-			 0);
+	                               "INSERT INTO check_runs (checker, hostname, status, message,"
+	                               " executed_at) VALUES ('cpu', 'h', 'ok', 'fine', 'now')",
+	                               &err),
+	                 0);
 	assert_int_equal(sm_store_commit(store, &err), 0);
 	sm_store_close(store);
 	assert_int_equal(sm_store_open(path, &store, &err), 0);
@@ -151,8 +158,8 @@ static void default_path_rules(void **state)
 	assert_string_equal(buf, geteuid() == 0 ? "/var/lib/sm/sm.db" : "/state/sm/sm.db");
 	unsetenv("XDG_STATE_HOME");
 	assert_int_equal(sm_store_default_path(buf, sizeof buf, &err), 0);
-	assert_string_equal(buf, geteuid() == 0 ? "/var/lib/sm/sm.db"
-						: "/home/u/.local/state/sm/sm.db");
+	assert_string_equal(buf,
+	                    geteuid() == 0 ? "/var/lib/sm/sm.db" : "/home/u/.local/state/sm/sm.db");
 }
 
 static void unwritable_place_fails_cleanly(void **state)
@@ -194,13 +201,13 @@ static void concurrent_openers_migrate_once(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(creates_file_0600_with_parents),
-		cmocka_unit_test(has_every_table_and_pragmas),
-		cmocka_unit_test(reopen_keeps_data_and_version),
-		cmocka_unit_test(newer_schema_is_refused),
-		cmocka_unit_test(default_path_rules),
-		cmocka_unit_test(unwritable_place_fails_cleanly),
-		cmocka_unit_test(concurrent_openers_migrate_once),
+	    cmocka_unit_test(creates_file_0600_with_parents),
+	    cmocka_unit_test(has_every_table_and_pragmas),
+	    cmocka_unit_test(reopen_keeps_data_and_version),
+	    cmocka_unit_test(newer_schema_is_refused),
+	    cmocka_unit_test(default_path_rules),
+	    cmocka_unit_test(unwritable_place_fails_cleanly),
+	    cmocka_unit_test(concurrent_openers_migrate_once),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

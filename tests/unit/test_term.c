@@ -30,8 +30,8 @@ static void aligned_columns(void **state)
 	sm_table_cell(t, "Hottest 81.0°C", SM_COLOR_NONE);
 	out = render(t, false, 0);
 	assert_string_equal(out, "CHECKER   STATUS   MESSAGE\n"
-				 "cpu       OK       CPU usage: 3.2%\n"
-				 "cpu_temp  WARNING  Hottest 81.0°C\n");
+	                         "cpu       OK       CPU usage: 3.2%\n"
+	                         "cpu_temp  WARNING  Hottest 81.0°C\n");
 	free(out);
 	out = render(t, false, 24);
 	/* 19 columns used before MESSAGE; the rest is cut with an ellipsis. */
@@ -66,8 +66,8 @@ static void colour_rules(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(aligned_columns),
-		cmocka_unit_test(colour_rules),
+	    cmocka_unit_test(aligned_columns),
+	    cmocka_unit_test(colour_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

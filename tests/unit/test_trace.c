@@ -30,8 +30,8 @@ static void validation(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(new_ids_are_valid_and_distinct),
-		cmocka_unit_test(validation),
+	    cmocka_unit_test(new_ids_are_valid_and_distinct),
+	    cmocka_unit_test(validation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
