@@ -352,9 +352,6 @@ int sm_store_open(const char *path, sm_store **out, sm_error *err)
 		             store->db ? sqlite3_errmsg(store->db) : "cannot open");
 		goto fail;
 	}
-	/* Checkpointing at every close would cost each short run an fsync of
-	 * the database; the automatic checkpoint (every 1000 pages) suffices. */
-	sqlite3_db_config(store->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	sqlite3_busy_timeout(store->db, 10000);
 	if (sm_store_exec(store,
 	                  "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;"

@@ -78,6 +78,11 @@ teardown() { teardown_sm; }
 	[ "${lines[0]}" = "memory	cli-ok	ok	$trace	70	90" ]
 	[ "${lines[1]}" = "load	cli-ok	ok	$trace	1.5	3" ]
 	[ "$(stat -c %a "$SM_DB")" = 600 ]
+	# Each run checkpoints on close: the WAL never grows from run to run
+	# (a WAL left behind would be re-read by every later run).
+	for _ in 1 2 3; do sm-check memory >/dev/null; done
+	[ ! -s "$SM_DB-wal" ]
+	[ "$(sql 'SELECT count(*) FROM check_runs')" = 5 ]
 }
 
 @test "exit status: WARNING alone is 0, --fail-on-warning makes it 1" {
