@@ -286,31 +286,6 @@ void sm_result_perf(sm_check_result *res, const char *label, double value, const
 	res->perfdata = joined;
 }
 
-/* Round half to even on the scaled value, as the reference's round(), with
- * no libm: every library a tool maps costs it resident memory. */
-double sm_round(double v, int digits)
-{
-	static const double scales[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
-	double scale, x, t, frac;
-
-	if (digits < 0)
-		digits = 0;
-	if (digits > 9)
-		digits = 9;
-	scale = scales[digits];
-	x = v * scale;
-	if (!isfinite(x) || x > 4e15 || x < -4e15)
-		return v;         /* beyond 2^52 every double is already whole */
-	t = (double)(long long)x; /* toward zero */
-	frac = x - t;
-	if (frac > 0.5 || (frac == 0.5 && ((long long)t & 1)))
-		t += 1;
-	else if (frac < -0.5 || (frac == -0.5 && ((long long)t & 1)))
-		t -= 1;
-	t /= scale;
-	return t == 0 ? 0.0 : t; /* no "-0.0" in output */
-}
-
 void sm_metric_real(json_t *obj, const char *key, double v)
 {
 	json_object_set_new(obj, key, isfinite(v) ? json_real(v) : json_null());

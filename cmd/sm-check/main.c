@@ -50,6 +50,7 @@ enum {
 	OPT_INTERVAL,
 	OPT_LIST,
 	OPT_VERSION,
+	OPT_ALERTS,
 };
 
 static const struct option long_options[] = {
@@ -66,6 +67,7 @@ static const struct option long_options[] = {
     {"samples", required_argument, NULL, OPT_SAMPLES},
     {"interval", required_argument, NULL, OPT_INTERVAL},
     {"list", no_argument, NULL, OPT_LIST},
+    {"alerts", no_argument, NULL, OPT_ALERTS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -220,6 +222,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case OPT_LIST:
 			a->list = true;
 			break;
+		case OPT_ALERTS:
+			a->run.alerts = true;
+			break;
 		case ':':
 			return sm_err(SM_EXIT_USAGE,
 			              "option '%s' needs a value (see sm-check --help)",
@@ -257,6 +262,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 		}
 		argc = kept;
 	}
+	if (a->from_stdin && a->run.alerts)
+		return sm_err(SM_EXIT_USAGE, "--alerts makes alerts of this host's checks; it does "
+					     "not combine with - (envelopes on stdin)");
 	return select_checkers(a, argv + optind, argc - optind);
 }
 
@@ -344,6 +352,7 @@ int main(int argc, char **argv)
 	else
 		rc = check_run_once(&a.run, a.selected, a.nselected);
 out:
+	sm_ingest_free(a.run.ingest);
 	sm_store_close(a.run.store);
 	strlist_free(&a.paths);
 	strlist_free(&a.hosts);

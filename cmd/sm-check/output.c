@@ -140,3 +140,26 @@ void output_nagios(FILE *out, const sm_check_result *results, size_t n, int stat
 		fputc('\n', out);
 	}
 }
+
+void output_incidents(FILE *out, json_t *incidents)
+{
+	size_t i;
+	json_t *env;
+
+	json_array_foreach(incidents, i, env)
+	{
+		json_t *inc = json_object_get(env, "incident"), *alert;
+		size_t j;
+		if (!json_is_object(inc))
+			continue;
+		fprintf(out, "incident %lld (%s): %s, %s\n",
+			(long long)json_integer_value(json_object_get(inc, "id")),
+			json_string_value(json_object_get(inc, "title")),
+			json_string_value(json_object_get(inc, "status")),
+			json_string_value(json_object_get(inc, "change")));
+		json_array_foreach(json_object_get(env, "alerts"), j, alert)
+			fprintf(out, "  alert %s: %s\n",
+				json_string_value(json_object_get(alert, "fingerprint")),
+				json_string_value(json_object_get(alert, "change")));
+	}
+}

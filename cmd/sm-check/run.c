@@ -1,11 +1,13 @@
 /* run.c - running the selected checkers (slow ones on their own threads),
  * recording them in one transaction, and building the envelope. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "sm/envelope.h"
+#include "sm/ingest.h"
 #include "sm/log.h"
 #include "sm/rfc3339.h"
 #include "sm/term.h"
@@ -53,9 +55,13 @@ static void run_checkers(const sm_check_opts *opts, const sm_checker **selected,
 	free(jobs);
 }
 
+/* Record the results (and, with --alerts, the alerts they make from the
+ * check envelope env) in one transaction; the incident envelopes of the
+ * alerts are appended to out. */
 static int record(struct check_run *run, const sm_check_result *results, size_t n,
-                  const char *trace_id)
+		  const char *trace_id, json_t *env, json_t *out)
 {
+	sm_alert_batch batch = {0};
 	sm_error err;
 
 	if (!run->store)
@@ -63,16 +69,25 @@ static int record(struct check_run *run, const sm_check_result *results, size_t 
 	if (sm_store_begin(run->store, &err) < 0)
 		goto fail;
 	for (size_t i = 0; i < n; i++)
-		if (sm_check_record(run->store, &results[i], run->hostname, trace_id, &err) < 0) {
-			sm_store_rollback(run->store);
-			goto fail;
-		}
-	if (sm_store_commit(run->store, &err) < 0) {
-		sm_store_rollback(run->store);
-		goto fail;
+		if (sm_check_record(run->store, &results[i], run->hostname, trace_id, &err) < 0)
+			goto rollback;
+	if (run->alerts) {
+		/* The same write path as a webhook: driver local. */
+		if (!run->ingest && !(run->ingest = sm_ingest_new(run->store, &err)))
+			goto rollback;
+		if (sm_driver_parse(sm_driver_find("local"), env, NULL, &batch, &err) < 0 ||
+		    sm_ingest_apply(run->ingest, &batch, trace_id, out, &err) < 0)
+			goto rollback;
 	}
+	if (sm_store_commit(run->store, &err) < 0)
+		goto rollback;
+	sm_batch_clear(&batch);
 	return 0;
+rollback:
+	sm_store_rollback(run->store);
+	json_array_clear(out);
 fail:
+	sm_batch_clear(&batch);
 	sm_err(SM_UNKNOWN, "cannot record check runs: %s", err.msg);
 	return -1;
 }
@@ -132,15 +147,17 @@ static void clear_all(sm_check_result *results, size_t n)
 }
 
 /* Run the checkers for one trace; the caller owns *out (n results). */
-static int run_and_record(struct check_run *run, const sm_checker **selected, size_t n,
-                          const char *trace_id, sm_check_result **out, char started[SM_RFC3339_LEN],
-                          double *ms)
+static void run_timed(struct check_run *run, const sm_checker **selected, size_t n,
+		      sm_check_result **out, char started[SM_RFC3339_LEN], double *ms)
 {
 	struct timespec t0, t1;
 	sm_check_result *results = calloc(n ? n : 1, sizeof *results);
 
-	if (!results)
-		return sm_err(SM_UNKNOWN, "out of memory"), -1;
+	*out = results;
+	if (!results) {
+		sm_err(SM_UNKNOWN, "out of memory");
+		return;
+	}
 	sm_rfc3339_now(started, true);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	run_checkers(&run->opts, selected, n, results);
@@ -149,35 +166,31 @@ static int run_and_record(struct check_run *run, const sm_checker **selected, si
 	for (size_t i = 0; i < n; i++)
 		if (results[i].status != SM_OK)
 			sm_log_kv(SM_LOG_INFO, "check result", "checker", results[i].checker,
-			          "status", sm_status_name(results[i].status), "message",
-			          results[i].message, SM_LOG_END);
-	if (record(run, results, n, trace_id) < 0) {
-		*out = results;
-		return -1;
-	}
+				  "status", sm_status_name(results[i].status), "message",
+				  results[i].message, SM_LOG_END);
 	tally_add(&run->tally, results, n);
-	*out = results;
-	return 0;
 }
 
-int check_run_envelope(struct check_run *run, const sm_checker **selected, size_t n, json_t *env)
+int check_run_envelope(struct check_run *run, const sm_checker **selected, size_t n,
+		       json_t *env)
 {
 	char started[SM_RFC3339_LEN];
 	const char *trace_id = sm_envelope_trace_id(env);
 	sm_check_result *results = NULL;
 	sm_error err;
-	double ms;
+	double ms = 0;
 	int rc;
 
 	sm_log_set_trace(trace_id);
-	rc = run_and_record(run, selected, n, trace_id, &results, started, &ms);
-	if (rc < 0)
-		tally_add(&run->tally, results, n);
+	run_timed(run, selected, n, &results, started, &ms);
+	if (!results)
+		return CHECK_WRITE_ERROR;
+	rc = record(run, results, n, trace_id, NULL, NULL);
 	if (!json_is_string(json_object_get(env, "host")))
 		json_object_set_new(env, "host", json_string(run->hostname));
 	add_checks(env, results, n);
 	sm_envelope_add_stage(env, "check", rc < 0 ? "failed" : "ok", started, sm_round(ms, 3),
-	                      rc < 0 ? "cannot record check runs" : NULL);
+			      rc < 0 ? "cannot record check runs" : NULL);
 	if (sm_envelope_write(stdout, env, &err) < 0) {
 		sm_err(SM_UNKNOWN, "%s", err.msg);
 		rc = CHECK_WRITE_ERROR;
@@ -188,44 +201,87 @@ int check_run_envelope(struct check_run *run, const sm_checker **selected, size_
 	return rc;
 }
 
+/* With --alerts: each incident envelope also carries the checks behind its
+ * alerts and the check stage; the ingest stage is already in it. */
+static void merge_checks(json_t *incident_env, json_t *check_env)
+{
+	json_t *checks = json_array(), *alert, *check, *stage;
+	size_t i, j;
+
+	json_array_foreach(json_object_get(incident_env, "alerts"), i, alert)
+	{
+		const char *checker = json_string_value(
+			json_object_get(json_object_get(alert, "labels"), "checker"));
+		json_array_foreach(json_object_get(check_env, "checks"), j, check)
+		{
+			const char *name = json_string_value(json_object_get(check, "checker"));
+			if (checker && name && strcmp(checker, name) == 0)
+				json_array_append(checks, check);
+		}
+	}
+	json_object_set(incident_env, "host", json_object_get(check_env, "host"));
+	json_object_set_new(incident_env, "checks", checks);
+	stage = json_array_get(json_object_get(check_env, "stages"), 0);
+	if (stage)
+		json_array_insert(json_object_get(incident_env, "stages"), 0, stage);
+}
+
 int check_run_once(struct check_run *run, const sm_checker **selected, size_t n)
 {
 	char started[SM_RFC3339_LEN];
-	json_t *env = sm_envelope_new("local", NULL);
+	json_t *env = sm_envelope_new("local", NULL), *incidents = json_array(), *one;
 	const char *trace_id = sm_envelope_trace_id(env);
 	sm_check_result *results = NULL;
 	sm_error err;
-	double ms;
+	double ms = 0;
+	size_t i;
 	int rc, status;
 
 	sm_log_set_trace(trace_id);
-	rc = run_and_record(run, selected, n, trace_id, &results, started, &ms);
-	if (rc < 0)
-		tally_add(&run->tally, results, n);
+	run_timed(run, selected, n, &results, started, &ms);
+	if (!results) {
+		json_decref(env);
+		json_decref(incidents);
+		return SM_UNKNOWN;
+	}
+	json_object_set_new(env, "host", json_string(run->hostname));
+	json_object_set_new(env, "incident", json_null());
+	json_object_set_new(env, "alerts", json_array());
+	add_checks(env, results, n);
+	rc = record(run, results, n, trace_id, env, incidents);
+	sm_envelope_add_stage(env, "check", rc < 0 ? "failed" : "ok", started, sm_round(ms, 3),
+			      rc < 0 ? "cannot record check runs" : NULL);
 	status = check_exit_status(run);
 	if (rc < 0 && status == SM_OK)
 		status = SM_UNKNOWN; /* the run could not be recorded */
 	switch (run->output) {
 	case OUTPUT_TABLE:
 		output_table(stdout, results, n, sm_term_color(stdout), sm_term_columns(stdout));
+		output_incidents(stdout, incidents);
 		break;
 	case OUTPUT_NAGIOS:
 		output_nagios(stdout, results, n, status);
 		break;
 	default:
-		json_object_set_new(env, "host", json_string(run->hostname));
-		json_object_set_new(env, "incident", json_null());
-		json_object_set_new(env, "alerts", json_array());
-		add_checks(env, results, n);
-		sm_envelope_add_stage(env, "check", rc < 0 ? "failed" : "ok", started,
-		                      sm_round(ms, 3), rc < 0 ? "cannot record check runs" : NULL);
-		if (sm_envelope_write(stdout, env, &err) < 0)
-			status = sm_err(SM_UNKNOWN, "%s", err.msg);
+		/* With --alerts, one envelope per incident touched; the check
+		 * envelope itself when none was. */
+		if (json_array_size(incidents) == 0)
+			json_array_append(incidents, env);
+		else
+			json_array_foreach(incidents, i, one) merge_checks(one, env);
+		json_array_foreach(incidents, i, one)
+		{
+			if (sm_envelope_write(stdout, one, &err) < 0) {
+				status = sm_err(SM_UNKNOWN, "%s", err.msg);
+				break;
+			}
+		}
 		break;
 	}
 	if (fflush(stdout) == EOF)
 		status = sm_err(SM_UNKNOWN, "write error on stdout");
 	json_decref(env);
+	json_decref(incidents);
 	clear_all(results, n);
 	return status;
 }

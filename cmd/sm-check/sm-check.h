@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "sm/check.h"
+#include "sm/ingest.h"
 #include "sm/store.h"
 
 enum output_mode {
@@ -23,7 +24,9 @@ struct check_run {
 	sm_check_opts opts;
 	enum output_mode output;
 	bool fail_on_warning, fail_on_critical;
+	bool alerts; /* --alerts: results become local alerts and incidents */
 	sm_store *store;
+	sm_ingest *ingest; /* made when first needed */
 	char hostname[256];
 	struct tally tally; /* over every result of this invocation */
 };
@@ -44,6 +47,8 @@ int check_run_envelope(struct check_run *run, const sm_checker **selected, size_
 int check_exit_status(const struct check_run *run);
 
 void output_table(FILE *out, const sm_check_result *results, size_t n, bool color, int width);
+/* One line per incident an --alerts run touched. */
+void output_incidents(FILE *out, json_t *incidents);
 void output_nagios(FILE *out, const sm_check_result *results, size_t n, int status);
 
 #endif

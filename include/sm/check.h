@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <jansson.h>
 #include "sm/err.h"
+#include "sm/json.h" /* sm_round */
 #include "sm/range.h"
 #include "sm/store.h"
 
@@ -104,8 +105,6 @@ enum sm_status sm_result_level(const sm_check_result *res, double v);
 /* Append one perfdata item; thresholds come from res when with_thresholds. */
 void sm_result_perf(sm_check_result *res, const char *label, double value, const char *uom,
                     bool with_thresholds, double min, double max);
-/* Round half-to-even-ish to digits decimals (as the reference's round()). */
-double sm_round(double v, int digits);
 /* Metric setters that keep insertion order. */
 void sm_metric_real(json_t *obj, const char *key, double v);
 void sm_metric_int(json_t *obj, const char *key, long long v);

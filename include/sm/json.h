@@ -11,6 +11,9 @@
 /* A JSON string from bytes that may not be UTF-8: invalid sequences become
  * U+FFFD, so host data (process names, file names) never makes NULL. */
 json_t *sm_json_string(const char *s);
+/* Round half to even to digits decimals (0-9), as Python's round() does,
+ * so figures print as people expect (45.25 → 45.2). */
+double sm_round(double v, int digits);
 /* Whether s (len bytes) is valid UTF-8. */
 int sm_json_utf8_valid(const char *s, size_t len);
 

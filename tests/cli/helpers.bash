@@ -36,3 +36,23 @@ sql() {
 c=sqlite3.connect(sys.argv[1])
 for r in c.execute(sys.argv[2]): print("\t".join("" if x is None else str(x) for x in r))' "$SM_DB" "$1"
 }
+
+# A free TCP port on 127.0.0.1.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Wait until 127.0.0.1:$1 accepts connections (up to 10 s).
+wait_port() {
+	for _ in $(seq 100); do
+		python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# An Alertmanager webhook body with one alert.
+am_payload() { # NAME INSTANCE STATUS [SEVERITY]
+	printf '{"receiver":"sm","status":"%s","groupKey":"{}:{alertname=\\"%s\\"}","alerts":[{"status":"%s","labels":{"alertname":"%s","instance":"%s","severity":"%s"},"annotations":{"summary":"%s on %s"},"startsAt":"2026-11-22T01:00:00Z","endsAt":"0001-01-01T00:00:00Z"}]}\n' \
+		"$3" "$1" "$3" "$1" "$2" "${4:-warning}" "$1" "$2"
+}

@@ -156,8 +156,7 @@ static void result_json_and_record(void **state)
 	sqlite3_finalize(st);
 	sm_store_close(store);
 	sm_check_result_clear(&res);
-	snprintf(path, sizeof path, "rm -rf '%s'", dir);
-	assert_int_equal(system(path), 0);
+	rm_rf(dir);
 }
 
 static void hosts_validation(void **state)

@@ -1,37 +1,8 @@
 /* test_checker_cpu.c - the cpu checker: busy percentages from /proc/stat
  * pairs (tests/fixtures/hosts/cpu-* stat and stat.after), the report in both
  * modes, the real sampling path and the failures. */
-#include <math.h>
 #include "testutil.h"
 #include "checkers.h"
-#include "sm/json.h"
-
-#define assert_real(a, b)                                                                          \
-	do {                                                                                       \
-		double a_ = (a), b_ = (b);                                                         \
-		if (fabs(a_ - b_) > 1e-9)                                                          \
-			fail_msg("%.17g != %.17g", a_, b_);                                        \
-	} while (0)
-
-/* A fixture file's text; the caller frees it. */
-static char *slurp(const char *host, const char *file)
-{
-	char rel[512], *buf;
-	long size;
-	FILE *f;
-
-	snprintf(rel, sizeof rel, "hosts/%s/%s", host, file);
-	f = fopen(fixture(rel), "rb");
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	size = ftell(f);
-	rewind(f);
-	buf = calloc(1, (size_t)size + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)size, f), (size_t)size);
-	fclose(f);
-	return buf;
-}
 
 /* A result set up as sm_check_run does, with the registry's thresholds. */
 static void result_for(const char *name, sm_check_result *res)
@@ -45,15 +16,6 @@ static void result_for(const char *name, sm_check_result *res)
 	res->metrics = json_object();
 	res->warning = sm_range_value(c->warning);
 	res->critical = sm_range_value(c->critical);
-}
-
-static void assert_metrics(const sm_check_result *res, const char *json)
-{
-	char *dump = json_dumps(res->metrics, SM_JSON_FLAGS);
-
-	assert_non_null(dump);
-	assert_string_equal(dump, json);
-	free(dump);
 }
 
 /* The report of the samples between consecutive fixture snapshots. */

@@ -11,49 +11,6 @@
 
 #define MB (1024ULL * 1024)
 
-static char root[4096];
-
-/* The host path p under the root. */
-static const char *at(const char *p)
-{
-	static char buf[3][8192];
-	static int i;
-
-	i = (i + 1) % 3;
-	snprintf(buf[i], sizeof buf[i], "%s%s", root, p);
-	return buf[i];
-}
-
-static void mkdirs(const char *path)
-{
-	char tmp[8192];
-
-	snprintf(tmp, sizeof tmp, "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		mkdir(tmp, 0755);
-		*p = '/';
-	}
-	mkdir(tmp, 0755);
-}
-
-/* A sparse host file of size bytes: apparent size is what counts. */
-static void mkfile(const char *host, unsigned long long size)
-{
-	char dir[8192];
-	int fd;
-
-	snprintf(dir, sizeof dir, "%s", at(host));
-	*strrchr(dir, '/') = '\0';
-	mkdirs(dir);
-	fd = open(at(host), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, (off_t)size), 0);
-	close(fd);
-}
-
 /* Set a host entry's own mtime days in the past (not following symlinks). */
 static void age(const char *host, double days)
 {
@@ -65,33 +22,15 @@ static void age(const char *host, double days)
 	assert_int_equal(utimensat(AT_FDCWD, at(host), t, AT_SYMLINK_NOFOLLOW), 0);
 }
 
-static void rm_rf(const char *path)
-{
-	char cmd[8300];
-
-	snprintf(cmd, sizeof cmd, "chmod -R u+rwx '%s' 2>/dev/null; rm -rf '%s'", path, path);
-	assert_int_equal(system(cmd), 0);
-}
-
 /* A fresh empty host for each test. */
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(root, sizeof root, "%s/sm-diskanalysis-XXXXXX",
-	         getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	assert_non_null(mkdtemp(root));
-	setenv("SM_HOST_ROOT", root, 1);
+	setenv("SM_HOST_ROOT", scratch_make("sm-diskanalysis"), 1);
 	setenv("HOME", "/home/user", 1);
 	unsetenv("SM_WALK_TIMEOUT");
 	unsetenv("SM_PROC_ROOT");
 	unsetenv("SM_SYS_ROOT");
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	rm_rf(root);
 	return 0;
 }
 
@@ -192,22 +131,22 @@ static void test_skip_without_targets(void **state)
 /* The common analyzer's tree: 358.0 MB recoverable. */
 static void common_tree(void)
 {
-	mkfile("/var/log/syslog", 2 * MB);
-	mkfile("/var/log/small.log", 10);
-	mkfile("/var/log/apt/history.log", MB / 2); /* a child under 1 MB */
-	mkfile("/home/user/.cache/pip/http/a", 3 * MB);
-	mkfile("/home/user/.cache/pipewire/b", 2 * MB);
-	mkfile("/home/user/.cache/huge.bin", 200 * MB); /* a hog, not a large file */
-	mkfile("/home/user/big.iso", 150 * MB);
-	mkfile("/home/user/docs/notes.txt", 100);
-	mkfile("/tmp/old.txt", 0);
+	mkfile(at("/var/log/syslog"), 2 * MB);
+	mkfile(at("/var/log/small.log"), 10);
+	mkfile(at("/var/log/apt/history.log"), MB / 2); /* a child under 1 MB */
+	mkfile(at("/home/user/.cache/pip/http/a"), 3 * MB);
+	mkfile(at("/home/user/.cache/pipewire/b"), 2 * MB);
+	mkfile(at("/home/user/.cache/huge.bin"), 200 * MB); /* a hog, not a large file */
+	mkfile(at("/home/user/big.iso"), 150 * MB);
+	mkfile(at("/home/user/docs/notes.txt"), 100);
+	mkfile(at("/tmp/old.txt"), 0);
 	age("/tmp/old.txt", 10.5);
-	mkfile("/tmp/fresh.txt", 50 * MB);
-	mkfile("/tmp/olddir/payload", MB);
+	mkfile(at("/tmp/fresh.txt"), 50 * MB);
+	mkfile(at("/tmp/olddir/payload"), MB);
 	age("/tmp/olddir", 8);
 	mkdirs(at("/var/tmp"));
 	/* Symlinks to big things outside the targets count for nothing. */
-	mkfile("/elsewhere/huge", 900 * MB);
+	mkfile(at("/elsewhere/huge"), 900 * MB);
 	assert_int_equal(symlink(at("/elsewhere/huge"), at("/var/log/huge-link")), 0);
 	assert_int_equal(symlink(at("/elsewhere"), at("/home/user/elsewhere")), 0);
 	assert_int_equal(symlink(at("/elsewhere/huge"), at("/tmp/huge-link")), 0);
@@ -300,13 +239,13 @@ static void test_linux_analysis(void **state)
 	json_t *hogs, *large;
 
 	(void)state;
-	mkfile("/var/cache/apt/archives/apt/pkg.deb", 2 * MB);
-	mkfile("/var/cache/apt/archives/lock", 0);
-	mkfile("/var/log/journal/0123abcd/system.journal", 3 * MB);
-	mkfile("/var/lib/snapd/snaps/core_1.snap", 5 * MB);
-	mkfile("/srv/data/big.img", 120 * MB);
-	mkfile("/opt/app/small", 10);
-	mkfile("/tmp/stale", 4 * MB);
+	mkfile(at("/var/cache/apt/archives/apt/pkg.deb"), 2 * MB);
+	mkfile(at("/var/cache/apt/archives/lock"), 0);
+	mkfile(at("/var/log/journal/0123abcd/system.journal"), 3 * MB);
+	mkfile(at("/var/lib/snapd/snaps/core_1.snap"), 5 * MB);
+	mkfile(at("/srv/data/big.img"), 120 * MB);
+	mkfile(at("/opt/app/small"), 10);
+	mkfile(at("/tmp/stale"), 4 * MB);
 	age("/tmp/stale", 30);
 	run_checker("disk_linux", NULL, &res);
 	assert_int_equal(res.status, SM_OK);
@@ -339,9 +278,9 @@ static void test_dedup_across_collections(void **state)
 
 	(void)state;
 	setenv("HOME", "/tmp", 1); /* ~ and /tmp are the same directory */
-	mkfile("/tmp/big.iso", 150 * MB);
+	mkfile(at("/tmp/big.iso"), 150 * MB);
 	age("/tmp/big.iso", 9);
-	mkfile("/tmp/.cache/pip/x", 2 * MB); /* a hog; /tmp/.cache is fresh */
+	mkfile(at("/tmp/.cache/pip/x"), 2 * MB); /* a hog; /tmp/.cache is fresh */
 	run_checker("disk_common", NULL, &res);
 	assert_int_equal(json_array_size(list(&res, "space_hogs")), 1);
 	assert_int_equal(json_array_size(list(&res, "old_files")), 1);
@@ -390,7 +329,7 @@ static void test_invalid_utf8_names(void **state)
 	json_t *hogs;
 
 	(void)state;
-	mkfile("/var/log/bad\xff\xfe.log", 3 * MB);
+	mkfile(at("/var/log/bad\xff\xfe.log"), 3 * MB);
 	run_checker("disk_common", NULL, &res);
 	hogs = list(&res, "space_hogs");
 	assert_int_equal(json_array_size(hogs), 1);
@@ -405,8 +344,8 @@ static void test_unreadable_target(void **state)
 	sm_check_result res;
 
 	(void)state;
-	mkfile("/var/lib/docker/overlay2/layer", 10 * MB);
-	mkfile("/var/log/journal/x/j", 2 * MB);
+	mkfile(at("/var/lib/docker/overlay2/layer"), 10 * MB);
+	mkfile(at("/var/log/journal/x/j"), 2 * MB);
 	assert_int_equal(chmod(at("/var/lib/docker"), 0), 0);
 	run_checker("disk_linux", NULL, &res);
 	assert_int_equal(res.status, SM_OK);
@@ -425,15 +364,15 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_keyword_match),
 	    cmocka_unit_test(test_budget),
-	    cmocka_unit_test_setup_teardown(test_skip_without_targets, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_common_analysis, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_thresholds, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_linux_analysis, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_dedup_across_collections, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_budget_runs_out, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_bad_budget_fails, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_invalid_utf8_names, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_unreadable_target, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_skip_without_targets, setup, scratch_remove),
+	    cmocka_unit_test_setup_teardown(test_common_analysis, setup, scratch_remove),
+	    cmocka_unit_test_setup_teardown(test_thresholds, setup, scratch_remove),
+	    cmocka_unit_test_setup_teardown(test_linux_analysis, setup, scratch_remove),
+	    cmocka_unit_test_setup_teardown(test_dedup_across_collections, setup, scratch_remove),
+	    cmocka_unit_test_setup_teardown(test_budget_runs_out, setup, scratch_remove),
+	    cmocka_unit_test_setup_teardown(test_bad_budget_fails, setup, scratch_remove),
+	    cmocka_unit_test_setup_teardown(test_invalid_utf8_names, setup, scratch_remove),
+	    cmocka_unit_test_setup_teardown(test_unreadable_target, setup, scratch_remove),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

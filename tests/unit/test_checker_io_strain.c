@@ -1,48 +1,11 @@
 /* test_checker_io_strain.c - the io_strain checker: per-device rates from
  * /proc/diskstats pairs (tests/fixtures/hosts/io-* diskstats and
  * diskstats.after), the whole-device filter, the skips and the failures. */
-#include <math.h>
 #include "testutil.h"
 #include "checkers.h"
-#include "sm/json.h"
-
-#define assert_real(a, b)                                                                          \
-	do {                                                                                       \
-		double a_ = (a), b_ = (b);                                                         \
-		if (fabs(a_ - b_) > 1e-9)                                                          \
-			fail_msg("%.17g != %.17g", a_, b_);                                        \
-	} while (0)
-
-static void assert_metrics(const sm_check_result *res, const char *json)
-{
-	char *dump = json_dumps(res->metrics, SM_JSON_FLAGS);
-
-	assert_non_null(dump);
-	assert_string_equal(dump, json);
-	free(dump);
-}
 
 /* What /sys/block of the io-ok, io-warning and io-critical fixtures lists. */
 static const char *const whole[] = {"loop0", "sda", "nvme0n1"};
-
-static char *slurp(const char *host, const char *file)
-{
-	char rel[512], *buf;
-	long size;
-	FILE *f;
-
-	snprintf(rel, sizeof rel, "hosts/%s/%s", host, file);
-	f = fopen(fixture(rel), "rb");
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	size = ftell(f);
-	rewind(f);
-	buf = calloc(1, (size_t)size + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)size, f), (size_t)size);
-	fclose(f);
-	return buf;
-}
 
 static void parse(const char *host, const char *file, sm_diskstat **out, size_t *count)
 {

@@ -1,27 +1,7 @@
 /* test_checker_load.c - the load checker against tests/fixtures/hosts/load-*:
  * load average per logical CPU (counted from /proc/stat). */
-#include <math.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include "testutil.h"
 #include "checkers.h"
-#include "sm/json.h"
-
-#define assert_real(a, b)                                                                          \
-	do {                                                                                       \
-		double a_ = (a), b_ = (b);                                                         \
-		if (fabs(a_ - b_) > 1e-9)                                                          \
-			fail_msg("%.17g != %.17g", a_, b_);                                        \
-	} while (0)
-
-static void assert_metrics(const sm_check_result *res, const char *json)
-{
-	char *dump = json_dumps(res->metrics, SM_JSON_FLAGS);
-
-	assert_non_null(dump);
-	assert_string_equal(dump, json);
-	free(dump);
-}
 
 static void outcomes(void **state)
 {
@@ -74,30 +54,19 @@ static void junk(void **state)
 	    "1e999 0.13 0.07 1/83 5577\n",
 	    "0.16x 0.13 0.07 1/83 5577\n",
 	};
-	char root[] = "/tmp/sm-test-XXXXXX", dir[64], path[96];
 
 	(void)state;
-	assert_non_null(mkdtemp(root));
-	snprintf(dir, sizeof dir, "%s/proc", root);
-	assert_int_equal(mkdir(dir, 0755), 0);
-	setenv("SM_HOST_ROOT", root, 1);
 	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+		struct tmp_host h = {0};
 		sm_check_result res;
-		FILE *f;
 
-		snprintf(path, sizeof path, "%s/loadavg", dir);
-		f = fopen(path, "w");
-		assert_non_null(f);
-		fputs(texts[i], f);
-		fclose(f);
+		tmp_host(&h, "/proc", "loadavg", texts[i]);
 		run_checker("load", NULL, &res);
 		assert_int_equal(res.status, SM_UNKNOWN);
 		assert_string_equal(res.error, "/proc/loadavg: malformed");
 		sm_check_result_clear(&res);
-		unlink(path);
+		tmp_host_remove(&h);
 	}
-	rmdir(dir);
-	rmdir(root);
 }
 
 static void unreadable(void **state)

@@ -6,18 +6,6 @@
 
 #include "testutil.h"
 
-/* The keys of obj are exactly keys, in this order. */
-static void assert_keys(json_t *obj, const char *const *keys, size_t n)
-{
-	size_t i = 0;
-
-	for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it), i++) {
-		assert_true(i < n);
-		assert_string_equal(json_object_iter_key(it), keys[i]);
-	}
-	assert_int_equal(i, n);
-}
-
 static json_t *listener(const sm_check_result *res, size_t i)
 {
 	json_t *l = json_array_get(json_object_get(res->metrics, "listening"), i);
@@ -265,8 +253,7 @@ static void test_permission_denied_is_skipped(void **state)
 	assert_string_equal(res.message, "Skipped: cannot read listening ports");
 	assert_int_equal(metric_num(&res, "listening_count"), 0);
 	sm_check_result_clear(&res);
-	snprintf(path, sizeof path, "rm -rf '%s'", base);
-	assert_int_equal(system(path), 0);
+	rm_rf(base);
 }
 
 int main(void)

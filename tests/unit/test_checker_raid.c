@@ -5,18 +5,6 @@
 #include "testutil.h"
 #include "checkers.h"
 
-/* The keys of obj are exactly keys, in this order. */
-static void assert_keys(json_t *obj, const char *const *keys, size_t n)
-{
-	size_t i = 0;
-
-	for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it), i++) {
-		assert_true(i < n);
-		assert_string_equal(json_object_iter_key(it), keys[i]);
-	}
-	assert_int_equal(i, n);
-}
-
 static sm_raid_array *parse(const char *text, size_t *count)
 {
 	sm_raid_array *arrays;

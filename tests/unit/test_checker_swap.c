@@ -1,55 +1,7 @@
 /* test_checker_swap.c - the swap checker against tests/fixtures/hosts/swap-*:
  * a host without swap is skipped (OK), never critical. */
-#include <math.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include "testutil.h"
 #include "checkers.h"
-#include "sm/json.h"
-
-#define assert_real(a, b)                                                                          \
-	do {                                                                                       \
-		double a_ = (a), b_ = (b);                                                         \
-		if (fabs(a_ - b_) > 1e-9)                                                          \
-			fail_msg("%.17g != %.17g", a_, b_);                                        \
-	} while (0)
-
-static void assert_metrics(const sm_check_result *res, const char *json)
-{
-	char *dump = json_dumps(res->metrics, SM_JSON_FLAGS);
-
-	assert_non_null(dump);
-	assert_string_equal(dump, json);
-	free(dump);
-}
-
-/* A throwaway host root holding one file, for junk the fixtures don't keep. */
-struct tmp_host {
-	char root[64], dir[128], file[192];
-};
-
-static void tmp_host(struct tmp_host *h, const char *dir, const char *name, const char *text)
-{
-	FILE *f;
-
-	snprintf(h->root, sizeof h->root, "/tmp/sm-test-XXXXXX");
-	assert_non_null(mkdtemp(h->root));
-	snprintf(h->dir, sizeof h->dir, "%s%s", h->root, dir);
-	assert_int_equal(mkdir(h->dir, 0755), 0);
-	snprintf(h->file, sizeof h->file, "%s/%s", h->dir, name);
-	f = fopen(h->file, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	setenv("SM_HOST_ROOT", h->root, 1);
-}
-
-static void tmp_host_remove(struct tmp_host *h)
-{
-	unlink(h->file);
-	rmdir(h->dir);
-	rmdir(h->root);
-}
 
 static void outcomes(void **state)
 {

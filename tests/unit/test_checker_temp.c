@@ -4,23 +4,6 @@
 #include "testutil.h"
 #include "checkers.h"
 #include "hwmon.h"
-#include "sm/json.h"
-
-#define assert_real(a, b)                                                                          \
-	do {                                                                                       \
-		double a_ = (a), b_ = (b);                                                         \
-		if (fabs(a_ - b_) > 1e-9)                                                          \
-			fail_msg("%.17g != %.17g", a_, b_);                                        \
-	} while (0)
-
-static void assert_metrics(const sm_check_result *res, const char *json)
-{
-	char *dump = json_dumps(res->metrics, SM_JSON_FLAGS);
-
-	assert_non_null(dump);
-	assert_string_equal(dump, json);
-	free(dump);
-}
 
 static const char skip_cpu[] = "{\"platform\":\"linux\",\"sensor_count\":0,\"hottest_c\":null,"
                                "\"hottest_sensor\":null,\"sensors\":[]}";

@@ -68,8 +68,7 @@ static void reading_files(void **state)
 	sm_host_name(path, sizeof path);
 	assert_string_equal(path, "db-01");
 	unsetenv("SM_HOST_ROOT");
-	snprintf(path, sizeof path, "rm -rf '%s'", dir);
-	assert_int_equal(system(path), 0);
+	rm_rf(dir);
 }
 
 int main(void)

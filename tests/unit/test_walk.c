@@ -13,73 +13,12 @@
 
 #define MB (1024ULL * 1024)
 
-static char root[256];
-
-/* root + "/" + rel */
-static const char *at(const char *rel)
-{
-	static char buf[3][8192];
-	static int i;
-
-	i = (i + 1) % 3;
-	snprintf(buf[i], sizeof buf[i], "%s/%s", root, rel);
-	return buf[i];
-}
-
-static void mkdirs(const char *path)
-{
-	char tmp[8192];
-
-	snprintf(tmp, sizeof tmp, "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		mkdir(tmp, 0755);
-		*p = '/';
-	}
-	mkdir(tmp, 0755);
-}
-
-/* A (sparse) file of size bytes, parents created. */
-static void mkfile(const char *path, unsigned long long size)
-{
-	char dir[8192];
-	char *slash;
-	int fd;
-
-	snprintf(dir, sizeof dir, "%s", path);
-	slash = strrchr(dir, '/');
-	*slash = '\0';
-	mkdirs(dir);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, (off_t)size), 0);
-	close(fd);
-}
-
-static void rm_rf(const char *path)
-{
-	char cmd[8300];
-
-	snprintf(cmd, sizeof cmd, "chmod -R u+rwx '%s' 2>/dev/null; rm -rf '%s'", path, path);
-	assert_int_equal(system(cmd), 0);
-}
-
 static int setup(void **state)
 {
-	(void)state;
-	snprintf(root, sizeof root, "%s/sm-walk-XXXXXX",
-	         getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	assert_non_null(mkdtemp(root));
-	chmod(root, 0755); /* the unprivileged child of the root-run tests walks it */
-	return 0;
-}
+	const char *root = scratch_make("sm-walk");
 
-static int teardown(void **state)
-{
 	(void)state;
-	rm_rf(root);
+	chmod(root, 0755); /* the unprivileged child of the root-run tests walks it */
 	return 0;
 }
 
@@ -119,7 +58,7 @@ static int record(const sm_walk_entry *e, void *ctx)
 	struct seen *s = ctx;
 	size_t n = strlen(e->path), m = strlen(e->name);
 
-	if (strncmp(e->path, root, strlen(root)) != 0 || n < m ||
+	if (strncmp(e->path, scratch_root(), strlen(scratch_root())) != 0 || n < m ||
 	    strcmp(e->path + n - m, e->name) != 0 || e->path[n - m - 1] != '/')
 		s->bad_path = true;
 	if (s->count_fds) {
@@ -514,5 +453,5 @@ int main(void)
 	    cmocka_unit_test(test_root_paths),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, scratch_remove);
 }

@@ -1,0 +1,571 @@
+/* sm-ingest - the INGEST stage: webhook payloads in, alerts and incidents
+ * stored, one envelope out per incident touched. Also a CGI program (see
+ * cgi.c) and the listing/management commands for what it stored. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sm/config.h"
+#include "sm/envelope.h"
+#include "sm/inbox.h"
+#include "sm/ingest.h"
+#include "sm/json.h"
+#include "sm/log.h"
+#include "sm/term.h"
+#include "sm/trace.h"
+#include "sm-ingest.h"
+
+static const char usage_text[] =
+	"usage: sm-ingest [-d DRIVER] [--dry-run] [--queue] [FILE]   ingest payloads (stdin or FILE)\n"
+	"       sm-ingest --list-drivers\n"
+	"       sm-ingest alerts|incidents [--status S] [--limit N] [--json]\n"
+	"       sm-ingest incident ack|resolve|close ID\n"
+	"\n"
+	"  -d, --driver NAME   parse with this driver instead of auto-detecting\n"
+	"  --dry-run           parse and print one envelope per payload; store nothing\n"
+	"  --queue             also queue each envelope for `sm-pipeline work`\n"
+	"  --status S          list only rows with this status\n"
+	"  --limit N           list at most N rows, newest first (default 100, 0 = all)\n"
+	"  --json              JSON lines even on a terminal\n"
+	"  -h, --help          this text\n"
+	"  --version           version\n";
+
+enum {
+	OPT_DRY_RUN = 256,
+	OPT_QUEUE,
+	OPT_LIST_DRIVERS,
+	OPT_STATUS,
+	OPT_LIMIT,
+	OPT_JSON,
+	OPT_VERSION,
+};
+
+static const struct option long_options[] = {
+	{"driver", required_argument, NULL, 'd'},
+	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+	{"queue", no_argument, NULL, OPT_QUEUE},
+	{"list-drivers", no_argument, NULL, OPT_LIST_DRIVERS},
+	{"status", required_argument, NULL, OPT_STATUS},
+	{"limit", required_argument, NULL, OPT_LIMIT},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{NULL, 0, NULL, 0},
+};
+
+struct args {
+	const sm_driver *driver;
+	bool dry_run, queue, list_drivers, json;
+	const char *status;
+	long long limit;
+	char **operands;
+	int noperands;
+};
+
+long long max_body(void)
+{
+	double v;
+	sm_error err;
+
+	if (sm_config_double("SM_MAX_BODY", DEFAULT_MAX_BODY, &v, &err) < 0 || v < 1 || v > 1e10) {
+		sm_log(SM_LOG_ERROR, "SM_MAX_BODY must be a number of bytes from 1 to 1e10");
+		return -1;
+	}
+	return (long long)v;
+}
+
+/* --- reading a stream of payloads ---------------------------------------
+ * Payloads may be one object, NDJSON, or objects simply concatenated. jansson
+ * is fed one byte per callback so it never reads past the end of a value: the
+ * bytes after it stay in our buffer for the next payload, and we know when
+ * no more input is waiting (then the open transaction is committed). */
+
+struct stream {
+	int fd;
+	const char *name;
+	char buf[65536];
+	size_t pos, len;
+	bool eof, too_big;
+	long long used, limit; /* bytes of the current payload */
+	size_t line;            /* line of the current position, for messages */
+};
+
+static int fill(struct stream *s)
+{
+	ssize_t n;
+
+	if (s->pos < s->len)
+		return 1;
+	if (s->eof)
+		return 0;
+	do
+		n = read(s->fd, s->buf, sizeof s->buf);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		s->eof = true;
+		return 0;
+	}
+	s->pos = 0;
+	s->len = (size_t)n;
+	return 1;
+}
+
+static size_t feed(void *buffer, size_t buflen, void *data)
+{
+	struct stream *s = data;
+
+	if (buflen == 0 || !fill(s))
+		return 0;
+	if (s->used >= s->limit) {
+		s->too_big = true;
+		return 0;
+	}
+	*(char *)buffer = s->buf[s->pos++];
+	if (*(char *)buffer == '\n')
+		s->line++;
+	s->used++;
+	return 1;
+}
+
+/* Skip whitespace; false at the end of the input. */
+static bool more(struct stream *s)
+{
+	while (fill(s)) {
+		char c = s->buf[s->pos];
+		if (c != ' ' && c != '\t' && c != '\r' && c != '\n')
+			return true;
+		if (c == '\n')
+			s->line++;
+		s->pos++;
+	}
+	return false;
+}
+
+/* Whether another payload can be read without waiting. */
+static bool input_waiting(struct stream *s)
+{
+	struct pollfd p = {.fd = s->fd, .events = POLLIN};
+
+	if (s->pos < s->len)
+		return true;
+	return !s->eof && poll(&p, 1, 0) == 1;
+}
+
+/* --- ingesting ----------------------------------------------------------- */
+
+struct run {
+	struct args *args;
+	sm_store *store;
+	sm_ingest *ingest;
+	json_t *pending; /* envelopes of the open transaction */
+	size_t in_txn;   /* payloads in the open transaction */
+	int status;
+};
+
+static int commit(struct run *r)
+{
+	sm_error err;
+	size_t i;
+	json_t *env;
+
+	if (r->in_txn == 0)
+		return 0;
+	if (sm_store_commit(r->store, &err) < 0) {
+		sm_store_rollback(r->store);
+		json_array_clear(r->pending);
+		r->in_txn = 0;
+		return sm_err(-1, "%s", err.msg);
+	}
+	r->in_txn = 0;
+	/* Acknowledge (print) only what is committed. */
+	json_array_foreach(r->pending, i, env)
+	{
+		if (sm_envelope_write(stdout, env, &err) < 0) {
+			json_array_clear(r->pending);
+			return sm_err(-1, "%s", err.msg);
+		}
+	}
+	json_array_clear(r->pending);
+	return 0;
+}
+
+/* Store one parsed batch in a savepoint of the open transaction, so a
+ * failing payload leaves the others of the transaction alone. */
+static int store_batch(struct run *r, const sm_alert_batch *batch, const char *trace_id)
+{
+	json_t *envs = json_array(), *env;
+	sm_error err;
+	size_t i;
+
+	if (r->in_txn == 0 && sm_store_begin(r->store, &err) < 0)
+		goto fail;
+	r->in_txn++;
+	if (sm_store_exec(r->store, "SAVEPOINT payload", &err) < 0)
+		goto fail;
+	if (sm_ingest_apply(r->ingest, batch, trace_id, envs, &err) < 0)
+		goto undo;
+	if (r->args->queue) {
+		json_array_foreach(envs, i, env)
+		{
+			if (sm_inbox_put(r->store, env, &err) < 0)
+				goto undo;
+		}
+	}
+	if (sm_store_exec(r->store, "RELEASE payload", &err) < 0)
+		goto undo;
+	json_array_extend(r->pending, envs);
+	json_decref(envs);
+	return 0;
+undo:
+	sm_store_exec(r->store, "ROLLBACK TO payload", NULL);
+	sm_store_exec(r->store, "RELEASE payload", NULL);
+fail:
+	json_decref(envs);
+	return sm_err(-1, "cannot store: %s", err.msg);
+}
+
+static int one_payload(struct run *r, json_t *payload, size_t number, const char *name)
+{
+	sm_alert_batch batch = {0};
+	const sm_driver *used = NULL;
+	char trace[SM_TRACE_LEN + 1];
+	sm_error err;
+	int rc = 0;
+
+	if (sm_driver_parse(r->args->driver, payload, &used, &batch, &err) < 0) {
+		sm_err(SM_EXIT_DATAERR, "%s: payload %zu: %s", name, number, err.msg);
+		r->status = SM_EXIT_DATAERR;
+		goto done;
+	}
+	if (sm_trace_new(trace) < 0) {
+		rc = sm_err(-1, "no randomness for a trace id");
+		goto done;
+	}
+	sm_log_set_trace(trace);
+	if (r->args->dry_run) {
+		json_t *env = sm_ingest_dry_run(&batch, used->name, trace);
+		rc = sm_envelope_write(stdout, env, &err) < 0 ? sm_err(-1, "%s", err.msg) : 0;
+		json_decref(env);
+		goto done;
+	}
+	rc = store_batch(r, &batch, trace);
+	if (rc == 0)
+		sm_log_kv(SM_LOG_INFO, "payload stored", "driver", used->name, SM_LOG_END);
+done:
+	sm_batch_clear(&batch);
+	return rc;
+}
+
+static int ingest_stream(struct run *r, int fd, const char *name)
+{
+	struct stream *s = calloc(1, sizeof *s);
+	size_t number = 0;
+	long long limit = max_body();
+
+	if (!s)
+		return sm_err(SM_EXIT_FAILURE, "out of memory");
+	if (limit < 0) {
+		free(s);
+		return SM_EXIT_USAGE;
+	}
+	s->fd = fd;
+	s->name = name;
+	s->line = 1;
+	s->limit = limit;
+	while (more(s)) {
+		json_error_t jerr;
+		size_t line = s->line;
+		json_t *payload;
+		number++;
+		s->used = 0;
+		s->too_big = false;
+		payload = json_load_callback(feed, s, JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES,
+					     &jerr);
+		if (!payload) {
+			if (s->too_big)
+				sm_err(SM_EXIT_DATAERR, "%s: payload %zu (line %zu): larger than %lld bytes (SM_MAX_BODY)",
+				       name, number, line, limit);
+			else
+				sm_err(SM_EXIT_DATAERR, "%s: payload %zu (line %zu): malformed JSON: %s",
+				       name, number, line, jerr.text);
+			r->status = SM_EXIT_DATAERR;
+			break; /* the stream cannot be resynchronised */
+		}
+		if (!json_is_object(payload)) {
+			sm_err(SM_EXIT_DATAERR, "%s: payload %zu (line %zu): not a JSON object", name,
+			       number, line);
+			r->status = SM_EXIT_DATAERR;
+		} else if (one_payload(r, payload, number, name) < 0) {
+			json_decref(payload);
+			free(s);
+			return SM_EXIT_FAILURE;
+		}
+		json_decref(payload);
+		/* Commit when the input pauses, or every 256 payloads. */
+		if ((r->in_txn >= 256 || !input_waiting(s)) && commit(r) < 0) {
+			free(s);
+			return SM_EXIT_FAILURE;
+		}
+	}
+	free(s);
+	if (commit(r) < 0)
+		return SM_EXIT_FAILURE;
+	return r->status;
+}
+
+/* --- commands ------------------------------------------------------------ */
+
+static int list_drivers(bool json)
+{
+	size_t n;
+	const sm_driver *all = sm_drivers(&n);
+
+	for (size_t i = 0; i < n; i++) {
+		if (all[i].flags & SM_DRIVER_INTERNAL)
+			continue;
+		if (json) {
+			json_t *o = json_pack("{s:s,s:s,s:s,s:b}", "name", all[i].name, "description",
+					      all[i].description, "signature_header",
+					      all[i].signature_header, "enabled",
+					      sm_driver_enabled(&all[i]));
+			sm_envelope_write(stdout, o, NULL);
+			json_decref(o);
+		} else {
+			printf("%-13s %s%s\n", all[i].name, all[i].description,
+			       sm_driver_enabled(&all[i]) ? "" : " [disabled]");
+		}
+	}
+	return SM_EXIT_OK;
+}
+
+static int list_rows(sm_store *store, const char *what, struct args *a)
+{
+	static const char *const alert_cols[] = {"id", "status", "severity", "source", "name",
+						 "incident_id", "updated_at"};
+	static const char *const incident_cols[] = {"id", "status", "severity", "title",
+						    "updated_at"};
+	bool alerts = strcmp(what, "alerts") == 0;
+	const char *const *cols = alerts ? alert_cols : incident_cols;
+	int ncols = alerts ? 7 : 5;
+	json_t *rows, *row;
+	sm_error err;
+	size_t i;
+
+	if (sm_ingest_list(store, what, a->status, a->limit, &rows, &err) < 0)
+		return sm_err_report(SM_EXIT_FAILURE, &err);
+	if (a->json || !sm_term_isatty(stdout)) {
+		json_array_foreach(rows, i, row) sm_envelope_write(stdout, row, NULL);
+	} else {
+		const char *headers[7];
+		sm_table *t;
+		for (int c = 0; c < ncols; c++)
+			headers[c] = cols[c];
+		t = sm_table_new(ncols, headers);
+		json_array_foreach(rows, i, row)
+		{
+			sm_table_row(t);
+			for (int c = 0; c < ncols; c++) {
+				char *text = sm_json_text(json_object_get(row, cols[c]));
+				sm_table_cell(t, text, SM_COLOR_NONE);
+				free(text);
+			}
+		}
+		sm_table_print(t, stdout, sm_term_color(stdout), sm_term_columns(stdout));
+		sm_table_free(t);
+	}
+	json_decref(rows);
+	return SM_EXIT_OK;
+}
+
+static int incident_command(sm_store *store, struct args *a)
+{
+	static const char *const actions[] = {"ack", "resolve", "close"};
+	const char *action, *id_text;
+	long long id;
+	char *end;
+	sm_error err = {""};
+	json_t *inc;
+	int rc;
+	bool known = false;
+
+	if (a->noperands != 3)
+		return sm_err(SM_EXIT_USAGE, "usage: sm-ingest incident ack|resolve|close ID");
+	action = a->operands[1];
+	id_text = a->operands[2];
+	for (size_t i = 0; i < 3; i++)
+		known = known || strcmp(action, actions[i]) == 0;
+	if (!known)
+		return sm_err(SM_EXIT_USAGE, "unknown incident action '%s' (ack, resolve, close)",
+			      action);
+	errno = 0;
+	id = strtoll(id_text, &end, 10);
+	if (errno || *end || id <= 0)
+		return sm_err(SM_EXIT_USAGE, "incident id must be a positive number, got '%s'",
+			      id_text);
+	rc = sm_incident_set_status(store, id, action, &err);
+	if (rc < 0)
+		return sm_err_report(strncmp(err.msg, "no incident", 11) == 0 ? SM_EXIT_USAGE
+									    : SM_EXIT_FAILURE,
+				     &err);
+	inc = sm_incident_json(store, id);
+	if (inc) {
+		json_object_set_new(inc, "change", json_string(rc ? action : "unchanged"));
+		sm_envelope_write(stdout, inc, NULL);
+		json_decref(inc);
+	}
+	return SM_EXIT_OK;
+}
+
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	char *end;
+	int opt;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":hd:", long_options, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(SM_EXIT_OK);
+		case OPT_VERSION:
+			printf("sm-ingest %s\n", SM_VERSION);
+			exit(SM_EXIT_OK);
+		case 'd':
+			a->driver = sm_driver_find(optarg);
+			if (!a->driver) {
+				char names[512] = "";
+				size_t n;
+				const sm_driver *all = sm_drivers(&n);
+				for (size_t i = 0; i < n; i++) {
+					size_t len = strlen(names);
+					snprintf(names + len, sizeof names - len, "%s%s",
+						 len ? ", " : "", all[i].name);
+				}
+				return sm_err(SM_EXIT_USAGE, "unknown driver '%s' (available: %s)",
+					      optarg, names);
+			}
+			break;
+		case OPT_DRY_RUN:
+			a->dry_run = true;
+			break;
+		case OPT_QUEUE:
+			a->queue = true;
+			break;
+		case OPT_LIST_DRIVERS:
+			a->list_drivers = true;
+			break;
+		case OPT_STATUS:
+			a->status = optarg;
+			break;
+		case OPT_LIMIT:
+			errno = 0;
+			a->limit = strtoll(optarg, &end, 10);
+			if (errno || *end || a->limit < 0)
+				return sm_err(SM_EXIT_USAGE, "--limit: expected a whole number >= 0");
+			break;
+		case OPT_JSON:
+			a->json = true;
+			break;
+		case ':':
+			return sm_err(SM_EXIT_USAGE, "option '%s' needs a value (see sm-ingest --help)",
+				      argv[optind - 1]);
+		default:
+			return sm_err(SM_EXIT_USAGE, "unknown option '%s' (see sm-ingest --help)",
+				      argv[optind - 1]);
+		}
+	}
+	a->operands = argv + optind;
+	a->noperands = argc - optind;
+	return 0;
+}
+
+static int run_command(struct args *a)
+{
+	const char *cmd = a->noperands > 0 ? a->operands[0] : NULL;
+	sm_store *store = NULL;
+	sm_error err;
+	int rc;
+	bool listing = cmd && (strcmp(cmd, "alerts") == 0 || strcmp(cmd, "incidents") == 0);
+
+	if (listing && a->noperands != 1)
+		return sm_err(SM_EXIT_USAGE, "usage: sm-ingest %s [--status S] [--limit N]", cmd);
+	if (listing && a->status) {
+		static const char *const ok[] = {"firing", "resolved", "open", "acknowledged",
+						 "closed"};
+		bool valid = false;
+		for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+			valid = valid || strcmp(a->status, ok[i]) == 0;
+		if (!valid)
+			return sm_err(SM_EXIT_USAGE, "--status: unknown status '%s'", a->status);
+	}
+	if (sm_store_open(NULL, &store, &err) < 0)
+		return sm_err_report(SM_EXIT_FAILURE, &err);
+	if (listing)
+		rc = list_rows(store, cmd, a);
+	else
+		rc = incident_command(store, a);
+	sm_store_close(store);
+	return rc;
+}
+
+static int ingest(struct args *a)
+{
+	struct run r = {.args = a, .pending = json_array()};
+	const char *name = "stdin";
+	sm_error err;
+	int fd = STDIN_FILENO, rc;
+
+	if (a->noperands > 1)
+		return sm_err(SM_EXIT_USAGE, "one FILE at most (see sm-ingest --help)");
+	if (a->noperands == 1 && strcmp(a->operands[0], "-") != 0) {
+		name = a->operands[0];
+		fd = open(name, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return sm_err(SM_EXIT_FAILURE, "%s: %s", name, strerror(errno));
+	}
+	if (!a->dry_run) {
+		if (sm_store_open(NULL, &r.store, &err) < 0 ||
+		    !(r.ingest = sm_ingest_new(r.store, &err))) {
+			rc = sm_err_report(SM_EXIT_FAILURE, &err);
+			goto out;
+		}
+	}
+	rc = ingest_stream(&r, fd, name);
+out:
+	if (fd != STDIN_FILENO)
+		close(fd);
+	sm_ingest_free(r.ingest);
+	sm_store_close(r.store);
+	json_decref(r.pending);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = {.limit = 100};
+	sm_error err;
+	int rc;
+
+	sm_err_set_progname(argv[0]);
+	sm_log_init("sm-ingest");
+	if (sm_config_load(&err) < 0)
+		return sm_err_report(SM_EXIT_FAILURE, &err);
+	if (getenv("GATEWAY_INTERFACE"))
+		return cgi_main();
+	rc = parse_args(argc, argv, &a);
+	if (rc != 0)
+		return rc;
+	if (a.list_drivers)
+		return list_drivers(a.json);
+	if (a.noperands > 0 && (strcmp(a.operands[0], "alerts") == 0 ||
+				strcmp(a.operands[0], "incidents") == 0 ||
+				strcmp(a.operands[0], "incident") == 0))
+		return run_command(&a);
+	if (a.noperands == 0 && sm_term_isatty(stdin))
+		return sm_err(SM_EXIT_USAGE, "no payload: give a FILE or pipe one in (see sm-ingest --help)");
+	return ingest(&a);
+}

@@ -1,0 +1,18 @@
+/* sm-ingest.h - the parts of sm-ingest shared by its files. */
+#ifndef SM_INGEST_TOOL_H
+#define SM_INGEST_TOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sm/alert.h"
+
+#define DEFAULT_MAX_BODY (1u << 20) /* SM_MAX_BODY default: 1 MiB */
+
+/* The body limit from SM_MAX_BODY (bytes); -1 after a message when bad. */
+long long max_body(void);
+
+/* Serve one CGI request (RFC 3875) and return the exit status. */
+int cgi_main(void);
+
+#endif

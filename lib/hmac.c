@@ -1,0 +1,143 @@
+/* hmac.c - SHA-256 and HMAC-SHA256 through a lazily loaded libcrypto. */
+#include <ctype.h>
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/opensslv.h>
+
+#include "sm/hmac.h"
+
+#define STR2(x) #x
+#define STR(x)  STR2(x)
+#define LIBCRYPTO "libcrypto.so." STR(OPENSSL_VERSION_MAJOR)
+
+/* The functions we call, typed from OpenSSL's own prototypes. */
+static struct {
+	__typeof__(EVP_sha256) *sha256;
+	__typeof__(EVP_Digest) *digest;
+	__typeof__(HMAC) *hmac;
+	__typeof__(CRYPTO_memcmp) *memcmp;
+	char error[256];
+} crypto;
+
+static void load(void)
+{
+	void *h = dlopen(LIBCRYPTO, RTLD_NOW | RTLD_LOCAL);
+
+	if (!h) {
+		snprintf(crypto.error, sizeof crypto.error, "cannot load %s: %s", LIBCRYPTO,
+			 dlerror());
+		return;
+	}
+	*(void **)&crypto.sha256 = dlsym(h, "EVP_sha256");
+	*(void **)&crypto.digest = dlsym(h, "EVP_Digest");
+	*(void **)&crypto.hmac = dlsym(h, "HMAC");
+	*(void **)&crypto.memcmp = dlsym(h, "CRYPTO_memcmp");
+	if (!crypto.sha256 || !crypto.digest || !crypto.hmac || !crypto.memcmp) {
+		snprintf(crypto.error, sizeof crypto.error, "%s lacks a needed function",
+			 LIBCRYPTO);
+		crypto.sha256 = NULL;
+	}
+	/* The handle stays open for the life of the process. */
+}
+
+static int ready(sm_error *err)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, load);
+	if (!crypto.sha256) {
+		sm_error_set(err, "%s", crypto.error);
+		return -1;
+	}
+	return 0;
+}
+
+static void to_hex(const unsigned char *md, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[md[i] >> 4];
+		out[2 * i + 1] = digits[md[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+int sm_sha256_hex(const void *data, size_t len, char out[SM_SHA256_HEX], sm_error *err)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	if (ready(err) < 0)
+		return -1;
+	if (!crypto.digest(data, len, md, &n, crypto.sha256(), NULL) || n != 32) {
+		sm_error_set(err, "SHA-256 failed");
+		return -1;
+	}
+	to_hex(md, n, out);
+	return 0;
+}
+
+static int hmac_raw(const void *key, size_t keylen, const void *data, size_t len,
+		    unsigned char md[EVP_MAX_MD_SIZE], sm_error *err)
+{
+	unsigned int n = 0;
+
+	if (ready(err) < 0)
+		return -1;
+	if (keylen > (size_t)0x7fffffff ||
+	    !crypto.hmac(crypto.sha256(), key, (int)keylen, data, len, md, &n) || n != 32) {
+		sm_error_set(err, "HMAC-SHA256 failed");
+		return -1;
+	}
+	return 0;
+}
+
+int sm_hmac_sha256_hex(const void *key, size_t keylen, const void *data, size_t len,
+		       char out[SM_SHA256_HEX], sm_error *err)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+
+	if (hmac_raw(key, keylen, data, len, md, err) < 0)
+		return -1;
+	to_hex(md, 32, out);
+	return 0;
+}
+
+static int hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+int sm_hmac_verify(const void *key, size_t keylen, const void *data, size_t len,
+		   const char *signature, sm_error *err)
+{
+	unsigned char want[EVP_MAX_MD_SIZE], got[32];
+
+	if (!signature)
+		return 0;
+	if (strncasecmp(signature, "sha256=", 7) == 0)
+		signature += 7;
+	if (strlen(signature) != 64)
+		return 0;
+	for (size_t i = 0; i < 32; i++) {
+		int hi = hex_value((unsigned char)signature[2 * i]);
+		int lo = hex_value((unsigned char)signature[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return 0;
+		got[i] = (unsigned char)(hi << 4 | lo);
+	}
+	if (hmac_raw(key, keylen, data, len, want, err) < 0)
+		return -1;
+	return crypto.memcmp(want, got, 32) == 0 ? 1 : 0;
+}

@@ -1,0 +1,728 @@
+/* ingest.c - the alert write path: dedup, incidents, history, envelopes.
+ * The rules are in ingest.h; statements are prepared once per writer. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sm/envelope.h"
+#include "sm/ingest.h"
+#include "sm/json.h"
+#include "sm/rfc3339.h"
+
+enum stmt {
+	FIND_ALERT,
+	INSERT_ALERT,
+	UPDATE_ALERT,
+	HISTORY,
+	FIND_INCIDENT,
+	INSERT_INCIDENT,
+	INCIDENT_OF,
+	ESCALATE,
+	COUNT_FIRING,
+	RESOLVE_INCIDENT,
+	REOPEN_INCIDENT,
+	ALERT_ROW,
+	NSTMT,
+};
+
+static const char *const sql[NSTMT] = {
+	[FIND_ALERT] = "SELECT id, status, severity, incident_id, description, labels, annotations"
+		       " FROM alerts WHERE source = ?1 AND fingerprint = ?2",
+	[INSERT_ALERT] = "INSERT INTO alerts (source, fingerprint, name, status, severity,"
+			 " description, labels, annotations, raw, started_at, ended_at,"
+			 " incident_id, created_at, updated_at)"
+			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
+	[UPDATE_ALERT] = "UPDATE alerts SET name = ?2, status = ?3, severity = ?4, description = ?5,"
+			 " labels = ?6, annotations = ?7, raw = ?8, ended_at = ?9,"
+			 " incident_id = ?10, updated_at = ?11 WHERE id = ?1",
+	[HISTORY] = "INSERT INTO alert_history (alert_id, change, old_status, new_status,"
+		    " old_severity, new_severity, at, trace_id)"
+		    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[FIND_INCIDENT] = "SELECT id, severity FROM incidents WHERE group_key = ?1"
+			  " AND status IN ('open', 'acknowledged') ORDER BY id DESC LIMIT 1",
+	[INSERT_INCIDENT] = "INSERT INTO incidents (title, status, severity, group_key, source,"
+			    " created_at, updated_at, trace_id)"
+			    " VALUES (?1, 'open', ?2, ?3, ?4, ?5, ?5, ?6)",
+	[INCIDENT_OF] = "SELECT status, severity FROM incidents WHERE id = ?1",
+	[ESCALATE] = "UPDATE incidents SET severity = ?2, updated_at = ?3 WHERE id = ?1",
+	[COUNT_FIRING] = "SELECT count(*) FROM alerts WHERE incident_id = ?1 AND status = 'firing'",
+	[RESOLVE_INCIDENT] = "UPDATE incidents SET status = 'resolved', resolved_at = ?2,"
+			     " updated_at = ?2 WHERE id = ?1 AND status IN ('open', 'acknowledged')",
+	/* A reopened incident is a new episode: it takes the refiring alert's
+	 * severity instead of keeping the old episode's. */
+	[REOPEN_INCIDENT] = "UPDATE incidents SET status = 'open', resolved_at = NULL,"
+			    " acknowledged_at = NULL, severity = ?3, updated_at = ?2 WHERE id = ?1",
+	[ALERT_ROW] = "SELECT started_at, ended_at, severity, status FROM alerts WHERE id = ?1",
+};
+
+struct sm_ingest {
+	sm_store *store;
+	sqlite3_stmt *st[NSTMT];
+};
+
+sm_ingest *sm_ingest_new(sm_store *store, sm_error *err)
+{
+	sm_ingest *in = calloc(1, sizeof *in);
+
+	if (!in) {
+		sm_error_set(err, "out of memory");
+		return NULL;
+	}
+	in->store = store;
+	for (int i = 0; i < NSTMT; i++) {
+		in->st[i] = sm_store_prepare(store, sql[i], err);
+		if (!in->st[i]) {
+			sm_ingest_free(in);
+			return NULL;
+		}
+	}
+	return in;
+}
+
+void sm_ingest_free(sm_ingest *in)
+{
+	if (!in)
+		return;
+	for (int i = 0; i < NSTMT; i++)
+		sqlite3_finalize(in->st[i]);
+	free(in);
+}
+
+/* Reset a statement for reuse and return it. */
+static sqlite3_stmt *use(sm_ingest *in, enum stmt s)
+{
+	sqlite3_reset(in->st[s]);
+	sqlite3_clear_bindings(in->st[s]);
+	return in->st[s];
+}
+
+static int failed(sm_ingest *in, sm_error *err)
+{
+	sm_error_set(err, "%s: %s", sm_store_path(in->store), sqlite3_errmsg(sm_store_db(in->store)));
+	return -1;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void bind_id(sqlite3_stmt *st, int i, long long id)
+{
+	if (id > 0)
+		sqlite3_bind_int64(st, i, id);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* The incident key: name and instance, or (checker, instance_id) for cluster
+ * alerts, whose names carry the agent's live message. */
+static char *group_key(const char *source, const sm_alert *a)
+{
+	const char *instance = sm_json_first_str(a->labels, "instance_id", "instance", "hostname",
+						 (const char *)NULL);
+	char *key = NULL;
+
+	if (strcmp(source, "cluster") == 0) {
+		const char *checker = sm_json_str(a->labels, "checker");
+		if (asprintf(&key, "cluster\x1f%s\x1f%s", checker ? checker : a->name,
+			     instance ? instance : "") < 0)
+			return NULL;
+		return key;
+	}
+	if (asprintf(&key, "%s\x1f%s", a->name, instance ? instance : "") < 0)
+		return NULL;
+	return key;
+}
+
+static void time_text(char buf[SM_RFC3339_LEN], const struct timespec *ts, bool set,
+		      const char *now)
+{
+	if (set)
+		sm_rfc3339_format(buf, ts, ts->tv_nsec != 0);
+	else
+		snprintf(buf, SM_RFC3339_LEN, "%s", now);
+}
+
+/* What happened to one incident during this batch, strongest last. */
+enum incident_change { INC_UNCHANGED, INC_UPDATED, INC_ESCALATED, INC_RESOLVED, INC_REOPENED,
+		       INC_CREATED };
+static const char *const incident_changes[] = {"unchanged", "updated", "escalated",
+					       "resolved",  "reopened", "created"};
+
+struct touched {
+	long long incident; /* 0: the envelope for alerts without one */
+	enum incident_change change;
+	char *previous_severity;
+	json_t *alerts;
+};
+
+struct result {
+	struct touched *items;
+	size_t count, cap;
+};
+
+static struct touched *touch(struct result *r, long long incident)
+{
+	for (size_t i = 0; i < r->count; i++)
+		if (r->items[i].incident == incident)
+			return &r->items[i];
+	if (r->count == r->cap) {
+		size_t ncap = r->cap ? r->cap * 2 : 4;
+		struct touched *p = realloc(r->items, ncap * sizeof *p);
+		if (!p)
+			return NULL;
+		r->items = p;
+		r->cap = ncap;
+	}
+	r->items[r->count] = (struct touched){incident, INC_UNCHANGED, NULL, json_array()};
+	return &r->items[r->count++];
+}
+
+static void note_change(struct touched *t, enum incident_change c)
+{
+	if (t && c > t->change)
+		t->change = c;
+}
+
+static int history(sm_ingest *in, long long alert, const char *change, const char *old_status,
+		   const char *new_status, const char *old_sev, const char *new_sev,
+		   const char *now, const char *trace_id, sm_error *err)
+{
+	sqlite3_stmt *st = use(in, HISTORY);
+
+	sqlite3_bind_int64(st, 1, alert);
+	bind_text(st, 2, change);
+	bind_text(st, 3, old_status);
+	bind_text(st, 4, new_status);
+	bind_text(st, 5, old_sev);
+	bind_text(st, 6, new_sev);
+	bind_text(st, 7, now);
+	bind_text(st, 8, trace_id);
+	return sqlite3_step(st) == SQLITE_DONE ? 0 : failed(in, err);
+}
+
+/* Raise the incident's severity to the alert's when higher (never lower). */
+static int escalate(sm_ingest *in, struct result *r, long long id, enum sm_severity severity,
+		    const char *now, sm_error *err)
+{
+	sqlite3_stmt *st = use(in, INCIDENT_OF);
+	struct touched *t = touch(r, id);
+	int old;
+
+	if (!t) {
+		sm_error_set(err, "out of memory");
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return failed(in, err);
+	old = sm_severity_parse((const char *)sqlite3_column_text(st, 1));
+	if ((int)severity <= old)
+		return 0;
+	if (!t->previous_severity)
+		t->previous_severity = strdup(sm_severity_name((enum sm_severity)old));
+	st = use(in, ESCALATE);
+	sqlite3_bind_int64(st, 1, id);
+	bind_text(st, 2, sm_severity_name(severity));
+	bind_text(st, 3, now);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return failed(in, err);
+	note_change(t, INC_ESCALATED);
+	return 0;
+}
+
+/* The open (or acknowledged) incident with the alert's key: its id, 0 when
+ * there is none, -1 on error. */
+static long long find_open(sm_ingest *in, const char *source, const sm_alert *a, sm_error *err)
+{
+	char *key = group_key(source, a);
+	sqlite3_stmt *st;
+	long long id = 0;
+	int step;
+
+	if (!key) {
+		sm_error_set(err, "out of memory");
+		return -1;
+	}
+	st = use(in, FIND_INCIDENT);
+	bind_text(st, 1, key);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	else if (step != SQLITE_DONE)
+		id = failed(in, err);
+	free(key);
+	return id;
+}
+
+/* Attach to the open incident with this key, raising its severity, or
+ * create one. Returns the incident id (0 on error). */
+static long long attach(sm_ingest *in, struct result *r, const char *source, const sm_alert *a,
+			const char *now, const char *trace_id, sm_error *err)
+{
+	char *key = group_key(source, a);
+	sqlite3_stmt *st;
+	long long id = 0;
+
+	if (!key) {
+		sm_error_set(err, "out of memory");
+		return 0;
+	}
+	st = use(in, FIND_INCIDENT);
+	bind_text(st, 1, key);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		note_change(touch(r, id), INC_UPDATED); /* an alert joined it */
+		if (escalate(in, r, id, a->severity, now, err) < 0)
+			id = 0;
+	} else {
+		const char *instance = sm_json_first_str(a->labels, "instance_id", "instance",
+							 "hostname", (const char *)NULL);
+		char *title = NULL;
+		/* "DiskSpaceLow on db-01": the name alone would not say where. */
+		if (instance && asprintf(&title, "%s on %s", a->name, instance) < 0)
+			title = NULL;
+		st = use(in, INSERT_INCIDENT);
+		bind_text(st, 1, title ? title : a->name);
+		free(title);
+		bind_text(st, 2, sm_severity_name(a->severity));
+		bind_text(st, 3, key);
+		bind_text(st, 4, source);
+		bind_text(st, 5, now);
+		bind_text(st, 6, trace_id);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			failed(in, err);
+		} else {
+			struct touched *t;
+			id = sqlite3_last_insert_rowid(sm_store_db(in->store));
+			t = touch(r, id);
+			if (t)
+				note_change(t, INC_CREATED);
+		}
+	}
+	free(key);
+	return id;
+}
+
+/* Resolve the incident when no alert of it fires any more. */
+static int maybe_resolve(sm_ingest *in, struct result *r, long long incident, const char *now,
+			 sm_error *err)
+{
+	sqlite3_stmt *st = use(in, COUNT_FIRING);
+	struct touched *t;
+
+	sqlite3_bind_int64(st, 1, incident);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return failed(in, err);
+	if (sqlite3_column_int64(st, 0) > 0)
+		return 0;
+	st = use(in, RESOLVE_INCIDENT);
+	sqlite3_bind_int64(st, 1, incident);
+	bind_text(st, 2, now);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return failed(in, err);
+	t = touch(r, incident);
+	if (t && sqlite3_changes(sm_store_db(in->store)) > 0)
+		note_change(t, INC_RESOLVED);
+	return 0;
+}
+
+/* The alert as the envelope shows it after the write. */
+static json_t *alert_json(sm_ingest *in, const sm_alert *a, long long id, const char *change)
+{
+	json_t *o = json_object(), *body = sm_alert_json(a);
+	sqlite3_stmt *st = use(in, ALERT_ROW);
+
+	json_object_set_new(o, "id", json_integer(id));
+	json_object_update(o, body);
+	json_decref(body);
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *started = (const char *)sqlite3_column_text(st, 0);
+		const char *ended = (const char *)sqlite3_column_text(st, 1);
+		json_object_set_new(o, "started_at", started ? json_string(started) : json_null());
+		json_object_set_new(o, "ended_at", ended ? json_string(ended) : json_null());
+		/* What the store now holds (a resolve keeps the severity it had). */
+		json_object_set_new(o, "severity",
+				    sm_json_string((const char *)sqlite3_column_text(st, 2)));
+		json_object_set_new(o, "status",
+				    sm_json_string((const char *)sqlite3_column_text(st, 3)));
+	}
+	json_object_set_new(o, "change", json_string(change));
+	return o;
+}
+
+static char *dump(json_t *v)
+{
+	return v ? json_dumps(v, SM_JSON_FLAGS) : strdup("null");
+}
+
+static int apply_one(sm_ingest *in, struct result *r, const char *source, const sm_alert *a,
+		     bool create_resolved, const char *now, const char *trace_id, sm_error *err)
+{
+	const char *status = a->resolved ? "resolved" : "firing", *sev = sm_severity_name(a->severity);
+	char started[SM_RFC3339_LEN], ended[SM_RFC3339_LEN];
+	char *labels = dump(a->labels), *annotations = dump(a->annotations), *raw = dump(a->raw);
+	char *old_status = NULL, *old_sev = NULL;
+	const char *change = NULL;
+	long long id = 0, incident = 0;
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	if (!labels || !annotations || !raw) {
+		sm_error_set(err, "out of memory");
+		goto done;
+	}
+	time_text(started, &a->started_at, a->started_set, now);
+	time_text(ended, &a->ended_at, a->ended_set, now); /* a resolve without a time: now */
+	st = use(in, FIND_ALERT);
+	bind_text(st, 1, source);
+	bind_text(st, 2, a->fingerprint);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *desc = (const char *)sqlite3_column_text(st, 4);
+		const char *old_labels = (const char *)sqlite3_column_text(st, 5);
+		const char *old_ann = (const char *)sqlite3_column_text(st, 6);
+		bool same = desc && strcmp(desc, a->description) == 0 && old_labels &&
+			    strcmp(old_labels, labels) == 0 && old_ann &&
+			    strcmp(old_ann, annotations) == 0;
+		id = sqlite3_column_int64(st, 0);
+		old_status = strdup((const char *)sqlite3_column_text(st, 1));
+		old_sev = strdup((const char *)sqlite3_column_text(st, 2));
+		incident = sqlite3_column_int64(st, 3);
+		if (!old_status || !old_sev) {
+			sm_error_set(err, "out of memory");
+			goto done;
+		}
+		same = same && strcmp(old_sev, sev) == 0;
+		if (strcmp(old_status, "resolved") == 0 && a->resolved) {
+			change = "unchanged"; /* a resolved repeat writes nothing */
+		} else if (strcmp(old_status, "firing") == 0 && !a->resolved) {
+			change = same ? "unchanged" : "updated";
+			/* The alert stays with its incident, even one an operator
+			 * resolved by hand; only its severity may rise. */
+			if (incident > 0) {
+				if (!same)
+					note_change(touch(r, incident), INC_UPDATED);
+				if (escalate(in, r, incident, a->severity, now, err) < 0)
+					goto done;
+			} else if ((incident = attach(in, r, source, a, now, trace_id, err)) == 0) {
+				goto done;
+			} else {
+				change = "updated";
+			}
+		} else if (a->resolved) {
+			change = "resolved";
+			/* The severity of a problem stays what it was when it ends. */
+			sev = old_sev;
+		} else {
+			long long reopen = incident, open = find_open(in, source, a, err);
+			change = "refired";
+			if (open < 0)
+				goto done;
+			/* An open incident for the same key takes it first; else its
+			 * own incident reopens, unless an operator closed it. */
+			if (open > 0)
+				reopen = 0;
+			if (reopen > 0) {
+				st = use(in, INCIDENT_OF);
+				sqlite3_bind_int64(st, 1, reopen);
+				/* A closed incident stays closed: the alert starts anew. */
+				if (sqlite3_step(st) != SQLITE_ROW ||
+				    strcmp((const char *)sqlite3_column_text(st, 0), "closed") == 0)
+					reopen = 0;
+			}
+			if (reopen > 0) {
+				st = use(in, REOPEN_INCIDENT);
+				sqlite3_bind_int64(st, 1, reopen);
+				bind_text(st, 2, now);
+				bind_text(st, 3, sev);
+				if (sqlite3_step(st) != SQLITE_DONE) {
+					failed(in, err);
+					goto done;
+				}
+				note_change(touch(r, reopen), INC_REOPENED);
+				incident = reopen;
+			} else if ((incident = attach(in, r, source, a, now, trace_id, err)) == 0) {
+				goto done;
+			}
+		}
+		if (strcmp(change, "unchanged") != 0) {
+			st = use(in, UPDATE_ALERT);
+			sqlite3_bind_int64(st, 1, id);
+			bind_text(st, 2, a->name);
+			bind_text(st, 3, status);
+			bind_text(st, 4, sev);
+			bind_text(st, 5, a->description);
+			bind_text(st, 6, labels);
+			bind_text(st, 7, annotations);
+			bind_text(st, 8, raw);
+			bind_text(st, 9, a->resolved ? ended : NULL);
+			bind_id(st, 10, incident);
+			bind_text(st, 11, now);
+			if (sqlite3_step(st) != SQLITE_DONE) {
+				failed(in, err);
+				goto done;
+			}
+			if (history(in, id, change, old_status, status, old_sev, sev, now, trace_id,
+				    err) < 0)
+				goto done;
+		}
+		if (a->resolved && incident > 0 && strcmp(change, "resolved") == 0 &&
+		    maybe_resolve(in, r, incident, now, err) < 0)
+			goto done;
+	} else {
+		if (a->resolved && !create_resolved) {
+			rc = 0; /* nothing to resolve, nothing stored */
+			goto done;
+		}
+		change = "created";
+		if (!a->resolved && (incident = attach(in, r, source, a, now, trace_id, err)) == 0)
+			goto done;
+		st = use(in, INSERT_ALERT);
+		bind_text(st, 1, source);
+		bind_text(st, 2, a->fingerprint);
+		bind_text(st, 3, a->name);
+		bind_text(st, 4, status);
+		bind_text(st, 5, sev);
+		bind_text(st, 6, a->description);
+		bind_text(st, 7, labels);
+		bind_text(st, 8, annotations);
+		bind_text(st, 9, raw);
+		bind_text(st, 10, started);
+		bind_text(st, 11, a->resolved ? ended : NULL);
+		bind_id(st, 12, incident);
+		bind_text(st, 13, now);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			failed(in, err);
+			goto done;
+		}
+		id = sqlite3_last_insert_rowid(sm_store_db(in->store));
+		if (history(in, id, change, NULL, status, NULL, sev, now, trace_id, err) < 0)
+			goto done;
+	}
+	{
+		struct touched *t = touch(r, incident);
+		if (!t) {
+			sm_error_set(err, "out of memory");
+			goto done;
+		}
+		json_array_append_new(t->alerts, alert_json(in, a, id, change));
+	}
+	rc = 0;
+done:
+	free(labels);
+	free(annotations);
+	free(raw);
+	free(old_status);
+	free(old_sev);
+	return rc;
+}
+
+static json_t *incident_row(sm_store *store, long long id);
+
+int sm_ingest_apply(sm_ingest *in, const sm_alert_batch *batch, const char *trace_id,
+		    json_t *envelopes, sm_error *err)
+{
+	char now[SM_RFC3339_LEN];
+	struct result r = {0};
+	struct timespec t0, t1;
+	int rc = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	sm_rfc3339_now(now, true);
+	for (size_t i = 0; i < batch->count && rc == 0; i++)
+		rc = apply_one(in, &r, batch->source, &batch->items[i], !batch->no_create_resolved,
+			       now, trace_id, err);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	for (size_t i = 0; i < r.count; i++) {
+		struct touched *t = &r.items[i];
+		if (rc == 0 && json_array_size(t->alerts) > 0) {
+			json_t *env = sm_envelope_new(batch->source, trace_id), *inc = json_null();
+			if (t->incident > 0) {
+				inc = incident_row(in->store, t->incident);
+				if (!inc)
+					inc = json_null();
+				else {
+					json_object_set_new(inc, "change",
+							    json_string(incident_changes[t->change]));
+					if (t->previous_severity)
+						json_object_set_new(inc, "previous_severity",
+								    json_string(t->previous_severity));
+				}
+			}
+			json_object_set_new(env, "incident", inc);
+			json_object_set(env, "alerts", t->alerts);
+			if (batch->agent)
+				json_object_set(env, "agent", batch->agent);
+			sm_envelope_add_stage(env, "ingest", "ok", now,
+					      sm_round(sm_elapsed_ms(&t0, &t1), 3), NULL);
+			json_array_append_new(envelopes, env);
+		}
+		json_decref(t->alerts);
+		free(t->previous_severity);
+	}
+	free(r.items);
+	return rc;
+}
+
+json_t *sm_ingest_dry_run(const sm_alert_batch *batch, const char *driver, const char *trace_id)
+{
+	json_t *env = sm_envelope_new(batch->source, trace_id);
+	char now[SM_RFC3339_LEN];
+
+	sm_rfc3339_now(now, true);
+	json_object_set_new(env, "driver", json_string(driver));
+	json_object_set_new(env, "incident", json_null());
+	json_object_set_new(env, "alerts", sm_batch_json(batch));
+	if (batch->agent)
+		json_object_set(env, "agent", batch->agent);
+	sm_envelope_add_stage(env, "ingest", "ok", now, 0, NULL);
+	return env;
+}
+
+/* --- incidents and listings --- */
+
+static json_t *column_json(sqlite3_stmt *st, int i)
+{
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_INTEGER:
+		return json_integer(sqlite3_column_int64(st, i));
+	case SQLITE_FLOAT:
+		return json_real(sqlite3_column_double(st, i));
+	case SQLITE_NULL:
+		return json_null();
+	default:
+		return sm_json_string((const char *)sqlite3_column_text(st, i));
+	}
+}
+
+/* A row as an object; columns named *_json hold JSON text. */
+static json_t *row_json(sqlite3_stmt *st)
+{
+	json_t *o = json_object();
+
+	for (int i = 0; i < sqlite3_column_count(st); i++) {
+		const char *name = sqlite3_column_name(st, i);
+		size_t n = strlen(name);
+		if (n > 5 && strcmp(name + n - 5, "_json") == 0) {
+			char key[64];
+			const char *text = (const char *)sqlite3_column_text(st, i);
+			json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+			snprintf(key, sizeof key, "%.*s", (int)(n - 5), name);
+			json_object_set_new(o, key, v ? v : json_null());
+		} else {
+			json_object_set_new(o, name, column_json(st, i));
+		}
+	}
+	return o;
+}
+
+static const char incident_columns[] =
+	"SELECT id, title, status, severity, source, created_at, updated_at, acknowledged_at,"
+	" resolved_at, closed_at FROM incidents";
+
+static json_t *incident_row(sm_store *store, long long id)
+{
+	char q[256];
+	sqlite3_stmt *st;
+	json_t *o = NULL;
+
+	snprintf(q, sizeof q, "%s WHERE id = ?1", incident_columns);
+	st = sm_store_prepare(store, q, NULL);
+	if (!st)
+		return NULL;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		o = row_json(st);
+	sqlite3_finalize(st);
+	return o;
+}
+
+json_t *sm_incident_json(sm_store *store, long long id)
+{
+	return incident_row(store, id);
+}
+
+int sm_incident_set_status(sm_store *store, long long id, const char *action, sm_error *err)
+{
+	static const struct {
+		const char *action, *sql;
+	} actions[] = {
+		{"ack", "UPDATE incidents SET status = 'acknowledged', acknowledged_at = ?2,"
+			" updated_at = ?2 WHERE id = ?1 AND status = 'open'"},
+		{"resolve", "UPDATE incidents SET status = 'resolved', resolved_at = ?2,"
+			    " updated_at = ?2 WHERE id = ?1 AND status IN ('open', 'acknowledged')"},
+		{"close", "UPDATE incidents SET status = 'closed', closed_at = ?2, updated_at = ?2"
+			  " WHERE id = ?1 AND status != 'closed'"},
+	};
+	char now[SM_RFC3339_LEN];
+	sqlite3_stmt *st = NULL, *exists;
+	int rc = -1, changed;
+
+	for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
+		if (strcmp(actions[i].action, action) == 0)
+			st = sm_store_prepare(store, actions[i].sql, err);
+	if (!st) {
+		if (err && !err->msg[0])
+			sm_error_set(err, "unknown incident action '%s'", action);
+		return -1;
+	}
+	exists = sm_store_prepare(store, "SELECT 1 FROM incidents WHERE id = ?1", err);
+	if (!exists)
+		goto done;
+	sqlite3_bind_int64(exists, 1, id);
+	if (sqlite3_step(exists) != SQLITE_ROW) {
+		sm_error_set(err, "no incident %lld", id);
+		goto done;
+	}
+	sm_rfc3339_now(now, true);
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sm_error_set(err, "%s: %s", sm_store_path(store), sqlite3_errmsg(sm_store_db(store)));
+		goto done;
+	}
+	changed = sqlite3_changes(sm_store_db(store));
+	rc = changed > 0 ? 1 : 0;
+done:
+	sqlite3_finalize(exists);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int sm_ingest_list(sm_store *store, const char *what, const char *status, long long limit,
+		   json_t **rows, sm_error *err)
+{
+	char q[512];
+	sqlite3_stmt *st;
+
+	*rows = NULL;
+	if (strcmp(what, "incidents") == 0)
+		snprintf(q, sizeof q, "%s%s ORDER BY id DESC LIMIT ?2", incident_columns,
+			 status ? " WHERE status = ?1" : "");
+	else if (strcmp(what, "alerts") == 0)
+		snprintf(q, sizeof q,
+			 "SELECT id, source, fingerprint, name, status, severity, description,"
+			 " labels AS labels_json, annotations AS annotations_json, started_at,"
+			 " ended_at, incident_id, created_at, updated_at FROM alerts%s"
+			 " ORDER BY id DESC LIMIT ?2",
+			 status ? " WHERE status = ?1" : "");
+	else {
+		sm_error_set(err, "nothing called '%s' to list", what);
+		return -1;
+	}
+	st = sm_store_prepare(store, q, err);
+	if (!st)
+		return -1;
+	if (status)
+		sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, limit > 0 ? limit : -1);
+	*rows = json_array();
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(*rows, row_json(st));
+	sqlite3_finalize(st);
+	return 0;
+}

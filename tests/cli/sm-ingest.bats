@@ -1,0 +1,162 @@
+#!/usr/bin/env bats
+# sm-ingest end to end: streams, store rules through the binary, dry runs,
+# listings, incident management, and hostile input.
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+setup() { setup_sm; }
+teardown() { teardown_sm; }
+
+count() { sql "SELECT count(*) FROM $1"; }
+
+@test "--help, --version, --list-drivers" {
+	run sm-ingest --help
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "usage: sm-ingest"* ]]
+	run sm-ingest --version
+	[[ "$output" == "sm-ingest 0.1.0" ]]
+	run sm-ingest --list-drivers
+	[ "$status" -eq 0 ]
+	names=$(printf '%s\n' "${lines[@]}" | awk '{print $1}' | sort | tr '\n' ' ')
+	[ "$names" = "alertmanager cluster datadog generic grafana newrelic opsgenie pagerduty zabbix " ]
+	[[ "$output" == *"cluster"*"[disabled]"* ]]
+	CLUSTER_ENABLED=1 run sm-ingest --list-drivers --json
+	[ "$(printf '%s\n' "${lines[@]}" | grep '"cluster"' | json_get 'd["enabled"], d["signature_header"]')" = '[true, "X-Cluster-Signature"]' ]
+}
+
+@test "usage errors exit 64 with one line" {
+	for args in "-d nope" "--bogus" "--limit x alerts" "incident explode 1" "incident ack x" \
+		"alerts --status weird" "a b"; do
+		# shellcheck disable=SC2086
+		run sm-ingest $args </dev/null
+		[ "$status" -eq 64 ] || { echo "$args -> $status: $output"; false; }
+		[ "${#lines[@]}" -eq 1 ]
+	done
+	run sm-ingest -d nope
+	[[ "$output" == "sm-ingest: unknown driver 'nope' (available: grafana, alertmanager,"* ]]
+}
+
+@test "a stream: one envelope per incident touched, stored once, acknowledged after commit" {
+	{
+		am_payload DiskFull db-01 firing
+		am_payload DiskFull db-01 firing # a repeat: NDJSON
+		printf '%s' "$(am_payload HighLoad web-01 firing critical)" # concatenated, no newline
+		am_payload HighLoad web-02 firing
+	} >"$TEST_DIR/stream"
+	run sm-ingest -d alertmanager "$TEST_DIR/stream"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 4 ]
+	[ "$(echo "${lines[0]}" | json_get 'd["incident"]["title"], d["incident"]["change"], d["alerts"][0]["change"]')" = '["DiskFull on db-01", "created", "created"]' ]
+	[ "$(echo "${lines[1]}" | json_get 'd["alerts"][0]["change"]')" = unchanged ]
+	[ "$(count alerts)" = 3 ]
+	[ "$(count incidents)" = 3 ]
+	[ "$(sql "SELECT count(DISTINCT trace_id) FROM alert_history")" = 3 ]
+	[ "$(count inbox)" = 0 ]
+	# --queue also queues each envelope.
+	am_payload DiskFull db-01 resolved | sm-ingest --queue >/dev/null
+	[ "$(sql "SELECT count(*), max(state) FROM inbox")" = "1	pending" ]
+	[ "$(sql "SELECT status FROM incidents WHERE title = 'DiskFull on db-01'")" = resolved ]
+}
+
+@test "listings and incident management" {
+	am_payload DiskFull db-01 firing | sm-ingest >/dev/null
+	am_payload Backup nas firing info | sm-ingest >/dev/null
+	run sm-ingest incidents
+	[ "${#lines[@]}" -eq 2 ]
+	[ "$(echo "${lines[0]}" | json_get 'd["title"], d["status"]')" = '["Backup on nas", "open"]' ]
+	run sm-ingest alerts --status firing --limit 1
+	[ "${#lines[@]}" -eq 1 ]
+	id=$(sm-ingest incidents --limit 1 | json_get 'd["id"]')
+	run sm-ingest incident ack "$id"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json_get 'd["status"], d["change"]')" = '["acknowledged", "ack"]' ]
+	run sm-ingest incident ack "$id"
+	[ "$(echo "$output" | json_get 'd["change"]')" = unchanged ]
+	run sm-ingest incident close "$id"
+	[ "$(echo "$output" | json_get 'd["status"]')" = closed ]
+	run sm-ingest incident resolve 4242
+	[ "$status" -eq 64 ]
+	[ "$output" = "sm-ingest: no incident 4242" ]
+	run sm-ingest incidents --status closed
+	[ "${#lines[@]}" -eq 1 ]
+	run script -qec "$SM_BIN/sm-ingest incidents" /dev/null
+	[[ "$output" == *"id"*"status"*"severity"*"title"* ]]
+}
+
+@test "--dry-run prints one envelope per payload and stores nothing" {
+	{ am_payload A x firing; am_payload B y firing; } >"$TEST_DIR/two"
+	SM_DB=/proc/sm-no-store/sm.db run sm-ingest --dry-run "$TEST_DIR/two"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ]
+	[ "$(echo "${lines[0]}" | json_get 'd["driver"], d["incident"], d["alerts"][0]["name"]')" = '["alertmanager", null, "A"]' ]
+}
+
+@test "hostile input: exit 65 with a message, nothing stored, the store intact" {
+	am_payload Keep x firing | sm-ingest >/dev/null
+	before=$(count alerts)
+	printf '{"receiver":"x","status":"firing","alerts":[' >"$TEST_DIR/truncated"
+	head -c 4096 /dev/urandom >"$TEST_DIR/random"
+	python3 -c 'print("[" * 200000 + "]" * 200000)' >"$TEST_DIR/deep"
+	python3 -c 'print("{\"a\":" * 200000 + "1" + "}" * 200000)' >"$TEST_DIR/deep-object"
+	printf '{"name":"bad \xff utf8"}\n' >"$TEST_DIR/utf8"
+	printf '[1,2,3]\n' >"$TEST_DIR/array"
+	printf 'null\n' >"$TEST_DIR/null"
+	printf '{"a":1,"a":2}\n' >"$TEST_DIR/dupes"
+	for f in truncated random deep deep-object utf8 array null dupes; do
+		run --separate-stderr sm-ingest "$TEST_DIR/$f"
+		[ "$status" -eq 65 ] || { echo "$f -> $status: $stderr"; false; }
+		[ -z "$output" ]
+		[ "$(echo "$stderr" | wc -l)" -eq 1 ]
+		[[ "$stderr" == "sm-ingest: $TEST_DIR/$f: payload 1"* ]]
+	done
+	# A driver that cannot read the payload, and nulls where objects belong.
+	for p in '{"alerts":null,"status":"firing","receiver":"x"}' '{"event":null}' '{"labels":null}' '{}'; do
+		run sm-ingest -d alertmanager <<<"$p"
+		[ "$status" -eq 65 ] || { echo "$p -> $status"; false; }
+	done
+	[ "$(count alerts)" = "$before" ]
+	[ "$(sql 'PRAGMA integrity_check')" = ok ]
+	# An oversize payload is refused by SM_MAX_BODY.
+	SM_MAX_BODY=64 run sm-ingest <<<"$(am_payload Big x firing)"
+	[ "$status" -eq 65 ]
+	[[ "$output" == *"larger than 64 bytes"* ]]
+}
+
+@test "a bad payload in a stream: the good ones are stored, exit 65" {
+	{ am_payload One x firing; echo '{"receiver": 1, "status": "firing", "alerts": "no"}'; am_payload Two y firing; } >"$TEST_DIR/mixed"
+	run --separate-stderr sm-ingest -d alertmanager "$TEST_DIR/mixed"
+	[ "$status" -eq 65 ]
+	[ "${#lines[@]}" -eq 2 ]
+	[[ "$stderr" == *"payload 2"* ]]
+	[ "$(count alerts)" = 2 ]
+}
+
+@test "sm-check --alerts: results become local alerts; OK resolves" {
+	host cli-warn
+	run sm-check --alerts memory load
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ]
+	[ "$(echo "${lines[0]}" | json_get 'd["incident"]["title"], d["alerts"][0]["fingerprint"], d["alerts"][0]["change"], d["checks"][0]["checker"]')" = '["memory on cli-warn", "memory-cli-warn", "created", "memory"]' ]
+	[ "$(sql "SELECT source, status FROM alerts ORDER BY id" | tr '\n' ' ')" = "local	firing local	firing " ]
+	run sm-check --alerts memory load
+	[ "$(echo "${lines[0]}" | json_get 'd["alerts"][0]["change"]')" = unchanged ]
+	# The same host recovers: memory back to 50 %, load still high.
+	cp -r "$SM_FIXTURES/hosts/cli-warn" "$TEST_DIR/host"
+	cp "$SM_FIXTURES/hosts/cli-ok/proc/meminfo" "$TEST_DIR/host/proc/meminfo"
+	SM_HOST_ROOT="$TEST_DIR/host" run sm-check --alerts memory load
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ]
+	[ "$(echo "${lines[0]}" | json_get 'd["incident"]["status"], d["incident"]["change"], d["alerts"][0]["change"]')" = '["resolved", "resolved", "resolved"]' ]
+	[ "$(echo "${lines[1]}" | json_get 'd["alerts"][0]["change"]')" = unchanged ]
+	# Fine again: the resolved alert and its incident are unchanged.
+	SM_HOST_ROOT="$TEST_DIR/host" run sm-check --alerts memory
+	[ "$(echo "$output" | json_get 'd["incident"]["change"], d["alerts"][0]["change"], d["checks"][0]["status"]')" = '["unchanged", "unchanged", "ok"]' ]
+	# A checker that never fired and is fine: nothing stored, the check envelope.
+	SM_HOST_ROOT="$TEST_DIR/host" run sm-check --alerts swap
+	[ "$(echo "$output" | json_get 'd["incident"], d["alerts"], d["checks"][0]["checker"]')" = '[null, [], "swap"]' ]
+	[ "$(sql 'SELECT count(*) FROM check_runs')" = 8 ]
+	[ "$(sql "SELECT count(*) FROM alerts WHERE name = 'swap'")" = 0 ]
+	run sm-check --alerts - memory </dev/null
+	[ "$status" -eq 64 ]
+}
