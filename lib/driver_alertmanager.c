@@ -65,8 +65,8 @@ static void alert_from(sm_alert *a, json_t *element)
 	if (json_is_string(starts) && sm_alert_time(starts, 0, &a->started_at) == 1)
 		a->started_set = true;
 	a->ended_set = ended(json_object_get(element, "endsAt"), &a->ended_at);
-	sm_alert_set_description(a,
-				 sm_json_first_str(a->annotations, "description", "summary", NULL));
+	sm_alert_set_description(
+	    a, sm_json_first_str(a->annotations, "description", "summary", (const char *)NULL));
 	a->raw = json_incref(element);
 }
 

@@ -52,24 +52,15 @@ static bool one_of(const char *text, const char *const *words)
 	return false;
 }
 
-static bool detect_key(json_t *payload, const char *key)
-{
-	json_t *value = json_object_get(payload, key);
-
-	return json_is_string(value) || (json_is_number(value) && !strcmp(key, "alert_id"));
-}
-
 bool sm_driver_datadog_detect(json_t *payload)
 {
-	static const char *const keys[] = {"alert_id", "alert_status", "alert_type",
-					   "alert_transition"};
+	json_t *alert_id = json_object_get(payload, "alert_id");
 
-	if (json_is_object(json_object_get(payload, "org")))
-		return true;
-	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-		if (detect_key(payload, keys[i]))
-			return true;
-	return false;
+	return json_is_object(json_object_get(payload, "org")) || json_is_string(alert_id) ||
+	       json_is_number(alert_id) ||
+	       json_is_string(json_object_get(payload, "alert_status")) ||
+	       json_is_string(json_object_get(payload, "alert_type")) ||
+	       json_is_string(json_object_get(payload, "alert_transition"));
 }
 
 /* One tag: "key:value" (split at the first ':') or a bare "key". */
@@ -78,8 +69,10 @@ static int tag_label(sm_alert *a, const char *tag, size_t len)
 	const char *colon;
 	char *key;
 
-	while (len && (*tag == ' ' || *tag == '\t'))
-		tag++, len--;
+	while (len && (*tag == ' ' || *tag == '\t')) {
+		tag++;
+		len--;
+	}
 	while (len && (tag[len - 1] == ' ' || tag[len - 1] == '\t'))
 		len--;
 	colon = memchr(tag, ':', len);
@@ -115,7 +108,8 @@ static int tag_labels(sm_alert *a, json_t *tags)
 	}
 	json_array_foreach(tags, i, tag)
 	{
-		if (json_is_string(tag) && tag_label(a, json_string_value(tag), json_string_length(tag)) < 0)
+		if (json_is_string(tag) &&
+		    tag_label(a, json_string_value(tag), json_string_length(tag)) < 0)
 			return -1;
 	}
 	return 0;
@@ -126,12 +120,10 @@ static int tag_labels(sm_alert *a, json_t *tags)
 static bool updated_time(json_t *value, struct timespec *out)
 {
 	const char *s = json_string_value(value);
-	json_t *number;
-	int rc;
 
 	if (s && *s && s[strspn(s, "0123456789")] == '\0') {
-		number = json_integer(strtoll(s, NULL, 10));
-		rc = sm_alert_time(number, 1e10, out);
+		json_t *number = json_integer(strtoll(s, NULL, 10));
+		int rc = sm_alert_time(number, 1e10, out);
 		json_decref(number);
 		return rc == 1;
 	}
@@ -144,8 +136,9 @@ int sm_driver_datadog_parse(json_t *payload, sm_alert_batch *batch, sm_error *er
 	static const char *const ok[] = {"ok", "recovered", NULL};
 	static const char *const high[] = {"p1", "high", "critical", NULL};
 	static const char *const low[] = {"p3", "p4", "p5", "low", "info", NULL};
-	const char *name = sm_json_first_str(payload, "alert_title", "title", NULL);
-	const char *priority = sm_json_first_str(payload, "priority", "alert_priority", NULL);
+	const char *name = sm_json_first_str(payload, "alert_title", "title", (const char *)NULL);
+	const char *priority =
+	    sm_json_first_str(payload, "priority", "alert_priority", (const char *)NULL);
 	const char *type = sm_json_str(payload, "alert_type");
 	json_t *alert_id = json_object_get(payload, "alert_id");
 	char *id_text;
@@ -153,14 +146,14 @@ int sm_driver_datadog_parse(json_t *payload, sm_alert_batch *batch, sm_error *er
 
 	if (!sm_driver_datadog_detect(payload)) {
 		sm_error_set(err, "invalid Datadog payload: no org object, nor any of alert_id, "
-				  "alert_status, alert_type, alert_transition");
+		                  "alert_status, alert_type, alert_transition");
 		return -1;
 	}
 	if (!(a = sm_batch_add(batch)))
 		goto oom;
 	sm_alert_set_name(a, name ? name : DEFAULT_NAME);
 	a->resolved = one_of(sm_json_str(payload, "alert_transition"), recovered) ||
-		      one_of(sm_json_str(payload, "alert_status"), ok);
+	              one_of(sm_json_str(payload, "alert_status"), ok);
 	if ((type && strcasecmp(type, "error") == 0) || one_of(priority, high))
 		a->severity = SM_SEVERITY_CRITICAL;
 	else if (one_of(priority, low))
@@ -176,7 +169,8 @@ int sm_driver_datadog_parse(json_t *payload, sm_alert_batch *batch, sm_error *er
 		sm_alert_label(a, "alert_id", id_text);
 	a->fingerprint = id_text ? id_text : sent_fingerprint(json_object_get(payload, "id"));
 	a->started_set = updated_time(json_object_get(payload, "last_updated"), &a->started_at);
-	sm_alert_set_description(a, sm_json_first_str(payload, "event_msg", "body", NULL));
+	sm_alert_set_description(
+	    a, sm_json_first_str(payload, "event_msg", "body", (const char *)NULL));
 	sm_alert_annotation(a, "url", sm_json_str(payload, "url"));
 	a->raw = json_incref(payload);
 	return 0;

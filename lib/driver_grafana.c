@@ -66,7 +66,7 @@ static bool is_unified(json_t *payload)
 		return false;
 	return is_id(json_object_get(payload, "orgId")) ||
 	       (json_is_string(json_object_get(payload, "title")) &&
-		json_is_string(json_object_get(payload, "groupKey")));
+	        json_is_string(json_object_get(payload, "groupKey")));
 }
 
 static bool is_legacy(json_t *payload)
@@ -102,7 +102,8 @@ static void unified_alert(sm_alert *a, json_t *element)
 	if (json_is_string(starts) && sm_alert_time(starts, 0, &a->started_at) == 1)
 		a->started_set = true;
 	a->ended_set = ended(json_object_get(element, "endsAt"), &a->ended_at);
-	description = sm_json_first_str(a->annotations, "description", "summary", NULL);
+	description =
+	    sm_json_first_str(a->annotations, "description", "summary", (const char *)NULL);
 	sm_alert_set_description(a, description ? description : sm_json_str(element, "message"));
 	a->raw = json_incref(element);
 }
@@ -112,7 +113,7 @@ static void unified_alert(sm_alert *a, json_t *element)
 static int legacy_alert(sm_alert *a, json_t *payload)
 {
 	static const char *const ids[] = {"ruleId", "dashboardId", "panelId", "orgId"};
-	const char *name = sm_json_first_str(payload, "ruleName", "title", NULL);
+	const char *name = sm_json_first_str(payload, "ruleName", "title", (const char *)NULL);
 	const char *state = sm_json_str(payload, "state");
 
 	sm_alert_set_name(a, name ? name : "Unknown Alert");
@@ -128,8 +129,8 @@ static int legacy_alert(sm_alert *a, json_t *payload)
 		state = "alerting";
 	a->resolved = strcmp(state, "ok") == 0;
 	a->severity = strcmp(state, "alerting") == 0 || strcmp(state, "critical") == 0
-			      ? SM_SEVERITY_CRITICAL
-			      : SM_SEVERITY_WARNING;
+	                  ? SM_SEVERITY_CRITICAL
+	                  : SM_SEVERITY_WARNING;
 	sm_alert_set_description(a, sm_json_str(payload, "message"));
 	sm_alert_annotation(a, "ruleUrl", sm_json_str(payload, "ruleUrl"));
 	a->raw = json_incref(payload);
@@ -155,7 +156,7 @@ int sm_driver_grafana_parse(json_t *payload, sm_alert_batch *batch, sm_error *er
 	}
 	if (!is_legacy(payload)) {
 		sm_error_set(err, "invalid Grafana payload: neither unified (alerts with orgId) "
-				  "nor legacy (evalMatches, or ruleId/ruleName with ruleUrl)");
+		                  "nor legacy (evalMatches, or ruleId/ruleName with ruleUrl)");
 		return -1;
 	}
 	if (!(a = sm_batch_add(batch)) || legacy_alert(a, payload) < 0)

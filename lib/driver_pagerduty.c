@@ -88,7 +88,7 @@ bool sm_driver_pagerduty_detect(json_t *payload)
 
 static enum sm_severity priority_severity(json_t *priority, enum sm_severity by_urgency)
 {
-	const char *name = sm_json_first_str(priority, "name", "summary", NULL);
+	const char *name = sm_json_first_str(priority, "name", "summary", (const char *)NULL);
 
 	if (has(name, "p1") || has(name, "critical"))
 		return SM_SEVERITY_CRITICAL;
@@ -122,7 +122,7 @@ static int v3_alert(sm_alert *a, json_t *event)
 	sm_alert_label(a, "service_name", sm_json_str(service, "summary"));
 	sm_alert_label(a, "urgency", urgency);
 	a->started_set = string_time(json_object_get(incident, "created_at"), &a->started_at) ||
-			 string_time(occurred, &a->started_at);
+	                 string_time(occurred, &a->started_at);
 	a->ended_set = a->resolved && string_time(occurred, &a->ended_at);
 	a->fingerprint = sent_fingerprint(json_object_get(incident, "id"));
 	sm_alert_set_description(a, sm_json_str(incident, "description"));
@@ -133,7 +133,7 @@ static int v3_alert(sm_alert *a, json_t *event)
 
 static int legacy_alert(sm_alert *a, json_t *message)
 {
-	const char *type = sm_json_first_str(message, "event", "type", NULL);
+	const char *type = sm_json_first_str(message, "event", "type", (const char *)NULL);
 	json_t *incident = json_object_get(message, "incident");
 	json_t *created = json_object_get(message, "created_on");
 	const char *name, *urgency;
@@ -147,15 +147,16 @@ static int legacy_alert(sm_alert *a, json_t *message)
 	a->resolved = has(type, "resolve");
 	sm_alert_set_name(a, name ? name : DEFAULT_NAME);
 	a->severity = !urgency || strcasecmp(urgency, "high") == 0 ? SM_SEVERITY_CRITICAL
-								    : SM_SEVERITY_WARNING;
+	                                                           : SM_SEVERITY_WARNING;
 	sm_alert_label(a, "alertname", a->name);
 	if (text_label(a, "incident_id", json_object_get(incident, "id")) < 0 ||
 	    text_label(a, "incident_number", json_object_get(incident, "incident_number")) < 0)
 		return -1;
-	sm_alert_label(a, "service_name", sm_json_str(json_object_get(incident, "service"), "name"));
+	sm_alert_label(a, "service_name",
+	               sm_json_str(json_object_get(incident, "service"), "name"));
 	a->started_set = string_time(json_object_get(incident, "created_at"), &a->started_at) ||
-			 string_time(json_object_get(incident, "created_on"), &a->started_at) ||
-			 string_time(created, &a->started_at);
+	                 string_time(json_object_get(incident, "created_on"), &a->started_at) ||
+	                 string_time(created, &a->started_at);
 	a->ended_set = a->resolved && string_time(created, &a->ended_at);
 	a->fingerprint = sent_fingerprint(json_object_get(incident, "id"));
 	sm_alert_set_description(a, sm_json_str(incident, "description"));
@@ -170,13 +171,14 @@ int sm_driver_pagerduty_parse(json_t *payload, sm_alert_batch *batch, sm_error *
 	size_t i;
 
 	if (is_v3(payload)) {
-		if (!(a = sm_batch_add(batch)) || v3_alert(a, json_object_get(payload, "event")) < 0)
+		if (!(a = sm_batch_add(batch)) ||
+		    v3_alert(a, json_object_get(payload, "event")) < 0)
 			goto oom;
 		return 0;
 	}
 	if (!is_legacy(payload)) {
 		sm_error_set(err, "invalid PagerDuty payload: no event with event_type and "
-				  "resource_type, nor messages with an incident or type");
+		                  "resource_type, nor messages with an incident or type");
 		return -1;
 	}
 	json_array_foreach(messages, i, message)

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,6 +311,35 @@ fail:
 	return -1;
 }
 
+/* Switch a new store to WAL (a setting kept in the file). Changing the
+ * journal mode needs an exclusive lock and SQLite does not wait for it
+ * through the busy handler, so several processes creating the store at once
+ * retry here, for as long as the busy timeout would have waited. */
+static int use_wal(sm_store *store, sm_error *err)
+{
+	for (int waited_ms = 0;; waited_ms += 10) {
+		sqlite3_stmt *st = sm_store_prepare(store, "PRAGMA journal_mode = WAL", err);
+		int step;
+		bool wal = false;
+
+		if (!st)
+			return -1;
+		step = sqlite3_step(st);
+		if (step == SQLITE_ROW)
+			wal = strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+		sqlite3_finalize(st);
+		if (wal)
+			return 0;
+		if ((step != SQLITE_BUSY && step != SQLITE_LOCKED && step != SQLITE_ROW) ||
+		    waited_ms >= 10000) {
+			sm_error_set(err, "%s: cannot switch to WAL: %s", store->path,
+				     sqlite3_errmsg(store->db));
+			return -1;
+		}
+		usleep(10000);
+	}
+}
+
 /* Process-wide SQLite settings, before its first use: a short-lived tool
  * needs neither the bulk page-cache preallocation nor the large lookaside
  * arena; without them sm-check stays within its memory budget
@@ -352,12 +382,13 @@ int sm_store_open(const char *path, sm_store **out, sm_error *err)
 		             store->db ? sqlite3_errmsg(store->db) : "cannot open");
 		goto fail;
 	}
-	sqlite3_busy_timeout(store->db, 10000);
-	if (sm_store_exec(store,
-	                  "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;"
-	                  /* FULL: a commit is on disk before anything is acknowledged. */
-	                  " PRAGMA synchronous = FULL;",
-	                  err) < 0)
+	sqlite3_busy_timeout(store->db, 10000);	if (sm_store_exec(store,
+			  "PRAGMA foreign_keys = ON;"
+			  /* FULL: a commit is on disk before anything is acknowledged. */
+			  " PRAGMA synchronous = FULL;",
+			  err) < 0)
+		goto fail;
+	if (use_wal(store, err) < 0)
 		goto fail;
 	if (migrate(store, err) < 0)
 		goto fail;

@@ -82,7 +82,10 @@ char *sm_fingerprint_generic(const char *name, json_t *labels);
 char *sm_json_text(json_t *value);
 /* The string value of key in obj when it is a non-empty string, else NULL. */
 const char *sm_json_str(json_t *obj, const char *key);
-/* The first non-empty string among the keys (NULL-terminated). */
+/* The terminator of sm_json_first_str's keys: a typed null pointer, since a
+ * bare NULL in a variadic call need not be a pointer. */
+#define SM_KEYS_END ((const char *)NULL)
+/* The first non-empty string among the keys (ending with SM_KEYS_END). */
 const char *sm_json_first_str(json_t *obj, ...) __attribute__((sentinel));
 
 /* Vendor timestamps: RFC 3339 / ISO 8601 strings (a missing offset means

@@ -143,7 +143,7 @@ static void text_helpers(void **state)
 	assert_null(sm_json_str(o, "a"));
 	assert_string_equal(sm_json_str(o, "b"), "x");
 	assert_null(sm_json_str(o, "n"));
-	assert_string_equal(sm_json_first_str(o, "a", "missing", "b", NULL), "x");
+	assert_string_equal(sm_json_first_str(o, "a", "missing", "b", (const char *)NULL), "x");
 	t = sm_json_text(json_object_get(o, "n"));
 	assert_string_equal(t, "8080");
 	free(t);
