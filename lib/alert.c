@@ -19,26 +19,26 @@
  * Grafana unified payload (which also looks like Alertmanager's) is
  * Grafana's; generic takes what no vendor claims; local is internal. */
 static const sm_driver drivers[] = {
-	{"grafana", "Grafana alerting (unified and legacy)", sm_driver_grafana_detect,
-	 sm_driver_grafana_parse, "X-Grafana-Signature", 0},
-	{"alertmanager", "Prometheus Alertmanager webhook", sm_driver_alertmanager_detect,
-	 sm_driver_alertmanager_parse, "X-SM-Signature", 0},
-	{"pagerduty", "PagerDuty webhooks (V3 and legacy V2)", sm_driver_pagerduty_detect,
-	 sm_driver_pagerduty_parse, "X-PagerDuty-Signature", 0},
-	{"datadog", "Datadog webhook", sm_driver_datadog_detect, sm_driver_datadog_parse,
-	 "X-SM-Signature", 0},
-	{"newrelic", "New Relic (classic and workflow)", sm_driver_newrelic_detect,
-	 sm_driver_newrelic_parse, "X-NewRelic-Signature", 0},
-	{"opsgenie", "Opsgenie webhook", sm_driver_opsgenie_detect, sm_driver_opsgenie_parse,
-	 "X-SM-Signature", 0},
-	{"zabbix", "Zabbix webhook media", sm_driver_zabbix_detect, sm_driver_zabbix_parse,
-	 "X-SM-Signature", 0},
-	{"cluster", "sm agents pushing to this hub (CLUSTER_ENABLED=1)", sm_driver_cluster_detect,
-	 sm_driver_cluster_parse, "X-Cluster-Signature", SM_DRIVER_CLUSTER},
-	{"generic", "any JSON alert or list of alerts", sm_driver_generic_detect,
-	 sm_driver_generic_parse, "X-Webhook-Signature", 0},
-	{"local", "sm-check results (internal)", sm_driver_local_detect, sm_driver_local_parse,
-	 "X-SM-Signature", SM_DRIVER_INTERNAL},
+    {"grafana", "Grafana alerting (unified and legacy)", sm_driver_grafana_detect,
+     sm_driver_grafana_parse, "X-Grafana-Signature", 0},
+    {"alertmanager", "Prometheus Alertmanager webhook", sm_driver_alertmanager_detect,
+     sm_driver_alertmanager_parse, "X-SM-Signature", 0},
+    {"pagerduty", "PagerDuty webhooks (V3 and legacy V2)", sm_driver_pagerduty_detect,
+     sm_driver_pagerduty_parse, "X-PagerDuty-Signature", 0},
+    {"datadog", "Datadog webhook", sm_driver_datadog_detect, sm_driver_datadog_parse,
+     "X-SM-Signature", 0},
+    {"newrelic", "New Relic (classic and workflow)", sm_driver_newrelic_detect,
+     sm_driver_newrelic_parse, "X-NewRelic-Signature", 0},
+    {"opsgenie", "Opsgenie webhook", sm_driver_opsgenie_detect, sm_driver_opsgenie_parse,
+     "X-SM-Signature", 0},
+    {"zabbix", "Zabbix webhook media", sm_driver_zabbix_detect, sm_driver_zabbix_parse,
+     "X-SM-Signature", 0},
+    {"cluster", "sm agents pushing to this hub (CLUSTER_ENABLED=1)", sm_driver_cluster_detect,
+     sm_driver_cluster_parse, "X-Cluster-Signature", SM_DRIVER_CLUSTER},
+    {"generic", "any JSON alert or list of alerts", sm_driver_generic_detect,
+     sm_driver_generic_parse, "X-Webhook-Signature", 0},
+    {"local", "sm-check results (internal)", sm_driver_local_detect, sm_driver_local_parse,
+     "X-SM-Signature", SM_DRIVER_INTERNAL},
 };
 
 const sm_driver *sm_drivers(size_t *count)
@@ -78,7 +78,7 @@ static int parse_with(const sm_driver *d, json_t *payload, sm_alert_batch *batch
 }
 
 int sm_driver_parse(const sm_driver *driver, json_t *payload, const sm_driver **used,
-		    sm_alert_batch *batch, sm_error *err)
+                    sm_alert_batch *batch, sm_error *err)
 {
 	if (!json_is_object(payload)) {
 		sm_error_set(err, "payload must be a JSON object");
@@ -87,7 +87,7 @@ int sm_driver_parse(const sm_driver *driver, json_t *payload, const sm_driver **
 	if (driver) {
 		if (!sm_driver_enabled(driver)) {
 			sm_error_set(err, "driver %s is disabled (set CLUSTER_ENABLED=1)",
-				     driver->name);
+			             driver->name);
 			return -1;
 		}
 		if (used)
@@ -108,7 +108,7 @@ int sm_driver_parse(const sm_driver *driver, json_t *payload, const sm_driver **
 	}
 	sm_batch_clear(batch);
 	sm_error_set(err, "no driver recognises this payload (use -d DRIVER, or see "
-			  "--list-drivers)");
+	                  "--list-drivers)");
 	return -1;
 }
 
@@ -119,8 +119,8 @@ static const char *const severity_names[] = {"", "info", "warning", "critical"};
 const char *sm_severity_name(enum sm_severity severity)
 {
 	return severity >= SM_SEVERITY_INFO && severity <= SM_SEVERITY_CRITICAL
-		       ? severity_names[severity]
-		       : "warning";
+	           ? severity_names[severity]
+	           : "warning";
 }
 
 int sm_severity_parse(const char *name)
@@ -190,8 +190,8 @@ int sm_batch_finish(sm_alert_batch *batch, bool alertmanager_fingerprints, sm_er
 			continue;
 		free(a->fingerprint);
 		a->fingerprint = alertmanager_fingerprints
-					 ? sm_fingerprint_labels(a->labels)
-					 : sm_fingerprint_generic(a->name, a->labels);
+		                     ? sm_fingerprint_labels(a->labels)
+		                     : sm_fingerprint_generic(a->name, a->labels);
 		if (!a->fingerprint) {
 			sm_error_set(err, "cannot compute a fingerprint");
 			return -1;
@@ -255,6 +255,30 @@ char *sm_json_text(json_t *value)
 	if (json_is_string(value))
 		return strdup(json_string_value(value));
 	return json_dumps(value, SM_JSON_FLAGS | JSON_ENCODE_ANY);
+}
+
+bool sm_json_has(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	return v && !json_is_null(v);
+}
+
+char *sm_json_id(json_t *value)
+{
+	if (json_is_string(value))
+		return json_string_length(value) ? strdup(json_string_value(value)) : NULL;
+	if (json_is_number(value) && json_number_value(value) != 0)
+		return sm_json_text(value);
+	return NULL;
+}
+
+void sm_alert_label_json(sm_alert *alert, const char *key, json_t *value)
+{
+	char *text = sm_json_text(value);
+
+	sm_alert_label(alert, key, text ? text : "");
+	free(text);
 }
 
 const char *sm_json_str(json_t *obj, const char *key)
@@ -402,8 +426,8 @@ static int parse_iso(const char *s, struct timespec *out)
 		snprintf(buf + n, sizeof buf - n, "Z");
 	/* "+0000" offsets without a colon. */
 	n = strlen(buf);
-	if (n >= 24 && (buf[n - 5] == '+' || buf[n - 5] == '-') && isdigit((unsigned char)buf[n - 1]) &&
-	    !strchr(buf + n - 5, ':')) {
+	if (n >= 24 && (buf[n - 5] == '+' || buf[n - 5] == '-') &&
+	    isdigit((unsigned char)buf[n - 1]) && !strchr(buf + n - 5, ':')) {
 		memmove(buf + n - 1, buf + n - 2, 3);
 		buf[n - 2] = ':';
 	}
@@ -416,26 +440,42 @@ int sm_alert_time(json_t *value, double ms_above, struct timespec *out)
 		return parse_iso(json_string_value(value), out);
 	if (json_is_number(value)) {
 		double v = json_number_value(value);
+		struct timespec t;
 		bool ms;
 		if (!(v > 0) || v > 1e15)
 			return 0;
 		ms = ms_above > 0 && v > ms_above;
 		if (json_is_integer(value)) { /* exact: no float rounding of milliseconds */
 			long long i = json_integer_value(value);
-			out->tv_sec = (time_t)(ms ? i / 1000 : i);
-			out->tv_nsec = ms ? (long)(i % 1000) * 1000000L : 0;
+			t.tv_sec = (time_t)(ms ? i / 1000 : i);
+			t.tv_nsec = ms ? (long)(i % 1000) * 1000000L : 0;
 		} else {
 			if (ms)
 				v /= 1000.0;
-			out->tv_sec = (time_t)v;
+			t.tv_sec = (time_t)v;
 			/* to the microsecond, as vendors send at most that */
-			out->tv_nsec = (long)((long long)((v - (double)out->tv_sec) * 1e6 + 0.5) * 1000);
+			t.tv_nsec = (long)((long long)((v - (double)t.tv_sec) * 1e6 + 0.5) * 1000);
 		}
-		if (out->tv_sec > 253402300799LL) /* after year 9999 */
+		if (t.tv_sec > 253402300799LL) /* after year 9999: *out untouched */
 			return 0;
+		*out = t;
 		return 1;
 	}
 	return 0;
+}
+
+int sm_alert_end_time(json_t *value, struct timespec *out)
+{
+	struct timespec t;
+	struct tm end_tm, now_tm;
+	time_t now = time(NULL);
+
+	if (!json_is_string(value) || sm_alert_time(value, 0, &t) != 1 ||
+	    !gmtime_r(&t.tv_sec, &end_tm) || !gmtime_r(&now, &now_tm) ||
+	    end_tm.tm_year > now_tm.tm_year + 1)
+		return 0;
+	*out = t;
+	return 1;
 }
 
 /* --- the batch as JSON --- */

@@ -36,16 +36,6 @@ bool sm_driver_cluster_detect(json_t *payload)
 	       json_is_array(json_object_get(payload, "alerts"));
 }
 
-/* A non-empty string, or a number's JSON text; else NULL. */
-static char *id_text(json_t *v)
-{
-	if (json_is_number(v))
-		return sm_json_text(v);
-	if (json_is_string(v) && *json_string_value(v))
-		return strdup(json_string_value(v));
-	return NULL;
-}
-
 static void set_time(json_t *v, struct timespec *at, bool *set)
 {
 	struct timespec ts;
@@ -83,7 +73,7 @@ static int parse_alert(json_t *e, const char *instance_id, const char *hostname,
 		sm_alert_label(a, "hostname", hostname);
 	/* The agents send "<checker>-<instance_id>"; without one, the generic
 	 * rule over the final labels (sm_batch_finish). */
-	fingerprint = id_text(json_object_get(e, "fingerprint"));
+	fingerprint = sm_json_id(json_object_get(e, "fingerprint"));
 	sm_alert_set_fingerprint(a, fingerprint);
 	free(fingerprint);
 	if (json_is_object(annotations) && json_object_update(a->annotations, annotations) < 0)

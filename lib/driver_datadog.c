@@ -32,17 +32,6 @@
 
 #define DEFAULT_NAME "Datadog Alert"
 
-/* A fingerprint the sender supplied: a non-empty string, or a number as its
- * text. NULL otherwise (the caller frees). */
-static char *sent_fingerprint(json_t *value)
-{
-	if (json_is_string(value))
-		return json_string_length(value) ? strdup(json_string_value(value)) : NULL;
-	if (json_is_number(value) && json_number_value(value) != 0)
-		return sm_json_text(value);
-	return NULL;
-}
-
 /* Whether text is one of the words (NULL-terminated), ignoring case. */
 static bool one_of(const char *text, const char *const *words)
 {
@@ -165,9 +154,9 @@ int sm_driver_datadog_parse(json_t *payload, sm_alert_batch *batch, sm_error *er
 		sm_alert_label(a, "hostname", sm_json_str(payload, "hostname"));
 	if (sm_json_str(payload, "alert_metric"))
 		sm_alert_label(a, "metric", sm_json_str(payload, "alert_metric"));
-	if ((id_text = sent_fingerprint(alert_id)) != NULL)
+	if ((id_text = sm_json_id(alert_id)) != NULL)
 		sm_alert_label(a, "alert_id", id_text);
-	a->fingerprint = id_text ? id_text : sent_fingerprint(json_object_get(payload, "id"));
+	a->fingerprint = id_text ? id_text : sm_json_id(json_object_get(payload, "id"));
 	a->started_set = updated_time(json_object_get(payload, "last_updated"), &a->started_at);
 	sm_alert_set_description(
 	    a, sm_json_first_str(payload, "event_msg", "body", (const char *)NULL));

@@ -7,8 +7,9 @@
  *
  * Auto-detection gives generic an object with an alerts array or a name
  * under one of the keys above; any other object reaches it only when the
- * driver is forced (where it becomes one "Unknown Alert"). Alerts come from
- * the payload's top-level "source" when that is a usable name.
+ * driver is forced (where it becomes one "Unknown Alert"). The alerts'
+ * source is the payload's top-level "source" when that is a usable name
+ * (see set_source), else "generic".
  *
  * Quirks tolerated, and why:
  * - "ok", "normal" and "resolved" resolve, whether sent as status or as
@@ -117,22 +118,13 @@ static void set_time(json_t *e, const char *const *keys, size_t n, struct timesp
 		}
 }
 
-static char *id_text(json_t *v)
-{
-	if (json_is_number(v))
-		return sm_json_text(v);
-	if (json_is_string(v) && *json_string_value(v))
-		return strdup(json_string_value(v));
-	return NULL;
-}
-
 static int parse_alert(json_t *e, sm_alert *a)
 {
 	json_t *labels = json_object_get(e, "labels"),
 	       *annotations = json_object_get(e, "annotations");
 	json_t *value;
 	const char *name =
-	    sm_json_first_str(e, "name", "alert_name", "title", "alertname", (const char *)NULL);
+	    sm_json_first_str(e, "name", "alert_name", "title", "alertname", SM_KEYS_END);
 	const char *key;
 	char *fingerprint;
 
@@ -148,7 +140,7 @@ static int parse_alert(json_t *e, sm_alert *a)
 		sm_alert_label(a, key, text);
 		free(text);
 	}
-	fingerprint = id_text(json_object_get(e, "fingerprint"));
+	fingerprint = sm_json_id(json_object_get(e, "fingerprint"));
 	sm_alert_set_fingerprint(a, fingerprint);
 	free(fingerprint);
 	if (json_is_object(annotations) && json_object_update(a->annotations, annotations) < 0)
@@ -158,8 +150,8 @@ static int parse_alert(json_t *e, sm_alert *a)
 	if (a->resolved)
 		set_time(e, ended_keys, sizeof ended_keys / sizeof ended_keys[0], &a->ended_at,
 		         &a->ended_set);
-	sm_alert_set_description(a, sm_json_first_str(e, "description", "message", "summary",
-	                                              "text", (const char *)NULL));
+	sm_alert_set_description(
+	    a, sm_json_first_str(e, "description", "message", "summary", "text", SM_KEYS_END));
 	return 0;
 }
 

@@ -30,31 +30,6 @@
 
 #include "drivers.h"
 
-/* A fingerprint the sender supplied: a non-empty string, or a number as its
- * text. NULL otherwise (the caller frees). */
-static char *sent_fingerprint(json_t *value)
-{
-	if (json_is_string(value))
-		return json_string_length(value) ? strdup(json_string_value(value)) : NULL;
-	if (json_is_number(value) && json_number_value(value) != 0)
-		return sm_json_text(value);
-	return NULL;
-}
-
-/* Whether an endsAt is a real end: Go's zero time is rejected by
- * sm_alert_time, and a year after next year is a "never" placeholder. */
-static bool ended(json_t *value, struct timespec *out)
-{
-	time_t now = time(NULL);
-	struct tm end_tm, now_tm;
-
-	if (!json_is_string(value) || sm_alert_time(value, 0, out) != 1)
-		return false;
-	if (!gmtime_r(&out->tv_sec, &end_tm) || !gmtime_r(&now, &now_tm))
-		return false;
-	return end_tm.tm_year <= now_tm.tm_year + 1;
-}
-
 static bool is_id(json_t *value)
 {
 	return json_is_number(value) || (json_is_string(value) && json_string_length(value));
@@ -98,10 +73,10 @@ static void unified_alert(sm_alert *a, json_t *element)
 	sm_alert_set_name(a, name ? name : sm_json_str(element, "alertname"));
 	a->severity = sm_severity_normalize(sm_json_str(a->labels, "severity"));
 	sm_alert_set_status(a, json_string_value(json_object_get(element, "status")));
-	a->fingerprint = sent_fingerprint(json_object_get(element, "fingerprint"));
+	a->fingerprint = sm_json_id(json_object_get(element, "fingerprint"));
 	if (json_is_string(starts) && sm_alert_time(starts, 0, &a->started_at) == 1)
 		a->started_set = true;
-	a->ended_set = ended(json_object_get(element, "endsAt"), &a->ended_at);
+	a->ended_set = sm_alert_end_time(json_object_get(element, "endsAt"), &a->ended_at);
 	description =
 	    sm_json_first_str(a->annotations, "description", "summary", (const char *)NULL);
 	sm_alert_set_description(a, description ? description : sm_json_str(element, "message"));

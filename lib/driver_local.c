@@ -30,7 +30,7 @@ int sm_driver_local_parse(json_t *payload, sm_alert_batch *batch, sm_error *err)
 
 	if (!json_is_array(checks) || !host) {
 		sm_error_set(err, "invalid local payload: expected an sm-check envelope with "
-				  "\"host\" and \"checks\"");
+		                  "\"host\" and \"checks\"");
 		return -1;
 	}
 	batch->no_create_resolved = true;
@@ -44,8 +44,8 @@ int sm_driver_local_parse(json_t *payload, sm_alert_batch *batch, sm_error *err)
 		sm_alert *a;
 
 		if (!checker || !status) {
-			sm_error_set(err, "invalid local payload: checks[%zu] lacks checker or status",
-				     i);
+			sm_error_set(
+			    err, "invalid local payload: checks[%zu] lacks checker or status", i);
 			return -1;
 		}
 		a = sm_batch_add(batch);
@@ -58,8 +58,8 @@ int sm_driver_local_parse(json_t *payload, sm_alert_batch *batch, sm_error *err)
 		sm_alert_set_name(a, checker);
 		sm_alert_set_description(a, message ? message : "");
 		a->resolved = strcmp(status, "ok") == 0;
-		a->severity = strcmp(status, "critical") == 0 ? SM_SEVERITY_CRITICAL
-							       : SM_SEVERITY_WARNING;
+		a->severity =
+		    strcmp(status, "critical") == 0 ? SM_SEVERITY_CRITICAL : SM_SEVERITY_WARNING;
 		sm_alert_label(a, "checker", checker);
 		sm_alert_label(a, "hostname", host);
 		if (json_is_object(metrics) && json_object_size(metrics) > 0) {

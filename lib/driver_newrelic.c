@@ -3,7 +3,7 @@
  * - classic: the notification channel webhook (account_id, current_state,
  *   condition_name, incident_id, severity, targets[], timestamp in ms);
  * - workflow: a workflow destination's payload template (issueUrl with
- *   issueId or accumulations, title, state, priority, createdAt in ms).
+ *   issueId, id or accumulations; title, state, priority, createdAt in ms).
  *
  * One alert per payload. A workflow payload also carries title/state, which
  * is why it must be claimed here and not by a title/state-shaped driver.
@@ -30,16 +30,16 @@ struct severity_word {
 	enum sm_severity severity;
 };
 
-/* Classic "severity" ($SEVERITY: CRITICAL, WARNING, INFO; older channels
- * also sent high/medium/low). Anything else is warning. */
+/* Classic "severity" ($SEVERITY: CRITICAL, WARNING, INFO; custom payloads
+ * also use high/medium/low). Anything else is warning. */
 static const struct severity_word classic_severities[] = {
     {"critical", SM_SEVERITY_CRITICAL}, {"high", SM_SEVERITY_CRITICAL},
     {"warning", SM_SEVERITY_WARNING},   {"medium", SM_SEVERITY_WARNING},
     {"low", SM_SEVERITY_INFO},          {"info", SM_SEVERITY_INFO},
 };
 
-/* Workflow "priority" (CRITICAL, HIGH, MEDIUM, LOW). New Relic sends LOW
- * for issues that need no attention, so anything unknown is info. */
+/* Workflow "priority" (CRITICAL, HIGH, MEDIUM, LOW): LOW, and a priority
+ * that is missing or unknown, is info. */
 static const struct severity_word workflow_priorities[] = {
     {"critical", SM_SEVERITY_CRITICAL},
     {"high", SM_SEVERITY_CRITICAL},
@@ -55,17 +55,10 @@ static enum sm_severity severity_of(const char *text, const struct severity_word
 	return otherwise;
 }
 
-/* A member that is present and not null. */
-static bool has(json_t *obj, const char *key)
-{
-	json_t *v = json_object_get(obj, key);
-
-	return v && !json_is_null(v);
-}
-
 static bool is_workflow(json_t *p)
 {
-	return has(p, "issueUrl") && (has(p, "accumulations") || has(p, "issueId") || has(p, "id"));
+	return sm_json_has(p, "issueUrl") && (sm_json_has(p, "accumulations") ||
+	                                      sm_json_has(p, "issueId") || sm_json_has(p, "id"));
 }
 
 static bool is_classic(json_t *p)
@@ -74,35 +67,16 @@ static bool is_classic(json_t *p)
 	                                   "condition_name"};
 	int found = 0;
 
-	if (has(p, "account_id") && has(p, "current_state"))
+	if (sm_json_has(p, "account_id") && sm_json_has(p, "current_state"))
 		return true;
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-		found += has(p, keys[i]);
+		found += sm_json_has(p, keys[i]);
 	return found >= 2;
 }
 
 bool sm_driver_newrelic_detect(json_t *payload)
 {
 	return is_workflow(payload) || is_classic(payload);
-}
-
-/* An id as text: a non-empty string, or a number's JSON text; else NULL. */
-static char *id_text(json_t *v)
-{
-	if (json_is_number(v))
-		return sm_json_text(v);
-	if (json_is_string(v) && *json_string_value(v))
-		return strdup(json_string_value(v));
-	return NULL;
-}
-
-/* A label from any JSON value, as sm_json_text writes it (null is ""). */
-static void label_text(sm_alert *a, const char *key, json_t *v)
-{
-	char *text = sm_json_text(v);
-
-	sm_alert_label(a, key, text ? text : "");
-	free(text);
 }
 
 static void set_started(sm_alert *a, json_t *v)
@@ -126,10 +100,9 @@ static bool state_closed(json_t *p, const char *key)
 
 static void parse_classic(json_t *p, sm_alert *a)
 {
-	const char *name =
-	    sm_json_first_str(p, "condition_name", "policy_name", (const char *)NULL);
+	const char *name = sm_json_first_str(p, "condition_name", "policy_name", SM_KEYS_END);
 	json_t *targets = json_object_get(p, "targets");
-	char *fingerprint = id_text(json_object_get(p, "incident_id"));
+	char *fingerprint = sm_json_id(json_object_get(p, "incident_id"));
 
 	sm_alert_set_name(a, name ? name : "New Relic Alert");
 	a->resolved = state_closed(p, "current_state");
@@ -137,11 +110,11 @@ static void parse_classic(json_t *p, sm_alert *a)
 	    json_string_value(json_object_get(p, "severity")), classic_severities,
 	    sizeof classic_severities / sizeof classic_severities[0], SM_SEVERITY_WARNING);
 	sm_alert_label(a, "alertname", a->name);
-	label_text(a, "account_id", json_object_get(p, "account_id"));
+	sm_alert_label_json(a, "account_id", json_object_get(p, "account_id"));
 	sm_alert_label(a, "account_name", json_string_value(json_object_get(p, "account_name")));
-	label_text(a, "condition_id", json_object_get(p, "condition_id"));
+	sm_alert_label_json(a, "condition_id", json_object_get(p, "condition_id"));
 	sm_alert_label(a, "policy_name", json_string_value(json_object_get(p, "policy_name")));
-	label_text(a, "incident_id", json_object_get(p, "incident_id"));
+	sm_alert_label_json(a, "incident_id", json_object_get(p, "incident_id"));
 	/* The first three targets name what the incident is about; an element
 	 * that is not an object still takes its index, so target_<i> keeps
 	 * pointing at targets[i]. */
@@ -180,7 +153,7 @@ static void parse_workflow(json_t *p, sm_alert *a)
 	    sizeof workflow_priorities / sizeof workflow_priorities[0], SM_SEVERITY_INFO);
 	if (!issue || json_is_null(issue))
 		issue = json_object_get(p, "id");
-	issue_id = id_text(issue);
+	issue_id = sm_json_id(issue);
 	sm_alert_label(a, "alertname", a->name);
 	sm_alert_label(a, "issue_id", issue_id);
 	set_started(a, json_object_get(p, "createdAt"));
@@ -196,7 +169,7 @@ int sm_driver_newrelic_parse(json_t *payload, sm_alert_batch *batch, sm_error *e
 
 	if (!sm_driver_newrelic_detect(payload)) {
 		sm_error_set(err,
-		             "invalid New Relic payload: expected issueUrl with issueId or "
+		             "invalid New Relic payload: expected issueUrl with issueId, id or "
 		             "accumulations (workflow), or account_id and current_state or two "
 		             "of condition_id, incident_id, policy_name, condition_name (classic)");
 		return -1;

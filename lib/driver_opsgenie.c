@@ -4,12 +4,14 @@
  * ms, …}, "integrationId", "integrationName", "source": {…}}.
  *
  * Quirks tolerated, and why:
- * - Acknowledge/AddNote/… callbacks stay firing: only Close, Delete (and
- *   the "resolve" some relays send) mean the problem is gone.
- * - "alert" may be null or missing in callbacks for integration-level
- *   actions; the payload is still Opsgenie's when it names the integration.
- * - tags are free text; "key:value" tags become labels (Opsgenie has no
- *   other place for key/value data), any other tag a "tag_<tag>" label.
+ * - Acknowledge, AddNote and the other callbacks stay firing: only Close
+ *   and Delete (and "resolve", which the original also took) mean the
+ *   problem is gone; an acknowledged alert is still a problem.
+ * - "alert" may be null or missing: the payload is still Opsgenie's when
+ *   it names the integration (integrationId and integrationName).
+ * - tags are free text; the common "key:value" tags become labels (split
+ *   at the first colon), any other tag a "tag_<tag>" label set to "true".
+ * - the priority is compared case-insensitively ("p2" is P2).
  * - a field of the wrong type is treated as absent, never as an error.
  */
 #include <ctype.h>
@@ -35,37 +37,14 @@ static const char *const resolving_actions[] = {"close", "delete", "resolve"};
 /* Copied to labels when non-empty, after the tags so they win. */
 static const char *const alert_fields[] = {"entity", "alias", "team", "source"};
 
-static bool has(json_t *obj, const char *key)
-{
-	json_t *v = json_object_get(obj, key);
-
-	return v && !json_is_null(v);
-}
-
 bool sm_driver_opsgenie_detect(json_t *payload)
 {
 	json_t *alert = json_object_get(payload, "alert");
 
-	if (has(payload, "action") && (has(alert, "alertId") || has(alert, "tinyId")))
+	if (sm_json_has(payload, "action") &&
+	    (sm_json_has(alert, "alertId") || sm_json_has(alert, "tinyId")))
 		return true;
-	return has(payload, "integrationId") && has(payload, "integrationName");
-}
-
-static char *id_text(json_t *v)
-{
-	if (json_is_number(v))
-		return sm_json_text(v);
-	if (json_is_string(v) && *json_string_value(v))
-		return strdup(json_string_value(v));
-	return NULL;
-}
-
-static void label_text(sm_alert *a, const char *key, json_t *v)
-{
-	char *text = sm_json_text(v);
-
-	sm_alert_label(a, key, text ? text : "");
-	free(text);
+	return sm_json_has(payload, "integrationId") && sm_json_has(payload, "integrationName");
 }
 
 static void tag_labels(sm_alert *a, json_t *tags)
@@ -132,10 +111,10 @@ int sm_driver_opsgenie_parse(json_t *payload, sm_alert_batch *batch, sm_error *e
 			a->severity = priorities[i].severity;
 
 	tag_labels(a, json_object_get(alert, "tags"));
-	/* After the tags: a "alertname:x" tag must not rename the alert. */
+	/* After the tags: an "alertname:x" tag must not rename the alert. */
 	sm_alert_label(a, "alertname", a->name);
-	label_text(a, "alert_id", json_object_get(alert, "alertId"));
-	label_text(a, "tiny_id", json_object_get(alert, "tinyId"));
+	sm_alert_label_json(a, "alert_id", json_object_get(alert, "alertId"));
+	sm_alert_label_json(a, "tiny_id", json_object_get(alert, "tinyId"));
 	sm_alert_label(a, "priority", prio);
 	for (size_t i = 0; i < sizeof alert_fields / sizeof alert_fields[0]; i++) {
 		const char *value = sm_json_str(alert, alert_fields[i]);
@@ -149,9 +128,9 @@ int sm_driver_opsgenie_parse(json_t *payload, sm_alert_batch *batch, sm_error *e
 		a->started_set = true;
 	}
 	/* alertId is Opsgenie's own id; alias is the sender's dedup key. */
-	fingerprint = id_text(json_object_get(alert, "alertId"));
+	fingerprint = sm_json_id(json_object_get(alert, "alertId"));
 	if (!fingerprint)
-		fingerprint = id_text(json_object_get(alert, "alias"));
+		fingerprint = sm_json_id(json_object_get(alert, "alias"));
 	sm_alert_set_fingerprint(a, fingerprint);
 	free(fingerprint);
 	sm_alert_set_description(a, json_string_value(json_object_get(alert, "description")));

@@ -31,17 +31,6 @@
 
 #define DEFAULT_NAME "PagerDuty Incident"
 
-/* A fingerprint the sender supplied: a non-empty string, or a number as its
- * text. NULL otherwise (the caller frees). */
-static char *sent_fingerprint(json_t *value)
-{
-	if (json_is_string(value))
-		return json_string_length(value) ? strdup(json_string_value(value)) : NULL;
-	if (json_is_number(value) && json_number_value(value) != 0)
-		return sm_json_text(value);
-	return NULL;
-}
-
 static bool string_time(json_t *value, struct timespec *out)
 {
 	return json_is_string(value) && sm_alert_time(value, 0, out) == 1;
@@ -124,7 +113,7 @@ static int v3_alert(sm_alert *a, json_t *event)
 	a->started_set = string_time(json_object_get(incident, "created_at"), &a->started_at) ||
 	                 string_time(occurred, &a->started_at);
 	a->ended_set = a->resolved && string_time(occurred, &a->ended_at);
-	a->fingerprint = sent_fingerprint(json_object_get(incident, "id"));
+	a->fingerprint = sm_json_id(json_object_get(incident, "id"));
 	sm_alert_set_description(a, sm_json_str(incident, "description"));
 	sm_alert_annotation(a, "html_url", sm_json_str(incident, "html_url"));
 	a->raw = json_incref(event);
@@ -158,7 +147,7 @@ static int legacy_alert(sm_alert *a, json_t *message)
 	                 string_time(json_object_get(incident, "created_on"), &a->started_at) ||
 	                 string_time(created, &a->started_at);
 	a->ended_set = a->resolved && string_time(created, &a->ended_at);
-	a->fingerprint = sent_fingerprint(json_object_get(incident, "id"));
+	a->fingerprint = sm_json_id(json_object_get(incident, "id"));
 	sm_alert_set_description(a, sm_json_str(incident, "description"));
 	a->raw = json_incref(message);
 	return 0;

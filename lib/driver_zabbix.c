@@ -8,9 +8,9 @@
  * alert_message, zabbix_url. One alert per payload.
  *
  * Quirks tolerated, and why:
- * - Zabbix sends every parameter as a string, but scripts and proxies
- *   re-emitting it send numbers: event_value 0 and severity 0-5 as JSON
- *   numbers mean the same as their strings.
+ * - Zabbix's parameters are strings, but a custom webhook script may
+ *   send numbers: event_value 0, ids and severity 0-5 as JSON numbers
+ *   mean the same as their strings.
  * - severities come as names ("High", "Not classified") or as
  *   {EVENT.NSEVERITY} digits, depending on the macro used.
  * - {EVENT.DATE} is "YYYY.MM.DD" and {EVENT.TIME} "HH:MM:SS", in the
@@ -46,28 +46,22 @@ static const struct {
     {"0", SM_SEVERITY_INFO},
 };
 
-static bool has(json_t *obj, const char *key)
-{
-	json_t *v = json_object_get(obj, key);
-
-	return v && !json_is_null(v);
-}
-
 bool sm_driver_zabbix_detect(json_t *payload)
 {
 	static const char *const keys[] = {"event_id", "trigger_id", "trigger_name",
 	                                   "trigger_severity", "host_name"};
 	int found = 0;
 
-	if (has(payload, "event_source") && has(payload, "event_value"))
+	if (sm_json_has(payload, "event_source") && sm_json_has(payload, "event_value"))
 		return true;
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-		found += has(payload, keys[i]);
+		found += sm_json_has(payload, keys[i]);
 	return found >= 2;
 }
 
-/* A non-empty string, or a number's JSON text; else NULL. */
-static char *id_text(json_t *v)
+/* A value as text when it carries one: a non-empty string or any number
+ * (0 included: it is a value, a severity, not a missing id). */
+static char *value_text(json_t *v)
 {
 	if (json_is_number(v))
 		return sm_json_text(v);
@@ -76,17 +70,9 @@ static char *id_text(json_t *v)
 	return NULL;
 }
 
-static void label_text(sm_alert *a, const char *key, json_t *v)
-{
-	char *text = sm_json_text(v);
-
-	sm_alert_label(a, key, text ? text : "");
-	free(text);
-}
-
 static bool text_is(json_t *v, const char *word)
 {
-	char *text = id_text(v);
+	char *text = value_text(v);
 	bool same = text && strcasecmp(text, word) == 0;
 
 	free(text);
@@ -104,11 +90,11 @@ static bool recovered(json_t *p)
 
 static enum sm_severity severity_of(json_t *p)
 {
-	char *text = id_text(json_object_get(p, "trigger_severity"));
+	char *text = value_text(json_object_get(p, "trigger_severity"));
 	enum sm_severity severity = SM_SEVERITY_WARNING;
 
 	if (!text)
-		text = id_text(json_object_get(p, "event_severity"));
+		text = value_text(json_object_get(p, "event_severity"));
 	for (size_t i = 0; text && i < sizeof severities / sizeof severities[0]; i++)
 		if (strcasecmp(text, severities[i].word) == 0) {
 			severity = severities[i].severity;
@@ -176,10 +162,9 @@ static void set_started(sm_alert *a, json_t *p)
 
 static void set_description(sm_alert *a, json_t *p)
 {
-	const char *text =
-	    sm_json_first_str(p, "alert_message", "event_message", (const char *)NULL);
+	const char *text = sm_json_first_str(p, "alert_message", "event_message", SM_KEYS_END);
 	const char *item = sm_json_str(p, "item_name");
-	char *value = id_text(json_object_get(p, "item_value")), *line = NULL;
+	char *value = value_text(json_object_get(p, "item_value")), *line = NULL;
 
 	if (text)
 		sm_alert_set_description(a, text);
@@ -191,8 +176,7 @@ static void set_description(sm_alert *a, json_t *p)
 
 int sm_driver_zabbix_parse(json_t *payload, sm_alert_batch *batch, sm_error *err)
 {
-	const char *name =
-	    sm_json_first_str(payload, "trigger_name", "event_name", (const char *)NULL);
+	const char *name = sm_json_first_str(payload, "trigger_name", "event_name", SM_KEYS_END);
 	static const char *const optional[] = {"item_name", "host_group"};
 	char *fingerprint, *item_value;
 	sm_alert *a;
@@ -215,15 +199,15 @@ int sm_driver_zabbix_parse(json_t *payload, sm_alert_batch *batch, sm_error *err
 	sm_alert_label(a, "alertname", a->name);
 	sm_alert_label(a, "host_name", json_string_value(json_object_get(payload, "host_name")));
 	sm_alert_label(a, "host_ip", json_string_value(json_object_get(payload, "host_ip")));
-	label_text(a, "trigger_id", json_object_get(payload, "trigger_id"));
-	label_text(a, "event_id", json_object_get(payload, "event_id"));
+	sm_alert_label_json(a, "trigger_id", json_object_get(payload, "trigger_id"));
+	sm_alert_label_json(a, "event_id", json_object_get(payload, "event_id"));
 	for (size_t i = 0; i < sizeof optional / sizeof optional[0]; i++)
 		if (sm_json_str(payload, optional[i]))
 			sm_alert_label(a, optional[i], sm_json_str(payload, optional[i]));
 	set_started(a, payload);
-	fingerprint = id_text(json_object_get(payload, "event_id"));
+	fingerprint = sm_json_id(json_object_get(payload, "event_id"));
 	if (!fingerprint)
-		fingerprint = id_text(json_object_get(payload, "trigger_id"));
+		fingerprint = sm_json_id(json_object_get(payload, "trigger_id"));
 	sm_alert_set_fingerprint(a, fingerprint);
 	free(fingerprint);
 	set_description(a, payload);

@@ -13,8 +13,8 @@
 
 #include "sm/hmac.h"
 
-#define STR2(x) #x
-#define STR(x)  STR2(x)
+#define STR2(x)   #x
+#define STR(x)    STR2(x)
 #define LIBCRYPTO "libcrypto.so." STR(OPENSSL_VERSION_MAJOR)
 
 /* The functions we call, typed from OpenSSL's own prototypes. */
@@ -32,7 +32,7 @@ static void load(void)
 
 	if (!h) {
 		snprintf(crypto.error, sizeof crypto.error, "cannot load %s: %s", LIBCRYPTO,
-			 dlerror());
+		         dlerror());
 		return;
 	}
 	*(void **)&crypto.sha256 = dlsym(h, "EVP_sha256");
@@ -41,7 +41,7 @@ static void load(void)
 	*(void **)&crypto.memcmp = dlsym(h, "CRYPTO_memcmp");
 	if (!crypto.sha256 || !crypto.digest || !crypto.hmac || !crypto.memcmp) {
 		snprintf(crypto.error, sizeof crypto.error, "%s lacks a needed function",
-			 LIBCRYPTO);
+		         LIBCRYPTO);
 		crypto.sha256 = NULL;
 	}
 	/* The handle stays open for the life of the process. */
@@ -86,7 +86,7 @@ int sm_sha256_hex(const void *data, size_t len, char out[SM_SHA256_HEX], sm_erro
 }
 
 static int hmac_raw(const void *key, size_t keylen, const void *data, size_t len,
-		    unsigned char md[EVP_MAX_MD_SIZE], sm_error *err)
+                    unsigned char md[EVP_MAX_MD_SIZE], sm_error *err)
 {
 	unsigned int n = 0;
 
@@ -101,7 +101,7 @@ static int hmac_raw(const void *key, size_t keylen, const void *data, size_t len
 }
 
 int sm_hmac_sha256_hex(const void *key, size_t keylen, const void *data, size_t len,
-		       char out[SM_SHA256_HEX], sm_error *err)
+                       char out[SM_SHA256_HEX], sm_error *err)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 
@@ -120,7 +120,7 @@ static int hex_value(int c)
 }
 
 int sm_hmac_verify(const void *key, size_t keylen, const void *data, size_t len,
-		   const char *signature, sm_error *err)
+                   const char *signature, sm_error *err)
 {
 	unsigned char want[EVP_MAX_MD_SIZE], got[32];
 

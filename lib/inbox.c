@@ -11,7 +11,7 @@ int sm_inbox_put(sm_store *store, json_t *env, sm_error *err)
 	char now[SM_RFC3339_LEN], *text = json_dumps(env, SM_JSON_FLAGS);
 	const char *trace = json_string_value(json_object_get(env, "trace_id"));
 	sqlite3_stmt *st = sm_store_prepare(
-		store, "INSERT INTO inbox (envelope, created_at, trace_id) VALUES (?1, ?2, ?3)", err);
+	    store, "INSERT INTO inbox (envelope, created_at, trace_id) VALUES (?1, ?2, ?3)", err);
 	int rc = -1;
 
 	if (!st || !text)
@@ -21,7 +21,8 @@ int sm_inbox_put(sm_store *store, json_t *env, sm_error *err)
 	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, trace ? trace : "", -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		sm_error_set(err, "%s: %s", sm_store_path(store), sqlite3_errmsg(sm_store_db(store)));
+		sm_error_set(err, "%s: %s", sm_store_path(store),
+		             sqlite3_errmsg(sm_store_db(store)));
 	else
 		rc = 0;
 done:
@@ -30,18 +31,18 @@ done:
 	return rc;
 }
 
-int sm_inbox_claim(sm_store *store, const char *worker, double stale_s, long long *id,
-		   json_t **env, sm_error *err)
+int sm_inbox_claim(sm_store *store, const char *worker, double stale_s, long long *id, json_t **env,
+                   sm_error *err)
 {
 	char now[SM_RFC3339_LEN], stale[SM_RFC3339_LEN];
 	struct timespec ts;
 	sqlite3_stmt *st = sm_store_prepare(
-		store,
-		"UPDATE inbox SET state = 'claimed', claimed_by = ?1, claimed_at = ?2,"
-		" attempts = attempts + 1 WHERE id = (SELECT id FROM inbox WHERE state = 'pending'"
-		" OR (state = 'claimed' AND claimed_at < ?3) ORDER BY id LIMIT 1)"
-		" RETURNING id, envelope",
-		err);
+	    store,
+	    "UPDATE inbox SET state = 'claimed', claimed_by = ?1, claimed_at = ?2,"
+	    " attempts = attempts + 1 WHERE id = (SELECT id FROM inbox WHERE state = 'pending'"
+	    " OR (state = 'claimed' AND claimed_at < ?3) ORDER BY id LIMIT 1)"
+	    " RETURNING id, envelope",
+	    err);
 	int rc = -1, step;
 
 	*env = NULL;
@@ -62,12 +63,14 @@ int sm_inbox_claim(sm_store *store, const char *worker, double stale_s, long lon
 		if (*env) {
 			rc = 1;
 		} else {
-			sm_error_set(err, "inbox item %lld: unreadable envelope: %s", *id, jerr.text);
+			sm_error_set(err, "inbox item %lld: unreadable envelope: %s", *id,
+			             jerr.text);
 		}
 	} else if (step == SQLITE_DONE) {
 		rc = 0;
 	} else {
-		sm_error_set(err, "%s: %s", sm_store_path(store), sqlite3_errmsg(sm_store_db(store)));
+		sm_error_set(err, "%s: %s", sm_store_path(store),
+		             sqlite3_errmsg(sm_store_db(store)));
 	}
 	/* Step to the end so the UPDATE completes before finalize. */
 	while (step == SQLITE_ROW)
@@ -79,8 +82,8 @@ int sm_inbox_claim(sm_store *store, const char *worker, double stale_s, long lon
 int sm_inbox_finish(sm_store *store, long long id, bool ok, const char *error, sm_error *err)
 {
 	sqlite3_stmt *st = sm_store_prepare(
-		store, "UPDATE inbox SET state = ?2, error = ?3 WHERE id = ?1 AND state = 'claimed'",
-		err);
+	    store, "UPDATE inbox SET state = ?2, error = ?3 WHERE id = ?1 AND state = 'claimed'",
+	    err);
 	int rc = -1;
 
 	if (!st)
@@ -89,7 +92,8 @@ int sm_inbox_finish(sm_store *store, long long id, bool ok, const char *error, s
 	sqlite3_bind_text(st, 2, ok ? "done" : "failed", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, error ? error : "", -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		sm_error_set(err, "%s: %s", sm_store_path(store), sqlite3_errmsg(sm_store_db(store)));
+		sm_error_set(err, "%s: %s", sm_store_path(store),
+		             sqlite3_errmsg(sm_store_db(store)));
 	else if (sqlite3_changes(sm_store_db(store)) == 0)
 		sm_error_set(err, "inbox item %lld is not claimed", id);
 	else
@@ -101,7 +105,7 @@ int sm_inbox_finish(sm_store *store, long long id, bool ok, const char *error, s
 long long sm_inbox_depth(sm_store *store)
 {
 	sqlite3_stmt *st = sm_store_prepare(
-		store, "SELECT count(*) FROM inbox WHERE state IN ('pending', 'claimed')", NULL);
+	    store, "SELECT count(*) FROM inbox WHERE state IN ('pending', 'claimed')", NULL);
 	long long n = -1;
 
 	if (st && sqlite3_step(st) == SQLITE_ROW)

@@ -20,38 +20,39 @@ enum stmt {
 	COUNT_FIRING,
 	RESOLVE_INCIDENT,
 	REOPEN_INCIDENT,
-	ALERT_ROW,
+	INCIDENT_ROW,
 	NSTMT,
 };
 
 static const char *const sql[NSTMT] = {
-	[FIND_ALERT] = "SELECT id, status, severity, incident_id, description, labels, annotations"
-		       " FROM alerts WHERE source = ?1 AND fingerprint = ?2",
-	[INSERT_ALERT] = "INSERT INTO alerts (source, fingerprint, name, status, severity,"
-			 " description, labels, annotations, raw, started_at, ended_at,"
-			 " incident_id, created_at, updated_at)"
-			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
-	[UPDATE_ALERT] = "UPDATE alerts SET name = ?2, status = ?3, severity = ?4, description = ?5,"
-			 " labels = ?6, annotations = ?7, raw = ?8, ended_at = ?9,"
-			 " incident_id = ?10, updated_at = ?11 WHERE id = ?1",
-	[HISTORY] = "INSERT INTO alert_history (alert_id, change, old_status, new_status,"
-		    " old_severity, new_severity, at, trace_id)"
-		    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-	[FIND_INCIDENT] = "SELECT id, severity FROM incidents WHERE group_key = ?1"
-			  " AND status IN ('open', 'acknowledged') ORDER BY id DESC LIMIT 1",
-	[INSERT_INCIDENT] = "INSERT INTO incidents (title, status, severity, group_key, source,"
-			    " created_at, updated_at, trace_id)"
-			    " VALUES (?1, 'open', ?2, ?3, ?4, ?5, ?5, ?6)",
-	[INCIDENT_OF] = "SELECT status, severity FROM incidents WHERE id = ?1",
-	[ESCALATE] = "UPDATE incidents SET severity = ?2, updated_at = ?3 WHERE id = ?1",
-	[COUNT_FIRING] = "SELECT count(*) FROM alerts WHERE incident_id = ?1 AND status = 'firing'",
-	[RESOLVE_INCIDENT] = "UPDATE incidents SET status = 'resolved', resolved_at = ?2,"
-			     " updated_at = ?2 WHERE id = ?1 AND status IN ('open', 'acknowledged')",
-	/* A reopened incident is a new episode: it takes the refiring alert's
-	 * severity instead of keeping the old episode's. */
-	[REOPEN_INCIDENT] = "UPDATE incidents SET status = 'open', resolved_at = NULL,"
-			    " acknowledged_at = NULL, severity = ?3, updated_at = ?2 WHERE id = ?1",
-	[ALERT_ROW] = "SELECT started_at, ended_at, severity, status FROM alerts WHERE id = ?1",
+    [FIND_ALERT] = "SELECT id, status, severity, incident_id, description, labels, annotations,"
+                   " started_at, ended_at FROM alerts WHERE source = ?1 AND fingerprint = ?2",
+    [INSERT_ALERT] = "INSERT INTO alerts (source, fingerprint, name, status, severity,"
+                     " description, labels, annotations, raw, started_at, ended_at,"
+                     " incident_id, created_at, updated_at)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
+    [UPDATE_ALERT] = "UPDATE alerts SET name = ?2, status = ?3, severity = ?4, description = ?5,"
+                     " labels = ?6, annotations = ?7, raw = ?8, ended_at = ?9,"
+                     " incident_id = ?10, updated_at = ?11 WHERE id = ?1",
+    [HISTORY] = "INSERT INTO alert_history (alert_id, change, old_status, new_status,"
+                " old_severity, new_severity, at, trace_id)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [FIND_INCIDENT] = "SELECT id, severity FROM incidents WHERE group_key = ?1"
+                      " AND status IN ('open', 'acknowledged') ORDER BY id DESC LIMIT 1",
+    [INSERT_INCIDENT] = "INSERT INTO incidents (title, status, severity, group_key, source,"
+                        " created_at, updated_at, trace_id)"
+                        " VALUES (?1, 'open', ?2, ?3, ?4, ?5, ?5, ?6)",
+    [INCIDENT_OF] = "SELECT status, severity FROM incidents WHERE id = ?1",
+    [ESCALATE] = "UPDATE incidents SET severity = ?2, updated_at = ?3 WHERE id = ?1",
+    [COUNT_FIRING] = "SELECT count(*) FROM alerts WHERE incident_id = ?1 AND status = 'firing'",
+    [RESOLVE_INCIDENT] = "UPDATE incidents SET status = 'resolved', resolved_at = ?2,"
+                         " updated_at = ?2 WHERE id = ?1 AND status IN ('open', 'acknowledged')",
+    /* A reopened incident is a new episode: it takes the refiring alert's
+     * severity instead of keeping the old episode's. */
+    [REOPEN_INCIDENT] = "UPDATE incidents SET status = 'open', resolved_at = NULL,"
+                        " acknowledged_at = NULL, severity = ?3, updated_at = ?2 WHERE id = ?1",
+    [INCIDENT_ROW] = "SELECT id, title, status, severity, source, created_at, updated_at,"
+                     " acknowledged_at, resolved_at, closed_at FROM incidents WHERE id = ?1",
 };
 
 struct sm_ingest {
@@ -97,7 +98,8 @@ static sqlite3_stmt *use(sm_ingest *in, enum stmt s)
 
 static int failed(sm_ingest *in, sm_error *err)
 {
-	sm_error_set(err, "%s: %s", sm_store_path(in->store), sqlite3_errmsg(sm_store_db(in->store)));
+	sm_error_set(err, "%s: %s", sm_store_path(in->store),
+	             sqlite3_errmsg(sm_store_db(in->store)));
 	return -1;
 }
 
@@ -121,14 +123,14 @@ static void bind_id(sqlite3_stmt *st, int i, long long id)
  * alerts, whose names carry the agent's live message. */
 static char *group_key(const char *source, const sm_alert *a)
 {
-	const char *instance = sm_json_first_str(a->labels, "instance_id", "instance", "hostname",
-						 (const char *)NULL);
+	const char *instance =
+	    sm_json_first_str(a->labels, "instance_id", "instance", "hostname", (const char *)NULL);
 	char *key = NULL;
 
 	if (strcmp(source, "cluster") == 0) {
 		const char *checker = sm_json_str(a->labels, "checker");
 		if (asprintf(&key, "cluster\x1f%s\x1f%s", checker ? checker : a->name,
-			     instance ? instance : "") < 0)
+		             instance ? instance : "") < 0)
 			return NULL;
 		return key;
 	}
@@ -138,7 +140,7 @@ static char *group_key(const char *source, const sm_alert *a)
 }
 
 static void time_text(char buf[SM_RFC3339_LEN], const struct timespec *ts, bool set,
-		      const char *now)
+                      const char *now)
 {
 	if (set)
 		sm_rfc3339_format(buf, ts, ts->tv_nsec != 0);
@@ -147,10 +149,16 @@ static void time_text(char buf[SM_RFC3339_LEN], const struct timespec *ts, bool 
 }
 
 /* What happened to one incident during this batch, strongest last. */
-enum incident_change { INC_UNCHANGED, INC_UPDATED, INC_ESCALATED, INC_RESOLVED, INC_REOPENED,
-		       INC_CREATED };
-static const char *const incident_changes[] = {"unchanged", "updated", "escalated",
-					       "resolved",  "reopened", "created"};
+enum incident_change {
+	INC_UNCHANGED,
+	INC_UPDATED,
+	INC_ESCALATED,
+	INC_RESOLVED,
+	INC_REOPENED,
+	INC_CREATED
+};
+static const char *const incident_changes[] = {"unchanged", "updated",  "escalated",
+                                               "resolved",  "reopened", "created"};
 
 struct touched {
 	long long incident; /* 0: the envelope for alerts without one */
@@ -188,8 +196,8 @@ static void note_change(struct touched *t, enum incident_change c)
 }
 
 static int history(sm_ingest *in, long long alert, const char *change, const char *old_status,
-		   const char *new_status, const char *old_sev, const char *new_sev,
-		   const char *now, const char *trace_id, sm_error *err)
+                   const char *new_status, const char *old_sev, const char *new_sev,
+                   const char *now, const char *trace_id, sm_error *err)
 {
 	sqlite3_stmt *st = use(in, HISTORY);
 
@@ -206,7 +214,7 @@ static int history(sm_ingest *in, long long alert, const char *change, const cha
 
 /* Raise the incident's severity to the alert's when higher (never lower). */
 static int escalate(sm_ingest *in, struct result *r, long long id, enum sm_severity severity,
-		    const char *now, sm_error *err)
+                    const char *now, sm_error *err)
 {
 	sqlite3_stmt *st = use(in, INCIDENT_OF);
 	struct touched *t = touch(r, id);
@@ -261,7 +269,7 @@ static long long find_open(sm_ingest *in, const char *source, const sm_alert *a,
 /* Attach to the open incident with this key, raising its severity, or
  * create one. Returns the incident id (0 on error). */
 static long long attach(sm_ingest *in, struct result *r, const char *source, const sm_alert *a,
-			const char *now, const char *trace_id, sm_error *err)
+                        const char *now, const char *trace_id, sm_error *err)
 {
 	char *key = group_key(source, a);
 	sqlite3_stmt *st;
@@ -280,7 +288,7 @@ static long long attach(sm_ingest *in, struct result *r, const char *source, con
 			id = 0;
 	} else {
 		const char *instance = sm_json_first_str(a->labels, "instance_id", "instance",
-							 "hostname", (const char *)NULL);
+		                                         "hostname", (const char *)NULL);
 		char *title = NULL;
 		/* "DiskSpaceLow on db-01": the name alone would not say where. */
 		if (instance && asprintf(&title, "%s on %s", a->name, instance) < 0)
@@ -309,7 +317,7 @@ static long long attach(sm_ingest *in, struct result *r, const char *source, con
 
 /* Resolve the incident when no alert of it fires any more. */
 static int maybe_resolve(sm_ingest *in, struct result *r, long long incident, const char *now,
-			 sm_error *err)
+                         sm_error *err)
 {
 	sqlite3_stmt *st = use(in, COUNT_FIRING);
 	struct touched *t;
@@ -330,27 +338,28 @@ static int maybe_resolve(sm_ingest *in, struct result *r, long long incident, co
 	return 0;
 }
 
+/* What the store holds for an alert after the write. */
+struct stored {
+	const char *status, *severity, *started, *ended;
+};
+
 /* The alert as the envelope shows it after the write. */
-static json_t *alert_json(sm_ingest *in, const sm_alert *a, long long id, const char *change)
+static json_t *alert_json(const sm_alert *a, long long id, const char *change,
+                          const struct stored *now)
 {
-	json_t *o = json_object(), *body = sm_alert_json(a);
-	sqlite3_stmt *st = use(in, ALERT_ROW);
+	json_t *o = json_object();
 
 	json_object_set_new(o, "id", json_integer(id));
-	json_object_update(o, body);
-	json_decref(body);
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const char *started = (const char *)sqlite3_column_text(st, 0);
-		const char *ended = (const char *)sqlite3_column_text(st, 1);
-		json_object_set_new(o, "started_at", started ? json_string(started) : json_null());
-		json_object_set_new(o, "ended_at", ended ? json_string(ended) : json_null());
-		/* What the store now holds (a resolve keeps the severity it had). */
-		json_object_set_new(o, "severity",
-				    sm_json_string((const char *)sqlite3_column_text(st, 2)));
-		json_object_set_new(o, "status",
-				    sm_json_string((const char *)sqlite3_column_text(st, 3)));
-	}
+	json_object_set_new(o, "fingerprint", sm_json_string(a->fingerprint));
+	json_object_set_new(o, "name", sm_json_string(a->name));
+	json_object_set_new(o, "status", json_string(now->status));
+	json_object_set_new(o, "severity", json_string(now->severity));
+	json_object_set_new(o, "description", sm_json_string(a->description));
+	json_object_set(o, "labels", a->labels);
+	json_object_set(o, "annotations", a->annotations);
+	json_object_set_new(o, "started_at",
+	                    now->started ? json_string(now->started) : json_null());
+	json_object_set_new(o, "ended_at", now->ended ? json_string(now->ended) : json_null());
 	json_object_set_new(o, "change", json_string(change));
 	return o;
 }
@@ -361,12 +370,14 @@ static char *dump(json_t *v)
 }
 
 static int apply_one(sm_ingest *in, struct result *r, const char *source, const sm_alert *a,
-		     bool create_resolved, const char *now, const char *trace_id, sm_error *err)
+                     bool create_resolved, const char *now, const char *trace_id, sm_error *err)
 {
-	const char *status = a->resolved ? "resolved" : "firing", *sev = sm_severity_name(a->severity);
+	const char *status = a->resolved ? "resolved" : "firing",
+	           *sev = sm_severity_name(a->severity);
 	char started[SM_RFC3339_LEN], ended[SM_RFC3339_LEN];
 	char *labels = dump(a->labels), *annotations = dump(a->annotations), *raw = dump(a->raw);
-	char *old_status = NULL, *old_sev = NULL;
+	char *old_status = NULL, *old_sev = NULL, *old_started = NULL, *old_ended = NULL;
+	struct stored out;
 	const char *change = NULL;
 	long long id = 0, incident = 0;
 	sqlite3_stmt *st;
@@ -386,13 +397,16 @@ static int apply_one(sm_ingest *in, struct result *r, const char *source, const 
 		const char *old_labels = (const char *)sqlite3_column_text(st, 5);
 		const char *old_ann = (const char *)sqlite3_column_text(st, 6);
 		bool same = desc && strcmp(desc, a->description) == 0 && old_labels &&
-			    strcmp(old_labels, labels) == 0 && old_ann &&
-			    strcmp(old_ann, annotations) == 0;
+		            strcmp(old_labels, labels) == 0 && old_ann &&
+		            strcmp(old_ann, annotations) == 0;
 		id = sqlite3_column_int64(st, 0);
 		old_status = strdup((const char *)sqlite3_column_text(st, 1));
 		old_sev = strdup((const char *)sqlite3_column_text(st, 2));
 		incident = sqlite3_column_int64(st, 3);
-		if (!old_status || !old_sev) {
+		old_started = strdup((const char *)sqlite3_column_text(st, 7));
+		if (sqlite3_column_type(st, 8) != SQLITE_NULL)
+			old_ended = strdup((const char *)sqlite3_column_text(st, 8));
+		if (!old_status || !old_sev || !old_started) {
 			sm_error_set(err, "out of memory");
 			goto done;
 		}
@@ -467,7 +481,7 @@ static int apply_one(sm_ingest *in, struct result *r, const char *source, const 
 				goto done;
 			}
 			if (history(in, id, change, old_status, status, old_sev, sev, now, trace_id,
-				    err) < 0)
+			            err) < 0)
 				goto done;
 		}
 		if (a->resolved && incident > 0 && strcmp(change, "resolved") == 0 &&
@@ -503,13 +517,18 @@ static int apply_one(sm_ingest *in, struct result *r, const char *source, const 
 		if (history(in, id, change, NULL, status, NULL, sev, now, trace_id, err) < 0)
 			goto done;
 	}
+	if (old_status && strcmp(change, "unchanged") == 0)
+		out = (struct stored){old_status, old_sev, old_started, old_ended};
+	else
+		out = (struct stored){status, sev, old_started ? old_started : started,
+		                      a->resolved ? ended : NULL};
 	{
 		struct touched *t = touch(r, incident);
 		if (!t) {
 			sm_error_set(err, "out of memory");
 			goto done;
 		}
-		json_array_append_new(t->alerts, alert_json(in, a, id, change));
+		json_array_append_new(t->alerts, alert_json(a, id, change, &out));
 	}
 	rc = 0;
 done:
@@ -518,13 +537,23 @@ done:
 	free(raw);
 	free(old_status);
 	free(old_sev);
+	free(old_started);
+	free(old_ended);
 	return rc;
 }
 
-static json_t *incident_row(sm_store *store, long long id);
+static json_t *row_json(sqlite3_stmt *st);
+
+static json_t *incident_row(sm_ingest *in, long long id)
+{
+	sqlite3_stmt *st = use(in, INCIDENT_ROW);
+
+	sqlite3_bind_int64(st, 1, id);
+	return sqlite3_step(st) == SQLITE_ROW ? row_json(st) : NULL;
+}
 
 int sm_ingest_apply(sm_ingest *in, const sm_alert_batch *batch, const char *trace_id,
-		    json_t *envelopes, sm_error *err)
+                    json_t *envelopes, sm_error *err)
 {
 	char now[SM_RFC3339_LEN];
 	struct result r = {0};
@@ -535,22 +564,24 @@ int sm_ingest_apply(sm_ingest *in, const sm_alert_batch *batch, const char *trac
 	sm_rfc3339_now(now, true);
 	for (size_t i = 0; i < batch->count && rc == 0; i++)
 		rc = apply_one(in, &r, batch->source, &batch->items[i], !batch->no_create_resolved,
-			       now, trace_id, err);
+		               now, trace_id, err);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	for (size_t i = 0; i < r.count; i++) {
 		struct touched *t = &r.items[i];
 		if (rc == 0 && json_array_size(t->alerts) > 0) {
 			json_t *env = sm_envelope_new(batch->source, trace_id), *inc = json_null();
 			if (t->incident > 0) {
-				inc = incident_row(in->store, t->incident);
+				inc = incident_row(in, t->incident);
 				if (!inc)
 					inc = json_null();
 				else {
-					json_object_set_new(inc, "change",
-							    json_string(incident_changes[t->change]));
+					json_object_set_new(
+					    inc, "change",
+					    json_string(incident_changes[t->change]));
 					if (t->previous_severity)
-						json_object_set_new(inc, "previous_severity",
-								    json_string(t->previous_severity));
+						json_object_set_new(
+						    inc, "previous_severity",
+						    json_string(t->previous_severity));
 				}
 			}
 			json_object_set_new(env, "incident", inc);
@@ -558,7 +589,7 @@ int sm_ingest_apply(sm_ingest *in, const sm_alert_batch *batch, const char *trac
 			if (batch->agent)
 				json_object_set(env, "agent", batch->agent);
 			sm_envelope_add_stage(env, "ingest", "ok", now,
-					      sm_round(sm_elapsed_ms(&t0, &t1), 3), NULL);
+			                      sm_round(sm_elapsed_ms(&t0, &t1), 3), NULL);
 			json_array_append_new(envelopes, env);
 		}
 		json_decref(t->alerts);
@@ -621,10 +652,10 @@ static json_t *row_json(sqlite3_stmt *st)
 }
 
 static const char incident_columns[] =
-	"SELECT id, title, status, severity, source, created_at, updated_at, acknowledged_at,"
-	" resolved_at, closed_at FROM incidents";
+    "SELECT id, title, status, severity, source, created_at, updated_at, acknowledged_at,"
+    " resolved_at, closed_at FROM incidents";
 
-static json_t *incident_row(sm_store *store, long long id)
+static json_t *incident_by_id(sm_store *store, long long id)
 {
 	char q[256];
 	sqlite3_stmt *st;
@@ -643,7 +674,7 @@ static json_t *incident_row(sm_store *store, long long id)
 
 json_t *sm_incident_json(sm_store *store, long long id)
 {
-	return incident_row(store, id);
+	return incident_by_id(store, id);
 }
 
 int sm_incident_set_status(sm_store *store, long long id, const char *action, sm_error *err)
@@ -651,12 +682,12 @@ int sm_incident_set_status(sm_store *store, long long id, const char *action, sm
 	static const struct {
 		const char *action, *sql;
 	} actions[] = {
-		{"ack", "UPDATE incidents SET status = 'acknowledged', acknowledged_at = ?2,"
-			" updated_at = ?2 WHERE id = ?1 AND status = 'open'"},
-		{"resolve", "UPDATE incidents SET status = 'resolved', resolved_at = ?2,"
-			    " updated_at = ?2 WHERE id = ?1 AND status IN ('open', 'acknowledged')"},
-		{"close", "UPDATE incidents SET status = 'closed', closed_at = ?2, updated_at = ?2"
-			  " WHERE id = ?1 AND status != 'closed'"},
+	    {"ack", "UPDATE incidents SET status = 'acknowledged', acknowledged_at = ?2,"
+	            " updated_at = ?2 WHERE id = ?1 AND status = 'open'"},
+	    {"resolve", "UPDATE incidents SET status = 'resolved', resolved_at = ?2,"
+	                " updated_at = ?2 WHERE id = ?1 AND status IN ('open', 'acknowledged')"},
+	    {"close", "UPDATE incidents SET status = 'closed', closed_at = ?2, updated_at = ?2"
+	              " WHERE id = ?1 AND status != 'closed'"},
 	};
 	char now[SM_RFC3339_LEN];
 	sqlite3_stmt *st = NULL, *exists;
@@ -682,7 +713,8 @@ int sm_incident_set_status(sm_store *store, long long id, const char *action, sm
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		sm_error_set(err, "%s: %s", sm_store_path(store), sqlite3_errmsg(sm_store_db(store)));
+		sm_error_set(err, "%s: %s", sm_store_path(store),
+		             sqlite3_errmsg(sm_store_db(store)));
 		goto done;
 	}
 	changed = sqlite3_changes(sm_store_db(store));
@@ -694,7 +726,7 @@ done:
 }
 
 int sm_ingest_list(sm_store *store, const char *what, const char *status, long long limit,
-		   json_t **rows, sm_error *err)
+                   json_t **rows, sm_error *err)
 {
 	char q[512];
 	sqlite3_stmt *st;
@@ -702,14 +734,14 @@ int sm_ingest_list(sm_store *store, const char *what, const char *status, long l
 	*rows = NULL;
 	if (strcmp(what, "incidents") == 0)
 		snprintf(q, sizeof q, "%s%s ORDER BY id DESC LIMIT ?2", incident_columns,
-			 status ? " WHERE status = ?1" : "");
+		         status ? " WHERE status = ?1" : "");
 	else if (strcmp(what, "alerts") == 0)
 		snprintf(q, sizeof q,
-			 "SELECT id, source, fingerprint, name, status, severity, description,"
-			 " labels AS labels_json, annotations AS annotations_json, started_at,"
-			 " ended_at, incident_id, created_at, updated_at FROM alerts%s"
-			 " ORDER BY id DESC LIMIT ?2",
-			 status ? " WHERE status = ?1" : "");
+		         "SELECT id, source, fingerprint, name, status, severity, description,"
+		         " labels AS labels_json, annotations AS annotations_json, started_at,"
+		         " ended_at, incident_id, created_at, updated_at FROM alerts%s"
+		         " ORDER BY id DESC LIMIT ?2",
+		         status ? " WHERE status = ?1" : "");
 	else {
 		sm_error_set(err, "nothing called '%s' to list", what);
 		return -1;

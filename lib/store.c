@@ -280,8 +280,12 @@ int sm_store_schema_version(sm_store *store)
 static int migrate(sm_store *store, sm_error *err)
 {
 	char sql[64];
-	int version;
+	int version = sm_store_schema_version(store);
 
+	/* The common case, a current store, takes no lock: concurrent CGI
+	 * processes must not queue on the write lock just to open it. */
+	if (version == LATEST)
+		return 0;
 	if (sm_store_begin(store, err) < 0)
 		return -1;
 	/* Read the version inside the write lock: two processes opening a new
@@ -333,7 +337,7 @@ static int use_wal(sm_store *store, sm_error *err)
 		if ((step != SQLITE_BUSY && step != SQLITE_LOCKED && step != SQLITE_ROW) ||
 		    waited_ms >= 10000) {
 			sm_error_set(err, "%s: cannot switch to WAL: %s", store->path,
-				     sqlite3_errmsg(store->db));
+			             sqlite3_errmsg(store->db));
 			return -1;
 		}
 		usleep(10000);
@@ -382,11 +386,12 @@ int sm_store_open(const char *path, sm_store **out, sm_error *err)
 		             store->db ? sqlite3_errmsg(store->db) : "cannot open");
 		goto fail;
 	}
-	sqlite3_busy_timeout(store->db, 10000);	if (sm_store_exec(store,
-			  "PRAGMA foreign_keys = ON;"
-			  /* FULL: a commit is on disk before anything is acknowledged. */
-			  " PRAGMA synchronous = FULL;",
-			  err) < 0)
+	sqlite3_busy_timeout(store->db, 10000);
+	if (sm_store_exec(store,
+	                  "PRAGMA foreign_keys = ON;"
+	                  /* FULL: a commit is on disk before anything is acknowledged. */
+	                  " PRAGMA synchronous = FULL;",
+	                  err) < 0)
 		goto fail;
 	if (use_wal(store, err) < 0)
 		goto fail;

@@ -264,7 +264,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 	}
 	if (a->from_stdin && a->run.alerts)
 		return sm_err(SM_EXIT_USAGE, "--alerts makes alerts of this host's checks; it does "
-					     "not combine with - (envelopes on stdin)");
+		                             "not combine with - (envelopes on stdin)");
 	return select_checkers(a, argv + optind, argc - optind);
 }
 

@@ -153,13 +153,13 @@ void output_incidents(FILE *out, json_t *incidents)
 		if (!json_is_object(inc))
 			continue;
 		fprintf(out, "incident %lld (%s): %s, %s\n",
-			(long long)json_integer_value(json_object_get(inc, "id")),
-			json_string_value(json_object_get(inc, "title")),
-			json_string_value(json_object_get(inc, "status")),
-			json_string_value(json_object_get(inc, "change")));
+		        (long long)json_integer_value(json_object_get(inc, "id")),
+		        json_string_value(json_object_get(inc, "title")),
+		        json_string_value(json_object_get(inc, "status")),
+		        json_string_value(json_object_get(inc, "change")));
 		json_array_foreach(json_object_get(env, "alerts"), j, alert)
-			fprintf(out, "  alert %s: %s\n",
-				json_string_value(json_object_get(alert, "fingerprint")),
-				json_string_value(json_object_get(alert, "change")));
+		    fprintf(out, "  alert %s: %s\n",
+		            json_string_value(json_object_get(alert, "fingerprint")),
+		            json_string_value(json_object_get(alert, "change")));
 	}
 }

@@ -59,7 +59,7 @@ static void run_checkers(const sm_check_opts *opts, const sm_checker **selected,
  * check envelope env) in one transaction; the incident envelopes of the
  * alerts are appended to out. */
 static int record(struct check_run *run, const sm_check_result *results, size_t n,
-		  const char *trace_id, json_t *env, json_t *out)
+                  const char *trace_id, json_t *env, json_t *out)
 {
 	sm_alert_batch batch = {0};
 	sm_error err;
@@ -148,7 +148,7 @@ static void clear_all(sm_check_result *results, size_t n)
 
 /* Run the checkers for one trace; the caller owns *out (n results). */
 static void run_timed(struct check_run *run, const sm_checker **selected, size_t n,
-		      sm_check_result **out, char started[SM_RFC3339_LEN], double *ms)
+                      sm_check_result **out, char started[SM_RFC3339_LEN], double *ms)
 {
 	struct timespec t0, t1;
 	sm_check_result *results = calloc(n ? n : 1, sizeof *results);
@@ -166,13 +166,12 @@ static void run_timed(struct check_run *run, const sm_checker **selected, size_t
 	for (size_t i = 0; i < n; i++)
 		if (results[i].status != SM_OK)
 			sm_log_kv(SM_LOG_INFO, "check result", "checker", results[i].checker,
-				  "status", sm_status_name(results[i].status), "message",
-				  results[i].message, SM_LOG_END);
+			          "status", sm_status_name(results[i].status), "message",
+			          results[i].message, SM_LOG_END);
 	tally_add(&run->tally, results, n);
 }
 
-int check_run_envelope(struct check_run *run, const sm_checker **selected, size_t n,
-		       json_t *env)
+int check_run_envelope(struct check_run *run, const sm_checker **selected, size_t n, json_t *env)
 {
 	char started[SM_RFC3339_LEN];
 	const char *trace_id = sm_envelope_trace_id(env);
@@ -190,7 +189,7 @@ int check_run_envelope(struct check_run *run, const sm_checker **selected, size_
 		json_object_set_new(env, "host", json_string(run->hostname));
 	add_checks(env, results, n);
 	sm_envelope_add_stage(env, "check", rc < 0 ? "failed" : "ok", started, sm_round(ms, 3),
-			      rc < 0 ? "cannot record check runs" : NULL);
+	                      rc < 0 ? "cannot record check runs" : NULL);
 	if (sm_envelope_write(stdout, env, &err) < 0) {
 		sm_err(SM_UNKNOWN, "%s", err.msg);
 		rc = CHECK_WRITE_ERROR;
@@ -210,8 +209,8 @@ static void merge_checks(json_t *incident_env, json_t *check_env)
 
 	json_array_foreach(json_object_get(incident_env, "alerts"), i, alert)
 	{
-		const char *checker = json_string_value(
-			json_object_get(json_object_get(alert, "labels"), "checker"));
+		const char *checker =
+		    json_string_value(json_object_get(json_object_get(alert, "labels"), "checker"));
 		json_array_foreach(json_object_get(check_env, "checks"), j, check)
 		{
 			const char *name = json_string_value(json_object_get(check, "checker"));
@@ -250,7 +249,7 @@ int check_run_once(struct check_run *run, const sm_checker **selected, size_t n)
 	add_checks(env, results, n);
 	rc = record(run, results, n, trace_id, env, incidents);
 	sm_envelope_add_stage(env, "check", rc < 0 ? "failed" : "ok", started, sm_round(ms, 3),
-			      rc < 0 ? "cannot record check runs" : NULL);
+	                      rc < 0 ? "cannot record check runs" : NULL);
 	status = check_exit_status(run);
 	if (rc < 0 && status == SM_OK)
 		status = SM_UNKNOWN; /* the run could not be recorded */

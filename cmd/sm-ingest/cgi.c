@@ -26,11 +26,16 @@
 #include "sm-ingest.h"
 
 static const char *const reasons[][2] = {
-	{"202", "Accepted"},           {"400", "Bad Request"},
-	{"401", "Unauthorized"},       {"404", "Not Found"},
-	{"405", "Method Not Allowed"}, {"413", "Content Too Large"},
-	{"415", "Unsupported Media Type"}, {"422", "Unprocessable Content"},
-	{"500", "Internal Server Error"},  {"503", "Service Unavailable"},
+    {"202", "Accepted"},
+    {"400", "Bad Request"},
+    {"401", "Unauthorized"},
+    {"404", "Not Found"},
+    {"405", "Method Not Allowed"},
+    {"413", "Content Too Large"},
+    {"415", "Unsupported Media Type"},
+    {"422", "Unprocessable Content"},
+    {"500", "Internal Server Error"},
+    {"503", "Service Unavailable"},
 };
 
 static void respond(int status, const char *extra_header, json_t *body)
@@ -57,7 +62,8 @@ static int reject(int status, const char *extra_header, const char *message)
 
 	snprintf(code, sizeof code, "%d", status);
 	sm_log_kv(SM_LOG_WARN, "request rejected", "status", code, "reason", message, SM_LOG_END);
-	respond(status, extra_header, json_pack("{s:s,s:s}", "status", "error", "message", message));
+	respond(status, extra_header,
+	        json_pack("{s:s,s:s}", "status", "error", "message", message));
 	return SM_EXIT_OK; /* the request was answered */
 }
 
@@ -181,7 +187,7 @@ static int signature_ok(const sm_driver *d, const char *body, size_t len)
 }
 
 static int store(const sm_alert_batch *batch, const char *trace, json_t **envs, sm_error *err,
-		 bool *busy)
+                 bool *busy)
 {
 	sm_store *st = NULL;
 	sm_ingest *in = NULL;
@@ -278,15 +284,15 @@ int cgi_main(void)
 		check = signature_ok(forced, body, got);
 		if (check <= 0) {
 			rc = reject(check < 0 ? 500 : 401, NULL,
-				    check < 0 ? "cannot verify signatures" : "invalid signature");
+			            check < 0 ? "cannot verify signatures" : "invalid signature");
 			goto out;
 		}
 	}
 	payload = json_loadb(body, got, JSON_REJECT_DUPLICATES, &jerr);
 	if (!payload || !json_is_object(payload)) {
 		char msg[256];
-		snprintf(msg, sizeof msg, "%s", payload ? "body must be a JSON object"
-							: "malformed JSON: ");
+		snprintf(msg, sizeof msg, "%s",
+		         payload ? "body must be a JSON object" : "malformed JSON: ");
 		if (!payload)
 			snprintf(msg + strlen(msg), sizeof msg - strlen(msg), "%s", jerr.text);
 		rc = reject(400, NULL, msg);
@@ -300,14 +306,14 @@ int cgi_main(void)
 		check = signature_ok(used, body, got);
 		if (check <= 0) {
 			rc = reject(check < 0 ? 500 : 401, NULL,
-				    check < 0 ? "cannot verify signatures" : "invalid signature");
+			            check < 0 ? "cannot verify signatures" : "invalid signature");
 			goto out;
 		}
 	}
 	if (store(&batch, trace, &envs, &err, &busy) < 0) {
 		sm_log_kv(SM_LOG_ERROR, "cannot store", "error", err.msg, SM_LOG_END);
 		rc = busy ? reject(503, "Retry-After: 1", "store busy, try again")
-			  : reject(500, NULL, "cannot store the alerts");
+		          : reject(500, NULL, "cannot store the alerts");
 		goto out;
 	}
 	incidents = json_array();
@@ -320,8 +326,8 @@ int cgi_main(void)
 	}
 	sm_log_kv(SM_LOG_INFO, "payload accepted", "driver", used->name, SM_LOG_END);
 	respond(202, NULL,
-		json_pack("{s:s,s:s,s:I,s:o,s:s}", "status", "accepted", "driver", used->name,
-			  "alerts", (json_int_t)alerts, "incidents", incidents, "trace_id", trace));
+	        json_pack("{s:s,s:s,s:I,s:o,s:s}", "status", "accepted", "driver", used->name,
+	                  "alerts", (json_int_t)alerts, "incidents", incidents, "trace_id", trace));
 out:
 	sm_batch_clear(&batch);
 	json_decref(payload);

@@ -20,19 +20,19 @@
 #include "sm-ingest.h"
 
 static const char usage_text[] =
-	"usage: sm-ingest [-d DRIVER] [--dry-run] [--queue] [FILE]   ingest payloads (stdin or FILE)\n"
-	"       sm-ingest --list-drivers\n"
-	"       sm-ingest alerts|incidents [--status S] [--limit N] [--json]\n"
-	"       sm-ingest incident ack|resolve|close ID\n"
-	"\n"
-	"  -d, --driver NAME   parse with this driver instead of auto-detecting\n"
-	"  --dry-run           parse and print one envelope per payload; store nothing\n"
-	"  --queue             also queue each envelope for `sm-pipeline work`\n"
-	"  --status S          list only rows with this status\n"
-	"  --limit N           list at most N rows, newest first (default 100, 0 = all)\n"
-	"  --json              JSON lines even on a terminal\n"
-	"  -h, --help          this text\n"
-	"  --version           version\n";
+    "usage: sm-ingest [-d DRIVER] [--dry-run] [--queue] [FILE]   ingest payloads (stdin or FILE)\n"
+    "       sm-ingest --list-drivers\n"
+    "       sm-ingest alerts|incidents [--status S] [--limit N] [--json]\n"
+    "       sm-ingest incident ack|resolve|close ID\n"
+    "\n"
+    "  -d, --driver NAME   parse with this driver instead of auto-detecting\n"
+    "  --dry-run           parse and print one envelope per payload; store nothing\n"
+    "  --queue             also queue each envelope for `sm-pipeline work`\n"
+    "  --status S          list only rows with this status\n"
+    "  --limit N           list at most N rows, newest first (default 100, 0 = all)\n"
+    "  --json              JSON lines even on a terminal\n"
+    "  -h, --help          this text\n"
+    "  --version           version\n";
 
 enum {
 	OPT_DRY_RUN = 256,
@@ -45,16 +45,16 @@ enum {
 };
 
 static const struct option long_options[] = {
-	{"driver", required_argument, NULL, 'd'},
-	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
-	{"queue", no_argument, NULL, OPT_QUEUE},
-	{"list-drivers", no_argument, NULL, OPT_LIST_DRIVERS},
-	{"status", required_argument, NULL, OPT_STATUS},
-	{"limit", required_argument, NULL, OPT_LIMIT},
-	{"json", no_argument, NULL, OPT_JSON},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, OPT_VERSION},
-	{NULL, 0, NULL, 0},
+    {"driver", required_argument, NULL, 'd'},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+    {"queue", no_argument, NULL, OPT_QUEUE},
+    {"list-drivers", no_argument, NULL, OPT_LIST_DRIVERS},
+    {"status", required_argument, NULL, OPT_STATUS},
+    {"limit", required_argument, NULL, OPT_LIMIT},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
 };
 
 struct args {
@@ -79,19 +79,22 @@ long long max_body(void)
 }
 
 /* --- reading a stream of payloads ---------------------------------------
- * Payloads may be one object, NDJSON, or objects simply concatenated. jansson
- * is fed one byte per callback so it never reads past the end of a value: the
- * bytes after it stay in our buffer for the next payload, and we know when
- * no more input is waiting (then the open transaction is committed). */
+ * Payloads may be one object, NDJSON, or objects simply concatenated. A small
+ * scanner finds where each value ends (braces outside strings), so each is
+ * parsed on its own with json_loadb, memory stays bounded by the largest
+ * payload (SM_MAX_BODY), and we know when no more input is waiting (then the
+ * open transaction is committed). */
 
 struct stream {
 	int fd;
 	const char *name;
 	char buf[65536];
 	size_t pos, len;
-	bool eof, too_big;
-	long long used, limit; /* bytes of the current payload */
-	size_t line;            /* line of the current position, for messages */
+	bool eof;
+	char *value; /* the current payload's bytes */
+	size_t used, cap;
+	long long limit;
+	size_t line; /* line of the current position, for messages */
 };
 
 static int fill(struct stream *s)
@@ -114,21 +117,60 @@ static int fill(struct stream *s)
 	return 1;
 }
 
-static size_t feed(void *buffer, size_t buflen, void *data)
+/* Collect the next value's bytes into s->value: 1 done, 0 larger than the
+ * limit (the rest of it is skipped up to the end of the line), -1 no memory. */
+static int next_value(struct stream *s)
 {
-	struct stream *s = data;
+	int depth = 0;
+	bool in_string = false, escaped = false, structured = false;
 
-	if (buflen == 0 || !fill(s))
-		return 0;
-	if (s->used >= s->limit) {
-		s->too_big = true;
-		return 0;
+	s->used = 0;
+	while (fill(s)) {
+		char c = s->buf[s->pos];
+		if (!structured && s->used > 0 && depth == 0 &&
+		    (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '{' || c == '['))
+			return 1; /* the end of a bare scalar */
+		s->pos++;
+		if (c == '\n')
+			s->line++;
+		if ((long long)s->used >= s->limit) {
+			/* Too large: skip to the end of the line so a stream can go on. */
+			while (c != '\n' && fill(s)) {
+				c = s->buf[s->pos++];
+				if (c == '\n')
+					s->line++;
+			}
+			return 0;
+		}
+		if (s->used + 1 >= s->cap) {
+			size_t ncap = s->cap ? s->cap * 2 : 4096;
+			char *p = realloc(s->value, ncap);
+			if (!p)
+				return -1;
+			s->value = p;
+			s->cap = ncap;
+		}
+		s->value[s->used++] = c;
+		if (in_string) {
+			if (escaped)
+				escaped = false;
+			else if (c == '\\')
+				escaped = true;
+			else if (c == '"')
+				in_string = false;
+			continue;
+		}
+		if (c == '"') {
+			in_string = true;
+		} else if (c == '{' || c == '[') {
+			structured = true;
+			depth++;
+		} else if (c == '}' || c == ']') {
+			if (--depth <= 0)
+				return 1;
+		}
 	}
-	*(char *)buffer = s->buf[s->pos++];
-	if (*(char *)buffer == '\n')
-		s->line++;
-	s->used++;
-	return 1;
+	return 1; /* end of input: whatever we have (json_loadb says if it is cut short) */
 }
 
 /* Skip whitespace; false at the end of the input. */
@@ -263,6 +305,7 @@ done:
 static int ingest_stream(struct run *r, int fd, const char *name)
 {
 	struct stream *s = calloc(1, sizeof *s);
+	int rc = SM_EXIT_FAILURE;
 	size_t number = 0;
 	long long limit = max_body();
 
@@ -280,41 +323,44 @@ static int ingest_stream(struct run *r, int fd, const char *name)
 		json_error_t jerr;
 		size_t line = s->line;
 		json_t *payload;
+		int got = next_value(s);
+
 		number++;
-		s->used = 0;
-		s->too_big = false;
-		payload = json_load_callback(feed, s, JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES,
-					     &jerr);
+		if (got < 0) {
+			sm_err(SM_EXIT_FAILURE, "out of memory");
+			goto out;
+		}
+		if (got == 0) {
+			sm_err(SM_EXIT_DATAERR,
+			       "%s: payload %zu (line %zu): larger than %lld bytes (SM_MAX_BODY)",
+			       name, number, line, limit);
+			r->status = SM_EXIT_DATAERR;
+			continue;
+		}
+		payload = json_loadb(s->value, s->used, JSON_REJECT_DUPLICATES, &jerr);
 		if (!payload) {
-			if (s->too_big)
-				sm_err(SM_EXIT_DATAERR, "%s: payload %zu (line %zu): larger than %lld bytes (SM_MAX_BODY)",
-				       name, number, line, limit);
-			else
-				sm_err(SM_EXIT_DATAERR, "%s: payload %zu (line %zu): malformed JSON: %s",
-				       name, number, line, jerr.text);
+			sm_err(SM_EXIT_DATAERR, "%s: payload %zu (line %zu): malformed JSON: %s",
+			       name, number, line, jerr.text);
 			r->status = SM_EXIT_DATAERR;
 			break; /* the stream cannot be resynchronised */
 		}
 		if (!json_is_object(payload)) {
-			sm_err(SM_EXIT_DATAERR, "%s: payload %zu (line %zu): not a JSON object", name,
-			       number, line);
+			sm_err(SM_EXIT_DATAERR, "%s: payload %zu (line %zu): not a JSON object",
+			       name, number, line);
 			r->status = SM_EXIT_DATAERR;
 		} else if (one_payload(r, payload, number, name) < 0) {
 			json_decref(payload);
-			free(s);
-			return SM_EXIT_FAILURE;
+			goto out;
 		}
-		json_decref(payload);
-		/* Commit when the input pauses, or every 256 payloads. */
-		if ((r->in_txn >= 256 || !input_waiting(s)) && commit(r) < 0) {
-			free(s);
-			return SM_EXIT_FAILURE;
-		}
+		json_decref(payload); /* Commit when the input pauses, or every 1024 payloads. */
+		if ((r->in_txn >= 1024 || !input_waiting(s)) && commit(r) < 0)
+			goto out;
 	}
+	rc = commit(r) < 0 ? SM_EXIT_FAILURE : r->status;
+out:
+	free(s->value);
 	free(s);
-	if (commit(r) < 0)
-		return SM_EXIT_FAILURE;
-	return r->status;
+	return rc;
 }
 
 /* --- commands ------------------------------------------------------------ */
@@ -328,10 +374,10 @@ static int list_drivers(bool json)
 		if (all[i].flags & SM_DRIVER_INTERNAL)
 			continue;
 		if (json) {
-			json_t *o = json_pack("{s:s,s:s,s:s,s:b}", "name", all[i].name, "description",
-					      all[i].description, "signature_header",
-					      all[i].signature_header, "enabled",
-					      sm_driver_enabled(&all[i]));
+			json_t *o = json_pack("{s:s,s:s,s:s,s:b}", "name", all[i].name,
+			                      "description", all[i].description, "signature_header",
+			                      all[i].signature_header, "enabled",
+			                      sm_driver_enabled(&all[i]));
 			sm_envelope_write(stdout, o, NULL);
 			json_decref(o);
 		} else {
@@ -344,10 +390,10 @@ static int list_drivers(bool json)
 
 static int list_rows(sm_store *store, const char *what, struct args *a)
 {
-	static const char *const alert_cols[] = {"id", "status", "severity", "source", "name",
-						 "incident_id", "updated_at"};
+	static const char *const alert_cols[] = {"id",   "status",      "severity",  "source",
+	                                         "name", "incident_id", "updated_at"};
 	static const char *const incident_cols[] = {"id", "status", "severity", "title",
-						    "updated_at"};
+	                                            "updated_at"};
 	bool alerts = strcmp(what, "alerts") == 0;
 	const char *const *cols = alerts ? alert_cols : incident_cols;
 	int ncols = alerts ? 7 : 5;
@@ -400,17 +446,17 @@ static int incident_command(sm_store *store, struct args *a)
 		known = known || strcmp(action, actions[i]) == 0;
 	if (!known)
 		return sm_err(SM_EXIT_USAGE, "unknown incident action '%s' (ack, resolve, close)",
-			      action);
+		              action);
 	errno = 0;
 	id = strtoll(id_text, &end, 10);
 	if (errno || *end || id <= 0)
 		return sm_err(SM_EXIT_USAGE, "incident id must be a positive number, got '%s'",
-			      id_text);
+		              id_text);
 	rc = sm_incident_set_status(store, id, action, &err);
 	if (rc < 0)
 		return sm_err_report(strncmp(err.msg, "no incident", 11) == 0 ? SM_EXIT_USAGE
-									    : SM_EXIT_FAILURE,
-				     &err);
+		                                                              : SM_EXIT_FAILURE,
+		                     &err);
 	inc = sm_incident_json(store, id);
 	if (inc) {
 		json_object_set_new(inc, "change", json_string(rc ? action : "unchanged"));
@@ -443,10 +489,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 				for (size_t i = 0; i < n; i++) {
 					size_t len = strlen(names);
 					snprintf(names + len, sizeof names - len, "%s%s",
-						 len ? ", " : "", all[i].name);
+					         len ? ", " : "", all[i].name);
 				}
 				return sm_err(SM_EXIT_USAGE, "unknown driver '%s' (available: %s)",
-					      optarg, names);
+				              optarg, names);
 			}
 			break;
 		case OPT_DRY_RUN:
@@ -465,17 +511,19 @@ static int parse_args(int argc, char **argv, struct args *a)
 			errno = 0;
 			a->limit = strtoll(optarg, &end, 10);
 			if (errno || *end || a->limit < 0)
-				return sm_err(SM_EXIT_USAGE, "--limit: expected a whole number >= 0");
+				return sm_err(SM_EXIT_USAGE,
+				              "--limit: expected a whole number >= 0");
 			break;
 		case OPT_JSON:
 			a->json = true;
 			break;
 		case ':':
-			return sm_err(SM_EXIT_USAGE, "option '%s' needs a value (see sm-ingest --help)",
-				      argv[optind - 1]);
+			return sm_err(SM_EXIT_USAGE,
+			              "option '%s' needs a value (see sm-ingest --help)",
+			              argv[optind - 1]);
 		default:
 			return sm_err(SM_EXIT_USAGE, "unknown option '%s' (see sm-ingest --help)",
-				      argv[optind - 1]);
+			              argv[optind - 1]);
 		}
 	}
 	a->operands = argv + optind;
@@ -495,7 +543,7 @@ static int run_command(struct args *a)
 		return sm_err(SM_EXIT_USAGE, "usage: sm-ingest %s [--status S] [--limit N]", cmd);
 	if (listing && a->status) {
 		static const char *const ok[] = {"firing", "resolved", "open", "acknowledged",
-						 "closed"};
+		                                 "closed"};
 		bool valid = false;
 		for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
 			valid = valid || strcmp(a->status, ok[i]) == 0;
@@ -561,11 +609,12 @@ int main(int argc, char **argv)
 		return rc;
 	if (a.list_drivers)
 		return list_drivers(a.json);
-	if (a.noperands > 0 && (strcmp(a.operands[0], "alerts") == 0 ||
-				strcmp(a.operands[0], "incidents") == 0 ||
-				strcmp(a.operands[0], "incident") == 0))
+	if (a.noperands > 0 &&
+	    (strcmp(a.operands[0], "alerts") == 0 || strcmp(a.operands[0], "incidents") == 0 ||
+	     strcmp(a.operands[0], "incident") == 0))
 		return run_command(&a);
 	if (a.noperands == 0 && sm_term_isatty(stdin))
-		return sm_err(SM_EXIT_USAGE, "no payload: give a FILE or pipe one in (see sm-ingest --help)");
+		return sm_err(SM_EXIT_USAGE,
+		              "no payload: give a FILE or pipe one in (see sm-ingest --help)");
 	return ingest(&a);
 }

@@ -46,7 +46,7 @@ typedef struct sm_alert_batch {
 	char source[64]; /* alerts.source: the driver name, or generic's "source" */
 	sm_alert *items;
 	size_t count, cap;
-	json_t *agent; /* cluster pushes: {"instance_id","hostname"}, else NULL */
+	json_t *agent;           /* cluster pushes: {"instance_id","hostname"}, else NULL */
 	bool no_create_resolved; /* a resolved alert never seen creates nothing (local) */
 } sm_alert_batch;
 
@@ -82,6 +82,14 @@ char *sm_fingerprint_generic(const char *name, json_t *labels);
 char *sm_json_text(json_t *value);
 /* The string value of key in obj when it is a non-empty string, else NULL. */
 const char *sm_json_str(json_t *obj, const char *key);
+/* Whether obj has key with a value other than null. */
+bool sm_json_has(json_t *obj, const char *key);
+/* An identifier sent by a vendor as text (the caller frees): a non-empty
+ * string as it is, a non-zero number as its JSON text; NULL otherwise. */
+char *sm_json_id(json_t *value);
+/* Set a label from any JSON value, as sm_json_text writes it (null: ""). */
+void sm_alert_label_json(sm_alert *alert, const char *key, json_t *value);
+
 /* The terminator of sm_json_first_str's keys: a typed null pointer, since a
  * bare NULL in a variadic call need not be a pointer. */
 #define SM_KEYS_END ((const char *)NULL)
@@ -95,6 +103,10 @@ const char *sm_json_first_str(json_t *obj, ...) __attribute__((sentinel));
  * null, zero, empty, Go's zero time or unparseable (the caller then keeps
  * "now"). */
 int sm_alert_time(json_t *value, double ms_above, struct timespec *out);
+/* An end time given as a string: as sm_alert_time, and also 0 for the far-future "never"
+ * placeholders vendors send (a year after next year). *out is written only
+ * when 1 is returned. */
+int sm_alert_end_time(json_t *value, struct timespec *out);
 
 /* --- drivers --- */
 
@@ -125,7 +137,7 @@ bool sm_driver_enabled(const sm_driver *driver);
  * success *used names the driver. -1 with err when the payload is invalid
  * for the forced driver or no driver can read it. */
 int sm_driver_parse(const sm_driver *driver, json_t *payload, const sm_driver **used,
-		    sm_alert_batch *batch, sm_error *err);
+                    sm_alert_batch *batch, sm_error *err);
 
 /* The batch as the alerts[] of an envelope (ids and changes absent). */
 json_t *sm_alert_json(const sm_alert *alert);

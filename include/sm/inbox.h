@@ -18,8 +18,8 @@
 int sm_inbox_put(sm_store *store, json_t *env, sm_error *err);
 /* Claim the oldest pending item: 1 with *id and *env set (the caller owns
  * env), 0 when there is none, -1 with err. */
-int sm_inbox_claim(sm_store *store, const char *worker, double stale_s, long long *id,
-		   json_t **env, sm_error *err);
+int sm_inbox_claim(sm_store *store, const char *worker, double stale_s, long long *id, json_t **env,
+                   sm_error *err);
 /* Mark a claimed item done, or failed with a message (kept for a look). */
 int sm_inbox_finish(sm_store *store, long long id, bool ok, const char *error, sm_error *err);
 /* How many items wait (pending or claimed). */

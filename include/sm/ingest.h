@@ -29,11 +29,10 @@ void sm_ingest_free(sm_ingest *ingest);
  * order, plus one with "incident": null for alerts that touched none; each
  * carries trace_id, source and an ingest stages record. */
 int sm_ingest_apply(sm_ingest *ingest, const sm_alert_batch *batch, const char *trace_id,
-		    json_t *envelopes, sm_error *err);
+                    json_t *envelopes, sm_error *err);
 
 /* The envelope --dry-run prints for a batch: nothing stored, no ids. */
-json_t *sm_ingest_dry_run(const sm_alert_batch *batch, const char *driver,
-			  const char *trace_id);
+json_t *sm_ingest_dry_run(const sm_alert_batch *batch, const char *driver, const char *trace_id);
 
 /* Incident management: ack (open → acknowledged), resolve (open or
  * acknowledged → resolved), close (any → closed). Returns 1 when changed,
@@ -45,6 +44,6 @@ json_t *sm_incident_json(sm_store *store, long long id);
 
 /* Rows for listings, newest first (limit 0 = all, status NULL = any). */
 int sm_ingest_list(sm_store *store, const char *what, const char *status, long long limit,
-		   json_t **rows, sm_error *err);
+                   json_t **rows, sm_error *err);
 
 #endif

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# bench/ingest.sh [SECONDS] - sm-ingest against Prometheus Alertmanager and a
+# bare CGI, side by side in one run on this machine (loopback only):
+#   - batch: 50k single-alert Alertmanager payloads from NDJSON, committed to
+#     SQLite, vs Alertmanager accepting the same alerts on /api/v2/alerts
+#     (500 per request); then a second 50k into the populated store;
+#   - CGI: wrk POSTing single-alert payloads to lighttpd + sm-ingest vs
+#     lighttpd + a bare C CGI that only reads the body and answers 202.
+# Prints a markdown table for bench/README.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+bin=${SM_BIN:-build/bin}
+for tool in prometheus-alertmanager lighttpd wrk; do
+	command -v "$tool" >/dev/null || { echo "bench/ingest.sh: $tool missing (scripts/deps bench)" >&2; exit 1; }
+done
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+trap cleanup EXIT
+export SM_ENV_FILE=/dev/null SM_LOG_LEVEL=off
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+secs_of() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); python3 -c "print(round($t1 - $t0, 3))"; }
+rate() { python3 -c "print(round($1 / $2))"; }
+
+python3 bench/gen_am.py 50000 0 "$tmp/b1.ndjson" "$tmp/b1.am"
+python3 bench/gen_am.py 50000 50000 "$tmp/b2.ndjson" "$tmp/b2.am"
+
+echo "$(nproc) CPUs; $(uname -r); $(prometheus-alertmanager --version 2>&1 | head -1)"
+echo
+echo "| run | alerts | seconds | alerts/s |"
+echo "| --- | ---: | ---: | ---: |"
+export SM_DB="$tmp/batch.db"
+t1=$(secs_of "$bin/sm-ingest" -d alertmanager "$tmp/b1.ndjson")
+echo "| sm-ingest, 50k into an empty store (committed) | 50000 | $t1 | $(rate 50000 "$t1") |"
+t2=$(secs_of "$bin/sm-ingest" -d alertmanager "$tmp/b2.ndjson")
+echo "| sm-ingest, 50k more into the populated store | 50000 | $t2 | $(rate 50000 "$t2") |"
+[ "$(python3 -c "import sqlite3; print(sqlite3.connect('$SM_DB').execute('select count(*) from alerts').fetchone()[0])")" = 100000 ]
+
+am_port=$(port)
+mkdir -p "$tmp/am"
+printf 'route: {receiver: blackhole}\nreceivers: [{name: blackhole}]\n' >"$tmp/am/am.yml"
+prometheus-alertmanager --config.file="$tmp/am/am.yml" --storage.path="$tmp/am" \
+	--web.listen-address="127.0.0.1:$am_port" --cluster.listen-address= >"$tmp/am/log" 2>&1 &
+pids+=($!)
+wait_port "$am_port"
+ta=$(python3 bench/am_post.py "$am_port" "$tmp/b1.am")
+echo "| Alertmanager 0.25, /api/v2/alerts, 100 × 500 (in memory) | 50000 | $ta | $(rate 50000 "$ta") |"
+echo
+echo "- sm-ingest vs Alertmanager: $(python3 -c "print(round($ta / $t1, 2))")× its alerts/s (goal ≥ 1.0)"
+echo "- second batch vs first: $(python3 -c "print(round($t2 / $t1, 2))")× the time (goal ≤ 1.3)"
+echo
+
+cc -O2 -o "$tmp/bare-cgi" bench/bare_cgi.c
+serve() { # BINARY -> port
+	local p
+	p=$(port)
+	SM_INGEST=$1 SM_DB="$tmp/cgi.db" SM_SERVE_DIR="$tmp/serve-$p" SM_ENV_FILE="$tmp/cgi.env" \
+		scripts/serve "$p" >/dev/null 2>&1 &
+	pids+=($!)
+	wait_port "$p"
+	echo "$p"
+}
+: >"$tmp/cgi.env"
+echo "| CGI behind lighttpd, wrk -t2 -c8 -d${secs}s | requests/s | non-2xx |"
+echo "| --- | ---: | ---: |"
+for what in bare sm-ingest; do
+	if [ "$what" = bare ]; then p=$(serve "$tmp/bare-cgi"); else p=$(serve "$PWD/$bin/sm-ingest"); fi
+	out=$(wrk -t2 -c8 -d"${secs}s" -s bench/post.lua "http://127.0.0.1:$p/alerts/webhook/alertmanager/")
+	rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+	bad=$(echo "$out" | awk "/Non-2xx/ {print \$NF}")
+	echo "| $what | $rps | ${bad:-0} |"
+	if [ "$what" = bare ]; then rps_bare=$rps; else rps_sm=$rps; fi
+done
+echo
+echo "- sm-ingest vs bare CGI: $(python3 -c "print(round($rps_sm / $rps_bare, 2))")× its requests/s (goal ≥ 0.8)"
+stored=$(python3 -c "import sqlite3; print(sqlite3.connect('$tmp/cgi.db').execute(\"select count(*) from alerts where name='WrkLoad'\").fetchone()[0])")
+echo "- alerts stored by the sm-ingest run: $stored"
