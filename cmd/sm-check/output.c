@@ -158,8 +158,10 @@ void output_incidents(FILE *out, json_t *incidents)
 		        json_string_value(json_object_get(inc, "status")),
 		        json_string_value(json_object_get(inc, "change")));
 		json_array_foreach(json_object_get(env, "alerts"), j, alert)
-		    fprintf(out, "  alert %s: %s\n",
-		            json_string_value(json_object_get(alert, "fingerprint")),
-		            json_string_value(json_object_get(alert, "change")));
+		{
+			fprintf(out, "  alert %s: %s\n",
+			        json_string_value(json_object_get(alert, "fingerprint")),
+			        json_string_value(json_object_get(alert, "change")));
+		}
 	}
 }

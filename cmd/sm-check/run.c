@@ -225,15 +225,38 @@ static void merge_checks(json_t *incident_env, json_t *check_env)
 		json_array_insert(json_object_get(incident_env, "stages"), 0, stage);
 }
 
+/* With --alerts, one envelope per incident touched; the check envelope
+ * itself when none was. Returns status, or UNKNOWN on a write error. */
+static int write_envelopes(json_t *env, json_t *incidents, int status)
+{
+	sm_error err;
+	/* cppcheck-suppress variableScope ; both are json_array_foreach's */
+	size_t i;
+	/* cppcheck-suppress variableScope */
+	json_t *one;
+
+	if (json_array_size(incidents) == 0)
+		json_array_append(incidents, env);
+	else
+		json_array_foreach(incidents, i, one)
+		{
+			merge_checks(one, env);
+		}
+	json_array_foreach(incidents, i, one)
+	{
+		if (sm_envelope_write(stdout, one, &err) < 0)
+			return sm_err(SM_UNKNOWN, "%s", err.msg);
+	}
+	return status;
+}
+
 int check_run_once(struct check_run *run, const sm_checker **selected, size_t n)
 {
 	char started[SM_RFC3339_LEN];
-	json_t *env = sm_envelope_new("local", NULL), *incidents = json_array(), *one;
+	json_t *env = sm_envelope_new("local", NULL), *incidents = json_array();
 	const char *trace_id = sm_envelope_trace_id(env);
 	sm_check_result *results = NULL;
-	sm_error err;
 	double ms = 0;
-	size_t i;
 	int rc, status;
 
 	sm_log_set_trace(trace_id);
@@ -262,19 +285,7 @@ int check_run_once(struct check_run *run, const sm_checker **selected, size_t n)
 		output_nagios(stdout, results, n, status);
 		break;
 	default:
-		/* With --alerts, one envelope per incident touched; the check
-		 * envelope itself when none was. */
-		if (json_array_size(incidents) == 0)
-			json_array_append(incidents, env);
-		else
-			json_array_foreach(incidents, i, one) merge_checks(one, env);
-		json_array_foreach(incidents, i, one)
-		{
-			if (sm_envelope_write(stdout, one, &err) < 0) {
-				status = sm_err(SM_UNKNOWN, "%s", err.msg);
-				break;
-			}
-		}
+		status = write_envelopes(env, incidents, status);
 		break;
 	}
 	if (fflush(stdout) == EOF)

@@ -404,7 +404,10 @@ static int list_rows(sm_store *store, const char *what, struct args *a)
 	if (sm_ingest_list(store, what, a->status, a->limit, &rows, &err) < 0)
 		return sm_err_report(SM_EXIT_FAILURE, &err);
 	if (a->json || !sm_term_isatty(stdout)) {
-		json_array_foreach(rows, i, row) sm_envelope_write(stdout, row, NULL);
+		json_array_foreach(rows, i, row)
+		{
+			sm_envelope_write(stdout, row, NULL);
+		}
 	} else {
 		const char *headers[7];
 		sm_table *t;
@@ -562,18 +565,21 @@ static int run_command(struct args *a)
 
 static int ingest(struct args *a)
 {
-	struct run r = {.args = a, .pending = json_array()};
+	struct run r = {.args = a};
 	const char *name = "stdin";
 	sm_error err;
 	int fd = STDIN_FILENO, rc;
 
 	if (a->noperands > 1)
 		return sm_err(SM_EXIT_USAGE, "one FILE at most (see sm-ingest --help)");
+	r.pending = json_array();
 	if (a->noperands == 1 && strcmp(a->operands[0], "-") != 0) {
 		name = a->operands[0];
 		fd = open(name, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0) {
+			json_decref(r.pending);
 			return sm_err(SM_EXIT_FAILURE, "%s: %s", name, strerror(errno));
+		}
 	}
 	if (!a->dry_run) {
 		if (sm_store_open(NULL, &r.store, &err) < 0 ||

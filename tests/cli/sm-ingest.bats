@@ -160,3 +160,9 @@ count() { sql "SELECT count(*) FROM $1"; }
 	run sm-check --alerts - memory </dev/null
 	[ "$status" -eq 64 ]
 }
+
+@test "an unreadable FILE: exit 1 naming it" {
+	run sm-ingest "$TEST_DIR/missing.json"
+	[ "$status" -eq 1 ]
+	[ "$output" = "sm-ingest: $TEST_DIR/missing.json: No such file or directory" ]
+}

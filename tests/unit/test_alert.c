@@ -22,7 +22,7 @@ static void alertmanager_fingerprint_matches_alertmanager(void **state)
 {
 	/* Captured from Prometheus Alertmanager 0.25 (reference/anchors.md §5). */
 	json_t *labels = json_pack("{s:s,s:s,s:s,s:s}", "alertname", "Load49", "instance",
-				   "host499", "job", "bench", "severity", "warning");
+	                           "host499", "job", "bench", "severity", "warning");
 	char *fp = sm_fingerprint_labels(labels);
 
 	(void)state;
@@ -41,7 +41,8 @@ static void generic_fingerprint_rule(void **state)
 {
 	json_t *a = json_pack("{s:s,s:i}", "instance", "db-01", "port", 5432);
 	json_t *b = json_pack("{s:i,s:s}", "port", 5432, "instance", "db-01");
-	char *fa = sm_fingerprint_generic("DiskFull", a), *fb = sm_fingerprint_generic("DiskFull", b);
+	char *fa = sm_fingerprint_generic("DiskFull", a),
+	     *fb = sm_fingerprint_generic("DiskFull", b);
 	char hex[SM_SHA256_HEX];
 	const char preimage[] = "DiskFull\ninstance=db-01\nport=5432\n";
 
@@ -66,17 +67,23 @@ static void hmac_and_sha(void **state)
 
 	(void)state;
 	assert_int_equal(sm_sha256_hex("abc", 3, hex, &err), 0);
-	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_string_equal(hex,
+	                    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	/* RFC 4231 test case 2. */
-	assert_int_equal(sm_hmac_sha256_hex("Jefe", 4, "what do ya want for nothing?", 28, hex, &err), 0);
-	assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
-	assert_int_equal(sm_hmac_verify("Jefe", 4, "what do ya want for nothing?", 28, hex, &err), 1);
-	assert_int_equal(sm_hmac_verify("Jefe", 4, "what do ya want for nothing?", 28,
-					"sha256=5BDCC146BF60754E6A042426089575C75A003F089D2739839DEC58B964EC3843",
-					&err),
-			 1);
+	assert_int_equal(
+	    sm_hmac_sha256_hex("Jefe", 4, "what do ya want for nothing?", 28, hex, &err), 0);
+	assert_string_equal(hex,
+	                    "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+	assert_int_equal(sm_hmac_verify("Jefe", 4, "what do ya want for nothing?", 28, hex, &err),
+	                 1);
+	assert_int_equal(
+	    sm_hmac_verify(
+	        "Jefe", 4, "what do ya want for nothing?", 28,
+	        "sha256=5BDCC146BF60754E6A042426089575C75A003F089D2739839DEC58B964EC3843", &err),
+	    1);
 	hex[0] = hex[0] == '5' ? '6' : '5';
-	assert_int_equal(sm_hmac_verify("Jefe", 4, "what do ya want for nothing?", 28, hex, &err), 0);
+	assert_int_equal(sm_hmac_verify("Jefe", 4, "what do ya want for nothing?", 28, hex, &err),
+	                 0);
 	assert_int_equal(sm_hmac_verify("Jefe", 4, "x", 1, "short", &err), 0);
 	assert_int_equal(sm_hmac_verify("Jefe", 4, "x", 1, NULL, &err), 0);
 	assert_int_equal(sm_hmac_verify("Jefe", 4, "x", 1, "sha1=00", &err), 0);
@@ -136,7 +143,7 @@ static void timestamps(void **state)
 static void text_helpers(void **state)
 {
 	json_t *o = json_pack("{s:s,s:s,s:i,s:b,s:n,s:[i]}", "a", "", "b", "x", "n", 8080, "t", 1,
-			      "z", "arr", 1);
+	                      "z", "arr", 1);
 	char *t;
 
 	(void)state;
@@ -203,14 +210,14 @@ static void unknown_shapes_are_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(severities),
-		cmocka_unit_test(alertmanager_fingerprint_matches_alertmanager),
-		cmocka_unit_test(generic_fingerprint_rule),
-		cmocka_unit_test(hmac_and_sha),
-		cmocka_unit_test(timestamps),
-		cmocka_unit_test(text_helpers),
-		cmocka_unit_test(batch_defaults),
-		cmocka_unit_test(unknown_shapes_are_refused),
+	    cmocka_unit_test(severities),
+	    cmocka_unit_test(alertmanager_fingerprint_matches_alertmanager),
+	    cmocka_unit_test(generic_fingerprint_rule),
+	    cmocka_unit_test(hmac_and_sha),
+	    cmocka_unit_test(timestamps),
+	    cmocka_unit_test(text_helpers),
+	    cmocka_unit_test(batch_defaults),
+	    cmocka_unit_test(unknown_shapes_are_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,7 +63,7 @@ static int check_case(const char *driver_name, const char *dir, const char *file
 	if (error_text) {
 		if (rc != -1 || strncmp(err.msg, error_text, strlen(error_text)) != 0) {
 			print_error("%s: expected error '%s', got rc %d '%s'\n", base, error_text,
-				    rc, err.msg);
+			            rc, err.msg);
 			failures++;
 		}
 		goto done;
@@ -79,7 +79,8 @@ static int check_case(const char *driver_name, const char *dir, const char *file
 		print_error("%s: forced parse failed: %s\n", base, err.msg);
 		failures++;
 	} else {
-		got = json_pack("{s:s,s:o}", "source", batch.source, "alerts", sm_batch_json(&batch));
+		got =
+		    json_pack("{s:s,s:o}", "source", batch.source, "alerts", sm_batch_json(&batch));
 		json_object_set(got, "detected", json_object_get(expected, "detected"));
 		if (!json_equal(got, expected)) {
 			a = json_dumps(expected, JSON_SORT_KEYS | JSON_INDENT(1));
@@ -96,10 +97,11 @@ static int check_case(const char *driver_name, const char *dir, const char *file
 		json_t *want = json_object_get(expected, "detected");
 		const char *picked = rc == 0 ? used->name : NULL;
 		if ((json_is_null(want) && picked) ||
-		    (json_is_string(want) && (!picked || strcmp(picked, json_string_value(want))))) {
+		    (json_is_string(want) &&
+		     (!picked || strcmp(picked, json_string_value(want))))) {
 			print_error("%s: auto-detect picked %s, expected %s\n", base,
-				    picked ? picked : "nothing",
-				    json_is_string(want) ? json_string_value(want) : "nothing");
+			            picked ? picked : "nothing",
+			            json_is_string(want) ? json_string_value(want) : "nothing");
 			failures++;
 		}
 	}
@@ -137,7 +139,8 @@ static void every_fixture(void **state)
 		if (!sub)
 			continue;
 		while ((f = readdir(sub)) != NULL) {
-			if (!ends_with(f->d_name, ".json") || ends_with(f->d_name, ".expected.json"))
+			if (!ends_with(f->d_name, ".json") ||
+			    ends_with(f->d_name, ".expected.json"))
 				continue;
 			failures += check_case(d->d_name, dir, f->d_name);
 			cases++;
@@ -153,7 +156,7 @@ static void every_fixture(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(every_fixture),
+	    cmocka_unit_test(every_fixture),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,7 +37,7 @@ static void put_claim_finish(void **state)
 	assert_int_equal(sm_store_open(path, &store, &err), 0);
 	assert_int_equal(sm_inbox_claim(store, "w1", 600, &id, &got, &err), 0); /* empty */
 	env = json_pack("{s:i,s:s,s:i}", "v", 1, "trace_id", "0123456789abcdef0123456789abcdef",
-			"n", 1);
+	                "n", 1);
 	assert_int_equal(sm_inbox_put(store, env, &err), 0);
 	json_object_set_new(env, "n", json_integer(2));
 	assert_int_equal(sm_inbox_put(store, env, &err), 0);
@@ -55,10 +55,10 @@ static void put_claim_finish(void **state)
 	assert_int_equal(sm_inbox_depth(store), 1);
 	/* A claim older than the stale limit is taken again (its worker died). */
 	assert_int_equal(sm_store_exec(store,
-				       "UPDATE inbox SET claimed_at = '2000-01-01T00:00:00.000Z'"
-				       " WHERE state = 'claimed'",
-				       &err),
-			 0);
+	                               "UPDATE inbox SET claimed_at = '2000-01-01T00:00:00.000Z'"
+	                               " WHERE state = 'claimed'",
+	                               &err),
+	                 0);
 	assert_int_equal(sm_inbox_claim(store, "w4", 600, &id, &got, &err), 1);
 	assert_int_equal(json_integer_value(json_object_get(got, "n")), 2);
 	json_decref(got);
@@ -113,9 +113,10 @@ static void concurrent_workers_claim_each_item_once(void **state)
 	assert_int_equal(sm_store_open(path, &store, &err), 0);
 	{
 		sqlite3_stmt *st = sm_store_prepare(
-			store, "SELECT count(*), sum(attempts), count(DISTINCT claimed_by) FROM inbox"
-			       " WHERE state = 'done'",
-			NULL);
+		    store,
+		    "SELECT count(*), sum(attempts), count(DISTINCT claimed_by) FROM inbox"
+		    " WHERE state = 'done'",
+		    NULL);
 		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 		assert_int_equal(sqlite3_column_int(st, 0), ITEMS);
 		assert_int_equal(sqlite3_column_int(st, 1), ITEMS); /* each claimed exactly once */
@@ -127,8 +128,8 @@ static void concurrent_workers_claim_each_item_once(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(put_claim_finish),
-		cmocka_unit_test(concurrent_workers_claim_each_item_once),
+	    cmocka_unit_test(put_claim_finish),
+	    cmocka_unit_test(concurrent_workers_claim_each_item_once),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -53,7 +53,8 @@ static json_t *ingest(const char *source, const struct spec *specs, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		sm_alert *a = sm_batch_add(&b);
 		char fp[128];
-		snprintf(fp, sizeof fp, "%s-%s", specs[i].name, specs[i].instance ? specs[i].instance : "");
+		snprintf(fp, sizeof fp, "%s-%s", specs[i].name,
+		         specs[i].instance ? specs[i].instance : "");
 		sm_alert_set_fingerprint(a, fp);
 		sm_alert_set_name(a, specs[i].name);
 		a->severity = sm_severity_normalize(specs[i].severity);
@@ -149,7 +150,7 @@ static void lifecycle(void **state)
 static void grouping_and_partial_resolve(void **state)
 {
 	const struct spec two[] = {{"HighLoad", "web-01", "warning", false},
-				   {"HighLoad", "web-02", "warning", false}};
+	                           {"HighLoad", "web-02", "warning", false}};
 	const struct spec same_host[] = {{"HighLoad", "web-01", "warning", false}};
 	const struct spec noinstance[] = {{"Backup", NULL, "info", false}};
 	json_t *e;
@@ -157,15 +158,17 @@ static void grouping_and_partial_resolve(void **state)
 	(void)state;
 	e = ingest("grafana", two, 2); /* two hosts: two incidents, two envelopes */
 	assert_int_equal(json_array_size(e), 2);
-	assert_string_not_equal(env_str(e, 0, "incident", "title"), env_str(e, 1, "incident", "title"));
+	assert_string_not_equal(env_str(e, 0, "incident", "title"),
+	                        env_str(e, 1, "incident", "title"));
 	json_decref(e);
 	/* Another source with the same name and instance joins the open incident. */
 	e = ingest("alertmanager", same_host, 1);
 	assert_string_equal(env_str(e, 0, "incident", "change"), "updated");
 	assert_int_equal(scalar("SELECT count(*) FROM incidents WHERE title LIKE 'HighLoad%'"), 2);
-	assert_int_equal(scalar("SELECT count(*) FROM alerts WHERE incident_id = (SELECT incident_id"
-				" FROM alerts WHERE source = 'grafana' AND fingerprint = 'HighLoad-web-01')"),
-			 2);
+	assert_int_equal(
+	    scalar("SELECT count(*) FROM alerts WHERE incident_id = (SELECT incident_id"
+	           " FROM alerts WHERE source = 'grafana' AND fingerprint = 'HighLoad-web-01')"),
+	    2);
 	json_decref(e);
 	/* One of its two alerts resolves: the incident stays open. */
 	{
@@ -196,7 +199,8 @@ static void resolved_first_sighting_and_closed(void **state)
 	assert_true(json_is_null(json_object_get(json_array_get(e, 0), "incident")));
 	assert_string_equal(env_str(e, 0, "alerts", "status"), "resolved");
 	json_decref(e);
-	assert_int_equal(scalar("SELECT count(*) FROM alerts WHERE name = 'Ghost' AND incident_id IS NULL"), 1);
+	assert_int_equal(
+	    scalar("SELECT count(*) FROM alerts WHERE name = 'Ghost' AND incident_id IS NULL"), 1);
 	e = ingest("generic", &f, 1); /* it fires: a new incident */
 	assert_string_equal(env_str(e, 0, "alerts", "change"), "refired");
 	inc = json_object_get(json_array_get(e, 0), "incident");
@@ -228,10 +232,11 @@ static void local_ok_creates_nothing(void **state)
 
 	(void)state;
 	payload = json_pack("{s:i,s:s,s:[{s:s,s:s,s:s}]}", "v", 1, "host", "h1", "checks",
-			    "checker", "memory", "status", "ok", "message", "fine");
+	                    "checker", "memory", "status", "ok", "message", "fine");
 	assert_int_equal(sm_driver_parse(local, payload, NULL, &b, &err), 0);
 	assert_int_equal(sm_store_begin(store, &err), 0);
-	assert_int_equal(sm_ingest_apply(writer, &b, "0123456789abcdef0123456789abcdef", envs, &err), 0);
+	assert_int_equal(
+	    sm_ingest_apply(writer, &b, "0123456789abcdef0123456789abcdef", envs, &err), 0);
 	assert_int_equal(sm_store_commit(store, &err), 0);
 	assert_int_equal(json_array_size(envs), 0);
 	assert_int_equal(scalar("SELECT count(*) FROM alerts"), before);
@@ -248,7 +253,8 @@ static void listing(void **state)
 	(void)state;
 	assert_int_equal(sm_ingest_list(store, "incidents", "open", 0, &rows, &err), 0);
 	assert_true(json_array_size(rows) >= 1);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 0), "status")), "open");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 0), "status")),
+	                    "open");
 	json_decref(rows);
 	assert_int_equal(sm_ingest_list(store, "alerts", NULL, 2, &rows, &err), 0);
 	assert_int_equal(json_array_size(rows), 2);
@@ -266,11 +272,11 @@ static void listing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(lifecycle),
-		cmocka_unit_test(grouping_and_partial_resolve),
-		cmocka_unit_test(resolved_first_sighting_and_closed),
-		cmocka_unit_test(local_ok_creates_nothing),
-		cmocka_unit_test(listing),
+	    cmocka_unit_test(lifecycle),
+	    cmocka_unit_test(grouping_and_partial_resolve),
+	    cmocka_unit_test(resolved_first_sighting_and_closed),
+	    cmocka_unit_test(local_ok_creates_nothing),
+	    cmocka_unit_test(listing),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
