@@ -20,25 +20,25 @@
  * Grafana's; generic takes what no vendor claims; local is internal. */
 static const sm_driver drivers[] = {
     {"grafana", "Grafana alerting (unified and legacy)", sm_driver_grafana_detect,
-     sm_driver_grafana_parse, "X-Grafana-Signature", 0},
+     sm_driver_grafana_parse, "X-Grafana-Signature", "X-Grafana-Alerting-Signature", 0},
     {"alertmanager", "Prometheus Alertmanager webhook", sm_driver_alertmanager_detect,
-     sm_driver_alertmanager_parse, "X-SM-Signature", 0},
+     sm_driver_alertmanager_parse, "X-SM-Signature", NULL, 0},
     {"pagerduty", "PagerDuty webhooks (V3 and legacy V2)", sm_driver_pagerduty_detect,
-     sm_driver_pagerduty_parse, "X-PagerDuty-Signature", 0},
+     sm_driver_pagerduty_parse, "X-PagerDuty-Signature", NULL, 0},
     {"datadog", "Datadog webhook", sm_driver_datadog_detect, sm_driver_datadog_parse,
-     "X-SM-Signature", 0},
+     "X-SM-Signature", NULL, 0},
     {"newrelic", "New Relic (classic and workflow)", sm_driver_newrelic_detect,
-     sm_driver_newrelic_parse, "X-NewRelic-Signature", 0},
+     sm_driver_newrelic_parse, "X-NewRelic-Signature", NULL, 0},
     {"opsgenie", "Opsgenie webhook", sm_driver_opsgenie_detect, sm_driver_opsgenie_parse,
-     "X-SM-Signature", 0},
+     "X-SM-Signature", NULL, 0},
     {"zabbix", "Zabbix webhook media", sm_driver_zabbix_detect, sm_driver_zabbix_parse,
-     "X-SM-Signature", 0},
+     "X-SM-Signature", NULL, 0},
     {"cluster", "sm agents pushing to this hub (CLUSTER_ENABLED=1)", sm_driver_cluster_detect,
-     sm_driver_cluster_parse, "X-Cluster-Signature", SM_DRIVER_CLUSTER},
+     sm_driver_cluster_parse, "X-Cluster-Signature", NULL, SM_DRIVER_CLUSTER},
     {"generic", "any JSON alert or list of alerts", sm_driver_generic_detect,
-     sm_driver_generic_parse, "X-Webhook-Signature", 0},
+     sm_driver_generic_parse, "X-Webhook-Signature", NULL, 0},
     {"local", "sm-check results (internal)", sm_driver_local_detect, sm_driver_local_parse,
-     "X-SM-Signature", SM_DRIVER_INTERNAL},
+     "X-SM-Signature", NULL, SM_DRIVER_INTERNAL},
 };
 
 const sm_driver *sm_drivers(size_t *count)
@@ -107,8 +107,15 @@ int sm_driver_parse(const sm_driver *driver, json_t *payload, const sm_driver **
 		return 0;
 	}
 	sm_batch_clear(batch);
-	sm_error_set(err, "no driver recognises this payload (use -d DRIVER, or see "
-	                  "--list-drivers)");
+	if (sm_json_str(payload, "source") &&
+	    strcmp(sm_json_str(payload, "source"), "cluster") == 0 &&
+	    json_is_array(json_object_get(payload, "alerts")) &&
+	    !sm_driver_enabled(sm_driver_find("cluster")))
+		sm_error_set(err,
+		             "a cluster push, but this host is not a hub (set CLUSTER_ENABLED=1)");
+	else
+		sm_error_set(err, "no driver recognises this payload (use -d DRIVER, or see "
+		                  "--list-drivers)");
 	return -1;
 }
 

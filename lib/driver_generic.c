@@ -55,7 +55,13 @@ bool sm_driver_generic_detect(json_t *payload)
 {
 	static const char *const names[] = {"name", "alert_name", "title", "alertname"};
 	json_t *labels = json_object_get(payload, "labels");
+	const char *source = json_string_value(json_object_get(payload, "source"));
 
+	/* An agent's push is the cluster driver's, even where that is off:
+	 * filing it under generic would bypass the hub's secret. */
+	if (source && strcmp(source, "cluster") == 0 &&
+	    json_is_array(json_object_get(payload, "alerts")))
+		return false;
 	if (json_is_array(json_object_get(payload, "alerts")))
 		return true;
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {

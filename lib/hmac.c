@@ -1,5 +1,6 @@
 /* hmac.c - SHA-256 and HMAC-SHA256 through a lazily loaded libcrypto. */
 #include <ctype.h>
+#include <stdbool.h>
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -119,25 +120,47 @@ static int hex_value(int c)
 	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
+/* One signature of n bytes: optional "sha256=" or "v1=" (PagerDuty), then
+ * 64 hex digits. */
+static bool decode(const char *s, size_t n, unsigned char out[32])
+{
+	if (n > 7 && strncasecmp(s, "sha256=", 7) == 0) {
+		s += 7;
+		n -= 7;
+	} else if (n > 3 && strncasecmp(s, "v1=", 3) == 0) {
+		s += 3;
+		n -= 3;
+	}
+	if (n != 64)
+		return false;
+	for (size_t i = 0; i < 32; i++) {
+		int hi = hex_value((unsigned char)s[2 * i]);
+		int lo = hex_value((unsigned char)s[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return true;
+}
+
 int sm_hmac_verify(const void *key, size_t keylen, const void *data, size_t len,
-                   const char *signature, sm_error *err)
+		   const char *signature, sm_error *err)
 {
 	unsigned char want[EVP_MAX_MD_SIZE], got[32];
+	int valid = 0;
 
-	if (!signature)
+	if (!signature || !*signature)
 		return 0;
-	if (strncasecmp(signature, "sha256=", 7) == 0)
-		signature += 7;
-	if (strlen(signature) != 64)
-		return 0;
-	for (size_t i = 0; i < 32; i++) {
-		int hi = hex_value((unsigned char)signature[2 * i]);
-		int lo = hex_value((unsigned char)signature[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return 0;
-		got[i] = (unsigned char)(hi << 4 | lo);
-	}
 	if (hmac_raw(key, keylen, data, len, want, err) < 0)
 		return -1;
-	return crypto.memcmp(want, got, 32) == 0 ? 1 : 0;
+	/* Several signatures may come, comma- or space-separated (a sender
+	 * rotating its secret signs with both); any one may match. */
+	for (const char *p = signature; *p;) {
+		size_t n = strcspn(p, ", ");
+		if (n > 0 && decode(p, n, got) && crypto.memcmp(want, got, 32) == 0)
+			valid = 1;
+		p += n;
+		p += strspn(p, ", ");
+	}
+	return valid;
 }

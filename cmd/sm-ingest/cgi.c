@@ -156,9 +156,13 @@ static int api_key_ok(const char **why)
 		return -1;
 	}
 	while (fgets(line, sizeof line, f)) {
-		char *hex = strrchr(line, ' ');
-		hex = hex ? hex + 1 : line;
-		hex[strcspn(hex, " \t\r\n")] = '\0';
+		char *save = NULL, *hex = NULL;
+		/* "NAME DIGEST" (any blanks between), or a digest alone. */
+		for (char *tok = strtok_r(line, " \t\r\n", &save); tok;
+		     tok = strtok_r(NULL, " \t\r\n", &save))
+			hex = tok;
+		if (!hex)
+			continue;
 		/* Every line is compared, so timing says nothing about which matched. */
 		if (strlen(hex) == 64 && strncasecmp(hex, digest, 64) == 0)
 			ok = 1;
@@ -174,16 +178,20 @@ static int api_key_ok(const char **why)
 static int signature_ok(const sm_driver *d, const char *body, size_t len)
 {
 	char var[96];
-	const char *secret;
+	const char *secret, *sig;
 	size_t n;
 
 	n = (size_t)snprintf(var, sizeof var, "WEBHOOK_SECRET_%s", d->name);
 	for (size_t i = 15; i < n && i < sizeof var; i++)
 		var[i] = (char)toupper((unsigned char)var[i]);
+
 	secret = sm_config_get(var, NULL);
 	if (!secret)
 		return 1;
-	return sm_hmac_verify(secret, strlen(secret), body, len, header(d->signature_header), NULL);
+	sig = header(d->signature_header);
+	if ((!sig || !*sig) && d->signature_header_alt)
+		sig = header(d->signature_header_alt);
+	return sm_hmac_verify(secret, strlen(secret), body, len, sig, NULL);
 }
 
 static int store(const sm_alert_batch *batch, const char *trace, json_t **envs, sm_error *err,
@@ -222,6 +230,14 @@ done:
 	sm_ingest_free(in);
 	sm_store_close(st);
 	return rc;
+}
+
+int cgi_config_error(const char *message)
+{
+	sm_log_kv(SM_LOG_ERROR, "bad configuration", "error", message, SM_LOG_END);
+	respond(500, NULL,
+	        json_pack("{s:s,s:s}", "status", "error", "message", "server misconfigured"));
+	return SM_EXIT_OK;
 }
 
 int cgi_main(void)

@@ -283,7 +283,11 @@ static int one_payload(struct run *r, json_t *payload, size_t number, const char
 		r->status = SM_EXIT_DATAERR;
 		goto done;
 	}
-	if (sm_trace_new(trace) < 0) {
+	/* An sm envelope keeps its trace (sm-check --json | sm-ingest -d local). */
+	if (sm_trace_valid(json_string_value(json_object_get(payload, "trace_id"))))
+		snprintf(trace, sizeof trace, "%s",
+		         json_string_value(json_object_get(payload, "trace_id")));
+	else if (sm_trace_new(trace) < 0) {
 		rc = sm_err(-1, "no randomness for a trace id");
 		goto done;
 	}
@@ -497,6 +501,11 @@ static int parse_args(int argc, char **argv, struct args *a)
 				return sm_err(SM_EXIT_USAGE, "unknown driver '%s' (available: %s)",
 				              optarg, names);
 			}
+			if (!sm_driver_enabled(a->driver))
+				return sm_err(SM_EXIT_USAGE,
+				              "driver %s is disabled (CLUSTER_ENABLED=1 "
+				              "turns it on)",
+				              a->driver->name);
 			break;
 		case OPT_DRY_RUN:
 			a->dry_run = true;
@@ -544,14 +553,17 @@ static int run_command(struct args *a)
 
 	if (listing && a->noperands != 1)
 		return sm_err(SM_EXIT_USAGE, "usage: sm-ingest %s [--status S] [--limit N]", cmd);
-	if (listing && a->status) {
-		static const char *const ok[] = {"firing", "resolved", "open", "acknowledged",
-		                                 "closed"};
+	if (listing && a->status) { /* Each listing has its own statuses. */
+		static const char *const alerts[] = {"firing", "resolved", NULL};
+		static const char *const incidents[] = {"open", "acknowledged", "resolved",
+		                                        "closed", NULL};
+		const char *const *ok = strcmp(cmd, "alerts") == 0 ? alerts : incidents;
 		bool valid = false;
-		for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+		for (size_t i = 0; ok[i]; i++)
 			valid = valid || strcmp(a->status, ok[i]) == 0;
 		if (!valid)
-			return sm_err(SM_EXIT_USAGE, "--status: unknown status '%s'", a->status);
+			return sm_err(SM_EXIT_USAGE, "--status: %s have no status '%s'", cmd,
+			              a->status);
 	}
 	if (sm_store_open(NULL, &store, &err) < 0)
 		return sm_err_report(SM_EXIT_FAILURE, &err);
@@ -606,8 +618,11 @@ int main(int argc, char **argv)
 
 	sm_err_set_progname(argv[0]);
 	sm_log_init("sm-ingest");
-	if (sm_config_load(&err) < 0)
+	if (sm_config_load(&err) < 0) {
+		if (getenv("GATEWAY_INTERFACE"))
+			return cgi_config_error(err.msg);
 		return sm_err_report(SM_EXIT_FAILURE, &err);
+	}
 	if (getenv("GATEWAY_INTERFACE"))
 		return cgi_main();
 	rc = parse_args(argc, argv, &a);

@@ -12,6 +12,9 @@
 /* The body limit from SM_MAX_BODY (bytes); -1 after a message when bad. */
 long long max_body(void);
 
+/* Answer a CGI request with a JSON 500 when the configuration is broken
+ * (the details go to the log, never to the client). */
+int cgi_config_error(const char *message);
 /* Serve one CGI request (RFC 3875) and return the exit status. */
 int cgi_main(void);
 

@@ -123,6 +123,7 @@ typedef struct sm_driver {
 	 * saying what is wrong ("invalid Grafana payload: …"). */
 	int (*parse)(json_t *payload, sm_alert_batch *batch, sm_error *err);
 	const char *signature_header; /* HTTP header carrying the HMAC */
+	const char *signature_header_alt; /* another name senders use, or NULL */
 	unsigned flags;
 } sm_driver;
 

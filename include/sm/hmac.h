@@ -16,8 +16,10 @@
 int sm_sha256_hex(const void *data, size_t len, char out[SM_SHA256_HEX], sm_error *err);
 int sm_hmac_sha256_hex(const void *key, size_t keylen, const void *data, size_t len,
                        char out[SM_SHA256_HEX], sm_error *err);
-/* Check signature (hex, upper or lower case, optionally "sha256=") against
- * the HMAC of data, in constant time: 1 valid, 0 invalid, -1 error. */
+/* Check signature against the HMAC of data, in constant time: 1 valid,
+ * 0 invalid, -1 error. The header may hold several signatures separated by
+ * commas or spaces (secret rotation), each 64 hex digits, upper or lower
+ * case, optionally prefixed "sha256=" or "v1=" (PagerDuty); one must match. */
 int sm_hmac_verify(const void *key, size_t keylen, const void *data, size_t len,
                    const char *signature, sm_error *err);
 

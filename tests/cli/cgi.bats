@@ -99,7 +99,7 @@ stored() { sql "SELECT (SELECT count(*) FROM alerts) + (SELECT count(*) FROM inb
 
 @test "API keys: missing or wrong 401, right key (X-API-Key or Bearer) 202" {
 	key=0123456789abcdef0123456789abcdef01234567
-	printf 'ops %s\n' "$(printf %s "$key" | sha256sum | cut -d' ' -f1)" >"$CGI_DIR/keys"
+	printf 'ops\t%s\n' "$(printf %s "$key" | sha256sum | cut -d' ' -f1)" >"$CGI_DIR/keys"
 	echo "SM_API_KEYS_FILE=$CGI_DIR/keys" >"$SM_ENV_FILE"
 	before=$(stored)
 	post /alerts/webhook/ "$(am_payload K1 x firing)"
@@ -112,7 +112,7 @@ stored() { sql "SELECT (SELECT count(*) FROM alerts) + (SELECT count(*) FROM inb
 	post /alerts/webhook/ "$(am_payload K2 x firing)" "Authorization: Bearer $key"
 	[ "$code" = 202 ]
 	# The key never reaches the server's error log.
-	! grep -q "$key" "$SM_SERVE_DIR/error.log"
+	! grep -q "$key" "$SM_SERVE_DIR"/*.log
 }
 
 @test "signatures: WEBHOOK_SECRET_<DRIVER> makes an unsigned or badly signed request 401" {
@@ -131,7 +131,24 @@ print(hmac.new(sys.argv[1].encode(), sys.stdin.buffer.read(), hashlib.sha256).he
 	post /alerts/webhook/alertmanager/ "${payload/db-09/db-10}" "X-SM-Signature: sha256=$sig"
 	[ "$code" = 401 ] # the body changed
 	[ "$(sql "SELECT count(*) FROM alerts WHERE name = 'Signed'")" = 1 ]
-	! grep -q "$secret" "$SM_SERVE_DIR/error.log"
+	! grep -q "$secret" "$SM_SERVE_DIR"/*.log
+	# Grafana's own header name is accepted too; PagerDuty's "v1=" form.
+	echo "WEBHOOK_SECRET_GRAFANA=$secret" >"$SM_ENV_FILE"
+	g=$(cat "$SM_FIXTURES/payloads/grafana/unified-firing.json")
+	gsig=$(printf '%s' "$g" | python3 -c 'import hashlib, hmac, sys
+print(hmac.new(sys.argv[1].encode(), sys.stdin.buffer.read(), hashlib.sha256).hexdigest())' "$secret")
+	post /alerts/webhook/grafana/ "$g" "X-Grafana-Alerting-Signature: $gsig"
+	[ "$code" = 202 ]
+	post /alerts/webhook/grafana/ "$g" "X-Grafana-Signature: v1=0000,v1=$gsig"
+	[ "$code" = 202 ]
+}
+
+@test "a broken env file: a JSON 500, details only in the log" {
+	printf 'this is not a setting\n' >"$SM_ENV_FILE"
+	post /alerts/webhook/ "$(am_payload A x firing)"
+	[ "$code" = 500 ]
+	[ "$(echo "$body" | json_get 'd["status"], d["message"]')" = '["error", "server misconfigured"]' ]
+	grep -q 'expected KEY=VALUE' "$SM_SERVE_DIR/cgi.log"
 }
 
 @test "8 parallel clients x 100 requests: every alert stored once, no 5xx" {

@@ -166,3 +166,25 @@ count() { sql "SELECT count(*) FROM $1"; }
 	[ "$status" -eq 1 ]
 	[ "$output" = "sm-ingest: $TEST_DIR/missing.json: No such file or directory" ]
 }
+
+@test "cluster pushes need CLUSTER_ENABLED=1; an sm envelope keeps its trace id" {
+	push='{"source":"cluster","instance_id":"web-01","hostname":"web","version":"1.0","alerts":[{"name":"cpu: high","fingerprint":"cpu-web-01","status":"firing","severity":"critical","labels":{"checker":"cpu"}}]}'
+	run sm-ingest <<<"$push"
+	[ "$status" -eq 65 ]
+	[[ "$output" == *"a cluster push, but this host is not a hub (set CLUSTER_ENABLED=1)" ]]
+	run sm-ingest -d cluster <<<"$push"
+	[ "$status" -eq 64 ]
+	CLUSTER_ENABLED=1 run sm-ingest <<<"$push"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json_get 'd["source"], d["agent"]["instance_id"], d["incident"]["title"]')" = '["cluster", "web-01", "cpu: high on web-01"]' ]
+	[ "$(count alerts)" = 1 ]
+	# sm-check's envelope through the local driver keeps its trace.
+	host cli-warn
+	env=$(sm-check --json memory)
+	trace=$(echo "$env" | json_get 'd["trace_id"]')
+	run sm-ingest -d local <<<"$env"
+	[ "$(echo "$output" | json_get 'd["trace_id"], d["alerts"][0]["fingerprint"]')" = "[\"$trace\", \"memory-cli-warn\"]" ]
+	run sm-ingest alerts --status open
+	[ "$status" -eq 64 ]
+	[ "$output" = "sm-ingest: --status: alerts have no status 'open'" ]
+}

@@ -87,6 +87,18 @@ static void hmac_and_sha(void **state)
 	assert_int_equal(sm_hmac_verify("Jefe", 4, "x", 1, "short", &err), 0);
 	assert_int_equal(sm_hmac_verify("Jefe", 4, "x", 1, NULL, &err), 0);
 	assert_int_equal(sm_hmac_verify("Jefe", 4, "x", 1, "sha1=00", &err), 0);
+	/* PagerDuty's form, and several signatures during a secret rotation. */
+	assert_int_equal(sm_hmac_sha256_hex("Jefe", 4, "body", 4, hex, &err), 0);
+	{
+		char header[300];
+		snprintf(header, sizeof header, "v1=%s", hex);
+		assert_int_equal(sm_hmac_verify("Jefe", 4, "body", 4, header, &err), 1);
+		snprintf(header, sizeof header, "v1=%064d,v1=%s", 0, hex);
+		assert_int_equal(sm_hmac_verify("Jefe", 4, "body", 4, header, &err), 1);
+		snprintf(header, sizeof header, "v1=%064d, sha256=%064d", 0, 1);
+		assert_int_equal(sm_hmac_verify("Jefe", 4, "body", 4, header, &err), 0);
+		assert_int_equal(sm_hmac_verify("Jefe", 4, "body", 4, ",,, ", &err), 0);
+	}
 }
 
 static void timestamps(void **state)
