@@ -144,7 +144,7 @@ static bool decode(const char *s, size_t n, unsigned char out[32])
 }
 
 int sm_hmac_verify(const void *key, size_t keylen, const void *data, size_t len,
-		   const char *signature, sm_error *err)
+                   const char *signature, sm_error *err)
 {
 	unsigned char want[EVP_MAX_MD_SIZE], got[32];
 	int valid = 0;

@@ -122,7 +122,7 @@ typedef struct sm_driver {
 	/* 0 with the batch filled (possibly with zero alerts), or -1 with err
 	 * saying what is wrong ("invalid Grafana payload: …"). */
 	int (*parse)(json_t *payload, sm_alert_batch *batch, sm_error *err);
-	const char *signature_header; /* HTTP header carrying the HMAC */
+	const char *signature_header;     /* HTTP header carrying the HMAC */
 	const char *signature_header_alt; /* another name senders use, or NULL */
 	unsigned flags;
 } sm_driver;
