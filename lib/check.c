@@ -1,6 +1,7 @@
 /* check.c - the checker registry, the result model and helpers shared by
  * the checker implementations (checker_*.c). */
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,8 @@ static const sm_checker registry[] = {
     {"raid", "Software RAID health from /proc/mdstat.", sm_checker_raid, NONE, NONE, false, false},
     {"reboot_debian", "WARNING when a Debian-family host has a pending reboot.",
      sm_checker_reboot_debian, NONE, NONE, false, false},
+    {"agents", "Agents that stopped pushing to this hub (hub only).", sm_checker_agents, 900, 1800,
+     false, false},
 };
 
 const sm_checker *sm_checkers(size_t *count)
@@ -113,6 +116,48 @@ void sm_check_run(const sm_checker *checker, const sm_check_opts *opts, sm_check
 	res->duration_ms = sm_elapsed_ms(&start, &end);
 	if (!res->message)
 		sm_result_fail(res, "checker returned no result");
+}
+
+struct job {
+	const sm_checker *checker;
+	const sm_check_opts *opts;
+	sm_check_result *res;
+	pthread_t thread;
+	bool threaded;
+};
+
+static void *job_main(void *arg)
+{
+	struct job *job = arg;
+
+	sm_check_run(job->checker, job->opts, job->res);
+	return NULL;
+}
+
+/* Samplers and walkers run concurrently, so a full run costs about one
+ * sample interval instead of the sum of them. */
+void sm_check_run_many(const sm_checker *const *selected, size_t n, const sm_check_opts *opts,
+                       sm_check_result *results)
+{
+	struct job *jobs = calloc(n, sizeof *jobs);
+
+	for (size_t i = 0; i < n; i++) {
+		if (!jobs) {
+			sm_check_run(selected[i], opts, &results[i]);
+			continue;
+		}
+		jobs[i] = (struct job){selected[i], opts, &results[i], 0, false};
+		if (selected[i]->slow && n > 1)
+			jobs[i].threaded =
+			    pthread_create(&jobs[i].thread, NULL, job_main, &jobs[i]) == 0;
+	}
+	for (size_t i = 0; jobs && i < n; i++)
+		if (!jobs[i].threaded)
+			sm_check_run(selected[i], opts, &results[i]);
+	for (size_t i = 0; jobs && i < n; i++)
+		if (jobs[i].threaded)
+			pthread_join(jobs[i].thread, NULL);
+	free(jobs);
 }
 
 void sm_check_result_clear(sm_check_result *res)

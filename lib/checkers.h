@@ -24,6 +24,7 @@ SM_CHECKER(sm_checker_network);
 SM_CHECKER(sm_checker_process);
 SM_CHECKER(sm_checker_raid);
 SM_CHECKER(sm_checker_reboot_debian);
+SM_CHECKER(sm_checker_agents);
 
 /* Sample interval and sample count from opts, with the defaults applied. */
 double sm_check_interval(const sm_check_opts *opts);

@@ -180,6 +180,14 @@ static const char *const migrations[] = {
     " created_at TEXT NOT NULL,"
     " updated_at TEXT NOT NULL);"
     "CREATE INDEX hub_spool_state ON hub_spool (state, id);",
+    /* 2: the agents a hub has heard from (sm-push-hub, the agents checker). */
+    "CREATE TABLE agents ("
+    " instance_id TEXT PRIMARY KEY,"
+    " hostname TEXT NOT NULL DEFAULT '',"
+    " first_push_at TEXT NOT NULL,"
+    " last_push_at TEXT NOT NULL,"
+    " last_address TEXT NOT NULL DEFAULT '',"
+    " pushes INTEGER NOT NULL DEFAULT 0);",
 };
 
 #define LATEST ((int)(sizeof migrations / sizeof migrations[0]))

@@ -34,6 +34,7 @@ static const char usage_text[] =
     "  --per-cpu            cpu: judge the busiest core\n"
     "  --samples N          samples for cpu, window of samples x interval for io_strain\n"
     "  --interval S         seconds per sample (default 1)\n"
+    "  --push-interval S    agents: seconds between an agent's pushes (default 300)\n"
     "  -h, --help           this text\n"
     "  --version            version\n";
 
@@ -48,6 +49,7 @@ enum {
 	OPT_PER_CPU,
 	OPT_SAMPLES,
 	OPT_INTERVAL,
+	OPT_PUSH_INTERVAL,
 	OPT_LIST,
 	OPT_VERSION,
 	OPT_ALERTS,
@@ -66,6 +68,7 @@ static const struct option long_options[] = {
     {"per-cpu", no_argument, NULL, OPT_PER_CPU},
     {"samples", required_argument, NULL, OPT_SAMPLES},
     {"interval", required_argument, NULL, OPT_INTERVAL},
+    {"push-interval", required_argument, NULL, OPT_PUSH_INTERVAL},
     {"list", no_argument, NULL, OPT_LIST},
     {"alerts", no_argument, NULL, OPT_ALERTS},
     {"help", no_argument, NULL, 'h'},
@@ -218,6 +221,15 @@ static int parse_args(int argc, char **argv, struct args *a)
 			if (parse_number("--interval", optarg, 0.001, 3600, &v))
 				return SM_EXIT_USAGE;
 			a->run.opts.interval = v;
+			break;
+		case OPT_PUSH_INTERVAL:
+			/* Not --interval, which is already the sample interval. */
+			if (parse_number("--push-interval", optarg, 1, 86400, &v))
+				return SM_EXIT_USAGE;
+			if (v != (int)v)
+				return sm_err(SM_EXIT_USAGE,
+				              "--push-interval: expected a whole number");
+			a->run.opts.expected_interval = v;
 			break;
 		case OPT_LIST:
 			a->list = true;

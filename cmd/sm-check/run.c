@@ -13,48 +13,6 @@
 #include "sm/term.h"
 #include "sm-check.h"
 
-struct job {
-	const sm_checker *checker;
-	const sm_check_opts *opts;
-	sm_check_result *res;
-	pthread_t thread;
-	bool threaded;
-};
-
-static void *job_main(void *arg)
-{
-	struct job *job = arg;
-
-	sm_check_run(job->checker, job->opts, job->res);
-	return NULL;
-}
-
-/* Samplers and walkers run concurrently, so a full run costs about one
- * sample interval instead of the sum of them. */
-static void run_checkers(const sm_check_opts *opts, const sm_checker **selected, size_t n,
-                         sm_check_result *results)
-{
-	struct job *jobs = calloc(n, sizeof *jobs);
-
-	for (size_t i = 0; i < n; i++) {
-		if (!jobs) {
-			sm_check_run(selected[i], opts, &results[i]);
-			continue;
-		}
-		jobs[i] = (struct job){selected[i], opts, &results[i], 0, false};
-		if (selected[i]->slow && n > 1)
-			jobs[i].threaded =
-			    pthread_create(&jobs[i].thread, NULL, job_main, &jobs[i]) == 0;
-	}
-	for (size_t i = 0; jobs && i < n; i++)
-		if (!jobs[i].threaded)
-			sm_check_run(selected[i], opts, &results[i]);
-	for (size_t i = 0; jobs && i < n; i++)
-		if (jobs[i].threaded)
-			pthread_join(jobs[i].thread, NULL);
-	free(jobs);
-}
-
 /* Record the results (and, with --alerts, the alerts they make from the
  * check envelope env) in one transaction; the incident envelopes of the
  * alerts are appended to out. */
@@ -160,7 +118,7 @@ static void run_timed(struct check_run *run, const sm_checker **selected, size_t
 	}
 	sm_rfc3339_now(started, true);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	run_checkers(&run->opts, selected, n, results);
+	sm_check_run_many(selected, n, &run->opts, results);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	*ms = sm_elapsed_ms(&t0, &t1);
 	for (size_t i = 0; i < n; i++)

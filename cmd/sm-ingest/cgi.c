@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "sm/agents.h"
 #include "sm/config.h"
 #include "sm/envelope.h"
 #include "sm/hmac.h"
@@ -173,13 +175,47 @@ static int api_key_ok(const char **why)
 	return ok;
 }
 
-/* When WEBHOOK_SECRET_<DRIVER> is set, the driver's header must carry the
- * HMAC-SHA256 of the raw body. 1 ok, 0 refused, -1 error. */
-static int signature_ok(const sm_driver *d, const char *body, size_t len)
+/* A request that carries X-SM-Timestamp signs "<timestamp>.<body>" in
+ * X-SM-Signature, so a captured request cannot be replayed once the
+ * timestamp is more than 300 seconds away from the hub's clock. */
+static int timestamped_ok(const char *secret, const char *stamp, const char *body, size_t len,
+                          const char **why)
+{
+	char *end, *text = NULL;
+	long long ts, skew;
+	int ok;
+
+	errno = 0;
+	ts = strtoll(stamp, &end, 10);
+	if (errno || *end || end == stamp || ts <= 0) {
+		*why = "bad X-SM-Timestamp";
+		return 0;
+	}
+	skew = (long long)time(NULL) - ts;
+	if (skew < -300 || skew > 300) {
+		*why = "X-SM-Timestamp outside the allowed window (replayed or clock skew)";
+		return 0;
+	}
+	if (asprintf(&text, "%lld.%.*s", ts, (int)len, body) < 0)
+		return -1;
+	ok = sm_hmac_verify(secret, strlen(secret), text, strlen(text), header("X-SM-Signature"),
+	                    NULL);
+	free(text);
+	if (ok == 0)
+		*why = "invalid signature";
+	return ok;
+}
+
+/* When WEBHOOK_SECRET_<DRIVER> is set, the request must be signed: with
+ * X-SM-Timestamp and X-SM-Signature over "<timestamp>.<body>", or with the
+ * driver's own header over the body (refused for cluster pushes when
+ * CLUSTER_REQUIRE_TIMESTAMP=1). 1 ok, 0 refused (*why), -1 error. */
+static int signature_ok(const sm_driver *d, const char *body, size_t len, const char **why)
 {
 	char var[96];
-	const char *secret, *sig;
+	const char *secret, *sig, *stamp = header("X-SM-Timestamp");
 	size_t n;
+	int ok;
 
 	n = (size_t)snprintf(var, sizeof var, "WEBHOOK_SECRET_%s", d->name);
 	for (size_t i = 15; i < n && i < sizeof var; i++)
@@ -188,10 +224,19 @@ static int signature_ok(const sm_driver *d, const char *body, size_t len)
 	secret = sm_config_get(var, NULL);
 	if (!secret)
 		return 1;
+	if (stamp && *stamp)
+		return timestamped_ok(secret, stamp, body, len, why);
+	if ((d->flags & SM_DRIVER_CLUSTER) && sm_config_bool("CLUSTER_REQUIRE_TIMESTAMP", 0) == 1) {
+		*why = "X-SM-Timestamp required (CLUSTER_REQUIRE_TIMESTAMP=1)";
+		return 0;
+	}
 	sig = header(d->signature_header);
 	if ((!sig || !*sig) && d->signature_header_alt)
 		sig = header(d->signature_header_alt);
-	return sm_hmac_verify(secret, strlen(secret), body, len, sig, NULL);
+	ok = sm_hmac_verify(secret, strlen(secret), body, len, sig, NULL);
+	if (ok == 0)
+		*why = "invalid signature";
+	return ok;
 }
 
 static int store(const sm_alert_batch *batch, const char *trace, json_t **envs, sm_error *err,
@@ -216,6 +261,9 @@ static int store(const sm_alert_batch *batch, const char *trace, json_t **envs, 
 		if (sm_inbox_put(st, env, err) < 0)
 			goto rollback;
 	}
+	/* A hub knows its agents from their pushes, empty ones included. */
+	if (batch->agent && sm_agents_record(st, batch->agent, getenv("REMOTE_ADDR"), err) < 0)
+		goto rollback;
 	if (sm_store_commit(st, err) < 0)
 		goto rollback;
 	rc = 0;
@@ -297,10 +345,10 @@ int cgi_main(void)
 	}
 	body[got] = '\0';
 	if (forced) {
-		check = signature_ok(forced, body, got);
+		check = signature_ok(forced, body, got, &why);
 		if (check <= 0) {
 			rc = reject(check < 0 ? 500 : 401, NULL,
-			            check < 0 ? "cannot verify signatures" : "invalid signature");
+			            check < 0 ? "cannot verify signatures" : why);
 			goto out;
 		}
 	}
@@ -315,14 +363,16 @@ int cgi_main(void)
 		goto out;
 	}
 	if (sm_driver_parse(forced, payload, &used, &batch, &err) < 0) {
-		rc = reject(422, NULL, err.msg);
+		/* The URL's driver cannot read it: a bad request for that URL;
+		 * no driver claims it: well-formed but unprocessable. */
+		rc = reject(forced ? 400 : 422, NULL, err.msg);
 		goto out;
 	}
 	if (!forced) {
-		check = signature_ok(used, body, got);
+		check = signature_ok(used, body, got, &why);
 		if (check <= 0) {
 			rc = reject(check < 0 ? 500 : 401, NULL,
-			            check < 0 ? "cannot verify signatures" : "invalid signature");
+			            check < 0 ? "cannot verify signatures" : why);
 			goto out;
 		}
 	}

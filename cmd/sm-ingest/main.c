@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sm/agents.h"
 #include "sm/config.h"
 #include "sm/envelope.h"
 #include "sm/inbox.h"
@@ -249,6 +250,8 @@ static int store_batch(struct run *r, const sm_alert_batch *batch, const char *t
 	if (sm_store_exec(r->store, "SAVEPOINT payload", &err) < 0)
 		goto fail;
 	if (sm_ingest_apply(r->ingest, batch, trace_id, envs, &err) < 0)
+		goto undo;
+	if (batch->agent && sm_agents_record(r->store, batch->agent, NULL, &err) < 0)
 		goto undo;
 	if (r->args->queue) {
 		json_array_foreach(envs, i, env)

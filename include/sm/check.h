@@ -77,6 +77,11 @@ const sm_checker *sm_checker_find(const char *name);
  * run(), and never leaves status/message unset. Free with
  * sm_check_result_clear. */
 void sm_check_run(const sm_checker *checker, const sm_check_opts *opts, sm_check_result *res);
+/* Run several checkers into results[0..n-1]; the slow ones (samplers,
+ * walkers) on their own threads, so a run costs about one sample interval
+ * rather than the sum of them. */
+void sm_check_run_many(const sm_checker *const *selected, size_t n, const sm_check_opts *opts,
+                       sm_check_result *results);
 void sm_check_result_clear(sm_check_result *res);
 /* The result as the envelope's check object. */
 json_t *sm_check_result_json(const sm_check_result *res);

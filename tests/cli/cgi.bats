@@ -92,7 +92,8 @@ stored() { sql "SELECT (SELECT count(*) FROM alerts) + (SELECT count(*) FROM inb
 	[ "$code" = 422 ]
 	[[ "$(echo "$body" | json_get 'd["status"]')" == error ]]
 	post /alerts/webhook/grafana/ "$(am_payload A x firing)" # Alertmanager's shape, forced Grafana
-	[ "$code" = 422 ]
+	[ "$code" = 400 ]
+	[[ "$(echo "$body" | json_get 'd["message"]')" == "invalid Grafana payload"* ]]
 	[ "$(stored)" = "$before" ]
 	[ "$(sql 'PRAGMA integrity_check')" = ok ]
 }

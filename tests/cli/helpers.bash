@@ -34,7 +34,8 @@ print(json.dumps(v) if isinstance(v,(dict,list,tuple,bool)) or v is None else v)
 sql() {
 	python3 -c 'import sqlite3,sys
 c=sqlite3.connect(sys.argv[1])
-for r in c.execute(sys.argv[2]): print("\t".join("" if x is None else str(x) for x in r))' "$SM_DB" "$1"
+for r in c.execute(sys.argv[2]): print("\t".join("" if x is None else str(x) for x in r))
+c.commit()' "$SM_DB" "$1"
 }
 
 # A free TCP port on 127.0.0.1.

@@ -23,20 +23,22 @@ teardown() { teardown_sm; }
 @test "--list prints every checker in run order with a description" {
 	run sm-check --list
 	[ "$status" -eq 0 ]
-	[ "${#lines[@]}" -eq 16 ]
+	[ "${#lines[@]}" -eq 17 ]
 	[[ "${lines[0]}" == "cpu "* ]]
 	[[ "${lines[2]}" == "memory "* ]]
 	[[ "${lines[15]}" == "reboot_debian "* ]]
+	[[ "${lines[16]}" == "agents "*"(hub only)." ]]
 	names=$(printf '%s\n' "${lines[@]}" | awk '{print $1}' | tr '\n' ' ')
-	[ "$names" = "cpu cpu_temp memory swap load disk disk_inodes disk_common disk_linux disk_temp io_strain listening_ports network process raid reboot_debian " ]
+	[ "$names" = "cpu cpu_temp memory swap load disk disk_inodes disk_common disk_linux disk_temp io_strain listening_ports network process raid reboot_debian agents " ]
 }
 
 @test "--list --json prints one object per checker" {
 	run sm-check --list --json
 	[ "$status" -eq 0 ]
-	[ "${#lines[@]}" -eq 16 ]
+	[ "${#lines[@]}" -eq 17 ]
 	[ "$(echo "${lines[2]}" | json_get 'd["name"], d["warning"], d["critical"]')" = '["memory", 70.0, 90.0]' ]
 	[ "$(echo "${lines[14]}" | json_get '"warning" in d')" = "false" ]
+	[ "$(echo "${lines[16]}" | json_get 'd["name"], d["warning"], d["critical"]')" = '["agents", 900.0, 1800.0]' ]
 }
 
 @test "unknown checker: exit 64, one line naming it and the choices, nothing stored" {
@@ -51,7 +53,8 @@ teardown() { teardown_sm; }
 	for args in "--bogus" "-w" "--warning abc memory" "--critical 20:10 memory" \
 		"--samples 0 cpu" "--samples 1.5 cpu" "--interval -1 cpu" "--interval x cpu" \
 		"--paths relative/dir disk" "--hosts -oProxyCommand=x network" "--hosts a;b network" \
-		"--nagios --fail-on-warning memory"; do
+		"--nagios --fail-on-warning memory" "--push-interval 0 agents" \
+		"--push-interval 1.5 agents" "--push-interval 86401 agents" "--push-interval x agents"; do
 		# shellcheck disable=SC2086
 		run sm-check $args
 		[ "$status" -eq 64 ] || { echo "args: $args -> $status"; false; }
@@ -306,4 +309,53 @@ assert d['status'] == 'warning', d
 		"$(echo "$files" | json_get 'sorted((l["port"], l["address"]) for l in d["checks"][0]["metrics"]["listening"])')" ]
 	LISTENING_PORTS_ALLOWLIST="$exposed,$loop" run sm-check listening_ports
 	[ "$(echo "$output" | json_get "$exposed in d['checks'][0]['metrics']['unexpected_ports']")" = false ]
+}
+
+# Set the agents table of the test store: agent INSTANCE_ID pushed SECONDS ago.
+agent_pushed() { # INSTANCE_ID HOSTNAME SECONDS
+	python3 - "$SM_DB" "$@" <<'PY'
+import datetime, sqlite3, sys
+db, iid, host, ago = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+t = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=ago)
+t = t.strftime("%Y-%m-%dT%H:%M:%SZ")
+with sqlite3.connect(db) as c:
+    c.execute("INSERT INTO agents (instance_id, hostname, first_push_at, last_push_at,"
+              " last_address, pushes) VALUES (?, ?, ?, ?, '192.0.2.7', 1)"
+              " ON CONFLICT (instance_id) DO UPDATE SET last_push_at = excluded.last_push_at",
+              (iid, host, t, t))
+PY
+}
+
+@test "agents: skipped off a hub; a silent agent is WARNING/CRITICAL and an incident with --alerts" {
+	host cli-ok
+	# Not a hub (no agent ever pushed): OK, skipped, so a full run stays quiet.
+	run sm-check agents
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json_get 'd["checks"][0]["status"], d["checks"][0]["message"]')" = '["ok", "Skipped: no agents have pushed to this hub"]' ]
+	agent_pushed web-01 web-01 60
+	agent_pushed db-01 db-01 2400
+	run sm-check agents
+	[ "$status" -eq 2 ]
+	[ "$(echo "$output" | json_get 'd["checks"][0]["status"], d["checks"][0]["message"], d["checks"][0]["thresholds"]')" = '["critical", "1 of 2 agents silent: db-01 (40 min)", {"warning": "900", "critical": "1800"}]' ]
+	[ "$(echo "$output" | json_get '[(a["instance_id"], a["status"]) for a in d["checks"][0]["metrics"]["agents"]]')" = '[["db-01", "critical"], ["web-01", "ok"]]' ]
+	# Pushes every 10 min: 40 min of silence is only a warning.
+	run sm-check --push-interval 600 agents
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json_get 'd["checks"][0]["status"], d["checks"][0]["thresholds"], d["checks"][0]["metrics"]["expected_interval_s"]')" = '["warning", {"warning": "1800", "critical": "3600"}, 600.0]' ]
+	run sm-check --nagios agents
+	[ "$status" -eq 2 ]
+	[[ "${lines[0]}" =~ ^"SM CRITICAL - 1 of 1 checks not OK: agents: 1 of 2 agents silent: db-01 (40 min) | silent=1;;;0 oldest_silence=240"[0-9]"s;900;1800;0"$ ]]
+	# --alerts: the dead agent becomes an incident; its next push resolves it.
+	run sm-check --alerts agents
+	[ "$status" -eq 2 ]
+	[ "$(echo "$output" | json_get 'd["incident"]["title"], d["alerts"][0]["fingerprint"], d["alerts"][0]["change"], d["alerts"][0]["severity"]')" = '["agents on cli-ok", "agents-cli-ok", "created", "critical"]' ]
+	[ "$(sql "SELECT name, status FROM alerts")" = "agents	firing" ]
+	agent_pushed db-01 db-01 5
+	run sm-check --alerts agents
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json_get 'd["checks"][0]["message"], d["alerts"][0]["change"], d["incident"]["status"]')" = '["2 agents pushing (last silence 1 min)", "resolved", "resolved"]' ]
+	# A store that cannot be opened: UNKNOWN with the reason.
+	SM_DB=/proc/sm-no-such-dir/sm.db run --separate-stderr sm-check agents
+	[ "$status" -eq 3 ]
+	[[ "$(echo "$output" | json_get 'd["checks"][0]["message"]')" == "Check failed: cannot open the store: /proc/sm-no-such-dir"* ]]
 }

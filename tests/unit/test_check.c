@@ -7,10 +7,10 @@
 static void registry_order_and_lookup(void **state)
 {
 	static const char *const order[] = {
-	    "cpu",        "cpu_temp",  "memory",      "swap",
-	    "load",       "disk",      "disk_inodes", "disk_common",
-	    "disk_linux", "disk_temp", "io_strain",   "listening_ports",
-	    "network",    "process",   "raid",        "reboot_debian"};
+	    "cpu",           "cpu_temp",        "memory",      "swap",       "load",
+	    "disk",          "disk_inodes",     "disk_common", "disk_linux", "disk_temp",
+	    "io_strain",     "listening_ports", "network",     "process",    "raid",
+	    "reboot_debian", "agents"};
 	size_t n;
 	const sm_checker *all = sm_checkers(&n);
 

@@ -1,0 +1,536 @@
+/* http.c - HTTP requests through a lazily loaded libcurl (see http.h). */
+#include <ctype.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "sm/http.h"
+
+#define LIBCURL "libcurl.so.4"
+
+#ifndef SM_VERSION
+#define SM_VERSION "unknown"
+#endif
+
+/* The functions we call, typed from curl's own prototypes. setopt and
+ * getinfo are variadic: every value passed must already have the type the
+ * option wants (long, char *, curl_off_t, a callback). */
+static struct {
+	__typeof__(curl_global_init) *global_init;
+	__typeof__(curl_version_info) *version_info;
+	__typeof__(curl_easy_init) *init;
+	__typeof__(curl_easy_setopt) *setopt;
+	__typeof__(curl_easy_perform) *perform;
+	__typeof__(curl_easy_getinfo) *getinfo;
+	__typeof__(curl_easy_cleanup) *cleanup;
+	__typeof__(curl_easy_strerror) *strerror;
+	__typeof__(curl_slist_append) *slist_append;
+	__typeof__(curl_slist_free_all) *slist_free_all;
+	bool protocols_str; /* CURLOPT_PROTOCOLS_STR known (libcurl >= 7.85) */
+	bool ready;
+	char error[256];
+} curl;
+
+static void load(void)
+{
+	void *h = dlopen(LIBCURL, RTLD_NOW | RTLD_LOCAL);
+	CURLcode rc;
+
+	if (!h) {
+		snprintf(curl.error, sizeof curl.error, "cannot load %s: %s", LIBCURL, dlerror());
+		return;
+	}
+	*(void **)&curl.global_init = dlsym(h, "curl_global_init");
+	*(void **)&curl.version_info = dlsym(h, "curl_version_info");
+	*(void **)&curl.init = dlsym(h, "curl_easy_init");
+	*(void **)&curl.setopt = dlsym(h, "curl_easy_setopt");
+	*(void **)&curl.perform = dlsym(h, "curl_easy_perform");
+	*(void **)&curl.getinfo = dlsym(h, "curl_easy_getinfo");
+	*(void **)&curl.cleanup = dlsym(h, "curl_easy_cleanup");
+	*(void **)&curl.strerror = dlsym(h, "curl_easy_strerror");
+	*(void **)&curl.slist_append = dlsym(h, "curl_slist_append");
+	*(void **)&curl.slist_free_all = dlsym(h, "curl_slist_free_all");
+	if (!curl.global_init || !curl.version_info || !curl.init || !curl.setopt ||
+	    !curl.perform || !curl.getinfo || !curl.cleanup || !curl.strerror ||
+	    !curl.slist_append || !curl.slist_free_all) {
+		snprintf(curl.error, sizeof curl.error, "%s lacks a needed function", LIBCURL);
+		return;
+	}
+	/* curl_global_init is not thread-safe: it runs here, once. */
+	rc = curl.global_init(CURL_GLOBAL_DEFAULT);
+	if (rc != CURLE_OK) {
+		snprintf(curl.error, sizeof curl.error, "cannot initialise %s: %s", LIBCURL,
+		         curl.strerror(rc));
+		return;
+	}
+	curl.protocols_str = curl.version_info(CURLVERSION_NOW)->version_num >= 0x075500;
+	curl.ready = true;
+	/* The handle stays open for the life of the process. */
+}
+
+static bool ready(sm_http_response *res)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, load);
+	if (!curl.ready)
+		snprintf(res->error, sizeof res->error, "%s", curl.error);
+	return curl.ready;
+}
+
+/* What sm_http_url_ok checked, kept for messages and redaction. */
+struct url_parts {
+	char host[256];   /* without the brackets of an IPv6 address */
+	long port;        /* explicit or the scheme's */
+	const char *rest; /* path, query and fragment: may hold secrets */
+};
+
+static bool host_char(int c)
+{
+	return isalnum(c) || c == '-' || c == '.' || c == '_';
+}
+
+static bool ipv6_char(int c)
+{
+	return isxdigit(c) || c == ':' || c == '.';
+}
+
+/* NULL when url is acceptable (u filled in), else why not. The reasons
+ * never quote the URL. */
+static const char *url_parse(const char *url, struct url_parts *u)
+{
+	static const struct {
+		const char *prefix;
+		long port;
+	} schemes[] = {{"http://", 80}, {"https://", 443}};
+	const char *p = NULL, *end, *host, *host_end;
+	bool (*allowed)(int);
+
+	if (!url || !*url)
+		return "empty URL";
+	for (const unsigned char *c = (const unsigned char *)url; *c; c++) {
+		if (*c == ' ')
+			return "URL contains a space";
+		if (*c < 0x20 || *c == 0x7f)
+			return "URL contains a control character";
+		if (*c > 0x7f)
+			return "URL contains a non-ASCII byte (percent-encode it)";
+	}
+	for (size_t i = 0; i < sizeof schemes / sizeof *schemes; i++) {
+		size_t n = strlen(schemes[i].prefix);
+		if (strncasecmp(url, schemes[i].prefix, n) == 0) {
+			p = url + n;
+			u->port = schemes[i].port;
+		}
+	}
+	if (!p)
+		return "URL scheme must be http:// or https://";
+	end = p + strcspn(p, "/?#");
+	u->rest = end;
+	if (memchr(p, '@', (size_t)(end - p)))
+		return "user:password@ in a URL is refused (send credentials in a header)";
+	if (*p == '[') {
+		host = p + 1;
+		host_end = memchr(host, ']', (size_t)(end - host));
+		if (!host_end)
+			return "URL has an unclosed [IPv6 address]";
+		allowed = ipv6_char;
+		p = host_end + 1;
+	} else {
+		host = p;
+		host_end = p + strcspn(p, ":/?#");
+		allowed = host_char;
+		p = host_end;
+	}
+	if (host_end == host)
+		return "URL has no host";
+	if ((size_t)(host_end - host) >= sizeof u->host)
+		return "URL host is too long";
+	for (const char *c = host; c < host_end; c++)
+		if (!allowed((unsigned char)*c))
+			return "URL host has a character not allowed in a host name";
+	memcpy(u->host, host, (size_t)(host_end - host));
+	u->host[host_end - host] = '\0';
+	if (p == end)
+		return NULL;
+	if (*p != ':' || p + 1 == end || end - p > 6)
+		return "URL has a bad port";
+	u->port = 0;
+	for (p++; p < end; p++) {
+		if (!isdigit((unsigned char)*p))
+			return "URL has a bad port";
+		u->port = u->port * 10 + (*p - '0');
+	}
+	if (u->port < 1 || u->port > 65535)
+		return "URL port is out of range";
+	return NULL;
+}
+
+bool sm_http_url_ok(const char *url, char *why, size_t size)
+{
+	struct url_parts u;
+	const char *reason = url_parse(url, &u);
+
+	if (reason && why && size)
+		snprintf(why, size, "%s", reason);
+	return !reason;
+}
+
+/* NULL when the request is fine to send, else why not. */
+static const char *check_request(const sm_http_request *req, const char *method)
+{
+	size_t n = strlen(method);
+
+	if (n == 0 || n > 16 || strspn(method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != n)
+		return "method must be 1-16 capital letters";
+	if ((strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) && req->body_len)
+		return "GET and HEAD take no body";
+	if (!req->body && req->body_len)
+		return "body is NULL";
+	for (size_t i = 0; req->headers && req->headers[i]; i++) {
+		const char *h = req->headers[i];
+		size_t name = strcspn(h, ":");
+
+		/* A line break would let a value smuggle in headers of its own. */
+		if (strpbrk(h, "\r\n"))
+			return "a header contains a line break";
+		if (name == 0 || !h[name] || strcspn(h, " \t") < name)
+			return "a header is not \"Name: value\"";
+	}
+	return NULL;
+}
+
+/* Does text quote secret (len bytes)? A short secret must appear whole; of
+ * a long one, any 16 bytes of text found in it count. Secrets under 4 bytes
+ * are ignored: they would match the digits of every message. */
+static bool quotes(const char *text, const char *secret, size_t len)
+{
+	size_t n = len < 16 ? len : 16, m = strlen(text);
+
+	if (len < 4)
+		return false;
+	for (size_t i = 0; i + n <= m; i++)
+		if (memmem(secret, len, text + i, n))
+			return true;
+	return false;
+}
+
+/* Does text quote anything of the request that may be secret: a header
+ * value, the URL's path, query or fragment, the body? */
+static bool leaks(const char *text, const sm_http_request *req, const struct url_parts *u)
+{
+	if (quotes(text, u->rest, strlen(u->rest)) || quotes(text, req->body, req->body_len))
+		return true;
+	for (size_t i = 0; req->headers && req->headers[i]; i++) {
+		const char *value = strchr(req->headers[i], ':') + 1;
+		value += strspn(value, " \t");
+		if (quotes(text, value, strlen(value)))
+			return true;
+	}
+	return false;
+}
+
+/* Failures that may pass if tried again later; any other is for good. */
+static const CURLcode transient_codes[] = {
+    CURLE_COULDNT_RESOLVE_PROXY,
+    CURLE_COULDNT_RESOLVE_HOST,
+    CURLE_COULDNT_CONNECT,
+    CURLE_OPERATION_TIMEDOUT,
+    CURLE_SEND_ERROR,
+    CURLE_RECV_ERROR,
+    CURLE_GOT_NOTHING,
+    CURLE_PARTIAL_FILE,
+    CURLE_SSL_CONNECT_ERROR,
+    CURLE_HTTP2,
+    CURLE_HTTP2_STREAM,
+};
+
+static bool transient_code(CURLcode code)
+{
+	for (size_t i = 0; i < sizeof transient_codes / sizeof *transient_codes; i++)
+		if (transient_codes[i] == code)
+			return true;
+	return false;
+}
+
+/* 408 and 429 ask to come back later; a 5xx is the server's trouble. */
+static bool transient_status(long status)
+{
+	return status == 408 || status == 429 || (status >= 500 && status <= 599);
+}
+
+/* The answer's body, kept up to max bytes (and a NUL). */
+struct sink {
+	char *data;
+	size_t len, cap, max;
+	bool truncated, no_memory;
+};
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct sink *s = userdata;
+	size_t n = size * nmemb, keep = n;
+
+	if (keep > s->max - s->len) {
+		keep = s->max - s->len;
+		s->truncated = true;
+	}
+	if (s->len + keep + 1 > s->cap) {
+		size_t cap = s->cap ? s->cap : 1024;
+		char *grown;
+
+		while (cap < s->len + keep + 1)
+			cap *= 2;
+		if (cap > s->max + 1)
+			cap = s->max + 1;
+		grown = realloc(s->data, cap);
+		if (!grown) {
+			s->no_memory = true;
+			return 0;
+		}
+		s->data = grown;
+		s->cap = cap;
+	}
+	memcpy(s->data + s->len, ptr, keep);
+	s->len += keep;
+	s->data[s->len] = '\0';
+	/* Past the cap, stop reading: an endless answer must not hold us until
+	 * the timeout. Returning short aborts the transfer (CURLE_WRITE_ERROR),
+	 * which sm_http_send then takes as the answer it is. */
+	return s->truncated ? 0 : n;
+}
+
+/* The headers to send: the caller's, then "Expect:" (unless the caller has
+ * one) so that a large body goes at once instead of after a second's wait
+ * for "100 Continue" from servers that never send it. */
+static int build_headers(const sm_http_request *req, struct curl_slist **list)
+{
+	bool expect = false;
+	struct curl_slist *l = NULL, *next;
+
+	for (size_t i = 0; req->headers && req->headers[i]; i++) {
+		if (strncasecmp(req->headers[i], "Expect:", 7) == 0)
+			expect = true;
+		next = curl.slist_append(l, req->headers[i]);
+		if (!next)
+			goto fail;
+		l = next;
+	}
+	if (!expect) {
+		next = curl.slist_append(l, "Expect:");
+		if (!next)
+			goto fail;
+		l = next;
+	}
+	*list = l;
+	return 0;
+fail:
+	curl.slist_free_all(l);
+	return -1;
+}
+
+static long to_ms(double seconds)
+{
+	if (!(seconds > 0)) /* also NaN */
+		seconds = SM_HTTP_TIMEOUT_S;
+	if (seconds > 86400)
+		seconds = 86400;
+	return seconds * 1000 < 1 ? 1 : (long)(seconds * 1000 + 0.5);
+}
+
+/* Options every request gets (DESIGN.md §8). */
+static const struct {
+	CURLoption option;
+	long value;
+} fixed_options[] = {
+    {CURLOPT_NOSIGNAL, 1L}, /* no SIGALRM for DNS timeouts: we run in threads */
+    {CURLOPT_FOLLOWLOCATION, 0L}, {CURLOPT_SSL_VERIFYPEER, 1L},
+    {CURLOPT_SSL_VERIFYHOST, 2L}, {CURLOPT_NOPROGRESS, 1L},
+};
+
+static CURLcode restrict_protocols(CURL *h)
+{
+#if LIBCURL_VERSION_NUM >= 0x075500
+	if (curl.protocols_str)
+		return curl.setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+		/* Before 7.85, the bitmask (deprecated since, hence the pragma). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+	return curl.setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#pragma GCC diagnostic pop
+}
+
+static CURLcode set_method(CURL *h, const sm_http_request *req, const char *method)
+{
+	CURLcode rc;
+
+	if (strcmp(method, "GET") == 0)
+		return curl.setopt(h, CURLOPT_HTTPGET, 1L);
+	if (strcmp(method, "HEAD") == 0)
+		return curl.setopt(h, CURLOPT_NOBODY, 1L);
+	/* Always POSTFIELDS, even empty: without it curl would read stdin. */
+	rc = curl.setopt(h, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+	if (rc == CURLE_OK)
+		rc = curl.setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+	if (rc == CURLE_OK && strcmp(method, "POST") != 0)
+		rc = curl.setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	return rc;
+}
+
+static CURLcode set_options(CURL *h, const sm_http_request *req, const char *method,
+                            struct curl_slist *headers, struct sink *sink, char *errbuf)
+{
+	long timeout = to_ms(req->timeout_s);
+	CURLcode rc = CURLE_OK;
+
+	for (size_t i = 0; rc == CURLE_OK && i < sizeof fixed_options / sizeof *fixed_options; i++)
+		rc = curl.setopt(h, fixed_options[i].option, fixed_options[i].value);
+	if (rc == CURLE_OK)
+		rc = restrict_protocols(h);
+	if (rc == CURLE_OK)
+		rc = curl.setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	if (rc == CURLE_OK)
+		rc = curl.setopt(h, CURLOPT_URL, req->url);
+	if (rc == CURLE_OK)
+		rc = curl.setopt(h, CURLOPT_USERAGENT, "sm/" SM_VERSION);
+	if (rc == CURLE_OK)
+		rc = curl.setopt(h, CURLOPT_HTTPHEADER, headers);
+	if (rc == CURLE_OK)
+		rc = curl.setopt(h, CURLOPT_TIMEOUT_MS, timeout);
+	if (rc == CURLE_OK)
+		rc = curl.setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout);
+	if (rc == CURLE_OK && req->ca_file)
+		rc = curl.setopt(h, CURLOPT_CAINFO, req->ca_file);
+	if (rc == CURLE_OK)
+		rc = curl.setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	if (rc == CURLE_OK)
+		rc = curl.setopt(h, CURLOPT_WRITEDATA, (void *)sink);
+	if (rc == CURLE_OK)
+		rc = set_method(h, req, method);
+	return rc;
+}
+
+/* res->error for a failed exchange: "connect to HOST port N: <errno>" when
+ * the connection was refused or unreachable, else "HOST port N: <curl's
+ * words>". curl's words are dropped for its generic text when they quote
+ * anything secret of the request. */
+static void describe_failure(CURL *h, CURLcode code, const char *errbuf, const sm_http_request *req,
+                             const struct url_parts *u, sm_http_response *res)
+{
+	const char *detail = errbuf[0] ? errbuf : curl.strerror(code);
+	long os_errno = 0;
+
+	if (code == CURLE_COULDNT_CONNECT &&
+	    curl.getinfo(h, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno) {
+		char *ip = NULL;
+		const char *where = u->host;
+		long port = 0;
+
+		/* The address tried (a proxy's, when one is used), else the URL's. */
+		if (curl.getinfo(h, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip && *ip &&
+		    curl.getinfo(h, CURLINFO_PRIMARY_PORT, &port) == CURLE_OK && port)
+			where = ip;
+		else
+			port = u->port;
+		snprintf(res->error, sizeof res->error, "connect to %.128s port %ld: %s", where,
+		         port, strerror((int)os_errno));
+		return;
+	}
+	if (leaks(detail, req, u))
+		detail = curl.strerror(code);
+	snprintf(res->error, sizeof res->error, "%.128s port %ld: %s", u->host, u->port, detail);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+int sm_http_send(const sm_http_request *req, sm_http_response *res)
+{
+	const char *method = req->method ? req->method : "POST";
+	char errbuf[CURL_ERROR_SIZE] = "";
+	struct sink sink = {.max = req->max_response ? req->max_response : SM_HTTP_MAX_RESPONSE};
+	struct curl_slist *headers = NULL;
+	double start = now_ms();
+	struct url_parts u;
+	const char *why;
+	CURL *h = NULL;
+	CURLcode code;
+	int ret = -1;
+
+	memset(res, 0, sizeof *res);
+	why = url_parse(req->url, &u);
+	if (why) {
+		snprintf(res->error, sizeof res->error, "bad URL: %s", why);
+		goto done;
+	}
+	why = check_request(req, method);
+	if (why) {
+		snprintf(res->error, sizeof res->error, "bad request: %s", why);
+		goto done;
+	}
+	if (!ready(res))
+		goto done;
+	h = curl.init();
+	if (!h || build_headers(req, &headers) < 0) {
+		snprintf(res->error, sizeof res->error, "out of memory");
+		goto done;
+	}
+	code = set_options(h, req, method, headers, &sink, errbuf);
+	if (code != CURLE_OK) {
+		snprintf(res->error, sizeof res->error, "%s refused an option: %s", LIBCURL,
+		         curl.strerror(code));
+		goto done;
+	}
+	code = curl.perform(h);
+	if (code == CURLE_WRITE_ERROR && sink.no_memory) {
+		snprintf(res->error, sizeof res->error, "out of memory");
+		goto done;
+	}
+	if (code != CURLE_OK && !(code == CURLE_WRITE_ERROR && sink.truncated)) {
+		describe_failure(h, code, errbuf, req, &u, res);
+		res->transient = transient_code(code);
+		goto done;
+	}
+	curl.getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
+	res->transient = transient_status(res->status);
+	res->truncated = sink.truncated;
+	res->body = sink.data ? sink.data : calloc(1, 1);
+	res->body_len = sink.len;
+	sink.data = NULL;
+	if (!res->body) {
+		snprintf(res->error, sizeof res->error, "out of memory");
+		res->status = 0;
+		res->transient = false;
+		goto done;
+	}
+	ret = 0;
+done:
+	free(sink.data);
+	if (headers)
+		curl.slist_free_all(headers);
+	if (h)
+		curl.cleanup(h);
+	res->elapsed_ms = now_ms() - start;
+	return ret;
+}
+
+void sm_http_response_clear(sm_http_response *res)
+{
+	if (!res)
+		return;
+	free(res->body);
+	memset(res, 0, sizeof *res);
+}

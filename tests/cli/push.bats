@@ -1,0 +1,207 @@
+#!/usr/bin/env bats
+# sm-push-hub end to end: the payload, and pushes through a real lighttpd hub
+# on loopback — signatures, replays, the spool when the hub is down or
+# refuses, agents sharing a host name, and the agents checker.
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+setup_file() {
+	: "${SM_BIN:?}" "${SM_FIXTURES:?}"
+	command -v lighttpd >/dev/null || skip "lighttpd is not installed (scripts/deps test)"
+	export HUB_DIR
+	HUB_DIR=$(mktemp -d "${BATS_TMPDIR:-/tmp}/sm-hub.XXXXXX")
+	export HUB_PORT
+	HUB_PORT=$(free_port)
+	printf 'CLUSTER_ENABLED=1\nWEBHOOK_SECRET_CLUSTER=hub-secret\n' >"$HUB_DIR/hub.env"
+	SM_DB="$HUB_DIR/hub.db" SM_ENV_FILE=/dev/null "$SM_BIN/sm-ingest" incidents >/dev/null # create it
+	start_hub
+}
+
+# The hub: sm-ingest under lighttpd with its own store and settings.
+start_hub() {
+	SM_DB="$HUB_DIR/hub.db" SM_ENV_FILE="$HUB_DIR/hub.env" SM_SERVE_DIR="$HUB_DIR/serve" \
+		SM_INGEST="$SM_BIN/sm-ingest" \
+		"$BATS_TEST_DIRNAME/../../scripts/serve" "$HUB_PORT" >>"$HUB_DIR/serve.log" 2>&1 &
+	echo $! >"$HUB_DIR/serve.pid"
+	wait_port "$HUB_PORT"
+}
+
+stop_hub() {
+	kill "$(cat "$HUB_DIR/serve.pid")" 2>/dev/null || true
+	for _ in $(seq 50); do
+		python3 -c "import socket; socket.create_connection(('127.0.0.1',$HUB_PORT),0.2)" 2>/dev/null || return 0
+		sleep 0.1
+	done
+}
+
+teardown_file() {
+	stop_hub
+	rm -rf "$HUB_DIR"
+}
+
+setup() {
+	export PATH="$SM_BIN:$PATH" SM_ENV_FILE=/dev/null SM_LOG_LEVEL=warn
+	TEST_DIR=$(mktemp -d "$HUB_DIR/agent.XXXXXX")
+	export SM_DB="$TEST_DIR/agent.db" HUB_URL="http://127.0.0.1:$HUB_PORT"
+	export WEBHOOK_SECRET_CLUSTER=hub-secret INSTANCE_ID=agent-1
+	unset SM_HOST_ROOT
+}
+
+hub() { SM_DB="$HUB_DIR/hub.db" sql "$1"; }
+
+# A check envelope with the given "checker:status" results.
+checks() {
+	python3 -c '
+import json, sys
+checks = [{"checker": c.split(":")[0], "status": c.split(":")[1], "message": c.split(":")[0] + " is " + c.split(":")[1],
+           "metrics": {"value": 1}} for c in sys.argv[1:]]
+print(json.dumps({"v": 1, "source": "local", "host": "h", "checks": checks}))' "$@"
+}
+
+@test "usage: --help, unknown checker, HUB_URL missing or not http(s)" {
+	run sm-push-hub --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"HUB_URL"* ]]
+	run sm-push-hub --checkers cpu,nope </dev/null
+	[ "$status" -eq 64 ]
+	[[ "$output" == "sm-push-hub: unknown checker 'nope' (available: cpu, "* ]]
+	HUB_URL= run sm-push-hub </dev/null
+	[ "$status" -eq 64 ]
+	[[ "$output" == "sm-push-hub: HUB_URL is not set"* ]]
+	HUB_URL=ftp://hub/ run sm-push-hub </dev/null
+	[ "$status" -eq 64 ]
+}
+
+@test "--dry-run --json: the seed's payload, each status mapped" {
+	run sm-push-hub --dry-run --json <<<"$(checks cpu:ok memory:warning disk:critical raid:unknown)"
+	[ "$status" -eq 0 ]
+	echo "$output" | python3 -c '
+import json, sys
+d = json.loads(sys.stdin.read())
+assert list(d) == ["source", "instance_id", "hostname", "version", "alerts"], list(d)
+assert d["source"] == "cluster" and d["instance_id"] == "agent-1" and d["version"] == "1.0"
+a = d["alerts"]
+assert list(a[0]) == ["fingerprint", "name", "status", "severity", "started_at", "ended_at",
+                      "description", "labels", "annotations", "metrics"], list(a[0])
+want = [("resolved", "info"), ("firing", "warning"), ("firing", "critical"), ("firing", "warning")]
+assert [(x["status"], x["severity"]) for x in a] == want, a
+assert a[0]["fingerprint"] == "cpu-agent-1" and a[1]["name"] == "memory: memory is warning"
+assert a[0]["ended_at"] == a[0]["started_at"] and a[1]["ended_at"] is None
+assert a[2]["labels"] == {"checker": "disk", "hostname": d["hostname"], "instance_id": "agent-1"}
+assert a[2]["annotations"] == {"message": "disk is critical"} and a[2]["metrics"] == {"value": 1}
+'
+	[ ! -e "$SM_DB" ] # a dry run opens no store
+}
+
+@test "a push lands on the hub as alerts with instance_id and hostname, and records the agent" {
+	before=$(hub "SELECT count(*) FROM alerts")
+	run sm-push-hub <<<"$(checks memory:warning cpu:ok)"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "sm-push-hub: push OK hub=http://127.0.0.1:$HUB_PORT/alerts/webhook/cluster/ ok=1 warning=1 critical=0 alerts=2 HTTP 202"* ]]
+	[[ "$output" != *hub-secret* ]]
+	[ "$(hub "SELECT count(*) FROM alerts")" = $((before + 2)) ]
+	[ "$(hub "SELECT json_extract(labels, '$.instance_id'), source FROM alerts WHERE fingerprint = 'memory-agent-1'")" = "agent-1	cluster" ]
+	[ "$(hub "SELECT instance_id, pushes, last_address FROM agents WHERE instance_id = 'agent-1'")" = "agent-1	1	127.0.0.1" ]
+	# Pushing the checkers it runs itself when nothing comes on stdin.
+	run sm-push-hub --checkers load,swap </dev/null
+	[ "$status" -eq 0 ]
+	[ "$(hub "SELECT count(*) FROM alerts WHERE fingerprint IN ('load-agent-1', 'swap-agent-1')")" -ge 1 ]
+}
+
+@test "a wrong secret: exit 1 naming HTTP 401, nothing stored, set aside until --retry-refused" {
+	before=$(hub "SELECT count(*) FROM alerts")
+	WEBHOOK_SECRET_CLUSTER=wrong run sm-push-hub <<<"$(checks disk:critical)"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"the hub refused the push: HTTP 401"* ]]
+	[ "$(hub "SELECT count(*) FROM alerts")" = "$before" ]
+	run sm-push-hub --spool --json
+	[ "$(echo "${lines[0]}" | json_get 'd["state"], d["http_status"]')" = '["refused", 401]' ]
+	# Refused pushes never block the others.
+	run sm-push-hub <<<"$(checks swap:ok)"
+	[ "$status" -eq 0 ]
+	run sm-push-hub --retry-refused
+	[ "$status" -eq 0 ]
+	[ "$(hub "SELECT count(*) FROM alerts WHERE fingerprint = 'disk-agent-1'")" = 1 ]
+	[ "$(sql "SELECT count(*) FROM hub_spool")" = 0 ]
+}
+
+@test "replays: an old timestamp is refused; CLUSTER_REQUIRE_TIMESTAMP refuses the seed's unstamped form" {
+	body='{"source":"cluster","instance_id":"replayer","hostname":"r","version":"1.0","alerts":[{"fingerprint":"x-replayer","name":"x: bad","status":"firing","severity":"critical"}]}'
+	sign() { python3 -c 'import hashlib, hmac, sys
+print(hmac.new(b"hub-secret", sys.argv[1].encode(), hashlib.sha256).hexdigest())' "$1"; }
+	old=$(( $(date +%s) - 1000 ))
+	printf '%s' "$body" >"$TEST_DIR/body"
+	out=$(python3 "$BATS_TEST_DIRNAME/request.py" POST "$HUB_URL/alerts/webhook/cluster/" "$TEST_DIR/body" \
+		"Content-Type: application/json" "X-SM-Timestamp: $old" "X-SM-Signature: sha256=$(sign "$old.$body")")
+	[ "$(echo "$out" | head -1)" = 401 ]
+	[[ "$out" == *"outside the allowed window"* ]]
+	[ "$(hub "SELECT count(*) FROM alerts WHERE fingerprint = 'x-replayer'")" = 0 ]
+	# The seed's form (body signature only) is accepted ...
+	out=$(python3 "$BATS_TEST_DIRNAME/request.py" POST "$HUB_URL/alerts/webhook/cluster/" "$TEST_DIR/body" \
+		"Content-Type: application/json" "X-Cluster-Signature: $(sign "$body")")
+	[ "$(echo "$out" | head -1)" = 202 ]
+	# ... unless the hub requires timestamps.
+	echo CLUSTER_REQUIRE_TIMESTAMP=1 >>"$HUB_DIR/hub.env"
+	out=$(python3 "$BATS_TEST_DIRNAME/request.py" POST "$HUB_URL/alerts/webhook/cluster/" "$TEST_DIR/body" \
+		"Content-Type: application/json" "X-Cluster-Signature: $(sign "$body")")
+	[ "$(echo "$out" | head -1)" = 401 ]
+	run sm-push-hub <<<"$(checks cpu:ok)" # the agent always stamps
+	[ "$status" -eq 0 ]
+	sed -i '/CLUSTER_REQUIRE_TIMESTAMP/d' "$HUB_DIR/hub.env"
+}
+
+@test "bad cluster payloads on the hub: 400/413, nothing stored" {
+	before=$(hub "SELECT count(*) FROM alerts")
+	for body in '{"source":"cluster","alerts":[]}' '{"source":"cluster","instance_id":7,"alerts":[]}' \
+		'{"source":"cluster","instance_id":"a","alerts":{"x":1}}' '{"source":"cluster","instance_id":"a","alerts":[1,2]}'; do
+		printf '%s' "$body" >"$TEST_DIR/body"
+		sig=$(python3 -c 'import hashlib, hmac, sys; print(hmac.new(b"hub-secret", open(sys.argv[1],"rb").read(), hashlib.sha256).hexdigest())' "$TEST_DIR/body")
+		code=$(python3 "$BATS_TEST_DIRNAME/request.py" POST "$HUB_URL/alerts/webhook/cluster/" "$TEST_DIR/body" \
+			"Content-Type: application/json" "X-Cluster-Signature: $sig" | head -1)
+		[ "$code" = 400 ] || { echo "$body -> $code"; false; }
+	done
+	python3 -c '
+import json
+alerts = [{"name": "n%d" % i, "status": "firing", "labels": {"checker": "c%d" % i}} for i in range(30000)]
+print(json.dumps({"source": "cluster", "instance_id": "big", "alerts": alerts}))' >"$TEST_DIR/big"
+	code=$(python3 "$BATS_TEST_DIRNAME/request.py" POST "$HUB_URL/alerts/webhook/cluster/" "$TEST_DIR/big" \
+		"Content-Type: application/json" | head -1)
+	[ "$code" = 413 ]
+	[ "$(hub "SELECT count(*) FROM alerts")" = "$before" ]
+}
+
+@test "the hub down: exit 75 and spooled; back: the spool goes first, in order" {
+	stop_hub
+	run sm-push-hub <<<"$(checks memory:critical)"
+	[ "$status" -eq 75 ]
+	[[ "$output" == *"push kept in the spool"* ]]
+	run sm-push-hub <<<"$(checks load:warning)"
+	[ "$status" -eq 75 ]
+	[ "$(sql "SELECT count(*), min(state), max(state) FROM hub_spool")" = "2	pending	pending" ]
+	start_hub
+	run sm-push-hub <<<"$(checks swap:critical)"
+	[ "$status" -eq 0 ]
+	[ "$(sql "SELECT count(*) FROM hub_spool")" = 0 ]
+	# Delivered oldest first: memory, then load, then the new swap push.
+	[ "$(hub "SELECT group_concat(json_extract(labels, '$.checker'), ' ') FROM (SELECT labels FROM alerts
+		WHERE fingerprint IN ('memory-agent-1', 'load-agent-1', 'swap-agent-1') ORDER BY updated_at)")" = "memory load swap" ]
+}
+
+@test "two agents with the same host name and different INSTANCE_IDs do not overwrite each other" {
+	INSTANCE_ID=twin-a run sm-push-hub <<<"$(checks disk:warning)"
+	[ "$status" -eq 0 ]
+	INSTANCE_ID=twin-b run sm-push-hub <<<"$(checks disk:critical)"
+	[ "$status" -eq 0 ]
+	[ "$(hub "SELECT fingerprint, severity FROM alerts WHERE fingerprint LIKE 'disk-twin-%' ORDER BY fingerprint" | tr '\n' ' ')" = "disk-twin-a	warning disk-twin-b	critical " ]
+	[ "$(hub "SELECT count(*) FROM agents WHERE instance_id LIKE 'twin-%'")" = 2 ]
+	[ "$(hub "SELECT count(DISTINCT incident_id) FROM alerts WHERE fingerprint LIKE 'disk-twin-%'")" = 2 ]
+}
+
+@test "the agents checker on the hub reports a silent agent" {
+	sm-push-hub <<<"$(checks cpu:ok)" 2>/dev/null
+	hub "UPDATE agents SET last_push_at = '2000-01-01T00:00:00.000Z' WHERE instance_id = 'agent-1'"
+	SM_DB="$HUB_DIR/hub.db" run sm-check agents
+	[ "$status" -eq 2 ]
+	[[ "$(echo "$output" | json_get 'd["checks"][0]["message"]')" == *agent-1* ]]
+}

@@ -1,0 +1,133 @@
+/* test_push.c - the agent's payload, its signatures and its spool. */
+#include "testutil.h"
+#include "sm/push.h"
+
+static json_t *check(const char *checker, const char *status, const char *message)
+{
+	return json_pack("{s:s,s:s,s:s,s:{s:f}}", "checker", checker, "status", status, "message",
+	                 message, "metrics", "value", 1.5);
+}
+
+static void payload_mapping(void **state)
+{
+	json_t *checks = json_array(), *p, *a;
+	static const struct {
+		const char *check, *status, *severity;
+	} map[] = {
+	    {"ok", "resolved", "info"},
+	    {"warning", "firing", "warning"},
+	    {"critical", "firing", "critical"},
+	    {"unknown", "firing", "warning"},
+	};
+	const char *key;
+	json_t *v;
+	size_t i = 0;
+	static const char *const top[] = {"source", "instance_id", "hostname", "version", "alerts"};
+
+	(void)state;
+	for (size_t k = 0; k < 4; k++)
+		json_array_append_new(checks, check("disk", map[k].check, "msg"));
+	json_array_append_new(checks, json_pack("{s:s}", "status", "ok")); /* no checker: skipped */
+	p = sm_push_payload(checks, "agent-7", "web");
+	json_object_foreach(p, key, v)
+	{
+		assert_string_equal(key, top[i++]);
+	}
+	assert_string_equal(json_string_value(json_object_get(p, "source")), "cluster");
+	assert_string_equal(json_string_value(json_object_get(p, "version")), "1.0");
+	assert_int_equal(json_array_size(json_object_get(p, "alerts")), 4);
+	for (size_t k = 0; k < 4; k++) {
+		a = json_array_get(json_object_get(p, "alerts"), k);
+		assert_string_equal(json_string_value(json_object_get(a, "status")), map[k].status);
+		assert_string_equal(json_string_value(json_object_get(a, "severity")),
+		                    map[k].severity);
+		assert_string_equal(json_string_value(json_object_get(a, "fingerprint")),
+		                    "disk-agent-7");
+		assert_string_equal(json_string_value(json_object_get(a, "name")), "disk: msg");
+		assert_string_equal(
+		    json_string_value(json_object_get(json_object_get(a, "labels"), "hostname")),
+		    "web");
+		assert_string_equal(
+		    json_string_value(json_object_get(json_object_get(a, "labels"), "instance_id")),
+		    "agent-7");
+		assert_true(json_real_value(
+		                json_object_get(json_object_get(a, "metrics"), "value")) == 1.5);
+		/* Only a resolve has an end. */
+		assert_true(json_is_null(json_object_get(a, "ended_at")) == (k != 0));
+	}
+	json_decref(p);
+	json_decref(checks);
+}
+
+static void signatures(void **state)
+{
+	char h[3][128];
+	sm_error err;
+
+	(void)state;
+	assert_int_equal(sm_push_sign("s", "{}", 1795310424, h, &err), 0);
+	/* HMAC-SHA256("s", "{}") and HMAC-SHA256("s", "1795310424.{}"). */
+	assert_int_equal(strncmp(h[0], "X-Cluster-Signature: ", 21), 0);
+	assert_int_equal(strlen(h[0]), 21 + 64);
+	assert_string_equal(h[1], "X-SM-Timestamp: 1795310424");
+	assert_int_equal(strncmp(h[2], "X-SM-Signature: sha256=", 23), 0);
+	assert_int_equal(sm_hmac_verify("s", 1, "{}", 2, h[0] + 21, &err), 1);
+	assert_int_equal(sm_hmac_verify("s", 1, "1795310424.{}", 13, h[2] + 16, &err), 1);
+	assert_int_equal(sm_hmac_verify("s", 1, "1795310425.{}", 13, h[2] + 16, &err), 0);
+}
+
+static void spool(void **state)
+{
+	char dir[] = "/tmp/sm-spool-XXXXXX", path[64];
+	sm_store *store;
+	sm_spooled s;
+	sm_error err;
+	json_t *rows;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/a.db", dir);
+	assert_int_equal(sm_store_open(path, &store, &err), 0);
+	assert_int_equal(sm_spool_next(store, 0, &s, &err), 0);
+	assert_int_equal(sm_spool_add(store, "one", "pending", 0, "down", 3, &err), 0);
+	assert_int_equal(sm_spool_add(store, "two", "refused", 401, "HTTP 401", 3, &err), 0);
+	assert_int_equal(sm_spool_add(store, "three", "pending", 503, "HTTP 503", 3, &err), 0);
+	/* Pending ones, oldest first; refused ones are skipped. */
+	assert_int_equal(sm_spool_next(store, 0, &s, &err), 1);
+	assert_string_equal(s.body, "one");
+	long long first = s.id;
+	sm_spooled_clear(&s);
+	assert_int_equal(sm_spool_next(store, first, &s, &err), 1);
+	assert_string_equal(s.body, "three");
+	sm_spooled_clear(&s);
+	/* Bounded: a fourth entry drops the oldest. */
+	assert_int_equal(sm_spool_add(store, "four", "pending", 0, NULL, 3, &err), 0);
+	assert_int_equal(sm_spool_list(store, &rows, &err), 0);
+	assert_int_equal(json_array_size(rows), 3);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 0), "state")),
+	                    "refused");
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_array_get(rows, 0), "http_status")), 401);
+	json_decref(rows);
+	assert_int_equal(sm_spool_retry_refused(store, &err), 1);
+	assert_int_equal(sm_spool_next(store, 0, &s, &err), 1);
+	assert_string_equal(s.body, "two");
+	assert_int_equal(sm_spool_failed(store, s.id, true, 403, "HTTP 403", &err), 0);
+	assert_int_equal(sm_spool_delete(store, s.id, &err), 0);
+	sm_spooled_clear(&s);
+	assert_int_equal(sm_spool_list(store, &rows, &err), 0);
+	assert_int_equal(json_array_size(rows), 2);
+	json_decref(rows);
+	sm_store_close(store);
+	rm_rf(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(payload_mapping),
+	    cmocka_unit_test(signatures),
+	    cmocka_unit_test(spool),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
