@@ -10,7 +10,7 @@ static json_t *check(const char *checker, const char *status, const char *messag
 
 static void payload_mapping(void **state)
 {
-	json_t *checks = json_array(), *p, *a;
+	json_t *checks = json_array(), *p;
 	static const struct {
 		const char *check, *status, *severity;
 	} map[] = {
@@ -37,7 +37,7 @@ static void payload_mapping(void **state)
 	assert_string_equal(json_string_value(json_object_get(p, "version")), "1.0");
 	assert_int_equal(json_array_size(json_object_get(p, "alerts")), 4);
 	for (size_t k = 0; k < 4; k++) {
-		a = json_array_get(json_object_get(p, "alerts"), k);
+		json_t *a = json_array_get(json_object_get(p, "alerts"), k);
 		assert_string_equal(json_string_value(json_object_get(a, "status")), map[k].status);
 		assert_string_equal(json_string_value(json_object_get(a, "severity")),
 		                    map[k].severity);
