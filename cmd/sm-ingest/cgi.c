@@ -3,8 +3,9 @@
  * The web server maps /alerts/webhook/ here; PATH_INFO names the driver
  * ("/grafana" or "/grafana/"; none = auto-detect). Checks, in order: method
  * (405), driver name (404), content type (415), length (400/413), API key
- * (401), JSON (400), signature of a forced driver (401), payload (422),
- * signature of a detected driver (401). Only then is anything written: the
+ * (401), JSON (400), signature of a forced driver (401), payload (400 when
+ * the URL's driver cannot read it, 422 when no driver claims it), signature
+ * of a detected driver (401). Only then is anything written: the
  * alerts and the queued envelopes in one transaction, and 202 after the
  * commit. Every answer is a JSON body; nothing is stored for a rejection.
  */

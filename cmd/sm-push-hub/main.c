@@ -28,11 +28,13 @@ static const char usage_text[] =
     "  --checkers N,...   checkers to run when nothing comes on stdin (default: all)\n"
     "  --dry-run          print the payload, send nothing\n"
     "  --json             print the payload (or the spool) as JSON\n"
+    "  --spool            list the pushes waiting in the spool, and exit\n"
+    "  --retry-refused    send the pushes the hub refused again, and exit\n"
     "  -h, --help         this text\n"
     "  --version          version\n"
     "\n"
     "Environment: HUB_URL (required), INSTANCE_ID (default: host name),\n"
-    "WEBHOOK_SECRET_CLUSTER, SM_SPOOL_MAX (default 1000), SM_DB.\n";
+    "WEBHOOK_SECRET_CLUSTER, SM_SPOOL_MAX (default 1000), SM_DB, SM_ENV_FILE.\n";
 
 enum {
 	OPT_CHECKERS = 256,
@@ -63,6 +65,7 @@ struct agent {
 	long long spool_max;
 	sm_store *store;
 	int refused_status; /* the last refusal's HTTP status, for the exit message */
+	char stopped[512];  /* why the last drain stopped early */
 };
 
 /* "scheme://host[:port]/path" of HUB_URL for messages: no credentials,
@@ -91,16 +94,20 @@ static int configure(struct agent *ag)
 	sm_host_name(ag->hostname, sizeof ag->hostname);
 	snprintf(ag->instance_id, sizeof ag->instance_id, "%s", id ? id : ag->hostname);
 	ag->secret = sm_config_get("WEBHOOK_SECRET_CLUSTER", NULL);
-	if (sm_config_double("SM_SPOOL_MAX", 1000, &max, &err) < 0 || max < 1)
-		return sm_err(SM_EXIT_USAGE, "SM_SPOOL_MAX must be a number of entries >= 1");
+	if (sm_config_double("SM_SPOOL_MAX", 1000, &max, &err) < 0 || max < 1 ||
+	    max != (double)(long long)max)
+		return sm_err(SM_EXIT_USAGE, "SM_SPOOL_MAX must be a whole number of entries >= 1");
 	ag->spool_max = (long long)max;
-	if (ag->dry_run || ag->spool)
+	if (!url && (ag->dry_run || ag->spool))
 		return 0;
 	if (!url)
 		return sm_err(SM_EXIT_USAGE, "HUB_URL is not set (the hub's address, "
 		                             "e.g. https://hub.example.org:8080)");
 	if (!sm_http_url_ok(url, why, sizeof why))
 		return sm_err(SM_EXIT_USAGE, "HUB_URL: %s", why);
+	if (strpbrk(url, "?#"))
+		return sm_err(SM_EXIT_USAGE, "HUB_URL: no query or fragment (the push goes to "
+		                             "HUB_URL/alerts/webhook/cluster/)");
 	n = strlen(url);
 	while (n > 0 && url[n - 1] == '/')
 		n--;
@@ -269,8 +276,10 @@ static int drain_spool(struct agent *ag)
 		sm_spooled_clear(&s);
 		if (rc < 0)
 			return sm_err(-1, "%s", err.msg);
-		if (out == TEMPORARY || out == BROKEN)
+		if (out == TEMPORARY || out == BROKEN) {
+			snprintf(ag->stopped, sizeof ag->stopped, "%s", why);
 			return 1;
+		}
 	}
 	return rc < 0 ? sm_err(-1, "%s", err.msg) : 0;
 }
@@ -342,7 +351,9 @@ static int push(struct agent *ag)
 			rc = sm_err_report(SM_EXIT_FAILURE, &err);
 			goto out;
 		}
-		rc = sm_err(SM_EXIT_TEMPFAIL, "hub unreachable: push kept in the spool");
+		rc = sm_err(SM_EXIT_TEMPFAIL,
+		            "the hub did not take the spooled pushes (%s): push kept in the spool",
+		            ag->stopped);
 		goto out;
 	}
 	switch (send_push(ag, body, &status, why, sizeof why)) {
@@ -370,7 +381,11 @@ static int push(struct agent *ag)
 		rc = sm_err(SM_EXIT_TEMPFAIL, "%s: push kept in the spool", why);
 		break;
 	default:
-		rc = sm_err(SM_EXIT_FAILURE, "cannot push: %s", why);
+		/* Not the hub's fault (TLS trust, no libcurl): keep it all the same,
+		 * nothing is lost; it goes out once the cause is fixed. */
+		if (sm_spool_add(ag->store, body, "pending", 0, why, ag->spool_max, &err) < 0)
+			sm_err_report(SM_EXIT_FAILURE, &err);
+		rc = sm_err(SM_EXIT_FAILURE, "cannot push: %s (kept in the spool)", why);
 		break;
 	}
 out:
@@ -425,6 +440,8 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		return sm_err(SM_EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
+	if ((ag.spool || ag.retry) && (ag.dry_run || (ag.spool && ag.retry)))
+		return sm_err(SM_EXIT_USAGE, "--spool, --retry-refused and --dry-run go alone");
 	rc = configure(&ag);
 	if (rc != 0)
 		return rc;
@@ -440,7 +457,7 @@ int main(int argc, char **argv)
 			int down = drain_spool(&ag);
 			rc = down < 0 ? SM_EXIT_FAILURE
 			     : down > 0
-			         ? sm_err(SM_EXIT_TEMPFAIL, "hub unreachable: kept in the spool")
+			         ? sm_err(SM_EXIT_TEMPFAIL, "%s: kept in the spool", ag.stopped)
 			     : ag.refused_status
 			         ? sm_err(SM_EXIT_FAILURE, "the hub refused again: HTTP %d",
 			                  ag.refused_status)

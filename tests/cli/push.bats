@@ -71,6 +71,16 @@ print(json.dumps({"v": 1, "source": "local", "host": "h", "checks": checks}))' "
 	[[ "$output" == "sm-push-hub: HUB_URL is not set"* ]]
 	HUB_URL=ftp://hub/ run sm-push-hub </dev/null
 	[ "$status" -eq 64 ]
+	HUB_URL='http://hub/?token=x' run sm-push-hub </dev/null
+	[ "$status" -eq 64 ]
+	[[ "$output" != *token=x* ]]
+	for args in "--dry-run --spool" "--spool --retry-refused" "--dry-run --retry-refused"; do
+		# shellcheck disable=SC2086
+		run sm-push-hub $args </dev/null
+		[ "$status" -eq 64 ]
+	done
+	SM_SPOOL_MAX=2.5 run sm-push-hub --spool
+	[ "$status" -eq 64 ]
 }
 
 @test "--dry-run --json: the seed's payload, each status mapped" {
