@@ -55,6 +55,16 @@ const sm_driver *sm_driver_find(const char *name)
 	return NULL;
 }
 
+void sm_driver_names(char *buf, size_t size)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof drivers / sizeof drivers[0] && used < size; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "",
+		                         drivers[i].name);
+}
+
 bool sm_driver_enabled(const sm_driver *driver)
 {
 	if (driver->flags & SM_DRIVER_CLUSTER)

@@ -62,6 +62,16 @@ const sm_checker *sm_checker_find(const char *name)
 	return NULL;
 }
 
+void sm_checker_names(char *buf, size_t size)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof registry / sizeof registry[0] && used < size; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "",
+		                         registry[i].name);
+}
+
 static const char *const status_names[] = {"ok", "warning", "critical", "unknown"};
 
 const char *sm_status_name(enum sm_status status)

@@ -149,12 +149,8 @@ static int select_checkers(struct args *a, char **names, int count)
 	for (int i = 0; i < count; i++) {
 		const sm_checker *c = sm_checker_find(names[i]);
 		if (!c) {
-			char avail[1024] = "";
-			for (size_t j = 0; j < n; j++) {
-				size_t len = strlen(avail);
-				snprintf(avail + len, sizeof avail - len, "%s%s", j ? ", " : "",
-				         all[j].name);
-			}
+			char avail[1024];
+			sm_checker_names(avail, sizeof avail);
 			return sm_err(SM_EXIT_USAGE, "unknown checker '%s' (available: %s)",
 			              names[i], avail);
 		}

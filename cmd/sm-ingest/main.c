@@ -493,14 +493,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case 'd':
 			a->driver = sm_driver_find(optarg);
 			if (!a->driver) {
-				char names[512] = "";
-				size_t n;
-				const sm_driver *all = sm_drivers(&n);
-				for (size_t i = 0; i < n; i++) {
-					size_t len = strlen(names);
-					snprintf(names + len, sizeof names - len, "%s%s",
-					         len ? ", " : "", all[i].name);
-				}
+				char names[512];
+				sm_driver_names(names, sizeof names);
 				return sm_err(SM_EXIT_USAGE, "unknown driver '%s' (available: %s)",
 				              optarg, names);
 			}

@@ -133,12 +133,8 @@ static int collect_checks(struct agent *ag, json_t *checks)
 		     tok = strtok_r(NULL, ",", &save)) {
 			const sm_checker *c = sm_checker_find(tok);
 			if (!c) {
-				char names[1024] = "";
-				for (size_t i = 0; i < all_n; i++) {
-					size_t len = strlen(names);
-					snprintf(names + len, sizeof names - len, "%s%s",
-					         i ? ", " : "", all[i].name);
-				}
+				char names[1024];
+				sm_checker_names(names, sizeof names);
 				rc = sm_err(SM_EXIT_USAGE, "unknown checker '%s' (available: %s)",
 				            tok, names);
 				free(copy);

@@ -130,6 +130,8 @@ typedef struct sm_driver {
 /* The table, in detection order (generic last, then local). */
 const sm_driver *sm_drivers(size_t *count);
 const sm_driver *sm_driver_find(const char *name);
+/* "grafana, alertmanager, …": every driver's name, for usage messages. */
+void sm_driver_names(char *buf, size_t size);
 /* Whether the driver may be used now (CLUSTER_ENABLED for cluster). */
 bool sm_driver_enabled(const sm_driver *driver);
 /* Parse with driver, or auto-detect when driver is NULL: the first enabled,

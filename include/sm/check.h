@@ -72,6 +72,8 @@ typedef struct sm_checker {
 /* The registry, in run order. */
 const sm_checker *sm_checkers(size_t *count);
 const sm_checker *sm_checker_find(const char *name);
+/* "cpu, cpu_temp, …": every checker's name, for usage messages. */
+void sm_checker_names(char *buf, size_t size);
 
 /* Run one checker: resolves thresholds (overrides over defaults), times
  * run(), and never leaves status/message unset. Free with
