@@ -101,80 +101,64 @@ static void hmac_and_sha(void **state)
 	}
 }
 
+/* sm_alert_time of v (released after; may be NULL) returns found; the time. */
+static struct timespec alert_time(json_t *v, double ms_above, int found)
+{
+	struct timespec ts = {0};
+
+	assert_int_equal(sm_alert_time(v, ms_above, &ts), found);
+	json_decref(v);
+	return ts;
+}
+
 static void timestamps(void **state)
 {
-	struct timespec ts;
-	json_t *v;
-
-	(void)state;
-	v = json_string("2026-11-22T01:20:24Z");
-	assert_int_equal(sm_alert_time(v, 0, &ts), 1);
-	assert_int_equal(ts.tv_sec, 1795310424);
-	json_decref(v);
-	v = json_string("2026-11-22 01:20:24");
-	assert_int_equal(sm_alert_time(v, 0, &ts), 1);
-	assert_int_equal(ts.tv_sec, 1795310424);
-	json_decref(v);
-	v = json_string("2026-11-22T03:20:24.291027405+02:00");
-	assert_int_equal(sm_alert_time(v, 0, &ts), 1);
-	assert_int_equal(ts.tv_sec, 1795310424);
-	json_decref(v);
-	v = json_string("2026-11-22T03:20:24+0200");
-	assert_int_equal(sm_alert_time(v, 0, &ts), 1);
-	assert_int_equal(ts.tv_sec, 1795310424);
-	json_decref(v);
-	v = json_string("2026-11-22");
-	assert_int_equal(sm_alert_time(v, 0, &ts), 1);
-	assert_int_equal(ts.tv_sec, 1795305600);
-	json_decref(v);
-	v = json_integer(1795310424);
-	assert_int_equal(sm_alert_time(v, 1e10, &ts), 1);
-	assert_int_equal(ts.tv_sec, 1795310424);
-	json_decref(v);
-	v = json_integer(1795310424123LL);
-	assert_int_equal(sm_alert_time(v, 1e10, &ts), 1);
-	assert_int_equal(ts.tv_sec, 1795310424);
-	assert_int_equal(ts.tv_nsec / 1000000, 123);
-	json_decref(v);
+	static const struct {
+		const char *text;
+		long long sec;
+	} found[] = {
+	    {"2026-11-22T01:20:24Z", 1795310424},
+	    {"2026-11-22 01:20:24", 1795310424},
+	    {"2026-11-22T03:20:24.291027405+02:00", 1795310424},
+	    {"2026-11-22T03:20:24+0200", 1795310424},
+	    {"2026-11-22", 1795305600},
+	};
 	/* Absent, null, zero, junk and Go's zero time all mean "use now". */
 	static const char *const unset[] = {"", "0001-01-01T00:00:00Z", "yesterday", "2026-13-01"};
-	for (size_t i = 0; i < sizeof unset / sizeof unset[0]; i++) {
-		v = json_string(unset[i]);
-		assert_int_equal(sm_alert_time(v, 0, &ts), 0);
-		json_decref(v);
-	}
-	assert_int_equal(sm_alert_time(NULL, 0, &ts), 0);
-	v = json_integer(0);
-	assert_int_equal(sm_alert_time(v, 0, &ts), 0);
-	json_decref(v);
-	v = json_true();
-	assert_int_equal(sm_alert_time(v, 0, &ts), 0);
-	json_decref(v);
+	struct timespec ts;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof found / sizeof found[0]; i++)
+		assert_int_equal(alert_time(json_string(found[i].text), 0, 1).tv_sec, found[i].sec);
+	assert_int_equal(alert_time(json_integer(1795310424), 1e10, 1).tv_sec, 1795310424);
+	ts = alert_time(json_integer(1795310424123LL), 1e10, 1);
+	assert_int_equal(ts.tv_sec, 1795310424);
+	assert_int_equal(ts.tv_nsec / 1000000, 123);
+	for (size_t i = 0; i < sizeof unset / sizeof unset[0]; i++)
+		alert_time(json_string(unset[i]), 0, 0);
+	alert_time(NULL, 0, 0);
+	alert_time(json_integer(0), 0, 0);
+	alert_time(json_true(), 0, 0);
 }
 
 static void text_helpers(void **state)
 {
+	static const char *const texts[][2] = {
+	    {"n", "8080"}, {"t", "true"}, {"z", ""}, {"arr", "[1]"}};
 	json_t *o = json_pack("{s:s,s:s,s:i,s:b,s:n,s:[i]}", "a", "", "b", "x", "n", 8080, "t", 1,
 	                      "z", "arr", 1);
-	char *t;
 
 	(void)state;
 	assert_null(sm_json_str(o, "a"));
 	assert_string_equal(sm_json_str(o, "b"), "x");
 	assert_null(sm_json_str(o, "n"));
 	assert_string_equal(sm_json_first_str(o, "a", "missing", "b", (const char *)NULL), "x");
-	t = sm_json_text(json_object_get(o, "n"));
-	assert_string_equal(t, "8080");
-	free(t);
-	t = sm_json_text(json_object_get(o, "t"));
-	assert_string_equal(t, "true");
-	free(t);
-	t = sm_json_text(json_object_get(o, "z"));
-	assert_string_equal(t, "");
-	free(t);
-	t = sm_json_text(json_object_get(o, "arr"));
-	assert_string_equal(t, "[1]");
-	free(t);
+	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+		char *t = sm_json_text(json_object_get(o, texts[i][0]));
+
+		assert_string_equal(t, texts[i][1]);
+		free(t);
+	}
 	json_decref(o);
 }
 

@@ -166,7 +166,7 @@ static void outcomes(void **state)
 	    {NULL, 0, SM_OK, "Skipped: no agents have pushed to this hub",
 	     "{\"agent_count\":0,\"silent_count\":0,\"oldest_silence_s\":null,"
 	     "\"expected_interval_s\":300.0,\"agents\":[]}",
-	     NULL},
+	     NO_PERFDATA},
 	};
 	static const char *const keys[] = {"agent_count", "silent_count", "oldest_silence_s",
 	                                   "expected_interval_s", "agents"};
@@ -176,18 +176,13 @@ static void outcomes(void **state)
 		sm_check_result res;
 		time_t base = run_exact(cases[i].rows, cases[i].n, NULL, &res);
 
-		assert_int_equal(res.status, cases[i].status);
-		assert_string_equal(res.message, cases[i].message);
 		assert_null(res.error);
 		assert_string_equal(res.warning.text, "900");
 		assert_string_equal(res.critical.text, "1800");
 		assert_keys(res.metrics, keys, 5);
 		strip_push_times(&res, cases[i].rows, base);
-		assert_metrics(&res, cases[i].metrics);
-		if (cases[i].perfdata)
-			assert_string_equal(res.perfdata, cases[i].perfdata);
-		else
-			assert_null(res.perfdata);
+		assert_result(&res, cases[i].status, cases[i].message, cases[i].metrics,
+		              cases[i].perfdata);
 		sm_check_result_clear(&res);
 	}
 }
@@ -199,12 +194,10 @@ static void unopenable_store_is_unknown(void **state)
 	(void)state;
 	setenv("SM_DB", "/proc/sm-no-such-dir/sm.db", 1);
 	run_checker("agents", NULL, &res);
-	assert_int_equal(res.status, SM_UNKNOWN);
+	assert_result(&res, SM_UNKNOWN, NULL, "{}", NO_PERFDATA);
 	assert_non_null(res.error);
 	assert_true(strncmp(res.message, "Check failed: cannot open the store: ", 37) == 0);
 	assert_non_null(strstr(res.error, "/proc/sm-no-such-dir"));
-	assert_metrics(&res, "{}");
-	assert_null(res.perfdata);
 	sm_check_result_clear(&res);
 	setenv("SM_DB", at("sm.db"), 1);
 }

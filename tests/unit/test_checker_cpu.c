@@ -135,13 +135,11 @@ static void report_ok(void **state)
 
 	(void)state;
 	report("cpu-idle", false, one_sample, 2, &res);
-	assert_int_equal(res.status, SM_OK);
-	assert_string_equal(res.message, "CPU usage: 3.5% (avg of 1 sample)");
+	assert_result(&res, SM_OK, "CPU usage: 3.5% (avg of 1 sample)",
+	              "{\"cpu_percent\":3.5,\"cpu_min\":3.5,\"cpu_max\":3.5,\"samples\":1,"
+	              "\"cpu_count\":2}",
+	              "cpu=3.5%;70;90;0;100 cpu_min=3.5%;;;0;100 cpu_max=3.5%;;;0;100");
 	assert_null(res.error);
-	assert_metrics(&res, "{\"cpu_percent\":3.5,\"cpu_min\":3.5,\"cpu_max\":3.5,\"samples\":1,"
-	                     "\"cpu_count\":2}");
-	assert_string_equal(res.perfdata,
-	                    "cpu=3.5%;70;90;0;100 cpu_min=3.5%;;;0;100 cpu_max=3.5%;;;0;100");
 	sm_check_result_clear(&res);
 }
 
@@ -151,17 +149,16 @@ static void report_warning_and_busiest_core(void **state)
 
 	(void)state;
 	report("cpu-warning", false, one_sample, 2, &res);
-	assert_int_equal(res.status, SM_WARNING);
-	assert_string_equal(res.message, "CPU usage: 75.0% (avg of 1 sample)");
+	assert_result(&res, SM_WARNING, "CPU usage: 75.0% (avg of 1 sample)", NULL, NULL);
 	assert_real(metric_num(&res, "cpu_percent"), 75.0);
 	sm_check_result_clear(&res);
 
 	/* One core pegged at 100 % is critical in busiest-core mode. */
 	report("cpu-warning", true, one_sample, 2, &res);
-	assert_int_equal(res.status, SM_CRITICAL);
-	assert_string_equal(res.message, "CPU usage: 100.0% (avg of 1 sample, busiest core)");
-	assert_metrics(&res, "{\"cpu_percent\":100.0,\"cpu_min\":100.0,\"cpu_max\":100.0,"
-	                     "\"samples\":1,\"per_cpu_percent\":[100.0,50.0],\"cpu_count\":2}");
+	assert_result(&res, SM_CRITICAL, "CPU usage: 100.0% (avg of 1 sample, busiest core)",
+	              "{\"cpu_percent\":100.0,\"cpu_min\":100.0,\"cpu_max\":100.0,"
+	              "\"samples\":1,\"per_cpu_percent\":[100.0,50.0],\"cpu_count\":2}",
+	              NULL);
 	sm_check_result_clear(&res);
 }
 
@@ -171,8 +168,7 @@ static void report_critical(void **state)
 
 	(void)state;
 	report("cpu-critical", false, one_sample, 2, &res);
-	assert_int_equal(res.status, SM_CRITICAL);
-	assert_string_equal(res.message, "CPU usage: 95.5% (avg of 1 sample)");
+	assert_result(&res, SM_CRITICAL, "CPU usage: 95.5% (avg of 1 sample)", NULL, NULL);
 	assert_real(metric_num(&res, "cpu_percent"), 95.5);
 	sm_check_result_clear(&res);
 }
@@ -184,10 +180,10 @@ static void report_averages_samples(void **state)
 
 	(void)state;
 	report("cpu-samples", false, files, 3, &res); /* 20.0 % then 40.0 % */
-	assert_int_equal(res.status, SM_OK);
-	assert_string_equal(res.message, "CPU usage: 30.0% (avg of 2 samples)");
-	assert_metrics(&res, "{\"cpu_percent\":30.0,\"cpu_min\":20.0,\"cpu_max\":40.0,"
-	                     "\"samples\":2,\"cpu_count\":2}");
+	assert_result(&res, SM_OK, "CPU usage: 30.0% (avg of 2 samples)",
+	              "{\"cpu_percent\":30.0,\"cpu_min\":20.0,\"cpu_max\":40.0,"
+	              "\"samples\":2,\"cpu_count\":2}",
+	              NULL);
 	sm_check_result_clear(&res);
 
 	/* Busiest core: per-core averages; min/max of each sample's busiest. */
@@ -227,13 +223,11 @@ static void sampling_a_static_host(void **state)
 	sm_check_result res;
 
 	(void)state;
-	use_host("cpu-idle"); /* the file does not change: 0 % */
-	run_checker("cpu", &opts, &res);
-	assert_int_equal(res.status, SM_OK);
-	assert_string_equal(res.message, "CPU usage: 0.0% (avg of 2 samples)");
-	assert_metrics(&res, "{\"cpu_percent\":0.0,\"cpu_min\":0.0,\"cpu_max\":0.0,"
-	                     "\"samples\":2,\"cpu_count\":2}");
-	sm_check_result_clear(&res);
+	/* The file does not change: 0 %. */
+	assert_outcome("cpu-idle", "cpu", &opts, SM_OK, "CPU usage: 0.0% (avg of 2 samples)",
+	               "{\"cpu_percent\":0.0,\"cpu_min\":0.0,\"cpu_max\":0.0,"
+	               "\"samples\":2,\"cpu_count\":2}",
+	               NULL);
 
 	opts = (sm_check_opts){.interval = 0.001, .per_cpu = true};
 	run_checker("cpu", &opts, &res);
@@ -252,28 +246,18 @@ static void unknown_when_unreadable_or_malformed(void **state)
 	(void)state;
 	use_host("cpu-malformed");
 	run_checker("cpu", &opts, &res);
-	assert_int_equal(res.status, SM_UNKNOWN);
-	assert_string_equal(res.message, "Check failed: /proc/stat: malformed cpu line");
+	assert_result(&res, SM_UNKNOWN, "Check failed: /proc/stat: malformed cpu line", "{}",
+	              NO_PERFDATA);
 	assert_string_equal(res.error, "/proc/stat: malformed cpu line");
-	assert_metrics(&res, "{}");
-	assert_null(res.perfdata);
 	sm_check_result_clear(&res);
 
-	use_host("cpu-unreadable"); /* a directory where the file should be */
-	run_checker("cpu", &opts, &res);
-	assert_int_equal(res.status, SM_UNKNOWN);
+	/* A directory where the file should be. */
 	snprintf(expected, sizeof expected, "Check failed: %s/proc/stat: Is a directory",
 	         fixture("hosts/cpu-unreadable"));
-	assert_string_equal(res.message, expected);
-	sm_check_result_clear(&res);
+	assert_outcome("cpu-unreadable", "cpu", &opts, SM_UNKNOWN, expected, NULL, NULL);
 
-	use_host("cpu-no-such-host");
-	run_checker("cpu", &opts, &res);
-	assert_int_equal(res.status, SM_UNKNOWN);
-	snprintf(expected, sizeof expected, "%s/proc/stat: No such file or directory",
-	         fixture("hosts/cpu-no-such-host"));
-	assert_string_equal(res.error, expected);
-	sm_check_result_clear(&res);
+	assert_host_error("cpu-no-such-host", "cpu", &opts,
+	                  "/proc/stat: No such file or directory");
 }
 
 int main(void)

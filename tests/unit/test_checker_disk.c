@@ -52,6 +52,34 @@ static void assert_near(double actual, double expected, double tolerance)
 		fail_msg("%g is not within %g of %g", actual, tolerance, expected);
 }
 
+/* The "worst_path" metric of res. */
+static const char *worst_path(const sm_check_result *res)
+{
+	return json_string_value(json_object_get(res->metrics, "worst_path"));
+}
+
+struct level {
+	const char *warning, *critical;
+	enum sm_status status;
+};
+
+/* checker over "/" and "/data" with each level's thresholds: its status, and
+ * "/" the worst (both paths are on one filesystem: the first stays worst). */
+static void assert_levels(const char *checker, const struct level *cases, size_t n)
+{
+	static const char *const paths[] = {"/", "/data"};
+
+	for (size_t i = 0; i < n; i++) {
+		sm_check_opts o = with_paths(paths, 2, cases[i].warning, cases[i].critical);
+		sm_check_result res;
+
+		run_checker(checker, &o, &res);
+		assert_int_equal(res.status, cases[i].status);
+		assert_string_equal(worst_path(&res), "/");
+		sm_check_result_clear(&res);
+	}
+}
+
 static void expected_disk(const char *dir, double *percent, double *total_gb, double *used_gb,
                           double *free_gb)
 {
@@ -90,7 +118,7 @@ static void test_disk_numbers_match_statvfs(void **state)
 	assert_near(num(e, "free_gb"), free_gb, 0.1);
 	assert_near(num(e, "used_gb"), used_gb, 0.1);
 	assert_true(metric_num(&res, "worst_percent") == num(e, "percent"));
-	assert_string_equal(json_string_value(json_object_get(res.metrics, "worst_path")), "/data");
+	assert_string_equal(worst_path(&res), "/data");
 	snprintf(expected, sizeof expected, "Disk usage: /data at %.1f%%", num(e, "percent"));
 	assert_string_equal(res.message, expected);
 	snprintf(expected, sizeof expected, "/data=%.6g%%;101;102;0;100", num(e, "percent"));
@@ -117,11 +145,7 @@ static void test_disk_metric_order(void **state)
 
 static void test_disk_levels(void **state)
 {
-	static const char *const paths[] = {"/", "/data"};
-	static const struct {
-		const char *warning, *critical;
-		enum sm_status status;
-	} cases[] = {
+	static const struct level cases[] = {
 	    {"101", "102", SM_OK},
 	    {"0", "101", SM_WARNING},
 	    {"0", "0", SM_CRITICAL},
@@ -132,16 +156,7 @@ static void test_disk_levels(void **state)
 
 	(void)state;
 	use_host("disk-root");
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		sm_check_opts o = with_paths(paths, 2, cases[i].warning, cases[i].critical);
-		sm_check_result res;
-		run_checker("disk", &o, &res);
-		assert_int_equal(res.status, cases[i].status);
-		/* Both paths are on one filesystem: the first stays the worst. */
-		assert_string_equal(json_string_value(json_object_get(res.metrics, "worst_path")),
-		                    "/");
-		sm_check_result_clear(&res);
-	}
+	assert_levels("disk", cases, sizeof cases / sizeof cases[0]);
 }
 
 static void test_disk_default_thresholds(void **state)
@@ -173,7 +188,7 @@ static void test_disk_worst_is_strictly_greater(void **state)
 	e = entry(&res, "disks", "/proc");
 	assert_true(num(e, "percent") == 0.0);
 	assert_true(num(e, "total_gb") == 0.0);
-	assert_string_equal(json_string_value(json_object_get(res.metrics, "worst_path")), "/data");
+	assert_string_equal(worst_path(&res), "/data");
 	sm_check_result_clear(&res);
 
 	/* All paths at 0 %: the first path is the worst, not "". */
@@ -181,7 +196,7 @@ static void test_disk_worst_is_strictly_greater(void **state)
 	run_checker("disk", &o, &res);
 	assert_int_equal(res.status, SM_OK);
 	assert_string_equal(res.message, "Disk usage: /proc at 0.0%");
-	assert_string_equal(json_string_value(json_object_get(res.metrics, "worst_path")), "/proc");
+	assert_string_equal(worst_path(&res), "/proc");
 	sm_check_result_clear(&res);
 	unsetenv("SM_PROC_ROOT");
 }
@@ -203,7 +218,7 @@ static void test_disk_inaccessible_path(void **state)
 	    "No such file or directory");
 	assert_non_null(json_object_get(entry(&res, "disks", "/data"), "percent"));
 	assert_non_null(json_object_get(entry(&res, "disks", "/also-missing"), "error"));
-	assert_string_equal(json_string_value(json_object_get(res.metrics, "worst_path")), "/data");
+	assert_string_equal(worst_path(&res), "/data");
 	/* Perfdata only for the paths that were measured. */
 	assert_non_null(res.perfdata);
 	assert_null(strstr(res.perfdata, "missing"));
@@ -225,7 +240,7 @@ static void test_disk_relative_path(void **state)
 	    json_string_value(json_object_get(entry(&res, "disks", "data"), "error")),
 	    "not an absolute path");
 	assert_true(metric_num(&res, "worst_percent") == 0.0);
-	assert_string_equal(json_string_value(json_object_get(res.metrics, "worst_path")), "");
+	assert_string_equal(worst_path(&res), "");
 	assert_null(res.perfdata);
 	sm_check_result_clear(&res);
 }
@@ -266,11 +281,7 @@ static void test_inodes_numbers_match_statvfs(void **state)
 
 static void test_inodes_levels(void **state)
 {
-	static const char *const paths[] = {"/", "/data"};
-	static const struct {
-		const char *warning, *critical;
-		enum sm_status status;
-	} cases[] = {
+	static const struct level cases[] = {
 	    {"101", "102", SM_OK},
 	    {"0", "101", SM_WARNING},
 	    {"0", "0", SM_CRITICAL},
@@ -282,15 +293,7 @@ static void test_inodes_levels(void **state)
 	assert_int_equal(statvfs(fixture("hosts/disk-root"), &st), 0);
 	if (st.f_files == 0)
 		skip();
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		sm_check_opts o = with_paths(paths, 2, cases[i].warning, cases[i].critical);
-		sm_check_result res;
-		run_checker("disk_inodes", &o, &res);
-		assert_int_equal(res.status, cases[i].status);
-		assert_string_equal(json_string_value(json_object_get(res.metrics, "worst_path")),
-		                    "/");
-		sm_check_result_clear(&res);
-	}
+	assert_levels("disk_inodes", cases, sizeof cases / sizeof cases[0]);
 }
 
 static void test_inodes_untracked_filesystem(void **state)
@@ -309,13 +312,13 @@ static void test_inodes_untracked_filesystem(void **state)
 	assert_true(json_is_false(
 	    json_object_get(entry(&res, "filesystems", "/proc"), "inodes_supported")));
 	assert_true(metric_num(&res, "worst_percent") == 0.0);
-	assert_string_equal(json_string_value(json_object_get(res.metrics, "worst_path")), "");
+	assert_string_equal(worst_path(&res), "");
 	assert_null(res.perfdata);
 	sm_check_result_clear(&res);
 
 	o = with_paths(mixed, 2, "0", "101");
 	run_checker("disk_inodes", &o, &res);
-	assert_string_equal(json_string_value(json_object_get(res.metrics, "worst_path")), "/data");
+	assert_string_equal(worst_path(&res), "/data");
 	assert_int_equal(res.status, SM_WARNING);
 	sm_check_result_clear(&res);
 	unsetenv("SM_PROC_ROOT");

@@ -160,8 +160,7 @@ static void report_outcomes(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		report(cases[i].host, 1.0, &res);
-		assert_int_equal(res.status, cases[i].status);
-		assert_string_equal(res.message, cases[i].message);
+		assert_result(&res, cases[i].status, cases[i].message, NULL, NULL);
 		assert_real(metric_num(&res, "busiest_util_percent"), cases[i].util);
 		sm_check_result_clear(&res);
 	}
@@ -185,8 +184,7 @@ static void sampling_a_static_host(void **state)
 	(void)state;
 	use_host("io-ok"); /* the file does not change: 0 % */
 	run_checker("io_strain", &opts, &res);
-	assert_int_equal(res.status, SM_OK);
-	assert_string_equal(res.message, "Busiest disk 0.0% util (sda)");
+	assert_result(&res, SM_OK, "Busiest disk 0.0% util (sda)", NULL, NULL);
 	assert_real(metric_num(&res, "sample_interval_s"), 0.002); /* samples x interval */
 	assert_real(metric_num(&res, "disk_count"), 2);
 	sm_check_result_clear(&res);
@@ -194,8 +192,7 @@ static void sampling_a_static_host(void **state)
 	/* No /sys/block: partitions count too; the whole disk comes first. */
 	use_host("io-nosysblock");
 	run_checker("io_strain", &opts, &res);
-	assert_int_equal(res.status, SM_OK);
-	assert_string_equal(res.message, "Busiest disk 0.0% util (sda)");
+	assert_result(&res, SM_OK, "Busiest disk 0.0% util (sda)", NULL, NULL);
 	assert_real(metric_num(&res, "disk_count"), 2);
 	assert_string_equal(json_string_value(json_object_get(
 	                        json_array_get(json_object_get(res.metrics, "disks"), 1), "disk")),
@@ -205,51 +202,28 @@ static void sampling_a_static_host(void **state)
 
 static void skips(void **state)
 {
+	static const char no_disks[] =
+	    "{\"platform\":\"linux\",\"disk_count\":0,\"busiest_disk\":null,"
+	    "\"busiest_util_percent\":null,\"sample_interval_s\":0.001,\"disks\":[]}";
 	sm_check_opts opts = {.interval = 0.001};
-	sm_check_result res;
 
 	(void)state;
-	use_host("io-empty");
-	run_checker("io_strain", &opts, &res);
-	assert_int_equal(res.status, SM_OK);
-	assert_string_equal(res.message, "Skipped: no disk IO counters");
-	assert_metrics(&res, "{\"platform\":\"linux\",\"disk_count\":0,\"busiest_disk\":null,"
-	                     "\"busiest_util_percent\":null,\"sample_interval_s\":0.001,"
-	                     "\"disks\":[]}");
-	assert_null(res.perfdata);
-	sm_check_result_clear(&res);
-
-	use_host("io-nobusy");
-	run_checker("io_strain", &opts, &res);
-	assert_int_equal(res.status, SM_OK);
-	assert_string_equal(res.message, "Skipped: no disk IO utilization data");
-	assert_metrics(&res, "{\"platform\":\"linux\",\"disk_count\":0,\"busiest_disk\":null,"
-	                     "\"busiest_util_percent\":null,\"sample_interval_s\":0.001,"
-	                     "\"disks\":[]}");
-	sm_check_result_clear(&res);
+	assert_outcome("io-empty", "io_strain", &opts, SM_OK, "Skipped: no disk IO counters",
+	               no_disks, NO_PERFDATA);
+	assert_outcome("io-nobusy", "io_strain", &opts, SM_OK,
+	               "Skipped: no disk IO utilization data", no_disks, NULL);
 }
 
 static void unknown(void **state)
 {
 	sm_check_opts opts = {.interval = 0.001};
 	sm_check_result res;
-	char expected[8192];
 
 	(void)state;
-	use_host("io-malformed");
-	run_checker("io_strain", &opts, &res);
-	assert_int_equal(res.status, SM_UNKNOWN);
-	assert_string_equal(res.message, "Check failed: /proc/diskstats: malformed line 2");
-	assert_metrics(&res, "{}");
-	sm_check_result_clear(&res);
-
-	use_host("io-unreadable"); /* a directory where the file should be */
-	run_checker("io_strain", &opts, &res);
-	assert_int_equal(res.status, SM_UNKNOWN);
-	snprintf(expected, sizeof expected, "%s/proc/diskstats: Is a directory",
-	         fixture("hosts/io-unreadable"));
-	assert_string_equal(res.error, expected);
-	sm_check_result_clear(&res);
+	assert_outcome("io-malformed", "io_strain", &opts, SM_UNKNOWN,
+	               "Check failed: /proc/diskstats: malformed line 2", "{}", NULL);
+	/* A directory where the file should be. */
+	assert_host_error("io-unreadable", "io_strain", &opts, "/proc/diskstats: Is a directory");
 
 	use_host("io-no-such-host");
 	run_checker("io_strain", &opts, &res);

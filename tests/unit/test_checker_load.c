@@ -5,11 +5,7 @@
 
 static void outcomes(void **state)
 {
-	static const struct {
-		const char *host;
-		enum sm_status status;
-		const char *message, *metrics, *perfdata;
-	} cases[] = {
+	static const struct outcome cases[] = {
 	    {"load-ok", SM_OK, "Load average: 1.03, 0.42, 0.16 (0.52 per CPU, 2 CPUs)",
 	     "{\"load1\":1.03,\"load5\":0.42,\"load15\":0.16,\"cpu_count\":2,"
 	     "\"load1_per_cpu\":0.52,\"load5_per_cpu\":0.21,\"load15_per_cpu\":0.08}",
@@ -22,25 +18,13 @@ static void outcomes(void **state)
 	     "{\"load1\":3.5,\"load5\":2.0,\"load15\":1.0,\"cpu_count\":1,"
 	     "\"load1_per_cpu\":3.5,\"load5_per_cpu\":2.0,\"load15_per_cpu\":1.0}",
 	     "load1=3.5;;;0 load5=2;;;0 load15=1;;;0 load1_per_cpu=3.5;1.5;3;0"},
-	    {"load-malformed", SM_UNKNOWN, "Check failed: /proc/loadavg: malformed", "{}", NULL},
+	    {"load-malformed", SM_UNKNOWN, "Check failed: /proc/loadavg: malformed", "{}",
+	     NO_PERFDATA},
 	    {"load-nocpu", SM_UNKNOWN,
-	     "Check failed: cannot count CPUs: no cpuN lines in /proc/stat", "{}", NULL},
+	     "Check failed: cannot count CPUs: no cpuN lines in /proc/stat", "{}", NO_PERFDATA},
 	};
 	(void)state;
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		sm_check_result res;
-
-		use_host(cases[i].host);
-		run_checker("load", NULL, &res);
-		assert_int_equal(res.status, cases[i].status);
-		assert_string_equal(res.message, cases[i].message);
-		assert_metrics(&res, cases[i].metrics);
-		if (cases[i].perfdata)
-			assert_string_equal(res.perfdata, cases[i].perfdata);
-		else
-			assert_null(res.perfdata);
-		sm_check_result_clear(&res);
-	}
+	assert_outcomes("load", cases, sizeof cases / sizeof cases[0]);
 }
 
 static void junk(void **state)
@@ -56,32 +40,15 @@ static void junk(void **state)
 	};
 
 	(void)state;
-	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
-		struct tmp_host h = {0};
-		sm_check_result res;
-
-		tmp_host(&h, "/proc", "loadavg", texts[i]);
-		run_checker("load", NULL, &res);
-		assert_int_equal(res.status, SM_UNKNOWN);
-		assert_string_equal(res.error, "/proc/loadavg: malformed");
-		sm_check_result_clear(&res);
-		tmp_host_remove(&h);
-	}
+	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+		assert_proc_error("load", "loadavg", texts[i], "/proc/loadavg: malformed");
 }
 
 static void unreadable(void **state)
 {
-	sm_check_result res;
-	char expected[8192];
-
 	(void)state;
-	use_host("load-no-such-host");
-	run_checker("load", NULL, &res);
-	assert_int_equal(res.status, SM_UNKNOWN);
-	snprintf(expected, sizeof expected, "%s/proc/loadavg: No such file or directory",
-	         fixture("hosts/load-no-such-host"));
-	assert_string_equal(res.error, expected);
-	sm_check_result_clear(&res);
+	assert_host_error("load-no-such-host", "load", NULL,
+	                  "/proc/loadavg: No such file or directory");
 }
 
 static void range_override(void **state)

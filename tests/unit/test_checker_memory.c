@@ -5,11 +5,7 @@
 
 static void outcomes(void **state)
 {
-	static const struct {
-		const char *host;
-		enum sm_status status;
-		const char *message, *metrics, *perfdata;
-	} cases[] = {
+	static const struct outcome cases[] = {
 	    {"mem-ok", SM_OK, "Memory usage: 30.0% (2.4/8.0 GB)",
 	     "{\"memory_percent\":30.0,\"memory_total_gb\":8.0,\"memory_used_gb\":2.4,"
 	     "\"memory_available_gb\":5.6}",
@@ -28,38 +24,19 @@ static void outcomes(void **state)
 	     "\"memory_available_gb\":3.0}",
 	     "memory=62.5%;70;90;0;100"},
 	    {"mem-malformed", SM_UNKNOWN, "Check failed: /proc/meminfo: no MemTotal line", "{}",
-	     NULL},
+	     NO_PERFDATA},
 	};
 	(void)state;
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		sm_check_result res;
-
-		use_host(cases[i].host);
-		run_checker("memory", NULL, &res);
-		assert_int_equal(res.status, cases[i].status);
-		assert_string_equal(res.message, cases[i].message);
-		assert_metrics(&res, cases[i].metrics);
-		if (cases[i].perfdata)
-			assert_string_equal(res.perfdata, cases[i].perfdata);
-		else
-			assert_null(res.perfdata);
-		sm_check_result_clear(&res);
-	}
+	assert_outcomes("memory", cases, sizeof cases / sizeof cases[0]);
 }
 
 static void unreadable(void **state)
 {
 	sm_check_result res;
-	char expected[8192];
 
 	(void)state;
-	use_host("mem-unreadable"); /* a directory where the file should be */
-	run_checker("memory", NULL, &res);
-	assert_int_equal(res.status, SM_UNKNOWN);
-	snprintf(expected, sizeof expected, "%s/proc/meminfo: Is a directory",
-	         fixture("hosts/mem-unreadable"));
-	assert_string_equal(res.error, expected);
-	sm_check_result_clear(&res);
+	/* A directory where the file should be. */
+	assert_host_error("mem-unreadable", "memory", NULL, "/proc/meminfo: Is a directory");
 
 	use_host("mem-no-such-host");
 	run_checker("memory", NULL, &res);
@@ -84,17 +61,8 @@ static void junk(void **state)
 	    {"MemTotal: 100 kB\nBuffers: 5 kB\n", "/proc/meminfo: no MemAvailable or MemFree line"},
 	};
 	(void)state;
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct tmp_host h = {0};
-		sm_check_result res;
-
-		tmp_host(&h, "/proc", "meminfo", cases[i].text);
-		run_checker("memory", NULL, &res);
-		assert_int_equal(res.status, SM_UNKNOWN);
-		assert_string_equal(res.error, cases[i].error);
-		sm_check_result_clear(&res);
-		tmp_host_remove(&h);
-	}
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		assert_proc_error("memory", "meminfo", cases[i].text, cases[i].error);
 }
 
 static void parser(void **state)
@@ -129,17 +97,13 @@ static void parser(void **state)
 static void range_override(void **state)
 {
 	sm_check_opts opts = {0};
-	sm_check_result res;
 	sm_error err;
 
 	(void)state;
-	use_host("mem-ok");
 	/* "@25:35": critical while inside 25..35 %. */
 	assert_int_equal(sm_range_parse("@25:35", &opts.critical, &err), 0);
-	run_checker("memory", &opts, &res);
-	assert_int_equal(res.status, SM_CRITICAL);
-	assert_string_equal(res.perfdata, "memory=30%;70;@25:35;0;100");
-	sm_check_result_clear(&res);
+	assert_outcome("mem-ok", "memory", &opts, SM_CRITICAL, NULL, NULL,
+	               "memory=30%;70;@25:35;0;100");
 }
 
 int main(void)

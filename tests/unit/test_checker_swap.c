@@ -5,11 +5,7 @@
 
 static void outcomes(void **state)
 {
-	static const struct {
-		const char *host;
-		enum sm_status status;
-		const char *message, *metrics, *perfdata;
-	} cases[] = {
+	static const struct outcome cases[] = {
 	    {"swap-ok", SM_OK, "Swap usage: 12.5% (0.5/4.0 GB)",
 	     "{\"swap_percent\":12.5,\"swap_total_gb\":4.0,\"swap_used_gb\":0.5,"
 	     "\"swap_free_gb\":3.5}",
@@ -25,41 +21,24 @@ static void outcomes(void **state)
 	    {"swap-none", SM_OK, "Skipped: no swap configured",
 	     "{\"swap_percent\":0.0,\"swap_total_gb\":0.0,\"swap_used_gb\":0.0,"
 	     "\"swap_free_gb\":0.0}",
-	     NULL},
+	     NO_PERFDATA},
 	    {"swap-malformed", SM_UNKNOWN, "Check failed: /proc/meminfo: malformed SwapTotal line",
-	     "{}", NULL},
+	     "{}", NO_PERFDATA},
 	};
 	(void)state;
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		sm_check_result res;
-
-		use_host(cases[i].host);
-		run_checker("swap", NULL, &res);
-		assert_int_equal(res.status, cases[i].status);
-		assert_string_equal(res.message, cases[i].message);
-		assert_metrics(&res, cases[i].metrics);
-		if (cases[i].perfdata)
-			assert_string_equal(res.perfdata, cases[i].perfdata);
-		else
-			assert_null(res.perfdata);
-		sm_check_result_clear(&res);
-	}
+	assert_outcomes("swap", cases, sizeof cases / sizeof cases[0]);
 }
 
 static void no_swap_is_never_critical(void **state)
 {
 	sm_check_opts opts = {0};
-	sm_check_result res;
 	sm_error err;
 
 	(void)state;
 	/* Even thresholds a 0 % reading would trip leave a swapless host alone. */
 	assert_int_equal(sm_range_parse("0", &opts.critical, &err), 0);
-	use_host("swap-none");
-	run_checker("swap", &opts, &res);
-	assert_int_equal(res.status, SM_OK);
-	assert_string_equal(res.message, "Skipped: no swap configured");
-	sm_check_result_clear(&res);
+	assert_outcome("swap-none", "swap", &opts, SM_OK, "Skipped: no swap configured", NULL,
+	               NULL);
 }
 
 static void unreadable_and_junk(void **state)
@@ -79,16 +58,8 @@ static void unreadable_and_junk(void **state)
 	assert_int_equal(res.status, SM_UNKNOWN);
 	assert_non_null(strstr(res.error, "/proc/meminfo: No such file or directory"));
 	sm_check_result_clear(&res);
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct tmp_host h = {0};
-
-		tmp_host(&h, "/proc", "meminfo", cases[i].text);
-		run_checker("swap", NULL, &res);
-		assert_int_equal(res.status, SM_UNKNOWN);
-		assert_string_equal(res.error, cases[i].error);
-		sm_check_result_clear(&res);
-		tmp_host_remove(&h);
-	}
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		assert_proc_error("swap", "meminfo", cases[i].text, cases[i].error);
 }
 
 static void free_above_total_is_clamped(void **state)

@@ -80,6 +80,72 @@ static inline void assert_metrics(const sm_check_result *res, const char *json)
 	free(dump);
 }
 
+/* assert_result's perfdata when the result must have none (NULL). */
+#define NO_PERFDATA "\001no perfdata"
+
+/* res has status and, each where not NULL, exactly message, metrics (as the
+ * tools print JSON) and perfdata (NO_PERFDATA: none at all). */
+static inline void assert_result(const sm_check_result *res, enum sm_status status,
+                                 const char *message, const char *metrics, const char *perfdata)
+{
+	assert_int_equal(res->status, status);
+	if (message)
+		assert_string_equal(res->message, message);
+	if (metrics)
+		assert_metrics(res, metrics);
+	if (perfdata && strcmp(perfdata, NO_PERFDATA) == 0)
+		assert_null(res->perfdata);
+	else if (perfdata)
+		assert_string_equal(res->perfdata, perfdata);
+}
+
+/* Run checker with opts (may be NULL) against fixture host (NULL: the host
+ * root as it is set already), assert_result and clear the result. */
+static inline void assert_outcome(const char *host, const char *checker, const sm_check_opts *opts,
+                                  enum sm_status status, const char *message, const char *metrics,
+                                  const char *perfdata)
+{
+	sm_check_result res;
+
+	if (host)
+		use_host(host);
+	run_checker(checker, opts, &res);
+	assert_result(&res, status, message, metrics, perfdata);
+	sm_check_result_clear(&res);
+}
+
+/* One row of a table of assert_outcome cases for one checker. */
+struct outcome {
+	const char *host;
+	enum sm_status status;
+	const char *message, *metrics, *perfdata;
+};
+
+/* assert_outcome of each of the n cases with checker and no options. */
+static inline void assert_outcomes(const char *checker, const struct outcome *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		assert_outcome(cases[i].host, checker, NULL, cases[i].status, cases[i].message,
+		               cases[i].metrics, cases[i].perfdata);
+}
+
+/* Run checker with opts against fixture host: UNKNOWN, and the error is the
+ * host's fixture directory followed by suffix (like "/proc/stat: ..."). */
+static inline void assert_host_error(const char *host, const char *checker,
+                                     const sm_check_opts *opts, const char *suffix)
+{
+	sm_check_result res;
+	char rel[512], expected[8192];
+
+	use_host(host);
+	run_checker(checker, opts, &res);
+	assert_int_equal(res.status, SM_UNKNOWN);
+	snprintf(rel, sizeof rel, "hosts/%s", host);
+	snprintf(expected, sizeof expected, "%s%s", fixture(rel), suffix);
+	assert_string_equal(res.error, expected);
+	sm_check_result_clear(&res);
+}
+
 /* The keys of obj are exactly keys, in this order. */
 static inline void assert_keys(json_t *obj, const char *const *keys, size_t n)
 {
@@ -140,6 +206,22 @@ static inline void tmp_host_remove(struct tmp_host *h)
 	unlink(h->file);
 	rmdir(h->dir);
 	rmdir(h->root);
+}
+
+/* Run checker on a throwaway host whose /proc/<file> holds text: UNKNOWN,
+ * with exactly error. */
+static inline void assert_proc_error(const char *checker, const char *file, const char *text,
+                                     const char *error)
+{
+	struct tmp_host h = {0};
+	sm_check_result res;
+
+	tmp_host(&h, "/proc", file, text);
+	run_checker(checker, NULL, &res);
+	assert_int_equal(res.status, SM_UNKNOWN);
+	assert_string_equal(res.error, error);
+	sm_check_result_clear(&res);
+	tmp_host_remove(&h);
 }
 
 /* The scratch directory tree of a test file (see scratch_make). */
