@@ -188,3 +188,22 @@ count() { sql "SELECT count(*) FROM $1"; }
 	[ "$status" -eq 64 ]
 	[ "$output" = "sm-ingest: --status: alerts have no status 'open'" ]
 }
+
+@test "CGI without a web server: a short body or no Content-Length is 400, nothing stored" {
+	cgi() { # LENGTH BODY
+		env GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=POST CONTENT_TYPE=application/json \
+			CONTENT_LENGTH="$1" PATH_INFO=/alertmanager/ sm-ingest <<<"$2"
+	}
+	run --separate-stderr cgi 1000 '{"a":1}'
+	[[ "${lines[0]}" == "Status: 400 Bad Request"* ]]
+	[[ "$output" == *'"message":"body shorter than Content-Length"'* ]]
+	run --separate-stderr cgi "" '{"a":1}'
+	[[ "${lines[0]}" == "Status: 400 Bad Request"* ]]
+	run --separate-stderr cgi -5 '{"a":1}'
+	[[ "${lines[0]}" == "Status: 400 Bad Request"* ]]
+	body=$(am_payload Direct x firing)
+	run --separate-stderr cgi "${#body}" "$body"
+	[[ "${lines[0]}" == "Status: 202 Accepted"* ]]
+	[ "$(count alerts)" = 1 ]
+	[ "$(count inbox)" = 1 ]
+}
