@@ -216,10 +216,16 @@ void sm_envelope_add_stage(json_t *env, const char *stage, const char *status,
 
 int sm_envelope_write(FILE *out, json_t *env, sm_error *err)
 {
-	if (json_dumpf(env, out, SM_JSON_FLAGS) < 0 || putc('\n', out) == EOF ||
+	/* One string, one write: json_dumpf would hand stdio a call per token. */
+	char *line = json_dumps(env, SM_JSON_FLAGS);
+	size_t len = line ? strlen(line) : 0;
+	int rc = 0;
+
+	if (!line || fwrite(line, 1, len, out) != len || putc('\n', out) == EOF ||
 	    fflush(out) == EOF) {
-		sm_error_set(err, "write error: %s", strerror(errno));
-		return -1;
+		sm_error_set(err, "write error: %s", line ? strerror(errno) : "out of memory");
+		rc = -1;
 	}
-	return 0;
+	free(line);
+	return rc;
 }

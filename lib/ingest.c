@@ -38,7 +38,8 @@ static const char *const sql[NSTMT] = {
                 " old_severity, new_severity, at, trace_id)"
                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [FIND_INCIDENT] = "SELECT id, severity FROM incidents WHERE group_key = ?1"
-                      " AND status IN ('open', 'acknowledged') ORDER BY id DESC LIMIT 1",
+                      /* the open ones: no IN list, it would cost an ephemeral table per call */
+                      " AND status != 'resolved' AND status != 'closed' ORDER BY id DESC LIMIT 1",
     [INSERT_INCIDENT] = "INSERT INTO incidents (title, status, severity, group_key, source,"
                         " created_at, updated_at, trace_id)"
                         " VALUES (?1, 'open', ?2, ?3, ?4, ?5, ?5, ?6)",
@@ -46,7 +47,8 @@ static const char *const sql[NSTMT] = {
     [ESCALATE] = "UPDATE incidents SET severity = ?2, updated_at = ?3 WHERE id = ?1",
     [COUNT_FIRING] = "SELECT count(*) FROM alerts WHERE incident_id = ?1 AND status = 'firing'",
     [RESOLVE_INCIDENT] = "UPDATE incidents SET status = 'resolved', resolved_at = ?2,"
-                         " updated_at = ?2 WHERE id = ?1 AND status IN ('open', 'acknowledged')",
+                         " updated_at = ?2 WHERE id = ?1"
+                         " AND status != 'resolved' AND status != 'closed'",
     /* A reopened incident is a new episode: it takes the refiring alert's
      * severity instead of keeping the old episode's. */
     [REOPEN_INCIDENT] = "UPDATE incidents SET status = 'open', resolved_at = NULL,"
@@ -685,7 +687,8 @@ int sm_incident_set_status(sm_store *store, long long id, const char *action, sm
 	    {"ack", "UPDATE incidents SET status = 'acknowledged', acknowledged_at = ?2,"
 	            " updated_at = ?2 WHERE id = ?1 AND status = 'open'"},
 	    {"resolve", "UPDATE incidents SET status = 'resolved', resolved_at = ?2,"
-	                " updated_at = ?2 WHERE id = ?1 AND status IN ('open', 'acknowledged')"},
+	                " updated_at = ?2 WHERE id = ?1"
+	                " AND status != 'resolved' AND status != 'closed'"},
 	    {"close", "UPDATE incidents SET status = 'closed', closed_at = ?2, updated_at = ?2"
 	              " WHERE id = ?1 AND status != 'closed'"},
 	};
