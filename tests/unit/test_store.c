@@ -198,6 +198,53 @@ static void concurrent_openers_migrate_once(void **state)
 	assert_int_equal(ok, 4);
 }
 
+/* The hot inserts build no temporary b-tree (an IN list in a CHECK would),
+ * and a key's newest open incident is found without sorting. */
+static void hot_paths_need_no_temporary_btrees(void **state)
+{
+	static const char *const inserts[] = {
+	    "INSERT INTO alerts (source, fingerprint, name, status, severity, created_at,"
+	    " updated_at) VALUES ('s', 'f', 'n', 'firing', 'warning', 'x', 'x')",
+	    "INSERT INTO incidents (title, severity, group_key, created_at, updated_at)"
+	    " VALUES ('t', 'info', 'k', 'x', 'x')",
+	    "INSERT INTO check_runs (checker, hostname, status, message, executed_at)"
+	    " VALUES ('c', 'h', 'ok', 'm', 'x')",
+	    "UPDATE incidents SET status = 'resolved' WHERE id = 1",
+	};
+	char path[256];
+	sm_store *store;
+	sm_error err;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/plan.db", dir);
+	assert_int_equal(sm_store_open(path, &store, &err), 0);
+	for (size_t i = 0; i < sizeof inserts / sizeof inserts[0]; i++) {
+		char sql[512];
+		sqlite3_stmt *st;
+		snprintf(sql, sizeof sql, "EXPLAIN %s", inserts[i]);
+		st = sm_store_prepare(store, sql, &err);
+		assert_non_null(st);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			if (strcmp((const char *)sqlite3_column_text(st, 1), "OpenEphemeral") == 0)
+				fail_msg("temporary b-tree in: %s", inserts[i]);
+		sqlite3_finalize(st);
+	}
+	{
+		/* The query of lib/ingest.c's FIND_INCIDENT. */
+		sqlite3_stmt *st = sm_store_prepare(
+		    store,
+		    "EXPLAIN QUERY PLAN SELECT id, severity FROM incidents WHERE group_key = 'k'"
+		    " AND status != 'resolved' AND status != 'closed' ORDER BY id DESC LIMIT 1",
+		    &err);
+		assert_non_null(st);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			assert_null(
+			    strstr((const char *)sqlite3_column_text(st, 3), "TEMP B-TREE"));
+		sqlite3_finalize(st);
+	}
+	sm_store_close(store);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -208,6 +255,7 @@ int main(void)
 	    cmocka_unit_test(default_path_rules),
 	    cmocka_unit_test(unwritable_place_fails_cleanly),
 	    cmocka_unit_test(concurrent_openers_migrate_once),
+	    cmocka_unit_test(hot_paths_need_no_temporary_btrees),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
