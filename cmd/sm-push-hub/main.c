@@ -59,7 +59,9 @@ static const struct option long_options[] = {
 struct agent {
 	const char *checkers;
 	bool dry_run, json, spool, retry;
-	char url[2048], hub[512]; /* the push URL, and the hub as logs show it */
+	/* The push URL; it also names the hub in messages, being free of
+	 * credentials, query and fragment (configure refuses those). */
+	char url[2048];
 	char instance_id[256], hostname[256];
 	const char *secret;
 	long long spool_max;
@@ -67,21 +69,6 @@ struct agent {
 	int refused_status; /* the last refusal's HTTP status, for the exit message */
 	char stopped[512];  /* why the last drain stopped early */
 };
-
-/* "scheme://host[:port]/path" of HUB_URL for messages: no credentials,
- * query or fragment (they may carry secrets). */
-static void hub_for_logs(const char *url, char *out, size_t size)
-{
-	const char *p = strstr(url, "://"), *at, *end;
-	size_t scheme = p ? (size_t)(p - url) + 3 : 0;
-
-	p = url + scheme;
-	end = p + strcspn(p, "?#");
-	at = memchr(p, '@', (size_t)(end - p));
-	if (at)
-		p = at + 1;
-	snprintf(out, size, "%.*s%.*s", (int)scheme, url, (int)(end - p), p);
-}
 
 static int configure(struct agent *ag)
 {
@@ -112,7 +99,6 @@ static int configure(struct agent *ag)
 	while (n > 0 && url[n - 1] == '/')
 		n--;
 	snprintf(ag->url, sizeof ag->url, "%.*s/alerts/webhook/cluster/", (int)n, url);
-	hub_for_logs(ag->url, ag->hub, sizeof ag->hub);
 	return 0;
 }
 
@@ -243,7 +229,7 @@ static enum outcome send_push(struct agent *ag, const char *body, long *status, 
 		char counts[128];
 		counts_of(body, counts, sizeof counts);
 		fprintf(stderr, "sm-push-hub: push %s hub=%s %s %s (%.0fms)\n",
-		        out == DELIVERED ? "OK" : "FAILED", ag->hub, counts, why, res.elapsed_ms);
+		        out == DELIVERED ? "OK" : "FAILED", ag->url, counts, why, res.elapsed_ms);
 	}
 	sm_http_response_clear(&res);
 	return out;
@@ -328,7 +314,7 @@ static int push(struct agent *ag)
 	if (ag->dry_run || ag->json) {
 		char *shown = ag->json ? NULL : json_dumps(payload, JSON_INDENT(2));
 		if (!ag->json)
-			printf("Dry run: payload for %s\n", ag->url[0] ? ag->hub : "HUB_URL");
+			printf("Dry run: payload for %s\n", ag->url[0] ? ag->url : "HUB_URL");
 		puts(shown ? shown : body);
 		free(shown);
 		fflush(stdout);
