@@ -81,6 +81,14 @@ print(json.dumps({"v": 1, "source": "local", "host": "h", "checks": checks}))' "
 	done
 	SM_SPOOL_MAX=2.5 run sm-push-hub --spool
 	[ "$status" -eq 64 ]
+	# A malformed envelope on stdin: 65 naming the line, nothing sent or spooled.
+	before=$(hub "SELECT count(*) FROM agents")
+	printf '%s\n%s\n' "$(checks cpu:ok)" '{"v":1,"checks":' >"$TEST_DIR/bad"
+	run sm-push-hub <"$TEST_DIR/bad"
+	[ "$status" -eq 65 ]
+	[[ "$output" == "sm-push-hub: stdin:2: malformed JSON"* ]]
+	[ "$(hub "SELECT count(*) FROM agents")" = "$before" ]
+	[ "$(sql "SELECT count(*) FROM hub_spool")" = 0 ]
 }
 
 @test "--dry-run --json: the seed's payload, each status mapped" {
