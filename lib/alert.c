@@ -271,7 +271,7 @@ char *sm_json_text(json_t *value)
 		return strdup("");
 	if (json_is_string(value))
 		return strdup(json_string_value(value));
-	return json_dumps(value, SM_JSON_FLAGS | JSON_ENCODE_ANY);
+	return sm_json_dump(value, NULL);
 }
 
 bool sm_json_has(json_t *obj, const char *key)

@@ -206,7 +206,7 @@ int sm_check_record(sm_store *store, const sm_check_result *res, const char *hos
 	    " warning_threshold, critical_threshold, duration_ms, executed_at, trace_id)"
 	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 	char now[SM_RFC3339_LEN];
-	char *metrics = json_dumps(res->metrics ? res->metrics : json_object(), SM_JSON_FLAGS);
+	char *metrics = res->metrics ? sm_json_dump(res->metrics, NULL) : strdup("{}");
 	sqlite3_stmt *st = sm_store_prepare(store, sql, err);
 	int rc = -1;
 

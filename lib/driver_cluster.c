@@ -79,7 +79,7 @@ static int parse_alert(json_t *e, const char *instance_id, const char *hostname,
 	if (json_is_object(annotations) && json_object_update(a->annotations, annotations) < 0)
 		return -1;
 	if (json_is_object(metrics) && json_object_size(metrics) > 0) {
-		char *text = json_dumps(metrics, SM_JSON_FLAGS);
+		char *text = sm_json_dump(metrics, NULL);
 		if (!text)
 			return -1;
 		sm_alert_annotation(a, "metrics", text);

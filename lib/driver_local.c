@@ -63,7 +63,7 @@ int sm_driver_local_parse(json_t *payload, sm_alert_batch *batch, sm_error *err)
 		sm_alert_label(a, "checker", checker);
 		sm_alert_label(a, "hostname", host);
 		if (json_is_object(metrics) && json_object_size(metrics) > 0) {
-			char *text = json_dumps(metrics, SM_JSON_FLAGS);
+			char *text = sm_json_dump(metrics, NULL);
 			sm_alert_annotation(a, "metrics", text);
 			free(text);
 		}

@@ -127,7 +127,7 @@ int sm_reader_next(sm_reader *r, json_t **out, sm_error *err)
 		sm_error_set(err, "%s:%zu: invalid UTF-8", r->name, r->line);
 		return -1;
 	}
-	*out = json_loadb(r->buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	*out = sm_json_parse(r->buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!*out) {
 		sm_error_set(err, "%s:%zu: malformed JSON: %s (column %d)", r->name, r->line,
 		             jerr.text, jerr.column);
@@ -217,8 +217,8 @@ void sm_envelope_add_stage(json_t *env, const char *stage, const char *status,
 int sm_envelope_write(FILE *out, json_t *env, sm_error *err)
 {
 	/* One string, one write: json_dumpf would hand stdio a call per token. */
-	char *line = json_dumps(env, SM_JSON_FLAGS);
-	size_t len = line ? strlen(line) : 0;
+	size_t len = 0;
+	char *line = sm_json_dump(env, &len);
 	int rc = 0;
 
 	if (!line || fwrite(line, 1, len, out) != len || putc('\n', out) == EOF ||

@@ -8,7 +8,7 @@
 
 int sm_inbox_put(sm_store *store, json_t *env, sm_error *err)
 {
-	char now[SM_RFC3339_LEN], *text = json_dumps(env, SM_JSON_FLAGS);
+	char now[SM_RFC3339_LEN], *text = sm_json_dump(env, NULL);
 	const char *trace = json_string_value(json_object_get(env, "trace_id"));
 	sqlite3_stmt *st = sm_store_prepare(
 	    store, "INSERT INTO inbox (envelope, created_at, trace_id) VALUES (?1, ?2, ?3)", err);

@@ -107,8 +107,10 @@ static int failed(sm_ingest *in, sm_error *err)
 
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
 {
+	/* SQLITE_STATIC: every statement is stepped before its strings are
+	 * freed, and use() rebinds before the next step. */
 	if (s)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, i);
 }
@@ -297,7 +299,6 @@ static long long attach(sm_ingest *in, struct result *r, const char *source, con
 			title = NULL;
 		st = use(in, INSERT_INCIDENT);
 		bind_text(st, 1, title ? title : a->name);
-		free(title);
 		bind_text(st, 2, sm_severity_name(a->severity));
 		bind_text(st, 3, key);
 		bind_text(st, 4, source);
@@ -312,6 +313,7 @@ static long long attach(sm_ingest *in, struct result *r, const char *source, con
 			if (t)
 				note_change(t, INC_CREATED);
 		}
+		free(title);
 	}
 	free(key);
 	return id;
@@ -368,7 +370,7 @@ static json_t *alert_json(const sm_alert *a, long long id, const char *change,
 
 static char *dump(json_t *v)
 {
-	return v ? json_dumps(v, SM_JSON_FLAGS) : strdup("null");
+	return v ? sm_json_dump(v, NULL) : strdup("null");
 }
 
 static int apply_one(sm_ingest *in, struct result *r, const char *source, const sm_alert *a,

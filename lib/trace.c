@@ -16,8 +16,11 @@ int sm_trace_new(char out[SM_TRACE_LEN + 1])
 			return -1;
 		got += (size_t)n;
 	}
-	for (size_t i = 0; i < sizeof raw; i++)
-		snprintf(out + 2 * i, 3, "%02x", raw[i]);
+	for (size_t i = 0; i < sizeof raw; i++) {
+		out[2 * i] = "0123456789abcdef"[raw[i] >> 4];
+		out[2 * i + 1] = "0123456789abcdef"[raw[i] & 15];
+	}
+	out[SM_TRACE_LEN] = '\0';
 	return 0;
 }
 

@@ -36,7 +36,7 @@ static void print_value(FILE *out, json_t *v)
 		fprintf(out, "%.1f", json_real_value(v));
 		return;
 	}
-	s = json_dumps(v, SM_JSON_FLAGS | JSON_ENCODE_ANY);
+	s = sm_json_dump(v, NULL);
 	if (s)
 		fputs(s, out);
 	free(s);

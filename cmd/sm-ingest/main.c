@@ -82,7 +82,7 @@ long long max_body(void)
 /* --- reading a stream of payloads ---------------------------------------
  * Payloads may be one object, NDJSON, or objects simply concatenated. A small
  * scanner finds where each value ends (braces outside strings), so each is
- * parsed on its own with json_loadb, memory stays bounded by the largest
+ * parsed on its own, memory stays bounded by the largest
  * payload (SM_MAX_BODY), and we know when no more input is waiting (then the
  * open transaction is committed). */
 
@@ -118,8 +118,34 @@ static int fill(struct stream *s)
 	return 1;
 }
 
+/* Append n bytes to s->value; -1 when out of memory. */
+static int keep(struct stream *s, const char *p, size_t n)
+{
+	if (s->used + n + 1 > s->cap) {
+		size_t ncap = s->cap ? s->cap : 4096;
+		char *v;
+		while (ncap < s->used + n + 1)
+			ncap *= 2;
+		v = realloc(s->value, ncap);
+		if (!v)
+			return -1;
+		s->value = v;
+		s->cap = ncap;
+	}
+	memcpy(s->value + s->used, p, n);
+	s->used += n;
+	return 0;
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 /* Collect the next value's bytes into s->value: 1 done, 0 larger than the
- * limit (the rest of it is skipped up to the end of the line), -1 no memory. */
+ * limit (the rest of it is skipped up to the end of the line), -1 no memory.
+ * The buffer is scanned a run at a time and copied in one piece: this loop
+ * sees every byte of the input. */
 static int next_value(struct stream *s)
 {
 	int depth = 0;
@@ -127,15 +153,52 @@ static int next_value(struct stream *s)
 
 	s->used = 0;
 	while (fill(s)) {
-		char c = s->buf[s->pos];
-		if (!structured && s->used > 0 && depth == 0 &&
-		    (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '{' || c == '['))
-			return 1; /* the end of a bare scalar */
-		s->pos++;
-		if (c == '\n')
-			s->line++;
-		if ((long long)s->used >= s->limit) {
+		const char *p = s->buf + s->pos, *q = p, *end = s->buf + s->len, *stop;
+		size_t room = (size_t)(s->limit - (long long)s->used);
+		bool done = false;
+
+		stop = (size_t)(end - p) > room ? p + room : end;
+		while (q < stop) {
+			char c;
+			if (in_string && !escaped) /* most bytes are inside strings */
+				while (q < stop && *q != '"' && *q != '\\' && *q != '\n')
+					q++;
+			if (q == stop)
+				break;
+			c = *q;
+			if (!structured && depth == 0 && (s->used > 0 || q > p) &&
+			    (is_space(c) || c == '{' || c == '['))
+				break; /* the end of a bare scalar, left for the next value */
+			q++;
+			if (c == '\n')
+				s->line++;
+			if (in_string) {
+				if (escaped)
+					escaped = false;
+				else if (c == '\\')
+					escaped = true;
+				else if (c == '"')
+					in_string = false;
+			} else if (c == '"') {
+				in_string = true;
+			} else if (c == '{' || c == '[') {
+				structured = true;
+				depth++;
+			} else if ((c == '}' || c == ']') && --depth <= 0) {
+				done = true;
+				break;
+			}
+		}
+		if (keep(s, p, (size_t)(q - p)) < 0)
+			return -1;
+		s->pos += (size_t)(q - p);
+		if (done || (q < stop && q < end))
+			return 1;
+		if (q == stop && stop < end) {
 			/* Too large: skip to the end of the line so a stream can go on. */
+			char c = s->buf[s->pos++];
+			if (c == '\n')
+				s->line++;
 			while (c != '\n' && fill(s)) {
 				c = s->buf[s->pos++];
 				if (c == '\n')
@@ -143,35 +206,8 @@ static int next_value(struct stream *s)
 			}
 			return 0;
 		}
-		if (s->used + 1 >= s->cap) {
-			size_t ncap = s->cap ? s->cap * 2 : 4096;
-			char *p = realloc(s->value, ncap);
-			if (!p)
-				return -1;
-			s->value = p;
-			s->cap = ncap;
-		}
-		s->value[s->used++] = c;
-		if (in_string) {
-			if (escaped)
-				escaped = false;
-			else if (c == '\\')
-				escaped = true;
-			else if (c == '"')
-				in_string = false;
-			continue;
-		}
-		if (c == '"') {
-			in_string = true;
-		} else if (c == '{' || c == '[') {
-			structured = true;
-			depth++;
-		} else if (c == '}' || c == ']') {
-			if (--depth <= 0)
-				return 1;
-		}
 	}
-	return 1; /* end of input: whatever we have (json_loadb says if it is cut short) */
+	return 1; /* end of input: whatever we have (the parser says if it is cut short) */
 }
 
 /* Skip whitespace; false at the end of the input. */
@@ -344,7 +380,7 @@ static int ingest_stream(struct run *r, int fd, const char *name)
 			r->status = SM_EXIT_DATAERR;
 			continue;
 		}
-		payload = json_loadb(s->value, s->used, JSON_REJECT_DUPLICATES, &jerr);
+		payload = sm_json_parse(s->value, s->used, JSON_REJECT_DUPLICATES, &jerr);
 		if (!payload) {
 			sm_err(SM_EXIT_DATAERR, "%s: payload %zu (line %zu): malformed JSON: %s",
 			       name, number, line, jerr.text);
