@@ -22,11 +22,11 @@
 #include "sm/err.h"
 
 typedef struct sm_mail {
-	const char *from;          /* address, "a@b" */
-	const char *const *to;     /* NULL-terminated addresses, at least one */
-	const char *subject;       /* UTF-8 */
-	const char *text;          /* the text/plain part */
-	const char *html;          /* the text/html part; NULL: a text/plain message */
+	const char *from;              /* address, "a@b" */
+	const char *const *to;         /* NULL-terminated addresses, at least one */
+	const char *subject;           /* UTF-8 */
+	const char *text;              /* the text/plain part */
+	const char *html;              /* the text/html part; NULL: a text/plain message */
 	const char *message_id_domain; /* right side of Message-ID; NULL: from's domain */
 } sm_mail;
 

@@ -1,0 +1,301 @@
+/* sm-analyze - the ANALYZE stage: add an analysis (recommendations from the
+ * local rules or an AI provider) to each envelope; or analyze this host
+ * standalone (--memory, --disk, --cpu, the general scan); and manage the
+ * stored providers (`provider ...`, provider.c). */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sm/analyze.h"
+#include "sm/config.h"
+#include "sm/envelope.h"
+#include "sm/json.h"
+#include "sm/log.h"
+#include "sm/rfc3339.h"
+#include "sm/term.h"
+#include "sm-analyze.h"
+
+static const char usage_text[] =
+    "usage: sm-analyze [--provider NAME] [FILE]          analyze the envelopes on stdin (or FILE)\n"
+    "       sm-analyze --memory|--disk [PATH]|--cpu [--json]   analyze this host (local rules)\n"
+    "       sm-analyze [--json]                        on a terminal: the general scan\n"
+    "       sm-analyze provider add NAME PROVIDER [KEY=VALUE ...]\n"
+    "       sm-analyze provider list|show NAME|activate NAME|rm NAME|test NAME\n"
+    "\n"
+    "  --provider NAME     use this stored provider instead of the active one\n"
+    "                      (\"local\": the local rules)\n"
+    "  --memory            the top processes by memory\n"
+    "  --disk [PATH]       large and old files under PATH (default /)\n"
+    "  --cpu               the top processes by CPU over a short sample\n"
+    "  --top-n N           processes listed (default 10)\n"
+    "  --threshold-mb MB   size of a large file or directory (default 100)\n"
+    "  --old-days D        age of an old file in days (default 30)\n"
+    "  --json              JSON even on a terminal\n"
+    "  -h, --help          this text\n"
+    "  --version           version\n"
+    "\n"
+    "Providers: local, openai, claude, gemini, copilot, grok, ollama, mistral.\n"
+    "Keys: api_key (or api_key=@FILE), model, base_url, max_tokens, timeout_s.\n"
+    "Environment: ORCHESTRATION_INTELLIGENCE_FALLBACK_ENABLED (default 1), SM_DB,\n"
+    "SM_ENV_FILE, SM_HOST_ROOT, SM_LOG_LEVEL, OPENAI_API_KEY and the like.\n";
+
+enum {
+	OPT_PROVIDER = 256,
+	OPT_MEMORY,
+	OPT_DISK,
+	OPT_CPU,
+	OPT_TOP_N,
+	OPT_THRESHOLD,
+	OPT_OLD_DAYS,
+	OPT_JSON,
+	OPT_VERSION,
+};
+
+static const struct option long_options[] = {
+    {"provider", required_argument, NULL, OPT_PROVIDER},
+    {"memory", no_argument, NULL, OPT_MEMORY},
+    {"disk", no_argument, NULL, OPT_DISK},
+    {"cpu", no_argument, NULL, OPT_CPU},
+    {"top-n", required_argument, NULL, OPT_TOP_N},
+    {"threshold-mb", required_argument, NULL, OPT_THRESHOLD},
+    {"old-days", required_argument, NULL, OPT_OLD_DAYS},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+struct args {
+	const char *provider;
+	int modes; /* how many of --memory, --disk, --cpu */
+	enum sm_analyze_mode mode;
+	bool json;
+	sm_recommend_opts opts;
+	char **operands;
+	int noperands;
+};
+
+/* A whole number from 1 to max for an option. */
+static int number(const char *opt, const char *text, double max, bool whole, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(text, &end);
+	if (errno || *end || end == text || !(*out > 0) || *out > max ||
+	    (whole && *out != floor(*out)))
+		return sm_err(SM_EXIT_USAGE, "%s: must be a %s above 0, at most %g", opt,
+		              whole ? "whole number" : "number", max);
+	return 0;
+}
+
+static int parse(int argc, char **argv, struct args *a)
+{
+	double v;
+	int opt;
+
+	sm_recommend_opts_init(&a->opts);
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			fputs(usage_text, stdout);
+			return -1;
+		case OPT_VERSION:
+			printf("sm-analyze %s\n", SM_VERSION);
+			return -1;
+		case OPT_PROVIDER:
+			a->provider = optarg;
+			break;
+		case OPT_MEMORY:
+		case OPT_DISK:
+		case OPT_CPU:
+			a->modes++;
+			a->mode = opt == OPT_MEMORY ? SM_ANALYZE_MEMORY
+			          : opt == OPT_DISK ? SM_ANALYZE_DISK
+			                            : SM_ANALYZE_CPU;
+			break;
+		case OPT_TOP_N:
+			if (number("--top-n", optarg, 1000, true, &v))
+				return SM_EXIT_USAGE;
+			a->opts.top_n = (int)v;
+			break;
+		case OPT_THRESHOLD:
+			if (number("--threshold-mb", optarg, 1e9, false, &v))
+				return SM_EXIT_USAGE;
+			a->opts.large_file_mb = v;
+			break;
+		case OPT_OLD_DAYS:
+			if (number("--old-days", optarg, 36500, true, &v))
+				return SM_EXIT_USAGE;
+			a->opts.old_file_days = (int)v;
+			break;
+		case OPT_JSON:
+			a->json = true;
+			break;
+		case ':':
+			return sm_err(SM_EXIT_USAGE, "option '%s' needs a value (see --help)",
+			              argv[optind - 1]);
+		default:
+			return sm_err(SM_EXIT_USAGE, "unknown option '%s' (see --help)",
+			              argv[optind - 1]);
+		}
+	}
+	a->operands = argv + optind;
+	a->noperands = argc - optind;
+	if (a->modes > 1)
+		return sm_err(SM_EXIT_USAGE, "--memory, --disk and --cpu go alone");
+	return 0;
+}
+
+/* Recommendations of a standalone run: JSON on a pipe, a listing for people. */
+static int print_standalone(json_t *recs, bool json)
+{
+	if (json || !sm_term_isatty(stdout)) {
+		json_t *o = json_pack("{s:s,s:O,s:I}", "provider", "local", "recommendations", recs,
+		                      "count", (json_int_t)json_array_size(recs));
+		sm_error err;
+		int rc = sm_envelope_write(stdout, o, &err);
+		json_decref(o);
+		return rc < 0 ? sm_err_report(SM_EXIT_FAILURE, &err) : SM_EXIT_OK;
+	}
+	print_recommendations(stdout, recs);
+	return SM_EXIT_OK;
+}
+
+static int standalone(sm_store *store, struct args *a)
+{
+	const char *path = NULL;
+	json_t *recs;
+	sm_error err;
+	int rc;
+
+	if (a->provider && strcmp(a->provider, "local") != 0)
+		return sm_err(SM_EXIT_USAGE, "--memory, --disk, --cpu and the general scan use the "
+		                             "local rules, not --provider");
+	if (a->noperands > (a->mode == SM_ANALYZE_DISK ? 1 : 0))
+		return sm_err(SM_EXIT_USAGE, "unexpected argument '%s' (see --help)",
+		              a->operands[a->mode == SM_ANALYZE_DISK ? 1 : 0]);
+	if (a->noperands == 1)
+		path = a->operands[0];
+	/* Progress is for people watching: never in JSON, never in a log. */
+	if (!a->json && sm_term_isatty(stderr) && sm_term_isatty(stdout))
+		a->opts.progress = show_progress;
+	rc = sm_analyze_local(store, a->mode, path, &a->opts, &recs, &err);
+	end_progress();
+	if (rc == 0)
+		rc = print_standalone(recs, a->json);
+	else
+		rc = sm_err_report(rc, &err);
+	json_decref(recs);
+	return rc;
+}
+
+/* The envelopes of in: each analyzed and written on. */
+static int stream(sm_store *store, struct args *a, FILE *in, const char *name, bool fallback)
+{
+	sm_analyzer *an;
+	sm_reader *reader;
+	json_t *env;
+	sm_error err;
+	int rc, status = SM_EXIT_OK;
+
+	rc = sm_analyzer_open(store, a->provider, &an, &err);
+	if (rc != 0)
+		return sm_err_report(rc, &err);
+	sm_analyzer_set_fallback(an, fallback);
+	sm_analyzer_set_opts(an, &a->opts);
+	reader = sm_reader_new(in, name, 0);
+	if (!reader) {
+		sm_analyzer_free(an);
+		return sm_err(SM_EXIT_FAILURE, "out of memory");
+	}
+	for (;;) {
+		int got = sm_envelope_read(reader, &env, &err);
+		if (got == 0)
+			break;
+		if (got < 0) {
+			/* Not an envelope: nothing to pass on; the next line may be. */
+			sm_err_report(SM_EXIT_DATAERR, &err);
+			status = SM_EXIT_DATAERR;
+			if (strstr(err.msg, "read error"))
+				break;
+			continue;
+		}
+		rc = sm_analyzer_envelope(an, env, &err);
+		if (rc < 0) {
+			/* Not recorded: say so in the envelope, which still goes on. */
+			char started[SM_RFC3339_LEN];
+			sm_rfc3339_now(started, true);
+			sm_err(SM_EXIT_FAILURE, "cannot record the analysis: %s", err.msg);
+			sm_envelope_add_stage(env, "analyze", "failed", started, 0, err.msg);
+			rc = SM_EXIT_FAILURE;
+		}
+		if (rc != 0 && status == SM_EXIT_OK)
+			status = SM_EXIT_FAILURE;
+		if (sm_envelope_write(stdout, env, &err) < 0) {
+			json_decref(env);
+			status = sm_err_report(SM_EXIT_FAILURE, &err);
+			break;
+		}
+		json_decref(env);
+	}
+	sm_reader_free(reader);
+	sm_analyzer_free(an);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = {0};
+	sm_store *store = NULL;
+	sm_error err;
+	int rc, fallback;
+
+	sm_err_set_progname(argv[0]);
+	sm_log_init("sm-analyze");
+	json_object_seed(0);
+	if (sm_config_load(&err) < 0)
+		return sm_err_report(SM_EXIT_FAILURE, &err);
+	rc = parse(argc, argv, &a);
+	if (rc != 0)
+		return rc < 0 ? SM_EXIT_OK : rc;
+	fallback = sm_config_bool("ORCHESTRATION_INTELLIGENCE_FALLBACK_ENABLED", 1);
+	if (fallback < 0)
+		return sm_err(SM_EXIT_USAGE,
+		              "ORCHESTRATION_INTELLIGENCE_FALLBACK_ENABLED must be 1 "
+		              "or 0");
+	if (a.noperands > 0 && strcmp(a.operands[0], "provider") == 0 && a.modes == 0) {
+		if (a.provider)
+			return sm_err(SM_EXIT_USAGE, "--provider does not go with 'provider'");
+		if (sm_store_open(NULL, &store, &err) < 0)
+			return sm_err_report(SM_EXIT_FAILURE, &err);
+		rc = provider_command(store, a.operands + 1, a.noperands - 1, a.json);
+	} else if (a.modes > 0 || (a.noperands == 0 && sm_term_isatty(stdin))) {
+		if (a.modes == 0)
+			a.mode = SM_ANALYZE_GENERAL;
+		if (sm_store_open(NULL, &store, &err) < 0)
+			return sm_err_report(SM_EXIT_FAILURE, &err);
+		rc = standalone(store, &a);
+	} else if (a.noperands > 1) {
+		return sm_err(SM_EXIT_USAGE, "unexpected argument '%s' (see --help)",
+		              a.operands[1]);
+	} else {
+		const char *file = a.noperands ? a.operands[0] : "-";
+		FILE *in = strcmp(file, "-") == 0 ? stdin : fopen(file, "re");
+		if (!in)
+			return sm_err(SM_EXIT_FAILURE, "%s: %s", file, strerror(errno));
+		if (sm_store_open(NULL, &store, &err) < 0) {
+			if (in != stdin)
+				fclose(in);
+			return sm_err_report(SM_EXIT_FAILURE, &err);
+		}
+		rc = stream(store, &a, in, in == stdin ? "stdin" : file, fallback != 0);
+		if (in != stdin)
+			fclose(in);
+	}
+	sm_store_close(store);
+	return rc;
+}
