@@ -4,8 +4,9 @@
 #   - batch: 50k single-alert Alertmanager payloads from NDJSON, committed to
 #     SQLite, vs Alertmanager accepting the same alerts on /api/v2/alerts
 #     (500 per request); then a second 50k into the populated store;
-#   - CGI: wrk POSTing single-alert payloads to lighttpd + sm-ingest vs
-#     lighttpd + a bare C CGI that only reads the body and answers 202.
+#   - CGI: wrk POSTing single-alert payloads to lighttpd + sm-ingest, as a
+#     CGI and as a FastCGI responder, vs lighttpd + a bare C CGI that only
+#     reads the body and answers 202.
 # Prints a markdown table for bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +17,12 @@ for tool in prometheus-alertmanager lighttpd wrk; do
 done
 tmp=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+# serve() runs in a command substitution: its servers are listed in $tmp/pids.
+cleanup() {
+	[ -f "$tmp/pids" ] && while read -r p; do pids+=("$p"); done <"$tmp/pids"
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	rm -rf "$tmp"
+}
 trap cleanup EXIT
 export SM_ENV_FILE=/dev/null SM_LOG_LEVEL=off
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -53,27 +59,34 @@ echo "- second batch vs first: $(python3 -c "print(round($t2 / $t1, 2))")× the 
 echo
 
 cc -O2 -o "$tmp/bare-cgi" bench/bare_cgi.c
-serve() { # BINARY -> port
+serve() { # BINARY MODE -> port
 	local p
 	p=$(port)
-	SM_INGEST=$1 SM_DB="$tmp/cgi.db" SM_SERVE_DIR="$tmp/serve-$p" SM_ENV_FILE="$tmp/cgi.env" \
-		scripts/serve "$p" >/dev/null 2>&1 &
-	pids+=($!)
+	SM_INGEST=$1 SM_SERVE_MODE=$2 SM_DB="$tmp/$2.db" SM_SERVE_DIR="$tmp/serve-$p" \
+		SM_ENV_FILE="$tmp/cgi.env" scripts/serve "$p" >/dev/null 2>&1 &
+	echo $! >>"$tmp/pids"
 	wait_port "$p"
 	echo "$p"
 }
 : >"$tmp/cgi.env"
-echo "| CGI behind lighttpd, wrk -t2 -c8 -d${secs}s | requests/s | non-2xx |"
-echo "| --- | ---: | ---: |"
-for what in bare sm-ingest; do
-	if [ "$what" = bare ]; then p=$(serve "$tmp/bare-cgi"); else p=$(serve "$PWD/$bin/sm-ingest"); fi
+echo "| behind lighttpd, wrk -t2 -c8 -d${secs}s | requests/s | non-2xx | alerts stored |"
+echo "| --- | ---: | ---: | ---: |"
+for what in bare cgi fastcgi; do
+	case $what in
+	bare) p=$(serve "$tmp/bare-cgi" cgi) ;;
+	*) p=$(serve "$PWD/$bin/sm-ingest" "$what") ;;
+	esac
 	out=$(wrk -t2 -c8 -d"${secs}s" -s bench/post.lua "http://127.0.0.1:$p/alerts/webhook/alertmanager/")
 	rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
 	bad=$(echo "$out" | awk "/Non-2xx/ {print \$NF}")
-	echo "| $what | $rps | ${bad:-0} |"
-	if [ "$what" = bare ]; then rps_bare=$rps; else rps_sm=$rps; fi
+	stored=-
+	[ "$what" = bare ] || stored=$(python3 -c "import sqlite3; print(sqlite3.connect('$tmp/$what.db').execute(\"select count(*) from alerts where name='WrkLoad'\").fetchone()[0])")
+	case $what in
+	bare) echo "| bare CGI (bench/bare_cgi.c) | $rps | ${bad:-0} | $stored |"; rps_bare=$rps ;;
+	cgi) echo "| sm-ingest, CGI | $rps | ${bad:-0} | $stored |"; rps_cgi=$rps ;;
+	fastcgi) echo "| sm-ingest, FastCGI (1 process) | $rps | ${bad:-0} | $stored |"; rps_fcgi=$rps ;;
+	esac
 done
 echo
-echo "- sm-ingest vs bare CGI: $(python3 -c "print(round($rps_sm / $rps_bare, 2))")× its requests/s (goal ≥ 0.8)"
-stored=$(python3 -c "import sqlite3; print(sqlite3.connect('$tmp/cgi.db').execute(\"select count(*) from alerts where name='WrkLoad'\").fetchone()[0])")
-echo "- alerts stored by the sm-ingest run: $stored"
+echo "- sm-ingest CGI vs bare CGI: $(python3 -c "print(round($rps_cgi / $rps_bare, 2))")× its requests/s"
+echo "- sm-ingest FastCGI vs bare CGI: $(python3 -c "print(round($rps_fcgi / $rps_bare, 2))")× its requests/s (goal ≥ 0.8)"

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "sm/config.h"
+#include "sm/log.h"
 
 static char *trim(char *s)
 {
@@ -105,7 +106,7 @@ fail:
 	return -1;
 }
 
-int sm_config_load(sm_error *err)
+static int load_first(sm_error *err)
 {
 	const char *named = getenv("SM_ENV_FILE");
 
@@ -116,6 +117,16 @@ int sm_config_load(sm_error *err)
 	if (access(".env", F_OK) == 0)
 		return sm_config_load_file(".env", err);
 	return 0;
+}
+
+int sm_config_load(sm_error *err)
+{
+	int rc = load_first(err);
+
+	/* The file may set SM_LOG_LEVEL: the log reads it again. */
+	if (rc == 0)
+		sm_log_init(NULL);
+	return rc;
 }
 
 const char *sm_config_get(const char *name, const char *def)

@@ -600,6 +600,12 @@ int sm_ingest_apply(sm_ingest *in, const sm_alert_batch *batch, const char *trac
 		free(t->previous_severity);
 	}
 	free(r.items);
+	/* A statement left on a row keeps its read snapshot open; on a
+	 * connection that stays open between commits (a batch, FastCGI) the
+	 * next BEGIN IMMEDIATE would then fail at once with SQLITE_BUSY when
+	 * another process has written in between. */
+	for (int i = 0; i < NSTMT; i++)
+		sqlite3_reset(in->st[i]);
 	return rc;
 }
 

@@ -1,4 +1,8 @@
-/* cgi.c - sm-ingest as a CGI/1.1 program (RFC 3875) behind a web server.
+/* cgi.c - sm-ingest as a webhook handler behind a web server: a CGI/1.1
+ * program (RFC 3875), one process per request, or a long-running FastCGI
+ * responder (see lib/fcgi.c) that keeps the store open across requests.
+ * Both feed the same handler, which sees a request only through struct
+ * request: its variables, its body and where the answer goes.
  *
  * The web server maps /alerts/webhook/ here; PATH_INFO names the driver
  * ("/grafana" or "/grafana/"; none = auto-detect). Checks, in order: method
@@ -11,6 +15,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -20,6 +25,7 @@
 #include "sm/agents.h"
 #include "sm/config.h"
 #include "sm/envelope.h"
+#include "sm/fcgi.h"
 #include "sm/hmac.h"
 #include "sm/inbox.h"
 #include "sm/ingest.h"
@@ -41,37 +47,62 @@ static const char *const reasons[][2] = {
     {"503", "Service Unavailable"},
 };
 
-static void respond(int status, const char *extra_header, json_t *body)
+/* One request, whichever way it came: CGI's environment and standard
+ * input, or a FastCGI connection's parameters and buffered body. */
+struct request {
+	void *src;
+	/* A request variable (REQUEST_METHOD, HTTP_X_API_KEY, …), NULL when absent. */
+	const char *(*param)(void *src, const char *name);
+	/* Up to want body bytes into buf: how many there were. */
+	size_t (*read_body)(void *src, char *buf, size_t want);
+	/* The answer, CGI-style: header lines, a blank line, the body. */
+	void (*write)(void *src, const char *text, size_t len);
+};
+
+/* The handler's store: opened for each request in CGI mode, kept open
+ * (with the ingest writer's prepared statements) in FastCGI mode. */
+struct writer {
+	sm_store *store;
+	sm_ingest *ingest;
+	bool keep;
+};
+
+static void respond(const struct request *req, int status, const char *extra_header, json_t *body)
 {
-	char code[8], *text;
+	char code[8], *text, *answer = NULL;
 	const char *reason = "";
+	int n;
 
 	snprintf(code, sizeof code, "%d", status);
 	for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
 		if (strcmp(reasons[i][0], code) == 0)
 			reason = reasons[i][1];
 	text = json_dumps(body, SM_JSON_FLAGS);
-	printf("Status: %d %s\r\nContent-Type: application/json\r\n%s%s\r\n%s\n", status, reason,
-	       extra_header ? extra_header : "", extra_header ? "\r\n" : "", text ? text : "{}");
-	fflush(stdout);
+	n = asprintf(&answer, "Status: %d %s\r\nContent-Type: application/json\r\n%s%s\r\n%s\n",
+	             status, reason, extra_header ? extra_header : "", extra_header ? "\r\n" : "",
+	             text ? text : "{}");
+	if (n > 0)
+		req->write(req->src, answer, (size_t)n);
+	free(answer);
 	free(text);
 	json_decref(body);
 }
 
 /* An error answer; the reason is logged, never anything secret. */
-static int reject(int status, const char *extra_header, const char *message)
+static int reject(const struct request *req, int status, const char *extra_header,
+                  const char *message)
 {
 	char code[8];
 
 	snprintf(code, sizeof code, "%d", status);
 	sm_log_kv(SM_LOG_WARN, "request rejected", "status", code, "reason", message, SM_LOG_END);
-	respond(status, extra_header,
+	respond(req, status, extra_header,
 	        json_pack("{s:s,s:s}", "status", "error", "message", message));
 	return SM_EXIT_OK; /* the request was answered */
 }
 
 /* A request header as CGI passes it: "X-Grafana-Signature" → HTTP_X_GRAFANA_SIGNATURE. */
-static const char *header(const char *name)
+static const char *header(const struct request *req, const char *name)
 {
 	char var[128] = "HTTP_";
 	size_t n = strlen(var);
@@ -79,14 +110,14 @@ static const char *header(const char *name)
 	for (const char *p = name; *p && n < sizeof var - 1; p++)
 		var[n++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
 	var[n] = '\0';
-	return getenv(var);
+	return req->param(req->src, var);
 }
 
 /* The driver named by PATH_INFO: NULL for auto-detect; *unknown when the
  * name is not one a URL may use. */
-static const sm_driver *route(bool *unknown)
+static const sm_driver *route(const struct request *req, bool *unknown)
 {
-	const char *path = getenv("PATH_INFO");
+	const char *path = req->param(req->src, "PATH_INFO");
 	char name[64];
 	size_t len;
 	const sm_driver *d;
@@ -111,9 +142,9 @@ static const sm_driver *route(bool *unknown)
 	return d;
 }
 
-static bool json_content_type(void)
+static bool json_content_type(const struct request *req)
 {
-	const char *ct = getenv("CONTENT_TYPE");
+	const char *ct = req->param(req->src, "CONTENT_TYPE");
 	char type[128];
 	size_t n;
 
@@ -133,8 +164,10 @@ static bool json_content_type(void)
 
 /* The API key check, when SM_API_KEYS_FILE is set: the file holds one
  * "NAME SHA256HEX" per line (the keys themselves are never stored); the key
- * comes in X-API-Key or Authorization: Bearer. 1 ok, 0 refused, -1 error. */
-static int api_key_ok(const char **why)
+ * comes in X-API-Key or Authorization: Bearer. 1 ok, 0 refused, -1 error.
+ * The file is read at each request, in FastCGI mode too, so a key is
+ * revoked without a restart. */
+static int api_key_ok(const struct request *req, const char **why)
 {
 	const char *file = sm_config_get("SM_API_KEYS_FILE", NULL), *key, *auth;
 	char digest[SM_SHA256_HEX], line[512];
@@ -143,8 +176,8 @@ static int api_key_ok(const char **why)
 
 	if (!file)
 		return 1;
-	key = header("X-API-Key");
-	auth = getenv("HTTP_AUTHORIZATION");
+	key = header(req, "X-API-Key");
+	auth = req->param(req->src, "HTTP_AUTHORIZATION");
 	if ((!key || !*key) && auth && strncmp(auth, "Bearer ", 7) == 0)
 		key = auth + 7;
 	if (!key || !*key) {
@@ -179,8 +212,8 @@ static int api_key_ok(const char **why)
 /* A request that carries X-SM-Timestamp signs "<timestamp>.<body>" in
  * X-SM-Signature, so a captured request cannot be replayed once the
  * timestamp is more than 300 seconds away from the hub's clock. */
-static int timestamped_ok(const char *secret, const char *stamp, const char *body, size_t len,
-                          const char **why)
+static int timestamped_ok(const struct request *req, const char *secret, const char *stamp,
+                          const char *body, size_t len, const char **why)
 {
 	char *end, *text = NULL;
 	long long ts, skew;
@@ -199,8 +232,8 @@ static int timestamped_ok(const char *secret, const char *stamp, const char *bod
 	}
 	if (asprintf(&text, "%lld.%.*s", ts, (int)len, body) < 0)
 		return -1;
-	ok = sm_hmac_verify(secret, strlen(secret), text, strlen(text), header("X-SM-Signature"),
-	                    NULL);
+	ok = sm_hmac_verify(secret, strlen(secret), text, strlen(text),
+	                    header(req, "X-SM-Signature"), NULL);
 	free(text);
 	if (ok == 0)
 		*why = "invalid signature";
@@ -211,10 +244,11 @@ static int timestamped_ok(const char *secret, const char *stamp, const char *bod
  * X-SM-Timestamp and X-SM-Signature over "<timestamp>.<body>", or with the
  * driver's own header over the body (refused for cluster pushes when
  * CLUSTER_REQUIRE_TIMESTAMP=1). 1 ok, 0 refused (*why), -1 error. */
-static int signature_ok(const sm_driver *d, const char *body, size_t len, const char **why)
+static int signature_ok(const struct request *req, const sm_driver *d, const char *body, size_t len,
+                        const char **why)
 {
 	char var[96];
-	const char *secret, *sig, *stamp = header("X-SM-Timestamp");
+	const char *secret, *sig, *stamp = header(req, "X-SM-Timestamp");
 	size_t n;
 	int ok;
 
@@ -226,179 +260,443 @@ static int signature_ok(const sm_driver *d, const char *body, size_t len, const 
 	if (!secret)
 		return 1;
 	if (stamp && *stamp)
-		return timestamped_ok(secret, stamp, body, len, why);
+		return timestamped_ok(req, secret, stamp, body, len, why);
 	if ((d->flags & SM_DRIVER_CLUSTER) && sm_config_bool("CLUSTER_REQUIRE_TIMESTAMP", 0) == 1) {
 		*why = "X-SM-Timestamp required (CLUSTER_REQUIRE_TIMESTAMP=1)";
 		return 0;
 	}
-	sig = header(d->signature_header);
+	sig = header(req, d->signature_header);
 	if ((!sig || !*sig) && d->signature_header_alt)
-		sig = header(d->signature_header_alt);
+		sig = header(req, d->signature_header_alt);
 	ok = sm_hmac_verify(secret, strlen(secret), body, len, sig, NULL);
 	if (ok == 0)
 		*why = "invalid signature";
 	return ok;
 }
 
-static int store(const sm_alert_batch *batch, const char *trace, json_t **envs, sm_error *err,
-                 bool *busy)
+/* The ingest writer resets its cached statements before each use, not
+ * after, so a SELECT stepped last stays open and keeps its read snapshot.
+ * A connection kept across requests must drop those snapshots once the
+ * transaction is over: otherwise its next BEGIN IMMEDIATE, from a snapshot
+ * that another process's commit has made stale, fails at once with
+ * SQLITE_BUSY instead of waiting on the busy timeout. */
+static void release_statements(sm_store *store)
 {
-	sm_store *st = NULL;
-	sm_ingest *in = NULL;
-	size_t i;
-	json_t *env;
-	int rc = -1;
-
-	*busy = false;
-	*envs = json_array();
-	if (sm_store_open(NULL, &st, err) < 0 || !(in = sm_ingest_new(st, err)))
-		goto done;
-	if (sm_store_begin(st, err) < 0)
-		goto done;
-	if (sm_ingest_apply(in, batch, trace, *envs, err) < 0)
-		goto rollback;
-	json_array_foreach(*envs, i, env)
-	{
-		if (sm_inbox_put(st, env, err) < 0)
-			goto rollback;
-	}
-	/* A hub knows its agents from their pushes, empty ones included. */
-	if (batch->agent && sm_agents_record(st, batch->agent, getenv("REMOTE_ADDR"), err) < 0)
-		goto rollback;
-	if (sm_store_commit(st, err) < 0)
-		goto rollback;
-	rc = 0;
-	goto done;
-rollback:
-	sm_store_rollback(st);
-done:
-	if (rc < 0 && st) {
-		int code = sqlite3_extended_errcode(sm_store_db(st)) & 0xff;
-		*busy = code == SQLITE_BUSY || code == SQLITE_LOCKED;
-	}
-	sm_ingest_free(in);
-	sm_store_close(st);
-	return rc;
+	for (sqlite3_stmt *st = sqlite3_next_stmt(sm_store_db(store), NULL); st;
+	     st = sqlite3_next_stmt(sm_store_db(store), st))
+		sqlite3_reset(st);
 }
 
-int cgi_config_error(const char *message)
+static void writer_close(struct writer *w)
+{
+	sm_ingest_free(w->ingest);
+	sm_store_close(w->store);
+	w->ingest = NULL;
+	w->store = NULL;
+}
+
+/* A request on its way: checked and parsed, waiting for the store. */
+struct pending {
+	struct request req;
+	char trace[SM_TRACE_LEN + 1];
+	const sm_driver *used;
+	sm_alert_batch batch;
+	json_t *payload, *envs;
+	int status; /* 0: answered already; 202 once stored; else the error to answer */
+};
+
+/* Store the requests that passed their checks in one transaction, each in
+ * a savepoint of its own so a failing one leaves the others alone, and
+ * commit once: the web server's requests that are complete together share
+ * one durable commit. Each gets its status for finish(). */
+static void store_all(struct writer *w, struct pending *items, size_t n)
+{
+	sm_error err = {""};
+	size_t waiting = 0, i, k;
+	json_t *env;
+	bool busy = false, began = false;
+	int failed = 0;
+
+	for (i = 0; i < n; i++)
+		waiting += items[i].status == 202;
+	if (waiting == 0)
+		return;
+	if ((!w->store && sm_store_open(NULL, &w->store, &err) < 0) ||
+	    (!w->ingest && !(w->ingest = sm_ingest_new(w->store, &err))) ||
+	    sm_store_begin(w->store, &err) < 0)
+		goto fail;
+	began = true;
+	for (i = 0; i < n; i++) {
+		struct pending *p = &items[i];
+		if (p->status != 202)
+			continue;
+		sm_log_set_trace(p->trace);
+		p->envs = json_array();
+		if (sm_store_exec(w->store, "SAVEPOINT request", &err) < 0)
+			goto fail;
+		if (sm_ingest_apply(w->ingest, &p->batch, p->trace, p->envs, &err) < 0)
+			goto undo;
+		json_array_foreach(p->envs, k, env)
+		{
+			if (sm_inbox_put(w->store, env, &err) < 0)
+				goto undo;
+		}
+		/* A hub knows its agents from their pushes, empty ones included. */
+		if (p->batch.agent &&
+		    sm_agents_record(w->store, p->batch.agent,
+		                     p->req.param(p->req.src, "REMOTE_ADDR"), &err) < 0)
+			goto undo;
+		if (sm_store_exec(w->store, "RELEASE request", &err) < 0)
+			goto fail;
+		continue;
+	undo:
+		sm_log_kv(SM_LOG_ERROR, "cannot store", "error", err.msg, SM_LOG_END);
+		p->status = 500;
+		if (sm_store_exec(w->store, "ROLLBACK TO request", &err) < 0 ||
+		    sm_store_exec(w->store, "RELEASE request", &err) < 0)
+			goto fail;
+	}
+	if (sm_store_commit(w->store, &err) < 0)
+		goto fail;
+	goto done;
+fail:
+	sm_log_kv(SM_LOG_ERROR, "cannot store", "error", err.msg, SM_LOG_END);
+	if (w->store) {
+		int code = sqlite3_extended_errcode(sm_store_db(w->store)) & 0xff;
+		busy = code == SQLITE_BUSY || code == SQLITE_LOCKED;
+	}
+	if (began)
+		sm_store_rollback(w->store);
+	failed = busy ? 503 : 500;
+	for (i = 0; i < n; i++)
+		if (items[i].status == 202)
+			items[i].status = failed;
+done:
+	if (w->store)
+		release_statements(w->store);
+	/* A store kept across requests is reopened after a failure that is
+	 * not mere contention, in case the connection is what broke. */
+	if (!w->keep || failed == 500)
+		writer_close(w);
+}
+
+static void config_error(const struct request *req, const char *message)
 {
 	sm_log_kv(SM_LOG_ERROR, "bad configuration", "error", message, SM_LOG_END);
-	respond(500, NULL,
+	respond(req, 500, NULL,
 	        json_pack("{s:s,s:s}", "status", "error", "message", "server misconfigured"));
-	return SM_EXIT_OK;
 }
 
-int cgi_main(void)
+/* The checks of the header comment, in that order, up to the store: a
+ * rejection is answered here (p->status 0); a request to store is left
+ * with p->status 202 and its parsed batch. */
+static void prepare(struct pending *p)
 {
-	const char *method = getenv("REQUEST_METHOD"), *length = getenv("CONTENT_LENGTH");
+	const struct request *req = &p->req;
+	const char *method = req->param(req->src, "REQUEST_METHOD");
+	const char *length = req->param(req->src, "CONTENT_LENGTH");
 	const char *why = NULL;
-	char trace[SM_TRACE_LEN + 1], *body = NULL, *end;
-	const sm_driver *forced, *used = NULL;
+	char *body = NULL, *end;
+	const sm_driver *forced;
 	long long limit = max_body(), want;
-	sm_alert_batch batch = {0};
-	json_t *payload = NULL, *envs = NULL, *incidents, *env;
 	json_error_t jerr;
 	sm_error err;
-	size_t got = 0, i, alerts = 0;
-	bool unknown, busy;
-	int rc = SM_EXIT_OK, check;
+	size_t got;
+	bool unknown;
+	int check;
 
-	if (sm_trace_new(trace) == 0)
-		sm_log_set_trace(trace);
-	if (limit < 0)
-		return reject(500, NULL, "server misconfigured: SM_MAX_BODY");
-	if (!method || strcmp(method, "POST") != 0)
-		return reject(405, "Allow: POST", "method not allowed: use POST");
-	forced = route(&unknown);
-	if (unknown)
-		return reject(404, NULL, "unknown driver in URL (see sm-ingest --list-drivers)");
-	if (!json_content_type())
-		return reject(415, NULL, "Content-Type must be application/json");
-	if (!length || !*length)
-		return reject(400, NULL, "Content-Length required");
+	p->status = 0;
+	if (sm_trace_new(p->trace) == 0)
+		sm_log_set_trace(p->trace);
+	if (limit < 0) {
+		reject(req, 500, NULL, "server misconfigured: SM_MAX_BODY");
+		return;
+	}
+	if (!method || strcmp(method, "POST") != 0) {
+		reject(req, 405, "Allow: POST", "method not allowed: use POST");
+		return;
+	}
+	forced = route(req, &unknown);
+	if (unknown) {
+		reject(req, 404, NULL, "unknown driver in URL (see sm-ingest --list-drivers)");
+		return;
+	}
+	if (!json_content_type(req)) {
+		reject(req, 415, NULL, "Content-Type must be application/json");
+		return;
+	}
+	if (!length || !*length) {
+		reject(req, 400, NULL, "Content-Length required");
+		return;
+	}
 	errno = 0;
 	want = strtoll(length, &end, 10);
-	if (errno || *end || want < 0)
-		return reject(400, NULL, "bad Content-Length");
-	if (want > limit)
-		return reject(413, NULL, "body larger than the limit (SM_MAX_BODY)");
-	check = api_key_ok(&why);
-	if (check < 0)
-		return reject(500, NULL, "cannot check API keys");
-	if (check == 0)
-		return reject(401, NULL, why);
+	if (errno || *end || want < 0) {
+		reject(req, 400, NULL, "bad Content-Length");
+		return;
+	}
+	if (want > limit) {
+		reject(req, 413, NULL, "body larger than the limit (SM_MAX_BODY)");
+		return;
+	}
+	check = api_key_ok(req, &why);
+	if (check <= 0) {
+		reject(req, check < 0 ? 500 : 401, NULL, check < 0 ? "cannot check API keys" : why);
+		return;
+	}
 	body = malloc((size_t)want + 1);
-	if (!body)
-		return reject(500, NULL, "out of memory");
-	/* Exactly CONTENT_LENGTH bytes, never waiting for end of file. */
-	while (got < (size_t)want) {
-		ssize_t n = read(STDIN_FILENO, body + got, (size_t)want - got);
+	if (!body) {
+		reject(req, 500, NULL, "out of memory");
+		return;
+	}
+	got = req->read_body(req->src, body, (size_t)want);
+	if (got < (size_t)want) {
+		reject(req, 400, NULL, "body shorter than Content-Length");
+		goto out;
+	}
+	body[got] = '\0';
+	if (forced) {
+		check = signature_ok(req, forced, body, got, &why);
+		if (check <= 0) {
+			reject(req, check < 0 ? 500 : 401, NULL,
+			       check < 0 ? "cannot verify signatures" : why);
+			goto out;
+		}
+	}
+	p->payload = sm_json_parse(body, got, JSON_REJECT_DUPLICATES, &jerr);
+	if (!p->payload || !json_is_object(p->payload)) {
+		char msg[256];
+		snprintf(msg, sizeof msg, "%s",
+		         p->payload ? "body must be a JSON object" : "malformed JSON: ");
+		if (!p->payload)
+			snprintf(msg + strlen(msg), sizeof msg - strlen(msg), "%s", jerr.text);
+		reject(req, 400, NULL, msg);
+		goto out;
+	}
+	if (sm_driver_parse(forced, p->payload, &p->used, &p->batch, &err) < 0) {
+		/* The URL's driver cannot read it: a bad request for that URL;
+		 * no driver claims it: well-formed but unprocessable. */
+		reject(req, forced ? 400 : 422, NULL, err.msg);
+		goto out;
+	}
+	if (!forced) {
+		check = signature_ok(req, p->used, body, got, &why);
+		if (check <= 0) {
+			reject(req, check < 0 ? 500 : 401, NULL,
+			       check < 0 ? "cannot verify signatures" : why);
+			goto out;
+		}
+	}
+	p->status = 202;
+out:
+	free(body);
+}
+
+/* Answer a request that went to the store, and free what it held. */
+static void finish(struct pending *p)
+{
+	json_t *incidents, *env;
+	size_t i, alerts = 0;
+
+	sm_log_set_trace(p->trace);
+	if (p->status == 503) {
+		reject(&p->req, 503, "Retry-After: 1", "store busy, try again");
+	} else if (p->status == 500) {
+		reject(&p->req, 500, NULL, "cannot store the alerts");
+	} else if (p->status == 202) {
+		incidents = json_array();
+		json_array_foreach(p->envs, i, env)
+		{
+			json_t *inc = json_object_get(env, "incident");
+			alerts += json_array_size(json_object_get(env, "alerts"));
+			if (json_is_object(inc))
+				json_array_append(incidents, json_object_get(inc, "id"));
+		}
+		sm_log_kv(SM_LOG_INFO, "payload accepted", "driver", p->used->name, SM_LOG_END);
+		respond(&p->req, 202, NULL,
+		        json_pack("{s:s,s:s,s:I,s:o,s:s}", "status", "accepted", "driver",
+		                  p->used->name, "alerts", (json_int_t)alerts, "incidents",
+		                  incidents, "trace_id", p->trace));
+	}
+	sm_batch_clear(&p->batch);
+	json_decref(p->payload);
+	json_decref(p->envs);
+	p->payload = p->envs = NULL;
+}
+
+/* Answer requests that came in together: check each, store those that
+ * passed in one transaction, then answer them after its commit. */
+static void handle(struct pending *items, size_t n, struct writer *w)
+{
+	for (size_t i = 0; i < n; i++)
+		prepare(&items[i]);
+	store_all(w, items, n);
+	for (size_t i = 0; i < n; i++)
+		finish(&items[i]);
+	sm_log_set_trace(NULL);
+}
+
+/* --- CGI: the environment, standard input and standard output ------------ */
+
+static const char *cgi_param(void *src, const char *name)
+{
+	(void)src;
+	return getenv(name);
+}
+
+/* Exactly CONTENT_LENGTH bytes, never waiting for end of file. */
+static size_t cgi_read_body(void *src, char *buf, size_t want)
+{
+	size_t got = 0;
+
+	(void)src;
+	while (got < want) {
+		ssize_t n = read(STDIN_FILENO, buf + got, want - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		got += (size_t)n;
 	}
-	if (got < (size_t)want) {
-		rc = reject(400, NULL, "body shorter than Content-Length");
-		goto out;
+	return got;
+}
+
+static void cgi_write(void *src, const char *text, size_t len)
+{
+	(void)src;
+	fwrite(text, 1, len, stdout);
+	fflush(stdout);
+}
+
+static const struct request cgi_request = {NULL, cgi_param, cgi_read_body, cgi_write};
+
+int cgi_config_error(const char *message)
+{
+	config_error(&cgi_request, message);
+	return SM_EXIT_OK;
+}
+
+int cgi_main(void)
+{
+	struct writer w = {NULL, NULL, false};
+	struct pending p = {.req = cgi_request};
+
+	sm_log_init(NULL); /* SM_LOG_LEVEL may come from the dotenv file */
+	handle(&p, 1, &w);
+	return SM_EXIT_OK;
+}
+
+/* --- FastCGI: one long-running process, many requests --------------------- */
+
+/* Set by SIGTERM (lighttpd stops its FastCGI children so) and SIGINT. */
+static volatile sig_atomic_t stopping;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+struct fcgi_state {
+	struct writer writer;
+	const char *config_error; /* when the dotenv file is broken: every request 500 */
+};
+
+static const char *fcgi_param(void *src, const char *name)
+{
+	return sm_fcgi_param(src, name);
+}
+
+static size_t fcgi_read_body(void *src, char *buf, size_t want)
+{
+	size_t len;
+	const char *body = sm_fcgi_body(src, &len, NULL);
+
+	if (len > want)
+		len = want; /* never more than CONTENT_LENGTH, as in CGI */
+	memcpy(buf, body, len);
+	return len;
+}
+
+static void fcgi_write(void *src, const char *text, size_t len)
+{
+	sm_fcgi_write(src, text, len);
+}
+
+static void fcgi_requests(void *ctx, sm_fcgi_conn **conns, size_t n)
+{
+	struct fcgi_state *state = ctx;
+	struct pending items[SM_FCGI_MAX_CONNS];
+
+	for (size_t i = 0; i < n; i++) {
+		items[i] =
+		    (struct pending){.req = {conns[i], fcgi_param, fcgi_read_body, fcgi_write}};
+		if (state->config_error)
+			config_error(&items[i].req, state->config_error);
 	}
-	body[got] = '\0';
-	if (forced) {
-		check = signature_ok(forced, body, got, &why);
-		if (check <= 0) {
-			rc = reject(check < 0 ? 500 : 401, NULL,
-			            check < 0 ? "cannot verify signatures" : why);
-			goto out;
-		}
+	if (!state->config_error)
+		handle(items, n, &state->writer);
+}
+
+bool fcgi_wanted(int argc, char **argv)
+{
+	if (argc > 1 &&
+	    (strcmp(argv[1], "--fastcgi") == 0 || strncmp(argv[1], "--fastcgi=", 10) == 0))
+		return true;
+	/* Spawned by a web server: a listening socket on descriptor 0. */
+	return argc == 1 && !getenv("GATEWAY_INTERFACE") && sm_fcgi_is_listener(STDIN_FILENO);
+}
+
+int fcgi_main(int argc, char **argv)
+{
+	struct fcgi_state state = {{NULL, NULL, true}, NULL};
+	struct sigaction stop = {.sa_handler = on_stop}; /* no SA_RESTART: accept and poll return */
+	sm_fcgi_limits limits = {.max_params = 128 * 1024};
+	const char *address = NULL;
+	long long limit;
+	sm_error err, config_err;
+	int fd = STDIN_FILENO, rc;
+
+	if (argc > 1 && strncmp(argv[1], "--fastcgi=", 10) == 0)
+		address = argv[1] + 10;
+	else if (argc > 2)
+		address = argv[2];
+	if (argc > 3 || (argc > 2 && argv[1][9] == '='))
+		return sm_err(SM_EXIT_USAGE, "usage: sm-ingest --fastcgi [ADDRESS]");
+	if (address && !*address)
+		return sm_err(SM_EXIT_USAGE, "--fastcgi: empty address");
+	/* Read once: a change to the dotenv file needs a restart. */
+	if (sm_config_load(&config_err) < 0)
+		state.config_error = config_err.msg;
+	sm_log_init(NULL); /* SM_LOG_LEVEL may come from the dotenv file */
+	limit = state.config_error ? 0 : max_body();
+	limits.max_body = limit > 0 ? (size_t)limit : 0;
+	if (address) {
+		fd = sm_fcgi_listen(address, &err);
+		if (fd < 0)
+			return sm_err(SM_EXIT_FAILURE, "--fastcgi: %s", err.msg);
+	} else if (!sm_fcgi_is_listener(STDIN_FILENO)) {
+		return sm_err(SM_EXIT_USAGE, "--fastcgi: no ADDRESS and standard input is not a "
+		                             "listening socket");
 	}
-	payload = json_loadb(body, got, JSON_REJECT_DUPLICATES, &jerr);
-	if (!payload || !json_is_object(payload)) {
-		char msg[256];
-		snprintf(msg, sizeof msg, "%s",
-		         payload ? "body must be a JSON object" : "malformed JSON: ");
-		if (!payload)
-			snprintf(msg + strlen(msg), sizeof msg - strlen(msg), "%s", jerr.text);
-		rc = reject(400, NULL, msg);
-		goto out;
+	sigemptyset(&stop.sa_mask);
+	sigaction(SIGTERM, &stop, NULL);
+	sigaction(SIGINT, &stop, NULL);
+	signal(SIGPIPE, SIG_IGN); /* a vanished web server is an error, not a death */
+	if (state.config_error)
+		sm_log_kv(SM_LOG_ERROR, "bad configuration", "error", state.config_error,
+		          SM_LOG_END);
+	sm_log_kv(SM_LOG_INFO, "FastCGI responder ready", "address", address ? address : "stdin",
+	          SM_LOG_END);
+	rc = sm_fcgi_serve(fd, &limits, fcgi_requests, &state, &stopping, &err);
+	writer_close(&state.writer);
+	if (address) {
+		if (strchr(address, '/'))
+			unlink(address);
+		close(fd);
 	}
-	if (sm_driver_parse(forced, payload, &used, &batch, &err) < 0) {
-		/* The URL's driver cannot read it: a bad request for that URL;
-		 * no driver claims it: well-formed but unprocessable. */
-		rc = reject(forced ? 400 : 422, NULL, err.msg);
-		goto out;
-	}
-	if (!forced) {
-		check = signature_ok(used, body, got, &why);
-		if (check <= 0) {
-			rc = reject(check < 0 ? 500 : 401, NULL,
-			            check < 0 ? "cannot verify signatures" : why);
-			goto out;
-		}
-	}
-	if (store(&batch, trace, &envs, &err, &busy) < 0) {
-		sm_log_kv(SM_LOG_ERROR, "cannot store", "error", err.msg, SM_LOG_END);
-		rc = busy ? reject(503, "Retry-After: 1", "store busy, try again")
-		          : reject(500, NULL, "cannot store the alerts");
-		goto out;
-	}
-	incidents = json_array();
-	json_array_foreach(envs, i, env)
-	{
-		json_t *inc = json_object_get(env, "incident");
-		alerts += json_array_size(json_object_get(env, "alerts"));
-		if (json_is_object(inc))
-			json_array_append(incidents, json_object_get(inc, "id"));
-	}
-	sm_log_kv(SM_LOG_INFO, "payload accepted", "driver", used->name, SM_LOG_END);
-	respond(202, NULL,
-	        json_pack("{s:s,s:s,s:I,s:o,s:s}", "status", "accepted", "driver", used->name,
-	                  "alerts", (json_int_t)alerts, "incidents", incidents, "trace_id", trace));
-out:
-	sm_batch_clear(&batch);
-	json_decref(payload);
-	json_decref(envs);
-	free(body);
-	return rc;
+	if (rc < 0)
+		return sm_err(SM_EXIT_FAILURE, "--fastcgi: %s", err.msg);
+	sm_log(SM_LOG_INFO, "FastCGI responder stopped");
+	return SM_EXIT_OK;
 }

@@ -23,6 +23,7 @@
 static const char usage_text[] =
     "usage: sm-ingest [-d DRIVER] [--dry-run] [--queue] [FILE]   ingest payloads (stdin or FILE)\n"
     "       sm-ingest --list-drivers\n"
+    "       sm-ingest --fastcgi [ADDRESS]   serve webhooks as a FastCGI responder\n"
     "       sm-ingest alerts|incidents [--status S] [--limit N] [--json]\n"
     "       sm-ingest incident ack|resolve|close ID\n"
     "\n"
@@ -651,6 +652,8 @@ int main(int argc, char **argv)
 
 	sm_err_set_progname(argv[0]);
 	sm_log_init("sm-ingest");
+	if (fcgi_wanted(argc, argv)) /* FastCGI responder (cgi.c): loads its own config */
+		return fcgi_main(argc, argv);
 	if (sm_config_load(&err) < 0) {
 		if (getenv("GATEWAY_INTERFACE"))
 			return cgi_config_error(err.msg);

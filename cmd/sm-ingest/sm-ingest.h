@@ -17,5 +17,9 @@ long long max_body(void);
 int cgi_config_error(const char *message);
 /* Serve one CGI request (RFC 3875) and return the exit status. */
 int cgi_main(void);
+/* FastCGI mode: `--fastcgi [ADDRESS]` as the first argument, or a
+ * listening socket on standard input (a web server's spawner). */
+bool fcgi_wanted(int argc, char **argv);
+int fcgi_main(int argc, char **argv);
 
 #endif

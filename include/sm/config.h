@@ -10,8 +10,9 @@
 #include <stdbool.h>
 #include "sm/err.h"
 
-/* Load the dotenv file, if any. A named $SM_ENV_FILE that is missing, or a
- * malformed line, is an error (message names file and line). */
+/* Load the dotenv file, if any, then read SM_LOG_LEVEL again (the file may
+ * set it). A named $SM_ENV_FILE that is missing, or a malformed line, is an
+ * error (message names file and line). */
 int sm_config_load(sm_error *err);
 /* Parse one dotenv file into the environment (no override). */
 int sm_config_load_file(const char *path, sm_error *err);

@@ -2,6 +2,7 @@
 #include <unistd.h>
 #include "testutil.h"
 #include "sm/config.h"
+#include "sm/log.h"
 
 static char path[64];
 
@@ -42,6 +43,25 @@ static void dotenv_forms(void **state)
 	assert_string_equal(sm_config_get("SMT_E", "default"), "default");
 	unlink(path);
 	unsetenv("SM_ENV_FILE");
+}
+
+/* SM_LOG_LEVEL set in the file takes effect (it is read before the file). */
+static void dotenv_sets_the_log_level(void **state)
+{
+	sm_error err;
+
+	(void)state;
+	setenv("SM_LOG_LEVEL", "error", 1);
+	sm_log_init("test");
+	assert_int_equal(sm_log_level(), SM_LOG_ERROR);
+	unsetenv("SM_LOG_LEVEL");
+	write_file("SM_LOG_LEVEL=debug\n");
+	setenv("SM_ENV_FILE", path, 1);
+	assert_int_equal(sm_config_load(&err), 0);
+	assert_int_equal(sm_log_level(), SM_LOG_DEBUG);
+	unlink(path);
+	unsetenv("SM_ENV_FILE");
+	unsetenv("SM_LOG_LEVEL");
 }
 
 static void dotenv_errors_name_the_line(void **state)
@@ -98,6 +118,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(dotenv_forms),
+	    cmocka_unit_test(dotenv_sets_the_log_level),
 	    cmocka_unit_test(dotenv_errors_name_the_line),
 	    cmocka_unit_test(typed_getters),
 	};

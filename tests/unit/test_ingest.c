@@ -269,6 +269,30 @@ static void listing(void **state)
 	}
 }
 
+/* A writer that stays open between commits (a batch, the FastCGI
+ * responder) must not keep a read snapshot: when another process writes in
+ * between, its next BEGIN IMMEDIATE would fail at once with SQLITE_BUSY. */
+static void no_snapshot_kept_between_commits(void **state)
+{
+	static const struct spec first[] = {{"Kept", "a", "warning", false}};
+	static const struct spec again[] = {{"Kept", "a", "critical", false}};
+	sm_store *other;
+	sm_error err;
+	json_t *envs;
+
+	(void)state;
+	json_decref(ingest("alertmanager", first, 1));
+	assert_int_equal(sm_store_open(path, &other, &err), 0);
+	assert_int_equal(sm_store_begin(other, &err), 0);
+	assert_int_equal(sm_store_exec(other, "UPDATE incidents SET title = title || '!'", &err),
+	                 0);
+	assert_int_equal(sm_store_commit(other, &err), 0);
+	sm_store_close(other);
+	envs = ingest("alertmanager", again, 1); /* asserts its BEGIN works */
+	assert_int_equal(json_array_size(envs), 1);
+	json_decref(envs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -277,6 +301,7 @@ int main(void)
 	    cmocka_unit_test(resolved_first_sighting_and_closed),
 	    cmocka_unit_test(local_ok_creates_nothing),
 	    cmocka_unit_test(listing),
+	    cmocka_unit_test(no_snapshot_kept_between_commits),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
