@@ -182,6 +182,8 @@ static void reset_request(sm_fcgi_conn *c)
 		free(c->body);
 		c->body = NULL;
 		c->body_cap = 0;
+	} else if (c->body) {
+		c->body[0] = '\0'; /* the next request's body may be empty */
 	}
 }
 
