@@ -1,88 +1,22 @@
 /* http.c - HTTP requests through a lazily loaded libcurl (see http.h). */
 #include <ctype.h>
-#include <dlfcn.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
-#include <curl/curl.h>
-
+#include "curl_api.h"
 #include "sm/http.h"
-
-#define LIBCURL "libcurl.so.4"
 
 #ifndef SM_VERSION
 #define SM_VERSION "unknown"
 #endif
 
-/* The functions we call, typed from curl's own prototypes. setopt and
- * getinfo are variadic: every value passed must already have the type the
- * option wants (long, char *, curl_off_t, a callback). */
-static struct {
-	__typeof__(curl_global_init) *global_init;
-	__typeof__(curl_version_info) *version_info;
-	__typeof__(curl_easy_init) *init;
-	__typeof__(curl_easy_setopt) *setopt;
-	__typeof__(curl_easy_perform) *perform;
-	__typeof__(curl_easy_getinfo) *getinfo;
-	__typeof__(curl_easy_cleanup) *cleanup;
-	__typeof__(curl_easy_strerror) *strerror;
-	__typeof__(curl_slist_append) *slist_append;
-	__typeof__(curl_slist_free_all) *slist_free_all;
-	bool protocols_str; /* CURLOPT_PROTOCOLS_STR known (libcurl >= 7.85) */
-	bool ready;
-	char error[256];
-} curl;
-
-static void load(void)
-{
-	void *h = dlopen(LIBCURL, RTLD_NOW | RTLD_LOCAL);
-	CURLcode rc;
-
-	if (!h) {
-		snprintf(curl.error, sizeof curl.error, "cannot load %s: %s", LIBCURL, dlerror());
-		return;
-	}
-	*(void **)&curl.global_init = dlsym(h, "curl_global_init");
-	*(void **)&curl.version_info = dlsym(h, "curl_version_info");
-	*(void **)&curl.init = dlsym(h, "curl_easy_init");
-	*(void **)&curl.setopt = dlsym(h, "curl_easy_setopt");
-	*(void **)&curl.perform = dlsym(h, "curl_easy_perform");
-	*(void **)&curl.getinfo = dlsym(h, "curl_easy_getinfo");
-	*(void **)&curl.cleanup = dlsym(h, "curl_easy_cleanup");
-	*(void **)&curl.strerror = dlsym(h, "curl_easy_strerror");
-	*(void **)&curl.slist_append = dlsym(h, "curl_slist_append");
-	*(void **)&curl.slist_free_all = dlsym(h, "curl_slist_free_all");
-	if (!curl.global_init || !curl.version_info || !curl.init || !curl.setopt ||
-	    !curl.perform || !curl.getinfo || !curl.cleanup || !curl.strerror ||
-	    !curl.slist_append || !curl.slist_free_all) {
-		snprintf(curl.error, sizeof curl.error, "%s lacks a needed function", LIBCURL);
-		return;
-	}
-	/* curl_global_init is not thread-safe: it runs here, once. */
-	rc = curl.global_init(CURL_GLOBAL_DEFAULT);
-	if (rc != CURLE_OK) {
-		snprintf(curl.error, sizeof curl.error, "cannot initialise %s: %s", LIBCURL,
-		         curl.strerror(rc));
-		return;
-	}
-	curl.protocols_str = curl.version_info(CURLVERSION_NOW)->version_num >= 0x075500;
-	curl.ready = true;
-	/* The handle stays open for the life of the process. */
-}
-
 static bool ready(sm_http_response *res)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-	pthread_once(&once, load);
-	if (!curl.ready)
-		snprintf(res->error, sizeof res->error, "%s", curl.error);
-	return curl.ready;
+	return sm_curl_ready(res->error, sizeof res->error);
 }
 
 /* What sm_http_url_ok checked, kept for messages and redaction. */
@@ -318,13 +252,13 @@ static int build_headers(const sm_http_request *req, struct curl_slist **list)
 	for (size_t i = 0; req->headers && req->headers[i]; i++) {
 		if (strncasecmp(req->headers[i], "Expect:", 7) == 0)
 			expect = true;
-		next = curl.slist_append(l, req->headers[i]);
+		next = sm_curl.slist_append(l, req->headers[i]);
 		if (!next)
 			goto fail;
 		l = next;
 	}
 	if (!expect) {
-		next = curl.slist_append(l, "Expect:");
+		next = sm_curl.slist_append(l, "Expect:");
 		if (!next)
 			goto fail;
 		l = next;
@@ -332,7 +266,7 @@ static int build_headers(const sm_http_request *req, struct curl_slist **list)
 	*list = l;
 	return 0;
 fail:
-	curl.slist_free_all(l);
+	sm_curl.slist_free_all(l);
 	return -1;
 }
 
@@ -358,13 +292,13 @@ static const struct {
 static CURLcode restrict_protocols(CURL *h)
 {
 #if LIBCURL_VERSION_NUM >= 0x075500
-	if (curl.protocols_str)
-		return curl.setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (sm_curl.protocols_str)
+		return sm_curl.setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
 		/* Before 7.85, the bitmask (deprecated since, hence the pragma). */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-	return curl.setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	return sm_curl.setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #pragma GCC diagnostic pop
 }
 
@@ -373,15 +307,15 @@ static CURLcode set_method(CURL *h, const sm_http_request *req, const char *meth
 	CURLcode rc;
 
 	if (strcmp(method, "GET") == 0)
-		return curl.setopt(h, CURLOPT_HTTPGET, 1L);
+		return sm_curl.setopt(h, CURLOPT_HTTPGET, 1L);
 	if (strcmp(method, "HEAD") == 0)
-		return curl.setopt(h, CURLOPT_NOBODY, 1L);
+		return sm_curl.setopt(h, CURLOPT_NOBODY, 1L);
 	/* Always POSTFIELDS, even empty: without it curl would read stdin. */
-	rc = curl.setopt(h, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+	rc = sm_curl.setopt(h, CURLOPT_POSTFIELDS, req->body ? req->body : "");
 	if (rc == CURLE_OK)
-		rc = curl.setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+		rc = sm_curl.setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
 	if (rc == CURLE_OK && strcmp(method, "POST") != 0)
-		rc = curl.setopt(h, CURLOPT_CUSTOMREQUEST, method);
+		rc = sm_curl.setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	return rc;
 }
 
@@ -392,27 +326,27 @@ static CURLcode set_options(CURL *h, const sm_http_request *req, const char *met
 	CURLcode rc = CURLE_OK;
 
 	for (size_t i = 0; rc == CURLE_OK && i < sizeof fixed_options / sizeof *fixed_options; i++)
-		rc = curl.setopt(h, fixed_options[i].option, fixed_options[i].value);
+		rc = sm_curl.setopt(h, fixed_options[i].option, fixed_options[i].value);
 	if (rc == CURLE_OK)
 		rc = restrict_protocols(h);
 	if (rc == CURLE_OK)
-		rc = curl.setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+		rc = sm_curl.setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	if (rc == CURLE_OK)
-		rc = curl.setopt(h, CURLOPT_URL, req->url);
+		rc = sm_curl.setopt(h, CURLOPT_URL, req->url);
 	if (rc == CURLE_OK)
-		rc = curl.setopt(h, CURLOPT_USERAGENT, "sm/" SM_VERSION);
+		rc = sm_curl.setopt(h, CURLOPT_USERAGENT, "sm/" SM_VERSION);
 	if (rc == CURLE_OK)
-		rc = curl.setopt(h, CURLOPT_HTTPHEADER, headers);
+		rc = sm_curl.setopt(h, CURLOPT_HTTPHEADER, headers);
 	if (rc == CURLE_OK)
-		rc = curl.setopt(h, CURLOPT_TIMEOUT_MS, timeout);
+		rc = sm_curl.setopt(h, CURLOPT_TIMEOUT_MS, timeout);
 	if (rc == CURLE_OK)
-		rc = curl.setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout);
+		rc = sm_curl.setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout);
 	if (rc == CURLE_OK && req->ca_file)
-		rc = curl.setopt(h, CURLOPT_CAINFO, req->ca_file);
+		rc = sm_curl.setopt(h, CURLOPT_CAINFO, req->ca_file);
 	if (rc == CURLE_OK)
-		rc = curl.setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+		rc = sm_curl.setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	if (rc == CURLE_OK)
-		rc = curl.setopt(h, CURLOPT_WRITEDATA, (void *)sink);
+		rc = sm_curl.setopt(h, CURLOPT_WRITEDATA, (void *)sink);
 	if (rc == CURLE_OK)
 		rc = set_method(h, req, method);
 	return rc;
@@ -425,18 +359,18 @@ static CURLcode set_options(CURL *h, const sm_http_request *req, const char *met
 static void describe_failure(CURL *h, CURLcode code, const char *errbuf, const sm_http_request *req,
                              const struct url_parts *u, sm_http_response *res)
 {
-	const char *detail = errbuf[0] ? errbuf : curl.strerror(code);
+	const char *detail = errbuf[0] ? errbuf : sm_curl.strerror(code);
 	long os_errno = 0;
 
 	if (code == CURLE_COULDNT_CONNECT &&
-	    curl.getinfo(h, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno) {
+	    sm_curl.getinfo(h, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno) {
 		char *ip = NULL;
 		const char *where = u->host;
 		long port = 0;
 
 		/* The address tried (a proxy's, when one is used), else the URL's. */
-		if (curl.getinfo(h, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip && *ip &&
-		    curl.getinfo(h, CURLINFO_PRIMARY_PORT, &port) == CURLE_OK && port)
+		if (sm_curl.getinfo(h, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip && *ip &&
+		    sm_curl.getinfo(h, CURLINFO_PRIMARY_PORT, &port) == CURLE_OK && port)
 			where = ip;
 		else
 			port = u->port;
@@ -445,7 +379,7 @@ static void describe_failure(CURL *h, CURLcode code, const char *errbuf, const s
 		return;
 	}
 	if (leaks(detail, req, u))
-		detail = curl.strerror(code);
+		detail = sm_curl.strerror(code);
 	snprintf(res->error, sizeof res->error, "%.128s port %ld: %s", u->host, u->port, detail);
 }
 
@@ -483,18 +417,18 @@ int sm_http_send(const sm_http_request *req, sm_http_response *res)
 	}
 	if (!ready(res))
 		goto done;
-	h = curl.init();
+	h = sm_curl.init();
 	if (!h || build_headers(req, &headers) < 0) {
 		snprintf(res->error, sizeof res->error, "out of memory");
 		goto done;
 	}
 	code = set_options(h, req, method, headers, &sink, errbuf);
 	if (code != CURLE_OK) {
-		snprintf(res->error, sizeof res->error, "%s refused an option: %s", LIBCURL,
-		         curl.strerror(code));
+		snprintf(res->error, sizeof res->error, "libcurl refused an option: %s",
+		         sm_curl.strerror(code));
 		goto done;
 	}
-	code = curl.perform(h);
+	code = sm_curl.perform(h);
 	if (code == CURLE_WRITE_ERROR && sink.no_memory) {
 		snprintf(res->error, sizeof res->error, "out of memory");
 		goto done;
@@ -504,7 +438,7 @@ int sm_http_send(const sm_http_request *req, sm_http_response *res)
 		res->transient = transient_code(code);
 		goto done;
 	}
-	curl.getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
+	sm_curl.getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
 	res->transient = transient_status(res->status);
 	res->truncated = sink.truncated;
 	res->body = sink.data ? sink.data : calloc(1, 1);
@@ -520,9 +454,9 @@ int sm_http_send(const sm_http_request *req, sm_http_response *res)
 done:
 	free(sink.data);
 	if (headers)
-		curl.slist_free_all(headers);
+		sm_curl.slist_free_all(headers);
 	if (h)
-		curl.cleanup(h);
+		sm_curl.cleanup(h);
 	res->elapsed_ms = now_ms() - start;
 	return ret;
 }

@@ -39,13 +39,15 @@ static int record(struct check_run *run, const sm_check_result *results, size_t 
 	}
 	if (sm_store_commit(run->store, &err) < 0)
 		goto rollback;
-	sm_batch_clear(&batch);
+	if (run->alerts) /* alert.c is not in a plain run's pages either */
+		sm_batch_clear(&batch);
 	return 0;
 rollback:
 	sm_store_rollback(run->store);
 	json_array_clear(out);
 fail:
-	sm_batch_clear(&batch);
+	if (run->alerts)
+		sm_batch_clear(&batch);
 	sm_err(SM_UNKNOWN, "cannot record check runs: %s", err.msg);
 	return -1;
 }

@@ -346,6 +346,16 @@ static void invalid_utf8_in_values_becomes_replacement_characters(void **state)
 	json_decref(ctx);
 }
 
+/* A value is data, never a template: tags inside it print as they are. */
+static void tags_in_values_are_not_expanded(void **state)
+{
+	(void)state;
+	assert_render_all("{{v}}", "{\"v\":\"{{secret}}{{#a}}x{{/a}}\",\"secret\":\"S\",\"a\":[1]}",
+	                  "{{secret}}{{#a}}x{{/a}}");
+	assert_render("<p>{{v}}</p>", HTML, "{\"v\":\"{{{secret}}}</p><script>\",\"secret\":\"S\"}",
+	              "<p>{{{secret}}}&lt;/p&gt;&lt;script&gt;</p>");
+}
+
 static void triple_mustache_only_in_text(void **state)
 {
 	json_t *ctx = json_pack("{s:s}", "v", "<a>\001\"&");
@@ -700,6 +710,7 @@ int main(void)
 	    cmocka_unit_test(json_mode_escapes_string_contents),
 	    cmocka_unit_test(json_mode_injection_in_a_label_stays_inert),
 	    cmocka_unit_test(invalid_utf8_in_values_becomes_replacement_characters),
+	    cmocka_unit_test(tags_in_values_are_not_expanded),
 	    cmocka_unit_test(triple_mustache_only_in_text),
 	    cmocka_unit_test(parse_errors_name_line_and_column),
 	    cmocka_unit_test(long_names_are_shortened_in_messages),

@@ -1,0 +1,382 @@
+/* sm-notify - the NOTIFY stage: envelopes in, a message to each channel
+ * that should hear about them, the envelopes out with notifications[].
+ * Also the channel management commands (the seeds' admin) and one-off
+ * test messages. The work is in libsm (notify.h); this is the front end. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sm/alert.h"
+#include "sm/config.h"
+#include "sm/envelope.h"
+#include "sm/json.h"
+#include "sm/log.h"
+#include "sm/notify.h"
+#include "sm/term.h"
+
+static const char usage_text[] =
+    "usage: sm-notify [--channel NAME ...] [FILE]          deliver the "
+    "envelopes on stdin (or "
+    "FILE)\n"
+    "       sm-notify channel add NAME DRIVER [KEY=VALUE ...]   KEY=@FILE "
+    "reads the value from a "
+    "file\n"
+    "       sm-notify channel list|show NAME|enable NAME|disable NAME|rm "
+    "NAME|test NAME\n"
+    "       sm-notify test DRIVER [KEY=VALUE ...]          one test message, "
+    "no stored channel\n"
+    "\n"
+    "  -c, --channel NAME  deliver to this channel only (repeatable; default: "
+    "every enabled one)\n"
+    "  --json              JSON even on a terminal\n"
+    "  -h, --help          this text\n"
+    "  --version           version\n"
+    "\n"
+    "Drivers: email, exec, generic, pagerduty, slack, stdout (see sm-notify(1) "
+    "for their keys).\n"
+    "Environment: SM_DB, SM_LOG_LEVEL, SM_NOTIFY_RETRIES, SM_NOTIFY_BACKOFF_S, "
+    "SM_ENV_FILE.\n";
+
+enum {
+	OPT_JSON = 256,
+	OPT_VERSION,
+};
+
+static const struct option long_options[] = {
+    {"channel", required_argument, NULL, 'c'},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+struct args {
+	const char **channels; /* NULL-terminated */
+	size_t nchannels;
+	bool json;
+	char **operands;
+	int noperands;
+};
+
+/* The stdout driver's stream: stdout on a terminal, where a person reads
+ * it; stderr on a pipe, where stdout carries envelopes. */
+static FILE *text_stream(void)
+{
+	return sm_term_isatty(stdout) ? stdout : stderr;
+}
+
+static bool as_json(const struct args *a)
+{
+	return a->json || !sm_term_isatty(stdout);
+}
+
+static int open_store(sm_store **store)
+{
+	sm_error err;
+
+	if (sm_store_open(NULL, store, &err) < 0)
+		return sm_err_report(SM_EXIT_FAILURE, &err);
+	return SM_EXIT_OK;
+}
+
+/* --- channel commands -------------------------------------------------- */
+
+static void print_config_lines(json_t *config)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(config, key, v)
+	{
+		char *text = sm_json_text(v);
+		printf("  %s = %s\n", key, text ? text : "");
+		free(text);
+	}
+}
+
+static int channel_list(sm_store *store, const struct args *a)
+{
+	static const char *const headers[] = {"name", "driver", "enabled", "config"};
+	json_t *rows, *row;
+	sm_error err;
+	size_t i;
+	int rc = sm_notify_channel_list(store, &rows, &err);
+
+	if (rc != SM_EXIT_OK)
+		return sm_err_report(rc, &err);
+	if (as_json(a)) {
+		json_array_foreach(rows, i, row)
+		{
+			sm_envelope_write(stdout, row, NULL);
+		}
+	} else {
+		sm_table *t = sm_table_new(4, headers);
+		json_array_foreach(rows, i, row)
+		{
+			bool on = json_is_true(json_object_get(row, "enabled"));
+			char *config = json_dumps(json_object_get(row, "config"), SM_JSON_FLAGS);
+			sm_table_row(t);
+			sm_table_cell(t, json_string_value(json_object_get(row, "name")),
+			              SM_COLOR_BOLD);
+			sm_table_cell(t, json_string_value(json_object_get(row, "driver")),
+			              SM_COLOR_NONE);
+			sm_table_cell(t, on ? "yes" : "no", on ? SM_COLOR_GREEN : SM_COLOR_DIM);
+			sm_table_cell(t, config ? config : "{}", SM_COLOR_NONE);
+			free(config);
+		}
+		sm_table_print(t, stdout, sm_term_color(stdout), sm_term_columns(stdout));
+		sm_table_free(t);
+	}
+	json_decref(rows);
+	return SM_EXIT_OK;
+}
+
+static int channel_show(sm_store *store, const char *name, const struct args *a)
+{
+	json_t *row, *masked;
+	sm_error err;
+	int rc = sm_notify_channel_get(store, name, &row, &err);
+
+	if (rc != SM_EXIT_OK)
+		return sm_err_report(rc, &err);
+	masked = sm_notify_config_masked(json_string_value(json_object_get(row, "driver")),
+	                                 json_object_get(row, "config"));
+	json_object_set_new(row, "config", masked);
+	if (as_json(a)) {
+		sm_envelope_write(stdout, row, NULL);
+	} else {
+		printf("name:       %s\n", json_string_value(json_object_get(row, "name")));
+		printf("driver:     %s\n", json_string_value(json_object_get(row, "driver")));
+		printf("enabled:    %s\n",
+		       json_is_true(json_object_get(row, "enabled")) ? "yes" : "no");
+		printf("created_at: %s\n", json_string_value(json_object_get(row, "created_at")));
+		printf("updated_at: %s\n", json_string_value(json_object_get(row, "updated_at")));
+		printf("config:\n");
+		print_config_lines(masked);
+	}
+	json_decref(row);
+	return SM_EXIT_OK;
+}
+
+static int print_test_result(json_t *result, int rc, const struct args *a)
+{
+	if (as_json(a)) {
+		sm_envelope_write(stdout, result, NULL);
+	} else {
+		const char *error = json_string_value(json_object_get(result, "error"));
+		printf("test via %s (%s): %s%s%s\n",
+		       json_string_value(json_object_get(result, "channel")),
+		       json_string_value(json_object_get(result, "driver")),
+		       json_string_value(json_object_get(result, "status")), error ? ": " : "",
+		       error ? error : "");
+	}
+	json_decref(result);
+	return rc;
+}
+
+static int channel_test(sm_store *store, const char *name, const struct args *a)
+{
+	json_t *row, *result;
+	sm_error err;
+	int rc = sm_notify_channel_get(store, name, &row, &err);
+
+	if (rc != SM_EXIT_OK)
+		return sm_err_report(rc, &err);
+	rc = sm_notify_test(name, json_string_value(json_object_get(row, "driver")),
+	                    json_object_get(row, "config"), text_stream(), &result);
+	json_decref(row);
+	return print_test_result(result, rc, a);
+}
+
+static int channel_command(const struct args *a)
+{
+	static const char usage[] = "usage: sm-notify channel add NAME DRIVER [KEY=VALUE ...] | "
+	                            "list | show|enable|disable|rm|test NAME";
+	const char *verb = a->noperands > 1 ? a->operands[1] : "";
+	const char *name = a->noperands > 2 ? a->operands[2] : NULL;
+	bool needs_name = strcmp(verb, "list") != 0;
+	sm_store *store = NULL;
+	json_t *config = NULL;
+	sm_error err = {""};
+	int rc;
+
+	if (strcmp(verb, "add") == 0) {
+		if (a->noperands < 4)
+			return sm_err(SM_EXIT_USAGE, "%s", usage);
+		rc = sm_notify_config_build(a->operands[3], a->operands + 4, a->noperands - 4,
+		                            &config, &err);
+		if (rc != SM_EXIT_OK)
+			return sm_err_report(rc, &err);
+	} else if (!strstr(" list show enable disable rm test ", verb) || !*verb ||
+	           (needs_name && a->noperands != 3) || (!needs_name && a->noperands != 2)) {
+		return sm_err(SM_EXIT_USAGE, "%s", usage);
+	}
+	if ((rc = open_store(&store)) != SM_EXIT_OK) {
+		json_decref(config);
+		return rc;
+	}
+	if (strcmp(verb, "add") == 0)
+		rc = sm_notify_channel_add(store, name, a->operands[3], config, &err);
+	else if (strcmp(verb, "list") == 0)
+		rc = channel_list(store, a);
+	else if (strcmp(verb, "show") == 0)
+		rc = channel_show(store, name, a);
+	else if (strcmp(verb, "enable") == 0 || strcmp(verb, "disable") == 0)
+		rc = sm_notify_channel_set_enabled(store, name, strcmp(verb, "enable") == 0, &err);
+	else if (strcmp(verb, "rm") == 0)
+		rc = sm_notify_channel_remove(store, name, &err);
+	else
+		rc = channel_test(store, name, a);
+	if (*err.msg && rc != SM_EXIT_OK && rc != SM_EXIT_TEMPFAIL)
+		sm_err_report(rc, &err);
+	json_decref(config);
+	sm_store_close(store);
+	return rc;
+}
+
+static int test_command(const struct args *a)
+{
+	json_t *config, *result;
+	sm_error err;
+	int rc;
+
+	if (a->noperands < 2)
+		return sm_err(SM_EXIT_USAGE, "usage: sm-notify test DRIVER [KEY=VALUE ...]");
+	rc = sm_notify_config_build(a->operands[1], a->operands + 2, a->noperands - 2, &config,
+	                            &err);
+	if (rc != SM_EXIT_OK)
+		return sm_err_report(rc, &err);
+	rc = sm_notify_test("test", a->operands[1], config, text_stream(), &result);
+	json_decref(config);
+	return print_test_result(result, rc, a);
+}
+
+/* --- delivering -------------------------------------------------------- */
+
+static int deliver(const struct args *a)
+{
+	const char *name = "stdin";
+	sm_notify_opts opts = {.channels = a->channels, .text_out = text_stream()};
+	sm_notifier *notifier = NULL;
+	sm_store *store = NULL;
+	sm_reader *reader = NULL;
+	FILE *in = stdin;
+	sm_error err;
+	json_t *env;
+	int rc, got, status = SM_EXIT_OK;
+	bool failed = false, tempfail = false;
+
+	if (a->noperands > 1)
+		return sm_err(SM_EXIT_USAGE, "one FILE at most (see sm-notify --help)");
+	if (a->noperands == 0 && sm_term_isatty(stdin))
+		return sm_err(SM_EXIT_USAGE,
+		              "no envelopes: give a FILE or pipe them in (see sm-notify --help)");
+	if ((rc = open_store(&store)) != SM_EXIT_OK)
+		return rc;
+	rc = sm_notifier_new(store, &opts, &notifier, &err);
+	if (rc != SM_EXIT_OK) {
+		sm_store_close(store);
+		return sm_err_report(rc, &err);
+	}
+	if (a->noperands == 1 && strcmp(a->operands[0], "-") != 0) {
+		name = a->operands[0];
+		in = fopen(name, "r");
+		if (!in) {
+			status = sm_err(SM_EXIT_FAILURE, "%s: %s", name, strerror(errno));
+			goto out;
+		}
+	}
+	reader = sm_reader_new(in, name, SM_ENVELOPE_MAX_LINE);
+	while ((got = sm_envelope_read(reader, &env, &err)) > 0) {
+		sm_log_set_trace(sm_envelope_trace_id(env));
+		rc = sm_notifier_process(notifier, env, &err);
+		if (rc == SM_EXIT_FAILURE) {
+			sm_err_report(rc, &err);
+			failed = true;
+		}
+		tempfail = tempfail || rc == SM_EXIT_TEMPFAIL;
+		if (sm_envelope_write(stdout, env, &err) < 0) {
+			json_decref(env);
+			status = sm_err_report(SM_EXIT_FAILURE, &err);
+			goto out;
+		}
+		json_decref(env);
+	}
+	if (got < 0)
+		status = sm_err_report(SM_EXIT_DATAERR, &err);
+	else if (failed)
+		status = SM_EXIT_FAILURE;
+	else if (tempfail)
+		status = SM_EXIT_TEMPFAIL;
+out:
+	sm_reader_free(reader);
+	if (in && in != stdin)
+		fclose(in);
+	sm_notifier_free(notifier);
+	sm_store_close(store);
+	return status;
+}
+
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	int opt;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":hc:", long_options, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(SM_EXIT_OK);
+		case OPT_VERSION:
+			printf("sm-notify %s\n", SM_VERSION);
+			exit(SM_EXIT_OK);
+		case 'c': {
+			const char **p = realloc(a->channels, (a->nchannels + 2) * sizeof *p);
+			if (!p)
+				return sm_err(SM_EXIT_FAILURE, "out of memory");
+			a->channels = p;
+			p[a->nchannels++] = optarg;
+			p[a->nchannels] = NULL;
+			break;
+		}
+		case OPT_JSON:
+			a->json = true;
+			break;
+		case ':':
+			return sm_err(SM_EXIT_USAGE,
+			              "option '%s' needs a value (see sm-notify --help)",
+			              argv[optind - 1]);
+		default:
+			return sm_err(SM_EXIT_USAGE, "unknown option '%s' (see sm-notify --help)",
+			              argv[optind - 1]);
+		}
+	}
+	a->operands = argv + optind;
+	a->noperands = argc - optind;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = {0};
+	sm_error err;
+	int rc;
+
+	sm_err_set_progname(argv[0]);
+	sm_log_init("sm-notify");
+	if (sm_config_load(&err) < 0)
+		return sm_err_report(SM_EXIT_FAILURE, &err);
+	rc = parse_args(argc, argv, &a);
+	if (rc == 0) {
+		const char *cmd = a.noperands > 0 ? a.operands[0] : "";
+		if (strcmp(cmd, "channel") == 0)
+			rc = channel_command(&a);
+		else if (strcmp(cmd, "test") == 0)
+			rc = test_command(&a);
+		else
+			rc = deliver(&a);
+	}
+	free(a.channels);
+	return rc;
+}

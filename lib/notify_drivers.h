@@ -1,0 +1,124 @@
+/* notify_drivers.h - private to libsm: sm-notify's drivers as rows of one
+ * table. Each vendor is one file (notify_<name>.c) defining one row; the
+ * table is in notify.c. A driver renders an envelope into a prepared
+ * message (prepare) and makes one delivery attempt of it (send); notify.c
+ * decides, retries and records. */
+#ifndef SM_NOTIFY_DRIVERS_H
+#define SM_NOTIFY_DRIVERS_H
+
+#include "sm/err.h"
+#include "sm/template.h"
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+enum notify_key_type {
+	NOTIFY_KEY_STRING,
+	NOTIFY_KEY_URL,        /* http(s) URL (sm_http_url_ok) */
+	NOTIFY_KEY_SECONDS,    /* a number >= 0 */
+	NOTIFY_KEY_COUNT,      /* a whole number 0-10 */
+	NOTIFY_KEY_PORT,       /* 1-65535 */
+	NOTIFY_KEY_BOOL,       /* 1/0, true/false, yes/no, on/off */
+	NOTIFY_KEY_SEVERITY,   /* critical, warning, info */
+	NOTIFY_KEY_METHOD,     /* POST, PUT, PATCH */
+	NOTIFY_KEY_HEADERS,    /* JSON object or "Name: value" lines */
+	NOTIFY_KEY_EMAIL,      /* one address */
+	NOTIFY_KEY_EMAIL_LIST, /* comma-separated addresses, stored as a list */
+	NOTIFY_KEY_FILE,       /* a readable file */
+	NOTIFY_KEY_TEMPLATE,   /* a template file that compiles */
+	NOTIFY_KEY_COMMAND,    /* JSON array of strings, or words split on blanks */
+};
+
+typedef struct notify_key {
+	const char *name;
+	enum notify_key_type type;
+	bool required;
+	bool secret;                /* masked when shown: all of it; a URL's path and query; header
+	                               values */
+	enum sm_template_mode mode; /* NOTIFY_KEY_TEMPLATE of the driver's own keys */
+} notify_key;
+
+/* One delivery's input. */
+typedef struct notify_job {
+	const char *channel; /* name, for SM_CHANNEL and messages */
+	json_t *config;      /* the channel's config (typed values) */
+	json_t *env;         /* the envelope */
+	json_t *context;     /* sm_notify_context of it */
+	double timeout_s;
+	FILE *text_out; /* the stdout driver's stream */
+} notify_job;
+
+/* What prepare made; what send sends. Everything malloc'd, freed by
+ * notify_message_clear. */
+#define NOTIFY_MAX_HEADERS 32
+typedef struct notify_message {
+	char *url;                             /* HTTP drivers */
+	char *method;                          /* NULL: POST */
+	char *headers[NOTIFY_MAX_HEADERS + 1]; /* "Name: value", NULL-terminated */
+	char *body;                            /* HTTP body, or stdin of exec, or stdout text */
+	size_t body_len;
+	char *subject, *text, *html; /* email */
+	char **argv;                 /* exec, NULL-terminated */
+	char **envv;                 /* exec: "NAME=value", NULL-terminated */
+} notify_message;
+
+/* One attempt's outcome. */
+typedef struct notify_outcome {
+	bool ok;
+	bool transient;   /* worth another attempt */
+	long http_status; /* 0: none */
+	char error[512];  /* "" when ok; never a secret */
+} notify_outcome;
+
+typedef struct notify_driver {
+	const char *name;
+	const char *description;
+	const notify_key *keys;              /* the driver's own, ended by {NULL} */
+	enum sm_template_mode template_mode; /* of its main template (template_file) */
+	/* Render job into msg: 0, or -1 with err (a failed delivery). */
+	int (*prepare)(const notify_job *job, notify_message *msg, sm_error *err);
+	/* One attempt. */
+	void (*send)(const notify_job *job, const notify_message *msg, notify_outcome *out);
+} notify_driver;
+
+extern const notify_driver notify_driver_email, notify_driver_exec, notify_driver_generic,
+    notify_driver_pagerduty, notify_driver_slack, notify_driver_stdout;
+
+/* The table, by name. */
+const notify_driver *notify_driver_find(const char *name);
+/* The key named name of driver (its own or a common one), or NULL. */
+const notify_key *notify_key_find(const notify_driver *d, const char *name);
+
+void notify_message_clear(notify_message *msg);
+/* Append a header "Name: value" to msg: 0, -1 when full or out of memory. */
+int notify_message_header(notify_message *msg, const char *name, const char *value);
+
+/* The built-in templates (notify_templates.c). */
+extern const char notify_template_text[];      /* plain text: email, stdout, exec */
+extern const char notify_template_subject[];   /* email subject */
+extern const char notify_template_html[];      /* email HTML */
+extern const char notify_template_slack[];     /* Slack webhook body, JSON */
+extern const char notify_template_pagerduty[]; /* PagerDuty payload object, JSON */
+extern const char notify_template_generic[];   /* generic webhook body, JSON */
+
+/* Render the channel's template_file-like key (key NULL: none) or else
+ * builtin, in mode, against context: the malloc'd text, or NULL with err. */
+char *notify_render(json_t *config, const char *key, const char *builtin,
+                    enum sm_template_mode mode, json_t *context, sm_error *err);
+/* notify_render of a JSON template parsed back: the value (an object), or
+ * NULL with err when the output is not a JSON object. */
+json_t *notify_render_json(json_t *config, const char *key, const char *builtin, json_t *context,
+                           sm_error *err);
+
+/* Config accessors: the value, or def when absent. */
+const char *notify_cfg_str(json_t *config, const char *key, const char *def);
+double notify_cfg_num(json_t *config, const char *key, double def);
+bool notify_cfg_bool(json_t *config, const char *key, bool def);
+
+/* PagerDuty's dedup_key for env (notify_pagerduty.c), malloc'd. */
+char *notify_pagerduty_dedup_key(json_t *env);
+
+/* Send msg over HTTP (the send of slack, pagerduty and generic). */
+void notify_http_send(const notify_job *job, const notify_message *msg, notify_outcome *out);
+
+#endif

@@ -1,0 +1,135 @@
+/* notify_exec.c - run a program: an adapter over spawn.h. The command is
+ * an argument vector (never a shell), the envelope is its stdin, SM_*
+ * variables describe the notification. Exit 0 is sent; exit 75
+ * (EX_TEMPFAIL) is a failure worth retrying; any other status, a signal
+ * or the timeout (the process group is killed) is a failure as it is. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "notify_drivers.h"
+#include "sm/envelope.h"
+#include "sm/json.h"
+#include "sm/spawn.h"
+
+static const notify_key exec_keys[] = {
+    {"command", NOTIFY_KEY_COMMAND, true, false, SM_TEMPLATE_TEXT},
+    {NULL, NOTIFY_KEY_STRING, false, false, SM_TEMPLATE_TEXT},
+};
+
+static char *ctx_text(json_t *context, const char *key)
+{
+	json_t *v = json_object_get(context, key);
+
+	if (json_is_string(v))
+		return strdup(json_string_value(v));
+	if (json_is_integer(v)) {
+		char *s;
+		return asprintf(&s, "%lld", (long long)json_integer_value(v)) < 0 ? NULL : s;
+	}
+	return strdup("");
+}
+
+static int exec_prepare(const notify_job *job, notify_message *msg, sm_error *err)
+{
+	static const struct {
+		const char *var, *key;
+	} vars[] = {
+	    {"SM_INCIDENT_ID", "incident_id"}, {"SM_SEVERITY", "severity"},
+	    {"SM_STATUS", "status"},           {"SM_TITLE", "title"},
+	    {"SM_CHANNEL", "channel"},         {"SM_TRACE_ID", "trace_id"},
+	    {"SM_SOURCE", "source"},           {"SM_EVENT", "event"},
+	};
+	size_t nv = sizeof vars / sizeof vars[0];
+	json_t *command = json_object_get(job->config, "command");
+	size_t n = json_array_size(command);
+	char *text;
+
+	msg->argv = calloc(n + 1, sizeof *msg->argv);
+	msg->envv = calloc(nv + 2, sizeof *msg->envv);
+	if (!msg->argv || !msg->envv)
+		goto oom;
+	for (size_t i = 0; i < n; i++)
+		if (!(msg->argv[i] = strdup(json_string_value(json_array_get(command, i)))))
+			goto oom;
+	for (size_t i = 0; i < nv; i++) {
+		char *value = ctx_text(job->context, vars[i].key);
+		int rc = value ? asprintf(&msg->envv[i], "%s=%s", vars[i].var, value) : -1;
+		free(value);
+		if (rc < 0) {
+			msg->envv[i] = NULL;
+			goto oom;
+		}
+	}
+	text = notify_render(job->config, "template_file", notify_template_text, SM_TEMPLATE_TEXT,
+	                     job->context, err);
+	if (!text)
+		return -1;
+	if (asprintf(&msg->envv[nv], "SM_MESSAGE=%s", text) < 0)
+		msg->envv[nv] = NULL;
+	free(text);
+	msg->body = json_dumps(job->env, SM_JSON_FLAGS);
+	if (!msg->envv[nv] || !msg->body)
+		goto oom;
+	msg->body_len = strlen(msg->body);
+	return 0;
+oom:
+	sm_error_set(err, "out of memory");
+	return -1;
+}
+
+/* The first line of the program's stderr, for the message. */
+static void first_line(char *out, size_t size, const char *s)
+{
+	size_t n = s ? strcspn(s, "\r\n") : 0;
+
+	if (n > 200)
+		n = 200;
+	snprintf(out, size, "%s%.*s", n ? ": " : "", (int)n, s ? s : "");
+}
+
+static void exec_send(const notify_job *job, const notify_message *msg, notify_outcome *out)
+{
+	char *input = NULL;
+	sm_spawn_opts opts = {
+	    .argv = (const char *const *)msg->argv,
+	    .env_add = (const char *const *)msg->envv,
+	    .timeout_s = job->timeout_s,
+	};
+	sm_spawn_result res = {0};
+	char why[256];
+
+	memset(out, 0, sizeof *out);
+	if (asprintf(&input, "%s\n", msg->body) < 0) {
+		snprintf(out->error, sizeof out->error, "out of memory");
+		return;
+	}
+	opts.input = input;
+	opts.input_len = strlen(input);
+	if (sm_spawn_run(&opts, &res) < 0) {
+		snprintf(out->error, sizeof out->error, "%s", res.error);
+	} else if (res.timed_out) {
+		snprintf(out->error, sizeof out->error, "%s: killed after the timeout of %g s",
+		         msg->argv[0], job->timeout_s);
+	} else if (res.signal) {
+		snprintf(out->error, sizeof out->error, "%s: killed by signal %d", msg->argv[0],
+		         res.signal);
+	} else if (res.exit_status != 0) {
+		first_line(why, sizeof why, res.errout);
+		snprintf(out->error, sizeof out->error, "%s: exit status %d%s", msg->argv[0],
+		         res.exit_status, why);
+		out->transient = res.exit_status == 75;
+	} else {
+		out->ok = true;
+	}
+	sm_spawn_result_clear(&res);
+	free(input);
+}
+
+const notify_driver notify_driver_exec = {
+    .name = "exec",
+    .description = "a program run with the envelope on stdin (no shell)",
+    .keys = exec_keys,
+    .template_mode = SM_TEMPLATE_TEXT,
+    .prepare = exec_prepare,
+    .send = exec_send,
+};

@@ -1,0 +1,796 @@
+/* test_notify.c - sm-notify's core: when to notify, the template context,
+ * channel configurations (typed, validated, masked), channels in the
+ * store, and each driver's rendered request, built without sending. */
+#include "notify_drivers.h"
+#include "sm/hmac.h"
+#include "sm/notify.h"
+#include "testutil.h"
+
+static json_t *load(const char *text)
+{
+	json_error_t jerr;
+	json_t *v = json_loads(text, 0, &jerr);
+
+	if (!v)
+		fail_msg("bad test JSON: %s: %s", jerr.text, text);
+	return v;
+}
+
+/* An incident envelope: incident change/status/severity, one alert with a
+ * change. */
+static json_t *incident_env(const char *change, const char *status, const char *severity,
+                            const char *alert_change)
+{
+	return json_pack("{s:i,s:s,s:s,s:{s:i,s:s,s:s,s:s,s:s,s:s},s:[{s:s,s:s,s:s,s:s,s:s,s:{s:s,"
+	                 "s:s},s:{},s:s}]}",
+	                 "v", 1, "trace_id", "0123456789abcdef0123456789abcdef", "source",
+	                 "alertmanager", "incident", "id", 42, "title", "DiskFull on db-01",
+	                 "status", status, "severity", severity, "source", "alertmanager", "change",
+	                 change, "alerts", "fingerprint", "fp1", "name", "DiskFull", "status",
+	                 strcmp(status, "resolved") == 0 ? "resolved" : "firing", "severity",
+	                 severity, "description", "disk / is 91% full", "labels", "alertname",
+	                 "DiskFull", "instance", "db-01", "annotations", "change", alert_change);
+}
+
+static json_t *checks_env(const char *s1, const char *s2)
+{
+	return json_pack("{s:i,s:s,s:s,s:n,s:[],s:[{s:s,s:s,s:s},{s:s,s:s,s:s}]}", "v", 1, "source",
+	                 "local", "host", "web-1", "incident", "alerts", "checks", "checker",
+	                 "disk", "status", s1, "message", "/ at 50%", "checker", "memory", "status",
+	                 s2, "message", "memory at 95%");
+}
+
+static json_t *cfg(const char *text)
+{
+	return load(text);
+}
+
+static void assert_decision(json_t *env, const char *config, double age, bool deliver,
+                            const char *reason)
+{
+	json_t *c = cfg(config);
+	sm_notify_decision d = sm_notify_decide(env, c, age);
+
+	if (d.deliver != deliver || strcmp(d.reason, reason) != 0)
+		fail_msg("decided %d '%s', want %d '%s'", d.deliver, d.reason, deliver, reason);
+	json_decref(c);
+}
+
+static void decide_on_changes(void **state)
+{
+	json_t *e;
+
+	(void)state;
+	e = incident_env("created", "open", "warning", "created");
+	assert_decision(e, "{}", 10, true, "incident created");
+	json_decref(e);
+	e = incident_env("resolved", "resolved", "warning", "resolved");
+	assert_decision(e, "{}", 10, true, "incident resolved");
+	json_decref(e);
+	e = incident_env("reopened", "open", "warning", "refired");
+	assert_decision(e, "{}", 10, true, "incident reopened");
+	json_decref(e);
+	e = incident_env("escalated", "open", "critical", "updated");
+	assert_decision(e, "{}", 10, true, "severity rose");
+	json_decref(e);
+	/* previous_severity alone says the same. */
+	e = incident_env("updated", "open", "critical", "updated");
+	json_object_set_new(json_object_get(e, "incident"), "previous_severity",
+	                    json_string("warning"));
+	assert_decision(e, "{}", 10, true, "severity rose");
+	json_decref(e);
+	/* An alert joining the incident is news; one updated in place is not. */
+	e = incident_env("updated", "open", "warning", "created");
+	assert_decision(e, "{}", 10, true, "alert created");
+	json_decref(e);
+	e = incident_env("updated", "open", "warning", "refired");
+	assert_decision(e, "{}", 10, true, "alert refired");
+	json_decref(e);
+	e = incident_env("updated", "open", "warning", "updated");
+	assert_decision(e, "{}", 10, false, "unchanged within repeat_interval");
+	json_decref(e);
+}
+
+static void decide_repeats(void **state)
+{
+	json_t *e = incident_env("unchanged", "open", "warning", "unchanged");
+
+	(void)state;
+	assert_decision(e, "{}", 100, false, "unchanged within repeat_interval");
+	assert_decision(e, "{}", 14399, false, "unchanged within repeat_interval");
+	assert_decision(e, "{}", 14400, true, "reminder");
+	assert_decision(e, "{}", -1, true, "not sent before");
+	assert_decision(e, "{\"repeat_interval\":60}", 59.5, false,
+	                "unchanged within repeat_interval");
+	assert_decision(e, "{\"repeat_interval\":60}", 60, true, "reminder");
+	assert_decision(e, "{\"repeat_interval\":0}", 0, true, "repeat_interval 0");
+	json_decref(e);
+	/* No reminders once the incident is not open any more. */
+	e = incident_env("unchanged", "resolved", "warning", "unchanged");
+	assert_decision(e, "{\"repeat_interval\":0}", -1, false, "incident not open");
+	json_decref(e);
+	e = incident_env("unchanged", "acknowledged", "warning", "unchanged");
+	assert_decision(e, "{}", -1, false, "incident not open");
+	json_decref(e);
+}
+
+static void decide_min_severity(void **state)
+{
+	json_t *e = incident_env("created", "open", "warning", "created");
+
+	(void)state;
+	assert_decision(e, "{\"min_severity\":\"critical\"}", -1, false, "below min_severity");
+	assert_decision(e, "{\"min_severity\":\"warning\"}", -1, true, "incident created");
+	assert_decision(e, "{\"min_severity\":\"info\"}", -1, true, "incident created");
+	json_decref(e);
+}
+
+static void decide_without_incident(void **state)
+{
+	json_t *e = checks_env("ok", "ok");
+
+	(void)state;
+	assert_decision(e, "{}", -1, false, "all checks ok");
+	json_decref(e);
+	e = checks_env("ok", "critical");
+	assert_string_equal(sm_notify_severity(e), "critical");
+	assert_null(sm_notify_event(e));
+	assert_decision(e, "{}", -1, true, "not sent before");
+	assert_decision(e, "{}", 10, false, "unchanged within repeat_interval");
+	assert_decision(e, "{\"min_severity\":\"critical\"}", -1, true, "not sent before");
+	json_decref(e);
+	e = checks_env("unknown", "ok");
+	assert_string_equal(sm_notify_severity(e), "warning");
+	json_decref(e);
+	/* Alerts without an incident (a resolve of an alert never seen firing). */
+	e = load("{\"v\":1,\"incident\":null,\"alerts\":[{\"name\":\"A\",\"status\":"
+	         "\"resolved\","
+	         "\"severity\":\"warning\",\"change\":\"created\"}]}");
+	assert_string_equal(sm_notify_event(e), "alert created");
+	assert_decision(e, "{}", 10, true, "alert created");
+	json_object_set_new(json_array_get(json_object_get(e, "alerts"), 0), "change",
+	                    json_string("unchanged"));
+	assert_decision(e, "{}", -1, false, "no alert firing");
+	json_decref(e);
+	e = load("{\"v\":1}");
+	assert_decision(e, "{}", -1, false, "nothing to report");
+	assert_string_equal(sm_notify_severity(e), "info");
+	json_decref(e);
+}
+
+/* --- the context ------------------------------------------------------------
+ */
+
+static const char *ctx_str(json_t *ctx, const char *key)
+{
+	const char *v = json_string_value(json_object_get(ctx, key));
+
+	if (!v)
+		fail_msg("context has no string '%s'", key);
+	return v;
+}
+
+static void context_of_an_incident(void **state)
+{
+	json_t *e = incident_env("created", "open", "critical", "created"), *ctx, *a, *l;
+
+	(void)state;
+	json_array_append_new(json_object_get(e, "alerts"),
+	                      load("{\"name\":\"Other\",\"status\":\"resolved\",\"severity\":"
+	                           "\"warning\",\"labels\":{},\"change\":\"resolved\"}"));
+	json_object_set_new(e, "analysis",
+	                    load("{\"summary\":\"disk filling\",\"recommendations\":["
+	                         "{\"title\":\"Clean /var\",\"priority\":\"high\"},\"plain\"]}"));
+	ctx = sm_notify_context(e, "ops");
+	assert_string_equal(ctx_str(ctx, "title"), "DiskFull on db-01");
+	assert_string_equal(ctx_str(ctx, "severity"), "critical");
+	assert_string_equal(ctx_str(ctx, "SEVERITY"), "CRITICAL");
+	assert_string_equal(ctx_str(ctx, "status"), "firing");
+	assert_string_equal(ctx_str(ctx, "STATUS"), "FIRING");
+	assert_string_equal(ctx_str(ctx, "event"), "incident created");
+	assert_string_equal(ctx_str(ctx, "channel"), "ops");
+	assert_string_equal(ctx_str(ctx, "instance"), "db-01");
+	assert_string_equal(ctx_str(ctx, "message"), "2 alerts: 1 firing, 1 resolved");
+	assert_string_equal(ctx_str(ctx, "summary"), "disk filling");
+	assert_string_equal(ctx_str(ctx, "color"), "#dc3545");
+	assert_int_equal(json_integer_value(json_object_get(ctx, "incident_id")), 42);
+	assert_int_equal(json_integer_value(json_object_get(ctx, "alert_count")), 2);
+	assert_int_equal(json_integer_value(json_object_get(ctx, "firing_count")), 1);
+	assert_int_equal(json_integer_value(json_object_get(ctx, "resolved_count")), 1);
+	assert_true(json_is_true(json_object_get(ctx, "is_firing")));
+	/* first/last on each list, its own on the sub-lists. */
+	a = json_object_get(ctx, "alerts");
+	assert_true(json_is_true(json_object_get(json_array_get(a, 0), "first")));
+	assert_true(json_is_false(json_object_get(json_array_get(a, 0), "last")));
+	assert_true(json_is_true(json_object_get(json_array_get(a, 1), "last")));
+	assert_true(json_is_true(
+	    json_object_get(json_array_get(json_object_get(ctx, "alerts_firing"), 0), "last")));
+	l = json_object_get(json_array_get(a, 0), "labels_list");
+	assert_int_equal(json_array_size(l), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(l, 1), "name")),
+	                    "instance");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(l, 1), "value")),
+	                    "db-01");
+	/* A recommendation given as a plain string becomes {title}. */
+	l = json_object_get(ctx, "recommendations");
+	assert_int_equal(json_array_size(l), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(l, 1), "title")),
+	                    "plain");
+	/* The envelope itself is untouched. */
+	assert_null(json_object_get(json_array_get(json_object_get(e, "alerts"), 0), "first"));
+	json_decref(ctx);
+	json_decref(e);
+}
+
+static void context_of_checks(void **state)
+{
+	json_t *e = checks_env("ok", "warning"), *ctx;
+
+	(void)state;
+	ctx = sm_notify_context(e, NULL);
+	assert_string_equal(ctx_str(ctx, "title"), "1 check not ok on web-1");
+	assert_string_equal(ctx_str(ctx, "message"), "1 of 2 checks not ok");
+	assert_string_equal(ctx_str(ctx, "severity"), "warning");
+	assert_string_equal(ctx_str(ctx, "instance"), "web-1");
+	assert_true(json_is_null(json_object_get(ctx, "incident_id")));
+	assert_int_equal(json_integer_value(json_object_get(ctx, "checks_failed")), 1);
+	assert_string_equal(
+	    json_string_value(json_object_get(
+	        json_array_get(json_object_get(ctx, "checks_failing"), 0), "checker")),
+	    "memory");
+	json_decref(ctx);
+	json_decref(e);
+	/* A resolved incident: status word and colour. */
+	e = incident_env("resolved", "resolved", "critical", "resolved");
+	ctx = sm_notify_context(e, NULL);
+	assert_string_equal(ctx_str(ctx, "status"), "resolved");
+	assert_string_equal(ctx_str(ctx, "color"), "#28a745");
+	assert_true(json_is_true(json_object_get(ctx, "is_resolved")));
+	json_decref(ctx);
+	json_decref(e);
+}
+
+/* --- configurations
+ * ------------------------------------------------------------ */
+
+/* Build a config from space-separated words: the exit status, and the
+ * error or the config's JSON in out. */
+static int build(const char *driver, const char *words, char *out, size_t size)
+{
+	char *copy = strdup(words), *argv[16], *save = NULL;
+	int n = 0, rc;
+	json_t *config = NULL;
+	sm_error err = {""};
+
+	for (char *w = strtok_r(copy, " ", &save); w && n < 16; w = strtok_r(NULL, " ", &save))
+		argv[n++] = w;
+	rc = sm_notify_config_build(driver, argv, n, &config, &err);
+	if (rc == SM_EXIT_OK) {
+		char *dump = json_dumps(config, SM_JSON_FLAGS);
+		snprintf(out, size, "%s", dump);
+		free(dump);
+	} else {
+		assert_null(config);
+		snprintf(out, size, "%s", err.msg);
+	}
+	json_decref(config);
+	free(copy);
+	return rc;
+}
+
+static void assert_build(const char *driver, const char *words, int rc, const char *want)
+{
+	char out[1024];
+	int got = build(driver, words, out, sizeof out);
+
+	if (got != rc || strcmp(out, want) != 0)
+		fail_msg("%s %s: %d '%s', want %d '%s'", driver, words, got, out, rc, want);
+}
+
+static void configs_are_typed_and_checked(void **state)
+{
+	(void)state;
+	assert_build("slack", "webhook_url=https://hooks.slack.com/services/T/B/x", 0,
+	             "{\"webhook_url\":\"https://hooks.slack.com/services/T/B/x\"}");
+	assert_build("nope", "", 64,
+	             "unknown driver 'nope' (available: email, exec, generic, "
+	             "pagerduty, slack, "
+	             "stdout)");
+	assert_build("slack", "webhook_url=https://h/x colour=red", 64,
+	             "unknown key 'colour' for driver slack (keys: webhook_url, "
+	             "repeat_interval, "
+	             "min_severity, template_file, timeout_s, retries, backoff_s)");
+	assert_build("slack", "", 64, "driver slack needs webhook_url");
+	assert_build("pagerduty", "api_url=https://x/", 64,
+	             "driver pagerduty needs integration_key");
+	assert_build("slack", "webhook_url=hooks.slack.com/x", 64,
+	             "webhook_url: not an http(s) URL: URL scheme must be http:// or "
+	             "https://");
+	assert_build("slack", "webhook_url=https://h/x webhook_url=https://h/y", 64,
+	             "webhook_url given twice");
+	assert_build("slack", "webhook_url", 64, "expected KEY=VALUE, got 'webhook_url'");
+	assert_build("slack", "webhook_url=https://h/x repeat_interval=soon", 64,
+	             "repeat_interval: expected a number from 0 to 1e+07, got 'soon'");
+	assert_build("slack", "webhook_url=https://h/x retries=11", 64,
+	             "retries: expected a whole number from 0 to 10, got '11'");
+	assert_build("slack", "webhook_url=https://h/x min_severity=high", 64,
+	             "min_severity: expected critical, warning or info, got 'high'");
+	assert_build("slack",
+	             "webhook_url=https://h/x repeat_interval=0 min_severity=warning "
+	             "timeout_s=2.5 "
+	             "retries=1",
+	             0,
+	             "{\"webhook_url\":\"https://h/x\",\"repeat_interval\":0,\"min_severity\":"
+	             "\"warning\",\"timeout_s\":2.5,\"retries\":1}");
+	assert_build("email",
+	             "smtp_host=mx from_address=a@b.example "
+	             "to_addresses=c@d.example,,e@f.example "
+	             "use_tls=no smtp_port=2525",
+	             0,
+	             "{\"smtp_host\":\"mx\",\"from_address\":\"a@b.example\",\"to_addresses\":"
+	             "["
+	             "\"c@d.example\",\"e@f.example\"],\"use_tls\":false,\"smtp_port\":2525}");
+	assert_build("email", "smtp_host=mx from_address=nobody to_addresses=c@d.example", 64,
+	             "from_address: not an e-mail address: 'nobody'");
+	assert_build("email", "smtp_host=mx from_address=a@b.example to_addresses=c@d,x y@z", 64,
+	             "to_addresses: not an e-mail address: 'x'");
+	assert_build("email", "smtp_host=mx from_address=a@b.example to_addresses=c@d use_ssl=2",
+	             64, "use_ssl: expected 1 or 0 (true/false, yes/no, on/off), got '2'");
+	assert_build("email", "smtp_host=mx from_address=a@b.example to_addresses=c@d smtp_port=0",
+	             64, "smtp_port: expected a whole number from 1 to 65535, got '0'");
+	assert_build("email", "smtp_host=mx from_address=a@b.example", 64,
+	             "driver email needs to_addresses");
+	assert_build("generic", "webhook_url=http://h/x method=patch", 0,
+	             "{\"webhook_url\":\"http://h/x\",\"method\":\"PATCH\"}");
+	assert_build("generic", "webhook_url=http://h/x method=GET", 64,
+	             "method: expected POST, PUT or PATCH, got 'GET'");
+	assert_build("generic", "webhook_url=http://h/x headers={\"X-Token\":\"t\"}", 0,
+	             "{\"webhook_url\":\"http://h/x\",\"headers\":{\"X-Token\":\"t\"}}");
+	assert_build("generic", "webhook_url=http://h/x headers=X-Token:t", 0,
+	             "{\"webhook_url\":\"http://h/x\",\"headers\":{\"X-Token\":\"t\"}}");
+	assert_build("generic", "webhook_url=http://h/x headers=no-colon", 64,
+	             "headers: expected 'Name: value' lines or a JSON object");
+	assert_build("generic", "webhook_url=http://h/x headers={\"Bad/Name\":\"t\"}", 64,
+	             "headers: a header name or value is not valid");
+	assert_build("exec", "command=[\"/bin/echo\",\"a\",\"b\"]", 0,
+	             "{\"command\":[\"/bin/echo\",\"a\",\"b\"]}");
+	assert_build("exec", "command=/bin/echo", 0, "{\"command\":[\"/bin/echo\"]}");
+	assert_build("exec", "command=[]", 64, "command: no program given");
+	assert_build("exec", "command=[1]", 64, "command: not a JSON array of strings");
+	assert_build("exec", "command=/nonexistent/prog", 64,
+	             "command: /nonexistent/prog: No such file or directory");
+	assert_build("exec", "", 64, "driver exec needs command");
+	assert_build("stdout", "template_file=/nonexistent", 64,
+	             "template_file: /nonexistent: No such file or directory");
+}
+
+static void values_from_files(void **state)
+{
+	char path[64] = "/tmp/sm-notify-test-XXXXXX", word[128], out[1024], tpl[96];
+	int fd = mkstemp(path);
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "https://hooks.slack.com/services/S\n", 35), 35);
+	close(fd);
+	snprintf(word, sizeof word, "webhook_url=@%s", path);
+	assert_int_equal(build("slack", word, out, sizeof out), 0);
+	assert_string_equal(out, "{\"webhook_url\":\"https://hooks.slack.com/services/S\"}");
+	snprintf(word, sizeof word, "webhook_url=@%s.missing", path);
+	assert_int_equal(build("slack", word, out, sizeof out), 64);
+	assert_non_null(strstr(out, "No such file or directory"));
+	/* A template file must compile for the driver's output. */
+	snprintf(tpl, sizeof tpl, "%s.tpl", path);
+	f = fopen(tpl, "w");
+	fputs("{{#open}}never closed", f);
+	fclose(f);
+	snprintf(word, sizeof word, "template_file=%s", tpl);
+	assert_int_equal(build("stdout", word, out, sizeof out), 64);
+	assert_non_null(strstr(out, "template_file: "));
+	unlink(tpl);
+	unlink(path);
+}
+
+static void secrets_are_masked(void **state)
+{
+	json_t *c = load("{\"webhook_url\":\"https://hooks.slack.com/services/T/B/SECRET\","
+	                 "\"repeat_interval\":60}"),
+	       *m;
+	char *dump;
+
+	(void)state;
+	m = sm_notify_config_masked("slack", c);
+	dump = json_dumps(m, SM_JSON_FLAGS);
+	assert_string_equal(dump, "{\"webhook_url\":\"https://hooks.slack.com/********\","
+	                          "\"repeat_interval\":60}");
+	free(dump);
+	json_decref(m);
+	json_decref(c);
+	c = load("{\"webhook_url\":\"http://127.0.0.1:8080/"
+	         "hook?token=SECRET\",\"secret\":\"SECRET\","
+	         "\"headers\":{\"Authorization\":\"Bearer SECRET\"},\"method\":\"PUT\"}");
+	m = sm_notify_config_masked("generic", c);
+	dump = json_dumps(m, SM_JSON_FLAGS);
+	assert_string_equal(dump, "{\"webhook_url\":\"http://127.0.0.1:8080/********\",\"secret\":"
+	                          "\"********\",\"headers\":{\"Authorization\":\"********\"},"
+	                          "\"method\":\"PUT\"}");
+	free(dump);
+	json_decref(m);
+	json_decref(c);
+	c = load("{\"integration_key\":\"SECRET\",\"api_url\":\"https://"
+	         "events.eu.pagerduty.com/"
+	         "v2/enqueue\"}");
+	m = sm_notify_config_masked("pagerduty", c);
+	dump = json_dumps(m, SM_JSON_FLAGS);
+	assert_string_equal(dump, "{\"integration_key\":\"********\",\"api_url\":\"https://"
+	                          "events.eu.pagerduty.com/v2/enqueue\"}");
+	free(dump);
+	json_decref(m);
+	json_decref(c);
+	c = load("{\"smtp_host\":\"mx\",\"username\":\"u\",\"password\":\"SECRET\","
+	         "\"odd\":\"SECRET\"}");
+	m = sm_notify_config_masked("email", c);
+	dump = json_dumps(m, SM_JSON_FLAGS);
+	/* A key no driver knows is masked too: it may be anything. */
+	assert_string_equal(dump, "{\"smtp_host\":\"mx\",\"username\":\"u\",\"password\":"
+	                          "\"********\",\"odd\":\"********\"}");
+	free(dump);
+	json_decref(m);
+	json_decref(c);
+}
+
+/* --- channels in the store
+ * ------------------------------------------------------ */
+
+static void channels_in_the_store(void **state)
+{
+	sm_store *store;
+	sm_error err;
+	json_t *c = load("{\"webhook_url\":\"https://hooks.slack.com/services/SECRET\"}"), *row,
+	       *rows;
+	char *dump;
+
+	(void)state;
+	scratch_make("sm-notify");
+	assert_int_equal(sm_store_open(at("sm.db"), &store, &err), 0);
+	assert_int_equal(sm_notify_channel_add(store, "ops", "slack", c, &err), SM_EXIT_OK);
+	assert_int_equal(sm_notify_channel_add(store, "ops", "slack", c, &err), SM_EXIT_USAGE);
+	assert_string_equal(err.msg, "channel 'ops' exists already (rm it first)");
+	assert_int_equal(sm_notify_channel_add(store, "bad name", "slack", c, &err), SM_EXIT_USAGE);
+	assert_int_equal(sm_notify_channel_add(store, "x", "fax", c, &err), SM_EXIT_USAGE);
+	assert_int_equal(sm_notify_channel_get(store, "ops", &row, &err), SM_EXIT_OK);
+	assert_true(json_is_true(json_object_get(row, "enabled"))); /* new channels are on */
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(row, "config"), "webhook_url")),
+	    "https://hooks.slack.com/services/SECRET");
+	json_decref(row);
+	assert_int_equal(sm_notify_channel_list(store, &rows, &err), SM_EXIT_OK);
+	dump = json_dumps(rows, SM_JSON_FLAGS);
+	assert_null(strstr(dump, "SECRET"));
+	assert_non_null(strstr(dump, "\"name\":\"ops\""));
+	free(dump);
+	json_decref(rows);
+	assert_int_equal(sm_notify_channel_set_enabled(store, "ops", false, &err), SM_EXIT_OK);
+	assert_int_equal(sm_notify_channel_get(store, "ops", &row, &err), SM_EXIT_OK);
+	assert_true(json_is_false(json_object_get(row, "enabled")));
+	json_decref(row);
+	assert_int_equal(sm_notify_channel_set_enabled(store, "nope", true, &err), SM_EXIT_USAGE);
+	assert_string_equal(err.msg, "no channel 'nope' (see sm-notify channel list)");
+	assert_int_equal(sm_notify_channel_remove(store, "ops", &err), SM_EXIT_OK);
+	assert_int_equal(sm_notify_channel_remove(store, "ops", &err), SM_EXIT_USAGE);
+	assert_int_equal(sm_notify_channel_get(store, "ops", &row, &err), SM_EXIT_USAGE);
+	assert_null(row);
+	sm_store_close(store);
+	json_decref(c);
+}
+
+/* --- drivers: the rendered requests
+ * --------------------------------------------- */
+
+/* prepare driver's message for env with config; the caller clears msg. */
+static int prepare(const char *driver, json_t *env, const char *config, notify_message *msg,
+                   sm_error *err)
+{
+	const notify_driver *d = notify_driver_find(driver);
+	json_t *c = load(config), *ctx = sm_notify_context(env, "chan");
+	notify_job job = {
+	    .channel = "chan", .config = c, .env = env, .context = ctx, .timeout_s = 1};
+	int rc;
+
+	assert_non_null(d);
+	memset(msg, 0, sizeof *msg);
+	rc = d->prepare(&job, msg, err);
+	json_decref(ctx);
+	json_decref(c);
+	return rc;
+}
+
+static const char *get_str(json_t *v, const char *path)
+{
+	char buf[256], *save = NULL;
+
+	snprintf(buf, sizeof buf, "%s", path);
+	for (char *p = strtok_r(buf, ".", &save); p; p = strtok_r(NULL, ".", &save))
+		v = json_is_array(v) ? json_array_get(v, (size_t)atoi(p)) : json_object_get(v, p);
+	if (!json_is_string(v))
+		fail_msg("no string at %s", path);
+	return json_string_value(v);
+}
+
+static bool has_header(const notify_message *msg, const char *header)
+{
+	for (size_t i = 0; msg->headers[i]; i++)
+		if (strcmp(msg->headers[i], header) == 0)
+			return true;
+	return false;
+}
+
+/* An envelope whose alert label and description try to break out. */
+static json_t *hostile_env(void)
+{
+	json_t *e = incident_env("created", "open", "critical", "created");
+	json_t *a = json_array_get(json_object_get(e, "alerts"), 0);
+
+	json_object_set_new(a, "name", json_string("Evil\"},{\"x\":\"</script><b>{{title}}"));
+	json_object_set_new(a, "description",
+	                    json_stringn_nocheck("line1\nline2 \xff<!channel>", 23));
+	json_object_set_new(json_object_get(a, "labels"), "job",
+	                    json_string("\"],\"admin\":true,\"<script>alert(1)</script>{{x}}"));
+	return e;
+}
+
+static void slack_body(void **state)
+{
+	json_t *e = hostile_env(), *body;
+	notify_message msg;
+	sm_error err;
+
+	(void)state;
+	assert_int_equal(
+	    prepare("slack", e, "{\"webhook_url\":\"https://hooks.example/S\"}", &msg, &err), 0);
+	assert_string_equal(msg.url, "https://hooks.example/S");
+	assert_true(has_header(&msg, "Content-Type: application/json"));
+	body = load(msg.body);
+	assert_string_equal(get_str(body, "text"), "[CRITICAL] DiskFull on db-01 (firing)");
+	assert_int_equal(json_array_size(json_object_get(body, "blocks")), 3);
+	assert_string_equal(get_str(body, "blocks.0.type"), "section");
+	assert_string_equal(get_str(body, "blocks.0.text.type"), "mrkdwn");
+	assert_non_null(strstr(get_str(body, "blocks.0.text.text"), "*DiskFull on db-01*"));
+	assert_non_null(strstr(get_str(body, "blocks.0.text.text"), "`CRITICAL`"));
+	/* The hostile name stays one string, Slack's &, <, > escaped, {{ inert. */
+	assert_non_null(strstr(get_str(body, "blocks.1.text.text"),
+	                       "*Evil\"},{\"x\":\"&lt;/script&gt;&lt;b&gt;{{title}}*"));
+	assert_non_null(strstr(get_str(body, "blocks.1.text.text"),
+	                       "line1\nline2 \xef\xbf\xbd&lt;!channel&gt;"));
+	assert_string_equal(get_str(body, "blocks.2.type"), "context");
+	json_decref(body);
+	notify_message_clear(&msg);
+	/* Recommendations add a block. */
+	json_object_set_new(e, "analysis",
+	                    load("{\"recommendations\":[{\"title\":\"Clean\","
+	                         "\"description\":\"rm\"}]}"));
+	assert_int_equal(prepare("slack", e, "{\"webhook_url\":\"https://h/S\"}", &msg, &err), 0);
+	body = load(msg.body);
+	assert_int_equal(json_array_size(json_object_get(body, "blocks")), 4);
+	assert_string_equal(get_str(body, "blocks.2.text.text"),
+	                    "*Top recommendations:*\n\xe2\x80\xa2 *Clean*: rm");
+	json_decref(body);
+	notify_message_clear(&msg);
+	json_decref(e);
+}
+
+static void pagerduty_trigger_and_resolve(void **state)
+{
+	json_t *e = hostile_env(), *body;
+	notify_message msg;
+	sm_error err;
+
+	(void)state;
+	assert_int_equal(prepare("pagerduty", e, "{\"integration_key\":\"KEY\"}", &msg, &err), 0);
+	assert_string_equal(msg.url, "https://events.pagerduty.com/v2/enqueue");
+	body = load(msg.body);
+	assert_string_equal(get_str(body, "routing_key"), "KEY");
+	assert_string_equal(get_str(body, "event_action"), "trigger");
+	assert_string_equal(get_str(body, "dedup_key"), "sm-incident-42");
+	assert_string_equal(get_str(body, "payload.summary"), "[CRITICAL] DiskFull on db-01");
+	assert_string_equal(get_str(body, "payload.severity"), "critical");
+	assert_string_equal(get_str(body, "payload.source"), "db-01");
+	assert_string_equal(get_str(body, "payload.custom_details.alerts.0.labels.job"),
+	                    "\"],\"admin\":true,\"<script>alert(1)</script>{{x}}");
+	assert_string_equal(get_str(body, "payload.custom_details.alerts.0.name"),
+	                    "Evil\"},{\"x\":\"</script><b>{{title}}");
+	assert_int_equal(json_integer_value(json_object_get(
+	                     json_object_get(json_object_get(body, "payload"), "custom_details"),
+	                     "incident_id")),
+	                 42);
+	json_decref(body);
+	notify_message_clear(&msg);
+	json_decref(e);
+	e = incident_env("resolved", "resolved", "critical", "resolved");
+	assert_int_equal(
+	    prepare("pagerduty", e,
+	            "{\"integration_key\":\"KEY\",\"api_url\":\"http://127.0.0.1:9/e\"}", &msg,
+	            &err),
+	    0);
+	assert_string_equal(msg.url, "http://127.0.0.1:9/e");
+	body = load(msg.body);
+	assert_string_equal(get_str(body, "event_action"), "resolve");
+	assert_string_equal(get_str(body, "dedup_key"), "sm-incident-42");
+	assert_null(json_object_get(body, "payload"));
+	json_decref(body);
+	notify_message_clear(&msg);
+	json_decref(e);
+	/* Without an incident the key comes from the alert, then the host. */
+	e = load("{\"v\":1,\"source\":\"grafana\",\"alerts\":[{\"fingerprint\":"
+	         "\"abc\"}]}");
+	body = NULL;
+	{
+		char *k = notify_pagerduty_dedup_key(e);
+		assert_string_equal(k, "sm-alert-grafana-abc");
+		free(k);
+	}
+	json_decref(e);
+	e = checks_env("critical", "ok");
+	{
+		char *k = notify_pagerduty_dedup_key(e);
+		assert_string_equal(k, "sm-checks-web-1");
+		free(k);
+	}
+	json_decref(e);
+}
+
+static void generic_body_signed(void **state)
+{
+	json_t *e = hostile_env(), *body;
+	notify_message msg;
+	sm_error err;
+	const char *sig = NULL;
+
+	(void)state;
+	assert_int_equal(prepare("generic", e,
+	                         "{\"webhook_url\":\"http://127.0.0.1:9/h\",\"method\":\"PUT\","
+	                         "\"secret\":\"s3cret\",\"headers\":{\"X-Token\":\"t\"}}",
+	                         &msg, &err),
+	                 0);
+	assert_string_equal(msg.method, "PUT");
+	assert_true(has_header(&msg, "X-Token: t"));
+	for (size_t i = 0; msg.headers[i]; i++)
+		if (strncmp(msg.headers[i], "X-Webhook-Signature: sha256=", 28) == 0)
+			sig = msg.headers[i] + 21;
+	assert_non_null(sig);
+	assert_int_equal(sm_hmac_verify("s3cret", 6, msg.body, msg.body_len, sig, &err), 1);
+	assert_int_equal(sm_hmac_verify("other", 5, msg.body, msg.body_len, sig, &err), 0);
+	body = load(msg.body);
+	assert_string_equal(get_str(body, "title"), "DiskFull on db-01");
+	assert_string_equal(get_str(body, "channel"), "chan");
+	assert_string_equal(get_str(body, "alerts.0.labels.job"),
+	                    "\"],\"admin\":true,\"<script>alert(1)</script>{{x}}");
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(body, "incident"), "id")), 42);
+	assert_true(json_is_null(
+	    json_object_get(json_array_get(json_object_get(body, "alerts"), 0), "ended_at")));
+	assert_null(json_object_get(body, "admin"));
+	json_decref(body);
+	notify_message_clear(&msg);
+	json_decref(e);
+}
+
+static void email_parts(void **state)
+{
+	json_t *e = hostile_env();
+	notify_message msg;
+	sm_error err;
+
+	(void)state;
+	assert_int_equal(prepare("email", e,
+	                         "{\"smtp_host\":\"mx\",\"from_address\":\"a@b\","
+	                         "\"to_addresses\":[\"c@d\"]}",
+	                         &msg, &err),
+	                 0);
+	assert_string_equal(msg.subject, "[CRITICAL] DiskFull on db-01");
+	assert_non_null(
+	    strstr(msg.text, "- Evil\"},{\"x\":\"</script><b>{{title}} [firing, critical]"));
+	assert_non_null(strstr(msg.html, "&lt;/script&gt;&lt;b&gt;{{title}}"));
+	assert_null(strstr(msg.html, "<script>"));
+	assert_null(strstr(msg.html, "</script>"));
+	assert_non_null(strstr(msg.html,
+	                       "<h2 style=\"color: #dc3545; margin: 0 0 8px 0\">DiskFull on "
+	                       "db-01</h2>"));
+	notify_message_clear(&msg);
+	json_decref(e);
+	e = incident_env("resolved", "resolved", "warning", "resolved");
+	assert_int_equal(prepare("email", e, "{}", &msg, &err), 0);
+	assert_string_equal(msg.subject, "[WARNING] RESOLVED: DiskFull on db-01");
+	notify_message_clear(&msg);
+	json_decref(e);
+}
+
+static void exec_argv_and_variables(void **state)
+{
+	json_t *e = incident_env("created", "open", "warning", "created");
+	notify_message msg;
+	sm_error err;
+	bool seen[4] = {false};
+
+	(void)state;
+	assert_int_equal(prepare("exec", e, "{\"command\":[\"/bin/cat\",\"-\"]}", &msg, &err), 0);
+	assert_string_equal(msg.argv[0], "/bin/cat");
+	assert_string_equal(msg.argv[1], "-");
+	assert_null(msg.argv[2]);
+	for (size_t i = 0; msg.envv[i]; i++) {
+		seen[0] = seen[0] || strcmp(msg.envv[i], "SM_INCIDENT_ID=42") == 0;
+		seen[1] = seen[1] || strcmp(msg.envv[i], "SM_SEVERITY=warning") == 0;
+		seen[2] = seen[2] || strcmp(msg.envv[i], "SM_CHANNEL=chan") == 0;
+		seen[3] = seen[3] || strncmp(msg.envv[i], "SM_MESSAGE=[WARNING] DiskFull", 29) == 0;
+	}
+	assert_true(seen[0] && seen[1] && seen[2] && seen[3]);
+	assert_non_null(strstr(msg.body, "\"trace_id\":\"0123456789abcdef0123456789abcdef\""));
+	notify_message_clear(&msg);
+	json_decref(e);
+}
+
+static void stdout_text(void **state)
+{
+	json_t *e = checks_env("ok", "critical");
+	notify_message msg;
+	sm_error err;
+
+	(void)state;
+	assert_int_equal(prepare("stdout", e, "{}", &msg, &err), 0);
+	assert_non_null(strstr(msg.body, "[CRITICAL] 1 check not ok on web-1 (firing)\n"));
+	assert_non_null(strstr(msg.body, "Checks not ok:\n- memory: critical: memory at 95%\n"));
+	assert_null(strstr(msg.body, "disk"));
+	notify_message_clear(&msg);
+	json_decref(e);
+}
+
+static void bad_templates_fail_the_delivery(void **state)
+{
+	char path[] = "/tmp/sm-notify-tpl-XXXXXX", config[128];
+	int fd = mkstemp(path);
+	json_t *e = incident_env("created", "open", "warning", "created");
+	notify_message msg;
+	sm_error err = {""};
+
+	(void)state;
+	assert_true(fd >= 0);
+	/* Valid template, invalid JSON output. */
+	assert_true(write(fd, "{\"text\": {{title}}}", 19) == 19);
+	close(fd);
+	snprintf(config, sizeof config,
+	         "{\"webhook_url\":\"https://h/S\",\"template_file\":\"%s\"}", path);
+	assert_int_equal(prepare("slack", e, config, &msg, &err), -1);
+	assert_non_null(strstr(err.msg, "the template made invalid JSON"));
+	notify_message_clear(&msg);
+	/* A file gone since the channel was added. */
+	unlink(path);
+	assert_int_equal(prepare("generic", e, config, &msg, &err), -1);
+	assert_non_null(strstr(err.msg, path));
+	notify_message_clear(&msg);
+	json_decref(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(decide_on_changes),
+	    cmocka_unit_test(decide_repeats),
+	    cmocka_unit_test(decide_min_severity),
+	    cmocka_unit_test(decide_without_incident),
+	    cmocka_unit_test(context_of_an_incident),
+	    cmocka_unit_test(context_of_checks),
+	    cmocka_unit_test(configs_are_typed_and_checked),
+	    cmocka_unit_test(values_from_files),
+	    cmocka_unit_test(secrets_are_masked),
+	    cmocka_unit_test_teardown(channels_in_the_store, scratch_remove),
+	    cmocka_unit_test(slack_body),
+	    cmocka_unit_test(pagerduty_trigger_and_resolve),
+	    cmocka_unit_test(generic_body_signed),
+	    cmocka_unit_test(email_parts),
+	    cmocka_unit_test(exec_argv_and_variables),
+	    cmocka_unit_test(stdout_text),
+	    cmocka_unit_test(bad_templates_fail_the_delivery),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
