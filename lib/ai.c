@@ -668,6 +668,32 @@ void sm_ai_request_header(sm_ai_request *req, const char *name, const char *valu
 		}
 }
 
+char *sm_ai_join_text(json_t *parts)
+{
+	char *text = calloc(1, 1);
+	size_t len = 0, i;
+	json_t *part;
+
+	/* cppcheck-suppress variableScope */
+	json_array_foreach(parts, i, part)
+	{
+		const char *s = json_string_value(json_object_get(part, "text"));
+		size_t n = s ? strlen(s) : 0;
+		char *grown;
+		if (!text || n == 0)
+			continue;
+		grown = realloc(text, len + n + 1);
+		if (!grown) {
+			free(text);
+			return NULL;
+		}
+		text = grown;
+		memcpy(text + len, s, n + 1);
+		len += n;
+	}
+	return text;
+}
+
 long sm_ai_count(json_t *value)
 {
 	return json_is_integer(value) && json_integer_value(value) >= 0

@@ -31,33 +31,14 @@ int sm_ai_claude_build(const sm_ai_provider *p, const sm_ai_config *cfg, const c
 
 int sm_ai_claude_read(json_t *answer, char **text, sm_ai_usage *usage, sm_error *err)
 {
-	json_t *content = json_object_get(answer, "content"), *block;
+	json_t *content = json_object_get(answer, "content");
 	json_t *used = json_object_get(answer, "usage");
-	size_t len = 0, i;
 
 	if (!json_is_array(content)) {
 		sm_error_set(err, "no content in the answer");
 		return -1;
 	}
-	*text = calloc(1, 1);
-	/* cppcheck-suppress variableScope */
-	json_array_foreach(content, i, block)
-	{
-		const char *part = json_string_value(json_object_get(block, "text"));
-		size_t n = part ? strlen(part) : 0;
-		char *grown;
-		if (!*text || n == 0)
-			continue;
-		grown = realloc(*text, len + n + 1);
-		if (!grown) {
-			free(*text);
-			*text = NULL;
-			break;
-		}
-		*text = grown;
-		memcpy(*text + len, part, n + 1);
-		len += n;
-	}
+	*text = sm_ai_join_text(content);
 	if (!*text) {
 		sm_error_set(err, "out of memory");
 		return -1;

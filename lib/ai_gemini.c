@@ -39,33 +39,14 @@ int sm_ai_gemini_build(const sm_ai_provider *p, const sm_ai_config *cfg, const c
 int sm_ai_gemini_read(json_t *answer, char **text, sm_ai_usage *usage, sm_error *err)
 {
 	json_t *candidate = json_array_get(json_object_get(answer, "candidates"), 0);
-	json_t *parts = json_object_get(json_object_get(candidate, "content"), "parts"), *part;
+	json_t *parts = json_object_get(json_object_get(candidate, "content"), "parts");
 	json_t *used = json_object_get(answer, "usageMetadata");
-	size_t len = 0, i;
 
 	if (!json_is_object(candidate)) {
 		sm_error_set(err, "no candidates[0] in the answer");
 		return -1;
 	}
-	*text = calloc(1, 1);
-	/* cppcheck-suppress variableScope */
-	json_array_foreach(parts, i, part)
-	{
-		const char *s = json_string_value(json_object_get(part, "text"));
-		size_t n = s ? strlen(s) : 0;
-		char *grown;
-		if (!*text || n == 0)
-			continue;
-		grown = realloc(*text, len + n + 1);
-		if (!grown) {
-			free(*text);
-			*text = NULL;
-			break;
-		}
-		*text = grown;
-		memcpy(*text + len, s, n + 1);
-		len += n;
-	}
+	*text = sm_ai_join_text(parts);
 	if (!*text) {
 		sm_error_set(err, "out of memory");
 		return -1;

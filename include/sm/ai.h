@@ -137,5 +137,9 @@ int sm_ai_request_body(sm_ai_request *req, json_t *body, sm_error *err);
 void sm_ai_request_header(sm_ai_request *req, const char *name, const char *value);
 /* A usage count from a JSON integer, -1 when absent. */
 long sm_ai_count(json_t *value);
+/* The "text" members of an array of content parts (Claude's content,
+ * Gemini's parts) joined into one malloc'd string ("" when none). NULL
+ * when out of memory. */
+char *sm_ai_join_text(json_t *parts);
 
 #endif
