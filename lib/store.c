@@ -273,6 +273,9 @@ static int make_parents(const char *path, sm_error *err)
 	return 0;
 }
 
+/* The prepared statement of sql from the cache, prepared on its second
+ * use (a short run such as sm-check's executes BEGIN and COMMIT once and
+ * should not keep them); NULL to let sqlite3_exec run it. */
 static sqlite3_stmt *exec_cached(sm_store *store, const char *sql)
 {
 	size_t n = strlen(sql);
@@ -282,19 +285,26 @@ static sqlite3_stmt *exec_cached(sm_store *store, const char *sql)
 
 	if (n > EXEC_SQL_MAX)
 		return NULL;
-	for (int i = 0; i < EXEC_CACHE; i++) {
-		if (store->cache[i].st && strcmp(store->cache[i].sql, sql) == 0)
-			return store->cache[i].st;
-		if (!store->cache[i].st && slot < 0)
+	for (int i = 0; i < EXEC_CACHE && slot < 0; i++) {
+		if (store->cache[i].sql[0] == '\0') {
+			memcpy(store->cache[i].sql, sql, n + 1); /* seen once */
+			return NULL;
+		}
+		if (strcmp(store->cache[i].sql, sql) == 0)
 			slot = i;
 	}
-	if (slot < 0 || sqlite3_prepare_v2(store->db, sql, (int)n + 1, &st, &tail) != SQLITE_OK)
+	if (slot < 0)
+		return NULL; /* the cache is full */
+	if (store->cache[slot].st)
+		return store->cache[slot].st;
+	if (sqlite3_prepare_v2(store->db, sql, (int)n + 1, &st, &tail) != SQLITE_OK)
 		return NULL;
-	if (!st || strspn(tail, " \t\n;") != strlen(tail)) {
+	while (*tail == ' ' || *tail == '\t' || *tail == '\n' || *tail == ';')
+		tail++;
+	if (!st || *tail) {
 		sqlite3_finalize(st); /* several statements: sqlite3_exec's job */
 		return NULL;
 	}
-	memcpy(store->cache[slot].sql, sql, n + 1);
 	store->cache[slot].st = st;
 	return st;
 }

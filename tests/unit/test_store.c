@@ -245,6 +245,43 @@ static void hot_paths_need_no_temporary_btrees(void **state)
 	sm_store_close(store);
 }
 
+/* sm_store_exec prepares a short statement on its second use and keeps it:
+ * repeats work, errors are still reported each time, the store closes. */
+static void exec_reuses_short_statements(void **state)
+{
+	char path[256];
+	sm_store *store;
+	sm_error err;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/exec.db", dir);
+	assert_int_equal(sm_store_open(path, &store, &err), 0);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(sm_store_begin(store, &err), 0);
+		assert_int_equal(sm_store_exec(store, "SAVEPOINT p", &err), 0);
+		assert_int_equal(sm_store_exec(store,
+		                               "INSERT INTO inbox (envelope, trace_id, created_at)"
+		                               " VALUES ('{}', '', 'now')",
+		                               &err),
+		                 0);
+		assert_int_equal(sm_store_exec(store, "RELEASE p", &err), 0);
+		assert_int_equal(sm_store_commit(store, &err), 0);
+		err.msg[0] = '\0';
+		assert_int_equal(sm_store_exec(store, "RELEASE absent", &err), -1);
+		assert_non_null(strstr(err.msg, "no such savepoint"));
+	}
+	{
+		sqlite3_stmt *st = sm_store_prepare(store, "SELECT count(*) FROM inbox", &err);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(st, 0), 5);
+		sqlite3_finalize(st);
+	}
+	sm_store_close(store);
+	/* Closed for real (no statement left open): the WAL is gone. */
+	snprintf(path, sizeof path, "%s/exec.db-wal", dir);
+	assert_int_equal(access(path, F_OK), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -256,6 +293,7 @@ int main(void)
 	    cmocka_unit_test(unwritable_place_fails_cleanly),
 	    cmocka_unit_test(concurrent_openers_migrate_once),
 	    cmocka_unit_test(hot_paths_need_no_temporary_btrees),
+	    cmocka_unit_test(exec_reuses_short_statements),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
