@@ -209,7 +209,7 @@ void sm_envelope_add_stage(json_t *env, const char *stage, const char *status,
 	json_object_set_new(rec, "stage", json_string(stage));
 	json_object_set_new(rec, "status", json_string(status));
 	json_object_set_new(rec, "started_at", json_string(started_at));
-	json_object_set_new(rec, "duration_ms", json_real(duration_ms));
+	json_object_set_new(rec, "duration_ms", json_real(sm_round(duration_ms, 3)));
 	json_object_set_new(rec, "error", sm_json_string(error));
 	json_array_append_new(stages, rec);
 }

@@ -64,7 +64,9 @@ struct level {
 };
 
 /* checker over "/" and "/data" with each level's thresholds: its status, and
- * "/" the worst (both paths are on one filesystem: the first stays worst). */
+ * a worst path. Both paths are on one real filesystem, read a moment apart
+ * while other tests write to it, so either may come out worst (found
+ * flaking in CI); test_disk_worst_is_strictly_greater checks the order. */
 static void assert_levels(const char *checker, const struct level *cases, size_t n)
 {
 	static const char *const paths[] = {"/", "/data"};
@@ -75,7 +77,8 @@ static void assert_levels(const char *checker, const struct level *cases, size_t
 
 		run_checker(checker, &o, &res);
 		assert_int_equal(res.status, cases[i].status);
-		assert_string_equal(worst_path(&res), "/");
+		assert_true(strcmp(worst_path(&res), "/") == 0 ||
+		            strcmp(worst_path(&res), "/data") == 0);
 		sm_check_result_clear(&res);
 	}
 }

@@ -122,10 +122,12 @@ static void new_envelope_and_stages(void **state)
 	assert_string_equal(sm_envelope_trace_id(again), id);
 	json_decref(again);
 	sm_envelope_add_stage(env, "check", "ok", "2026-11-22T00:00:00Z", 1.5, NULL);
-	sm_envelope_add_stage(env, "notify", "failed", "2026-11-22T00:00:01Z", 2, "boom");
+	sm_envelope_add_stage(env, "notify", "failed", "2026-11-22T00:00:01Z", 1.0943321, "boom");
 	assert_int_equal(json_array_size(json_object_get(env, "stages")), 2);
 	stage = json_array_get(json_object_get(env, "stages"), 1);
 	assert_string_equal(json_string_value(json_object_get(stage, "error")), "boom");
+	/* Durations print to the microsecond, whichever stage measured them. */
+	assert_true(json_real_value(json_object_get(stage, "duration_ms")) == 1.094);
 	assert_true(json_is_null(
 	    json_object_get(json_array_get(json_object_get(env, "stages"), 0), "error")));
 	json_decref(env);
