@@ -174,13 +174,13 @@ json_t *sm_envelope_new(const char *source, const char *trace_id)
 	json_t *env = json_object();
 	char id[SM_TRACE_LEN + 1];
 
-	json_object_set_new(env, "v", json_integer(SM_ENVELOPE_VERSION));
+	json_object_set_new_nocheck(env, "v", json_integer(SM_ENVELOPE_VERSION));
 	if (trace_id && sm_trace_valid(trace_id)) {
-		json_object_set_new(env, "trace_id", json_string(trace_id));
+		json_object_set_new_nocheck(env, "trace_id", json_string(trace_id));
 	} else if (sm_trace_new(id) == 0) {
-		json_object_set_new(env, "trace_id", json_string(id));
+		json_object_set_new_nocheck(env, "trace_id", json_string(id));
 	}
-	json_object_set_new(env, "source", json_string(source ? source : ""));
+	json_object_set_new_nocheck(env, "source", json_string(source ? source : ""));
 	return env;
 }
 
@@ -193,7 +193,7 @@ const char *sm_envelope_trace_id(json_t *env)
 		return id;
 	if (sm_trace_new(fresh) < 0)
 		return "";
-	json_object_set_new(env, "trace_id", json_string(fresh));
+	json_object_set_new_nocheck(env, "trace_id", json_string(fresh));
 	return json_string_value(json_object_get(env, "trace_id"));
 }
 
@@ -204,13 +204,13 @@ void sm_envelope_add_stage(json_t *env, const char *stage, const char *status,
 
 	if (!json_is_array(stages)) {
 		stages = json_array();
-		json_object_set_new(env, "stages", stages);
+		json_object_set_new_nocheck(env, "stages", stages);
 	}
-	json_object_set_new(rec, "stage", json_string(stage));
-	json_object_set_new(rec, "status", json_string(status));
-	json_object_set_new(rec, "started_at", json_string(started_at));
-	json_object_set_new(rec, "duration_ms", json_real(sm_round(duration_ms, 3)));
-	json_object_set_new(rec, "error", sm_json_string(error));
+	json_object_set_new_nocheck(rec, "stage", json_string(stage));
+	json_object_set_new_nocheck(rec, "status", json_string(status));
+	json_object_set_new_nocheck(rec, "started_at", json_string(started_at));
+	json_object_set_new_nocheck(rec, "duration_ms", json_real(sm_round(duration_ms, 3)));
+	json_object_set_new_nocheck(rec, "error", sm_json_string(error));
 	json_array_append_new(stages, rec);
 }
 

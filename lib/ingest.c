@@ -353,18 +353,19 @@ static json_t *alert_json(const sm_alert *a, long long id, const char *change,
 {
 	json_t *o = json_object();
 
-	json_object_set_new(o, "id", json_integer(id));
-	json_object_set_new(o, "fingerprint", sm_json_string(a->fingerprint));
-	json_object_set_new(o, "name", sm_json_string(a->name));
-	json_object_set_new(o, "status", json_string(now->status));
-	json_object_set_new(o, "severity", json_string(now->severity));
-	json_object_set_new(o, "description", sm_json_string(a->description));
+	json_object_set_new_nocheck(o, "id", json_integer(id));
+	json_object_set_new_nocheck(o, "fingerprint", sm_json_string(a->fingerprint));
+	json_object_set_new_nocheck(o, "name", sm_json_string(a->name));
+	json_object_set_new_nocheck(o, "status", json_string(now->status));
+	json_object_set_new_nocheck(o, "severity", json_string(now->severity));
+	json_object_set_new_nocheck(o, "description", sm_json_string(a->description));
 	json_object_set(o, "labels", a->labels);
 	json_object_set(o, "annotations", a->annotations);
-	json_object_set_new(o, "started_at",
-	                    now->started ? json_string(now->started) : json_null());
-	json_object_set_new(o, "ended_at", now->ended ? json_string(now->ended) : json_null());
-	json_object_set_new(o, "change", json_string(change));
+	json_object_set_new_nocheck(o, "started_at",
+	                            now->started ? json_string(now->started) : json_null());
+	json_object_set_new_nocheck(o, "ended_at",
+	                            now->ended ? json_string(now->ended) : json_null());
+	json_object_set_new_nocheck(o, "change", json_string(change));
 	return o;
 }
 
@@ -579,16 +580,16 @@ int sm_ingest_apply(sm_ingest *in, const sm_alert_batch *batch, const char *trac
 				if (!inc)
 					inc = json_null();
 				else {
-					json_object_set_new(
+					json_object_set_new_nocheck(
 					    inc, "change",
 					    json_string(incident_changes[t->change]));
 					if (t->previous_severity)
-						json_object_set_new(
+						json_object_set_new_nocheck(
 						    inc, "previous_severity",
 						    json_string(t->previous_severity));
 				}
 			}
-			json_object_set_new(env, "incident", inc);
+			json_object_set_new_nocheck(env, "incident", inc);
 			json_object_set(env, "alerts", t->alerts);
 			if (batch->agent)
 				json_object_set(env, "agent", batch->agent);
@@ -615,9 +616,9 @@ json_t *sm_ingest_dry_run(const sm_alert_batch *batch, const char *driver, const
 	char now[SM_RFC3339_LEN];
 
 	sm_rfc3339_now(now, true);
-	json_object_set_new(env, "driver", json_string(driver));
-	json_object_set_new(env, "incident", json_null());
-	json_object_set_new(env, "alerts", sm_batch_json(batch));
+	json_object_set_new_nocheck(env, "driver", json_string(driver));
+	json_object_set_new_nocheck(env, "incident", json_null());
+	json_object_set_new_nocheck(env, "alerts", sm_batch_json(batch));
 	if (batch->agent)
 		json_object_set(env, "agent", batch->agent);
 	sm_envelope_add_stage(env, "ingest", "ok", now, 0, NULL);
@@ -653,9 +654,9 @@ static json_t *row_json(sqlite3_stmt *st)
 			const char *text = (const char *)sqlite3_column_text(st, i);
 			json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
 			snprintf(key, sizeof key, "%.*s", (int)(n - 5), name);
-			json_object_set_new(o, key, v ? v : json_null());
+			json_object_set_new_nocheck(o, key, v ? v : json_null());
 		} else {
-			json_object_set_new(o, name, column_json(st, i));
+			json_object_set_new_nocheck(o, name, column_json(st, i));
 		}
 	}
 	return o;

@@ -14,6 +14,34 @@ static void format_utc(void **state)
 	assert_string_equal(buf, "2026-11-22T01:20:24.440Z");
 }
 
+/* The digit-by-digit formatter agrees with strftime over a wide range. */
+static void format_matches_strftime(void **state)
+{
+	unsigned seed = 1202;
+	(void)state;
+
+	for (int i = 0; i < 20000; i++) {
+		struct timespec ts = {.tv_sec = (time_t)(rand_r(&seed) % 2000000000) * 2 -
+		                                (time_t)1000000000,
+		                      .tv_nsec = rand_r(&seed) % 1000000000L};
+		char ours[SM_RFC3339_LEN], want[SM_RFC3339_LEN], frac[24];
+		struct tm tm;
+		time_t secs = ts.tv_sec;
+		size_t n;
+
+		gmtime_r(&secs, &tm);
+		n = strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(frac, sizeof frac, ".%03ldZ", ts.tv_nsec / 1000000L);
+		snprintf(want + n, sizeof want - n, "%s", frac);
+		sm_rfc3339_format(ours, &ts, true);
+		assert_string_equal(ours, want);
+		want[n] = 'Z';
+		want[n + 1] = '\0';
+		sm_rfc3339_format(ours, &ts, false);
+		assert_string_equal(ours, want);
+	}
+}
+
 static void parse_forms(void **state)
 {
 	struct timespec ts;
@@ -75,11 +103,9 @@ static void elapsed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(format_utc),
-	    cmocka_unit_test(parse_forms),
-	    cmocka_unit_test(parse_unset_and_bad),
-	    cmocka_unit_test(round_trip_now),
-	    cmocka_unit_test(elapsed),
+	    cmocka_unit_test(format_utc),     cmocka_unit_test(format_matches_strftime),
+	    cmocka_unit_test(parse_forms),    cmocka_unit_test(parse_unset_and_bad),
+	    cmocka_unit_test(round_trip_now), cmocka_unit_test(elapsed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
