@@ -1115,6 +1115,20 @@ json_t *notify_render_json(json_t *config, const char *key, const char *builtin,
 	return v;
 }
 
+int notify_message_json(notify_message *msg, json_t *body, json_t *config, const char *url_key,
+                        const char *url_default, sm_error *err)
+{
+	msg->body = body ? sm_json_dump(body, &msg->body_len) : NULL;
+	json_decref(body);
+	msg->url = strdup(notify_cfg_str(config, url_key, url_default));
+	if (!msg->body || !msg->url ||
+	    notify_message_header(msg, "Content-Type", "application/json") < 0) {
+		sm_error_set(err, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 void notify_message_clear(notify_message *msg)
 {
 	free(msg->url);

@@ -118,6 +118,11 @@ bool notify_cfg_bool(json_t *config, const char *key, bool def);
 /* PagerDuty's dedup_key for env (notify_pagerduty.c), malloc'd. */
 char *notify_pagerduty_dedup_key(json_t *env);
 
+/* Make msg a JSON POST of body (taken, also on error) to the channel's URL
+ * under url_key: body, url and Content-Type. 0, or -1 with err. */
+int notify_message_json(notify_message *msg, json_t *body, json_t *config, const char *url_key,
+                        const char *url_default, sm_error *err);
+
 /* Send msg over HTTP (the send of slack, pagerduty and generic). */
 void notify_http_send(const notify_job *job, const notify_message *msg, notify_outcome *out);
 

@@ -67,10 +67,9 @@ static int exec_prepare(const notify_job *job, notify_message *msg, sm_error *er
 	if (asprintf(&msg->envv[nv], "SM_MESSAGE=%s", text) < 0)
 		msg->envv[nv] = NULL;
 	free(text);
-	msg->body = json_dumps(job->env, SM_JSON_FLAGS);
+	msg->body = sm_json_dump(job->env, &msg->body_len);
 	if (!msg->envv[nv] || !msg->body)
 		goto oom;
-	msg->body_len = strlen(msg->body);
 	return 0;
 oom:
 	sm_error_set(err, "out of memory");

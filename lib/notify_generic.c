@@ -25,14 +25,11 @@ static int generic_prepare(const notify_job *job, notify_message *msg, sm_error 
 
 	if (!body)
 		return -1;
-	msg->body = json_dumps(body, SM_JSON_FLAGS);
-	json_decref(body);
-	msg->url = strdup(notify_cfg_str(job->config, "webhook_url", ""));
+	if (notify_message_json(msg, body, job->config, "webhook_url", "", err) < 0)
+		return -1;
 	msg->method = strdup(notify_cfg_str(job->config, "method", "POST"));
-	if (!msg->body || !msg->url || !msg->method ||
-	    notify_message_header(msg, "Content-Type", "application/json") < 0)
+	if (!msg->method)
 		goto oom;
-	msg->body_len = strlen(msg->body);
 	/* cppcheck-suppress variableScope */
 	json_object_foreach(json_object_get(job->config, "headers"), name, value)
 	{

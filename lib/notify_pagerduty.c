@@ -107,16 +107,7 @@ static int pagerduty_prepare(const notify_job *job, notify_message *msg, sm_erro
 		json_object_set_new(body, "payload", payload);
 		json_object_set_new(body, "client", json_string("sm"));
 	}
-	msg->body = json_dumps(body, SM_JSON_FLAGS);
-	json_decref(body);
-	msg->url = strdup(notify_cfg_str(job->config, "api_url", PAGERDUTY_URL));
-	if (!msg->body || !msg->url ||
-	    notify_message_header(msg, "Content-Type", "application/json") < 0) {
-		sm_error_set(err, "out of memory");
-		return -1;
-	}
-	msg->body_len = strlen(msg->body);
-	return 0;
+	return notify_message_json(msg, body, job->config, "api_url", PAGERDUTY_URL, err);
 }
 
 const notify_driver notify_driver_pagerduty = {

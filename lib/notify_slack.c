@@ -93,16 +93,7 @@ static int slack_prepare(const notify_job *job, notify_message *msg, sm_error *e
 	json_decref(context);
 	if (!body)
 		return -1;
-	msg->body = json_dumps(body, SM_JSON_FLAGS);
-	json_decref(body);
-	msg->url = strdup(notify_cfg_str(job->config, "webhook_url", ""));
-	if (!msg->body || !msg->url ||
-	    notify_message_header(msg, "Content-Type", "application/json") < 0) {
-		sm_error_set(err, "out of memory");
-		return -1;
-	}
-	msg->body_len = strlen(msg->body);
-	return 0;
+	return notify_message_json(msg, body, job->config, "webhook_url", "", err);
 }
 
 const notify_driver notify_driver_slack = {
