@@ -185,7 +185,7 @@ static const struct {
     {"([A-Za-z][A-Za-z0-9+.-]*://)[^/?#@:[:space:]]*:[^/?#@[:space:]]+@", 0, 1, false, "@"},
     {"((Bearer|Basic)[[:space:]]+)[A-Za-z0-9._~+/=-]{6,}", 1, 1, false, NULL},
     {"(^|[^A-Za-z0-9_-])sk-[A-Za-z0-9_-]{16,}", 0, 1, false, NULL},
-    {"(^|[^A-Za-z0-9])(AKIA|ASIA)[0-9A-Z]{16}", 0, 1, false, NULL},
+    {"(^|[^A-Za-z0-9])(AKIA|ASIA)[0-9A-Z]{16,}", 0, 1, false, NULL},
     {"(^|[^A-Za-z0-9_])(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})", 0, 1, false,
      NULL},
     {"(^|[^A-Za-z0-9])xox[abposr]-[A-Za-z0-9-]{8,}", 0, 1, false, NULL},

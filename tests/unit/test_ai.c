@@ -125,6 +125,10 @@ static void test_redact_shapes(void **state)
 	assert_redacted("key sk-proj-abcdefghijklmnop1234 leaked", "key [REDACTED] leaked");
 	assert_redacted("claude sk-ant-api03-abcdefghijklmnopqrstuv", "claude [REDACTED]");
 	assert_redacted("aws AKIAIOSFODNN7EXAMPLE in env", "aws [REDACTED] in env");
+	/* Two keys glued together go as one (found by fuzz_ai: the second one
+	 * was left for a second pass). */
+	assert_redacted("k=AKIAIOSFODNN7EXAMPLEAKIAIOSFODNN7EXAMPLE.", "k=[REDACTED].");
+	assert_redacted("x AKIAIOSFODNN7EXAMPLEAKIAIOSFODNN7EXAMPLE y", "x [REDACTED] y");
 	assert_redacted("gh ghp_abcdefghijklmnopqrstuvwxyz0123456789 x", "gh [REDACTED] x");
 	assert_redacted("pat github_pat_11ABCDEFG0123456789_abcdefghij", "pat [REDACTED]");
 	assert_redacted("slack xoxb-1234567890-abcdefghij", "slack [REDACTED]");
