@@ -16,6 +16,7 @@
 
 #include "sm/ai.h"
 #include "sm/analyze.h"
+#include "sm/config.h"
 #include "sm/envelope.h"
 #include "sm/http.h"
 #include "sm/json.h"
@@ -23,9 +24,8 @@
 #include "sm/rfc3339.h"
 #include "sm/trace.h"
 
-#define COUNT(a)       (sizeof(a) / sizeof((a)[0]))
-#define VALUE_FILE_MAX (64 * 1024)
-#define TEST_PROMPT    "This is a connection test. Reply with an empty JSON array: []"
+#define COUNT(a)    (sizeof(a) / sizeof((a)[0]))
+#define TEST_PROMPT "This is a connection test. Reply with an empty JSON array: []"
 
 /* --- config keys --- */
 
@@ -72,35 +72,6 @@ static void key_names(const struct key *keys, size_t n, char *buf, size_t size)
 		size_t len = strlen(buf);
 		snprintf(buf + len, size - len, "%s%s", i ? ", " : "", keys[i].name);
 	}
-}
-
-/* The value of @FILE, its trailing whitespace dropped. */
-static char *read_value_file(const char *key, const char *path, sm_error *err)
-{
-	FILE *f = fopen(path, "re");
-	char *buf;
-	size_t n;
-
-	if (!f) {
-		sm_error_set(err, "%s: cannot read %s: %s", key, path, strerror(errno));
-		return NULL;
-	}
-	buf = malloc(VALUE_FILE_MAX + 1);
-	n = buf ? fread(buf, 1, VALUE_FILE_MAX + 1, f) : 0;
-	fclose(f);
-	if (!buf) {
-		sm_error_set(err, "out of memory");
-		return NULL;
-	}
-	if (n > VALUE_FILE_MAX) {
-		free(buf);
-		sm_error_set(err, "%s: %s is larger than %d bytes", key, path, VALUE_FILE_MAX);
-		return NULL;
-	}
-	while (n > 0 && isspace((unsigned char)buf[n - 1]))
-		n--;
-	buf[n] = '\0';
-	return buf;
 }
 
 static bool printable(const char *s)
@@ -220,7 +191,7 @@ int sm_analyze_config_parse(const char *provider, char *const *pairs, int n, jso
 		}
 		text = eq + 1;
 		if (text[0] == '@') {
-			file_value = read_value_file(name, text + 1, err);
+			file_value = sm_config_value_file(name, text + 1, err);
 			if (!file_value)
 				goto usage;
 			text = file_value;

@@ -170,3 +170,34 @@ int sm_config_double(const char *name, double def, double *out, sm_error *err)
 	}
 	return 0;
 }
+
+char *sm_config_value_file(const char *key, const char *path, sm_error *err)
+{
+	FILE *f = fopen(path, "re");
+	char *buf;
+	size_t n;
+
+	if (!f) {
+		sm_error_set(err, "%s: %s: %s", key, path, strerror(errno));
+		return NULL;
+	}
+	buf = malloc(SM_CONFIG_VALUE_FILE_MAX + 1);
+	n = buf ? fread(buf, 1, SM_CONFIG_VALUE_FILE_MAX + 1, f) : 0;
+	fclose(f);
+	if (!buf) {
+		sm_error_set(err, "out of memory");
+		return NULL;
+	}
+	if (n > SM_CONFIG_VALUE_FILE_MAX || memchr(buf, '\0', n)) {
+		free(buf);
+		sm_error_set(err, "%s: %s: not a text value of at most %d KiB", key, path,
+		             SM_CONFIG_VALUE_FILE_MAX / 1024);
+		return NULL;
+	}
+	if (n && buf[n - 1] == '\n')
+		n--;
+	if (n && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	return buf;
+}

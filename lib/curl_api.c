@@ -69,3 +69,18 @@ bool sm_curl_ready(char *err, size_t size)
 		snprintf(err, size, "%s", load_error);
 	return loaded;
 }
+
+CURLcode sm_curl_protocols(CURL *h, const char *names, long mask)
+{
+#if LIBCURL_VERSION_NUM >= 0x075500
+	if (sm_curl.protocols_str)
+		return sm_curl.setopt(h, CURLOPT_PROTOCOLS_STR, names);
+#else
+	(void)names;
+#endif
+		/* Before 7.85, the bitmask (deprecated since, hence the pragma). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+	return sm_curl.setopt(h, CURLOPT_PROTOCOLS, mask);
+#pragma GCC diagnostic pop
+}

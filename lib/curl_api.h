@@ -32,6 +32,10 @@ struct sm_curl_api {
 
 extern struct sm_curl_api sm_curl;
 
+/* Limit handle h to the protocols named (libcurl >= 7.85, e.g.
+ * "http,https") or, on older libraries, in mask (CURLPROTO_*). */
+CURLcode sm_curl_protocols(CURL *h, const char *names, long mask);
+
 /* Load and initialise libcurl once (thread-safe). false when it cannot be
  * used, with why in err (size bytes). */
 bool sm_curl_ready(char *err, size_t size);

@@ -291,15 +291,7 @@ static const struct {
 
 static CURLcode restrict_protocols(CURL *h)
 {
-#if LIBCURL_VERSION_NUM >= 0x075500
-	if (sm_curl.protocols_str)
-		return sm_curl.setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-#endif
-		/* Before 7.85, the bitmask (deprecated since, hence the pragma). */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-	return sm_curl.setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#pragma GCC diagnostic pop
+	return sm_curl_protocols(h, "http,https", (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 }
 
 static CURLcode set_method(CURL *h, const sm_http_request *req, const char *method)

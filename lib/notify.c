@@ -398,38 +398,6 @@ static json_t *parse_value(const notify_key *k, const notify_driver *d, const ch
 	return NULL;
 }
 
-/* KEY=@FILE: the file's text, one trailing newline dropped. */
-static char *read_value_file(const char *path, const char *key, sm_error *err)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	size_t n;
-
-	if (!f) {
-		sm_error_set(err, "%s: %s: %s", key, path, strerror(errno));
-		return NULL;
-	}
-	buf = malloc(65537);
-	if (!buf) {
-		fclose(f);
-		sm_error_set(err, "out of memory");
-		return NULL;
-	}
-	n = fread(buf, 1, 65537, f);
-	fclose(f);
-	if (n > 65536 || memchr(buf, '\0', n)) {
-		free(buf);
-		sm_error_set(err, "%s: %s: not a text value of at most 64 KiB", key, path);
-		return NULL;
-	}
-	buf[n] = '\0';
-	if (n && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	if (n && buf[n - 1] == '\r')
-		buf[--n] = '\0';
-	return buf;
-}
-
 int sm_notify_config_build(const char *driver, char *const *words, int nwords, json_t **config,
                            sm_error *err)
 {
@@ -472,7 +440,7 @@ int sm_notify_config_build(const char *driver, char *const *words, int nwords, j
 		}
 		text = eq + 1;
 		if (text[0] == '@') {
-			file_text = read_value_file(text + 1, key, err);
+			file_text = sm_config_value_file(key, text + 1, err);
 			if (!file_text)
 				goto usage;
 			text = file_text;

@@ -413,14 +413,7 @@ static size_t on_read(char *ptr, size_t size, size_t nmemb, void *userdata)
 
 static CURLcode restrict_protocols(CURL *h)
 {
-#if LIBCURL_VERSION_NUM >= 0x075500
-	if (sm_curl.protocols_str)
-		return sm_curl.setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-#endif
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-	return sm_curl.setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_SMTP | CURLPROTO_SMTPS));
-#pragma GCC diagnostic pop
+	return sm_curl_protocols(h, "smtp,smtps", (long)(CURLPROTO_SMTP | CURLPROTO_SMTPS));
 }
 
 static long to_ms(double seconds)

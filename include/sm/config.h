@@ -25,4 +25,11 @@ int sm_config_bool(const char *name, int def);
 /* Parse a number setting; def when unset; -1 with err when malformed. */
 int sm_config_double(const char *name, double def, double *out, sm_error *err);
 
+#define SM_CONFIG_VALUE_FILE_MAX (64 * 1024)
+/* The value of a KEY=@FILE argument (channel and provider keys, so secrets
+ * stay out of shell history): the file's text, at most
+ * SM_CONFIG_VALUE_FILE_MAX bytes and no NUL, one trailing line break
+ * dropped. malloc'd; NULL with err naming key and path. */
+char *sm_config_value_file(const char *key, const char *path, sm_error *err);
+
 #endif

@@ -113,7 +113,7 @@ static void test_config_keys(void **state)
 		assert_int_equal(sm_analyze_config_parse("openai", missing, 1, &config, &err),
 		                 SM_EXIT_USAGE);
 		assert_string_equal(
-		    err.msg, "api_key: cannot read /nonexistent/key: No such file or directory");
+		    err.msg, "api_key: /nonexistent/key: No such file or directory");
 	}
 }
 

@@ -64,6 +64,43 @@ static void dotenv_sets_the_log_level(void **state)
 	unsetenv("SM_LOG_LEVEL");
 }
 
+/* KEY=@FILE values: one line break dropped; missing, binary or oversize
+ * files refused with the key and path named. */
+static void value_files(void **state)
+{
+	static char big[SM_CONFIG_VALUE_FILE_MAX + 2];
+	sm_error err;
+	char *v;
+	FILE *f;
+
+	(void)state;
+	write_file("s3cret \r\n");
+	v = sm_config_value_file("api_key", path, &err);
+	assert_string_equal(v, "s3cret "); /* inner spaces are the value's own */
+	free(v);
+	unlink(path);
+	write_file("two\nlines\n\n");
+	v = sm_config_value_file("template", path, &err);
+	assert_string_equal(v, "two\nlines\n");
+	free(v);
+	unlink(path);
+	assert_null(sm_config_value_file("api_key", "/nonexistent/k", &err));
+	assert_string_equal(err.msg, "api_key: /nonexistent/k: No such file or directory");
+	write_file("");
+	f = fopen(path, "w");
+	fwrite("a\0b", 1, 3, f);
+	fclose(f);
+	assert_null(sm_config_value_file("password", path, &err));
+	assert_non_null(strstr(err.msg, "password: "));
+	memset(big, 'x', sizeof big - 1);
+	f = fopen(path, "w");
+	fputs(big, f);
+	fclose(f);
+	assert_null(sm_config_value_file("password", path, &err));
+	assert_non_null(strstr(err.msg, "at most 64 KiB"));
+	unlink(path);
+}
+
 static void dotenv_errors_name_the_line(void **state)
 {
 	static const struct {
@@ -117,9 +154,8 @@ static void typed_getters(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(dotenv_forms),
-	    cmocka_unit_test(dotenv_sets_the_log_level),
-	    cmocka_unit_test(dotenv_errors_name_the_line),
+	    cmocka_unit_test(dotenv_forms),  cmocka_unit_test(dotenv_sets_the_log_level),
+	    cmocka_unit_test(value_files),   cmocka_unit_test(dotenv_errors_name_the_line),
 	    cmocka_unit_test(typed_getters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
