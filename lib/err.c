@@ -79,3 +79,11 @@ const char *sm_exit_name(int code)
 			return exit_names[i].name;
 	return "unknown";
 }
+
+int sm_err_option(int c, const char *arg)
+{
+	if (c == ':')
+		return sm_err(SM_EXIT_USAGE, "option '%s' needs a value (see %s --help)", arg,
+		              sm_err_progname());
+	return sm_err(SM_EXIT_USAGE, "unknown option '%s' (see %s --help)", arg, sm_err_progname());
+}

@@ -135,12 +135,8 @@ static int parse(int argc, char **argv, struct args *a)
 		case OPT_JSON:
 			a->json = true;
 			break;
-		case ':':
-			return sm_err(SM_EXIT_USAGE, "option '%s' needs a value (see --help)",
-			              argv[optind - 1]);
-		default:
-			return sm_err(SM_EXIT_USAGE, "unknown option '%s' (see --help)",
-			              argv[optind - 1]);
+		default: /* ':' too */
+			return sm_err_option(opt, argv[optind - 1]);
 		}
 	}
 	a->operands = argv + optind;

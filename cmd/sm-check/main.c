@@ -233,13 +233,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case OPT_ALERTS:
 			a->run.alerts = true;
 			break;
-		case ':':
-			return sm_err(SM_EXIT_USAGE,
-			              "option '%s' needs a value (see sm-check --help)",
-			              argv[optind - 1]);
-		default:
-			return sm_err(SM_EXIT_USAGE, "unknown option '%s' (see sm-check --help)",
-			              argv[optind - 1]);
+		default: /* ':' too */
+			return sm_err_option(opt, argv[optind - 1]);
 		}
 	}
 	for (size_t i = 0; i < a->paths.count; i++)

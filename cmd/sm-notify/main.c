@@ -343,13 +343,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case OPT_JSON:
 			a->json = true;
 			break;
-		case ':':
-			return sm_err(SM_EXIT_USAGE,
-			              "option '%s' needs a value (see sm-notify --help)",
-			              argv[optind - 1]);
-		default:
-			return sm_err(SM_EXIT_USAGE, "unknown option '%s' (see sm-notify --help)",
-			              argv[optind - 1]);
+		default: /* ':' too */
+			return sm_err_option(opt, argv[optind - 1]);
 		}
 	}
 	a->operands = argv + optind;

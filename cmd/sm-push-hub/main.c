@@ -412,12 +412,8 @@ int main(int argc, char **argv)
 		case OPT_RETRY:
 			ag.retry = true;
 			break;
-		case ':':
-			return sm_err(SM_EXIT_USAGE, "option '%s' needs a value (see --help)",
-			              argv[optind - 1]);
-		default:
-			return sm_err(SM_EXIT_USAGE, "unknown option '%s' (see --help)",
-			              argv[optind - 1]);
+		default: /* ':' too */
+			return sm_err_option(opt, argv[optind - 1]);
 		}
 	}
 	if (optind < argc)

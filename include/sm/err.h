@@ -33,6 +33,9 @@ const char *sm_err_progname(void);
 /* Print "prog: message" to stderr and return code, so callers write
  * `return sm_err(SM_EXIT_USAGE, "unknown checker: %s", name);`. */
 int sm_err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A getopt_long failure (it returned c, ':' for a missing value): one line
+ * naming the option arg and pointing at --help; returns SM_EXIT_USAGE. */
+int sm_err_option(int c, const char *arg);
 /* Print "prog: message" with the text of an sm_error. */
 int sm_err_report(int code, const sm_error *err);
 

@@ -28,27 +28,57 @@ static void messages(void **state)
 	sm_error_set(NULL, "ignored");
 }
 
-static void err_prints_progname(void **state)
+/* What fn printed on stderr into buf. */
+static void capture_stderr(char *buf, size_t size, void (*fn)(void))
 {
-	char buf[256] = "";
 	int fds[2], saved;
 	ssize_t n;
 
-	(void)state;
 	assert_int_equal(pipe(fds), 0);
 	saved = dup(STDERR_FILENO);
 	dup2(fds[1], STDERR_FILENO);
-	sm_err_set_progname("/usr/bin/sm-test");
-	assert_int_equal(sm_err(SM_EXIT_USAGE, "unknown checker '%s'", "x"), 64);
+	fn();
 	fflush(stderr);
 	dup2(saved, STDERR_FILENO);
 	close(saved);
 	close(fds[1]);
-	n = read(fds[0], buf, sizeof buf - 1);
+	n = read(fds[0], buf, size - 1);
 	close(fds[0]);
 	assert_true(n > 0);
+	buf[n] = '\0';
+}
+
+static void unknown_checker(void)
+{
+	sm_err_set_progname("/usr/bin/sm-test");
+	assert_int_equal(sm_err(SM_EXIT_USAGE, "unknown checker '%s'", "x"), 64);
+}
+
+static void err_prints_progname(void **state)
+{
+	char buf[256];
+
+	(void)state;
+	capture_stderr(buf, sizeof buf, unknown_checker);
 	assert_string_equal(buf, "sm-test: unknown checker 'x'\n");
 	assert_string_equal(sm_err_progname(), "sm-test");
+}
+
+static void option_errors(void)
+{
+	sm_err_set_progname("sm-test");
+	assert_int_equal(sm_err_option(':', "--limit"), SM_EXIT_USAGE);
+	assert_int_equal(sm_err_option('?', "--bogus"), SM_EXIT_USAGE);
+}
+
+static void option_messages(void **state)
+{
+	char buf[256];
+
+	(void)state;
+	capture_stderr(buf, sizeof buf, option_errors);
+	assert_string_equal(buf, "sm-test: option '--limit' needs a value (see sm-test --help)\n"
+	                         "sm-test: unknown option '--bogus' (see sm-test --help)\n");
 }
 
 int main(void)
@@ -57,6 +87,7 @@ int main(void)
 	    cmocka_unit_test(exit_table),
 	    cmocka_unit_test(messages),
 	    cmocka_unit_test(err_prints_progname),
+	    cmocka_unit_test(option_messages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
