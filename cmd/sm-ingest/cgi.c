@@ -274,19 +274,6 @@ static int signature_ok(const struct request *req, const sm_driver *d, const cha
 	return ok;
 }
 
-/* The ingest writer resets its cached statements before each use, not
- * after, so a SELECT stepped last stays open and keeps its read snapshot.
- * A connection kept across requests must drop those snapshots once the
- * transaction is over: otherwise its next BEGIN IMMEDIATE, from a snapshot
- * that another process's commit has made stale, fails at once with
- * SQLITE_BUSY instead of waiting on the busy timeout. */
-static void release_statements(sm_store *store)
-{
-	for (sqlite3_stmt *st = sqlite3_next_stmt(sm_store_db(store), NULL); st;
-	     st = sqlite3_next_stmt(sm_store_db(store), st))
-		sqlite3_reset(st);
-}
-
 static void writer_close(struct writer *w)
 {
 	sm_ingest_free(w->ingest);
@@ -372,8 +359,6 @@ fail:
 		if (items[i].status == 202)
 			items[i].status = failed;
 done:
-	if (w->store)
-		release_statements(w->store);
 	/* A store kept across requests is reopened after a failure that is
 	 * not mere contention, in case the connection is what broke. */
 	if (!w->keep || failed == 500)
