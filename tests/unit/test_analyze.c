@@ -112,8 +112,8 @@ static void test_config_keys(void **state)
 		sm_error err = {{0}};
 		assert_int_equal(sm_analyze_config_parse("openai", missing, 1, &config, &err),
 		                 SM_EXIT_USAGE);
-		assert_string_equal(
-		    err.msg, "api_key: /nonexistent/key: No such file or directory");
+		assert_string_equal(err.msg,
+		                    "api_key: /nonexistent/key: No such file or directory");
 	}
 }
 
