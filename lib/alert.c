@@ -187,10 +187,32 @@ void sm_batch_clear(sm_alert_batch *batch)
 		json_decref(a->labels);
 		json_decref(a->annotations);
 		json_decref(a->raw);
+		free(a->labels_text);
+		free(a->annotations_text);
+		free(a->raw_text);
 	}
 	free(batch->items);
 	json_decref(batch->agent);
 	memset(batch, 0, sizeof *batch);
+}
+
+static char *print_or_null(const json_t *v)
+{
+	return v ? sm_json_dump(v, NULL) : strdup("null");
+}
+
+int sm_batch_print(sm_alert_batch *batch)
+{
+	for (size_t i = 0; i < batch->count; i++) {
+		sm_alert *a = &batch->items[i];
+		if (!a->labels_text && !(a->labels_text = print_or_null(a->labels)))
+			return -1;
+		if (!a->annotations_text && !(a->annotations_text = print_or_null(a->annotations)))
+			return -1;
+		if (!a->raw_text && !(a->raw_text = print_or_null(a->raw)))
+			return -1;
+	}
+	return 0;
 }
 
 int sm_batch_finish(sm_alert_batch *batch, bool alertmanager_fingerprints, sm_error *err)

@@ -7,6 +7,7 @@
 #include "sm/ingest.h"
 #include "sm/json.h"
 #include "sm/rfc3339.h"
+#include "sm/trace.h"
 
 enum stmt {
 	FIND_ALERT,
@@ -123,24 +124,39 @@ static void bind_id(sqlite3_stmt *st, int i, long long id)
 		sqlite3_bind_null(st, i);
 }
 
+/* a, b and c joined, malloc'd (asprintf's formatting cost a payload more
+ * than its incident lookup). */
+static char *join3(const char *a, const char *b, const char *c)
+{
+	size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
+	char *s = malloc(la + lb + lc + 1);
+
+	if (s) {
+		memcpy(s, a, la);
+		memcpy(s + la, b, lb);
+		memcpy(s + la + lb, c, lc + 1);
+	}
+	return s;
+}
+
 /* The incident key: name and instance, or (checker, instance_id) for cluster
  * alerts, whose names carry the agent's live message. */
 static char *group_key(const char *source, const sm_alert *a)
 {
 	const char *instance =
 	    sm_json_first_str(a->labels, "instance_id", "instance", "hostname", (const char *)NULL);
-	char *key = NULL;
 
 	if (strcmp(source, "cluster") == 0) {
 		const char *checker = sm_json_str(a->labels, "checker");
-		if (asprintf(&key, "cluster\x1f%s\x1f%s", checker ? checker : a->name,
-		             instance ? instance : "") < 0)
+		char *rest = join3(checker ? checker : a->name, "\x1f", instance ? instance : ""),
+		     *key;
+		if (!rest)
 			return NULL;
+		key = join3("cluster", "\x1f", rest);
+		free(rest);
 		return key;
 	}
-	if (asprintf(&key, "%s\x1f%s", a->name, instance ? instance : "") < 0)
-		return NULL;
-	return key;
+	return join3(a->name, "\x1f", instance ? instance : "");
 }
 
 static void time_text(char buf[SM_RFC3339_LEN], const struct timespec *ts, bool set,
@@ -149,7 +165,7 @@ static void time_text(char buf[SM_RFC3339_LEN], const struct timespec *ts, bool 
 	if (set)
 		sm_rfc3339_format(buf, ts, ts->tv_nsec != 0);
 	else
-		snprintf(buf, SM_RFC3339_LEN, "%s", now);
+		memcpy(buf, now, SM_RFC3339_LEN);
 }
 
 /* What happened to one incident during this batch, strongest last. */
@@ -168,7 +184,8 @@ struct touched {
 	long long incident; /* 0: the envelope for alerts without one */
 	enum incident_change change;
 	char *previous_severity;
-	json_t *alerts;
+	sm_text alerts; /* the envelope's alert objects, comma-separated */
+	size_t nalerts;
 };
 
 struct result {
@@ -189,7 +206,7 @@ static struct touched *touch(struct result *r, long long incident)
 		r->items = p;
 		r->cap = ncap;
 	}
-	r->items[r->count] = (struct touched){incident, INC_UNCHANGED, NULL, json_array()};
+	r->items[r->count] = (struct touched){incident, INC_UNCHANGED, NULL, {0}, 0};
 	return &r->items[r->count++];
 }
 
@@ -295,8 +312,8 @@ static long long attach(sm_ingest *in, struct result *r, const char *source, con
 		                                         "hostname", (const char *)NULL);
 		char *title = NULL;
 		/* "DiskSpaceLow on db-01": the name alone would not say where. */
-		if (instance && asprintf(&title, "%s on %s", a->name, instance) < 0)
-			title = NULL;
+		if (instance)
+			title = join3(a->name, " on ", instance);
 		st = use(in, INSERT_INCIDENT);
 		bind_text(st, 1, title ? title : a->name);
 		bind_text(st, 2, sm_severity_name(a->severity));
@@ -347,26 +364,38 @@ struct stored {
 	const char *status, *severity, *started, *ended;
 };
 
-/* The alert as the envelope shows it after the write. */
-static json_t *alert_json(const sm_alert *a, long long id, const char *change,
-                          const struct stored *now)
-{
-	json_t *o = json_object();
+/* Append a string literal's bytes. */
+#define RAW(t, literal) sm_text_raw((t), literal, sizeof literal - 1)
 
-	json_object_set_new_nocheck(o, "id", json_integer(id));
-	json_object_set_new_nocheck(o, "fingerprint", sm_json_string(a->fingerprint));
-	json_object_set_new_nocheck(o, "name", sm_json_string(a->name));
-	json_object_set_new_nocheck(o, "status", json_string(now->status));
-	json_object_set_new_nocheck(o, "severity", json_string(now->severity));
-	json_object_set_new_nocheck(o, "description", sm_json_string(a->description));
-	json_object_set(o, "labels", a->labels);
-	json_object_set(o, "annotations", a->annotations);
-	json_object_set_new_nocheck(o, "started_at",
-	                            now->started ? json_string(now->started) : json_null());
-	json_object_set_new_nocheck(o, "ended_at",
-	                            now->ended ? json_string(now->ended) : json_null());
-	json_object_set_new_nocheck(o, "change", json_string(change));
-	return o;
+/* The alert as the envelope shows it after the write, printed straight
+ * into the envelope's text: labels and annotations as they were printed for
+ * the store, not printed again. */
+static void alert_text(sm_text *t, const sm_alert *a, long long id, const char *change,
+                       const struct stored *now, const char *labels, const char *annotations)
+{
+	RAW(t, "{\"id\":");
+	sm_text_int(t, id);
+	RAW(t, ",\"fingerprint\":");
+	sm_text_str(t, a->fingerprint);
+	RAW(t, ",\"name\":");
+	sm_text_str(t, a->name);
+	RAW(t, ",\"status\":");
+	sm_text_str(t, now->status);
+	RAW(t, ",\"severity\":");
+	sm_text_str(t, now->severity);
+	RAW(t, ",\"description\":");
+	sm_text_str(t, a->description);
+	RAW(t, ",\"labels\":");
+	sm_text_raw(t, labels, strlen(labels));
+	RAW(t, ",\"annotations\":");
+	sm_text_raw(t, annotations, strlen(annotations));
+	RAW(t, ",\"started_at\":");
+	sm_text_str(t, now->started);
+	RAW(t, ",\"ended_at\":");
+	sm_text_str(t, now->ended);
+	RAW(t, ",\"change\":");
+	sm_text_str(t, change);
+	RAW(t, "}");
 }
 
 static char *dump(json_t *v)
@@ -380,7 +409,13 @@ static int apply_one(sm_ingest *in, struct result *r, const char *source, const 
 	const char *status = a->resolved ? "resolved" : "firing",
 	           *sev = sm_severity_name(a->severity);
 	char started[SM_RFC3339_LEN], ended[SM_RFC3339_LEN];
-	char *labels = dump(a->labels), *annotations = dump(a->annotations), *raw = dump(a->raw);
+	/* Printed by the caller's reading thread (sm_batch_print), or here. */
+	char *own_labels = a->labels_text ? NULL : dump(a->labels),
+	     *own_annotations = a->annotations_text ? NULL : dump(a->annotations),
+	     *own_raw = a->raw_text ? NULL : dump(a->raw);
+	const char *labels = a->labels_text ? a->labels_text : own_labels,
+	           *annotations = a->annotations_text ? a->annotations_text : own_annotations,
+	           *raw = a->raw_text ? a->raw_text : own_raw;
 	char *old_status = NULL, *old_sev = NULL, *old_started = NULL, *old_ended = NULL;
 	struct stored out;
 	const char *change = NULL;
@@ -533,13 +568,15 @@ static int apply_one(sm_ingest *in, struct result *r, const char *source, const 
 			sm_error_set(err, "out of memory");
 			goto done;
 		}
-		json_array_append_new(t->alerts, alert_json(a, id, change, &out));
+		if (t->nalerts++ > 0)
+			RAW(&t->alerts, ",");
+		alert_text(&t->alerts, a, id, change, &out, labels, annotations);
 	}
 	rc = 0;
 done:
-	free(labels);
-	free(annotations);
-	free(raw);
+	free(own_labels);
+	free(own_annotations);
+	free(own_raw);
 	free(old_status);
 	free(old_sev);
 	free(old_started);
@@ -547,22 +584,56 @@ done:
 	return rc;
 }
 
-static json_t *row_json(sqlite3_stmt *st);
-
-static json_t *incident_row(sm_ingest *in, long long id)
+/* The incident's row as an envelope's "incident" object, with what this
+ * batch did to it. */
+static void incident_text(sm_ingest *in, sm_text *t, const struct touched *tt)
 {
 	sqlite3_stmt *st = use(in, INCIDENT_ROW);
 
-	sqlite3_bind_int64(st, 1, id);
-	return sqlite3_step(st) == SQLITE_ROW ? row_json(st) : NULL;
+	sqlite3_bind_int64(st, 1, tt->incident);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		RAW(t, "null");
+		return;
+	}
+	RAW(t, "{");
+	for (int i = 0; i < sqlite3_column_count(st); i++) {
+		if (i)
+			RAW(t, ",");
+		sm_text_str(t, sqlite3_column_name(st, i));
+		RAW(t, ":");
+		switch (sqlite3_column_type(st, i)) {
+		case SQLITE_INTEGER:
+			sm_text_int(t, sqlite3_column_int64(st, i));
+			break;
+		case SQLITE_FLOAT:
+			sm_text_real(t, sqlite3_column_double(st, i));
+			break;
+		case SQLITE_NULL:
+			RAW(t, "null");
+			break;
+		default:
+			sm_text_str(t, (const char *)sqlite3_column_text(st, i));
+		}
+	}
+	RAW(t, ",\"change\":");
+	sm_text_str(t, incident_changes[tt->change]);
+	if (tt->previous_severity) {
+		RAW(t, ",\"previous_severity\":");
+		sm_text_str(t, tt->previous_severity);
+	}
+	RAW(t, "}");
 }
 
-int sm_ingest_apply(sm_ingest *in, const sm_alert_batch *batch, const char *trace_id,
-                    json_t *envelopes, sm_error *err)
+/* The envelopes are printed as text, not built as trees and then printed:
+ * that was a fifth of a batch ingest. The keys and their order are those of
+ * sm_envelope_new and sm_envelope_add_stage (test_ingest compares them). */
+int sm_ingest_apply_text(sm_ingest *in, const sm_alert_batch *batch, const char *trace_id,
+                         sm_text *out, sm_error *err)
 {
-	char now[SM_RFC3339_LEN];
+	char now[SM_RFC3339_LEN], trace[SM_TRACE_LEN + 1] = "";
 	struct result r = {0};
 	struct timespec t0, t1;
+	size_t mark = out->len;
 	int rc = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -571,33 +642,45 @@ int sm_ingest_apply(sm_ingest *in, const sm_alert_batch *batch, const char *trac
 		rc = apply_one(in, &r, batch->source, &batch->items[i], !batch->no_create_resolved,
 		               now, trace_id, err);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* Callers pass a valid trace id; else one new id for all envelopes. */
+	if (sm_trace_valid(trace_id))
+		memcpy(trace, trace_id, sizeof trace);
+	else if (sm_trace_new(trace) < 0)
+		trace[0] = '\0';
 	for (size_t i = 0; i < r.count; i++) {
 		struct touched *t = &r.items[i];
-		if (rc == 0 && json_array_size(t->alerts) > 0) {
-			json_t *env = sm_envelope_new(batch->source, trace_id), *inc = json_null();
-			if (t->incident > 0) {
-				inc = incident_row(in, t->incident);
-				if (!inc)
-					inc = json_null();
-				else {
-					json_object_set_new_nocheck(
-					    inc, "change",
-					    json_string(incident_changes[t->change]));
-					if (t->previous_severity)
-						json_object_set_new_nocheck(
-						    inc, "previous_severity",
-						    json_string(t->previous_severity));
-				}
+		if (rc == 0 && t->nalerts > 0) {
+			RAW(out, "{\"v\":");
+			sm_text_int(out, SM_ENVELOPE_VERSION);
+			if (trace[0]) {
+				RAW(out, ",\"trace_id\":");
+				sm_text_str(out, trace);
 			}
-			json_object_set_new_nocheck(env, "incident", inc);
-			json_object_set(env, "alerts", t->alerts);
-			if (batch->agent)
-				json_object_set(env, "agent", batch->agent);
-			sm_envelope_add_stage(env, "ingest", "ok", now,
-			                      sm_round(sm_elapsed_ms(&t0, &t1), 3), NULL);
-			json_array_append_new(envelopes, env);
+			RAW(out, ",\"source\":");
+			sm_text_str(out, batch->source);
+			RAW(out, ",\"incident\":");
+			if (t->incident > 0)
+				incident_text(in, out, t);
+			else
+				RAW(out, "null");
+			RAW(out, ",\"alerts\":[");
+			sm_text_raw(out, t->alerts.p, t->alerts.len);
+			RAW(out, "]");
+			if (batch->agent) {
+				RAW(out, ",\"agent\":");
+				if (sm_json_dump_append(out, batch->agent, '\0') < 0)
+					out->failed = 1;
+			}
+			RAW(out, ",\"stages\":[{\"stage\":\"ingest\",\"status\":\"ok\","
+			         "\"started_at\":");
+			sm_text_str(out, now);
+			RAW(out, ",\"duration_ms\":");
+			sm_text_real(out, sm_round(sm_elapsed_ms(&t0, &t1), 3));
+			RAW(out, ",\"error\":null}]}\n");
+			if (t->alerts.failed)
+				out->failed = 1;
 		}
-		json_decref(t->alerts);
+		free(t->alerts.p);
 		free(t->previous_severity);
 	}
 	free(r.items);
@@ -607,6 +690,37 @@ int sm_ingest_apply(sm_ingest *in, const sm_alert_batch *batch, const char *trac
 	 * another process has written in between. */
 	for (int i = 0; i < NSTMT; i++)
 		sqlite3_reset(in->st[i]);
+	if (rc == 0 && out->failed) {
+		sm_error_set(err, "out of memory");
+		rc = -1;
+	}
+	if (rc < 0) {
+		out->failed = 0;
+		out->len = mark;
+		if (out->p)
+			out->p[mark] = '\0';
+	}
+	return rc;
+}
+
+int sm_ingest_apply(sm_ingest *in, const sm_alert_batch *batch, const char *trace_id,
+                    json_t *envelopes, sm_error *err)
+{
+	sm_text text = {0};
+	int rc = sm_ingest_apply_text(in, batch, trace_id, &text, err);
+
+	for (size_t at = 0; rc == 0 && at < text.len;) {
+		const char *end = memchr(text.p + at, '\n', text.len - at);
+		json_t *env = sm_json_parse(text.p + at, (size_t)(end - (text.p + at)), 0, NULL);
+		if (!env) {
+			sm_error_set(err, "out of memory");
+			rc = -1;
+			break;
+		}
+		json_array_append_new(envelopes, env);
+		at = (size_t)(end - text.p) + 1;
+	}
+	free(text.p);
 	return rc;
 }
 

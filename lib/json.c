@@ -58,24 +58,18 @@ int sm_json_utf8_valid(const char *s, size_t len)
 	return 1;
 }
 
-json_t *sm_json_string(const char *s)
+/* s with each invalid UTF-8 sequence replaced by U+FFFD, malloc'd; its
+ * length in *len (in: strlen(s)). */
+static char *lossy_utf8(const char *s, size_t *len)
 {
-	size_t len, out = 0;
-	const unsigned char *p;
-	char *buf;
-	json_t *j;
+	size_t left = *len, out = 0;
+	const unsigned char *p = (const unsigned char *)s;
+	char *buf = malloc(left * 3 + 1);
 
-	if (!s)
-		return json_null();
-	len = strlen(s);
-	if (sm_json_utf8_valid(s, len))
-		return json_stringn(s, len);
-	buf = malloc(len * 3 + 1);
 	if (!buf)
-		return json_null();
-	p = (const unsigned char *)s;
-	while (len > 0) {
-		size_t n = utf8_seq(p, len);
+		return NULL;
+	while (left > 0) {
+		size_t n = utf8_seq(p, left);
 		if (n == 0) {
 			memcpy(buf + out, "\xef\xbf\xbd", 3);
 			out += 3;
@@ -85,9 +79,28 @@ json_t *sm_json_string(const char *s)
 			out += n;
 		}
 		p += n;
-		len -= n;
+		left -= n;
 	}
-	j = json_stringn(buf, out);
+	buf[out] = '\0';
+	*len = out;
+	return buf;
+}
+
+json_t *sm_json_string(const char *s)
+{
+	size_t len;
+	char *buf;
+	json_t *j;
+
+	if (!s)
+		return json_null();
+	len = strlen(s);
+	if (sm_json_utf8_valid(s, len))
+		return json_stringn_nocheck(s, len); /* checked just now */
+	buf = lossy_utf8(s, &len);
+	if (!buf)
+		return json_null();
+	j = json_stringn_nocheck(buf, len);
 	free(buf);
 	return j;
 }
@@ -121,13 +134,7 @@ double sm_round(double v, int digits)
 
 static int is_digit(char c);
 
-struct out {
-	char *p;
-	size_t len, cap;
-	int failed;
-};
-
-static int grow(struct out *o, size_t more)
+static int grow(sm_text *o, size_t more)
 {
 	size_t cap = o->cap ? o->cap : 256;
 	char *p;
@@ -153,7 +160,7 @@ static int grow(struct out *o, size_t more)
 	return 0;
 }
 
-static void put(struct out *o, const char *s, size_t n)
+static void put(sm_text *o, const char *s, size_t n)
 {
 	if (o->cap - o->len < n + 1 && grow(o, n) < 0)
 		return;
@@ -161,7 +168,7 @@ static void put(struct out *o, const char *s, size_t n)
 	o->len += n;
 }
 
-static void put_char(struct out *o, char c)
+static void put_char(sm_text *o, char c)
 {
 	if (o->cap - o->len < 2 && grow(o, 1) < 0)
 		return;
@@ -181,7 +188,7 @@ static int plain(unsigned char c)
 	return !escaped[c];
 }
 
-static void put_string(struct out *o, const char *s, size_t n)
+static void put_string(sm_text *o, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t i = 0;
@@ -230,7 +237,7 @@ static void put_string(struct out *o, const char *s, size_t n)
 	put_char(o, '"');
 }
 
-static void put_integer(struct out *o, json_int_t v)
+static void put_integer(sm_text *o, json_int_t v)
 {
 	char buf[24], *end = buf + sizeof buf, *p = end;
 	/* Through unsigned, so the most negative value negates without overflow. */
@@ -247,7 +254,7 @@ static void put_integer(struct out *o, json_int_t v)
 
 /* As jansson prints a real at precision 15: "%.15g", ".0" added when that
  * looks like an integer, and the exponent without "+" or leading zeros. */
-static void put_real(struct out *o, double v)
+static void put_real(sm_text *o, double v)
 {
 	char buf[40], *w;
 	int n = snprintf(buf, sizeof buf, "%.15g", v);
@@ -288,7 +295,7 @@ static void put_real(struct out *o, double v)
 	put(o, buf, (size_t)n);
 }
 
-static void put_value(struct out *o, const json_t *v, int depth)
+static void put_value(sm_text *o, const json_t *v, int depth)
 {
 	if (depth > SM_JSON_MAX_DEPTH) {
 		o->failed = 1;
@@ -346,7 +353,7 @@ static void put_value(struct out *o, const json_t *v, int depth)
 
 char *sm_json_dump(const json_t *v, size_t *len)
 {
-	struct out o = {0};
+	sm_text o = {0};
 
 	if (!v || grow(&o, 255) < 0)
 		return NULL;
@@ -359,6 +366,71 @@ char *sm_json_dump(const json_t *v, size_t *len)
 	if (len)
 		*len = o.len;
 	return o.p;
+}
+
+int sm_json_dump_append(sm_text *t, const json_t *v, char end)
+{
+	size_t mark = t->len;
+
+	if (!v || t->failed)
+		return -1;
+	put_value(t, v, 0);
+	if (end != '\0')
+		put_char(t, end);
+	if (t->failed) {
+		t->failed = 0;
+		t->len = mark;
+		if (t->p)
+			t->p[mark] = '\0';
+		return -1;
+	}
+	t->p[t->len] = '\0';
+	return 0;
+}
+
+void sm_text_raw(sm_text *t, const char *s, size_t n)
+{
+	put(t, s, n);
+	if (!t->failed && t->p)
+		t->p[t->len] = '\0';
+}
+
+void sm_text_str(sm_text *t, const char *s)
+{
+	size_t n;
+
+	if (!s) {
+		sm_text_raw(t, "null", 4);
+		return;
+	}
+	n = strlen(s);
+	if (sm_json_utf8_valid(s, n)) {
+		put_string(t, s, n);
+	} else {
+		char *fixed = lossy_utf8(s, &n);
+		if (!fixed) {
+			t->failed = 1;
+			return;
+		}
+		put_string(t, fixed, n);
+		free(fixed);
+	}
+	if (!t->failed)
+		t->p[t->len] = '\0';
+}
+
+void sm_text_int(sm_text *t, long long v)
+{
+	put_integer(t, v);
+	if (!t->failed && t->p)
+		t->p[t->len] = '\0';
+}
+
+void sm_text_real(sm_text *t, double v)
+{
+	put_real(t, v);
+	if (!t->failed && t->p)
+		t->p[t->len] = '\0';
 }
 
 /* --- a fast parser --- */

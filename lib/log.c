@@ -14,7 +14,7 @@
 static const char *const level_names[] = {"debug", "info", "warn", "error", "off"};
 static enum sm_log_level current = SM_LOG_WARN;
 static char tool_name[64] = "sm";
-static char trace[40];
+static _Thread_local char trace[40]; /* each thread logs its own payload's */
 
 int sm_log_level_parse(const char *name)
 {
@@ -40,7 +40,10 @@ void sm_log_init(const char *tool)
 
 void sm_log_set_trace(const char *trace_id)
 {
-	snprintf(trace, sizeof trace, "%s", trace_id ? trace_id : "");
+	size_t n = trace_id ? strnlen(trace_id, sizeof trace - 1) : 0;
+
+	memcpy(trace, trace_id ? trace_id : "", n); /* once per payload: no snprintf */
+	trace[n] = '\0';
 }
 
 enum sm_log_level sm_log_level(void)

@@ -77,7 +77,7 @@ static void respond(const struct request *req, int status, const char *extra_hea
 	for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
 		if (strcmp(reasons[i][0], code) == 0)
 			reason = reasons[i][1];
-	text = json_dumps(body, SM_JSON_FLAGS);
+	text = sm_json_dump(body, NULL); /* not json_dumps: see sm_json_arena_install */
 	n = asprintf(&answer, "Status: %d %s\r\nContent-Type: application/json\r\n%s%s\r\n%s\n",
 	             status, reason, extra_header ? extra_header : "", extra_header ? "\r\n" : "",
 	             text ? text : "{}");

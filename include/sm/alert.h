@@ -40,6 +40,10 @@ typedef struct sm_alert {
 	struct timespec ended_at;
 	bool ended_set; /* ended_at is meaningful */
 	json_t *raw;    /* the part of the payload this alert came from (a reference) */
+	/* labels, annotations and raw as compact JSON text when printed ahead
+	 * by sm_batch_print (a batch prints them on its reading thread), or NULL:
+	 * the store prints them then. */
+	char *labels_text, *annotations_text, *raw_text;
 } sm_alert;
 
 typedef struct sm_alert_batch {
@@ -54,6 +58,9 @@ typedef struct sm_alert_batch {
  * annotations, started now (started_set false). NULL when out of memory. */
 sm_alert *sm_batch_add(sm_alert_batch *batch);
 void sm_batch_clear(sm_alert_batch *batch);
+/* Print each alert's labels, annotations and raw into its *_text; -1 when
+ * out of memory (the texts made so far stay, and are freed with it). */
+int sm_batch_print(sm_alert_batch *batch);
 /* Fill missing fingerprints (sm_fingerprint_labels for Alertmanager-shaped
  * sources, sm_fingerprint_generic otherwise) and default names. */
 int sm_batch_finish(sm_alert_batch *batch, bool alertmanager_fingerprints, sm_error *err);

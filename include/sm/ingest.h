@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 #include "sm/alert.h"
+#include "sm/json.h"
 #include "sm/store.h"
 
 typedef struct sm_ingest sm_ingest;
@@ -30,6 +31,10 @@ void sm_ingest_free(sm_ingest *ingest);
  * carries trace_id, source and an ingest stages record. */
 int sm_ingest_apply(sm_ingest *ingest, const sm_alert_batch *batch, const char *trace_id,
                     json_t *envelopes, sm_error *err);
+/* The same, appending the envelopes as NDJSON text to out (the batch's hot
+ * path: no trees). On failure out is as it was. */
+int sm_ingest_apply_text(sm_ingest *ingest, const sm_alert_batch *batch, const char *trace_id,
+                         sm_text *out, sm_error *err);
 
 /* The envelope --dry-run prints for a batch: nothing stored, no ids. */
 json_t *sm_ingest_dry_run(const sm_alert_batch *batch, const char *driver, const char *trace_id);

@@ -22,6 +22,24 @@ double sm_round(double v, int digits);
  * NULL); NULL when out of memory or nested more than SM_JSON_MAX_DEPTH. */
 #define SM_JSON_MAX_DEPTH 2048
 char *sm_json_dump(const json_t *v, size_t *len);
+/* A growing text: zero-initialise, free(t.p) when done. Once an append
+ * runs out of memory, failed is set and further appends do nothing; p stays
+ * NUL-terminated. */
+typedef struct {
+	char *p;
+	size_t len, cap;
+	int failed;
+} sm_text;
+/* Append the text of v, as sm_json_dump prints it, and then the byte end
+ * unless it is '\0' (a newline makes NDJSON). 0, or -1 with t as it was
+ * when out of memory or nested too deep. */
+int sm_json_dump_append(sm_text *t, const json_t *v, char end);
+/* Append JSON by hand: bytes as they are, a string (NULL prints null;
+ * invalid UTF-8 becomes U+FFFD), an integer, a real as jansson prints it. */
+void sm_text_raw(sm_text *t, const char *s, size_t n);
+void sm_text_str(sm_text *t, const char *s);
+void sm_text_int(sm_text *t, long long v);
+void sm_text_real(sm_text *t, double v);
 /* Parse len bytes of JSON text as json_loadb(text, len, flags, error) does,
  * with the same values accepted and refused (flags: JSON_REJECT_DUPLICATES
  * and JSON_DECODE_ANY; others are ignored), several times faster: jansson
@@ -29,6 +47,15 @@ char *sm_json_dump(const json_t *v, size_t *len);
  * batch ingest. On failure NULL, with error's text, line, column and
  * position set (the texts are ours, not jansson's). error may be NULL. */
 json_t *sm_json_parse(const char *text, size_t len, size_t flags, json_error_t *error);
+/* Give jansson its memory from 64 KiB chunks, each used again once all its
+ * blocks are freed (json_arena.c says why). For single-threaded programs
+ * whose trees are short-lived (sm-ingest); call it before the first jansson
+ * call, and free what json_dumps returns with sm_json_arena_free, not free.
+ * Does nothing under AddressSanitizer. The two allocation functions are
+ * public for the tests. */
+void sm_json_arena_install(void);
+void *sm_json_arena_malloc(size_t size);
+void sm_json_arena_free(void *p);
 /* Whether s (len bytes) is valid UTF-8. */
 int sm_json_utf8_valid(const char *s, size_t len);
 

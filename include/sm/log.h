@@ -19,7 +19,8 @@ enum sm_log_level {
 
 /* Read SM_LOG_LEVEL and remember the tool name for every line. */
 void sm_log_init(const char *tool);
-/* The trace id carried by the following lines (NULL or "" for none). */
+/* The trace id carried by the following lines of this thread (NULL or ""
+ * for none). */
 void sm_log_set_trace(const char *trace_id);
 enum sm_log_level sm_log_level(void);
 /* Parse a level name; returns -1 when unknown. */

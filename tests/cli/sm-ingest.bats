@@ -132,6 +132,44 @@ count() { sql "SELECT count(*) FROM $1"; }
 	[ "$(count alerts)" = 2 ]
 }
 
+@test "a slow producer: each payload is stored and printed as soon as it arrives" {
+	mkfifo "$TEST_DIR/in"
+	# (fd 3 is bats's own: the writer gets another one)
+	sm-ingest -d alertmanager <"$TEST_DIR/in" >"$TEST_DIR/out" 3>&- &
+	pid=$!
+	exec 7>"$TEST_DIR/in"
+	lines_out() { wc -l <"$TEST_DIR/out"; }
+	am_payload One a firing >&7
+	for _ in $(seq 100); do [ "$(lines_out)" -ge 1 ] && break; sleep 0.05; done
+	[ "$(lines_out)" -eq 1 ] # printed while the input is still open
+	[ "$(count alerts)" = 1 ] # and committed: another connection sees it
+	am_payload Two b firing >&7
+	for _ in $(seq 100); do [ "$(lines_out)" -ge 2 ] && break; sleep 0.05; done
+	[ "$(lines_out)" -eq 2 ]
+	[ "$(count alerts)" = 2 ]
+	exec 7>&-
+	wait "$pid"
+}
+
+@test "a store failure mid-stream: the open transaction is rolled back, nothing acknowledged, exit 1" {
+	am_payload Before x firing | sm-ingest >/dev/null # committed before the failing run
+	sql "CREATE TRIGGER boom BEFORE INSERT ON alerts WHEN NEW.name = 'Boom' BEGIN SELECT RAISE(ABORT, 'boom'); END"
+	{ am_payload One x firing; am_payload Boom y firing; am_payload Two z firing; } >"$TEST_DIR/stream"
+	run --separate-stderr sm-ingest -d alertmanager "$TEST_DIR/stream"
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 0 ] # nothing printed: nothing of it was committed
+	[ "$stderr" = "sm-ingest: $TEST_DIR/stream: payload 2: cannot store: $SM_DB: boom (2 payload(s) since the last commit not stored)" ]
+	[ "$(sql "SELECT group_concat(name) FROM alerts")" = Before ]
+	[ "$(count incidents)" = 1 ]
+	[ "$(count alert_history)" = 1 ]
+	# The same input once the cause is gone: everything stored.
+	sql "DROP TRIGGER boom"
+	run sm-ingest -d alertmanager "$TEST_DIR/stream"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 3 ]
+	[ "$(count alerts)" = 4 ]
+}
+
 @test "sm-check --alerts: results become local alerts; OK resolves" {
 	host cli-warn
 	run sm-check --alerts memory load

@@ -78,6 +78,35 @@ static void dump_scalars(void **state)
 	assert_dump_like_jansson(json_null());
 }
 
+/* Appending prints what sm_json_dump prints, one after another, and a
+ * failure leaves the text as it was. */
+static void dump_append(void **state)
+{
+	sm_text t = {0};
+	json_t *a = json_pack("{s:i,s:[s,n]}", "x", 1, "y", "z\n"), *b = json_string("\xc3\xa9");
+	json_t *deep = json_array(), *inner = deep;
+
+	(void)state;
+	assert_int_equal(sm_json_dump_append(&t, a, '\n'), 0);
+	assert_int_equal(sm_json_dump_append(&t, b, '\0'), 0);
+	assert_string_equal(t.p, "{\"x\":1,\"y\":[\"z\\n\",null]}\n\"\xc3\xa9\"");
+	assert_int_equal(t.len, strlen(t.p));
+	for (int i = 0; i < SM_JSON_MAX_DEPTH + 5; i++) {
+		json_t *next = json_array();
+		json_array_append_new(inner, next);
+		inner = next;
+	}
+	assert_int_equal(sm_json_dump_append(&t, deep, '\n'), -1);
+	assert_string_equal(t.p, "{\"x\":1,\"y\":[\"z\\n\",null]}\n\"\xc3\xa9\"");
+	for (int i = 0; i < 1000; i++) /* growing well past the first block */
+		assert_int_equal(sm_json_dump_append(&t, a, '\n'), 0);
+	assert_int_equal(t.len, strlen(t.p));
+	json_decref(a);
+	json_decref(b);
+	json_decref(deep);
+	free(t.p);
+}
+
 static void dump_strings(void **state)
 {
 	static const char *const texts[] = {
@@ -325,10 +354,15 @@ static void parse_mutations(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(utf8_validation),   cmocka_unit_test(lossy_strings),
-	    cmocka_unit_test(dump_scalars),      cmocka_unit_test(dump_strings),
-	    cmocka_unit_test(dump_random_trees), cmocka_unit_test(dump_refuses_runaway_depth),
-	    cmocka_unit_test(parse_cases),       cmocka_unit_test(parse_depth_limit),
+	    cmocka_unit_test(utf8_validation),
+	    cmocka_unit_test(lossy_strings),
+	    cmocka_unit_test(dump_scalars),
+	    cmocka_unit_test(dump_strings),
+	    cmocka_unit_test(dump_append),
+	    cmocka_unit_test(dump_random_trees),
+	    cmocka_unit_test(dump_refuses_runaway_depth),
+	    cmocka_unit_test(parse_cases),
+	    cmocka_unit_test(parse_depth_limit),
 	    cmocka_unit_test(parse_mutations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
