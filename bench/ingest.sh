@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
-bin=${SM_BIN:-build/bin}
+bin=$(cd "${SM_BIN:-build/bin}" && pwd) # absolute: lighttpd runs the CGI from elsewhere
 for tool in prometheus-alertmanager lighttpd wrk; do
 	command -v "$tool" >/dev/null || { echo "bench/ingest.sh: $tool missing (scripts/deps bench)" >&2; exit 1; }
 done
@@ -74,7 +74,7 @@ echo "| --- | ---: | ---: | ---: |"
 for what in bare cgi fastcgi; do
 	case $what in
 	bare) p=$(serve "$tmp/bare-cgi" cgi) ;;
-	*) p=$(serve "$PWD/$bin/sm-ingest" "$what") ;;
+	*) p=$(serve "$bin/sm-ingest" "$what") ;;
 	esac
 	out=$(wrk -t2 -c8 -d"${secs}s" -s bench/post.lua "http://127.0.0.1:$p/alerts/webhook/alertmanager/")
 	rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
