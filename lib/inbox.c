@@ -1,4 +1,5 @@
 /* inbox.c - the webhook queue in the store (see inbox.h). */
+#include <limits.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -6,27 +7,46 @@
 #include "sm/json.h"
 #include "sm/rfc3339.h"
 
-int sm_inbox_put(sm_store *store, json_t *env, sm_error *err)
+int sm_inbox_put_text(sm_store *store, const char *text, size_t len, const char *trace_id,
+                      sm_error *err)
 {
-	char now[SM_RFC3339_LEN], *text = sm_json_dump(env, NULL);
-	const char *trace = json_string_value(json_object_get(env, "trace_id"));
+	char now[SM_RFC3339_LEN];
 	sqlite3_stmt *st = sm_store_prepare(
 	    store, "INSERT INTO inbox (envelope, created_at, trace_id) VALUES (?1, ?2, ?3)", err);
 	int rc = -1;
 
-	if (!st || !text)
-		goto done;
+	if (!st)
+		return -1;
+	if (len > INT_MAX) {
+		sm_error_set(err, "an envelope of %zu bytes is too large to queue", len);
+		sqlite3_finalize(st);
+		return -1;
+	}
 	sm_rfc3339_now(now, true);
-	sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, text, (int)len, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, trace ? trace : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, trace_id ? trace_id : "", -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		sm_error_set(err, "%s: %s", sm_store_path(store),
 		             sqlite3_errmsg(sm_store_db(store)));
 	else
 		rc = 0;
-done:
 	sqlite3_finalize(st);
+	return rc;
+}
+
+int sm_inbox_put(sm_store *store, json_t *env, sm_error *err)
+{
+	size_t len = 0;
+	char *text = sm_json_dump(env, &len);
+	int rc;
+
+	if (!text) {
+		sm_error_set(err, "out of memory");
+		return -1;
+	}
+	rc = sm_inbox_put_text(store, text, len,
+	                       json_string_value(json_object_get(env, "trace_id")), err);
 	free(text);
 	return rc;
 }

@@ -398,24 +398,14 @@ static void alert_text(sm_text *t, const sm_alert *a, long long id, const char *
 	RAW(t, "}");
 }
 
-static char *dump(json_t *v)
-{
-	return v ? sm_json_dump(v, NULL) : strdup("null");
-}
-
 static int apply_one(sm_ingest *in, struct result *r, const char *source, const sm_alert *a,
                      bool create_resolved, const char *now, const char *trace_id, sm_error *err)
 {
 	const char *status = a->resolved ? "resolved" : "firing",
 	           *sev = sm_severity_name(a->severity);
 	char started[SM_RFC3339_LEN], ended[SM_RFC3339_LEN];
-	/* Printed by the caller's reading thread (sm_batch_print), or here. */
-	char *own_labels = a->labels_text ? NULL : dump(a->labels),
-	     *own_annotations = a->annotations_text ? NULL : dump(a->annotations),
-	     *own_raw = a->raw_text ? NULL : dump(a->raw);
-	const char *labels = a->labels_text ? a->labels_text : own_labels,
-	           *annotations = a->annotations_text ? a->annotations_text : own_annotations,
-	           *raw = a->raw_text ? a->raw_text : own_raw;
+	/* Printed by sm_batch_print, on a batch's reading thread or just before. */
+	const char *labels = a->labels_text, *annotations = a->annotations_text, *raw = a->raw_text;
 	char *old_status = NULL, *old_sev = NULL, *old_started = NULL, *old_ended = NULL;
 	struct stored out;
 	const char *change = NULL;
@@ -423,10 +413,6 @@ static int apply_one(sm_ingest *in, struct result *r, const char *source, const 
 	sqlite3_stmt *st;
 	int rc = -1;
 
-	if (!labels || !annotations || !raw) {
-		sm_error_set(err, "out of memory");
-		goto done;
-	}
 	time_text(started, &a->started_at, a->started_set, now);
 	time_text(ended, &a->ended_at, a->ended_set, now); /* a resolve without a time: now */
 	st = use(in, FIND_ALERT);
@@ -574,9 +560,6 @@ static int apply_one(sm_ingest *in, struct result *r, const char *source, const 
 	}
 	rc = 0;
 done:
-	free(own_labels);
-	free(own_annotations);
-	free(own_raw);
 	free(old_status);
 	free(old_sev);
 	free(old_started);
@@ -627,8 +610,8 @@ static void incident_text(sm_ingest *in, sm_text *t, const struct touched *tt)
 /* The envelopes are printed as text, not built as trees and then printed:
  * that was a fifth of a batch ingest. The keys and their order are those of
  * sm_envelope_new and sm_envelope_add_stage (test_ingest compares them). */
-int sm_ingest_apply_text(sm_ingest *in, const sm_alert_batch *batch, const char *trace_id,
-                         sm_text *out, sm_error *err)
+int sm_ingest_apply_text(sm_ingest *in, sm_alert_batch *batch, const char *trace_id, sm_text *out,
+                         sm_error *err)
 {
 	char now[SM_RFC3339_LEN], trace[SM_TRACE_LEN + 1] = "";
 	struct result r = {0};
@@ -638,6 +621,10 @@ int sm_ingest_apply_text(sm_ingest *in, const sm_alert_batch *batch, const char 
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	sm_rfc3339_now(now, true);
+	if (sm_batch_print(batch) < 0) { /* a no-op when the caller did it */
+		sm_error_set(err, "out of memory");
+		rc = -1;
+	}
 	for (size_t i = 0; i < batch->count && rc == 0; i++)
 		rc = apply_one(in, &r, batch->source, &batch->items[i], !batch->no_create_resolved,
 		               now, trace_id, err);
@@ -703,8 +690,8 @@ int sm_ingest_apply_text(sm_ingest *in, const sm_alert_batch *batch, const char 
 	return rc;
 }
 
-int sm_ingest_apply(sm_ingest *in, const sm_alert_batch *batch, const char *trace_id,
-                    json_t *envelopes, sm_error *err)
+int sm_ingest_apply(sm_ingest *in, sm_alert_batch *batch, const char *trace_id, json_t *envelopes,
+                    sm_error *err)
 {
 	sm_text text = {0};
 	int rc = sm_ingest_apply_text(in, batch, trace_id, &text, err);

@@ -282,8 +282,8 @@ static int commit(struct run *r)
  * input again stores it. No savepoint per payload: each one copied every
  * page the transaction had already changed, which cost a batch a third of
  * its time. */
-static int store_batch(struct run *r, const sm_alert_batch *batch, const char *trace_id,
-                       size_t number, const char *name)
+static int store_batch(struct run *r, sm_alert_batch *batch, const char *trace_id, size_t number,
+                       const char *name)
 {
 	size_t mark = r->pending.len;
 	sm_error err;
@@ -299,14 +299,8 @@ static int store_batch(struct run *r, const sm_alert_batch *batch, const char *t
 		goto fail;
 	for (size_t at = mark; r->args->queue && at < r->pending.len;) {
 		const char *line = r->pending.p + at, *end = strchr(line, '\n');
-		json_t *env = sm_json_parse(line, (size_t)(end - line), 0, NULL);
-		int rc = env ? sm_inbox_put(r->store, env, &err) : -1;
-		json_decref(env);
-		if (rc < 0) {
-			if (!env)
-				sm_error_set(&err, "out of memory");
+		if (sm_inbox_put_text(r->store, line, (size_t)(end - line), trace_id, &err) < 0)
 			goto fail;
-		}
 		at = (size_t)(end - r->pending.p) + 1;
 	}
 	return 0;

@@ -16,6 +16,10 @@
 
 /* Queue env (inside the caller's transaction). */
 int sm_inbox_put(sm_store *store, json_t *env, sm_error *err);
+/* The same for an envelope already printed (len bytes of compact JSON) with
+ * its trace id. */
+int sm_inbox_put_text(sm_store *store, const char *text, size_t len, const char *trace_id,
+                      sm_error *err);
 /* Claim the oldest pending item: 1 with *id and *env set (the caller owns
  * env), 0 when there is none, -1 with err. */
 int sm_inbox_claim(sm_store *store, const char *worker, double stale_s, long long *id, json_t **env,

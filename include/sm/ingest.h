@@ -25,15 +25,16 @@ typedef struct sm_ingest sm_ingest;
 sm_ingest *sm_ingest_new(sm_store *store, sm_error *err);
 void sm_ingest_free(sm_ingest *ingest);
 
-/* Apply one batch inside the caller's transaction (or savepoint). Appends to
+/* Apply one batch inside the caller's transaction (or savepoint), printing
+ * its alerts' texts first where sm_batch_print has not. Appends to
  * envelopes (an array) one envelope per incident touched, in first-touched
  * order, plus one with "incident": null for alerts that touched none; each
  * carries trace_id, source and an ingest stages record. */
-int sm_ingest_apply(sm_ingest *ingest, const sm_alert_batch *batch, const char *trace_id,
+int sm_ingest_apply(sm_ingest *ingest, sm_alert_batch *batch, const char *trace_id,
                     json_t *envelopes, sm_error *err);
 /* The same, appending the envelopes as NDJSON text to out (the batch's hot
  * path: no trees). On failure out is as it was. */
-int sm_ingest_apply_text(sm_ingest *ingest, const sm_alert_batch *batch, const char *trace_id,
+int sm_ingest_apply_text(sm_ingest *ingest, sm_alert_batch *batch, const char *trace_id,
                          sm_text *out, sm_error *err);
 
 /* The envelope --dry-run prints for a batch: nothing stored, no ids. */

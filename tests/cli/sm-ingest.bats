@@ -54,8 +54,10 @@ count() { sql "SELECT count(*) FROM $1"; }
 	[ "$(sql "SELECT count(DISTINCT trace_id) FROM alert_history")" = 3 ]
 	[ "$(count inbox)" = 0 ]
 	# --queue also queues each envelope.
-	am_payload DiskFull db-01 resolved | sm-ingest --queue >/dev/null
+	queued=$(am_payload DiskFull db-01 resolved | sm-ingest --queue)
 	[ "$(sql "SELECT count(*), max(state) FROM inbox")" = "1	pending" ]
+	[ "$(sql "SELECT envelope FROM inbox")" = "$queued" ] # the very envelope printed
+	[ "$(sql "SELECT trace_id FROM inbox")" = "$(echo "$queued" | json_get 'd["trace_id"]')" ]
 	[ "$(sql "SELECT status FROM incidents WHERE title = 'DiskFull on db-01'")" = resolved ]
 }
 

@@ -3,6 +3,7 @@
  * history, and the envelopes each write produces. */
 #include <unistd.h>
 #include "testutil.h"
+#include "sm/envelope.h"
 #include "sm/ingest.h"
 
 static char dir[64], path[128];
@@ -293,6 +294,80 @@ static void no_snapshot_kept_between_commits(void **state)
 	json_decref(envs);
 }
 
+/* The key names and order of an object, as one string. */
+static void keys_of(json_t *o, char *buf, size_t size)
+{
+	const char *key;
+	json_t *v;
+	size_t used = 0;
+
+	buf[0] = '\0';
+	json_object_foreach(o, key, v)
+	{
+		(void)v;
+		used += (size_t)snprintf(buf + used, size - used, "%s ", key);
+	}
+}
+
+/* The envelopes are printed as text, not built with sm_envelope_new: their
+ * keys, in order, are still the ones the envelope functions make, and the
+ * text is what sm_json_dump prints for the parsed envelope. */
+static void envelope_text_matches_the_envelope_functions(void **state)
+{
+	struct spec one[] = {{"Disk", "db-9", "critical", false}};
+	json_t *envs = ingest("alertmanager", one, 1), *env = json_array_get(envs, 0);
+	json_t *ref = sm_envelope_new("alertmanager", "0123456789abcdef0123456789abcdef");
+	char got[256], want[256];
+	sm_alert_batch b = {0};
+	sm_text text = {0};
+	sm_error err;
+	char *printed;
+
+	(void)state;
+	json_object_set_new(ref, "incident", json_null());
+	json_object_set_new(ref, "alerts", json_array());
+	sm_envelope_add_stage(ref, "ingest", "ok", "2026-01-01T00:00:00.000Z", 0.5, NULL);
+	keys_of(env, got, sizeof got);
+	keys_of(ref, want, sizeof want);
+	assert_string_equal(got, want);
+	keys_of(json_array_get(json_object_get(env, "stages"), 0), got, sizeof got);
+	keys_of(json_array_get(json_object_get(ref, "stages"), 0), want, sizeof want);
+	assert_string_equal(got, want);
+	keys_of(json_object_get(env, "incident"), got, sizeof got);
+	assert_string_equal(got, "id title status severity source created_at updated_at "
+	                         "acknowledged_at resolved_at closed_at change ");
+	keys_of(json_array_get(json_object_get(env, "alerts"), 0), got, sizeof got);
+	assert_string_equal(got, "id fingerprint name status severity description labels "
+	                         "annotations started_at ended_at change ");
+
+	/* The text itself: one line per envelope, exactly sm_json_dump's. */
+	snprintf(b.source, sizeof b.source, "alertmanager");
+	sm_alert_set_fingerprint(sm_batch_add(&b), "text-1");
+	sm_alert_label(&b.items[0], "instance", "h\xc3\xa9\"1\"");
+	assert_int_equal(sm_batch_finish(&b, false, &err), 0);
+	assert_int_equal(sm_store_begin(store, &err), 0);
+	assert_int_equal(
+	    sm_ingest_apply_text(writer, &b, "0123456789abcdef0123456789abcdef", &text, &err), 0);
+	assert_int_equal(sm_store_commit(store, &err), 0);
+	assert_non_null(strchr(text.p, '\n'));
+	assert_int_equal(strchr(text.p, '\n') - text.p + 1, (long)text.len);
+	env = sm_json_parse(text.p, text.len - 1, 0, NULL);
+	assert_non_null(env);
+	printed = sm_json_dump(env, NULL);
+	assert_memory_equal(printed, text.p, text.len - 1);
+	assert_string_equal(
+	    json_string_value(json_object_get(
+	        json_object_get(json_array_get(json_object_get(env, "alerts"), 0), "labels"),
+	        "instance")),
+	    "h\xc3\xa9\"1\"");
+	free(printed);
+	free(text.p);
+	json_decref(env);
+	sm_batch_clear(&b);
+	json_decref(ref);
+	json_decref(envs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -302,6 +377,7 @@ int main(void)
 	    cmocka_unit_test(local_ok_creates_nothing),
 	    cmocka_unit_test(listing),
 	    cmocka_unit_test(no_snapshot_kept_between_commits),
+	    cmocka_unit_test(envelope_text_matches_the_envelope_functions),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
