@@ -107,6 +107,34 @@ static void dump_append(void **state)
 	free(t.p);
 }
 
+/* JSON written by hand: strings escaped (invalid UTF-8 becomes U+FFFD, as
+ * sm_json_string makes it), numbers as jansson prints them. */
+static void text_by_hand(void **state)
+{
+	sm_text t = {0};
+
+	(void)state;
+	sm_text_raw(&t, "[", 1);
+	sm_text_str(&t, "a\"b\\c\n\x01");
+	sm_text_raw(&t, ",", 1);
+	sm_text_str(&t, "bad \xff\xc3 end");
+	sm_text_raw(&t, ",", 1);
+	sm_text_str(&t, NULL);
+	sm_text_raw(&t, ",", 1);
+	sm_text_int(&t, -9223372036854775807LL - 1);
+	sm_text_raw(&t, ",", 1);
+	sm_text_real(&t, 1.0);
+	sm_text_raw(&t, ",", 1);
+	sm_text_real(&t, 0.125);
+	sm_text_raw(&t, "]", 1);
+	assert_false(t.failed);
+	assert_string_equal(t.p,
+	                    "[\"a\\\"b\\\\c\\n\\u0001\",\"bad \xef\xbf\xbd\xef\xbf\xbd end\",null,"
+	                    "-9223372036854775808,1.0,0.125]");
+	assert_int_equal(t.len, strlen(t.p));
+	free(t.p);
+}
+
 static void dump_strings(void **state)
 {
 	static const char *const texts[] = {
@@ -354,15 +382,11 @@ static void parse_mutations(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(utf8_validation),
-	    cmocka_unit_test(lossy_strings),
-	    cmocka_unit_test(dump_scalars),
-	    cmocka_unit_test(dump_strings),
-	    cmocka_unit_test(dump_append),
-	    cmocka_unit_test(dump_random_trees),
-	    cmocka_unit_test(dump_refuses_runaway_depth),
-	    cmocka_unit_test(parse_cases),
-	    cmocka_unit_test(parse_depth_limit),
+	    cmocka_unit_test(utf8_validation),   cmocka_unit_test(lossy_strings),
+	    cmocka_unit_test(dump_scalars),      cmocka_unit_test(dump_strings),
+	    cmocka_unit_test(dump_append),       cmocka_unit_test(text_by_hand),
+	    cmocka_unit_test(dump_random_trees), cmocka_unit_test(dump_refuses_runaway_depth),
+	    cmocka_unit_test(parse_cases),       cmocka_unit_test(parse_depth_limit),
 	    cmocka_unit_test(parse_mutations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
