@@ -25,6 +25,11 @@ enum stmt {
 	NSTMT,
 };
 
+/* An incident as envelopes and listings show it. */
+#define INCIDENT_COLUMNS                                                                           \
+	"SELECT id, title, status, severity, source, created_at, updated_at, acknowledged_at,"     \
+	" resolved_at, closed_at FROM incidents"
+
 static const char *const sql[NSTMT] = {
     [FIND_ALERT] = "SELECT id, status, severity, incident_id, description, labels, annotations,"
                    " started_at, ended_at FROM alerts WHERE source = ?1 AND fingerprint = ?2",
@@ -54,8 +59,7 @@ static const char *const sql[NSTMT] = {
      * severity instead of keeping the old episode's. */
     [REOPEN_INCIDENT] = "UPDATE incidents SET status = 'open', resolved_at = NULL,"
                         " acknowledged_at = NULL, severity = ?3, updated_at = ?2 WHERE id = ?1",
-    [INCIDENT_ROW] = "SELECT id, title, status, severity, source, created_at, updated_at,"
-                     " acknowledged_at, resolved_at, closed_at FROM incidents WHERE id = ?1",
+    [INCIDENT_ROW] = INCIDENT_COLUMNS " WHERE id = ?1",
 };
 
 struct sm_ingest {
@@ -567,6 +571,8 @@ done:
 	return rc;
 }
 
+static void row_text(sm_text *t, sqlite3_stmt *st);
+
 /* The incident's row as an envelope's "incident" object, with what this
  * batch did to it. */
 static void incident_text(sm_ingest *in, sm_text *t, const struct touched *tt)
@@ -579,25 +585,7 @@ static void incident_text(sm_ingest *in, sm_text *t, const struct touched *tt)
 		return;
 	}
 	RAW(t, "{");
-	for (int i = 0; i < sqlite3_column_count(st); i++) {
-		if (i)
-			RAW(t, ",");
-		sm_text_str(t, sqlite3_column_name(st, i));
-		RAW(t, ":");
-		switch (sqlite3_column_type(st, i)) {
-		case SQLITE_INTEGER:
-			sm_text_int(t, sqlite3_column_int64(st, i));
-			break;
-		case SQLITE_FLOAT:
-			sm_text_real(t, sqlite3_column_double(st, i));
-			break;
-		case SQLITE_NULL:
-			RAW(t, "null");
-			break;
-		default:
-			sm_text_str(t, (const char *)sqlite3_column_text(st, i));
-		}
-	}
+	row_text(t, st);
 	RAW(t, ",\"change\":");
 	sm_text_str(t, incident_changes[tt->change]);
 	if (tt->previous_severity) {
@@ -728,44 +716,63 @@ json_t *sm_ingest_dry_run(const sm_alert_batch *batch, const char *driver, const
 
 /* --- incidents and listings --- */
 
-static json_t *column_json(sqlite3_stmt *st, int i)
+/* A row's members, "name":value,… (no braces): columns named *_json hold
+ * JSON text and print as that JSON under the name without the suffix (null
+ * when it does not parse). The one printer of rows, for envelopes and
+ * listings alike. */
+static void row_text(sm_text *t, sqlite3_stmt *st)
 {
-	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_INTEGER:
-		return json_integer(sqlite3_column_int64(st, i));
-	case SQLITE_FLOAT:
-		return json_real(sqlite3_column_double(st, i));
-	case SQLITE_NULL:
-		return json_null();
-	default:
-		return sm_json_string((const char *)sqlite3_column_text(st, i));
-	}
-}
-
-/* A row as an object; columns named *_json hold JSON text. */
-static json_t *row_json(sqlite3_stmt *st)
-{
-	json_t *o = json_object();
-
 	for (int i = 0; i < sqlite3_column_count(st); i++) {
+		/* The type first: reading a value as text may change it. */
+		int type = sqlite3_column_type(st, i);
 		const char *name = sqlite3_column_name(st, i);
 		size_t n = strlen(name);
+
+		if (i)
+			RAW(t, ",");
 		if (n > 5 && strcmp(name + n - 5, "_json") == 0) {
-			char key[64];
 			const char *text = (const char *)sqlite3_column_text(st, i);
-			json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
-			snprintf(key, sizeof key, "%.*s", (int)(n - 5), name);
-			json_object_set_new_nocheck(o, key, v ? v : json_null());
-		} else {
-			json_object_set_new_nocheck(o, name, column_json(st, i));
+			json_t *v =
+			    text ? sm_json_parse(text, strlen(text), JSON_DECODE_ANY, NULL) : NULL;
+			RAW(t, "\"");
+			sm_text_raw(t, name, n - 5); /* our own column names: plain ASCII */
+			RAW(t, "\":");
+			if (!v || sm_json_dump_append(t, v, '\0') < 0)
+				RAW(t, "null");
+			json_decref(v);
+			continue;
+		}
+		sm_text_str(t, name);
+		RAW(t, ":");
+		switch (type) {
+		case SQLITE_INTEGER:
+			sm_text_int(t, sqlite3_column_int64(st, i));
+			break;
+		case SQLITE_FLOAT:
+			sm_text_real(t, sqlite3_column_double(st, i));
+			break;
+		case SQLITE_NULL:
+			RAW(t, "null");
+			break;
+		default:
+			sm_text_str(t, (const char *)sqlite3_column_text(st, i));
 		}
 	}
-	return o;
 }
 
-static const char incident_columns[] =
-    "SELECT id, title, status, severity, source, created_at, updated_at, acknowledged_at,"
-    " resolved_at, closed_at FROM incidents";
+/* A row as an object (see row_text); NULL when out of memory. */
+static json_t *row_json(sqlite3_stmt *st)
+{
+	sm_text t = {0};
+	json_t *o;
+
+	RAW(&t, "{");
+	row_text(&t, st);
+	RAW(&t, "}");
+	o = t.failed ? NULL : sm_json_parse(t.p, t.len, 0, NULL);
+	free(t.p);
+	return o;
+}
 
 static json_t *incident_by_id(sm_store *store, long long id)
 {
@@ -773,7 +780,7 @@ static json_t *incident_by_id(sm_store *store, long long id)
 	sqlite3_stmt *st;
 	json_t *o = NULL;
 
-	snprintf(q, sizeof q, "%s WHERE id = ?1", incident_columns);
+	snprintf(q, sizeof q, "%s WHERE id = ?1", INCIDENT_COLUMNS);
 	st = sm_store_prepare(store, q, NULL);
 	if (!st)
 		return NULL;
@@ -846,7 +853,7 @@ int sm_ingest_list(sm_store *store, const char *what, const char *status, long l
 
 	*rows = NULL;
 	if (strcmp(what, "incidents") == 0)
-		snprintf(q, sizeof q, "%s%s ORDER BY id DESC LIMIT ?2", incident_columns,
+		snprintf(q, sizeof q, "%s%s ORDER BY id DESC LIMIT ?2", INCIDENT_COLUMNS,
 		         status ? " WHERE status = ?1" : "");
 	else if (strcmp(what, "alerts") == 0)
 		snprintf(q, sizeof q,

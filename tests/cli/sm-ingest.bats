@@ -69,6 +69,8 @@ count() { sql "SELECT count(*) FROM $1"; }
 	[ "$(echo "${lines[0]}" | json_get 'd["title"], d["status"]')" = '["Backup on nas", "open"]' ]
 	run sm-ingest alerts --status firing --limit 1
 	[ "${#lines[@]}" -eq 1 ]
+	# Stored labels and annotations come back as JSON objects, not text.
+	[ "$(echo "${lines[0]}" | json_get 'd["labels"]["instance"], d["annotations"]["summary"]')" = '["nas", "Backup on nas"]' ]
 	id=$(sm-ingest incidents --limit 1 | json_get 'd["id"]')
 	run sm-ingest incident ack "$id"
 	[ "$status" -eq 0 ]
