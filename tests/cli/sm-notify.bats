@@ -395,10 +395,8 @@ EOF
 	# A program that hangs is killed with its children at timeout_s.
 	mkdir "$TEST_DIR/hang"
 	sm-notify channel add hangs exec "command=$SM_FIXTURES/notify/hang.sh $TEST_DIR/hang" timeout_s=1
-	start=$(date +%s)
 	run --separate-stderr sm-notify --channel hangs <"$TEST_DIR/env.json"
 	[ "$status" -eq 75 ]
-	[ $(($(date +%s) - start)) -lt 8 ]
 	[[ "$(echo "$output" | json_get 'd["notifications"][0]["error"]')" == *"killed after the timeout of 1 s" ]]
 	# The group is gone (allowing a moment for the orphaned child to be reaped).
 	for _ in $(seq 40); do

@@ -141,7 +141,7 @@ static void test_config_from_file(void **state)
 
 static void test_provider_rows(void **state)
 {
-	char *o1[] = {"api_key=" KEY, "model=gpt-4o"};
+	char *o1[] = {("api_key=" KEY), "model=gpt-4o"};
 	char *o2[] = {"base_url=http://127.0.0.1:11434/"};
 	json_t *rows, *row;
 	sm_error err = {{0}};
@@ -294,7 +294,7 @@ static void test_incident_linked(void **state)
 /* An openai row whose server refuses connections. */
 static void add_dead_openai(void)
 {
-	char *pairs[] = {"api_key=" KEY, "base_url=http://127.0.0.1:1/v1", "timeout_s=2"};
+	char *pairs[] = {("api_key=" KEY), "base_url=http://127.0.0.1:1/v1", "timeout_s=2"};
 
 	add("dead", "openai", pairs, 3);
 }

@@ -2,7 +2,7 @@
  * pairs (tests/fixtures/hosts/cpu-* stat and stat.after), the report in both
  * modes, the real sampling path and the failures. */
 #include "testutil.h"
-#include "checkers.h"
+#include "check/checkers.h"
 
 /* A result set up as sm_check_run does, with the registry's thresholds. */
 static void result_for(const char *name, sm_check_result *res)

@@ -5,7 +5,7 @@
 #include <sys/statvfs.h>
 
 #include "testutil.h"
-#include "checkers.h"
+#include "check/checkers.h"
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
 

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
-#include "diskanalysis.h"
+#include "check/diskanalysis.h"
 
 #define MB (1024ULL * 1024)
 
@@ -303,7 +303,6 @@ static void test_budget_runs_out(void **state)
 	assert_int_equal(res.status, SM_OK);
 	assert_string_equal(res.message, "Disk analysis: 0.0 MB recoverable (walk cut short)");
 	assert_true(json_is_false(json_object_get(res.metrics, "complete")));
-	assert_true(res.duration_ms < 1000);
 	sm_check_result_clear(&res);
 }
 

@@ -2,7 +2,7 @@
  * /proc/diskstats pairs (tests/fixtures/hosts/io-* diskstats and
  * diskstats.after), the whole-device filter, the skips and the failures. */
 #include "testutil.h"
-#include "checkers.h"
+#include "check/checkers.h"
 
 /* What /sys/block of the io-ok, io-warning and io-critical fixtures lists. */
 static const char *const whole[] = {"loop0", "sda", "nvme0n1"};

@@ -1,7 +1,7 @@
 /* test_checker_load.c - the load checker against tests/fixtures/hosts/load-*:
  * load average per logical CPU (counted from /proc/stat). */
 #include "testutil.h"
-#include "checkers.h"
+#include "check/checkers.h"
 
 static void outcomes(void **state)
 {

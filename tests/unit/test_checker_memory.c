@@ -1,7 +1,7 @@
 /* test_checker_memory.c - the memory checker and the /proc/meminfo parser it
  * shares with swap, against tests/fixtures/hosts/mem-*. */
 #include "testutil.h"
-#include "checkers.h"
+#include "check/checkers.h"
 
 static void outcomes(void **state)
 {

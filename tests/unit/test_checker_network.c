@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
-#include "checkers.h"
+#include "check/checkers.h"
 
 static char saved_path[8192];
 

@@ -3,7 +3,7 @@
 #include <math.h>
 
 #include "testutil.h"
-#include "checkers.h"
+#include "check/checkers.h"
 
 static sm_raid_array *parse(const char *text, size_t *count)
 {

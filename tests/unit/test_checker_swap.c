@@ -1,7 +1,7 @@
 /* test_checker_swap.c - the swap checker against tests/fixtures/hosts/swap-*:
  * a host without swap is skipped (OK), never critical. */
 #include "testutil.h"
-#include "checkers.h"
+#include "check/checkers.h"
 
 static void outcomes(void **state)
 {

@@ -2,8 +2,8 @@
  * reader behind them, against tests/fixtures/hosts/hwmon-*. */
 #include <math.h>
 #include "testutil.h"
-#include "checkers.h"
-#include "hwmon.h"
+#include "check/checkers.h"
+#include "check/hwmon.h"
 
 static const char skip_cpu[] = "{\"platform\":\"linux\",\"sensor_count\":0,\"hottest_c\":null,"
                                "\"hottest_sensor\":null,\"sensors\":[]}";

@@ -1,7 +1,7 @@
 /* test_notify.c - sm-notify's core: when to notify, the template context,
  * channel configurations (typed, validated, masked), channels in the
  * store, and each driver's rendered request, built without sending. */
-#include "notify_drivers.h"
+#include "notify/notify_drivers.h"
 #include "sm/hmac.h"
 #include "sm/notify.h"
 #include "testutil.h"

@@ -391,8 +391,8 @@ static void encoded_subject(void **state)
 	    "[CRITICAL] Température élevée sur db-01",
 	    /* Long, with characters of every length, so that words must end
 	     * between characters. */
-	    "[WARNING] 磁盘空间不足 🔥🔥 on db-01: ÄÖÜ äöü ß € ☃ — the disk is nearly full and "
-	    "keeps filling, 磁盘空间不足 磁盘空间不足 🔥🔥🔥 ÄÖÜ",
+	    ("[WARNING] 磁盘空间不足 🔥🔥 on db-01: ÄÖÜ äöü ß € ☃ — the disk is nearly full and "
+	     "keeps filling, 磁盘空间不足 磁盘空间不足 🔥🔥🔥 ÄÖÜ"),
 	    /* ASCII that could be taken for an encoded-word. */
 	    "=?UTF-8?B?ZXZpbA==?= looks encoded",
 	};

@@ -19,8 +19,8 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
-#include "checkers.h"
-#include "procfs.h"
+#include "check/checkers.h"
+#include "check/procfs.h"
 #include "sm/host.h"
 #include "sm/json.h"
 #include "sm/recommend.h"
@@ -216,11 +216,21 @@ static void read_cmdline(long pid, char *joined, size_t jsize, char *argv0, size
 }
 
 /* The kernel cuts comm to 15 bytes; like psutil, take argv[0]'s basename
- * when it starts with the cut name. */
+ * when it starts with the cut name (itself cut to the buffer, on a UTF-8
+ * character boundary). */
 static void full_name(char *name, size_t size, const char *argv0)
 {
-	if (strlen(name) >= 15 && strncmp(argv0, name, strlen(name)) == 0)
-		snprintf(name, size, "%s", argv0);
+	size_t len = strlen(argv0);
+
+	if (strlen(name) < 15 || strncmp(argv0, name, strlen(name)) != 0)
+		return;
+	if (len >= size) {
+		len = size - 1;
+		while (len > 0 && ((unsigned char)argv0[len] & 0xC0) == 0x80)
+			len--;
+	}
+	memcpy(name, argv0, len);
+	name[len] = '\0';
 }
 
 /* --- memory --- */

@@ -209,8 +209,8 @@ static const char *const migrations[] = {
     " pushes INTEGER NOT NULL DEFAULT 0);",
     /* 3: finding a key's newest open incident walks (group_key, id) backwards
      * instead of sorting every match in a temporary b-tree. */
-    "DROP INDEX incidents_group;"
-    "CREATE INDEX incidents_group ON incidents (group_key, id);",
+    ("DROP INDEX incidents_group;"
+     "CREATE INDEX incidents_group ON incidents (group_key, id);"),
 };
 
 #define LATEST ((int)(sizeof migrations / sizeof migrations[0]))

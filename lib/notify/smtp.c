@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "curl_api.h"
+#include "core/curl_api.h"
 
 #include "sm/smtp.h"
 #include "sm/trace.h"
