@@ -298,7 +298,7 @@ struct pending {
  * one durable commit. Each gets its status for finish(). */
 static void store_all(struct writer *w, struct pending *items, size_t n)
 {
-	sm_error err = {""};
+	sm_error err = {0};
 	size_t waiting = 0, i, k;
 	json_t *env;
 	bool busy = false, began = false;

@@ -717,7 +717,7 @@ static int incident_command(sm_store *store, struct args *a)
 	const char *action, *id_text;
 	long long id;
 	char *end;
-	sm_error err = {""};
+	sm_error err = {0};
 	json_t *inc;
 	int rc;
 	bool known = false;

@@ -198,7 +198,7 @@ static int channel_command(const struct args *a)
 	bool needs_name = strcmp(verb, "list") != 0;
 	sm_store *store = NULL;
 	json_t *config = NULL;
-	sm_error err = {""};
+	sm_error err = {0};
 	int rc;
 
 	if (strcmp(verb, "add") == 0) {

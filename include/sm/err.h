@@ -17,12 +17,34 @@ enum sm_exit {
 	SM_EXIT_TEMPFAIL = 75, /* temporary failure, kept for later */
 };
 
+/* What kind of failure an error is, so a caller decides by the kind (retry,
+ * exit status) and never by matching message text. */
+enum sm_error_kind {
+	SM_ERROR_FAILURE = 0, /* the work could not be done (the default) */
+	SM_ERROR_USAGE,       /* a bad flag, an unknown name, a bad option value */
+	SM_ERROR_DATA,        /* bad input data: malformed, wrong type, too large */
+	SM_ERROR_IO,          /* a read or write of a file, pipe or socket failed */
+	SM_ERROR_TEMPORARY,   /* may pass if tried again later */
+};
+
 /* An error message filled in by a library function for its caller to print. */
 typedef struct sm_error {
 	char msg[512];
+	enum sm_error_kind kind;
 } sm_error;
 
+/* Set the message; the kind becomes SM_ERROR_FAILURE. */
 void sm_error_set(sm_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Set the message and its kind. */
+void sm_error_set_kind(sm_error *err, enum sm_error_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Set "message: <the system's reason for errno>" with the kind, errno read
+ * on entry (so formatting cannot change it). */
+void sm_error_errno(sm_error *err, enum sm_error_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The suite's exit status for an error's kind: usage 64, data 65,
+ * temporary 75, failure and I/O 1. */
+int sm_error_exit(const sm_error *err);
 /* Prefix the message already in err with more context: "ctx: old". */
 void sm_error_prefix(sm_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -36,6 +58,8 @@ int sm_err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 /* A getopt_long failure (it returned c, ':' for a missing value): one line
  * naming the option arg and pointing at --help; returns SM_EXIT_USAGE. */
 int sm_err_option(int c, const char *arg);
+/* The same with ": <the system's reason for errno>" appended. */
+int sm_err_errno(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print "prog: message" with the text of an sm_error. */
 int sm_err_report(int code, const sm_error *err);
 

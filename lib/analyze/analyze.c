@@ -735,7 +735,7 @@ int sm_analyzer_envelope(sm_analyzer *a, json_t *env, sm_error *err)
 	struct outcome o = {.provider = "local", .status = "ok", .usage = {-1, -1}};
 	json_t *recs = NULL;
 	char *summary = NULL;
-	sm_error e = {{0}};
+	sm_error e = {0};
 	int rc = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -834,7 +834,7 @@ int sm_analyze_local(sm_store *store, enum sm_analyze_mode mode, const char *pat
 	struct timespec t0, t1;
 	struct outcome o = {.provider = "local", .status = "ok", .usage = {-1, -1}};
 	char trace[SM_TRACE_LEN + 1] = "", error[600] = "";
-	sm_error e = {{0}}, serr;
+	sm_error e = {0}, serr;
 	int rc;
 
 	*recs = json_array();

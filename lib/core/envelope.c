@@ -112,31 +112,32 @@ int sm_reader_next(sm_reader *r, json_t **out, sm_error *err)
 		if (rc == 0)
 			return 0;
 		if (rc == -1) {
-			sm_error_set(err, "%s:%zu: line longer than %zu bytes", r->name, r->line,
-			             r->max);
+			sm_error_set_kind(err, SM_ERROR_DATA, "%s:%zu: line longer than %zu bytes",
+			                  r->name, r->line, r->max);
 			return -1;
 		}
 		if (rc == -2) {
-			sm_error_set(err, "%s: read error: %s", r->name, strerror(errno));
+			sm_error_errno(err, SM_ERROR_IO, "%s: read error", r->name);
 			return -1;
 		}
 		if (!blank(r->buf, len))
 			break;
 	}
 	if (!sm_json_utf8_valid(r->buf, len)) {
-		sm_error_set(err, "%s:%zu: invalid UTF-8", r->name, r->line);
+		sm_error_set_kind(err, SM_ERROR_DATA, "%s:%zu: invalid UTF-8", r->name, r->line);
 		return -1;
 	}
 	*out = sm_json_parse(r->buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!*out) {
-		sm_error_set(err, "%s:%zu: malformed JSON: %s (column %d)", r->name, r->line,
-		             jerr.text, jerr.column);
+		sm_error_set_kind(err, SM_ERROR_DATA, "%s:%zu: malformed JSON: %s (column %d)",
+		                  r->name, r->line, jerr.text, jerr.column);
 		return -1;
 	}
 	if (!json_is_object(*out)) {
 		json_decref(*out);
 		*out = NULL;
-		sm_error_set(err, "%s:%zu: expected a JSON object", r->name, r->line);
+		sm_error_set_kind(err, SM_ERROR_DATA, "%s:%zu: expected a JSON object", r->name,
+		                  r->line);
 		return -1;
 	}
 	return 1;
@@ -151,14 +152,16 @@ int sm_envelope_read(sm_reader *r, json_t **out, sm_error *err)
 		return rc;
 	v = json_object_get(*out, "v");
 	if (!json_is_integer(v) || json_integer_value(v) != SM_ENVELOPE_VERSION) {
-		sm_error_set(err, "%s:%zu: not an sm envelope (\"v\" must be %d)", r->name, r->line,
-		             SM_ENVELOPE_VERSION);
+		sm_error_set_kind(err, SM_ERROR_DATA,
+		                  "%s:%zu: not an sm envelope (\"v\" must be %d)", r->name, r->line,
+		                  SM_ENVELOPE_VERSION);
 		goto bad;
 	}
 	trace = json_object_get(*out, "trace_id");
 	if (trace && !json_is_null(trace) && !sm_trace_valid(json_string_value(trace))) {
-		sm_error_set(err, "%s:%zu: \"trace_id\" must be 32 lower-case hex digits", r->name,
-		             r->line);
+		sm_error_set_kind(err, SM_ERROR_DATA,
+		                  "%s:%zu: \"trace_id\" must be 32 lower-case hex digits", r->name,
+		                  r->line);
 		goto bad;
 	}
 	sm_envelope_trace_id(*out);
@@ -223,7 +226,8 @@ int sm_envelope_write(FILE *out, json_t *env, sm_error *err)
 
 	if (!line || fwrite(line, 1, len, out) != len || putc('\n', out) == EOF ||
 	    fflush(out) == EOF) {
-		sm_error_set(err, "write error: %s", line ? strerror(errno) : "out of memory");
+		sm_error_set_kind(err, SM_ERROR_IO, "write error: %s",
+		                  line ? strerror(errno) : "out of memory");
 		rc = -1;
 	}
 	free(line);

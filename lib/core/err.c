@@ -1,4 +1,5 @@
 /* err.c - exit statuses and error helpers. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +17,49 @@ void sm_error_set(sm_error *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
 	va_end(ap);
+	err->kind = SM_ERROR_FAILURE;
+}
+
+void sm_error_set_kind(sm_error *err, enum sm_error_kind kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	va_end(ap);
+	err->kind = kind;
+}
+
+void sm_error_errno(sm_error *err, enum sm_error_kind kind, const char *fmt, ...)
+{
+	int saved = errno;
+	char head[sizeof err->msg];
+	va_list ap;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(head, sizeof head, fmt, ap);
+	va_end(ap);
+	sm_error_set_kind(err, kind, "%.*s: %s", (int)sizeof head - 64, head, strerror(saved));
+}
+
+int sm_error_exit(const sm_error *err)
+{
+	switch (err->kind) {
+	case SM_ERROR_USAGE:
+		return SM_EXIT_USAGE;
+	case SM_ERROR_DATA:
+		return SM_EXIT_DATAERR;
+	case SM_ERROR_TEMPORARY:
+		return SM_EXIT_TEMPFAIL;
+	case SM_ERROR_FAILURE:
+	case SM_ERROR_IO:
+		break;
+	}
+	return SM_EXIT_FAILURE;
 }
 
 void sm_error_prefix(sm_error *err, const char *fmt, ...)
@@ -56,6 +100,19 @@ int sm_err(int code, const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "%s: %s\n", progname, msg);
+	return code;
+}
+
+int sm_err_errno(int code, const char *fmt, ...)
+{
+	int saved = errno;
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: %s: %s\n", progname, msg, strerror(saved));
 	return code;
 }
 

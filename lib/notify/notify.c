@@ -1387,7 +1387,7 @@ static json_t *deliver(sm_notifier *n, struct channel *ch, json_t *env, json_t *
 	double backoff = notify_cfg_num(ch->config, "backoff_s", n->backoff_s);
 	notify_message msg = {0};
 	notify_outcome out = {0};
-	sm_error err = {""};
+	sm_error err = {0};
 	int number = 0;
 	struct attempt *a;
 
@@ -1561,7 +1561,7 @@ int sm_notify_test(const char *channel, const char *driver, json_t *config, FILE
 	notify_job job = {.channel = channel, .config = config, .env = env, .text_out = text_out};
 	notify_message msg = {0};
 	notify_outcome out = {0};
-	sm_error err = {""};
+	sm_error err = {0};
 	int number = 0;
 
 	if (!d) {

@@ -229,7 +229,7 @@ static void test_prompt_limits(void **state)
 static json_t *parsed(const char *text, char **summary)
 {
 	json_t *out = NULL;
-	sm_error err = {{0}};
+	sm_error err = {0};
 
 	if (sm_ai_parse_answer(text, &out, summary, &err) < 0)
 		fail_msg("parse failed: %s", err.msg);
@@ -239,7 +239,7 @@ static json_t *parsed(const char *text, char **summary)
 static void assert_parse_error(const char *text, const char *error)
 {
 	json_t *out = (json_t *)1;
-	sm_error err = {{0}};
+	sm_error err = {0};
 
 	assert_int_equal(sm_ai_parse_answer(text, &out, NULL, &err), -1);
 	assert_null(out);
@@ -351,7 +351,7 @@ static json_t *request_of(const char *provider, const char *base_url, const char
 {
 	sm_ai_config cfg = {
 	    .provider = sm_ai_provider_find(provider), .base_url = base_url, .max_tokens = 99};
-	sm_error err = {{0}};
+	sm_error err = {0};
 	json_t *body;
 
 	memset(req, 0, sizeof *req);
@@ -410,7 +410,7 @@ static void test_gemini_model_checked(void **state)
 {
 	sm_ai_config cfg = {.provider = sm_ai_provider_find("gemini"), .model = "x/../../y?k="};
 	sm_ai_request req;
-	sm_error err = {{0}};
+	sm_error err = {0};
 
 	(void)state;
 	memset(&req, 0, sizeof req);
@@ -423,7 +423,7 @@ static void read_answer(const char *provider, const char *json, const char *text
 	const sm_ai_provider *p = sm_ai_provider_find(provider);
 	json_t *answer = json_loads(json, 0, NULL);
 	sm_ai_usage usage;
-	sm_error err = {{0}};
+	sm_error err = {0};
 	char *got = NULL;
 
 	assert_non_null(answer);
@@ -440,7 +440,7 @@ static void test_answers(void **state)
 {
 	json_t *bad = json_loads("{\"nothing\":1}", 0, NULL);
 	sm_ai_usage usage;
-	sm_error err = {{0}};
+	sm_error err = {0};
 	char *text = NULL;
 	size_t n;
 	const sm_ai_provider *all = sm_ai_providers(&n);
@@ -477,7 +477,7 @@ static void test_no_key(void **state)
 {
 	sm_ai_config cfg = {.provider = sm_ai_provider_find("claude")};
 	sm_ai_usage usage;
-	sm_error err = {{0}};
+	sm_error err = {0};
 	char *text = NULL;
 
 	(void)state;

@@ -55,7 +55,7 @@ static const char *query(const char *sql)
 static void add(const char *name, const char *provider, char **pairs, int n)
 {
 	json_t *config;
-	sm_error err = {{0}};
+	sm_error err = {0};
 
 	if (sm_analyze_config_parse(provider, pairs, n, &config, &err) != 0)
 		fail_msg("%s", err.msg);
@@ -67,7 +67,7 @@ static void add(const char *name, const char *provider, char **pairs, int n)
 static void assert_config_error(const char *provider, char **pairs, int n, const char *error)
 {
 	json_t *config = (json_t *)1;
-	sm_error err = {{0}};
+	sm_error err = {0};
 
 	assert_int_equal(sm_analyze_config_parse(provider, pairs, n, &config, &err), SM_EXIT_USAGE);
 	assert_null(config);
@@ -109,7 +109,7 @@ static void test_config_keys(void **state)
 	{
 		char *missing[] = {"api_key=@/nonexistent/key"};
 		json_t *config;
-		sm_error err = {{0}};
+		sm_error err = {0};
 		assert_int_equal(sm_analyze_config_parse("openai", missing, 1, &config, &err),
 		                 SM_EXIT_USAGE);
 		assert_string_equal(err.msg,
@@ -121,7 +121,7 @@ static void test_config_from_file(void **state)
 {
 	char arg[4200], *pairs[] = {arg, "max_tokens=50", "timeout_s=2.5"};
 	json_t *config, *masked;
-	sm_error err = {{0}};
+	sm_error err = {0};
 	FILE *f = fopen(at("key"), "w");
 
 	(void)state;
@@ -144,7 +144,7 @@ static void test_provider_rows(void **state)
 	char *o1[] = {("api_key=" KEY), "model=gpt-4o"};
 	char *o2[] = {"base_url=http://127.0.0.1:11434/"};
 	json_t *rows, *row;
-	sm_error err = {{0}};
+	sm_error err = {0};
 	bool replaced = false;
 	char *dump;
 
@@ -241,7 +241,7 @@ static void test_local_envelope(void **state)
 {
 	sm_analyzer *a;
 	json_t *env = envelope(), *an, *stage;
-	sm_error err = {{0}};
+	sm_error err = {0};
 
 	(void)state;
 	assert_int_equal(sm_analyzer_open(store, NULL, &a, &err), 0);
@@ -276,7 +276,7 @@ static void test_incident_linked(void **state)
 {
 	sm_analyzer *a;
 	json_t *env = envelope();
-	sm_error err = {{0}};
+	sm_error err = {0};
 
 	(void)state;
 	assert_int_equal(exec_sql("DELETE FROM analysis_runs;"
@@ -303,7 +303,7 @@ static void test_fallback(void **state)
 {
 	sm_analyzer *a;
 	json_t *env = envelope(), *an, *stage;
-	sm_error err = {{0}};
+	sm_error err = {0};
 	char *dump;
 
 	(void)state;
@@ -345,7 +345,7 @@ static void test_fallback_disabled(void **state)
 {
 	sm_analyzer *a;
 	json_t *env = envelope(), *an;
-	sm_error err = {{0}};
+	sm_error err = {0};
 
 	(void)state;
 	assert_int_equal(exec_sql("DELETE FROM analysis_runs"), 0);
@@ -370,7 +370,7 @@ static void test_nothing_to_ask(void **state)
 	sm_analyzer *a;
 	json_t *env =
 	    json_loads("{\"v\":1,\"checks\":[{\"checker\":\"cpu\",\"status\":\"ok\"}]}", 0, NULL);
-	sm_error err = {{0}};
+	sm_error err = {0};
 
 	(void)state;
 	add_dead_openai();
@@ -386,7 +386,7 @@ static void test_nothing_to_ask(void **state)
 static void test_unknown_provider(void **state)
 {
 	sm_analyzer *a = (sm_analyzer *)1;
-	sm_error err = {{0}};
+	sm_error err = {0};
 
 	(void)state;
 	assert_int_equal(sm_analyzer_open(store, "nope", &a, &err), SM_EXIT_USAGE);
@@ -405,7 +405,7 @@ static void test_local_row_settings(void **state)
 	char *pairs[] = {"top_n_processes=2"};
 	sm_analyzer *a;
 	json_t *env = envelope(), *top;
-	sm_error err = {{0}};
+	sm_error err = {0};
 
 	(void)state;
 	add("rules", "local", pairs, 1);
@@ -426,7 +426,7 @@ static void test_local_row_settings(void **state)
 static void test_standalone(void **state)
 {
 	json_t *recs;
-	sm_error err = {{0}};
+	sm_error err = {0};
 	sm_recommend_opts o;
 
 	(void)state;

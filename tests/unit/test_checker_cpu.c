@@ -95,7 +95,7 @@ static void busy_rejects_junk(void **state)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		double *pct = NULL;
 		size_t n = 9;
-		sm_error err = {""};
+		sm_error err = {0};
 
 		assert_int_equal(
 		    sm_cpu_busy(cases[i].text, cases[i].text, cases[i].per_cpu, &pct, &n, &err),

@@ -45,7 +45,7 @@ static int check_case(const char *driver_name, const char *dir, const char *file
 	sm_alert_batch batch = {0};
 	json_error_t jerr;
 	json_t *payload, *expected, *got;
-	sm_error err = {""};
+	sm_error err = {0};
 	char *error_text, *a = NULL, *b = NULL;
 	int failures = 0, rc;
 

@@ -35,7 +35,7 @@ static void expect_error(const char *text, const char *needle, size_t max)
 {
 	FILE *f = input(text);
 	sm_reader *r = sm_reader_new(f, "in.ndjson", max);
-	sm_error err = {""};
+	sm_error err = {0};
 	json_t *o = NULL;
 	int rc;
 

@@ -87,7 +87,7 @@ static void test_memory_top_processes(void **state)
 {
 	sm_recommend_opts o = defaults();
 	json_t *out = json_array(), *rec, *top;
-	sm_error err = {{0}};
+	sm_error err = {0};
 
 	(void)state;
 	use_host("rec-mem");
@@ -128,7 +128,7 @@ static void test_memory_top_n(void **state)
 {
 	sm_recommend_opts o = defaults();
 	json_t *out = json_array(), *top;
-	sm_error err = {{0}};
+	sm_error err = {0};
 
 	(void)state;
 	use_host("rec-mem");
@@ -156,7 +156,7 @@ static void test_memory_priorities(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		json_t *out = json_array();
-		sm_error err = {{0}};
+		sm_error err = {0};
 		use_host(cases[i].host);
 		assert_int_equal(sm_recommend_memory(NULL, out, &err), 0);
 		assert_int_equal(json_array_size(out), 1);
@@ -170,7 +170,7 @@ static void test_memory_priorities(void **state)
 static void test_memory_nothing_and_errors(void **state)
 {
 	json_t *out = json_array();
-	sm_error err = {{0}};
+	sm_error err = {0};
 
 	(void)state;
 	use_host("rec-mem-none");
@@ -190,7 +190,7 @@ static void test_memory_nothing_and_errors(void **state)
 
 static void take(const char *host, sm_recommend_cpu_snapshot *snap)
 {
-	sm_error err = {{0}};
+	sm_error err = {0};
 
 	use_host(host);
 	assert_int_equal(sm_recommend_cpu_snapshot_take(snap, &err), 0);
@@ -201,7 +201,7 @@ static void test_cpu_from_snapshots(void **state)
 	sm_recommend_cpu_snapshot a, b;
 	sm_recommend_opts o = defaults();
 	json_t *out = json_array(), *rec, *top;
-	sm_error err = {{0}};
+	sm_error err = {0};
 
 	(void)state;
 	take("rec-cpu-a", &a);
@@ -255,7 +255,7 @@ static void cpu_case(const char *stat_before, const char *stat_after, unsigned l
 	sm_recommend_cpu_snapshot a = {.procs = &p0, .count = 1, .stat = (char *)stat_before};
 	sm_recommend_cpu_snapshot b = {.procs = &p1, .count = 1, .stat = (char *)stat_after};
 	json_t *out = json_array();
-	sm_error err = {{0}};
+	sm_error err = {0};
 
 	assert_int_equal(sm_recommend_cpu_from(&a, &b, NULL, out, &err), 0);
 	if (priority) {
@@ -287,7 +287,7 @@ static void test_cpu_bad_stat(void **state)
 	sm_recommend_cpu_proc p = {.pid = 7, .name = "x", .cmdline = (char *)""};
 	sm_recommend_cpu_snapshot a = {.procs = &p, .count = 1, .stat = (char *)"intr 1\n"};
 	json_t *out = json_array();
-	sm_error err = {{0}};
+	sm_error err = {0};
 
 	(void)state;
 	assert_int_equal(sm_recommend_cpu_from(&a, &a, NULL, out, &err), -1);
@@ -302,7 +302,7 @@ static void test_cpu_sample_zero(void **state)
 {
 	sm_recommend_opts o = defaults();
 	json_t *out = json_array();
-	sm_error err = {{0}};
+	sm_error err = {0};
 
 	(void)state;
 	use_host("rec-cpu-b");
@@ -356,7 +356,7 @@ static void test_disk_large_and_old(void **state)
 {
 	sm_recommend_opts o = defaults();
 	json_t *out = json_array(), *large, *old, *items;
-	sm_error err = {{0}};
+	sm_error err = {0};
 
 	(void)state;
 	setenv("SM_HOST_ROOT", scratch_root(), 1);
@@ -412,7 +412,7 @@ static void test_disk_thresholds(void **state)
 {
 	sm_recommend_opts o = defaults();
 	json_t *out = json_array();
-	sm_error err = {{0}};
+	sm_error err = {0};
 
 	(void)state;
 	setenv("SM_HOST_ROOT", scratch_root(), 1);
@@ -433,7 +433,7 @@ static void test_disk_thresholds(void **state)
 static void test_disk_health_check(void **state)
 {
 	json_t *out = json_array();
-	sm_error err = {{0}};
+	sm_error err = {0};
 
 	(void)state;
 	setenv("SM_HOST_ROOT", scratch_root(), 1);
@@ -451,7 +451,7 @@ static void test_disk_root_uses_scan_paths(void **state)
 	static const char *const paths[] = {"/var/log", "/missing", "~/.cache", NULL};
 	sm_recommend_opts o = defaults();
 	json_t *out = json_array(), *old;
-	sm_error err = {{0}};
+	sm_error err = {0};
 	char *home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
 
 	(void)state;
@@ -479,7 +479,7 @@ static void test_disk_root_uses_scan_paths(void **state)
 static void test_disk_symlinks_not_followed(void **state)
 {
 	json_t *out = json_array();
-	sm_error err = {{0}};
+	sm_error err = {0};
 	char *dump;
 
 	(void)state;
@@ -498,7 +498,7 @@ static void test_disk_symlinks_not_followed(void **state)
 static void test_disk_bad_paths(void **state)
 {
 	json_t *out = json_array();
-	sm_error err = {{0}};
+	sm_error err = {0};
 
 	(void)state;
 	setenv("SM_HOST_ROOT", scratch_root(), 1);
@@ -515,7 +515,7 @@ static void test_disk_bad_paths(void **state)
 static void test_disk_unreadable_dir(void **state)
 {
 	json_t *out = json_array();
-	sm_error err = {{0}};
+	sm_error err = {0};
 
 	(void)state;
 	setenv("SM_HOST_ROOT", scratch_root(), 1);
@@ -537,7 +537,7 @@ static void test_disk_deadline(void **state)
 {
 	sm_recommend_opts o = defaults();
 	json_t *out = json_array();
-	sm_error err = {{0}};
+	sm_error err = {0};
 
 	(void)state;
 	setenv("SM_HOST_ROOT", scratch_root(), 1);
@@ -570,7 +570,7 @@ static void test_disk_progress(void **state)
 {
 	sm_recommend_opts o = defaults();
 	json_t *out = json_array(), *msgs = json_array();
-	sm_error err = {{0}};
+	sm_error err = {0};
 
 	(void)state;
 	setenv("SM_HOST_ROOT", scratch_root(), 1);
@@ -677,7 +677,7 @@ static void run_envelope(const char *json, json_t *out)
 {
 	sm_recommend_opts o = defaults();
 	json_t *env = envelope(json);
-	sm_error err = {{0}};
+	sm_error err = {0};
 
 	if (sm_recommend_for_envelope(env, &o, out, &err) < 0)
 		fail_msg("%s", err.msg);
@@ -712,7 +712,7 @@ static void test_envelope_disk_and_cpu(void **state)
 {
 	json_t *out = json_array();
 	sm_recommend_opts o = defaults();
-	sm_error err = {{0}};
+	sm_error err = {0};
 
 	(void)state;
 	setenv("SM_HOST_ROOT", scratch_root(), 1);

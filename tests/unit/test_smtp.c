@@ -232,7 +232,7 @@ static const char *const two[] = {"ops@example.test", "dba+pager@example.test", 
 
 static char *format(const sm_mail *mail, size_t *len)
 {
-	sm_error err = {""};
+	sm_error err = {0};
 	char *msg = sm_mail_format(mail, NOW, len, &err);
 
 	if (!msg)
@@ -469,7 +469,7 @@ static void addresses(void **state)
 	const char *one_bad[] = {"ops@example.test", "evil@x\r\nBcc: e@x", NULL};
 	const char *none[] = {NULL};
 	sm_mail mail = {.from = "sm@example.test", .to = two, .subject = "s", .text = "t"};
-	sm_error err = {""};
+	sm_error err = {0};
 	size_t len = 0;
 
 	(void)state;
@@ -618,7 +618,7 @@ static const sm_mail alert = {
 /* Send alert through srv (its port set from s); asserts it was accepted. */
 static void send_ok(sm_smtp_server *srv, const struct smtpd *s)
 {
-	sm_error err = {""};
+	sm_error err = {0};
 	bool transient = true;
 
 	srv->host = "127.0.0.1";
@@ -632,7 +632,7 @@ static void send_ok(sm_smtp_server *srv, const struct smtpd *s)
  * the server. Returns the error for more checks. */
 static sm_error send_fails(sm_smtp_server *srv, int port, bool want_transient)
 {
-	sm_error err = {""};
+	sm_error err = {0};
 	bool transient = !want_transient;
 	char where[64];
 
@@ -827,7 +827,7 @@ static void network_failures(void **state)
 static void bad_server(void **state)
 {
 	sm_smtp_server srv = {.host = "mail.example.test/x"};
-	sm_error err = {""};
+	sm_error err = {0};
 	bool transient = true;
 
 	(void)state;

@@ -20,7 +20,7 @@ static json_t *load_json(const char *text)
 /* tpl rendered in mode with context (NULL: none); the caller frees it. */
 static char *render_with(const char *tpl, enum sm_template_mode mode, json_t *context)
 {
-	sm_error err = {""};
+	sm_error err = {0};
 	sm_template *t = sm_template_parse(tpl, strlen(tpl), mode, &err);
 	char *out;
 	size_t len = 12345;
@@ -61,7 +61,7 @@ static void assert_render_all(const char *tpl, const char *context, const char *
 static void assert_parse_error_n(const char *tpl, size_t len, enum sm_template_mode mode,
                                  const char *message)
 {
-	sm_error err = {""};
+	sm_error err = {0};
 	sm_template *t = sm_template_parse(tpl, len, mode, &err);
 
 	if (t)
@@ -78,7 +78,7 @@ static void assert_parse_error(const char *tpl, enum sm_template_mode mode, cons
 static void assert_render_error(const char *tpl, enum sm_template_mode mode, json_t *context,
                                 const char *message)
 {
-	sm_error err = {""};
+	sm_error err = {0};
 	sm_template *t = sm_template_parse(tpl, strlen(tpl), mode, &err);
 	size_t len = 7;
 
@@ -555,7 +555,7 @@ static void templates_load_from_files(void **state)
 {
 	char *big = malloc(SM_TEMPLATE_MAX_FILE + 1), want[8400];
 	json_t *ctx = load_json("{\"x\":\"<1>\"}");
-	sm_error err = {""};
+	sm_error err = {0};
 	sm_template *t;
 	char *out;
 
