@@ -120,6 +120,9 @@ int sm_alert_end_time(json_t *value, struct timespec *out);
 enum {
 	SM_DRIVER_INTERNAL = 1 << 0, /* never auto-detected nor routed by URL (local) */
 	SM_DRIVER_CLUSTER = 1 << 1,  /* accepted only with CLUSTER_ENABLED=1 */
+	/* alerts without a sender's fingerprint get Alertmanager's label-set
+	 * fingerprint, so it matches what Alertmanager and Grafana show */
+	SM_DRIVER_AM_FINGERPRINT = 1 << 2,
 };
 
 typedef struct sm_driver {

@@ -15,31 +15,12 @@
 #include "sm/json.h"
 #include "sm/rfc3339.h"
 
-/* Detection order: the vendors whose shapes are most specific first, so a
- * Grafana unified payload (which also looks like Alertmanager's) is
- * Grafana's; generic takes what no vendor claims; local is internal. */
-static const sm_driver drivers[] = {
-    {"grafana", "Grafana alerting (unified and legacy)", sm_driver_grafana_detect,
-     sm_driver_grafana_parse, "X-Grafana-Signature", "X-Grafana-Alerting-Signature", 0},
-    {"alertmanager", "Prometheus Alertmanager webhook", sm_driver_alertmanager_detect,
-     sm_driver_alertmanager_parse, "X-SM-Signature", NULL, 0},
-    {"pagerduty", "PagerDuty webhooks (V3 and legacy V2)", sm_driver_pagerduty_detect,
-     sm_driver_pagerduty_parse, "X-PagerDuty-Signature", NULL, 0},
-    {"datadog", "Datadog webhook", sm_driver_datadog_detect, sm_driver_datadog_parse,
-     "X-SM-Signature", NULL, 0},
-    {"newrelic", "New Relic (classic and workflow)", sm_driver_newrelic_detect,
-     sm_driver_newrelic_parse, "X-NewRelic-Signature", NULL, 0},
-    {"opsgenie", "Opsgenie webhook", sm_driver_opsgenie_detect, sm_driver_opsgenie_parse,
-     "X-SM-Signature", NULL, 0},
-    {"zabbix", "Zabbix webhook media", sm_driver_zabbix_detect, sm_driver_zabbix_parse,
-     "X-SM-Signature", NULL, 0},
-    {"cluster", "sm agents pushing to this hub (CLUSTER_ENABLED=1)", sm_driver_cluster_detect,
-     sm_driver_cluster_parse, "X-Cluster-Signature", NULL, SM_DRIVER_CLUSTER},
-    {"generic", "any JSON alert or list of alerts", sm_driver_generic_detect,
-     sm_driver_generic_parse, "X-Webhook-Signature", NULL, 0},
-    {"local", "sm-check results (internal)", sm_driver_local_detect, sm_driver_local_parse,
-     "X-SM-Signature", NULL, SM_DRIVER_INTERNAL},
-};
+/* The table, in detection order (see drivers.h). */
+#define SM_DRIVER_ROW(name, description, header, header_alt, flags)                                \
+	{#name,      description, sm_driver_##name##_detect, sm_driver_##name##_parse, header,     \
+	 header_alt, flags},
+static const sm_driver drivers[] = {SM_DRIVER_LIST(SM_DRIVER_ROW)};
+#undef SM_DRIVER_ROW
 
 const sm_driver *sm_drivers(size_t *count)
 {
@@ -72,19 +53,13 @@ bool sm_driver_enabled(const sm_driver *driver)
 	return true;
 }
 
-/* Alertmanager and Grafana alerts get Alertmanager's label fingerprint. */
-static bool am_fingerprints(const sm_driver *d)
-{
-	return strcmp(d->name, "alertmanager") == 0 || strcmp(d->name, "grafana") == 0;
-}
-
 static int parse_with(const sm_driver *d, json_t *payload, sm_alert_batch *batch, sm_error *err)
 {
 	sm_batch_clear(batch);
 	snprintf(batch->source, sizeof batch->source, "%s", d->name);
 	if (d->parse(payload, batch, err) < 0)
 		return -1;
-	return sm_batch_finish(batch, am_fingerprints(d), err);
+	return sm_batch_finish(batch, (d->flags & SM_DRIVER_AM_FINGERPRINT) != 0, err);
 }
 
 int sm_driver_parse(const sm_driver *driver, json_t *payload, const sm_driver **used,
