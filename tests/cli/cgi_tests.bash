@@ -29,7 +29,7 @@ stop_server() {
 
 cgi_setup_file() {
 	: "${SM_BIN:?}" "${SM_FIXTURES:?}" "${SERVE_MODE:?}"
-	command -v lighttpd >/dev/null || skip "lighttpd is not installed (scripts/deps test)"
+	need_peer "lighttpd is not installed" command -v lighttpd
 	export CGI_DIR
 	CGI_DIR=$(mktemp -d "${BATS_TMPDIR:-/tmp}/sm-$SERVE_MODE.XXXXXX")
 	export SM_DB="$CGI_DIR/hub.db" SM_ENV_FILE="$CGI_DIR/sm.env" SM_SERVE_DIR="$CGI_DIR/serve"
@@ -217,7 +217,7 @@ PY
 
 # a real Alertmanager delivers a firing alert, then its resolve
 t_alertmanager() {
-	command -v prometheus-alertmanager >/dev/null || skip "prometheus-alertmanager is not installed"
+	need_peer "prometheus-alertmanager is not installed" command -v prometheus-alertmanager
 	am_port=$(free_port)
 	mkdir -p "$CGI_DIR/am"
 	cat >"$CGI_DIR/am/am.yml" <<YML

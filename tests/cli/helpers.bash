@@ -13,6 +13,21 @@ setup_sm() {
 	unset SM_HOST_ROOT SM_PROC_ROOT SM_SYS_ROOT SM_PING_HOSTS NO_COLOR COLUMNS
 }
 
+# Skip the test (or file) when a real peer it needs is missing, unless
+# SM_REQUIRE_PEERS=1 (scripts/test sets it, having installed them all):
+# then a missing peer is a failure, not a quiet skip.
+#   need_peer "lighttpd is not installed" command -v lighttpd
+need_peer() {
+	local why=$1
+	shift
+	"$@" >/dev/null 2>&1 && return 0
+	if [ "${SM_REQUIRE_PEERS:-0}" = 1 ]; then
+		echo "$why (SM_REQUIRE_PEERS=1: scripts/deps test installs it)" >&2
+		return 1
+	fi
+	skip "$why (scripts/deps test)"
+}
+
 teardown_sm() {
 	rm -rf "$TEST_DIR"
 }

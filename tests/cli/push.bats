@@ -8,7 +8,7 @@ load helpers
 
 setup_file() {
 	: "${SM_BIN:?}" "${SM_FIXTURES:?}"
-	command -v lighttpd >/dev/null || skip "lighttpd is not installed (scripts/deps test)"
+	need_peer "lighttpd is not installed" command -v lighttpd
 	export HUB_DIR
 	HUB_DIR=$(mktemp -d "${BATS_TMPDIR:-/tmp}/sm-hub.XXXXXX")
 	export HUB_PORT

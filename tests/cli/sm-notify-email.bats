@@ -11,9 +11,8 @@ load helpers
 
 setup_file() {
 	: "${SM_BIN:?}" "${SM_FIXTURES:?}"
-	/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null ||
-		skip "python3-aiosmtpd is not installed (scripts/deps test)"
-	command -v openssl >/dev/null || skip "openssl is not installed"
+	need_peer "python3-aiosmtpd is not installed" /usr/bin/python3 -c 'import aiosmtpd'
+	need_peer "openssl is not installed" command -v openssl
 	# A CA, a server certificate it signs for 127.0.0.1, and a second CA
 	# that signed nothing: made here, never committed.
 	export CERTS

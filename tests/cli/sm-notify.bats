@@ -447,7 +447,7 @@ EOF
 }
 
 @test "email: a message through a loopback SMTP server" {
-	/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || skip "python3-aiosmtpd is not installed"
+	need_peer "python3-aiosmtpd is not installed" /usr/bin/python3 -c 'import aiosmtpd'
 	mkdir "$TEST_DIR/spool"
 	/usr/bin/python3 "$SM_FIXTURES/bin/smtpd.py" --spool "$TEST_DIR/spool" >"$TEST_DIR/smtp.port" 2>/dev/null &
 	echo $! >>"$TEST_DIR/pids"
