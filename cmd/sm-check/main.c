@@ -35,6 +35,9 @@ static const char usage_text[] =
     "  --samples N          samples for cpu, window of samples x interval for io_strain\n"
     "  --interval S         seconds per sample (default 1)\n"
     "  --push-interval S    agents: seconds between an agent's pushes (default 300)\n"
+    "  --alerts             results become alerts and incidents in the store\n"
+    "  --hostname NAME      the host's name in results and alerts (default: this host's)\n"
+    "  --label KEY=VALUE    with --alerts: a label on each alert (repeatable)\n"
     "  -h, --help           this text\n"
     "  --version            version\n";
 
@@ -53,6 +56,8 @@ enum {
 	OPT_LIST,
 	OPT_VERSION,
 	OPT_ALERTS,
+	OPT_HOSTNAME,
+	OPT_LABEL,
 };
 
 static const struct option long_options[] = {
@@ -71,6 +76,8 @@ static const struct option long_options[] = {
     {"push-interval", required_argument, NULL, OPT_PUSH_INTERVAL},
     {"list", no_argument, NULL, OPT_LIST},
     {"alerts", no_argument, NULL, OPT_ALERTS},
+    {"hostname", required_argument, NULL, OPT_HOSTNAME},
+    {"label", required_argument, NULL, OPT_LABEL},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -115,6 +122,9 @@ static void strlist_free(struct strlist *l)
 struct args {
 	struct check_run run;
 	struct strlist paths, hosts, names;
+	const char *hostname; /* --hostname */
+	char **labels;        /* --label words (argv's) */
+	size_t nlabels;
 	bool list, from_stdin;
 	const sm_checker **selected;
 	size_t nselected;
@@ -159,11 +169,29 @@ static int select_checkers(struct args *a, char **names, int count)
 	return 0;
 }
 
+/* One --label KEY=VALUE (split at the first '='; the value may hold more). */
+static int add_label(struct args *a, char *word)
+{
+	const char *eq = strchr(word, '=');
+	char **p;
+
+	if (!eq || eq == word)
+		return sm_err(SM_EXIT_USAGE, "--label: '%s' is not KEY=VALUE", word);
+	if (!sm_json_utf8_valid(word, strlen(word)))
+		return sm_err(SM_EXIT_USAGE, "--label: not UTF-8 text");
+	p = realloc(a->labels, (a->nlabels + 1) * sizeof *p);
+	if (!p)
+		return sm_err(SM_EXIT_FAILURE, "out of memory");
+	a->labels = p;
+	a->labels[a->nlabels++] = word;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct args *a)
 {
 	sm_error err;
 	double v;
-	int opt;
+	int opt, rc;
 
 	opterr = 0; /* one line of our own instead of getopt's two */
 	while ((opt = getopt_long(argc, argv, ":hw:c:", long_options, NULL)) != -1) {
@@ -233,6 +261,16 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case OPT_ALERTS:
 			a->run.alerts = true;
 			break;
+		case OPT_HOSTNAME:
+			if (!sm_check_host_valid(optarg))
+				return sm_err(SM_EXIT_USAGE, "--hostname: '%s' is not a valid host name",
+				              optarg);
+			a->hostname = optarg;
+			break;
+		case OPT_LABEL:
+			if ((rc = add_label(a, optarg)) != 0)
+				return rc;
+			break;
 		default: /* ':' too */
 			return sm_err_option(opt, argv[optind - 1]);
 		}
@@ -265,6 +303,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 		}
 		argc = kept;
 	}
+	if (a->nlabels > 0 && !a->run.alerts)
+		return sm_err(SM_EXIT_USAGE, "--label: labels go on the alerts of --alerts");
+	a->run.labels = a->labels;
+	a->run.nlabels = a->nlabels;
 	if (a->from_stdin && a->run.alerts)
 		return sm_err(SM_EXIT_USAGE, "--alerts makes alerts of this host's checks; it does "
 		                             "not combine with - (envelopes on stdin)");
@@ -345,7 +387,10 @@ int main(int argc, char **argv)
 	}
 	if (a.run.output == OUTPUT_AUTO)
 		a.run.output = sm_term_isatty(stdout) && !a.from_stdin ? OUTPUT_TABLE : OUTPUT_JSON;
-	sm_host_name(a.run.hostname, sizeof a.run.hostname);
+	if (a.hostname)
+		snprintf(a.run.hostname, sizeof a.run.hostname, "%s", a.hostname);
+	else
+		sm_host_name(a.run.hostname, sizeof a.run.hostname);
 	/* Without a store the checks still run and print; the results say
 	 * they were not recorded and the exit status is at least UNKNOWN. */
 	if (sm_store_open(NULL, &a.run.store, &err) < 0)
@@ -364,5 +409,6 @@ out:
 	strlist_free(&a.hosts);
 	strlist_free(&a.names);
 	free(a.selected);
+	free(a.labels);
 	return rc;
 }

@@ -88,9 +88,10 @@ void sm_check_result_clear(sm_check_result *res);
 /* The result as the envelope's check object. */
 json_t *sm_check_result_json(const sm_check_result *res);
 
-/* Insert the check_runs row for res (inside the caller's transaction). */
+/* Insert the check_runs row for res (inside the caller's transaction);
+ * alert_id is the alert the result became or resolved (0: none). */
 int sm_check_record(sm_store *store, const sm_check_result *res, const char *hostname,
-                    const char *trace_id, sm_error *err);
+                    const char *trace_id, long long alert_id, sm_error *err);
 
 /* Whether s is an acceptable ping target: a host name or an IPv4/IPv6
  * address, never empty, never starting with '-', no spaces or controls. */

@@ -199,12 +199,12 @@ json_t *sm_check_result_json(const sm_check_result *res)
 }
 
 int sm_check_record(sm_store *store, const sm_check_result *res, const char *hostname,
-                    const char *trace_id, sm_error *err)
+                    const char *trace_id, long long alert_id, sm_error *err)
 {
 	static const char sql[] =
 	    "INSERT INTO check_runs (checker, hostname, status, message, metrics, error,"
-	    " warning_threshold, critical_threshold, duration_ms, executed_at, trace_id)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	    " warning_threshold, critical_threshold, duration_ms, executed_at, trace_id, alert_id)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 	char now[SM_RFC3339_LEN];
 	char *metrics = res->metrics ? sm_json_dump(res->metrics, NULL) : strdup("{}");
 	sqlite3_stmt *st = sm_store_prepare(store, sql, err);
@@ -226,6 +226,8 @@ int sm_check_record(sm_store *store, const sm_check_result *res, const char *hos
 	sqlite3_bind_double(st, 9, res->duration_ms);
 	sqlite3_bind_text(st, 10, now, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 11, trace_id ? trace_id : "", -1, SQLITE_STATIC);
+	if (alert_id > 0)
+		sqlite3_bind_int64(st, 12, alert_id);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		sm_error_set(err, "%s: %s", sm_store_path(store),
 		             sqlite3_errmsg(sm_store_db(store)));

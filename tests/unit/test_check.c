@@ -139,10 +139,10 @@ static void result_json_and_record(void **state)
 	snprintf(path, sizeof path, "%s/sm.db", dir);
 	assert_int_equal(sm_store_open(path, &store, &err), 0);
 	assert_int_equal(
-	    sm_check_record(store, &res, "db-01", "0123456789abcdef0123456789abcdef", &err), 0);
+	    sm_check_record(store, &res, "db-01", "0123456789abcdef0123456789abcdef", 0, &err), 0);
 	st = sm_store_prepare(store,
 	                      "SELECT checker, hostname, status, warning_threshold, trace_id,"
-	                      " json_extract(metrics, '$.memory_percent') FROM check_runs",
+	                      " json_extract(metrics, '$.memory_percent'), alert_id FROM check_runs",
 	                      &err);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_string_equal((const char *)sqlite3_column_text(st, 0), "memory");
@@ -152,6 +152,7 @@ static void result_json_and_record(void **state)
 	assert_string_equal((const char *)sqlite3_column_text(st, 4),
 	                    "0123456789abcdef0123456789abcdef");
 	assert_true(sqlite3_column_double(st, 5) == 75.0);
+	assert_int_equal(sqlite3_column_type(st, 6), SQLITE_NULL); /* no alert */
 	sqlite3_finalize(st);
 	sm_store_close(store);
 	sm_check_result_clear(&res);
