@@ -263,8 +263,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case OPT_HOSTNAME:
 			if (!sm_check_host_valid(optarg))
-				return sm_err(SM_EXIT_USAGE, "--hostname: '%s' is not a valid host name",
-				              optarg);
+				return sm_err(SM_EXIT_USAGE,
+				              "--hostname: '%s' is not a valid host name", optarg);
 			a->hostname = optarg;
 			break;
 		case OPT_LABEL:

@@ -140,10 +140,11 @@ static void result_json_and_record(void **state)
 	assert_int_equal(sm_store_open(path, &store, &err), 0);
 	assert_int_equal(
 	    sm_check_record(store, &res, "db-01", "0123456789abcdef0123456789abcdef", 0, &err), 0);
-	st = sm_store_prepare(store,
-	                      "SELECT checker, hostname, status, warning_threshold, trace_id,"
-	                      " json_extract(metrics, '$.memory_percent'), alert_id FROM check_runs",
-	                      &err);
+	st =
+	    sm_store_prepare(store,
+	                     "SELECT checker, hostname, status, warning_threshold, trace_id,"
+	                     " json_extract(metrics, '$.memory_percent'), alert_id FROM check_runs",
+	                     &err);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_string_equal((const char *)sqlite3_column_text(st, 0), "memory");
 	assert_string_equal((const char *)sqlite3_column_text(st, 1), "db-01");
