@@ -165,7 +165,7 @@ static int standalone(sm_store *store, struct args *a)
 {
 	const char *path = NULL;
 	json_t *recs;
-	sm_error err;
+	sm_error err, note;
 	int rc;
 
 	if (a->provider && strcmp(a->provider, "local") != 0)
@@ -179,8 +179,10 @@ static int standalone(sm_store *store, struct args *a)
 	/* Progress is for people watching: never in JSON, never in a log. */
 	if (!a->json && sm_term_isatty(stderr) && sm_term_isatty(stdout))
 		a->opts.progress = show_progress;
-	rc = sm_analyze_local(store, a->mode, path, &a->opts, &recs, &err);
+	rc = sm_analyze_local(store, a->mode, path, &a->opts, &recs, &note, &err);
 	end_progress();
+	if (rc == 0 && note.msg[0])
+		fprintf(stderr, "%s: warning: %s\n", sm_err_progname(), note.msg);
 	if (rc == 0)
 		rc = print_standalone(recs, a->json);
 	else

@@ -43,10 +43,12 @@ typedef struct sm_ai_request {
 	char headers[4][1024]; /* "Name: value"; unused ones are "" */
 } sm_ai_request;
 
-/* What an answer said besides its text; -1 when the vendor did not say. */
+/* What an answer said besides its text; -1 (or "") when the vendor did not
+ * say. */
 typedef struct sm_ai_usage {
 	long prompt_tokens;
 	long completion_tokens;
+	char model[128]; /* the model that answered, as the vendor names it */
 } sm_ai_usage;
 
 typedef struct sm_ai_provider {
@@ -137,6 +139,9 @@ int sm_ai_request_body(sm_ai_request *req, json_t *body, sm_error *err);
 void sm_ai_request_header(sm_ai_request *req, const char *name, const char *value);
 /* A usage count from a JSON integer, -1 when absent. */
 long sm_ai_count(json_t *value);
+/* The answer's model name (a JSON string of printable ASCII) into
+ * usage->model; "" otherwise. */
+void sm_ai_answer_model(json_t *value, sm_ai_usage *usage);
 /* The "text" members of an array of content parts (Claude's content,
  * Gemini's parts) joined into one malloc'd string ("" when none). NULL
  * when out of memory. */

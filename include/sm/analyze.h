@@ -94,9 +94,10 @@ enum sm_analyze_mode {
 
 /* A standalone analysis of this host by the local rules (path: the disk
  * mode's host path, NULL "/"), recorded as one analysis_runs row. *recs is
- * a new array. 0, or SM_EXIT_FAILURE with err (the rules could not read
- * the host; the row records the failure). */
+ * a new array. 0, with note saying what the run left out ("" for nothing;
+ * the row's error holds it too), or SM_EXIT_FAILURE with err (the rules
+ * could not read the host; the row records the failure). */
 int sm_analyze_local(sm_store *store, enum sm_analyze_mode mode, const char *path,
-                     const sm_recommend_opts *opts, json_t **recs, sm_error *err);
+                     const sm_recommend_opts *opts, json_t **recs, sm_error *note, sm_error *err);
 
 #endif

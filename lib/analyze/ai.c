@@ -714,6 +714,20 @@ long sm_ai_count(json_t *value)
 	           : -1;
 }
 
+void sm_ai_answer_model(json_t *value, sm_ai_usage *usage)
+{
+	const char *s = json_string_value(value);
+	size_t n = s ? strlen(s) : 0;
+
+	usage->model[0] = '\0';
+	if (n == 0 || n >= sizeof usage->model)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] <= ' ' || s[i] > '~')
+			return;
+	memcpy(usage->model, s, n + 1);
+}
+
 /* The vendor's own words about an error (error.message, error), redacted
  * and with the key removed, for the error message; "" if none. */
 static void vendor_reason(const char *body, const char *key, char *out, size_t size)
@@ -754,6 +768,7 @@ int sm_ai_complete(const sm_ai_config *cfg, const char *system, const char *prom
 
 	*text = NULL;
 	usage->prompt_tokens = usage->completion_tokens = -1;
+	usage->model[0] = '\0';
 	memset(&req, 0, sizeof req);
 	if (!key && p->key_env)
 		key = getenv(p->key_env);

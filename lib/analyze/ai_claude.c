@@ -45,5 +45,6 @@ int sm_ai_claude_read(json_t *answer, char **text, sm_ai_usage *usage, sm_error 
 	}
 	usage->prompt_tokens = sm_ai_count(json_object_get(used, "input_tokens"));
 	usage->completion_tokens = sm_ai_count(json_object_get(used, "output_tokens"));
+	sm_ai_answer_model(json_object_get(answer, "model"), usage);
 	return 0;
 }

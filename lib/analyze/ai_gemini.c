@@ -53,5 +53,6 @@ int sm_ai_gemini_read(json_t *answer, char **text, sm_ai_usage *usage, sm_error 
 	}
 	usage->prompt_tokens = sm_ai_count(json_object_get(used, "promptTokenCount"));
 	usage->completion_tokens = sm_ai_count(json_object_get(used, "candidatesTokenCount"));
+	sm_ai_answer_model(json_object_get(answer, "modelVersion"), usage);
 	return 0;
 }

@@ -48,5 +48,6 @@ int sm_ai_ollama_read(json_t *answer, char **text, sm_ai_usage *usage, sm_error 
 	}
 	usage->prompt_tokens = sm_ai_count(json_object_get(answer, "prompt_eval_count"));
 	usage->completion_tokens = sm_ai_count(json_object_get(answer, "eval_count"));
+	sm_ai_answer_model(json_object_get(answer, "model"), usage);
 	return 0;
 }

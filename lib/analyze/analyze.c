@@ -728,14 +728,23 @@ out:
 	return rc;
 }
 
+/* Append text to the error buffer, after "; " when it holds something. */
+static void add_error(char *error, size_t size, const char *text)
+{
+	size_t n = strlen(error);
+
+	snprintf(error + n, size - n, "%s%s", n ? "; " : "", text);
+}
+
 int sm_analyzer_envelope(sm_analyzer *a, json_t *env, sm_error *err)
 {
 	struct timespec t0, t1;
 	char started[SM_RFC3339_LEN], error[1024] = "";
-	struct outcome o = {.provider = "local", .status = "ok", .usage = {-1, -1}};
+	struct outcome o = {.provider = "local", .status = "ok", .usage = {-1, -1, ""}};
 	json_t *recs = NULL;
 	char *summary = NULL;
-	sm_error e = {{0}};
+	sm_error e = {{0}}, note = {{0}};
+	bool local = true;
 	int rc = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -744,31 +753,35 @@ int sm_analyzer_envelope(sm_analyzer *a, json_t *env, sm_error *err)
 	if (a->ai && worth_asking(env)) {
 		o.provider = a->ai->name;
 		o.model = sm_ai_model(&a->cfg);
+		local = false;
 		if (ask_ai(a, env, &recs, &summary, &o.usage, &e) < 0) {
 			snprintf(error, sizeof error, "%s", e.msg);
 			sm_log_kv(SM_LOG_WARN,
 			          a->fallback ? "AI analysis failed: using the local rules"
 			                      : "AI analysis failed (fallback disabled)",
 			          "provider", a->name, "error", e.msg, SM_LOG_END);
-			recs = json_array();
 			if (a->fallback) {
 				o.status = "fallback";
 				o.fallback = true;
-				if (sm_recommend_for_envelope(env, &a->opts, recs, &e) < 0) {
-					size_t n = strlen(error);
-					snprintf(error + n, sizeof error - n, "; local rules: %s",
-					         e.msg);
-					o.status = "failed";
-				}
+				local = true;
 			} else {
+				recs = json_array();
 				o.status = "failed";
 			}
+		} else if (o.usage.model[0]) {
+			o.model =
+			    o.usage.model; /* the model that answered, as the vendor names it */
 		}
-	} else {
+	}
+	if (local) {
 		recs = json_array();
-		if (sm_recommend_for_envelope(env, &a->opts, recs, &e) < 0) {
-			snprintf(error, sizeof error, "local rules: %s", e.msg);
+		if (sm_recommend_for_envelope(env, &a->opts, recs, &note, &e) < 0) {
+			char why[600];
+			snprintf(why, sizeof why, "local rules: %s", e.msg);
+			add_error(error, sizeof error, why);
 			o.status = "failed";
+		} else if (note.msg[0]) {
+			add_error(error, sizeof error, note.msg);
 		}
 	}
 	if (redact_in_place(&recs) < 0) {
@@ -823,20 +836,23 @@ int sm_analyzer_test(sm_analyzer *a, char *model, size_t size, double *elapsed_m
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = sm_ai_complete(&a->cfg, sm_ai_system_prompt(), TEST_PROMPT, &text, &usage, err);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (rc == 0 && usage.model[0])
+		snprintf(model, size, "%s", usage.model);
 	*elapsed_ms = sm_elapsed_ms(&t0, &t1);
 	free(text);
 	return rc < 0 ? SM_EXIT_FAILURE : 0;
 }
 
 int sm_analyze_local(sm_store *store, enum sm_analyze_mode mode, const char *path,
-                     const sm_recommend_opts *opts, json_t **recs, sm_error *err)
+                     const sm_recommend_opts *opts, json_t **recs, sm_error *note, sm_error *err)
 {
 	struct timespec t0, t1;
-	struct outcome o = {.provider = "local", .status = "ok", .usage = {-1, -1}};
+	struct outcome o = {.provider = "local", .status = "ok", .usage = {-1, -1, ""}};
 	char trace[SM_TRACE_LEN + 1] = "", error[600] = "";
 	sm_error e = {{0}}, serr;
 	int rc;
 
+	note->msg[0] = '\0';
 	*recs = json_array();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (sm_trace_new(trace) == 0)
@@ -852,7 +868,7 @@ int sm_analyze_local(sm_store *store, enum sm_analyze_mode mode, const char *pat
 		rc = sm_recommend_cpu(opts, *recs, &e);
 		break;
 	default:
-		rc = sm_recommend_general(opts, *recs, &e);
+		rc = sm_recommend_general(opts, *recs, note, &e);
 		break;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -864,6 +880,8 @@ int sm_analyze_local(sm_store *store, enum sm_analyze_mode mode, const char *pat
 		snprintf(error, sizeof error, "%s", e.msg);
 		o.status = "failed";
 		o.error = error;
+	} else if (note->msg[0]) {
+		o.error = note->msg; /* what the run left out */
 	}
 	o.recs = *recs;
 	o.summary = first_title(*recs);

@@ -1201,20 +1201,28 @@ static int full_mount(char *mount, size_t size, sm_error *err)
 	return found;
 }
 
-int sm_recommend_general(const sm_recommend_opts *opts, json_t *out, sm_error *err)
+int sm_recommend_general(const sm_recommend_opts *opts, json_t *out, sm_error *note, sm_error *err)
 {
 	unsigned long long total;
 	double percent;
 	char mount[4096];
+	sm_error why;
 	int found;
 
+	if (note)
+		note->msg[0] = '\0';
 	if (memory_usage(&total, &percent, err) < 0)
 		return -1;
 	if (percent > 70 && sm_recommend_memory(opts, out, err) < 0)
 		return -1;
-	found = full_mount(mount, sizeof mount, err);
-	if (found < 0)
-		return -1;
+	/* A container or a host root without <proc>/mounts: the memory part
+	 * still stands, and the note says what is missing. */
+	found = full_mount(mount, sizeof mount, &why);
+	if (found < 0) {
+		if (note)
+			sm_error_set(note, "general scan: disk part left out: %s", why.msg);
+		return 0;
+	}
 	return found ? sm_recommend_disk(mount, opts, out, err) : 0;
 }
 
@@ -1426,10 +1434,12 @@ static const char *envelope_disk_path(json_t *env)
 }
 
 int sm_recommend_for_envelope(json_t *env, const sm_recommend_opts *opts, json_t *out,
-                              sm_error *err)
+                              sm_error *note, sm_error *err)
 {
 	const char *path;
 
+	if (note)
+		note->msg[0] = '\0';
 	if (!json_is_object(env) || !json_is_array(out)) {
 		sm_error_set(err, "not an envelope");
 		return -1;
@@ -1447,5 +1457,5 @@ int sm_recommend_for_envelope(json_t *env, const sm_recommend_opts *opts, json_t
 	case SM_RECOMMEND_INCIDENT_UNKNOWN:
 		break;
 	}
-	return sm_recommend_general(opts, out, err);
+	return sm_recommend_general(opts, out, note, err);
 }

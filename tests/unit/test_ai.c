@@ -418,26 +418,37 @@ static void test_gemini_model_checked(void **state)
 	assert_null(req.body);
 }
 
-static void read_answer(const char *provider, const char *json, const char *text, long in, long out)
-{
-	const sm_ai_provider *p = sm_ai_provider_find(provider);
-	json_t *answer = json_loads(json, 0, NULL);
-	sm_ai_usage usage;
-	sm_error err = {{0}};
-	char *got = NULL;
-
-	assert_non_null(answer);
-	if (p->read(answer, &got, &usage, &err) < 0)
-		fail_msg("%s: %s", provider, err.msg);
-	assert_string_equal(got, text);
-	assert_int_equal(usage.prompt_tokens, in);
-	assert_int_equal(usage.completion_tokens, out);
-	free(got);
-	json_decref(answer);
-}
-
 static void test_answers(void **state)
 {
+	/* Each protocol's answer: its text, its token counts and the model
+	 * that answered (the vendor's name for it, "" when it gives none). */
+	static const struct {
+		const char *provider, *json, *text;
+		long in, out;
+		const char *model;
+	} cases[] = {
+	    {"openai",
+	     "{\"model\":\"gpt-4o-mini-2024-07-18\",\"choices\":[{\"message\":{\"content\":"
+	     "\"[]\"}}],\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":2}}",
+	     "[]", 10, 2, "gpt-4o-mini-2024-07-18"},
+	    {"openai", "{\"choices\":[{\"message\":{\"content\":null}}]}", "", -1, -1, ""},
+	    {"openai", "{\"model\":\"a b\",\"choices\":[{\"message\":{\"content\":\"x\"}}]}", "x",
+	     -1, -1, ""},
+	    {"claude",
+	     "{\"model\":\"claude-sonnet-4-20250514\",\"content\":[{\"type\":\"text\",\"text\":"
+	     "\"[\"},{\"type\":\"text\",\"text\":\"]\"}],\"usage\":{\"input_tokens\":5,"
+	     "\"output_tokens\":1}}",
+	     "[]", 5, 1, "claude-sonnet-4-20250514"},
+	    {"gemini",
+	     "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"[\"},{\"text\":\"]\"}]}}],"
+	     "\"usageMetadata\":{\"promptTokenCount\":8,\"candidatesTokenCount\":3},"
+	     "\"modelVersion\":\"gemini-2.0-flash-001\"}",
+	     "[]", 8, 3, "gemini-2.0-flash-001"},
+	    {"ollama",
+	     "{\"model\":\"llama3.1:8b\",\"message\":{\"role\":\"assistant\",\"content\":"
+	     "\"[]\"},\"prompt_eval_count\":4,\"eval_count\":6}",
+	     "[]", 4, 6, "llama3.1:8b"},
+	};
 	json_t *bad = json_loads("{\"nothing\":1}", 0, NULL);
 	sm_ai_usage usage;
 	sm_error err = {{0}};
@@ -446,26 +457,22 @@ static void test_answers(void **state)
 	const sm_ai_provider *all = sm_ai_providers(&n);
 
 	(void)state;
-	read_answer(
-	    "openai",
-	    "{\"choices\":[{\"message\":{\"content\":\"[]\"}}],\"usage\":{\"prompt_tokens\":"
-	    "10,\"completion_tokens\":2}}",
-	    "[]", 10, 2);
-	read_answer("openai", "{\"choices\":[{\"message\":{\"content\":null}}]}", "", -1, -1);
-	read_answer("claude",
-	            "{\"content\":[{\"type\":\"text\",\"text\":\"[\"},{\"type\":\"text\",\"text\":"
-	            "\"]\"}],\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}",
-	            "[]", 5, 1);
-	read_answer(
-	    "gemini",
-	    "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"[\"},{\"text\":\"]\"}]}}],"
-	    "\"usageMetadata\":{\"promptTokenCount\":8,\"candidatesTokenCount\":3}}",
-	    "[]", 8, 3);
-	read_answer(
-	    "ollama",
-	    "{\"message\":{\"role\":\"assistant\",\"content\":\"[]\"},\"prompt_eval_count\":"
-	    "4,\"eval_count\":6}",
-	    "[]", 4, 6);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const sm_ai_provider *p = sm_ai_provider_find(cases[i].provider);
+		json_t *answer = json_loads(cases[i].json, 0, NULL);
+
+		assert_non_null(answer);
+		strcpy(usage.model, "stale");
+		if (p->read(answer, &text, &usage, &err) < 0)
+			fail_msg("case %zu: %s", i, err.msg);
+		assert_string_equal(text, cases[i].text);
+		assert_int_equal(usage.prompt_tokens, cases[i].in);
+		assert_int_equal(usage.completion_tokens, cases[i].out);
+		assert_string_equal(usage.model, cases[i].model);
+		free(text);
+		json_decref(answer);
+	}
+	text = NULL;
 	for (size_t i = 0; i < n; i++) {
 		assert_int_equal(all[i].read(bad, &text, &usage, &err), -1);
 		assert_null(text);

@@ -426,18 +426,21 @@ static void test_local_row_settings(void **state)
 static void test_standalone(void **state)
 {
 	json_t *recs;
-	sm_error err = {{0}};
+	sm_error err = {{0}}, note;
 	sm_recommend_opts o;
 
 	(void)state;
 	sm_recommend_opts_init(&o);
 	assert_int_equal(exec_sql("DELETE FROM analysis_runs"), 0);
-	assert_int_equal(sm_analyze_local(store, SM_ANALYZE_MEMORY, NULL, &o, &recs, &err), 0);
+	assert_int_equal(sm_analyze_local(store, SM_ANALYZE_MEMORY, NULL, &o, &recs, &note, &err),
+	                 0);
 	assert_int_equal(json_array_size(recs), 1);
+	assert_string_equal(note.msg, "");
 	json_decref(recs);
 	/* A path that is no directory: a failed run, recorded. */
-	assert_int_equal(sm_analyze_local(store, SM_ANALYZE_DISK, "/no/such/dir", &o, &recs, &err),
-	                 SM_EXIT_FAILURE);
+	assert_int_equal(
+	    sm_analyze_local(store, SM_ANALYZE_DISK, "/no/such/dir", &o, &recs, &note, &err),
+	    SM_EXIT_FAILURE);
 	assert_string_equal(err.msg, "/no/such/dir: No such file or directory");
 	json_decref(recs);
 	assert_string_equal(
@@ -446,6 +449,20 @@ static void test_standalone(void **state)
 	    "ok:32 failed:32");
 	assert_string_equal(query("SELECT error FROM analysis_runs WHERE status = 'failed'"),
 	                    "/no/such/dir: No such file or directory");
+	/* The general scan without /proc/mounts: ok, the disk part left out,
+	 * and the row says so. */
+	use_host("rec-mem-75");
+	assert_int_equal(sm_analyze_local(store, SM_ANALYZE_GENERAL, NULL, &o, &recs, &note, &err),
+	                 0);
+	assert_int_equal(json_array_size(recs), 1);
+	assert_non_null(strstr(note.msg, "general scan: disk part left out: "));
+	assert_non_null(strstr(note.msg, "/proc/mounts: No such file or directory"));
+	json_decref(recs);
+	assert_string_equal(
+	    query("SELECT status || ' ' || substr(error, 1, 32) FROM analysis_runs ORDER BY id DESC"
+	          " LIMIT 1"),
+	    "ok general scan: disk part left out");
+	use_host("rec-mem");
 }
 
 int main(void)

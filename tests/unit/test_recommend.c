@@ -679,7 +679,7 @@ static void run_envelope(const char *json, json_t *out)
 	json_t *env = envelope(json);
 	sm_error err = {{0}};
 
-	if (sm_recommend_for_envelope(env, &o, out, &err) < 0)
+	if (sm_recommend_for_envelope(env, &o, out, NULL, &err) < 0)
 		fail_msg("%s", err.msg);
 	json_decref(env);
 }
@@ -705,6 +705,30 @@ static void test_envelope_memory_and_general(void **state)
 	use_host("rec-mem-50");
 	run_envelope("{\"v\":1}", out);
 	assert_int_equal(json_array_size(out), 0);
+	json_decref(out);
+}
+
+/* No <proc>/mounts (a container): the memory part stands, the disk part is
+ * left out and the note says so. */
+static void test_general_without_mounts(void **state)
+{
+	sm_recommend_opts o = defaults();
+	json_t *out = json_array();
+	sm_error note, err;
+
+	(void)state;
+	use_host("rec-mem-75");
+	strcpy(note.msg, "stale");
+	assert_int_equal(sm_recommend_general(&o, out, &note, &err), 0);
+	assert_int_equal(json_array_size(out), 1);
+	assert_string_equal(str(json_array_get(out, 0), "type"), "memory");
+	assert_non_null(strstr(note.msg, "general scan: disk part left out: "));
+	assert_non_null(strstr(note.msg, "/proc/mounts"));
+	assert_int_equal(sm_recommend_general(&o, out, NULL, &err), 0); /* note optional */
+	/* With mounts there is nothing to say. */
+	use_host("rec-mem");
+	assert_int_equal(sm_recommend_general(&o, out, &note, &err), 0);
+	assert_string_equal(note.msg, "");
 	json_decref(out);
 }
 
@@ -735,7 +759,7 @@ static void test_envelope_disk_and_cpu(void **state)
 	use_host("rec-cpu-b");
 	run_envelope("{\"v\":1,\"incident\":{\"title\":\"HighCPU\"}}", out);
 	assert_int_equal(json_array_size(out), 0);
-	assert_int_equal(sm_recommend_for_envelope(NULL, &o, out, &err), -1);
+	assert_int_equal(sm_recommend_for_envelope(NULL, &o, out, NULL, &err), -1);
 	json_decref(out);
 }
 
@@ -764,6 +788,7 @@ int main(void)
 	    cmocka_unit_test(test_detect_text),
 	    cmocka_unit_test(test_detect_envelope),
 	    cmocka_unit_test(test_envelope_memory_and_general),
+	    cmocka_unit_test(test_general_without_mounts),
 	    cmocka_unit_test(test_envelope_disk_and_cpu),
 	};
 
