@@ -32,6 +32,11 @@
 /* The names accepted as PROVIDER: "local", then the AI providers. */
 void sm_analyze_provider_names(char *buf, size_t size);
 
+/* The provider family, "local" first: one object per provider {name,
+ * description, base_url, model, key_env} with the defaults (null for
+ * local, and key_env null for a provider that needs no key). */
+json_t *sm_analyze_providers_json(void);
+
 /* A provider's config from KEY=VALUE words (KEY=@FILE reads the value from
  * FILE, its trailing newline dropped), checked against the provider's keys:
  * AI providers take api_key, model, base_url, max_tokens, timeout_s; local
@@ -80,6 +85,13 @@ const char *sm_analyzer_name(const sm_analyzer *a);
  * with err when the row could not be stored (the envelope is then left
  * as it was). */
 int sm_analyzer_envelope(sm_analyzer *a, json_t *env, sm_error *err);
+
+/* The envelope of the stored incident id, for sm_analyzer_envelope: its
+ * incident, its alerts, the latest check run behind each of its alerts
+ * (check_runs.alert_id) and the host they name. SM_EXIT_USAGE with err
+ * ("no incident N") when there is none, SM_EXIT_FAILURE for a store
+ * error. */
+int sm_analyze_incident_envelope(sm_store *store, long long id, json_t **env, sm_error *err);
 
 /* One tiny exchange with the provider (the local rules: none). 0 with the
  * model used, or SM_EXIT_FAILURE with err. */

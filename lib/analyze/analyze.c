@@ -19,13 +19,15 @@
 #include "sm/config.h"
 #include "sm/envelope.h"
 #include "sm/http.h"
+#include "sm/ingest.h"
 #include "sm/json.h"
 #include "sm/log.h"
 #include "sm/rfc3339.h"
 #include "sm/trace.h"
 
-#define COUNT(a)    (sizeof(a) / sizeof((a)[0]))
-#define TEST_PROMPT "This is a connection test. Reply with an empty JSON array: []"
+#define COUNT(a)          (sizeof(a) / sizeof((a)[0]))
+#define TEST_PROMPT       "This is a connection test. Reply with an empty JSON array: []"
+#define LOCAL_DESCRIPTION "Local rules over /proc and a bounded disk walk (no network)"
 
 /* --- config keys --- */
 
@@ -63,6 +65,24 @@ void sm_analyze_provider_names(char *buf, size_t size)
 		size_t len = strlen(buf);
 		snprintf(buf + len, size - len, ", %s", all[i].name);
 	}
+}
+
+json_t *sm_analyze_providers_json(void)
+{
+	size_t n;
+	const sm_ai_provider *all = sm_ai_providers(&n);
+	json_t *rows = json_array();
+
+	json_array_append_new(rows,
+	                      json_pack("{s:s,s:s,s:n,s:n,s:n}", "name", "local", "description",
+	                                LOCAL_DESCRIPTION, "base_url", "model", "key_env"));
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(
+		    rows, json_pack("{s:s,s:s,s:s,s:s,s:o}", "name", all[i].name, "description",
+		                    all[i].description, "base_url", all[i].base_url, "model",
+		                    all[i].model, "key_env",
+		                    all[i].key_env ? json_string(all[i].key_env) : json_null()));
+	return rows;
 }
 
 static void key_names(const struct key *keys, size_t n, char *buf, size_t size)
@@ -818,6 +838,75 @@ out:
 	json_decref(recs);
 	free(summary);
 	return rc;
+}
+
+/* Append to arr the JSON object each row's column col holds (SQLite's
+ * json_object text); the first row's column host_col (-1: none) into
+ * host. */
+static int json_rows(sm_store *store, const char *sql, long long id, json_t *arr, int col,
+                     int host_col, json_t **host, sm_error *err)
+{
+	sqlite3_stmt *st = sm_store_prepare(store, sql, err);
+	int rc;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *o = json_loads((const char *)sqlite3_column_text(st, col), 0, NULL);
+		if (o)
+			json_array_append_new(arr, o);
+		if (host_col >= 0 && !*host && sqlite3_column_text(st, host_col))
+			*host = json_string((const char *)sqlite3_column_text(st, host_col));
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		sm_error_set(err, "%s: %s", sm_store_path(store),
+		             sqlite3_errmsg(sm_store_db(store)));
+		return -1;
+	}
+	return 0;
+}
+
+int sm_analyze_incident_envelope(sm_store *store, long long id, json_t **env, sm_error *err)
+{
+	static const char alerts_sql[] =
+	    "SELECT json_object('id', id, 'fingerprint', fingerprint, 'name', name, 'status',"
+	    " status, 'severity', severity, 'description', description, 'labels', json(labels),"
+	    " 'annotations', json(annotations), 'started_at', started_at, 'ended_at', ended_at),"
+	    " coalesce(json_extract(labels, '$.hostname'), json_extract(labels, '$.instance'))"
+	    " FROM alerts WHERE incident_id = ?1 ORDER BY id";
+	/* The latest run of each checker behind the incident's alerts. */
+	static const char checks_sql[] =
+	    "SELECT json_object('checker', checker, 'status', status, 'message', message,"
+	    " 'metrics', json(metrics), 'error', nullif(error, ''), 'duration_ms', duration_ms),"
+	    " hostname FROM check_runs WHERE id IN (SELECT max(id) FROM check_runs WHERE alert_id"
+	    " IN (SELECT id FROM alerts WHERE incident_id = ?1) GROUP BY alert_id) ORDER BY id";
+	json_t *incident = sm_incident_json(store, id), *alerts = json_array(),
+	       *checks = json_array(), *host = NULL;
+
+	*env = NULL;
+	if (!incident) {
+		json_decref(alerts);
+		json_decref(checks);
+		sm_error_set(err, "no incident %lld", id);
+		return SM_EXIT_USAGE;
+	}
+	if (json_rows(store, checks_sql, id, checks, 0, 1, &host, err) < 0 ||
+	    json_rows(store, alerts_sql, id, alerts, 0, 1, &host, err) < 0) {
+		json_decref(incident);
+		json_decref(alerts);
+		json_decref(checks);
+		json_decref(host);
+		return SM_EXIT_FAILURE;
+	}
+	*env = sm_envelope_new(json_string_value(json_object_get(incident, "source")), NULL);
+	json_object_set_new(*env, "incident", incident);
+	json_object_set_new(*env, "alerts", alerts);
+	if (host)
+		json_object_set_new(*env, "host", host);
+	json_object_set_new(*env, "checks", checks);
+	return 0;
 }
 
 int sm_analyzer_test(sm_analyzer *a, char *model, size_t size, double *elapsed_ms, sm_error *err)

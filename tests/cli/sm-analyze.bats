@@ -488,3 +488,44 @@ assert recs[1]["actions"][3] == "Run: find /var/log -mtime +30 -type f -name '"'
 	no_secrets "$output"
 	no_secrets "$(sql 'SELECT recommendations FROM analysis_runs')"
 }
+
+@test "--list-providers: the family with default base URL, model and key variable" {
+	run sm-analyze --list-providers
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 8 ]
+	[ "$(printf '%s\n' "${lines[@]}" | json_get 'd["name"], d["base_url"], d["model"]')" = '["local", null, null]' ]
+	names=$(for l in "${lines[@]}"; do echo "$l" | json_get 'd["name"]'; done | tr '\n' ' ')
+	[ "$names" = "local openai claude gemini copilot grok ollama mistral " ]
+	[ "$(echo "${lines[3]}" | json_get 'd["base_url"], d["model"], d["key_env"]')" = '["https://generativelanguage.googleapis.com", "gemini-2.0-flash", "GEMINI_API_KEY"]' ]
+	[ "$(echo "${lines[6]}" | json_get 'd["key_env"]')" = null ]
+	run script -qec "sm-analyze --list-providers" /dev/null
+	[[ "$output" == *"PROVIDER"*"openai"*"https://api.openai.com/v1"*"gpt-4o-mini"* ]]
+	[ ! -e "$SM_DB" ]
+}
+
+@test "--incident-id N: the stored incident, its alerts and checks, analyzed and linked" {
+	host cli-warn
+	sm-check --alerts memory >/dev/null
+	host rec-mem
+	run --separate-stderr sm-analyze --incident-id 1
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$(echo "$output" | json_get 'd["incident"]["id"], d["incident"]["title"], d["host"], [a["fingerprint"] for a in d["alerts"]], [c["checker"] for c in d["checks"]]')" = '[1, "memory on cli-warn", "cli-warn", ["memory-cli-warn"], ["memory"]]' ]
+	[ "$(echo "$output" | json_get 'd["checks"][0]["metrics"]["memory_percent"], d["analysis"]["provider"], d["analysis"]["status"], [r["type"] for r in d["analysis"]["recommendations"]]')" = '[75.0, "local", "ok", ["memory"]]' ]
+	[ "$(echo "$output" | json_get '[s["stage"] for s in d["stages"]]')" = '["analyze"]' ]
+	[ "$(sql 'SELECT incident_id, provider, status FROM analysis_runs')" = "1	local	ok" ]
+	run script -qec "sm-analyze --incident-id 1" /dev/null
+	[ "$status" -eq 0 ]
+	[[ "$output" == "Incident 1: memory on cli-warn (local)"*"High Memory Usage Detected"* ]]
+	# No such incident, or no number: 64, one line, nothing stored.
+	run sm-analyze --incident-id 99
+	[ "$status" -eq 64 ]
+	[ "$output" = "sm-analyze: no incident 99" ]
+	for args in "--incident-id 0" "--incident-id x" "--incident-id 1 --memory" "--incident-id 1 extra" "--list-providers --cpu"; do
+		# shellcheck disable=SC2086
+		run sm-analyze $args
+		[ "$status" -eq 64 ] || { echo "$args -> $status"; false; }
+		[ "${#lines[@]}" -eq 1 ]
+	done
+	[ "$(sql 'SELECT count(*) FROM analysis_runs')" = 2 ]
+}
