@@ -529,3 +529,9 @@ assert recs[1]["actions"][3] == "Run: find /var/log -mtime +30 -type f -name '"'
 	done
 	[ "$(sql 'SELECT count(*) FROM analysis_runs')" = 2 ]
 }
+
+@test "sm(7) names sm-analyze and sm-notify among the tools available now" {
+	command -v mandoc >/dev/null || skip "mandoc is not installed"
+	text=$(mandoc -Tascii "$SM_FIXTURES/../../man/sm.7" | col -b | tr -s ' \n' '  ')
+	[[ "$text" == *"sm-analyze(1), sm-notify(1) and sm-push-hub(1) are available now;"* ]]
+}
