@@ -1404,7 +1404,8 @@ enum sm_recommend_incident sm_recommend_detect(json_t *env)
 }
 
 /* The disk path an envelope names: an alert's mountpoint or path label, the
- * worst path of a failing disk check, or NULL. */
+ * path of a failing check whose checker names one (its row's path_metric:
+ * disk's and disk_inodes' worst_path), or NULL. */
 static const char *envelope_disk_path(json_t *env)
 {
 	static const char *const labels[] = {"mountpoint", "path"};
@@ -1422,12 +1423,15 @@ static const char *envelope_disk_path(json_t *env)
 	}
 	json_array_foreach(json_object_get(env, "checks"), i, v)
 	{
-		const char *checker = json_string_value(json_object_get(v, "checker"));
+		const sm_checker *checker =
+		    sm_checker_find(json_string_value(json_object_get(v, "checker")));
 		const char *status = json_string_value(json_object_get(v, "status"));
-		const char *p =
-		    json_string_value(json_object_get(json_object_get(v, "metrics"), "worst_path"));
-		if (checker && strcmp(checker, "disk") == 0 && status &&
-		    strcmp(status, "ok") != 0 && p && p[0] == '/')
+		const char *p;
+		if (!checker || !checker->path_metric || !status || strcmp(status, "ok") == 0)
+			continue;
+		p = json_string_value(
+		    json_object_get(json_object_get(v, "metrics"), checker->path_metric));
+		if (p && p[0] == '/')
 			return p;
 	}
 	return NULL;

@@ -38,9 +38,18 @@ static const sm_diskanalysis_spec spec = {
     .large_files_advice = "Review and remove large files in /srv and /opt",
 };
 
-SM_CHECKER(sm_checker_disk_linux)
+SM_CHECKER_RUN(run)
 {
 	(void)self;
 	(void)opts;
 	sm_diskanalysis_run(&spec, res);
 }
+
+const sm_checker sm_checker_disk_linux = {
+    .name = "disk_linux",
+    .description = "Disk cleanup analysis of Linux package caches and journals.",
+    .run = run,
+    .warning = 5000,
+    .critical = 20000,
+    .slow = true,
+};

@@ -403,3 +403,19 @@ PY
 	run sm-check --hostname "a b" memory
 	[ "$status" -eq 64 ]
 }
+
+@test "checker options come from the checkers: --help and --list --json name them" {
+	run sm-check --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *$'\n'"checker options:"$'\n'* ]]
+	[[ "$output" == *"  --paths P,...        disk, disk_inodes: paths to check (default /)"* ]]
+	[[ "$output" == *"  --samples N          cpu, io_strain: "* ]]
+	[[ "$output" == *"  --push-interval S    agents: "* ]]
+	run sm-check --list --json
+	[ "$(echo "${lines[0]}" | json_get 'd["options"]')" = '["per-cpu", "samples", "interval"]' ]
+	[ "$(echo "${lines[2]}" | json_get 'd["options"]')" = '[]' ]
+	# Lists add up over repeated flags; the last number counts.
+	host cli-ok
+	run sm-check --paths / --paths /proc --samples 3 --samples 1 --interval 0.01 disk cpu
+	[ "$(echo "$output" | json_get 'sorted(d["checks"][0]["metrics"]["disks"]), d["checks"][1]["metrics"]["samples"]')" = '[["/", "/proc"], 1]' ]
+}

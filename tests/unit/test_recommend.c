@@ -754,6 +754,15 @@ static void test_envelope_disk_and_cpu(void **state)
 	assert_int_equal(json_array_size(out), 2);
 	assert_string_equal(str(json_array_get(out, 0), "description"),
 	                    "Found 5 large items totaling 270.0 MB on /data");
+	/* So does disk_inodes (its row's path_metric); a raid check names none. */
+	json_array_clear(out);
+	run_envelope("{\"v\":1,\"checks\":[{\"checker\":\"raid\",\"status\":\"critical\","
+	             "\"metrics\":{\"worst_path\":\"/empty\"}},{\"checker\":\"disk_inodes\","
+	             "\"status\":\"warning\",\"message\":\"Inode usage: /data at 91.0%\","
+	             "\"metrics\":{\"worst_path\":\"/data\"}}]}",
+	             out);
+	assert_string_equal(str(json_array_get(out, 0), "description"),
+	                    "Found 5 large items totaling 270.0 MB on /data");
 	/* A cpu incident sampled over no time has nothing to say. */
 	json_array_clear(out);
 	use_host("rec-cpu-b");
