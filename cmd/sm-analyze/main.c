@@ -39,11 +39,25 @@ static const char usage_text[] =
     "  --json              JSON even on a terminal\n"
     "  -h, --help          this text\n"
     "  --version           version\n"
-    "\n"
-    "Providers: local, openai, claude, gemini, copilot, grok, ollama, mistral.\n"
-    "Keys: api_key (or api_key=@FILE), model, base_url, max_tokens, timeout_s.\n"
+    "\n";
+
+static const char usage_tail[] =
     "Environment: ORCHESTRATION_INTELLIGENCE_FALLBACK_ENABLED (default 1), SM_DB,\n"
     "SM_ENV_FILE, SM_HOST_ROOT, SM_LOG_LEVEL, OPENAI_API_KEY and the like.\n";
+
+/* --help: the providers and their keys come from their lists. */
+static void usage(void)
+{
+	char names[512], ai_keys[256], local_keys[256];
+
+	sm_analyze_provider_names(names, sizeof names);
+	sm_analyze_config_keys("openai", ai_keys, sizeof ai_keys);
+	sm_analyze_config_keys("local", local_keys, sizeof local_keys);
+	fputs(usage_text, stdout);
+	printf("Providers: %s.\n", names);
+	printf("Keys: %s (KEY=@FILE reads the value from FILE); local: %s.\n", ai_keys, local_keys);
+	fputs(usage_tail, stdout);
+}
 
 enum {
 	OPT_PROVIDER = 256,
@@ -110,7 +124,7 @@ static int parse(int argc, char **argv, struct args *a)
 	while ((opt = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
-			fputs(usage_text, stdout);
+			usage();
 			return -1;
 		case OPT_VERSION:
 			printf("sm-analyze %s\n", SM_VERSION);

@@ -45,6 +45,9 @@ json_t *sm_analyze_providers_json(void);
 int sm_analyze_config_parse(const char *provider, char *const *pairs, int n, json_t **config,
                             sm_error *err);
 
+/* "api_key, model, ...": the keys provider's config takes, into buf. */
+void sm_analyze_config_keys(const char *provider, char *buf, size_t size);
+
 /* Add (or replace the provider and config of) the row name; a new row is
  * not active. *replaced (may be NULL) says which. */
 int sm_analyze_provider_add(sm_store *store, const char *name, const char *provider, json_t *config,

@@ -103,7 +103,8 @@ static bool printable(const char *s)
 }
 
 /* The JSON value of one key's text, or NULL with err (never quoting it). */
-static json_t *key_value(const struct key *k, const char *provider, const char *text, sm_error *err)
+static json_t *key_value(const struct key *k, const sm_ai_provider *ai, const char *text,
+                         sm_error *err)
 {
 	char why[256], *end;
 	double d;
@@ -129,14 +130,8 @@ static json_t *key_value(const struct key *k, const char *provider, const char *
 			             k->name);
 			return NULL;
 		}
-		if (strcmp(provider, "gemini") == 0 &&
-		    strspn(text,
-		           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
-		        strlen(text)) {
-			sm_error_set(err, "%s: letters, digits, '.', '_' and '-' only for gemini",
-			             k->name);
+		if (ai && strcmp(k->name, "model") == 0 && sm_ai_model_check(ai, text, err) < 0)
 			return NULL;
-		}
 		return json_string(text);
 	case URL:
 		if (!sm_http_url_ok(text, why, sizeof why)) {
@@ -170,6 +165,14 @@ static json_t *key_value(const struct key *k, const char *provider, const char *
 		return json_real(d);
 	}
 	return NULL;
+}
+
+void sm_analyze_config_keys(const char *provider, char *buf, size_t size)
+{
+	if (is_local(provider))
+		key_names(local_keys, COUNT(local_keys), buf, size);
+	else
+		key_names(ai_keys, COUNT(ai_keys), buf, size);
 }
 
 int sm_analyze_config_parse(const char *provider, char *const *pairs, int n, json_t **config,
@@ -216,7 +219,7 @@ int sm_analyze_config_parse(const char *provider, char *const *pairs, int n, jso
 				goto usage;
 			text = file_value;
 		}
-		v = key_value(k, provider, text, err);
+		v = key_value(k, sm_ai_provider_find(provider), text, err);
 		if (file_value) {
 			memset(file_value, 0, strlen(file_value));
 			free(file_value);

@@ -535,3 +535,11 @@ assert recs[1]["actions"][3] == "Run: find /var/log -mtime +30 -type f -name '"'
 	text=$(mandoc -Tascii "$SM_FIXTURES/../../man/sm.7" | col -b | tr -s ' \n' '  ')
 	[[ "$text" == *"sm-analyze(1), sm-notify(1) and sm-push-hub(1) are available now;"* ]]
 }
+
+@test "--help names the providers and the keys of their configs from their lists" {
+	run sm-analyze --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *$'\n'"Providers: local, openai, claude, gemini, copilot, grok, ollama, mistral."$'\n'* ]]
+	[[ "$output" == *$'\n'"Keys: api_key, model, base_url, max_tokens, timeout_s (KEY=@FILE reads the value from FILE); local: top_n_processes, large_file_threshold_mb, old_file_days."$'\n'* ]]
+	[[ "$output" == *"--incident-id N"*"--list-providers"* ]]
+}
