@@ -45,7 +45,7 @@ json_t *sm_recommend_new(enum sm_recommend_type type, enum sm_recommend_priority
                          const char *title, const char *description, json_t *actions,
                          json_t *details);
 
-/* Progress messages as the reference words them ("Analyzing memory...",
+/* Progress messages for people ("Analyzing memory...",
  * "Found: <path> (<size> MB)", "-> Scanned <path>, found <n> large items"). */
 typedef void (*sm_recommend_progress_fn)(const char *message, void *ctx);
 

@@ -1,8 +1,7 @@
 /* ai.c - what the AI providers share (ai.h): their table, the prompt,
  * redaction and the parsing of answers.
  *
- * The reference's answer parsing aborts on one odd element and turns any
- * non-JSON text into a pseudo-recommendation; here odd elements are skipped
+ * Answer parsing skips odd elements rather than giving up on the answer,
  * and text that holds no JSON is an error, so the caller falls back to the
  * local rules instead of forwarding prose as advice.
  */

@@ -1,10 +1,9 @@
 /* analyze.c - stored providers, one envelope's analysis and its record
  * (analyze.h).
  *
- * Unlike the reference, where an AI provider swallows its own failure into
- * an "AI Analysis Unavailable" pseudo-recommendation, a failure here is a
- * fact the envelope and the store record: the local rules answer instead
- * (status "fallback") or, with the fallback off, the analysis fails.
+ * An AI provider's failure is a fact the envelope and the store record,
+ * never a pseudo-recommendation: the local rules answer instead (status
+ * "fallback") or, with the fallback off, the analysis fails.
  */
 #include <ctype.h>
 #include <errno.h>

@@ -1,11 +1,9 @@
 /* recommend.c - the local provider's rules (recommend.h).
  *
- * Texts, thresholds and priorities are those of the reference's local
- * provider (intelligence-notify.md A6), with its accidents fixed on purpose:
- * incident words match whole (not "ram" in "program"), nested large
+ * Incident words match whole (not "ram" in "program"), nested large
  * directories are not counted twice in the total, the disk scan is one
- * bounded walk instead of `du` plus a slow fallback, and the old-file totals
- * count every old file found, not only the 100 listed.
+ * bounded walk (no `du`), and the old-file totals count every old file
+ * found, not only the 100 listed.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -29,8 +27,8 @@
 #define MIB             (1024.0 * 1024.0)
 #define CMDLINE_MAX     200 /* bytes of a command line kept in details */
 #define DETAILS_MAX     20  /* items listed in a disk recommendation */
-#define LARGE_KEEP      50  /* large items kept, as the reference */
-#define OLD_KEEP        100 /* old files kept, as the reference */
+#define LARGE_KEEP      50  /* large items kept in details */
+#define OLD_KEEP        100 /* old files kept in details */
 #define LARGE_MAX_DEPTH 3   /* directories listed down to this depth (du --max-depth=3) */
 #define STATUS_MAX      (1 << 16)
 
@@ -900,7 +898,8 @@ static bool contains(const char *haystack, const char *needle)
 	return strstr(haystack, needle) != NULL;
 }
 
-/* The reference's file type of an old file, from its lower-cased path. */
+/* The file type of an old file (log, temp, cache, ...), from its
+ * lower-cased path. */
 static const char *file_type(const char *path)
 {
 	char lower[4096], *name, *dot;
@@ -1319,7 +1318,7 @@ static const struct {
 	enum sm_recommend_incident type;
 	const char *const keywords[7];
 } incident_words[] = {
-    /* In the reference's order: memory wins over disk, disk over cpu. */
+    /* In this order: memory wins over disk, disk over cpu. */
     {SM_RECOMMEND_INCIDENT_MEMORY, {"memory", "ram", "oom", "out of memory", "mem", "swap"}},
     {SM_RECOMMEND_INCIDENT_DISK, {"disk", "storage", "space", "filesystem", "inode", "quota"}},
     {SM_RECOMMEND_INCIDENT_CPU, {"cpu", "load", "processor", "compute"}},

@@ -10,8 +10,8 @@ static const char *const space_hog_targets[] = {"/var/cache/apt/archives", "/var
 static const char *const old_file_targets[] = {"/tmp", NULL};
 static const char *const large_file_targets[] = {"/srv", "/opt", NULL};
 
-/* Keywords name whole path components. The reference's substring "snap"
- * caught /var/lib/snapd; as a component that takes "snapd" too. */
+/* Keywords name whole path components, so /var/lib/snapd needs "snapd"
+ * besides "snap". */
 static const sm_diskanalysis_rule rules[] = {
     {WORDS("apt"), WORDS("Clear APT package cache:", "sudo apt clean")},
     {WORDS("journal"), WORDS("Trim systemd journal logs:", "sudo journalctl --vacuum-size=100M")},

@@ -229,7 +229,7 @@ void sm_io_strain_report(sm_check_result *res, const sm_diskstat *before, size_t
 		json_t *d = json_object();
 		char label[96];
 
-		/* Strictly greater: the first of equals wins, as in the reference. */
+		/* Strictly greater: of equally busy devices the first listed wins. */
 		if (!busiest || rates[i].util_percent > busiest->util_percent)
 			busiest = &rates[i];
 		sm_metric_str(d, "disk", rates[i].disk);

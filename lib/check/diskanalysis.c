@@ -4,8 +4,8 @@
  * all of them (the first one to list a path keeps it): space hogs (the
  * immediate children of the space-hog targets, >= 1 MiB, directories by
  * recursive apparent size), old items (immediate children of the old-file
- * targets whose own mtime is older than old_days, of any size, as the
- * reference does: an empty old directory still shows what is stale), and
+ * targets whose own mtime is older than old_days, of any size: an empty
+ * old directory still shows what is stale), and
  * large files (>= 100 MiB anywhere under the large-file targets, the
  * space-hog targets' subtrees left out since they are already counted).
  * All walks share one deadline, so a checker costs at most its budget.

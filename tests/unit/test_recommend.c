@@ -551,14 +551,22 @@ static void test_disk_deadline(void **state)
 
 static void test_disk_priority(void **state)
 {
+	/* Used percent of the filesystem, and the priority it gives: each
+	 * bound belongs to the level below it; unknown is medium. */
+	static const struct {
+		double used;
+		enum sm_recommend_priority priority;
+	} cases[] = {
+	    {95.1, SM_RECOMMEND_CRITICAL}, {95.0, SM_RECOMMEND_HIGH}, {90.5, SM_RECOMMEND_HIGH},
+	    {90.0, SM_RECOMMEND_MEDIUM},   {80.0, SM_RECOMMEND_LOW},  {3.0, SM_RECOMMEND_LOW},
+	    {NAN, SM_RECOMMEND_MEDIUM},
+	};
+
 	(void)state;
-	assert_int_equal(sm_recommend_disk_priority(95.1), SM_RECOMMEND_CRITICAL);
-	assert_int_equal(sm_recommend_disk_priority(95.0), SM_RECOMMEND_HIGH);
-	assert_int_equal(sm_recommend_disk_priority(90.5), SM_RECOMMEND_HIGH);
-	assert_int_equal(sm_recommend_disk_priority(90.0), SM_RECOMMEND_MEDIUM);
-	assert_int_equal(sm_recommend_disk_priority(80.0), SM_RECOMMEND_LOW);
-	assert_int_equal(sm_recommend_disk_priority(3.0), SM_RECOMMEND_LOW);
-	assert_int_equal(sm_recommend_disk_priority(NAN), SM_RECOMMEND_MEDIUM);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		if (sm_recommend_disk_priority(cases[i].used) != cases[i].priority)
+			fail_msg("%g: %d", cases[i].used,
+			         sm_recommend_disk_priority(cases[i].used));
 }
 
 static void progress_count(const char *msg, void *ctx)
