@@ -30,7 +30,7 @@
 
 /* --- config keys --- */
 
-enum kind { TEXT, SECRET, URL, COUNT_KEY, SECONDS, MEGABYTES };
+enum kind { TEXT, MODEL, SECRET, URL, COUNT_KEY, SECONDS, MEGABYTES };
 
 struct key {
 	const char *name;
@@ -39,7 +39,7 @@ struct key {
 };
 
 static const struct key ai_keys[] = {
-    {"api_key", SECRET, 0},         {"model", TEXT, 0},           {"base_url", URL, 0},
+    {"api_key", SECRET, 0},         {"model", MODEL, 0},          {"base_url", URL, 0},
     {"max_tokens", COUNT_KEY, 1e6}, {"timeout_s", SECONDS, 3600},
 };
 
@@ -123,13 +123,14 @@ static json_t *key_value(const struct key *k, const sm_ai_provider *ai, const ch
 		}
 		return json_string(text);
 	case TEXT:
+	case MODEL: /* text its provider's protocol can carry */
 		if (!printable(text) || strlen(text) > 200 ||
 		    !sm_json_utf8_valid(text, strlen(text))) {
 			sm_error_set(err, "%s: must be one line of text (at most 200 bytes)",
 			             k->name);
 			return NULL;
 		}
-		if (ai && strcmp(k->name, "model") == 0 && sm_ai_model_check(ai, text, err) < 0)
+		if (k->kind == MODEL && ai && sm_ai_model_check(ai, text, err) < 0)
 			return NULL;
 		return json_string(text);
 	case URL:
