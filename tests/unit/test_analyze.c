@@ -272,6 +272,32 @@ static void test_local_envelope(void **state)
 	json_decref(env);
 }
 
+/* The general scan on a host without /proc/mounts: an ok analysis whose
+ * error and stage record say the disk part was left out. */
+static void test_local_envelope_without_mounts(void **state)
+{
+	sm_analyzer *a;
+	json_t *env = json_loads("{\"v\":1,\"trace_id\":\"0123456789abcdef0123456789abcdef\"}", 0,
+	                         NULL),
+	       *an, *stage;
+	sm_error err = {{0}};
+
+	(void)state;
+	use_host("rec-mem-75");
+	assert_int_equal(sm_analyzer_open(store, NULL, &a, &err), 0);
+	assert_int_equal(sm_analyzer_envelope(a, env, &err), 0);
+	an = analysis(env);
+	assert_string_equal(s(an, "status"), "ok");
+	assert_int_equal(json_array_size(json_object_get(an, "recommendations")), 1);
+	assert_non_null(strstr(s(an, "error"), "general scan: disk part left out: "));
+	stage = json_array_get(json_object_get(env, "stages"), 0);
+	assert_string_equal(s(stage, "status"), "ok");
+	assert_string_equal(s(stage, "error"), s(an, "error"));
+	sm_analyzer_free(a);
+	json_decref(env);
+	use_host("rec-mem");
+}
+
 static void test_incident_linked(void **state)
 {
 	sm_analyzer *a;
@@ -468,11 +494,17 @@ static void test_standalone(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_config_keys),       cmocka_unit_test(test_config_from_file),
-	    cmocka_unit_test(test_provider_rows),     cmocka_unit_test(test_local_envelope),
-	    cmocka_unit_test(test_incident_linked),   cmocka_unit_test(test_fallback),
-	    cmocka_unit_test(test_fallback_disabled), cmocka_unit_test(test_nothing_to_ask),
-	    cmocka_unit_test(test_unknown_provider),  cmocka_unit_test(test_local_row_settings),
+	    cmocka_unit_test(test_config_keys),
+	    cmocka_unit_test(test_config_from_file),
+	    cmocka_unit_test(test_provider_rows),
+	    cmocka_unit_test(test_local_envelope),
+	    cmocka_unit_test(test_local_envelope_without_mounts),
+	    cmocka_unit_test(test_incident_linked),
+	    cmocka_unit_test(test_fallback),
+	    cmocka_unit_test(test_fallback_disabled),
+	    cmocka_unit_test(test_nothing_to_ask),
+	    cmocka_unit_test(test_unknown_provider),
+	    cmocka_unit_test(test_local_row_settings),
 	    cmocka_unit_test(test_standalone),
 	};
 
