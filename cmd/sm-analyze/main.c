@@ -20,6 +20,8 @@
 static const char usage_text[] =
     "usage: sm-analyze [--provider NAME] [FILE]          analyze the envelopes on stdin (or FILE)\n"
     "       sm-analyze --memory|--disk [PATH]|--cpu [--json]   analyze this host (local rules)\n"
+    "       sm-analyze --incident-id N [--provider NAME] [--json]   analyze a stored incident\n"
+    "       sm-analyze --list-providers [--json]           the provider family and defaults\n"
     "       sm-analyze [--json]                        on a terminal: the general scan\n"
     "       sm-analyze provider add NAME PROVIDER [KEY=VALUE ...]\n"
     "       sm-analyze provider list|show NAME|activate NAME|rm NAME|test NAME\n"
@@ -29,17 +31,33 @@ static const char usage_text[] =
     "  --memory            the top processes by memory\n"
     "  --disk [PATH]       large and old files under PATH (default /)\n"
     "  --cpu               the top processes by CPU over a short sample\n"
+    "  --incident-id N     analyze incident N of the store (its alerts and checks)\n"
+    "  --list-providers    the providers with their default base URL and model\n"
     "  --top-n N           processes listed (default 10)\n"
     "  --threshold-mb MB   size of a large file or directory (default 100)\n"
     "  --old-days D        age of an old file in days (default 30)\n"
     "  --json              JSON even on a terminal\n"
     "  -h, --help          this text\n"
     "  --version           version\n"
-    "\n"
-    "Providers: local, openai, claude, gemini, copilot, grok, ollama, mistral.\n"
-    "Keys: api_key (or api_key=@FILE), model, base_url, max_tokens, timeout_s.\n"
+    "\n";
+
+static const char usage_tail[] =
     "Environment: ORCHESTRATION_INTELLIGENCE_FALLBACK_ENABLED (default 1), SM_DB,\n"
     "SM_ENV_FILE, SM_HOST_ROOT, SM_LOG_LEVEL, OPENAI_API_KEY and the like.\n";
+
+/* --help: the providers and their keys come from their lists. */
+static void usage(void)
+{
+	char names[512], ai_keys[256], local_keys[256];
+
+	sm_analyze_provider_names(names, sizeof names);
+	sm_analyze_config_keys("openai", ai_keys, sizeof ai_keys);
+	sm_analyze_config_keys("local", local_keys, sizeof local_keys);
+	fputs(usage_text, stdout);
+	printf("Providers: %s.\n", names);
+	printf("Keys: %s (KEY=@FILE reads the value from FILE); local: %s.\n", ai_keys, local_keys);
+	fputs(usage_tail, stdout);
+}
 
 enum {
 	OPT_PROVIDER = 256,
@@ -51,6 +69,8 @@ enum {
 	OPT_OLD_DAYS,
 	OPT_JSON,
 	OPT_VERSION,
+	OPT_INCIDENT,
+	OPT_LIST_PROVIDERS,
 };
 
 static const struct option long_options[] = {
@@ -62,6 +82,8 @@ static const struct option long_options[] = {
     {"threshold-mb", required_argument, NULL, OPT_THRESHOLD},
     {"old-days", required_argument, NULL, OPT_OLD_DAYS},
     {"json", no_argument, NULL, OPT_JSON},
+    {"incident-id", required_argument, NULL, OPT_INCIDENT},
+    {"list-providers", no_argument, NULL, OPT_LIST_PROVIDERS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -71,7 +93,8 @@ struct args {
 	const char *provider;
 	int modes; /* how many of --memory, --disk, --cpu */
 	enum sm_analyze_mode mode;
-	bool json;
+	bool json, list_providers;
+	long long incident; /* --incident-id; 0: none */
 	sm_recommend_opts opts;
 	char **operands;
 	int noperands;
@@ -101,7 +124,7 @@ static int parse(int argc, char **argv, struct args *a)
 	while ((opt = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
-			fputs(usage_text, stdout);
+			usage();
 			return -1;
 		case OPT_VERSION:
 			printf("sm-analyze %s\n", SM_VERSION);
@@ -135,14 +158,27 @@ static int parse(int argc, char **argv, struct args *a)
 		case OPT_JSON:
 			a->json = true;
 			break;
+		case OPT_INCIDENT:
+			if (number("--incident-id", optarg, 9007199254740991.0, true, &v))
+				return SM_EXIT_USAGE;
+			a->incident = (long long)v;
+			break;
+		case OPT_LIST_PROVIDERS:
+			a->list_providers = true;
+			break;
 		default: /* ':' too */
 			return sm_err_option(opt, argv[optind - 1]);
 		}
 	}
 	a->operands = argv + optind;
 	a->noperands = argc - optind;
-	if (a->modes > 1)
-		return sm_err(SM_EXIT_USAGE, "--memory, --disk and --cpu go alone");
+	if (a->modes + (a->incident > 0) + a->list_providers > 1)
+		return sm_err(
+		    SM_EXIT_USAGE,
+		    "--memory, --disk, --cpu, --incident-id and --list-providers go alone");
+	if ((a->incident > 0 || a->list_providers) && a->noperands > 0)
+		return sm_err(SM_EXIT_USAGE, "unexpected argument '%s' (see --help)",
+		              a->operands[0]);
 	return 0;
 }
 
@@ -165,7 +201,7 @@ static int standalone(sm_store *store, struct args *a)
 {
 	const char *path = NULL;
 	json_t *recs;
-	sm_error err;
+	sm_error err, note;
 	int rc;
 
 	if (a->provider && strcmp(a->provider, "local") != 0)
@@ -179,13 +215,91 @@ static int standalone(sm_store *store, struct args *a)
 	/* Progress is for people watching: never in JSON, never in a log. */
 	if (!a->json && sm_term_isatty(stderr) && sm_term_isatty(stdout))
 		a->opts.progress = show_progress;
-	rc = sm_analyze_local(store, a->mode, path, &a->opts, &recs, &err);
+	rc = sm_analyze_local(store, a->mode, path, &a->opts, &recs, &note, &err);
 	end_progress();
+	if (rc == 0 && note.msg[0])
+		fprintf(stderr, "%s: warning: %s\n", sm_err_progname(), note.msg);
 	if (rc == 0)
 		rc = print_standalone(recs, a->json);
 	else
 		rc = sm_err_report(rc, &err);
 	json_decref(recs);
+	return rc;
+}
+
+/* --list-providers: JSON lines on a pipe, a table for people. */
+static int list_providers(bool json)
+{
+	static const char *const headers[] = {"PROVIDER", "DEFAULT BASE URL", "DEFAULT MODEL",
+	                                      "KEY VARIABLE"};
+	static const char *const keys[] = {"name", "base_url", "model", "key_env"};
+	json_t *rows = sm_analyze_providers_json(), *row;
+	size_t i;
+
+	if (!rows)
+		return sm_err(SM_EXIT_FAILURE, "out of memory");
+	if (json || !sm_term_isatty(stdout)) {
+		json_array_foreach(rows, i, row)
+		{
+			sm_envelope_write(stdout, row, NULL);
+		}
+	} else {
+		sm_table *t = sm_table_new(4, headers);
+		json_array_foreach(rows, i, row)
+		{
+			sm_table_row(t);
+			for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+				const char *v = json_string_value(json_object_get(row, keys[k]));
+				sm_table_cell(t, v ? v : "-", SM_COLOR_NONE);
+			}
+		}
+		sm_table_print(t, stdout, sm_term_color(stdout), sm_term_columns(stdout));
+		sm_table_free(t);
+	}
+	json_decref(rows);
+	return fflush(stdout) == EOF ? sm_err(SM_EXIT_FAILURE, "write error on stdout") : 0;
+}
+
+/* --incident-id N: the stored incident's envelope, analyzed; the envelope
+ * on a pipe, the recommendations for people. */
+static int incident(sm_store *store, struct args *a, bool fallback)
+{
+	sm_analyzer *an = NULL;
+	json_t *env = NULL, *analysis;
+	sm_error err;
+	int rc;
+
+	rc = sm_analyze_incident_envelope(store, a->incident, &env, &err);
+	if (rc == 0)
+		rc = sm_analyzer_open(store, a->provider, &an, &err);
+	if (rc != 0) {
+		json_decref(env);
+		return sm_err_report(rc, &err);
+	}
+	sm_analyzer_set_fallback(an, fallback);
+	sm_analyzer_set_opts(an, &a->opts);
+	rc = sm_analyzer_envelope(an, env, &err);
+	if (rc < 0) {
+		sm_analyzer_free(an);
+		json_decref(env);
+		return sm_err(SM_EXIT_FAILURE, "cannot record the analysis: %s", err.msg);
+	}
+	analysis = json_object_get(env, "analysis");
+	if (rc != 0) /* failed: the envelope still says how */
+		sm_err(rc, "incident %lld: %s", a->incident,
+		       json_string_value(json_object_get(analysis, "error")));
+	if (a->json || !sm_term_isatty(stdout)) {
+		if (sm_envelope_write(stdout, env, &err) < 0)
+			rc = sm_err_report(SM_EXIT_FAILURE, &err);
+	} else {
+		printf(
+		    "Incident %lld: %s (%s)\n", a->incident,
+		    json_string_value(json_object_get(json_object_get(env, "incident"), "title")),
+		    sm_analyzer_provider(an));
+		print_recommendations(stdout, json_object_get(analysis, "recommendations"));
+	}
+	sm_analyzer_free(an);
+	json_decref(env);
 	return rc;
 }
 
@@ -263,7 +377,13 @@ int main(int argc, char **argv)
 		return sm_err(SM_EXIT_USAGE,
 		              "ORCHESTRATION_INTELLIGENCE_FALLBACK_ENABLED must be 1 "
 		              "or 0");
-	if (a.noperands > 0 && strcmp(a.operands[0], "provider") == 0 && a.modes == 0) {
+	if (a.list_providers) {
+		rc = list_providers(a.json);
+	} else if (a.incident > 0) {
+		if (sm_store_open(NULL, &store, &err) < 0)
+			return sm_err_report(SM_EXIT_FAILURE, &err);
+		rc = incident(store, &a, fallback != 0);
+	} else if (a.noperands > 0 && strcmp(a.operands[0], "provider") == 0 && a.modes == 0) {
 		if (a.provider)
 			return sm_err(SM_EXIT_USAGE, "--provider does not go with 'provider'");
 		if (sm_store_open(NULL, &store, &err) < 0)

@@ -18,8 +18,9 @@ static const char *text_or_dash(json_t *v)
 	return s && *s ? s : "-";
 }
 
-static int list(sm_store *store, bool json)
+static int list(sm_store *store, char **words, bool json)
 {
+	(void)words;
 	static const char *const headers[] = {"NAME", "PROVIDER", "ACTIVE", "MODEL", "BASE URL"};
 	json_t *rows, *row;
 	sm_error err;
@@ -61,8 +62,9 @@ static int list(sm_store *store, bool json)
 	return SM_EXIT_OK;
 }
 
-static int show(sm_store *store, const char *name, bool json)
+static int show(sm_store *store, char **words, bool json)
 {
+	const char *name = words[1];
 	json_t *row;
 	sm_error err;
 	int rc = sm_analyze_provider_show(store, name, &row, &err);
@@ -117,14 +119,16 @@ static int add(sm_store *store, char **words, int n)
 	return SM_EXIT_OK;
 }
 
-static int test(sm_store *store, const char *name)
+static int test(sm_store *store, char **words, bool json)
 {
+	const char *name = words[1];
 	sm_analyzer *a;
 	char model[256];
 	double ms;
 	sm_error err;
 	int rc = sm_analyzer_open(store, name, &a, &err);
 
+	(void)json;
 	if (rc != 0)
 		return sm_err_report(rc, &err);
 	rc = sm_analyzer_test(a, model, sizeof model, &ms, &err);
@@ -137,40 +141,56 @@ static int test(sm_store *store, const char *name)
 	return rc;
 }
 
+/* A change to the row words[1], said on stderr. */
+static int changed(int rc, const sm_error *err, const char *name, const char *what)
+{
+	if (rc != 0)
+		return sm_err_report(rc, err);
+	fprintf(stderr, "%s: provider %s %s\n", sm_err_progname(), name, what);
+	return SM_EXIT_OK;
+}
+
+static int activate(sm_store *store, char **words, bool json)
+{
+	sm_error err;
+
+	(void)json;
+	return changed(sm_analyze_provider_activate(store, words[1], &err), &err, words[1],
+	               "is active");
+}
+
+static int rm(sm_store *store, char **words, bool json)
+{
+	sm_error err;
+
+	(void)json;
+	return changed(sm_analyze_provider_rm(store, words[1], &err), &err, words[1], "removed");
+}
+
 int provider_command(sm_store *store, char **words, int n, bool json)
 {
 	static const struct {
 		const char *name;
 		int args; /* words after the subcommand */
-	} fixed[] = {{"list", 0}, {"show", 1}, {"activate", 1}, {"rm", 1}, {"test", 1}};
-	sm_error err;
-	int rc;
+		int (*run)(sm_store *store, char **words, bool json);
+	} commands[] = {{"list", 0, list},
+	                {"show", 1, show},
+	                {"activate", 1, activate},
+	                {"rm", 1, rm},
+	                {"test", 1, test}};
 
 	if (n == 0)
 		return sm_err(SM_EXIT_USAGE,
 		              "provider: add, list, show, activate, rm or test (see --help)");
-	if (strcmp(words[0], "add") == 0)
+	if (strcmp(words[0], "add") == 0) /* the one with KEY=VALUE words */
 		return add(store, words, n);
-	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
-		if (strcmp(words[0], fixed[i].name) != 0)
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		if (strcmp(words[0], commands[i].name) != 0)
 			continue;
-		if (n - 1 != fixed[i].args)
+		if (n - 1 != commands[i].args)
 			return sm_err(SM_EXIT_USAGE, "usage: sm-analyze provider %s%s",
-			              fixed[i].name, fixed[i].args ? " NAME" : "");
-		if (strcmp(words[0], "list") == 0)
-			return list(store, json);
-		if (strcmp(words[0], "show") == 0)
-			return show(store, words[1], json);
-		if (strcmp(words[0], "test") == 0)
-			return test(store, words[1]);
-		rc = strcmp(words[0], "rm") == 0
-		         ? sm_analyze_provider_rm(store, words[1], &err)
-		         : sm_analyze_provider_activate(store, words[1], &err);
-		if (rc != 0)
-			return sm_err_report(rc, &err);
-		fprintf(stderr, "%s: provider %s %s\n", sm_err_progname(), words[1],
-		        strcmp(words[0], "rm") == 0 ? "removed" : "is active");
-		return SM_EXIT_OK;
+			              commands[i].name, commands[i].args ? " NAME" : "");
+		return commands[i].run(store, words, json);
 	}
 	return sm_err(SM_EXIT_USAGE,
 	              "unknown provider command '%s' (add, list, show, activate, "

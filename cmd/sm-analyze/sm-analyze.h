@@ -9,7 +9,7 @@
 /* `sm-analyze provider ...`: words are the operands after "provider". */
 int provider_command(sm_store *store, char **words, int n, bool json);
 
-/* Recommendations for people: the reference's numbered listing, coloured
+/* Recommendations for people: a numbered listing with details and actions, coloured
  * on a terminal. */
 void print_recommendations(FILE *out, json_t *recs);
 /* The progress callback of the local rules (recommend.h); ctx unused. */

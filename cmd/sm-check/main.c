@@ -17,7 +17,7 @@
 #include "sm/term.h"
 #include "sm-check.h"
 
-static const char usage_text[] =
+static const char usage_head[] =
     "usage: sm-check [options] [CHECKER ...]   run all (or the named) checkers\n"
     "       sm-check [options] - [CHECKER ...] enrich envelopes read on stdin\n"
     "       sm-check --list                    list the checkers\n"
@@ -28,121 +28,114 @@ static const char usage_text[] =
     "  --fail-on-critical   fail only on CRITICAL\n"
     "  -w, --warning X      warning threshold (number or [@][start:][end])\n"
     "  -c, --critical X     critical threshold\n"
-    "  --paths P,...        paths for disk and disk_inodes (default /)\n"
-    "  --hosts H,...        hosts for network (default $SM_PING_HOSTS)\n"
-    "  --names N,...        process names for process\n"
-    "  --per-cpu            cpu: judge the busiest core\n"
-    "  --samples N          samples for cpu, window of samples x interval for io_strain\n"
-    "  --interval S         seconds per sample (default 1)\n"
-    "  --push-interval S    agents: seconds between an agent's pushes (default 300)\n"
+    "  --alerts             results become alerts and incidents in the store\n"
+    "  --hostname NAME      the host's name in results and alerts (default: this host's)\n"
+    "  --label KEY=VALUE    with --alerts: a label on each alert (repeatable)\n"
     "  -h, --help           this text\n"
-    "  --version            version\n";
+    "  --version            version\n"
+    "\n"
+    "checker options:\n";
 
 enum {
 	OPT_JSON = 256,
 	OPT_NAGIOS,
 	OPT_FAIL_WARNING,
 	OPT_FAIL_CRITICAL,
-	OPT_PATHS,
-	OPT_HOSTS,
-	OPT_NAMES,
-	OPT_PER_CPU,
-	OPT_SAMPLES,
-	OPT_INTERVAL,
-	OPT_PUSH_INTERVAL,
 	OPT_LIST,
 	OPT_VERSION,
 	OPT_ALERTS,
+	OPT_HOSTNAME,
+	OPT_LABEL,
+	OPT_CHECKER, /* + the index of a checker option (sm_check_options) */
 };
 
-static const struct option long_options[] = {
+static const struct option tool_options[] = {
     {"json", no_argument, NULL, OPT_JSON},
     {"nagios", no_argument, NULL, OPT_NAGIOS},
     {"fail-on-warning", no_argument, NULL, OPT_FAIL_WARNING},
     {"fail-on-critical", no_argument, NULL, OPT_FAIL_CRITICAL},
     {"warning", required_argument, NULL, 'w'},
     {"critical", required_argument, NULL, 'c'},
-    {"paths", required_argument, NULL, OPT_PATHS},
-    {"hosts", required_argument, NULL, OPT_HOSTS},
-    {"names", required_argument, NULL, OPT_NAMES},
-    {"per-cpu", no_argument, NULL, OPT_PER_CPU},
-    {"samples", required_argument, NULL, OPT_SAMPLES},
-    {"interval", required_argument, NULL, OPT_INTERVAL},
-    {"push-interval", required_argument, NULL, OPT_PUSH_INTERVAL},
     {"list", no_argument, NULL, OPT_LIST},
     {"alerts", no_argument, NULL, OPT_ALERTS},
+    {"hostname", required_argument, NULL, OPT_HOSTNAME},
+    {"label", required_argument, NULL, OPT_LABEL},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
-    {NULL, 0, NULL, 0},
 };
 
-/* A growable list of strings taken from comma-separated flag values. */
-struct strlist {
-	char **items;
-	size_t count;
-};
+#define NTOOL (sizeof tool_options / sizeof tool_options[0])
 
-static int strlist_add_csv(struct strlist *l, const char *csv)
+/* The tool's options, then the options the checkers declare. */
+static void build_options(struct option *out)
 {
-	char *copy = strdup(csv), *save = NULL;
+	size_t n;
+	const sm_check_option *const *all = sm_check_options(&n);
 
-	if (!copy)
-		return -1;
-	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char **p;
-		if (!*tok)
-			continue;
-		p = realloc(l->items, (l->count + 1) * sizeof *p);
-		if (!p)
-			break;
-		l->items = p;
-		l->items[l->count] = strdup(tok);
-		if (!l->items[l->count])
-			break;
-		l->count++;
-	}
-	free(copy);
-	return 0;
+	memcpy(out, tool_options, sizeof tool_options);
+	for (size_t i = 0; i < n; i++)
+		out[NTOOL + i] = (struct option){
+		    all[i]->name, all[i]->kind == SM_CHECK_SWITCH ? no_argument : required_argument,
+		    NULL, OPT_CHECKER + (int)i};
+	out[NTOOL + n] = (struct option){NULL, 0, NULL, 0};
 }
 
-static void strlist_free(struct strlist *l)
+/* --help: the tool's options, then one line per checker option saying
+ * which checkers take it. */
+static void usage(void)
 {
-	for (size_t i = 0; i < l->count; i++)
-		free(l->items[i]);
-	free(l->items);
+	size_t n;
+	const sm_check_option *const *all = sm_check_options(&n);
+
+	fputs(usage_head, stdout);
+	for (size_t i = 0; i < n; i++) {
+		char flag[64], users[256];
+		snprintf(flag, sizeof flag, "--%s%s%s", all[i]->name, all[i]->arg ? " " : "",
+		         all[i]->arg ? all[i]->arg : "");
+		sm_check_option_users(all[i], users, sizeof users);
+		printf("  %-20s %s: %s\n", flag, users, all[i]->help);
+	}
 }
 
 struct args {
 	struct check_run run;
-	struct strlist paths, hosts, names;
+	const char *hostname; /* --hostname */
+	char **labels;        /* --label words (argv's) */
+	size_t nlabels;
 	bool list, from_stdin;
 	const sm_checker **selected;
 	size_t nselected;
 };
 
-static int parse_number(const char *flag, const char *s, double min, double max, double *out)
+/* One --label KEY=VALUE (split at the first '='; the value may hold more). */
+static int add_label(struct args *a, char *word)
 {
-	char *end;
+	const char *eq = strchr(word, '=');
+	char **p;
 
-	errno = 0;
-	*out = strtod(s, &end);
-	if (errno || end == s || *end || !(*out >= min && *out <= max))
-		return sm_err(SM_EXIT_USAGE, "%s: expected a number from %g to %g, got '%s'", flag,
-		              min, max, s);
+	if (!eq || eq == word)
+		return sm_err(SM_EXIT_USAGE, "--label: '%s' is not KEY=VALUE", word);
+	if (!sm_json_utf8_valid(word, strlen(word)))
+		return sm_err(SM_EXIT_USAGE, "--label: not UTF-8 text");
+	p = realloc(a->labels, (a->nlabels + 1) * sizeof *p);
+	if (!p)
+		return sm_err(SM_EXIT_FAILURE, "out of memory");
+	a->labels = p;
+	a->labels[a->nlabels++] = word;
 	return 0;
 }
 
 static int select_checkers(struct args *a, char **names, int count)
 {
 	size_t n;
-	const sm_checker *all = sm_checkers(&n);
+	const sm_checker *const *all = sm_checkers(&n);
 
 	a->selected = calloc(count > 0 ? (size_t)count : n, sizeof *a->selected);
 	if (!a->selected)
 		return sm_err(SM_EXIT_FAILURE, "out of memory");
 	if (count == 0) {
 		for (size_t i = 0; i < n; i++)
-			a->selected[i] = &all[i];
+			a->selected[i] = all[i];
 		a->nselected = n;
 		return 0;
 	}
@@ -161,15 +154,18 @@ static int select_checkers(struct args *a, char **names, int count)
 
 static int parse_args(int argc, char **argv, struct args *a)
 {
+	struct option long_options[NTOOL + SM_CHECK_MAX_VALUES + 1];
+	size_t nchecker;
+	const sm_check_option *const *checker_options = sm_check_options(&nchecker);
 	sm_error err;
-	double v;
-	int opt;
+	int opt, rc;
 
+	build_options(long_options);
 	opterr = 0; /* one line of our own instead of getopt's two */
 	while ((opt = getopt_long(argc, argv, ":hw:c:", long_options, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
-			fputs(usage_text, stdout);
+			usage();
 			exit(SM_EXIT_OK);
 		case OPT_VERSION:
 			printf("sm-check %s (jansson %s, sqlite %s)\n", SM_VERSION, JANSSON_VERSION,
@@ -194,63 +190,33 @@ static int parse_args(int argc, char **argv, struct args *a)
 			        &err) < 0)
 				return sm_err_report(SM_EXIT_USAGE, &err);
 			break;
-		case OPT_PATHS:
-			strlist_add_csv(&a->paths, optarg);
-			break;
-		case OPT_HOSTS:
-			strlist_add_csv(&a->hosts, optarg);
-			break;
-		case OPT_NAMES:
-			strlist_add_csv(&a->names, optarg);
-			break;
-		case OPT_PER_CPU:
-			a->run.opts.per_cpu = true;
-			break;
-		case OPT_SAMPLES:
-			if (parse_number("--samples", optarg, 1, 3600, &v))
-				return SM_EXIT_USAGE;
-			if (v != (int)v)
-				return sm_err(SM_EXIT_USAGE, "--samples: expected a whole number");
-			a->run.opts.samples = (int)v;
-			break;
-		case OPT_INTERVAL:
-			if (parse_number("--interval", optarg, 0.001, 3600, &v))
-				return SM_EXIT_USAGE;
-			a->run.opts.interval = v;
-			break;
-		case OPT_PUSH_INTERVAL:
-			/* Not --interval, which is already the sample interval. */
-			if (parse_number("--push-interval", optarg, 1, 86400, &v))
-				return SM_EXIT_USAGE;
-			if (v != (int)v)
-				return sm_err(SM_EXIT_USAGE,
-				              "--push-interval: expected a whole number");
-			a->run.opts.expected_interval = v;
-			break;
 		case OPT_LIST:
 			a->list = true;
 			break;
 		case OPT_ALERTS:
 			a->run.alerts = true;
 			break;
+		case OPT_HOSTNAME:
+			if (!sm_check_host_valid(optarg))
+				return sm_err(SM_EXIT_USAGE,
+				              "--hostname: '%s' is not a valid host name", optarg);
+			a->hostname = optarg;
+			break;
+		case OPT_LABEL:
+			if ((rc = add_label(a, optarg)) != 0)
+				return rc;
+			break;
 		default: /* ':' too */
+			if (opt >= OPT_CHECKER && (size_t)(opt - OPT_CHECKER) < nchecker) {
+				if (sm_check_opts_set(&a->run.opts,
+				                      checker_options[opt - OPT_CHECKER],
+				                      optarg ? optarg : "", &err) < 0)
+					return sm_err_report(SM_EXIT_USAGE, &err);
+				break;
+			}
 			return sm_err_option(opt, argv[optind - 1]);
 		}
 	}
-	for (size_t i = 0; i < a->paths.count; i++)
-		if (a->paths.items[i][0] != '/')
-			return sm_err(SM_EXIT_USAGE, "--paths: '%s' is not an absolute path",
-			              a->paths.items[i]);
-	for (size_t i = 0; i < a->hosts.count; i++)
-		if (!sm_check_host_valid(a->hosts.items[i]))
-			return sm_err(SM_EXIT_USAGE, "--hosts: '%s' is not a valid host name",
-			              a->hosts.items[i]);
-	a->run.opts.paths = (const char *const *)a->paths.items;
-	a->run.opts.npaths = a->paths.count;
-	a->run.opts.hosts = (const char *const *)a->hosts.items;
-	a->run.opts.nhosts = a->hosts.count;
-	a->run.opts.names = (const char *const *)a->names.items;
-	a->run.opts.nnames = a->names.count;
 	if (a->run.output == OUTPUT_NAGIOS && (a->run.fail_on_warning || a->run.fail_on_critical))
 		return sm_err(SM_EXIT_USAGE,
 		              "--nagios has its own exit statuses; drop --fail-on-*");
@@ -265,6 +231,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 		}
 		argc = kept;
 	}
+	if (a->nlabels > 0 && !a->run.alerts)
+		return sm_err(SM_EXIT_USAGE, "--label: labels go on the alerts of --alerts");
+	a->run.labels = a->labels;
+	a->run.nlabels = a->nlabels;
 	if (a->from_stdin && a->run.alerts)
 		return sm_err(SM_EXIT_USAGE, "--alerts makes alerts of this host's checks; it does "
 		                             "not combine with - (envelopes on stdin)");
@@ -274,20 +244,24 @@ static int parse_args(int argc, char **argv, struct args *a)
 static int list_checkers(enum output_mode mode)
 {
 	size_t n;
-	const sm_checker *all = sm_checkers(&n);
+	const sm_checker *const *all = sm_checkers(&n);
 
 	for (size_t i = 0; i < n; i++) {
 		if (mode == OUTPUT_JSON) {
-			json_t *o = json_pack("{s:s,s:s}", "name", all[i].name, "description",
-			                      all[i].description);
-			if (!isnan(all[i].warning)) {
-				json_object_set_new(o, "warning", json_real(all[i].warning));
-				json_object_set_new(o, "critical", json_real(all[i].critical));
+			json_t *o = json_pack("{s:s,s:s}", "name", all[i]->name, "description",
+			                      all[i]->description);
+			json_t *options = json_array();
+			if (!isnan(all[i]->warning)) {
+				json_object_set_new(o, "warning", json_real(all[i]->warning));
+				json_object_set_new(o, "critical", json_real(all[i]->critical));
 			}
+			for (const sm_check_option *const *k = all[i]->options; k && *k; k++)
+				json_array_append_new(options, json_string((*k)->name));
+			json_object_set_new(o, "options", options);
 			sm_envelope_write(stdout, o, NULL);
 			json_decref(o);
 		} else {
-			printf("%-16s %s\n", all[i].name, all[i].description);
+			printf("%-16s %s\n", all[i]->name, all[i]->description);
 		}
 	}
 	return fflush(stdout) == EOF ? SM_EXIT_FAILURE : SM_EXIT_OK;
@@ -345,7 +319,10 @@ int main(int argc, char **argv)
 	}
 	if (a.run.output == OUTPUT_AUTO)
 		a.run.output = sm_term_isatty(stdout) && !a.from_stdin ? OUTPUT_TABLE : OUTPUT_JSON;
-	sm_host_name(a.run.hostname, sizeof a.run.hostname);
+	if (a.hostname)
+		snprintf(a.run.hostname, sizeof a.run.hostname, "%s", a.hostname);
+	else
+		sm_host_name(a.run.hostname, sizeof a.run.hostname);
 	/* Without a store the checks still run and print; the results say
 	 * they were not recorded and the exit status is at least UNKNOWN. */
 	if (sm_store_open(NULL, &a.run.store, &err) < 0)
@@ -360,9 +337,8 @@ out:
 	if (a.run.ingest)
 		sm_ingest_free(a.run.ingest);
 	sm_store_close(a.run.store);
-	strlist_free(&a.paths);
-	strlist_free(&a.hosts);
-	strlist_free(&a.names);
+	sm_check_opts_clear(&a.run.opts);
 	free(a.selected);
+	free(a.labels);
 	return rc;
 }

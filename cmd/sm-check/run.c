@@ -13,34 +13,86 @@
 #include "sm/term.h"
 #include "sm-check.h"
 
+/* --label KEY=VALUE words onto each alert of the batch (over the driver's
+ * own labels of the same key). */
+static int add_labels(sm_alert_batch *batch, char *const *labels, size_t nlabels)
+{
+	for (size_t l = 0; l < nlabels; l++) {
+		const char *eq = strchr(labels[l], '=');
+		char *key = strndup(labels[l], (size_t)(eq - labels[l]));
+		if (!key)
+			return -1;
+		for (size_t i = 0; i < batch->count; i++)
+			sm_alert_label(&batch->items[i], key, eq + 1);
+		free(key);
+	}
+	return 0;
+}
+
+/* The alert each result became or resolved, from the incident envelopes
+ * of the batch: ids[i] for results[i] (batch->items[i]), 0 for none (an OK
+ * result with no firing alert to resolve). */
+static void alert_ids(const sm_alert_batch *batch, json_t *incidents, long long *ids)
+{
+	size_t i, j;
+	json_t *env, *alert;
+
+	json_array_foreach(incidents, i, env)
+	{
+		json_array_foreach(json_object_get(env, "alerts"), j, alert)
+		{
+			const char *fp = json_string_value(json_object_get(alert, "fingerprint"));
+			const char *status = json_string_value(json_object_get(alert, "status"));
+			const char *change = json_string_value(json_object_get(alert, "change"));
+			bool linked = (status && strcmp(status, "firing") == 0) ||
+			              (change && strcmp(change, "resolved") == 0);
+			for (size_t k = 0; fp && linked && k < batch->count; k++)
+				if (strcmp(batch->items[k].fingerprint, fp) == 0)
+					ids[k] = json_integer_value(json_object_get(alert, "id"));
+		}
+	}
+}
+
 /* Record the results (and, with --alerts, the alerts they make from the
  * check envelope env) in one transaction; the incident envelopes of the
- * alerts are appended to out. */
+ * alerts are appended to out. With --alerts the alerts go first, so each
+ * check_runs row names its alert. */
 static int record(struct check_run *run, const sm_check_result *results, size_t n,
                   const char *trace_id, json_t *env, json_t *out)
 {
 	sm_alert_batch batch = {0};
+	long long *ids = NULL;
 	sm_error err;
 
 	if (!run->store)
 		return -1; /* already reported when opening failed */
 	if (sm_store_begin(run->store, &err) < 0)
 		goto fail;
-	for (size_t i = 0; i < n; i++)
-		if (sm_check_record(run->store, &results[i], run->hostname, trace_id, &err) < 0)
-			goto rollback;
 	if (run->alerts) {
 		/* The same write path as a webhook: driver local. */
 		if (!run->ingest && !(run->ingest = sm_ingest_new(run->store, &err)))
 			goto rollback;
-		if (sm_driver_parse(sm_driver_find("local"), env, NULL, &batch, &err) < 0 ||
-		    sm_ingest_apply(run->ingest, &batch, trace_id, out, &err) < 0)
+		if (sm_driver_parse(sm_driver_find("local"), env, NULL, &batch, &err) < 0)
 			goto rollback;
+		if (add_labels(&batch, run->labels, run->nlabels) < 0 ||
+		    !(ids = calloc(n ? n : 1, sizeof *ids))) {
+			sm_error_set(&err, "out of memory");
+			goto rollback;
+		}
+		if (sm_ingest_apply(run->ingest, &batch, trace_id, out, &err) < 0)
+			goto rollback;
+		if (batch.count == n) /* one alert per result, in order */
+			alert_ids(&batch, out, ids);
 	}
+	for (size_t i = 0; i < n; i++)
+		if (sm_check_record(run->store, &results[i], run->hostname, trace_id,
+		                    ids ? ids[i] : 0, &err) < 0)
+			goto rollback;
 	if (sm_store_commit(run->store, &err) < 0)
 		goto rollback;
 	if (run->alerts) /* alert.c is not in a plain run's pages either */
 		sm_batch_clear(&batch);
+	free(ids);
 	return 0;
 rollback:
 	sm_store_rollback(run->store);
@@ -48,6 +100,7 @@ rollback:
 fail:
 	if (run->alerts)
 		sm_batch_clear(&batch);
+	free(ids);
 	sm_err(SM_UNKNOWN, "cannot record check runs: %s", err.msg);
 	return -1;
 }

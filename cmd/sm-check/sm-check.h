@@ -24,10 +24,12 @@ struct check_run {
 	sm_check_opts opts;
 	enum output_mode output;
 	bool fail_on_warning, fail_on_critical;
-	bool alerts; /* --alerts: results become local alerts and incidents */
+	bool alerts;   /* --alerts: results become local alerts and incidents */
+	char **labels; /* --label KEY=VALUE words, added to each alert */
+	size_t nlabels;
 	sm_store *store;
-	sm_ingest *ingest; /* made when first needed */
-	char hostname[256];
+	sm_ingest *ingest;  /* made when first needed */
+	char hostname[256]; /* this host's name, or --hostname */
 	struct tally tally; /* over every result of this invocation */
 };
 

@@ -107,7 +107,7 @@ static int collect_checks(struct agent *ag, json_t *checks)
 {
 	const sm_checker *selected[64];
 	size_t n = 0, all_n;
-	const sm_checker *all = sm_checkers(&all_n);
+	const sm_checker *const *all = sm_checkers(&all_n);
 	sm_check_result *results;
 	sm_error err;
 	json_t *env;
@@ -145,7 +145,7 @@ static int collect_checks(struct agent *ag, json_t *checks)
 	/* Nothing on stdin (cron gives /dev/null): run the checkers. */
 	if (n == 0)
 		for (size_t i = 0; i < all_n && n < 64; i++)
-			selected[n++] = &all[i];
+			selected[n++] = all[i];
 	results = calloc(n, sizeof *results);
 	if (!results)
 		return sm_err(SM_EXIT_FAILURE, "out of memory");

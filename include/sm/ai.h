@@ -1,10 +1,12 @@
 /* ai.h - the AI providers of sm-analyze: one table of wire protocols, and
  * the logic they share (the prompt, redaction, parsing the answer).
  *
- * Each provider is a row {name, default base URL, default model, request
- * builder, answer reader}; four rows (openai, mistral, grok, copilot) share
- * the OpenAI-compatible chat-completions protocol. Nothing here touches the
- * store: analyze.h decides what a failure means.
+ * Each provider is a row {name, default base URL, default model, key
+ * variable, wire protocol} of the one table in ai.c; a protocol is a row
+ * {request builder, answer reader} in its own ai_<protocol>.c, and four
+ * providers (openai, mistral, grok, copilot) share the OpenAI-compatible
+ * chat-completions protocol. Nothing here touches the store: analyze.h
+ * decides what a failure means.
  *
  * Secrets: the prompt is redacted (sm_ai_redact_*) before it leaves the
  * host, and no error message carries the API key, a URL path or an
@@ -26,6 +28,8 @@
 #define SM_AI_PROMPT_METRICS 1000       /* bytes of one check's metrics in a prompt */
 #define SM_AI_TEMPERATURE    0.3
 
+struct sm_ai_provider;
+
 /* What one exchange sends. */
 typedef struct sm_ai_config {
 	const struct sm_ai_provider *provider;
@@ -43,35 +47,52 @@ typedef struct sm_ai_request {
 	char headers[4][1024]; /* "Name: value"; unused ones are "" */
 } sm_ai_request;
 
-/* What an answer said besides its text; -1 when the vendor did not say. */
+/* What an answer said besides its text; -1 (or "") when the vendor did not
+ * say. */
 typedef struct sm_ai_usage {
 	long prompt_tokens;
 	long completion_tokens;
+	char model[128]; /* the model that answered, as the vendor names it */
 } sm_ai_usage;
 
+/* A wire protocol: how a request is built and an answer read. One row
+ * each, in lib/analyze/ai_<protocol>.c, listed in lib/analyze/ai_protocols.h. */
+typedef struct sm_ai_protocol {
+	const char *name; /* "openai", "claude", ... */
+	/* Fill req (body malloc'd) for system+prompt; -1 with err. */
+	int (*build)(const struct sm_ai_provider *p, const struct sm_ai_config *cfg,
+	             const char *api_key, const char *system, const char *prompt,
+	             sm_ai_request *req, sm_error *err);
+	/* The answer text (malloc'd) and usage from the vendor's JSON; -1 with
+	 * err when the JSON has no answer where the protocol puts it. */
+	int (*read)(json_t *answer, char **text, sm_ai_usage *usage, sm_error *err);
+	/* The characters a model name may hold, when the protocol puts it in
+	 * the URL path; NULL: any one line of text. */
+	const char *model_chars;
+} sm_ai_protocol;
+
 typedef struct sm_ai_provider {
-	const char *name;        /* the registry key: "openai", ... */
+	const char *name;        /* the family's key: "openai", ... */
 	const char *description; /* one line */
 	const char *base_url;    /* the vendor's API root */
 	const char *model;       /* the default model */
 	const char *key_env;     /* the environment variable of the key; NULL: none */
 	bool needs_key;          /* refuse to call without a key */
-	/* Fill req (body malloc'd) for system+prompt; -1 with err. */
-	int (*build)(const struct sm_ai_provider *p, const sm_ai_config *cfg, const char *api_key,
-	             const char *system, const char *prompt, sm_ai_request *req, sm_error *err);
-	/* The answer text (malloc'd) and usage from the vendor's JSON; -1 with
-	 * err when the JSON has no answer where the protocol puts it. */
-	int (*read)(json_t *answer, char **text, sm_ai_usage *usage, sm_error *err);
+	const sm_ai_protocol *protocol;
 	bool stream_false; /* OpenAI-compatible: also send "stream": false */
 } sm_ai_provider;
 
-/* The providers, in the reference's registry order: openai, claude,
- * gemini, copilot, grok, ollama, mistral. */
+/* The providers, in listing order: openai, claude, gemini, copilot, grok,
+ * ollama, mistral. */
 const sm_ai_provider *sm_ai_providers(size_t *n);
 /* The provider named name, or NULL. */
 const sm_ai_provider *sm_ai_provider_find(const char *name);
+/* Whether model may be sent to p (its protocol's model_chars); 0, or -1
+ * with err saying what is allowed. */
+int sm_ai_model_check(const sm_ai_provider *p, const char *model, sm_error *err);
 
-/* The system prompt every provider sends (reference A4.4). */
+/* The system prompt every provider sends: the types and priorities a
+ * recommendation may have and the JSON array to answer with. */
 const char *sm_ai_system_prompt(void);
 
 /* The user prompt for an envelope: its incident, up to SM_AI_PROMPT_ALERTS
@@ -93,8 +114,8 @@ bool sm_ai_secret_key(const char *key);
  * sm_ai_redact_text. NULL when out of memory. */
 json_t *sm_ai_redact_json(json_t *value);
 
-/* Parse a model's answer into recommendations (reference A4.4, made
- * sturdy): Markdown code fences are stripped; a JSON array, a single
+/* Parse a model's answer into recommendations: Markdown code fences are
+ * stripped; a JSON array, a single
  * object, or an object with a "recommendations" array (and an optional
  * "summary", copied to *summary when summary is not NULL); unknown or
  * non-string type/priority become general/medium, a missing or null title
@@ -117,26 +138,15 @@ const char *sm_ai_model(const sm_ai_config *cfg);
 /* The base URL cfg uses, without trailing slashes, into buf. */
 void sm_ai_base_url(const sm_ai_config *cfg, char *buf, size_t size);
 
-/* The wire protocols (ai_openai.c, ai_claude.c, ai_gemini.c, ai_ollama.c). */
-int sm_ai_openai_build(const sm_ai_provider *p, const sm_ai_config *cfg, const char *api_key,
-                       const char *system, const char *prompt, sm_ai_request *req, sm_error *err);
-int sm_ai_openai_read(json_t *answer, char **text, sm_ai_usage *usage, sm_error *err);
-int sm_ai_claude_build(const sm_ai_provider *p, const sm_ai_config *cfg, const char *api_key,
-                       const char *system, const char *prompt, sm_ai_request *req, sm_error *err);
-int sm_ai_claude_read(json_t *answer, char **text, sm_ai_usage *usage, sm_error *err);
-int sm_ai_gemini_build(const sm_ai_provider *p, const sm_ai_config *cfg, const char *api_key,
-                       const char *system, const char *prompt, sm_ai_request *req, sm_error *err);
-int sm_ai_gemini_read(json_t *answer, char **text, sm_ai_usage *usage, sm_error *err);
-int sm_ai_ollama_build(const sm_ai_provider *p, const sm_ai_config *cfg, const char *api_key,
-                       const char *system, const char *prompt, sm_ai_request *req, sm_error *err);
-int sm_ai_ollama_read(json_t *answer, char **text, sm_ai_usage *usage, sm_error *err);
-
 /* For the protocol files: body as compact JSON into req->body (steals
  * body); "Name: value" into the first free header slot. */
 int sm_ai_request_body(sm_ai_request *req, json_t *body, sm_error *err);
 void sm_ai_request_header(sm_ai_request *req, const char *name, const char *value);
 /* A usage count from a JSON integer, -1 when absent. */
 long sm_ai_count(json_t *value);
+/* The answer's model name (a JSON string of printable ASCII) into
+ * usage->model; "" otherwise. */
+void sm_ai_answer_model(json_t *value, sm_ai_usage *usage);
 /* The "text" members of an array of content parts (Claude's content,
  * Gemini's parts) joined into one malloc'd string ("" when none). NULL
  * when out of memory. */

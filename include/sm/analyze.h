@@ -32,6 +32,11 @@
 /* The names accepted as PROVIDER: "local", then the AI providers. */
 void sm_analyze_provider_names(char *buf, size_t size);
 
+/* The provider family, "local" first: one object per provider {name,
+ * description, base_url, model, key_env} with the defaults (null for
+ * local, and key_env null for a provider that needs no key). */
+json_t *sm_analyze_providers_json(void);
+
 /* A provider's config from KEY=VALUE words (KEY=@FILE reads the value from
  * FILE, its trailing newline dropped), checked against the provider's keys:
  * AI providers take api_key, model, base_url, max_tokens, timeout_s; local
@@ -39,6 +44,9 @@ void sm_analyze_provider_names(char *buf, size_t size);
  * never quote a value. */
 int sm_analyze_config_parse(const char *provider, char *const *pairs, int n, json_t **config,
                             sm_error *err);
+
+/* "api_key, model, ...": the keys provider's config takes, into buf. */
+void sm_analyze_config_keys(const char *provider, char *buf, size_t size);
 
 /* Add (or replace the provider and config of) the row name; a new row is
  * not active. *replaced (may be NULL) says which. */
@@ -81,6 +89,13 @@ const char *sm_analyzer_name(const sm_analyzer *a);
  * as it was). */
 int sm_analyzer_envelope(sm_analyzer *a, json_t *env, sm_error *err);
 
+/* The envelope of the stored incident id, for sm_analyzer_envelope: its
+ * incident, its alerts, the latest check run behind each of its alerts
+ * (check_runs.alert_id) and the host they name. SM_EXIT_USAGE with err
+ * ("no incident N") when there is none, SM_EXIT_FAILURE for a store
+ * error. */
+int sm_analyze_incident_envelope(sm_store *store, long long id, json_t **env, sm_error *err);
+
 /* One tiny exchange with the provider (the local rules: none). 0 with the
  * model used, or SM_EXIT_FAILURE with err. */
 int sm_analyzer_test(sm_analyzer *a, char *model, size_t size, double *elapsed_ms, sm_error *err);
@@ -94,9 +109,10 @@ enum sm_analyze_mode {
 
 /* A standalone analysis of this host by the local rules (path: the disk
  * mode's host path, NULL "/"), recorded as one analysis_runs row. *recs is
- * a new array. 0, or SM_EXIT_FAILURE with err (the rules could not read
- * the host; the row records the failure). */
+ * a new array. 0, with note saying what the run left out ("" for nothing;
+ * the row's error holds it too), or SM_EXIT_FAILURE with err (the rules
+ * could not read the host; the row records the failure). */
 int sm_analyze_local(sm_store *store, enum sm_analyze_mode mode, const char *path,
-                     const sm_recommend_opts *opts, json_t **recs, sm_error *err);
+                     const sm_recommend_opts *opts, json_t **recs, sm_error *note, sm_error *err);
 
 #endif

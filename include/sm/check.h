@@ -1,8 +1,10 @@
-/* check.h - health checkers: the result model and the registry.
+/* check.h - health checkers: the result model and the family.
  *
- * Checkers are rows of one table ({name, description, run, thresholds}); a
- * checker fills an sm_check_result from host files read under the host root
- * (host.h). Statuses follow the monitoring-plugin contract.
+ * Each checker is one row {name, description, run, thresholds, options}
+ * defined in its own lib/check/checker_<name>.c and listed once in
+ * lib/check/checkers.h; a checker fills an sm_check_result from host files
+ * read under the host root (host.h). Statuses follow the monitoring-plugin
+ * contract.
  */
 #ifndef SM_CHECK_H
 #define SM_CHECK_H
@@ -26,21 +28,52 @@ enum sm_status {
 const char *sm_status_name(enum sm_status status); /* "ok", "warning", … */
 int sm_status_parse(const char *name);             /* -1 when unknown */
 
-/* Options from the command line (or a pipeline node). Zero means default. */
+/* A checker option: a row of its checker (sm_checker.options), so the
+ * checker declares it and sm-check's flags, --help and parser follow. */
+enum sm_check_option_kind {
+	SM_CHECK_SWITCH, /* --name */
+	SM_CHECK_LIST,   /* --name A,B (repeatable: the lists add up) */
+	SM_CHECK_NUMBER, /* --name N (the last one counts) */
+};
+
+typedef struct sm_check_option {
+	const char *name; /* the flag without "--" */
+	enum sm_check_option_kind kind;
+	const char *arg;                 /* the argument in --help ("P,..."); NULL for a switch */
+	const char *help;                /* what it sets, for --help */
+	double min, max;                 /* NUMBER: the accepted range */
+	bool whole;                      /* NUMBER: whole numbers only */
+	bool (*valid)(const char *item); /* LIST: each item; NULL accepts any */
+	const char *invalid;             /* LIST: what an item valid refuses is not */
+} sm_check_option;
+
+#define SM_CHECK_MAX_VALUES 16
+
+/* Options for one run: threshold overrides and the values of checker
+ * options by name. Zeroed means every default. */
 typedef struct sm_check_opts {
-	const char *const *paths; /* disk, disk_inodes */
-	size_t npaths;
-	const char *const *hosts; /* network */
-	size_t nhosts;
-	const char *const *names; /* process */
-	size_t nnames;
-	bool per_cpu;     /* cpu */
-	int samples;      /* cpu (0: 1 sample) */
-	double interval;  /* seconds per sample for cpu, io_strain (0: 1 s) */
 	sm_range warning; /* overrides, when set */
 	sm_range critical;
-	double expected_interval; /* agents: seconds between pushes */
+	struct sm_check_value {
+		const char *name; /* the option's */
+		char **items;     /* LIST */
+		size_t count;
+		double number; /* NUMBER */
+	} values[SM_CHECK_MAX_VALUES];
+	size_t nvalues;
 } sm_check_opts;
+
+/* Set option from its text (a comma list, a number, "" for a switch),
+ * checked as the option says; -1 with err ("--samples: expected ...")
+ * otherwise. Free the values with sm_check_opts_clear. */
+int sm_check_opts_set(sm_check_opts *opts, const sm_check_option *option, const char *text,
+                      sm_error *err);
+void sm_check_opts_clear(sm_check_opts *opts);
+/* An option's value in opts: a list (NULL and 0 when unset), a number
+ * (fallback when unset), whether a switch is on. */
+const char *const *sm_check_opts_list(const sm_check_opts *opts, const char *name, size_t *count);
+double sm_check_opts_number(const sm_check_opts *opts, const char *name, double fallback);
+bool sm_check_opts_switch(const sm_check_opts *opts, const char *name);
 
 typedef struct sm_check_result {
 	const char *checker; /* the row's name */
@@ -61,19 +94,31 @@ typedef void (*sm_checker_fn)(const struct sm_checker *self, const sm_check_opts
 
 typedef struct sm_checker {
 	const char *name;
-	const char *description;
+	const char *description; /* what --list prints */
 	sm_checker_fn run;
 	double warning; /* default thresholds; NAN for state-based checkers */
 	double critical;
 	bool minimum; /* thresholds are minimum percentages */
 	bool slow;    /* samples or walks: worth its own thread */
+	/* The options it takes, NULL-terminated (NULL: none); two checkers
+	 * taking the same option share one row. */
+	const sm_check_option *const *options;
+	/* The metric naming the filesystem path a non-OK result is about (the
+	 * analysis looks there); NULL: none. */
+	const char *path_metric;
 } sm_checker;
 
-/* The registry, in run order. */
-const sm_checker *sm_checkers(size_t *count);
+/* The family, in run order (declared once, in lib/check/checkers.h). */
+const sm_checker *const *sm_checkers(size_t *count);
 const sm_checker *sm_checker_find(const char *name);
 /* "cpu, cpu_temp, …": every checker's name, for usage messages. */
 void sm_checker_names(char *buf, size_t size);
+/* Every checker option once, in the order of the checkers that take
+ * them; NULL-terminated. */
+const sm_check_option *const *sm_check_options(size_t *count);
+const sm_check_option *sm_check_option_find(const char *name);
+/* "disk, disk_inodes": the checkers taking option, into buf. */
+void sm_check_option_users(const sm_check_option *option, char *buf, size_t size);
 
 /* Run one checker: resolves thresholds (overrides over defaults), times
  * run(), and never leaves status/message unset. Free with
@@ -88,9 +133,10 @@ void sm_check_result_clear(sm_check_result *res);
 /* The result as the envelope's check object. */
 json_t *sm_check_result_json(const sm_check_result *res);
 
-/* Insert the check_runs row for res (inside the caller's transaction). */
+/* Insert the check_runs row for res (inside the caller's transaction);
+ * alert_id is the alert the result became or resolved (0: none). */
 int sm_check_record(sm_store *store, const sm_check_result *res, const char *hostname,
-                    const char *trace_id, sm_error *err);
+                    const char *trace_id, long long alert_id, sm_error *err);
 
 /* Whether s is an acceptable ping target: a host name or an IPv4/IPv6
  * address, never empty, never starting with '-', no spaces or controls. */

@@ -45,7 +45,7 @@ json_t *sm_recommend_new(enum sm_recommend_type type, enum sm_recommend_priority
                          const char *title, const char *description, json_t *actions,
                          json_t *details);
 
-/* Progress messages as the reference words them ("Analyzing memory...",
+/* Progress messages for people ("Analyzing memory...",
  * "Found: <path> (<size> MB)", "-> Scanned <path>, found <n> large items"). */
 typedef void (*sm_recommend_progress_fn)(const char *message, void *ctx);
 
@@ -126,8 +126,10 @@ int sm_recommend_cpu(const sm_recommend_opts *opts, json_t *out, sm_error *err);
 
 /* The general scan: the memory rule when more than 70 % of memory is used,
  * then the disk rule on the first physical filesystem of <proc>/mounts more
- * than 70 % full. May add nothing. */
-int sm_recommend_general(const sm_recommend_opts *opts, json_t *out, sm_error *err);
+ * than 70 % full. May add nothing. When <proc>/mounts cannot be read (a
+ * container) the disk part is left out and note (may be NULL; "" when
+ * nothing was left out) says so; the scan still succeeds. */
+int sm_recommend_general(const sm_recommend_opts *opts, json_t *out, sm_error *note, sm_error *err);
 
 /* What an incident is about, from its words. */
 enum sm_recommend_incident {
@@ -153,8 +155,8 @@ enum sm_recommend_incident sm_recommend_detect(json_t *env);
 /* The local provider on one envelope: the rule of its incident type (disk
  * on the path of the first alert label "mountpoint" or "path", else the
  * worst_path of a failing disk check, else opts->disk_path), or the general
- * scan when nothing matches. Appends to out. */
+ * scan when nothing matches (note as there). Appends to out. */
 int sm_recommend_for_envelope(json_t *env, const sm_recommend_opts *opts, json_t *out,
-                              sm_error *err);
+                              sm_error *note, sm_error *err);
 
 #endif

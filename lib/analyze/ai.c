@@ -1,8 +1,7 @@
 /* ai.c - what the AI providers share (ai.h): their table, the prompt,
  * redaction and the parsing of answers.
  *
- * The reference's answer parsing aborts on one odd element and turns any
- * non-JSON text into a pseudo-recommendation; here odd elements are skipped
+ * Answer parsing skips odd elements rather than giving up on the answer,
  * and text that holds no JSON is an error, so the caller falls back to the
  * local rules instead of forwarding prose as advice.
  */
@@ -15,28 +14,29 @@
 #include <string.h>
 #include <strings.h>
 
-#include "sm/ai.h"
+#include "ai_protocols.h"
 #include "sm/http.h"
 #include "sm/json.h"
 #include "sm/recommend.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The provider family, in listing order. */
 static const sm_ai_provider providers[] = {
     {"openai", "OpenAI chat completions", "https://api.openai.com/v1", "gpt-4o-mini",
-     "OPENAI_API_KEY", true, sm_ai_openai_build, sm_ai_openai_read, false},
+     "OPENAI_API_KEY", true, &sm_ai_protocol_openai, false},
     {"claude", "Anthropic Messages API", "https://api.anthropic.com", "claude-sonnet-4-20250514",
-     "ANTHROPIC_API_KEY", true, sm_ai_claude_build, sm_ai_claude_read, false},
+     "ANTHROPIC_API_KEY", true, &sm_ai_protocol_claude, false},
     {"gemini", "Google Gemini generateContent", "https://generativelanguage.googleapis.com",
-     "gemini-2.0-flash", "GEMINI_API_KEY", true, sm_ai_gemini_build, sm_ai_gemini_read, false},
+     "gemini-2.0-flash", "GEMINI_API_KEY", true, &sm_ai_protocol_gemini, false},
     {"copilot", "GitHub Copilot (OpenAI-compatible)", "https://api.githubcopilot.com", "gpt-4o",
-     "GITHUB_TOKEN", true, sm_ai_openai_build, sm_ai_openai_read, false},
+     "GITHUB_TOKEN", true, &sm_ai_protocol_openai, false},
     {"grok", "xAI Grok (OpenAI-compatible)", "https://api.x.ai/v1", "grok-3-mini", "XAI_API_KEY",
-     true, sm_ai_openai_build, sm_ai_openai_read, false},
+     true, &sm_ai_protocol_openai, false},
     {"ollama", "Ollama chat API (self-hosted, no key)", "http://localhost:11434", "llama3.1", NULL,
-     false, sm_ai_ollama_build, sm_ai_ollama_read, false},
+     false, &sm_ai_protocol_ollama, false},
     {"mistral", "Mistral chat completions (OpenAI-compatible)", "https://api.mistral.ai/v1",
-     "mistral-small-latest", "MISTRAL_API_KEY", true, sm_ai_openai_build, sm_ai_openai_read, true},
+     "mistral-small-latest", "MISTRAL_API_KEY", true, &sm_ai_protocol_openai, true},
 };
 
 const sm_ai_provider *sm_ai_providers(size_t *n)
@@ -51,6 +51,17 @@ const sm_ai_provider *sm_ai_provider_find(const char *name)
 		if (strcmp(providers[i].name, name) == 0)
 			return &providers[i];
 	return NULL;
+}
+
+int sm_ai_model_check(const sm_ai_provider *p, const char *model, sm_error *err)
+{
+	const char *chars = p->protocol->model_chars;
+
+	if (chars && (!*model || strspn(model, chars) != strlen(model))) {
+		sm_error_set(err, "model: letters, digits, '.', '_' and '-' only for %s", p->name);
+		return -1;
+	}
+	return 0;
 }
 
 const char *sm_ai_model(const sm_ai_config *cfg)
@@ -714,6 +725,20 @@ long sm_ai_count(json_t *value)
 	           : -1;
 }
 
+void sm_ai_answer_model(json_t *value, sm_ai_usage *usage)
+{
+	const char *s = json_string_value(value);
+	size_t n = s ? strlen(s) : 0;
+
+	usage->model[0] = '\0';
+	if (n == 0 || n >= sizeof usage->model)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] <= ' ' || s[i] > '~')
+			return;
+	memcpy(usage->model, s, n + 1);
+}
+
 /* The vendor's own words about an error (error.message, error), redacted
  * and with the key removed, for the error message; "" if none. */
 static void vendor_reason(const char *body, const char *key, char *out, size_t size)
@@ -754,6 +779,7 @@ int sm_ai_complete(const sm_ai_config *cfg, const char *system, const char *prom
 
 	*text = NULL;
 	usage->prompt_tokens = usage->completion_tokens = -1;
+	usage->model[0] = '\0';
 	memset(&req, 0, sizeof req);
 	if (!key && p->key_env)
 		key = getenv(p->key_env);
@@ -761,7 +787,7 @@ int sm_ai_complete(const sm_ai_config *cfg, const char *system, const char *prom
 		sm_error_set(err, "%s: no API key (set api_key, or %s)", p->name, p->key_env);
 		return -1;
 	}
-	if (p->build(p, cfg, key, system, prompt, &req, err) < 0)
+	if (p->protocol->build(p, cfg, key, system, prompt, &req, err) < 0)
 		goto out;
 	if (!sm_http_url_ok(req.url, why, sizeof why)) {
 		sm_error_set(err, "%s: base_url: %s", p->name, why);
@@ -801,7 +827,7 @@ int sm_ai_complete(const sm_ai_config *cfg, const char *system, const char *prom
 		sm_error_set(err, "%s: the answer is not a JSON object", p->name);
 		goto out;
 	}
-	if (p->read(answer, text, usage, err) < 0) {
+	if (p->protocol->read(answer, text, usage, err) < 0) {
 		sm_error_prefix(err, "%s", p->name);
 		goto out;
 	}

@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sm/ai.h"
+#include "ai_protocols.h"
 
 #define ANTHROPIC_VERSION "2023-06-01"
 
-int sm_ai_claude_build(const sm_ai_provider *p, const sm_ai_config *cfg, const char *api_key,
-                       const char *system, const char *prompt, sm_ai_request *req, sm_error *err)
+static int build(const sm_ai_provider *p, const sm_ai_config *cfg, const char *api_key,
+                 const char *system, const char *prompt, sm_ai_request *req, sm_error *err)
 {
 	char base[2048];
 	json_t *body;
@@ -29,7 +29,7 @@ int sm_ai_claude_build(const sm_ai_provider *p, const sm_ai_config *cfg, const c
 	return sm_ai_request_body(req, body, err);
 }
 
-int sm_ai_claude_read(json_t *answer, char **text, sm_ai_usage *usage, sm_error *err)
+static int read_answer(json_t *answer, char **text, sm_ai_usage *usage, sm_error *err)
 {
 	json_t *content = json_object_get(answer, "content");
 	json_t *used = json_object_get(answer, "usage");
@@ -45,5 +45,12 @@ int sm_ai_claude_read(json_t *answer, char **text, sm_ai_usage *usage, sm_error 
 	}
 	usage->prompt_tokens = sm_ai_count(json_object_get(used, "input_tokens"));
 	usage->completion_tokens = sm_ai_count(json_object_get(used, "output_tokens"));
+	sm_ai_answer_model(json_object_get(answer, "model"), usage);
 	return 0;
 }
+
+const sm_ai_protocol sm_ai_protocol_claude = {
+    .name = "claude",
+    .build = build,
+    .read = read_answer,
+};

@@ -6,22 +6,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sm/ai.h"
+#include "ai_protocols.h"
 
-int sm_ai_gemini_build(const sm_ai_provider *p, const sm_ai_config *cfg, const char *api_key,
-                       const char *system, const char *prompt, sm_ai_request *req, sm_error *err)
+/* The model goes into the URL path. */
+#define MODEL_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
+
+static int build(const sm_ai_provider *p, const sm_ai_config *cfg, const char *api_key,
+                 const char *system, const char *prompt, sm_ai_request *req, sm_error *err)
 {
 	const char *model = sm_ai_model(cfg);
 	char base[2048];
 	json_t *body;
 
-	(void)p;
 	/* The model is part of the path: nothing that could change it. */
-	if (!*model || strspn(model, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	                             "0123456789._-") != strlen(model)) {
-		sm_error_set(err, "model must be letters, digits, '.', '_' or '-' for gemini");
+	if (sm_ai_model_check(p, model, err) < 0)
 		return -1;
-	}
 	sm_ai_base_url(cfg, base, sizeof base);
 	if (snprintf(req->url, sizeof req->url, "%s/v1beta/models/%s:generateContent", base,
 	             model) >= (int)sizeof req->url) {
@@ -36,7 +35,7 @@ int sm_ai_gemini_build(const sm_ai_provider *p, const sm_ai_config *cfg, const c
 	return sm_ai_request_body(req, body, err);
 }
 
-int sm_ai_gemini_read(json_t *answer, char **text, sm_ai_usage *usage, sm_error *err)
+static int read_answer(json_t *answer, char **text, sm_ai_usage *usage, sm_error *err)
 {
 	json_t *candidate = json_array_get(json_object_get(answer, "candidates"), 0);
 	json_t *parts = json_object_get(json_object_get(candidate, "content"), "parts");
@@ -53,5 +52,13 @@ int sm_ai_gemini_read(json_t *answer, char **text, sm_ai_usage *usage, sm_error 
 	}
 	usage->prompt_tokens = sm_ai_count(json_object_get(used, "promptTokenCount"));
 	usage->completion_tokens = sm_ai_count(json_object_get(used, "candidatesTokenCount"));
+	sm_ai_answer_model(json_object_get(answer, "modelVersion"), usage);
 	return 0;
 }
+
+const sm_ai_protocol sm_ai_protocol_gemini = {
+    .name = "gemini",
+    .build = build,
+    .read = read_answer,
+    .model_chars = MODEL_CHARS,
+};

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sm/ai.h"
+#include "ai_protocols.h"
 
-int sm_ai_openai_build(const sm_ai_provider *p, const sm_ai_config *cfg, const char *api_key,
-                       const char *system, const char *prompt, sm_ai_request *req, sm_error *err)
+static int build(const sm_ai_provider *p, const sm_ai_config *cfg, const char *api_key,
+                 const char *system, const char *prompt, sm_ai_request *req, sm_error *err)
 {
 	char base[2048];
 	json_t *body;
@@ -35,7 +35,7 @@ int sm_ai_openai_build(const sm_ai_provider *p, const sm_ai_config *cfg, const c
 	return sm_ai_request_body(req, body, err);
 }
 
-int sm_ai_openai_read(json_t *answer, char **text, sm_ai_usage *usage, sm_error *err)
+static int read_answer(json_t *answer, char **text, sm_ai_usage *usage, sm_error *err)
 {
 	json_t *message =
 	    json_object_get(json_array_get(json_object_get(answer, "choices"), 0), "message");
@@ -54,5 +54,12 @@ int sm_ai_openai_read(json_t *answer, char **text, sm_ai_usage *usage, sm_error 
 	}
 	usage->prompt_tokens = sm_ai_count(json_object_get(used, "prompt_tokens"));
 	usage->completion_tokens = sm_ai_count(json_object_get(used, "completion_tokens"));
+	sm_ai_answer_model(json_object_get(answer, "model"), usage);
 	return 0;
 }
+
+const sm_ai_protocol sm_ai_protocol_openai = {
+    .name = "openai",
+    .build = build,
+    .read = read_answer,
+};

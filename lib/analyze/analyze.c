@@ -1,10 +1,9 @@
 /* analyze.c - stored providers, one envelope's analysis and its record
  * (analyze.h).
  *
- * Unlike the reference, where an AI provider swallows its own failure into
- * an "AI Analysis Unavailable" pseudo-recommendation, a failure here is a
- * fact the envelope and the store record: the local rules answer instead
- * (status "fallback") or, with the fallback off, the analysis fails.
+ * An AI provider's failure is a fact the envelope and the store record,
+ * never a pseudo-recommendation: the local rules answer instead (status
+ * "fallback") or, with the fallback off, the analysis fails.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -19,17 +18,19 @@
 #include "sm/config.h"
 #include "sm/envelope.h"
 #include "sm/http.h"
+#include "sm/ingest.h"
 #include "sm/json.h"
 #include "sm/log.h"
 #include "sm/rfc3339.h"
 #include "sm/trace.h"
 
-#define COUNT(a)    (sizeof(a) / sizeof((a)[0]))
-#define TEST_PROMPT "This is a connection test. Reply with an empty JSON array: []"
+#define COUNT(a)          (sizeof(a) / sizeof((a)[0]))
+#define TEST_PROMPT       "This is a connection test. Reply with an empty JSON array: []"
+#define LOCAL_DESCRIPTION "Local rules over /proc and a bounded disk walk (no network)"
 
 /* --- config keys --- */
 
-enum kind { TEXT, SECRET, URL, COUNT_KEY, SECONDS, MEGABYTES };
+enum kind { TEXT, MODEL, SECRET, URL, COUNT_KEY, SECONDS, MEGABYTES };
 
 struct key {
 	const char *name;
@@ -38,7 +39,7 @@ struct key {
 };
 
 static const struct key ai_keys[] = {
-    {"api_key", SECRET, 0},         {"model", TEXT, 0},           {"base_url", URL, 0},
+    {"api_key", SECRET, 0},         {"model", MODEL, 0},          {"base_url", URL, 0},
     {"max_tokens", COUNT_KEY, 1e6}, {"timeout_s", SECONDS, 3600},
 };
 
@@ -65,6 +66,24 @@ void sm_analyze_provider_names(char *buf, size_t size)
 	}
 }
 
+json_t *sm_analyze_providers_json(void)
+{
+	size_t n;
+	const sm_ai_provider *all = sm_ai_providers(&n);
+	json_t *rows = json_array();
+
+	json_array_append_new(rows,
+	                      json_pack("{s:s,s:s,s:n,s:n,s:n}", "name", "local", "description",
+	                                LOCAL_DESCRIPTION, "base_url", "model", "key_env"));
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(
+		    rows, json_pack("{s:s,s:s,s:s,s:s,s:o}", "name", all[i].name, "description",
+		                    all[i].description, "base_url", all[i].base_url, "model",
+		                    all[i].model, "key_env",
+		                    all[i].key_env ? json_string(all[i].key_env) : json_null()));
+	return rows;
+}
+
 static void key_names(const struct key *keys, size_t n, char *buf, size_t size)
 {
 	buf[0] = '\0';
@@ -83,7 +102,8 @@ static bool printable(const char *s)
 }
 
 /* The JSON value of one key's text, or NULL with err (never quoting it). */
-static json_t *key_value(const struct key *k, const char *provider, const char *text, sm_error *err)
+static json_t *key_value(const struct key *k, const sm_ai_provider *ai, const char *text,
+                         sm_error *err)
 {
 	char why[256], *end;
 	double d;
@@ -103,20 +123,15 @@ static json_t *key_value(const struct key *k, const char *provider, const char *
 		}
 		return json_string(text);
 	case TEXT:
+	case MODEL: /* text its provider's protocol can carry */
 		if (!printable(text) || strlen(text) > 200 ||
 		    !sm_json_utf8_valid(text, strlen(text))) {
 			sm_error_set(err, "%s: must be one line of text (at most 200 bytes)",
 			             k->name);
 			return NULL;
 		}
-		if (strcmp(provider, "gemini") == 0 &&
-		    strspn(text,
-		           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
-		        strlen(text)) {
-			sm_error_set(err, "%s: letters, digits, '.', '_' and '-' only for gemini",
-			             k->name);
+		if (k->kind == MODEL && ai && sm_ai_model_check(ai, text, err) < 0)
 			return NULL;
-		}
 		return json_string(text);
 	case URL:
 		if (!sm_http_url_ok(text, why, sizeof why)) {
@@ -150,6 +165,14 @@ static json_t *key_value(const struct key *k, const char *provider, const char *
 		return json_real(d);
 	}
 	return NULL;
+}
+
+void sm_analyze_config_keys(const char *provider, char *buf, size_t size)
+{
+	if (is_local(provider))
+		key_names(local_keys, COUNT(local_keys), buf, size);
+	else
+		key_names(ai_keys, COUNT(ai_keys), buf, size);
 }
 
 int sm_analyze_config_parse(const char *provider, char *const *pairs, int n, json_t **config,
@@ -196,7 +219,7 @@ int sm_analyze_config_parse(const char *provider, char *const *pairs, int n, jso
 				goto usage;
 			text = file_value;
 		}
-		v = key_value(k, provider, text, err);
+		v = key_value(k, sm_ai_provider_find(provider), text, err);
 		if (file_value) {
 			memset(file_value, 0, strlen(file_value));
 			free(file_value);
@@ -728,14 +751,23 @@ out:
 	return rc;
 }
 
+/* Append text to the error buffer, after "; " when it holds something. */
+static void add_error(char *error, size_t size, const char *text)
+{
+	size_t n = strlen(error);
+
+	snprintf(error + n, size - n, "%s%s", n ? "; " : "", text);
+}
+
 int sm_analyzer_envelope(sm_analyzer *a, json_t *env, sm_error *err)
 {
 	struct timespec t0, t1;
 	char started[SM_RFC3339_LEN], error[1024] = "";
-	struct outcome o = {.provider = "local", .status = "ok", .usage = {-1, -1}};
+	struct outcome o = {.provider = "local", .status = "ok", .usage = {-1, -1, ""}};
 	json_t *recs = NULL;
 	char *summary = NULL;
-	sm_error e = {0};
+	sm_error e = {0}, note = {0};
+	bool local = true;
 	int rc = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -744,31 +776,35 @@ int sm_analyzer_envelope(sm_analyzer *a, json_t *env, sm_error *err)
 	if (a->ai && worth_asking(env)) {
 		o.provider = a->ai->name;
 		o.model = sm_ai_model(&a->cfg);
+		local = false;
 		if (ask_ai(a, env, &recs, &summary, &o.usage, &e) < 0) {
 			snprintf(error, sizeof error, "%s", e.msg);
 			sm_log_kv(SM_LOG_WARN,
 			          a->fallback ? "AI analysis failed: using the local rules"
 			                      : "AI analysis failed (fallback disabled)",
 			          "provider", a->name, "error", e.msg, SM_LOG_END);
-			recs = json_array();
 			if (a->fallback) {
 				o.status = "fallback";
 				o.fallback = true;
-				if (sm_recommend_for_envelope(env, &a->opts, recs, &e) < 0) {
-					size_t n = strlen(error);
-					snprintf(error + n, sizeof error - n, "; local rules: %s",
-					         e.msg);
-					o.status = "failed";
-				}
+				local = true;
 			} else {
+				recs = json_array();
 				o.status = "failed";
 			}
+		} else if (o.usage.model[0]) {
+			o.model =
+			    o.usage.model; /* the model that answered, as the vendor names it */
 		}
-	} else {
+	}
+	if (local) {
 		recs = json_array();
-		if (sm_recommend_for_envelope(env, &a->opts, recs, &e) < 0) {
-			snprintf(error, sizeof error, "local rules: %s", e.msg);
+		if (sm_recommend_for_envelope(env, &a->opts, recs, &note, &e) < 0) {
+			char why[600];
+			snprintf(why, sizeof why, "local rules: %s", e.msg);
+			add_error(error, sizeof error, why);
 			o.status = "failed";
+		} else if (note.msg[0]) {
+			add_error(error, sizeof error, note.msg);
 		}
 	}
 	if (redact_in_place(&recs) < 0) {
@@ -807,6 +843,75 @@ out:
 	return rc;
 }
 
+/* Append to arr the JSON object each row's column col holds (SQLite's
+ * json_object text); the first row's column host_col (-1: none) into
+ * host. */
+static int json_rows(sm_store *store, const char *sql, long long id, json_t *arr, int col,
+                     int host_col, json_t **host, sm_error *err)
+{
+	sqlite3_stmt *st = sm_store_prepare(store, sql, err);
+	int rc;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *o = json_loads((const char *)sqlite3_column_text(st, col), 0, NULL);
+		if (o)
+			json_array_append_new(arr, o);
+		if (host_col >= 0 && !*host && sqlite3_column_text(st, host_col))
+			*host = json_string((const char *)sqlite3_column_text(st, host_col));
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		sm_error_set(err, "%s: %s", sm_store_path(store),
+		             sqlite3_errmsg(sm_store_db(store)));
+		return -1;
+	}
+	return 0;
+}
+
+int sm_analyze_incident_envelope(sm_store *store, long long id, json_t **env, sm_error *err)
+{
+	static const char alerts_sql[] =
+	    "SELECT json_object('id', id, 'fingerprint', fingerprint, 'name', name, 'status',"
+	    " status, 'severity', severity, 'description', description, 'labels', json(labels),"
+	    " 'annotations', json(annotations), 'started_at', started_at, 'ended_at', ended_at),"
+	    " coalesce(json_extract(labels, '$.hostname'), json_extract(labels, '$.instance'))"
+	    " FROM alerts WHERE incident_id = ?1 ORDER BY id";
+	/* The latest run of each checker behind the incident's alerts. */
+	static const char checks_sql[] =
+	    "SELECT json_object('checker', checker, 'status', status, 'message', message,"
+	    " 'metrics', json(metrics), 'error', nullif(error, ''), 'duration_ms', duration_ms),"
+	    " hostname FROM check_runs WHERE id IN (SELECT max(id) FROM check_runs WHERE alert_id"
+	    " IN (SELECT id FROM alerts WHERE incident_id = ?1) GROUP BY alert_id) ORDER BY id";
+	json_t *incident = sm_incident_json(store, id), *alerts = json_array(),
+	       *checks = json_array(), *host = NULL;
+
+	*env = NULL;
+	if (!incident) {
+		json_decref(alerts);
+		json_decref(checks);
+		sm_error_set(err, "no incident %lld", id);
+		return SM_EXIT_USAGE;
+	}
+	if (json_rows(store, checks_sql, id, checks, 0, 1, &host, err) < 0 ||
+	    json_rows(store, alerts_sql, id, alerts, 0, 1, &host, err) < 0) {
+		json_decref(incident);
+		json_decref(alerts);
+		json_decref(checks);
+		json_decref(host);
+		return SM_EXIT_FAILURE;
+	}
+	*env = sm_envelope_new(json_string_value(json_object_get(incident, "source")), NULL);
+	json_object_set_new(*env, "incident", incident);
+	json_object_set_new(*env, "alerts", alerts);
+	if (host)
+		json_object_set_new(*env, "host", host);
+	json_object_set_new(*env, "checks", checks);
+	return 0;
+}
+
 int sm_analyzer_test(sm_analyzer *a, char *model, size_t size, double *elapsed_ms, sm_error *err)
 {
 	struct timespec t0, t1;
@@ -823,20 +928,23 @@ int sm_analyzer_test(sm_analyzer *a, char *model, size_t size, double *elapsed_m
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = sm_ai_complete(&a->cfg, sm_ai_system_prompt(), TEST_PROMPT, &text, &usage, err);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (rc == 0 && usage.model[0])
+		snprintf(model, size, "%s", usage.model);
 	*elapsed_ms = sm_elapsed_ms(&t0, &t1);
 	free(text);
 	return rc < 0 ? SM_EXIT_FAILURE : 0;
 }
 
 int sm_analyze_local(sm_store *store, enum sm_analyze_mode mode, const char *path,
-                     const sm_recommend_opts *opts, json_t **recs, sm_error *err)
+                     const sm_recommend_opts *opts, json_t **recs, sm_error *note, sm_error *err)
 {
 	struct timespec t0, t1;
-	struct outcome o = {.provider = "local", .status = "ok", .usage = {-1, -1}};
+	struct outcome o = {.provider = "local", .status = "ok", .usage = {-1, -1, ""}};
 	char trace[SM_TRACE_LEN + 1] = "", error[600] = "";
 	sm_error e = {0}, serr;
 	int rc;
 
+	note->msg[0] = '\0';
 	*recs = json_array();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (sm_trace_new(trace) == 0)
@@ -852,7 +960,7 @@ int sm_analyze_local(sm_store *store, enum sm_analyze_mode mode, const char *pat
 		rc = sm_recommend_cpu(opts, *recs, &e);
 		break;
 	default:
-		rc = sm_recommend_general(opts, *recs, &e);
+		rc = sm_recommend_general(opts, *recs, note, &e);
 		break;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -864,6 +972,8 @@ int sm_analyze_local(sm_store *store, enum sm_analyze_mode mode, const char *pat
 		snprintf(error, sizeof error, "%s", e.msg);
 		o.status = "failed";
 		o.error = error;
+	} else if (note->msg[0]) {
+		o.error = note->msg; /* what the run left out */
 	}
 	o.recs = *recs;
 	o.summary = first_title(*recs);

@@ -1,11 +1,9 @@
 /* recommend.c - the local provider's rules (recommend.h).
  *
- * Texts, thresholds and priorities are those of the reference's local
- * provider (intelligence-notify.md A6), with its accidents fixed on purpose:
- * incident words match whole (not "ram" in "program"), nested large
+ * Incident words match whole (not "ram" in "program"), nested large
  * directories are not counted twice in the total, the disk scan is one
- * bounded walk instead of `du` plus a slow fallback, and the old-file totals
- * count every old file found, not only the 100 listed.
+ * bounded walk (no `du`), and the old-file totals count every old file
+ * found, not only the 100 listed.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -29,8 +27,8 @@
 #define MIB             (1024.0 * 1024.0)
 #define CMDLINE_MAX     200 /* bytes of a command line kept in details */
 #define DETAILS_MAX     20  /* items listed in a disk recommendation */
-#define LARGE_KEEP      50  /* large items kept, as the reference */
-#define OLD_KEEP        100 /* old files kept, as the reference */
+#define LARGE_KEEP      50  /* large items kept in details */
+#define OLD_KEEP        100 /* old files kept in details */
 #define LARGE_MAX_DEPTH 3   /* directories listed down to this depth (du --max-depth=3) */
 #define STATUS_MAX      (1 << 16)
 
@@ -900,7 +898,8 @@ static bool contains(const char *haystack, const char *needle)
 	return strstr(haystack, needle) != NULL;
 }
 
-/* The reference's file type of an old file, from its lower-cased path. */
+/* The file type of an old file (log, temp, cache, ...), from its
+ * lower-cased path. */
 static const char *file_type(const char *path)
 {
 	char lower[4096], *name, *dot;
@@ -1201,20 +1200,28 @@ static int full_mount(char *mount, size_t size, sm_error *err)
 	return found;
 }
 
-int sm_recommend_general(const sm_recommend_opts *opts, json_t *out, sm_error *err)
+int sm_recommend_general(const sm_recommend_opts *opts, json_t *out, sm_error *note, sm_error *err)
 {
 	unsigned long long total;
 	double percent;
 	char mount[4096];
+	sm_error why;
 	int found;
 
+	if (note)
+		note->msg[0] = '\0';
 	if (memory_usage(&total, &percent, err) < 0)
 		return -1;
 	if (percent > 70 && sm_recommend_memory(opts, out, err) < 0)
 		return -1;
-	found = full_mount(mount, sizeof mount, err);
-	if (found < 0)
-		return -1;
+	/* A container or a host root without <proc>/mounts: the memory part
+	 * still stands, and the note says what is missing. */
+	found = full_mount(mount, sizeof mount, &why);
+	if (found < 0) {
+		if (note)
+			sm_error_set(note, "general scan: disk part left out: %s", why.msg);
+		return 0;
+	}
 	return found ? sm_recommend_disk(mount, opts, out, err) : 0;
 }
 
@@ -1311,7 +1318,7 @@ static const struct {
 	enum sm_recommend_incident type;
 	const char *const keywords[7];
 } incident_words[] = {
-    /* In the reference's order: memory wins over disk, disk over cpu. */
+    /* In this order: memory wins over disk, disk over cpu. */
     {SM_RECOMMEND_INCIDENT_MEMORY, {"memory", "ram", "oom", "out of memory", "mem", "swap"}},
     {SM_RECOMMEND_INCIDENT_DISK, {"disk", "storage", "space", "filesystem", "inode", "quota"}},
     {SM_RECOMMEND_INCIDENT_CPU, {"cpu", "load", "processor", "compute"}},
@@ -1396,7 +1403,8 @@ enum sm_recommend_incident sm_recommend_detect(json_t *env)
 }
 
 /* The disk path an envelope names: an alert's mountpoint or path label, the
- * worst path of a failing disk check, or NULL. */
+ * path of a failing check whose checker names one (its row's path_metric:
+ * disk's and disk_inodes' worst_path), or NULL. */
 static const char *envelope_disk_path(json_t *env)
 {
 	static const char *const labels[] = {"mountpoint", "path"};
@@ -1414,22 +1422,27 @@ static const char *envelope_disk_path(json_t *env)
 	}
 	json_array_foreach(json_object_get(env, "checks"), i, v)
 	{
-		const char *checker = json_string_value(json_object_get(v, "checker"));
+		const sm_checker *checker =
+		    sm_checker_find(json_string_value(json_object_get(v, "checker")));
 		const char *status = json_string_value(json_object_get(v, "status"));
-		const char *p =
-		    json_string_value(json_object_get(json_object_get(v, "metrics"), "worst_path"));
-		if (checker && strcmp(checker, "disk") == 0 && status &&
-		    strcmp(status, "ok") != 0 && p && p[0] == '/')
+		const char *p;
+		if (!checker || !checker->path_metric || !status || strcmp(status, "ok") == 0)
+			continue;
+		p = json_string_value(
+		    json_object_get(json_object_get(v, "metrics"), checker->path_metric));
+		if (p && p[0] == '/')
 			return p;
 	}
 	return NULL;
 }
 
 int sm_recommend_for_envelope(json_t *env, const sm_recommend_opts *opts, json_t *out,
-                              sm_error *err)
+                              sm_error *note, sm_error *err)
 {
 	const char *path;
 
+	if (note)
+		note->msg[0] = '\0';
 	if (!json_is_object(env) || !json_is_array(out)) {
 		sm_error_set(err, "not an envelope");
 		return -1;
@@ -1447,5 +1460,5 @@ int sm_recommend_for_envelope(json_t *env, const sm_recommend_opts *opts, json_t
 	case SM_RECOMMEND_INCIDENT_UNKNOWN:
 		break;
 	}
-	return sm_recommend_general(opts, out, err);
+	return sm_recommend_general(opts, out, note, err);
 }

@@ -1,5 +1,7 @@
-/* check.c - the checker registry, the result model and helpers shared by
- * the checker implementations (checker_*.c). */
+/* check.c - the checker table (from the one list in checkers.h), the
+ * options checkers share and their values, the result model and helpers
+ * shared by the checker implementations (checker_*.c). */
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -12,53 +14,55 @@
 #include "sm/json.h"
 #include "sm/rfc3339.h"
 
-#define NONE NAN
+#define ROW(name) &sm_checker_##name,
+static const sm_checker *const registry[] = {SM_CHECKER_LIST(ROW)};
+#undef ROW
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Run order of "all checkers"; descriptions are what --list prints. */
-static const sm_checker registry[] = {
-    {"cpu", "CPU usage averaged over samples (or the busiest core).", sm_checker_cpu, 70, 90, false,
-     true},
-    {"cpu_temp", "Hottest CPU package/core temperature (°C) from hwmon.", sm_checker_cpu_temp, 80,
-     90, false, false},
-    {"memory", "Memory (RAM) usage percentage.", sm_checker_memory, 70, 90, false, false},
-    {"swap", "Swap usage percentage; a host without swap is fine.", sm_checker_swap, 50, 80, false,
-     false},
-    {"load", "1-minute load average per logical CPU.", sm_checker_load, 1.5, 3.0, false, false},
-    {"disk", "Disk space usage of mount points.", sm_checker_disk, 80, 95, false, false},
-    {"disk_inodes", "Inode usage per filesystem; the worst path drives the status.",
-     sm_checker_disk_inodes, 80, 95, false, false},
-    {"disk_common", "Disk cleanup analysis: logs, caches, old temp files (MB recoverable).",
-     sm_checker_disk_common, 5000, 20000, false, true},
-    {"disk_linux", "Disk cleanup analysis of Linux package caches and journals.",
-     sm_checker_disk_linux, 5000, 20000, false, true},
-    {"disk_temp", "Hottest disk temperature (°C) from hwmon.", sm_checker_disk_temp, 55, 60, false,
-     false},
-    {"io_strain", "Busiest block device's IO utilization (% busy time).", sm_checker_io_strain, 80,
-     95, false, true},
-    {"listening_ports", "Audit listening TCP ports against an allowlist.",
-     sm_checker_listening_ports, NONE, NONE, false, false},
-    {"network", "Reachability of hosts by ping (minimum % reachable).", sm_checker_network, 70, 50,
-     true, true},
-    {"process", "Named processes running (minimum % running).", sm_checker_process, 100, 50, true,
-     false},
-    {"raid", "Software RAID health from /proc/mdstat.", sm_checker_raid, NONE, NONE, false, false},
-    {"reboot_debian", "WARNING when a Debian-family host has a pending reboot.",
-     sm_checker_reboot_debian, NONE, NONE, false, false},
-    {"agents", "Agents that stopped pushing to this hub (hub only).", sm_checker_agents, 900, 1800,
-     false, false},
+static bool absolute(const char *path)
+{
+	return path[0] == '/';
+}
+
+const sm_check_option sm_check_option_paths = {
+    .name = "paths",
+    .kind = SM_CHECK_LIST,
+    .arg = "P,...",
+    .help = "paths to check (default /)",
+    .valid = absolute,
+    .invalid = "an absolute path",
 };
 
-const sm_checker *sm_checkers(size_t *count)
+const sm_check_option sm_check_option_samples = {
+    .name = "samples",
+    .kind = SM_CHECK_NUMBER,
+    .arg = "N",
+    .help = "samples (io_strain: a window of samples x interval)",
+    .min = 1,
+    .max = 3600,
+    .whole = true,
+};
+
+const sm_check_option sm_check_option_interval = {
+    .name = "interval",
+    .kind = SM_CHECK_NUMBER,
+    .arg = "S",
+    .help = "seconds per sample (default 1)",
+    .min = 0.001,
+    .max = 3600,
+};
+
+const sm_checker *const *sm_checkers(size_t *count)
 {
-	*count = sizeof registry / sizeof registry[0];
+	*count = COUNT(registry);
 	return registry;
 }
 
 const sm_checker *sm_checker_find(const char *name)
 {
-	for (size_t i = 0; i < sizeof registry / sizeof registry[0]; i++)
-		if (strcmp(registry[i].name, name) == 0)
-			return &registry[i];
+	for (size_t i = 0; name && i < COUNT(registry); i++)
+		if (strcmp(registry[i]->name, name) == 0)
+			return registry[i];
 	return NULL;
 }
 
@@ -67,9 +71,175 @@ void sm_checker_names(char *buf, size_t size)
 	size_t used = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; i < sizeof registry / sizeof registry[0] && used < size; i++)
+	for (size_t i = 0; i < COUNT(registry) && used < size; i++)
 		used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "",
-		                         registry[i].name);
+		                         registry[i]->name);
+}
+
+/* --- checker options --- */
+
+static const sm_check_option *all_options[SM_CHECK_MAX_VALUES + 1];
+static size_t noptions;
+
+/* Each option once, in the order of the first checker taking it. */
+static void collect_options(void)
+{
+	for (size_t i = 0; i < COUNT(registry); i++) {
+		for (const sm_check_option *const *o = registry[i]->options; o && *o; o++) {
+			size_t k = 0;
+			while (k < noptions && all_options[k] != *o)
+				k++;
+			if (k == noptions && noptions < SM_CHECK_MAX_VALUES)
+				all_options[noptions++] = *o;
+		}
+	}
+}
+
+const sm_check_option *const *sm_check_options(size_t *count)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, collect_options);
+	*count = noptions;
+	return all_options;
+}
+
+const sm_check_option *sm_check_option_find(const char *name)
+{
+	size_t n;
+	const sm_check_option *const *all = sm_check_options(&n);
+
+	for (size_t i = 0; name && i < n; i++)
+		if (strcmp(all[i]->name, name) == 0)
+			return all[i];
+	return NULL;
+}
+
+void sm_check_option_users(const sm_check_option *option, char *buf, size_t size)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < COUNT(registry) && used < size; i++)
+		for (const sm_check_option *const *o = registry[i]->options; o && *o; o++)
+			if (*o == option && used < size)
+				used += (size_t)snprintf(buf + used, size - used, "%s%s",
+				                         used ? ", " : "", registry[i]->name);
+}
+
+/* The value slot of name in opts: the existing one, a new one, or NULL
+ * when opts is full. */
+static struct sm_check_value *slot(sm_check_opts *opts, const char *name)
+{
+	for (size_t i = 0; i < opts->nvalues; i++)
+		if (strcmp(opts->values[i].name, name) == 0)
+			return &opts->values[i];
+	if (opts->nvalues == SM_CHECK_MAX_VALUES)
+		return NULL;
+	opts->values[opts->nvalues] = (struct sm_check_value){.name = name};
+	return &opts->values[opts->nvalues++];
+}
+
+static const struct sm_check_value *find_value(const sm_check_opts *opts, const char *name)
+{
+	for (size_t i = 0; opts && i < opts->nvalues; i++)
+		if (strcmp(opts->values[i].name, name) == 0)
+			return &opts->values[i];
+	return NULL;
+}
+
+/* Add the items of a comma list (empty items skipped), each checked. */
+static int add_items(struct sm_check_value *v, const sm_check_option *o, const char *text,
+                     sm_error *err)
+{
+	char *copy = strdup(text), *save = NULL;
+	int rc = 0;
+
+	if (!copy) {
+		sm_error_set(err, "out of memory");
+		return -1;
+	}
+	for (char *tok = strtok_r(copy, ",", &save); tok && rc == 0;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char **items;
+		if (o->valid && !o->valid(tok)) {
+			sm_error_set(err, "--%s: '%s' is not %s", o->name, tok, o->invalid);
+			rc = -1;
+		} else if (!(items = realloc(v->items, (v->count + 1) * sizeof *items)) ||
+		           !((v->items = items)[v->count] = strdup(tok))) {
+			sm_error_set(err, "out of memory");
+			rc = -1;
+		} else {
+			v->count++;
+		}
+	}
+	free(copy);
+	return rc;
+}
+
+int sm_check_opts_set(sm_check_opts *opts, const sm_check_option *option, const char *text,
+                      sm_error *err)
+{
+	struct sm_check_value *v = slot(opts, option->name);
+	char *end;
+	double d;
+
+	if (!v) {
+		sm_error_set(err, "--%s: too many options", option->name);
+		return -1;
+	}
+	switch (option->kind) {
+	case SM_CHECK_SWITCH:
+		v->number = 1;
+		return 0;
+	case SM_CHECK_LIST:
+		return add_items(v, option, text, err);
+	case SM_CHECK_NUMBER:
+		errno = 0;
+		d = strtod(text, &end);
+		if (errno || end == text || *end || !(d >= option->min && d <= option->max)) {
+			sm_error_set(err, "--%s: expected a number from %g to %g, got '%s'",
+			             option->name, option->min, option->max, text);
+			return -1;
+		}
+		if (option->whole && d != floor(d)) {
+			sm_error_set(err, "--%s: expected a whole number", option->name);
+			return -1;
+		}
+		v->number = d;
+		return 0;
+	}
+	return -1;
+}
+
+void sm_check_opts_clear(sm_check_opts *opts)
+{
+	for (size_t i = 0; i < opts->nvalues; i++) {
+		for (size_t k = 0; k < opts->values[i].count; k++)
+			free(opts->values[i].items[k]);
+		free(opts->values[i].items);
+	}
+	memset(opts, 0, sizeof *opts);
+}
+
+const char *const *sm_check_opts_list(const sm_check_opts *opts, const char *name, size_t *count)
+{
+	const struct sm_check_value *v = find_value(opts, name);
+
+	*count = v ? v->count : 0;
+	return v && v->count ? (const char *const *)v->items : NULL;
+}
+
+double sm_check_opts_number(const sm_check_opts *opts, const char *name, double fallback)
+{
+	const struct sm_check_value *v = find_value(opts, name);
+
+	return v ? v->number : fallback;
+}
+
+bool sm_check_opts_switch(const sm_check_opts *opts, const char *name)
+{
+	return find_value(opts, name) != NULL;
 }
 
 static const char *const status_names[] = {"ok", "warning", "critical", "unknown"};
@@ -89,12 +259,12 @@ int sm_status_parse(const char *name)
 
 double sm_check_interval(const sm_check_opts *opts)
 {
-	return opts && opts->interval > 0 ? opts->interval : 1.0;
+	return sm_check_opts_number(opts, sm_check_option_interval.name, 1.0);
 }
 
 int sm_check_samples(const sm_check_opts *opts)
 {
-	return opts && opts->samples > 0 ? opts->samples : 1;
+	return (int)sm_check_opts_number(opts, sm_check_option_samples.name, 1);
 }
 
 const char *sm_check_strerror(int errnum, char *buf, size_t size)
@@ -199,12 +369,12 @@ json_t *sm_check_result_json(const sm_check_result *res)
 }
 
 int sm_check_record(sm_store *store, const sm_check_result *res, const char *hostname,
-                    const char *trace_id, sm_error *err)
+                    const char *trace_id, long long alert_id, sm_error *err)
 {
 	static const char sql[] =
 	    "INSERT INTO check_runs (checker, hostname, status, message, metrics, error,"
-	    " warning_threshold, critical_threshold, duration_ms, executed_at, trace_id)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	    " warning_threshold, critical_threshold, duration_ms, executed_at, trace_id, alert_id)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 	char now[SM_RFC3339_LEN];
 	char *metrics = res->metrics ? sm_json_dump(res->metrics, NULL) : strdup("{}");
 	sqlite3_stmt *st = sm_store_prepare(store, sql, err);
@@ -226,6 +396,8 @@ int sm_check_record(sm_store *store, const sm_check_result *res, const char *hos
 	sqlite3_bind_double(st, 9, res->duration_ms);
 	sqlite3_bind_text(st, 10, now, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 11, trace_id ? trace_id : "", -1, SQLITE_STATIC);
+	if (alert_id > 0)
+		sqlite3_bind_int64(st, 12, alert_id);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		sm_error_set(err, "%s: %s", sm_store_path(store),
 		             sqlite3_errmsg(sm_store_db(store)));

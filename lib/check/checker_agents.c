@@ -3,7 +3,7 @@
  * sm-ingest records every accepted cluster push in the agents table of the
  * store (agents.h); this checker judges each agent's silence, the seconds
  * since its last push, against thresholds in seconds. Unless overridden they
- * are 3 and 6 times the expected push interval (opts->expected_interval,
+ * are 3 and 6 times the expected push interval (--push-interval,
  * default 300 s). A store without agents is not a hub: skipped, so a full
  * run on an ordinary host stays quiet.
  */
@@ -202,9 +202,20 @@ done:
 	free(agents);
 }
 
-SM_CHECKER(sm_checker_agents)
+/* Not --interval, which is already the sample interval. */
+static const sm_check_option push_interval = {
+    .name = "push-interval",
+    .kind = SM_CHECK_NUMBER,
+    .arg = "S",
+    .help = "seconds between an agent's pushes (default 300)",
+    .min = 1,
+    .max = 86400,
+    .whole = true,
+};
+
+SM_CHECKER_RUN(run)
 {
-	double interval = opts->expected_interval > 0 ? opts->expected_interval : DEFAULT_INTERVAL;
+	double interval = sm_check_opts_number(opts, push_interval.name, DEFAULT_INTERVAL);
 	sm_store *store = NULL;
 	json_t *list = NULL;
 	sm_error err;
@@ -229,3 +240,12 @@ done:
 	json_decref(list);
 	sm_store_close(store);
 }
+
+const sm_checker sm_checker_agents = {
+    .name = "agents",
+    .description = "Agents that stopped pushing to this hub (hub only).",
+    .run = run,
+    .warning = 900,
+    .critical = 1800,
+    .options = SM_CHECK_OPTIONS(&push_interval),
+};

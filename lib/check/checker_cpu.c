@@ -293,9 +293,15 @@ void sm_check_sleep(double seconds)
 		;
 }
 
-SM_CHECKER(sm_checker_cpu)
+static const sm_check_option per_cpu = {
+    .name = "per-cpu",
+    .kind = SM_CHECK_SWITCH,
+    .help = "judge the busiest core instead of the average",
+};
+
+SM_CHECKER_RUN(run)
 {
-	sm_cpu_usage usage = {.per_cpu = opts->per_cpu};
+	sm_cpu_usage usage = {.per_cpu = sm_check_opts_switch(opts, per_cpu.name)};
 	int samples = sm_check_samples(opts);
 	double interval = sm_check_interval(opts);
 	char *before = NULL, *after = NULL;
@@ -307,7 +313,7 @@ SM_CHECKER(sm_checker_cpu)
 	if (sm_host_read("/proc/stat", STAT_MAX, &before, NULL, &err) < 0)
 		goto fail;
 	/* Refuse a malformed file now rather than after sleeping. */
-	if (sm_cpu_busy(before, before, opts->per_cpu, &check, &n, &err) < 0)
+	if (sm_cpu_busy(before, before, usage.per_cpu, &check, &n, &err) < 0)
 		goto fail;
 	free(check);
 	for (int i = 0; i < samples; i++) {
@@ -328,3 +334,13 @@ done:
 	free(before);
 	free(after);
 }
+
+const sm_checker sm_checker_cpu = {
+    .name = "cpu",
+    .description = "CPU usage averaged over samples (or the busiest core).",
+    .run = run,
+    .warning = 70,
+    .critical = 90,
+    .slow = true,
+    .options = SM_CHECK_OPTIONS(&per_cpu, &sm_check_option_samples, &sm_check_option_interval),
+};

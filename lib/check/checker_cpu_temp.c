@@ -15,9 +15,17 @@ static const sm_hwmon_checker cpu_temp = {
     .item_key = "sensor",
 };
 
-SM_CHECKER(sm_checker_cpu_temp)
+SM_CHECKER_RUN(run)
 {
 	(void)self;
 	(void)opts;
 	sm_hwmon_check(&cpu_temp, res);
 }
+
+const sm_checker sm_checker_cpu_temp = {
+    .name = "cpu_temp",
+    .description = "Hottest CPU package/core temperature (°C) from hwmon.",
+    .run = run,
+    .warning = 80,
+    .critical = 90,
+};

@@ -37,16 +37,20 @@ int sm_check_statvfs(const char *path, struct statvfs *st, char *why, size_t siz
 	return 0;
 }
 
-SM_CHECKER(sm_checker_disk)
+SM_CHECKER_RUN(run)
 {
 	static const char *const root[] = {"/"};
-	const char *const *paths = opts->npaths ? opts->paths : root;
-	size_t npaths = opts->npaths ? opts->npaths : 1;
+	size_t npaths;
+	const char *const *paths = sm_check_opts_list(opts, sm_check_option_paths.name, &npaths);
 	const char *worst_path = NULL, *bad_path = NULL;
 	double worst = 0.0;
 	json_t *disks = json_object();
 
 	(void)self;
+	if (npaths == 0) {
+		paths = root;
+		npaths = 1;
+	}
 	for (size_t i = 0; i < npaths; i++) {
 		struct statvfs st;
 		char why[160];
@@ -89,3 +93,13 @@ SM_CHECKER(sm_checker_disk)
 	sm_result_set(res, sm_result_level(res, worst), "Disk usage: %s at %.1f%%", worst_path,
 	              worst);
 }
+
+const sm_checker sm_checker_disk = {
+    .name = "disk",
+    .description = "Disk space usage of mount points.",
+    .run = run,
+    .warning = 80,
+    .critical = 95,
+    .options = SM_CHECK_OPTIONS(&sm_check_option_paths),
+    .path_metric = "worst_path",
+};

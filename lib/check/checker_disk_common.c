@@ -44,9 +44,18 @@ static const sm_diskanalysis_spec spec = {
     .large_files_advice = "Review and remove large files in home directory",
 };
 
-SM_CHECKER(sm_checker_disk_common)
+SM_CHECKER_RUN(run)
 {
 	(void)self;
 	(void)opts;
 	sm_diskanalysis_run(&spec, res);
 }
+
+const sm_checker sm_checker_disk_common = {
+    .name = "disk_common",
+    .description = "Disk cleanup analysis: logs, caches, old temp files (MB recoverable).",
+    .run = run,
+    .warning = 5000,
+    .critical = 20000,
+    .slow = true,
+};

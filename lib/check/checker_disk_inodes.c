@@ -11,16 +11,20 @@
 #include "checkers.h"
 #include "sm/json.h"
 
-SM_CHECKER(sm_checker_disk_inodes)
+SM_CHECKER_RUN(run)
 {
 	static const char *const root[] = {"/"};
-	const char *const *paths = opts->npaths ? opts->paths : root;
-	size_t npaths = opts->npaths ? opts->npaths : 1;
+	size_t npaths;
+	const char *const *paths = sm_check_opts_list(opts, sm_check_option_paths.name, &npaths);
 	const char *worst_path = NULL, *bad_path = NULL;
 	double worst = 0.0;
 	json_t *filesystems = json_object();
 
 	(void)self;
+	if (npaths == 0) {
+		paths = root;
+		npaths = 1;
+	}
 	for (size_t i = 0; i < npaths; i++) {
 		struct statvfs st;
 		char why[160], label[512];
@@ -71,3 +75,13 @@ SM_CHECKER(sm_checker_disk_inodes)
 		              worst_path, worst);
 	}
 }
+
+const sm_checker sm_checker_disk_inodes = {
+    .name = "disk_inodes",
+    .description = "Inode usage per filesystem; the worst path drives the status.",
+    .run = run,
+    .warning = 80,
+    .critical = 95,
+    .options = SM_CHECK_OPTIONS(&sm_check_option_paths),
+    .path_metric = "worst_path",
+};

@@ -10,8 +10,8 @@ static const char *const space_hog_targets[] = {"/var/cache/apt/archives", "/var
 static const char *const old_file_targets[] = {"/tmp", NULL};
 static const char *const large_file_targets[] = {"/srv", "/opt", NULL};
 
-/* Keywords name whole path components. The reference's substring "snap"
- * caught /var/lib/snapd; as a component that takes "snapd" too. */
+/* Keywords name whole path components, so /var/lib/snapd needs "snapd"
+ * besides "snap". */
 static const sm_diskanalysis_rule rules[] = {
     {WORDS("apt"), WORDS("Clear APT package cache:", "sudo apt clean")},
     {WORDS("journal"), WORDS("Trim systemd journal logs:", "sudo journalctl --vacuum-size=100M")},
@@ -38,9 +38,18 @@ static const sm_diskanalysis_spec spec = {
     .large_files_advice = "Review and remove large files in /srv and /opt",
 };
 
-SM_CHECKER(sm_checker_disk_linux)
+SM_CHECKER_RUN(run)
 {
 	(void)self;
 	(void)opts;
 	sm_diskanalysis_run(&spec, res);
 }
+
+const sm_checker sm_checker_disk_linux = {
+    .name = "disk_linux",
+    .description = "Disk cleanup analysis of Linux package caches and journals.",
+    .run = run,
+    .warning = 5000,
+    .critical = 20000,
+    .slow = true,
+};

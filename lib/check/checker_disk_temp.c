@@ -18,9 +18,17 @@ static const sm_hwmon_checker disk_temp = {
     .item_key = "disk",
 };
 
-SM_CHECKER(sm_checker_disk_temp)
+SM_CHECKER_RUN(run)
 {
 	(void)self;
 	(void)opts;
 	sm_hwmon_check(&disk_temp, res);
 }
+
+const sm_checker sm_checker_disk_temp = {
+    .name = "disk_temp",
+    .description = "Hottest disk temperature (°C) from hwmon.",
+    .run = run,
+    .warning = 55,
+    .critical = 60,
+};

@@ -229,7 +229,7 @@ void sm_io_strain_report(sm_check_result *res, const sm_diskstat *before, size_t
 		json_t *d = json_object();
 		char label[96];
 
-		/* Strictly greater: the first of equals wins, as in the reference. */
+		/* Strictly greater: of equally busy devices the first listed wins. */
 		if (!busiest || rates[i].util_percent > busiest->util_percent)
 			busiest = &rates[i];
 		sm_metric_str(d, "disk", rates[i].disk);
@@ -296,7 +296,7 @@ fail:
 	return NULL;
 }
 
-SM_CHECKER(sm_checker_io_strain)
+SM_CHECKER_RUN(run)
 {
 	double window = sm_check_samples(opts) * sm_check_interval(opts);
 	sm_diskstat *before = NULL, *after = NULL;
@@ -334,3 +334,13 @@ done:
 	free(before);
 	free(after);
 }
+
+const sm_checker sm_checker_io_strain = {
+    .name = "io_strain",
+    .description = "Busiest block device's IO utilization (% busy time).",
+    .run = run,
+    .warning = 80,
+    .critical = 95,
+    .slow = true,
+    .options = SM_CHECK_OPTIONS(&sm_check_option_samples, &sm_check_option_interval),
+};

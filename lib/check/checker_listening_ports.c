@@ -462,7 +462,7 @@ static void report(sm_check_result *res, const listeners *list, const long *allo
 	free(flagged);
 }
 
-SM_CHECKER(sm_checker_listening_ports)
+SM_CHECKER_RUN(run)
 {
 	static const struct {
 		const char *path;
@@ -514,3 +514,11 @@ audit:
 	free(list.items);
 	free(allow);
 }
+
+const sm_checker sm_checker_listening_ports = {
+    .name = "listening_ports",
+    .description = "Audit listening TCP ports against an allowlist.",
+    .run = run,
+    .warning = NAN,
+    .critical = NAN,
+};

@@ -32,7 +32,7 @@ static int parse_loadavg(const char *text, double load[3])
 	return 0;
 }
 
-SM_CHECKER(sm_checker_load)
+SM_CHECKER_RUN(run)
 {
 	static const char *const keys[3] = {"load1", "load5", "load15"};
 	static const char *const per_cpu_keys[3] = {"load1_per_cpu", "load5_per_cpu",
@@ -74,3 +74,11 @@ SM_CHECKER(sm_checker_load)
 done:
 	free(text);
 }
+
+const sm_checker sm_checker_load = {
+    .name = "load",
+    .description = "1-minute load average per logical CPU.",
+    .run = run,
+    .warning = 1.5,
+    .critical = 3.0,
+};

@@ -103,7 +103,7 @@ unsigned long long sm_meminfo_available(const sm_meminfo *m)
 	return avail > m->mem_total ? m->mem_total : avail;
 }
 
-SM_CHECKER(sm_checker_memory)
+SM_CHECKER_RUN(run)
 {
 	char *text = NULL;
 	sm_meminfo info;
@@ -146,3 +146,11 @@ SM_CHECKER(sm_checker_memory)
 done:
 	free(text);
 }
+
+const sm_checker sm_checker_memory = {
+    .name = "memory",
+    .description = "Memory (RAM) usage percentage.",
+    .run = run,
+    .warning = 70,
+    .critical = 90,
+};

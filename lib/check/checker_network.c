@@ -127,22 +127,32 @@ static int ping_timeout(void)
 	return (int)v;
 }
 
-/* The hosts to ping: opts->hosts, else $SM_PING_HOSTS split on commas into
+static const sm_check_option hosts_option = {
+    .name = "hosts",
+    .kind = SM_CHECK_LIST,
+    .arg = "H,...",
+    .help = "hosts to ping (default $SM_PING_HOSTS)",
+    .valid = sm_check_host_valid,
+    .invalid = "a valid host name",
+};
+
+/* The hosts to ping: --hosts, else $SM_PING_HOSTS split on commas into
  * *storage (freed by the caller). */
 static const char **host_list(const sm_check_opts *opts, char **storage, size_t *count)
 {
 	const char *env = getenv("SM_PING_HOSTS");
 	const char **hosts;
 	char *item, *save = NULL;
-	size_t n = 0;
+	size_t n = 0, given;
+	const char *const *list = sm_check_opts_list(opts, hosts_option.name, &given);
 
 	*storage = NULL;
 	*count = 0;
-	if (opts->nhosts > 0) {
-		hosts = calloc(opts->nhosts, sizeof *hosts);
+	if (given > 0) {
+		hosts = calloc(given, sizeof *hosts);
 		if (hosts) {
-			memcpy(hosts, opts->hosts, opts->nhosts * sizeof *hosts);
-			*count = opts->nhosts;
+			memcpy(hosts, list, given * sizeof *hosts);
+			*count = given;
 		}
 		return hosts;
 	}
@@ -340,7 +350,7 @@ static void report(sm_check_result *res, const ping *pings, size_t n)
 	              "Network: %zu/%zu hosts reachable (%.0f%%)", reachable, n, percent);
 }
 
-SM_CHECKER(sm_checker_network)
+SM_CHECKER_RUN(run)
 {
 	char *storage = NULL, shown[80], buf[128];
 	size_t n = 0, started = 0;
@@ -394,3 +404,14 @@ out:
 	free(hosts);
 	free(storage);
 }
+
+const sm_checker sm_checker_network = {
+    .name = "network",
+    .description = "Reachability of hosts by ping (minimum % reachable).",
+    .run = run,
+    .warning = 70,
+    .critical = 50,
+    .minimum = true,
+    .slow = true,
+    .options = SM_CHECK_OPTIONS(&hosts_option),
+};

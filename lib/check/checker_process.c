@@ -164,8 +164,17 @@ static json_t *find(proc_entry *procs, size_t nprocs, const char *name, double t
 	return o;
 }
 
-SM_CHECKER(sm_checker_process)
+static const sm_check_option names_option = {
+    .name = "names",
+    .kind = SM_CHECK_LIST,
+    .arg = "N,...",
+    .help = "process names to look for",
+};
+
+SM_CHECKER_RUN(run)
 {
+	size_t nnames;
+	const char *const *names = sm_check_opts_list(opts, names_option.name, &nnames);
 	json_t *entries = json_object();
 	proc_entry *procs;
 	size_t nprocs, running = 0, missing_len = 0;
@@ -173,7 +182,7 @@ SM_CHECKER(sm_checker_process)
 	double total_bytes, percent;
 
 	(void)self;
-	if (opts->nnames == 0) {
+	if (nnames == 0) {
 		json_object_set_new(res->metrics, "processes", entries);
 		sm_metric_int(res->metrics, "running_count", 0);
 		sm_metric_int(res->metrics, "total_count", 0);
@@ -187,8 +196,8 @@ SM_CHECKER(sm_checker_process)
 		sm_result_fail(res, "%s", why);
 		return;
 	}
-	for (size_t i = 0; i < opts->nnames; i++) {
-		const char *name = opts->names[i];
+	for (size_t i = 0; i < nnames; i++) {
+		const char *name = names[i];
 		json_t *o = find(procs, nprocs, name, total_bytes);
 		if (json_is_true(json_object_get(o, "running"))) {
 			running++;
@@ -205,18 +214,27 @@ SM_CHECKER(sm_checker_process)
 		json_object_set_new(entries, name, o);
 	}
 	free(procs);
-	percent = (double)running / (double)opts->nnames * 100.0;
+	percent = (double)running / (double)nnames * 100.0;
 	json_object_set_new(res->metrics, "processes", entries);
 	sm_metric_int(res->metrics, "running_count", (long long)running);
-	sm_metric_int(res->metrics, "total_count", (long long)opts->nnames);
+	sm_metric_int(res->metrics, "total_count", (long long)nnames);
 	sm_metric_real(res->metrics, "running_percent", percent);
-	sm_result_perf(res, "running", (double)running, "", false, 0, (double)opts->nnames);
+	sm_result_perf(res, "running", (double)running, "", false, 0, (double)nnames);
 	if (missing)
 		sm_result_set(res, sm_result_level(res, percent),
-		              "Processes: %zu/%zu running. Missing: %s", running, opts->nnames,
-		              missing);
+		              "Processes: %zu/%zu running. Missing: %s", running, nnames, missing);
 	else
 		sm_result_set(res, sm_result_level(res, percent), "Processes: %zu/%zu running",
-		              running, opts->nnames);
+		              running, nnames);
 	free(missing);
 }
+
+const sm_checker sm_checker_process = {
+    .name = "process",
+    .description = "Named processes running (minimum % running).",
+    .run = run,
+    .warning = 100,
+    .critical = 50,
+    .minimum = true,
+    .options = SM_CHECK_OPTIONS(&names_option),
+};

@@ -316,7 +316,7 @@ static void set_metrics(sm_check_result *res, json_t *arrays, json_t *degraded, 
 	json_object_set_new(res->metrics, "scrubbing_arrays", scrubbing);
 }
 
-SM_CHECKER(sm_checker_raid)
+SM_CHECKER_RUN(run)
 {
 	char *text = NULL, *names = NULL;
 	int errnum;
@@ -364,3 +364,11 @@ SM_CHECKER(sm_checker_raid)
 	}
 	free(names);
 }
+
+const sm_checker sm_checker_raid = {
+    .name = "raid",
+    .description = "Software RAID health from /proc/mdstat.",
+    .run = run,
+    .warning = NAN,
+    .critical = NAN,
+};

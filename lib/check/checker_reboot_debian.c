@@ -150,7 +150,7 @@ static void set_metrics(sm_check_result *res, const char *distro, bool required,
 	sm_metric_int(res->metrics, "pending_package_count", (long long)json_array_size(pkgs));
 }
 
-SM_CHECKER(sm_checker_reboot_debian)
+SM_CHECKER_RUN(run)
 {
 	static const char *const flags[] = {"/run/reboot-required", "/var/run/reboot-required"};
 	char *text = NULL, id[128], like[256], pkgs_path[64];
@@ -197,3 +197,11 @@ SM_CHECKER(sm_checker_reboot_debian)
 	else
 		sm_result_set(res, SM_WARNING, "Reboot required");
 }
+
+const sm_checker sm_checker_reboot_debian = {
+    .name = "reboot_debian",
+    .description = "WARNING when a Debian-family host has a pending reboot.",
+    .run = run,
+    .warning = NAN,
+    .critical = NAN,
+};

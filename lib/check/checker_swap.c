@@ -19,7 +19,7 @@ static void swap_metrics(json_t *m, double percent, double total_gb, double used
 	sm_metric_real(m, "swap_free_gb", free_gb);
 }
 
-SM_CHECKER(sm_checker_swap)
+SM_CHECKER_RUN(run)
 {
 	char *text = NULL;
 	sm_meminfo info;
@@ -60,3 +60,11 @@ SM_CHECKER(sm_checker_swap)
 done:
 	free(text);
 }
+
+const sm_checker sm_checker_swap = {
+    .name = "swap",
+    .description = "Swap usage percentage; a host without swap is fine.",
+    .run = run,
+    .warning = 50,
+    .critical = 80,
+};

@@ -1,30 +1,49 @@
-/* checkers.h - the checker implementations behind the registry in check.c.
- * Private to libsm: tools reach checkers through sm_checker_find(). */
+/* checkers.h - the checker family's one list and what its members share.
+ * Private to libsm: tools reach checkers through sm_checkers() and
+ * sm_checker_find(). */
 #ifndef SM_LIB_CHECKERS_H
 #define SM_LIB_CHECKERS_H
 
 #include "sm/check.h"
 
-#define SM_CHECKER(fn)                                                                             \
-	void fn(const sm_checker *self, const sm_check_opts *opts, sm_check_result *res)
+/* The checker family, in run order: one row each, `const sm_checker
+ * sm_checker_<name>` in checker_<name>.c (name, description, run function,
+ * default thresholds, options). Adding a checker is that file, one entry
+ * here, its fixtures and its lines in sm-check(1); the table, --list and
+ * sm-check's flags and --help follow. */
+#define SM_CHECKER_LIST(X)                                                                         \
+	X(cpu)                                                                                     \
+	X(cpu_temp)                                                                                \
+	X(memory)                                                                                  \
+	X(swap)                                                                                    \
+	X(load)                                                                                    \
+	X(disk)                                                                                    \
+	X(disk_inodes)                                                                             \
+	X(disk_common)                                                                             \
+	X(disk_linux)                                                                              \
+	X(disk_temp)                                                                               \
+	X(io_strain)                                                                               \
+	X(listening_ports)                                                                         \
+	X(network)                                                                                 \
+	X(process)                                                                                 \
+	X(raid)                                                                                    \
+	X(reboot_debian)                                                                           \
+	X(agents)
 
-SM_CHECKER(sm_checker_cpu);
-SM_CHECKER(sm_checker_cpu_temp);
-SM_CHECKER(sm_checker_memory);
-SM_CHECKER(sm_checker_swap);
-SM_CHECKER(sm_checker_load);
-SM_CHECKER(sm_checker_disk);
-SM_CHECKER(sm_checker_disk_inodes);
-SM_CHECKER(sm_checker_disk_common);
-SM_CHECKER(sm_checker_disk_linux);
-SM_CHECKER(sm_checker_disk_temp);
-SM_CHECKER(sm_checker_io_strain);
-SM_CHECKER(sm_checker_listening_ports);
-SM_CHECKER(sm_checker_network);
-SM_CHECKER(sm_checker_process);
-SM_CHECKER(sm_checker_raid);
-SM_CHECKER(sm_checker_reboot_debian);
-SM_CHECKER(sm_checker_agents);
+#define SM_CHECKER_DECLARE(name) extern const sm_checker sm_checker_##name;
+SM_CHECKER_LIST(SM_CHECKER_DECLARE)
+#undef SM_CHECKER_DECLARE
+
+/* The run function of a checker file. */
+#define SM_CHECKER_RUN(fn)                                                                         \
+	static void fn(const sm_checker *self, const sm_check_opts *opts, sm_check_result *res)
+/* A NULL-terminated list of options for a row. */
+#define SM_CHECK_OPTIONS(...) ((const sm_check_option *const[]){__VA_ARGS__, NULL})
+
+/* Options more than one checker takes (check.c). */
+extern const sm_check_option sm_check_option_paths;    /* disk, disk_inodes */
+extern const sm_check_option sm_check_option_samples;  /* cpu, io_strain */
+extern const sm_check_option sm_check_option_interval; /* cpu, io_strain */
 
 /* Sample interval and sample count from opts, with the defaults applied. */
 double sm_check_interval(const sm_check_opts *opts);

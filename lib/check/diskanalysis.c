@@ -4,8 +4,8 @@
  * all of them (the first one to list a path keeps it): space hogs (the
  * immediate children of the space-hog targets, >= 1 MiB, directories by
  * recursive apparent size), old items (immediate children of the old-file
- * targets whose own mtime is older than old_days, of any size, as the
- * reference does: an empty old directory still shows what is stale), and
+ * targets whose own mtime is older than old_days, of any size: an empty
+ * old directory still shows what is stale), and
  * large files (>= 100 MiB anywhere under the large-file targets, the
  * space-hog targets' subtrees left out since they are already counted).
  * All walks share one deadline, so a checker costs at most its budget.
@@ -406,23 +406,32 @@ static int by_size_desc(const void *pa, const void *pb)
 }
 
 /* Sort a list (largest first) into a JSON array; returns its MB total. */
+/* The largest SM_DISKANALYSIS_LISTED items of l as metrics[key] and their
+ * number as metrics[key_count]; returns the total of all of them, listed
+ * or not (an APT cache holds hundreds of archives). */
 static double list_json(struct list *l, json_t *metrics, const char *key)
 {
 	json_t *arr = json_array();
 	double total = 0;
+	char count_key[64];
 
 	if (l->n)
 		qsort(l->items, l->n, sizeof *l->items, by_size_desc);
 	for (size_t i = 0; i < l->n; i++) {
-		json_t *o = json_object();
+		json_t *o;
+		total += l->items[i].size_mb;
+		if (i >= SM_DISKANALYSIS_LISTED)
+			continue;
+		o = json_object();
 		json_object_set_new(o, "path", sm_json_string(l->items[i].path));
 		sm_metric_real(o, "size_mb", l->items[i].size_mb);
 		if (l->items[i].age_days >= 0)
 			sm_metric_int(o, "age_days", l->items[i].age_days);
 		json_array_append_new(arr, o);
-		total += l->items[i].size_mb;
 	}
 	json_object_set_new(metrics, key, arr);
+	snprintf(count_key, sizeof count_key, "%s_count", key);
+	sm_metric_int(metrics, count_key, (long long)l->n);
 	return total;
 }
 

@@ -17,6 +17,9 @@
 #define SM_DISKANALYSIS_BUDGET 1.0
 /* Immediate children of a space-hog target at least this big are listed. */
 #define SM_DISKANALYSIS_HOG_BYTES (1024ULL * 1024)
+/* Items listed per collection in the metrics (the largest); the total
+ * counts them all. */
+#define SM_DISKANALYSIS_LISTED 10
 /* Files at least this big are "large". */
 #define SM_DISKANALYSIS_LARGE_BYTES (100ULL * 1024 * 1024)
 

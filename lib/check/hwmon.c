@@ -1,5 +1,5 @@
-/* hwmon.c - temperature sensors from /sys/class/hwmon (psutil's
- * sensors_temperatures, which the reference checkers used).
+/* hwmon.c - temperature sensors from /sys/class/hwmon, read the way
+ * psutil's sensors_temperatures reads them.
  *
  * Each hwmonN directory (or its device/ subdirectory, where older kernels put
  * the attributes) holds a "name" file naming the chip and temp<K>_input,

@@ -362,3 +362,60 @@ PY
 	[ "$status" -eq 3 ]
 	[[ "$(echo "$output" | json_get 'd["checks"][0]["message"]')" == "Check failed: cannot open the store: /proc/sm-no-such-dir"* ]]
 }
+
+@test "--alerts: each check_runs row names the alert it became or resolved" {
+	host cli-warn
+	run sm-check --alerts memory swap
+	[ "$status" -eq 0 ]
+	# memory fired (alert 1); swap is fine and has no alert.
+	[ "$(sql "SELECT c.checker, a.fingerprint, a.status FROM check_runs c LEFT JOIN alerts a ON a.id = c.alert_id ORDER BY c.id" | tr '\n' ' ')" = "memory	memory-cli-warn	firing swap		 " ]
+	cp -r "$SM_FIXTURES/hosts/cli-warn" "$TEST_DIR/host"
+	cp "$SM_FIXTURES/hosts/cli-ok/proc/meminfo" "$TEST_DIR/host/proc/meminfo"
+	# The OK result resolves the alert: its row names it.
+	SM_HOST_ROOT="$TEST_DIR/host" run sm-check --alerts memory
+	[ "$(sql "SELECT c.status, a.status FROM check_runs c JOIN alerts a ON a.id = c.alert_id WHERE c.id = 3")" = "ok	resolved" ]
+	# Fine again: nothing resolved, nothing named.
+	SM_HOST_ROOT="$TEST_DIR/host" run sm-check --alerts memory
+	[ "$(sql "SELECT status, alert_id IS NULL FROM check_runs WHERE id = 4")" = "ok	1" ]
+	# Without --alerts no row names an alert.
+	run sm-check memory
+	[ "$(sql "SELECT alert_id IS NULL FROM check_runs WHERE id = 5")" = 1 ]
+}
+
+@test "--alerts --hostname NAME --label KEY=VALUE: the name and labels of the alerts" {
+	host cli-warn
+	run sm-check --alerts --hostname web-07 --label team=db --label note=a=b --label hostname=web-07.example.org memory
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json_get 'd["host"], d["incident"]["title"], d["alerts"][0]["fingerprint"], d["alerts"][0]["labels"]')" = '["web-07", "memory on web-07.example.org", "memory-web-07", {"checker": "memory", "hostname": "web-07.example.org", "team": "db", "note": "a=b"}]' ]
+	[ "$(sql "SELECT hostname FROM check_runs")" = web-07 ]
+	[ "$(sql "SELECT fingerprint, json_extract(labels, '\$.team') FROM alerts")" = "memory-web-07	db" ]
+	# --hostname alone names the host of the check envelope.
+	run sm-check --hostname web-08 memory
+	[ "$(echo "$output" | json_get 'd["host"]')" = web-08 ]
+	for args in "--alerts --label team memory" "--alerts --label =x memory" "--label team=db memory" \
+		"--hostname -x memory" "--alerts --hostname a;b memory"; do
+		# shellcheck disable=SC2086
+		run sm-check $args
+		[ "$status" -eq 64 ] || { echo "args: $args -> $status"; false; }
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == "sm-check: --"* ]]
+	done
+	run sm-check --hostname "a b" memory
+	[ "$status" -eq 64 ]
+}
+
+@test "checker options come from the checkers: --help and --list --json name them" {
+	run sm-check --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *$'\n'"checker options:"$'\n'* ]]
+	[[ "$output" == *"  --paths P,...        disk, disk_inodes: paths to check (default /)"* ]]
+	[[ "$output" == *"  --samples N          cpu, io_strain: "* ]]
+	[[ "$output" == *"  --push-interval S    agents: "* ]]
+	run sm-check --list --json
+	[ "$(echo "${lines[0]}" | json_get 'd["options"]')" = '["per-cpu", "samples", "interval"]' ]
+	[ "$(echo "${lines[2]}" | json_get 'd["options"]')" = '[]' ]
+	# Lists add up over repeated flags; the last number counts.
+	host cli-ok
+	run sm-check --paths / --paths /proc --samples 3 --samples 1 --interval 0.01 disk cpu
+	[ "$(echo "$output" | json_get 'sorted(d["checks"][0]["metrics"]["disks"]), d["checks"][1]["metrics"]["samples"]')" = '[["/", "/proc"], 1]' ]
+}

@@ -27,31 +27,44 @@ static void assert_redacted(const char *in, const char *out)
 
 static void test_table(void **state)
 {
-	static const char *const order[] = {"openai", "claude", "gemini", "copilot",
-	                                    "grok",   "ollama", "mistral"};
+	/* The family in listing order: protocol, default base URL and model. */
+	static const struct {
+		const char *name, *protocol, *base_url, *model;
+		bool needs_key;
+	} rows[] = {
+	    {"openai", "openai", "https://api.openai.com/v1", "gpt-4o-mini", true},
+	    {"claude", "claude", "https://api.anthropic.com", "claude-sonnet-4-20250514", true},
+	    {"gemini", "gemini", "https://generativelanguage.googleapis.com", "gemini-2.0-flash",
+	     true},
+	    {"copilot", "openai", "https://api.githubcopilot.com", "gpt-4o", true},
+	    {"grok", "openai", "https://api.x.ai/v1", "grok-3-mini", true},
+	    {"ollama", "ollama", "http://localhost:11434", "llama3.1", false},
+	    {"mistral", "openai", "https://api.mistral.ai/v1", "mistral-small-latest", true},
+	};
 	size_t n;
 	const sm_ai_provider *all = sm_ai_providers(&n);
+	sm_error err;
 
 	(void)state;
-	assert_int_equal(n, 7);
+	assert_int_equal(n, sizeof rows / sizeof rows[0]);
 	for (size_t i = 0; i < n; i++) {
-		assert_string_equal(all[i].name, order[i]);
-		assert_ptr_equal(sm_ai_provider_find(order[i]), &all[i]);
-		assert_non_null(all[i].build);
-		assert_non_null(all[i].read);
+		assert_string_equal(all[i].name, rows[i].name);
+		assert_ptr_equal(sm_ai_provider_find(rows[i].name), &all[i]);
+		assert_string_equal(all[i].protocol->name, rows[i].protocol);
+		assert_string_equal(all[i].base_url, rows[i].base_url);
+		assert_string_equal(all[i].model, rows[i].model);
+		assert_int_equal(all[i].needs_key, rows[i].needs_key);
+		assert_non_null(all[i].protocol->build);
+		assert_non_null(all[i].protocol->read);
 	}
 	assert_null(sm_ai_provider_find("local"));
 	assert_null(sm_ai_provider_find("OpenAI"));
-	assert_string_equal(sm_ai_provider_find("openai")->base_url, "https://api.openai.com/v1");
-	assert_string_equal(sm_ai_provider_find("openai")->model, "gpt-4o-mini");
-	assert_string_equal(sm_ai_provider_find("claude")->model, "claude-sonnet-4-20250514");
-	assert_string_equal(sm_ai_provider_find("gemini")->model, "gemini-2.0-flash");
-	assert_string_equal(sm_ai_provider_find("ollama")->base_url, "http://localhost:11434");
-	assert_false(sm_ai_provider_find("ollama")->needs_key);
-	assert_string_equal(sm_ai_provider_find("mistral")->base_url, "https://api.mistral.ai/v1");
-	assert_string_equal(sm_ai_provider_find("grok")->base_url, "https://api.x.ai/v1");
-	assert_string_equal(sm_ai_provider_find("copilot")->base_url,
-	                    "https://api.githubcopilot.com");
+	/* Only a protocol that puts the model in the URL restricts its name. */
+	assert_int_equal(sm_ai_model_check(sm_ai_provider_find("openai"), "org/model:1", &err), 0);
+	assert_int_equal(sm_ai_model_check(sm_ai_provider_find("gemini"), "org/model", &err), -1);
+	assert_string_equal(err.msg, "model: letters, digits, '.', '_' and '-' only for gemini");
+	assert_int_equal(sm_ai_model_check(sm_ai_provider_find("gemini"), "gemini-2.0-flash", &err),
+	                 0);
 }
 
 /* --- redaction --- */
@@ -356,7 +369,8 @@ static json_t *request_of(const char *provider, const char *base_url, const char
 
 	memset(req, 0, sizeof *req);
 	assert_non_null(cfg.provider);
-	assert_int_equal(cfg.provider->build(cfg.provider, &cfg, key, "SYS", "USER", req, &err), 0);
+	assert_int_equal(
+	    cfg.provider->protocol->build(cfg.provider, &cfg, key, "SYS", "USER", req, &err), 0);
 	body = json_loads(req->body, 0, NULL);
 	assert_non_null(body);
 	free(req->body);
@@ -414,30 +428,42 @@ static void test_gemini_model_checked(void **state)
 
 	(void)state;
 	memset(&req, 0, sizeof req);
-	assert_int_equal(cfg.provider->build(cfg.provider, &cfg, "k", "S", "U", &req, &err), -1);
+	assert_int_equal(
+	    cfg.provider->protocol->build(cfg.provider, &cfg, "k", "S", "U", &req, &err), -1);
 	assert_null(req.body);
-}
-
-static void read_answer(const char *provider, const char *json, const char *text, long in, long out)
-{
-	const sm_ai_provider *p = sm_ai_provider_find(provider);
-	json_t *answer = json_loads(json, 0, NULL);
-	sm_ai_usage usage;
-	sm_error err = {0};
-	char *got = NULL;
-
-	assert_non_null(answer);
-	if (p->read(answer, &got, &usage, &err) < 0)
-		fail_msg("%s: %s", provider, err.msg);
-	assert_string_equal(got, text);
-	assert_int_equal(usage.prompt_tokens, in);
-	assert_int_equal(usage.completion_tokens, out);
-	free(got);
-	json_decref(answer);
 }
 
 static void test_answers(void **state)
 {
+	/* Each protocol's answer: its text, its token counts and the model
+	 * that answered (the vendor's name for it, "" when it gives none). */
+	static const struct {
+		const char *provider, *json, *text;
+		long in, out;
+		const char *model;
+	} cases[] = {
+	    {"openai",
+	     "{\"model\":\"gpt-4o-mini-2024-07-18\",\"choices\":[{\"message\":{\"content\":"
+	     "\"[]\"}}],\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":2}}",
+	     "[]", 10, 2, "gpt-4o-mini-2024-07-18"},
+	    {"openai", "{\"choices\":[{\"message\":{\"content\":null}}]}", "", -1, -1, ""},
+	    {"openai", "{\"model\":\"a b\",\"choices\":[{\"message\":{\"content\":\"x\"}}]}", "x",
+	     -1, -1, ""},
+	    {"claude",
+	     "{\"model\":\"claude-sonnet-4-20250514\",\"content\":[{\"type\":\"text\",\"text\":"
+	     "\"[\"},{\"type\":\"text\",\"text\":\"]\"}],\"usage\":{\"input_tokens\":5,"
+	     "\"output_tokens\":1}}",
+	     "[]", 5, 1, "claude-sonnet-4-20250514"},
+	    {"gemini",
+	     "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"[\"},{\"text\":\"]\"}]}}],"
+	     "\"usageMetadata\":{\"promptTokenCount\":8,\"candidatesTokenCount\":3},"
+	     "\"modelVersion\":\"gemini-2.0-flash-001\"}",
+	     "[]", 8, 3, "gemini-2.0-flash-001"},
+	    {"ollama",
+	     "{\"model\":\"llama3.1:8b\",\"message\":{\"role\":\"assistant\",\"content\":"
+	     "\"[]\"},\"prompt_eval_count\":4,\"eval_count\":6}",
+	     "[]", 4, 6, "llama3.1:8b"},
+	};
 	json_t *bad = json_loads("{\"nothing\":1}", 0, NULL);
 	sm_ai_usage usage;
 	sm_error err = {0};
@@ -446,28 +472,24 @@ static void test_answers(void **state)
 	const sm_ai_provider *all = sm_ai_providers(&n);
 
 	(void)state;
-	read_answer(
-	    "openai",
-	    "{\"choices\":[{\"message\":{\"content\":\"[]\"}}],\"usage\":{\"prompt_tokens\":"
-	    "10,\"completion_tokens\":2}}",
-	    "[]", 10, 2);
-	read_answer("openai", "{\"choices\":[{\"message\":{\"content\":null}}]}", "", -1, -1);
-	read_answer("claude",
-	            "{\"content\":[{\"type\":\"text\",\"text\":\"[\"},{\"type\":\"text\",\"text\":"
-	            "\"]\"}],\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}",
-	            "[]", 5, 1);
-	read_answer(
-	    "gemini",
-	    "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"[\"},{\"text\":\"]\"}]}}],"
-	    "\"usageMetadata\":{\"promptTokenCount\":8,\"candidatesTokenCount\":3}}",
-	    "[]", 8, 3);
-	read_answer(
-	    "ollama",
-	    "{\"message\":{\"role\":\"assistant\",\"content\":\"[]\"},\"prompt_eval_count\":"
-	    "4,\"eval_count\":6}",
-	    "[]", 4, 6);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const sm_ai_provider *p = sm_ai_provider_find(cases[i].provider);
+		json_t *answer = json_loads(cases[i].json, 0, NULL);
+
+		assert_non_null(answer);
+		strcpy(usage.model, "stale");
+		if (p->protocol->read(answer, &text, &usage, &err) < 0)
+			fail_msg("case %zu: %s", i, err.msg);
+		assert_string_equal(text, cases[i].text);
+		assert_int_equal(usage.prompt_tokens, cases[i].in);
+		assert_int_equal(usage.completion_tokens, cases[i].out);
+		assert_string_equal(usage.model, cases[i].model);
+		free(text);
+		json_decref(answer);
+	}
+	text = NULL;
 	for (size_t i = 0; i < n; i++) {
-		assert_int_equal(all[i].read(bad, &text, &usage, &err), -1);
+		assert_int_equal(all[i].protocol->read(bad, &text, &usage, &err), -1);
 		assert_null(text);
 	}
 	json_decref(bad);

@@ -272,6 +272,32 @@ static void test_local_envelope(void **state)
 	json_decref(env);
 }
 
+/* The general scan on a host without /proc/mounts: an ok analysis whose
+ * error and stage record say the disk part was left out. */
+static void test_local_envelope_without_mounts(void **state)
+{
+	sm_analyzer *a;
+	json_t *env = json_loads("{\"v\":1,\"trace_id\":\"0123456789abcdef0123456789abcdef\"}", 0,
+	                         NULL),
+	       *an, *stage;
+	sm_error err = {0};
+
+	(void)state;
+	use_host("rec-mem-75");
+	assert_int_equal(sm_analyzer_open(store, NULL, &a, &err), 0);
+	assert_int_equal(sm_analyzer_envelope(a, env, &err), 0);
+	an = analysis(env);
+	assert_string_equal(s(an, "status"), "ok");
+	assert_int_equal(json_array_size(json_object_get(an, "recommendations")), 1);
+	assert_non_null(strstr(s(an, "error"), "general scan: disk part left out: "));
+	stage = json_array_get(json_object_get(env, "stages"), 0);
+	assert_string_equal(s(stage, "status"), "ok");
+	assert_string_equal(s(stage, "error"), s(an, "error"));
+	sm_analyzer_free(a);
+	json_decref(env);
+	use_host("rec-mem");
+}
+
 static void test_incident_linked(void **state)
 {
 	sm_analyzer *a;
@@ -426,18 +452,21 @@ static void test_local_row_settings(void **state)
 static void test_standalone(void **state)
 {
 	json_t *recs;
-	sm_error err = {0};
+	sm_error err = {0}, note;
 	sm_recommend_opts o;
 
 	(void)state;
 	sm_recommend_opts_init(&o);
 	assert_int_equal(exec_sql("DELETE FROM analysis_runs"), 0);
-	assert_int_equal(sm_analyze_local(store, SM_ANALYZE_MEMORY, NULL, &o, &recs, &err), 0);
+	assert_int_equal(sm_analyze_local(store, SM_ANALYZE_MEMORY, NULL, &o, &recs, &note, &err),
+	                 0);
 	assert_int_equal(json_array_size(recs), 1);
+	assert_string_equal(note.msg, "");
 	json_decref(recs);
 	/* A path that is no directory: a failed run, recorded. */
-	assert_int_equal(sm_analyze_local(store, SM_ANALYZE_DISK, "/no/such/dir", &o, &recs, &err),
-	                 SM_EXIT_FAILURE);
+	assert_int_equal(
+	    sm_analyze_local(store, SM_ANALYZE_DISK, "/no/such/dir", &o, &recs, &note, &err),
+	    SM_EXIT_FAILURE);
 	assert_string_equal(err.msg, "/no/such/dir: No such file or directory");
 	json_decref(recs);
 	assert_string_equal(
@@ -446,16 +475,36 @@ static void test_standalone(void **state)
 	    "ok:32 failed:32");
 	assert_string_equal(query("SELECT error FROM analysis_runs WHERE status = 'failed'"),
 	                    "/no/such/dir: No such file or directory");
+	/* The general scan without /proc/mounts: ok, the disk part left out,
+	 * and the row says so. */
+	use_host("rec-mem-75");
+	assert_int_equal(sm_analyze_local(store, SM_ANALYZE_GENERAL, NULL, &o, &recs, &note, &err),
+	                 0);
+	assert_int_equal(json_array_size(recs), 1);
+	assert_non_null(strstr(note.msg, "general scan: disk part left out: "));
+	assert_non_null(strstr(note.msg, "/proc/mounts: No such file or directory"));
+	json_decref(recs);
+	assert_string_equal(
+	    query("SELECT status || ' ' || substr(error, 1, 32) FROM analysis_runs ORDER BY id DESC"
+	          " LIMIT 1"),
+	    "ok general scan: disk part left out");
+	use_host("rec-mem");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_config_keys),       cmocka_unit_test(test_config_from_file),
-	    cmocka_unit_test(test_provider_rows),     cmocka_unit_test(test_local_envelope),
-	    cmocka_unit_test(test_incident_linked),   cmocka_unit_test(test_fallback),
-	    cmocka_unit_test(test_fallback_disabled), cmocka_unit_test(test_nothing_to_ask),
-	    cmocka_unit_test(test_unknown_provider),  cmocka_unit_test(test_local_row_settings),
+	    cmocka_unit_test(test_config_keys),
+	    cmocka_unit_test(test_config_from_file),
+	    cmocka_unit_test(test_provider_rows),
+	    cmocka_unit_test(test_local_envelope),
+	    cmocka_unit_test(test_local_envelope_without_mounts),
+	    cmocka_unit_test(test_incident_linked),
+	    cmocka_unit_test(test_fallback),
+	    cmocka_unit_test(test_fallback_disabled),
+	    cmocka_unit_test(test_nothing_to_ask),
+	    cmocka_unit_test(test_unknown_provider),
+	    cmocka_unit_test(test_local_row_settings),
 	    cmocka_unit_test(test_standalone),
 	};
 

@@ -12,21 +12,107 @@ static void registry_order_and_lookup(void **state)
 	    "io_strain",     "listening_ports", "network",     "process",    "raid",
 	    "reboot_debian", "agents"};
 	size_t n;
-	const sm_checker *all = sm_checkers(&n);
+	const sm_checker *const *all = sm_checkers(&n);
 
 	(void)state;
 	assert_int_equal(n, sizeof order / sizeof order[0]);
 	for (size_t i = 0; i < n; i++) {
-		assert_string_equal(all[i].name, order[i]);
-		assert_ptr_equal(sm_checker_find(order[i]), &all[i]);
-		assert_non_null(all[i].run);
-		assert_true(strlen(all[i].description) > 10);
+		assert_string_equal(all[i]->name, order[i]);
+		assert_ptr_equal(sm_checker_find(order[i]), all[i]);
+		assert_non_null(all[i]->run);
+		assert_true(strlen(all[i]->description) > 10);
 	}
 	assert_null(sm_checker_find("disk_macos"));
 	assert_null(sm_checker_find(""));
 	assert_true(sm_checker_find("network")->minimum);
 	assert_true(sm_checker_find("cpu")->slow);
 	assert_true(isnan(sm_checker_find("raid")->warning));
+}
+
+/* The options the checkers declare: each once, in the order of the first
+ * checker taking it, with the checkers that take it. */
+static void checker_options(void **state)
+{
+	static const struct {
+		const char *name, *users;
+		enum sm_check_option_kind kind;
+	} expected[] = {
+	    {"per-cpu", "cpu", SM_CHECK_SWITCH},
+	    {"samples", "cpu, io_strain", SM_CHECK_NUMBER},
+	    {"interval", "cpu, io_strain", SM_CHECK_NUMBER},
+	    {"paths", "disk, disk_inodes", SM_CHECK_LIST},
+	    {"hosts", "network", SM_CHECK_LIST},
+	    {"names", "process", SM_CHECK_LIST},
+	    {"push-interval", "agents", SM_CHECK_NUMBER},
+	};
+	size_t n;
+	const sm_check_option *const *all = sm_check_options(&n);
+	char users[256];
+
+	(void)state;
+	assert_int_equal(n, sizeof expected / sizeof expected[0]);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(all[i]->name, expected[i].name);
+		assert_int_equal(all[i]->kind, expected[i].kind);
+		assert_non_null(all[i]->help);
+		assert_ptr_equal(sm_check_option_find(expected[i].name), all[i]);
+		sm_check_option_users(all[i], users, sizeof users);
+		assert_string_equal(users, expected[i].users);
+	}
+	assert_null(sm_check_option_find("warning"));
+	assert_string_equal(sm_checker_find("disk")->path_metric, "worst_path");
+	assert_null(sm_checker_find("memory")->path_metric);
+}
+
+/* Option values: lists add up, numbers are checked and the last counts,
+ * switches are on once given; what an option refuses is one message. */
+static void option_values(void **state)
+{
+	static const struct {
+		const char *option, *text, *error; /* NULL: accepted */
+	} cases[] = {
+	    {"paths", "/,/boot", NULL},
+	    {"paths", ",/srv,", NULL},
+	    {"paths", "relative/dir", "--paths: 'relative/dir' is not an absolute path"},
+	    {"hosts", "db-01,::1", NULL},
+	    {"hosts", "a;b", "--hosts: 'a;b' is not a valid host name"},
+	    {"samples", "5", NULL},
+	    {"samples", "3", NULL},
+	    {"samples", "0", "--samples: expected a number from 1 to 3600, got '0'"},
+	    {"samples", "1.5", "--samples: expected a whole number"},
+	    {"interval", "0.25", NULL},
+	    {"interval", "x", "--interval: expected a number from 0.001 to 3600, got 'x'"},
+	    {"per-cpu", "", NULL},
+	};
+	sm_check_opts opts = {0};
+	size_t n;
+	const char *const *paths;
+	sm_error err;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int rc = sm_check_opts_set(&opts, sm_check_option_find(cases[i].option),
+		                           cases[i].text, &err);
+		if (cases[i].error) {
+			assert_int_equal(rc, -1);
+			assert_string_equal(err.msg, cases[i].error);
+		} else if (rc != 0) {
+			fail_msg("%s %s: %s", cases[i].option, cases[i].text, err.msg);
+		}
+	}
+	paths = sm_check_opts_list(&opts, "paths", &n);
+	assert_int_equal(n, 3);
+	assert_string_equal(paths[0], "/");
+	assert_string_equal(paths[2], "/srv");
+	assert_true(sm_check_opts_number(&opts, "samples", 1) == 3);
+	assert_true(sm_check_opts_number(&opts, "interval", 1) == 0.25);
+	assert_true(sm_check_opts_number(&opts, "push-interval", 300) == 300);
+	assert_true(sm_check_opts_switch(&opts, "per-cpu"));
+	assert_null(sm_check_opts_list(&opts, "names", &n));
+	assert_int_equal(n, 0);
+	sm_check_opts_clear(&opts);
+	assert_false(sm_check_opts_switch(&opts, "per-cpu"));
+	assert_null(sm_check_opts_list(&opts, "paths", &n));
 }
 
 static void statuses(void **state)
@@ -139,11 +225,12 @@ static void result_json_and_record(void **state)
 	snprintf(path, sizeof path, "%s/sm.db", dir);
 	assert_int_equal(sm_store_open(path, &store, &err), 0);
 	assert_int_equal(
-	    sm_check_record(store, &res, "db-01", "0123456789abcdef0123456789abcdef", &err), 0);
-	st = sm_store_prepare(store,
-	                      "SELECT checker, hostname, status, warning_threshold, trace_id,"
-	                      " json_extract(metrics, '$.memory_percent') FROM check_runs",
-	                      &err);
+	    sm_check_record(store, &res, "db-01", "0123456789abcdef0123456789abcdef", 0, &err), 0);
+	st =
+	    sm_store_prepare(store,
+	                     "SELECT checker, hostname, status, warning_threshold, trace_id,"
+	                     " json_extract(metrics, '$.memory_percent'), alert_id FROM check_runs",
+	                     &err);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_string_equal((const char *)sqlite3_column_text(st, 0), "memory");
 	assert_string_equal((const char *)sqlite3_column_text(st, 1), "db-01");
@@ -152,6 +239,7 @@ static void result_json_and_record(void **state)
 	assert_string_equal((const char *)sqlite3_column_text(st, 4),
 	                    "0123456789abcdef0123456789abcdef");
 	assert_true(sqlite3_column_double(st, 5) == 75.0);
+	assert_int_equal(sqlite3_column_type(st, 6), SQLITE_NULL); /* no alert */
 	sqlite3_finalize(st);
 	sm_store_close(store);
 	sm_check_result_clear(&res);
@@ -175,6 +263,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(registry_order_and_lookup),
+	    cmocka_unit_test(checker_options),
+	    cmocka_unit_test(option_values),
 	    cmocka_unit_test(statuses),
 	    cmocka_unit_test(rounding),
 	    cmocka_unit_test(result_helpers_and_thresholds),

@@ -88,13 +88,13 @@ static time_t run_exact(const struct row *rows, size_t n, const sm_check_opts *o
 static void registry_row(void **state)
 {
 	size_t n;
-	const sm_checker *all = sm_checkers(&n);
+	const sm_checker *const *all = sm_checkers(&n);
 	const sm_checker *c = sm_checker_find("agents");
 
 	(void)state;
 	assert_non_null(c);
-	assert_ptr_equal(c, &all[n - 1]);
-	assert_string_equal(all[n - 2].name, "reboot_debian");
+	assert_ptr_equal(c, all[n - 1]);
+	assert_string_equal(all[n - 2]->name, "reboot_debian");
 	assert_true(c->warning == 900 && c->critical == 1800);
 	assert_false(c->minimum);
 	assert_false(c->slow);
@@ -210,11 +210,12 @@ static void push_interval_scales_thresholds(void **state)
 	                                  {"e", NULL, 180, NULL},  {"f", NULL, 360, NULL}};
 	static const char *const statuses[] = {"ok", "warning", "critical",
 	                                       "ok", "warning", "critical"};
-	sm_check_opts opts = {.expected_interval = 60};
+	sm_check_opts opts = {0};
 	sm_check_result res;
 	json_t *agents;
 
 	(void)state;
+	opts_number(&opts, "push-interval", 60);
 	run_exact(rows, 6, &opts, &res);
 	assert_int_equal(res.status, SM_CRITICAL);
 	assert_string_equal(res.warning.text, "180");
@@ -232,7 +233,7 @@ static void push_interval_scales_thresholds(void **state)
 	sm_check_result_clear(&res);
 
 	/* The JSON of the check shows the thresholds used. */
-	opts.expected_interval = 3600;
+	opts.values[0].number = 3600;
 	run_exact(rows, 6, &opts, &res);
 	assert_int_equal(res.status, SM_OK);
 	assert_string_equal(res.message, "6 agents pushing (last silence 20 min)");
@@ -260,7 +261,8 @@ static void overrides_win_over_the_interval(void **state)
 	sm_check_result_clear(&res);
 
 	/* Only -w, with an interval: the critical scales, the warning is as given. */
-	opts = (sm_check_opts){.expected_interval = 600};
+	opts = (sm_check_opts){0};
+	opts_number(&opts, "push-interval", 600);
 	assert_int_equal(sm_range_parse("30", &opts.warning, &err), 0);
 	run_exact(rows, 3, &opts, &res);
 	assert_int_equal(res.status, SM_WARNING);

@@ -219,17 +219,21 @@ static void report_uses_range_overrides(void **state)
 
 static void sampling_a_static_host(void **state)
 {
-	sm_check_opts opts = {.samples = 2, .interval = 0.001};
+	sm_check_opts opts = {0};
 	sm_check_result res;
 
 	(void)state;
+	opts_number(&opts, "samples", 2);
+	opts_number(&opts, "interval", 0.001);
 	/* The file does not change: 0 %. */
 	assert_outcome("cpu-idle", "cpu", &opts, SM_OK, "CPU usage: 0.0% (avg of 2 samples)",
 	               "{\"cpu_percent\":0.0,\"cpu_min\":0.0,\"cpu_max\":0.0,"
 	               "\"samples\":2,\"cpu_count\":2}",
 	               NULL);
 
-	opts = (sm_check_opts){.interval = 0.001, .per_cpu = true};
+	opts = (sm_check_opts){0};
+	opts_number(&opts, "interval", 0.001);
+	opts_number(&opts, "per-cpu", 1);
 	run_checker("cpu", &opts, &res);
 	assert_string_equal(res.message, "CPU usage: 0.0% (avg of 1 sample, busiest core)");
 	assert_metrics(&res, "{\"cpu_percent\":0.0,\"cpu_min\":0.0,\"cpu_max\":0.0,"
@@ -239,11 +243,12 @@ static void sampling_a_static_host(void **state)
 
 static void unknown_when_unreadable_or_malformed(void **state)
 {
-	sm_check_opts opts = {.interval = 0.001};
+	sm_check_opts opts = {0};
 	sm_check_result res;
 	char expected[8192];
 
 	(void)state;
+	opts_number(&opts, "interval", 0.001);
 	use_host("cpu-malformed");
 	run_checker("cpu", &opts, &res);
 	assert_result(&res, SM_UNKNOWN, "Check failed: /proc/stat: malformed cpu line", "{}",

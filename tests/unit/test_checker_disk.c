@@ -20,7 +20,9 @@ static sm_range range(const char *text)
 static sm_check_opts with_paths(const char *const *paths, size_t n, const char *warning,
                                 const char *critical)
 {
-	sm_check_opts o = {.paths = paths, .npaths = n};
+	sm_check_opts o = {0};
+
+	opts_list(&o, "paths", paths, n);
 
 	if (warning)
 		o.warning = range(warning);

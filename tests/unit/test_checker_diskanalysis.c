@@ -271,6 +271,30 @@ static void test_linux_analysis(void **state)
 	sm_check_result_clear(&res);
 }
 
+/* A cache of hundreds of archives: the ten largest listed, all counted. */
+static void test_lists_keep_ten(void **state)
+{
+	sm_check_result res;
+	json_t *hogs;
+	char path[64];
+
+	(void)state;
+	for (int i = 1; i <= 30; i++) {
+		snprintf(path, sizeof path, "/var/cache/apt/archives/pkg%02d.deb", i);
+		mkfile(at(path), (unsigned long long)i * MB);
+	}
+	run_checker("disk_linux", NULL, &res);
+	hogs = list(&res, "space_hogs");
+	assert_int_equal(json_array_size(hogs), SM_DISKANALYSIS_LISTED);
+	assert_string_equal(item_path(hogs, 0), "/var/cache/apt/archives/pkg30.deb");
+	assert_string_equal(item_path(hogs, 9), "/var/cache/apt/archives/pkg21.deb");
+	assert_true(metric_num(&res, "space_hogs_count") == 30);
+	assert_true(metric_num(&res, "old_files_count") == 0);
+	assert_true(metric_num(&res, "total_recoverable_mb") == 465.0); /* 1 + ... + 30 */
+	assert_string_equal(res.message, "Disk analysis: 465.0 MB recoverable");
+	sm_check_result_clear(&res);
+}
+
 /* One path, one collection: the first to list it keeps it. */
 static void test_dedup_across_collections(void **state)
 {
@@ -367,6 +391,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_common_analysis, setup, scratch_remove),
 	    cmocka_unit_test_setup_teardown(test_thresholds, setup, scratch_remove),
 	    cmocka_unit_test_setup_teardown(test_linux_analysis, setup, scratch_remove),
+	    cmocka_unit_test_setup_teardown(test_lists_keep_ten, setup, scratch_remove),
 	    cmocka_unit_test_setup_teardown(test_dedup_across_collections, setup, scratch_remove),
 	    cmocka_unit_test_setup_teardown(test_budget_runs_out, setup, scratch_remove),
 	    cmocka_unit_test_setup_teardown(test_bad_budget_fails, setup, scratch_remove),

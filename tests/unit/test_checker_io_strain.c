@@ -178,10 +178,12 @@ static void report_outcomes(void **state)
 
 static void sampling_a_static_host(void **state)
 {
-	sm_check_opts opts = {.samples = 2, .interval = 0.001};
+	sm_check_opts opts = {0};
 	sm_check_result res;
 
 	(void)state;
+	opts_number(&opts, "samples", 2);
+	opts_number(&opts, "interval", 0.001);
 	use_host("io-ok"); /* the file does not change: 0 % */
 	run_checker("io_strain", &opts, &res);
 	assert_result(&res, SM_OK, "Busiest disk 0.0% util (sda)", NULL, NULL);
@@ -205,9 +207,10 @@ static void skips(void **state)
 	static const char no_disks[] =
 	    "{\"platform\":\"linux\",\"disk_count\":0,\"busiest_disk\":null,"
 	    "\"busiest_util_percent\":null,\"sample_interval_s\":0.001,\"disks\":[]}";
-	sm_check_opts opts = {.interval = 0.001};
+	sm_check_opts opts = {0};
 
 	(void)state;
+	opts_number(&opts, "interval", 0.001);
 	assert_outcome("io-empty", "io_strain", &opts, SM_OK, "Skipped: no disk IO counters",
 	               no_disks, NO_PERFDATA);
 	assert_outcome("io-nobusy", "io_strain", &opts, SM_OK,
@@ -216,10 +219,11 @@ static void skips(void **state)
 
 static void unknown(void **state)
 {
-	sm_check_opts opts = {.interval = 0.001};
+	sm_check_opts opts = {0};
 	sm_check_result res;
 
 	(void)state;
+	opts_number(&opts, "interval", 0.001);
 	assert_outcome("io-malformed", "io_strain", &opts, SM_UNKNOWN,
 	               "Check failed: /proc/diskstats: malformed line 2", "{}", NULL);
 	/* A directory where the file should be. */

@@ -38,7 +38,9 @@ static int restore_path(void **state)
 
 static void run_hosts(const char *const *hosts, size_t n, sm_check_result *res)
 {
-	sm_check_opts o = {.hosts = hosts, .nhosts = n};
+	sm_check_opts o = {0};
+
+	opts_list(&o, "hosts", hosts, n);
 
 	run_checker("network", &o, res);
 	assert_true(res->minimum);

@@ -8,8 +8,9 @@
 
 static sm_check_opts names(const char *const *list, size_t n)
 {
-	sm_check_opts o = {.names = list, .nnames = n};
+	sm_check_opts o = {0};
 
+	opts_list(&o, "names", list, n);
 	return o;
 }
 

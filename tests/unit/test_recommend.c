@@ -551,14 +551,22 @@ static void test_disk_deadline(void **state)
 
 static void test_disk_priority(void **state)
 {
+	/* Used percent of the filesystem, and the priority it gives: each
+	 * bound belongs to the level below it; unknown is medium. */
+	static const struct {
+		double used;
+		enum sm_recommend_priority priority;
+	} cases[] = {
+	    {95.1, SM_RECOMMEND_CRITICAL}, {95.0, SM_RECOMMEND_HIGH}, {90.5, SM_RECOMMEND_HIGH},
+	    {90.0, SM_RECOMMEND_MEDIUM},   {80.0, SM_RECOMMEND_LOW},  {3.0, SM_RECOMMEND_LOW},
+	    {NAN, SM_RECOMMEND_MEDIUM},
+	};
+
 	(void)state;
-	assert_int_equal(sm_recommend_disk_priority(95.1), SM_RECOMMEND_CRITICAL);
-	assert_int_equal(sm_recommend_disk_priority(95.0), SM_RECOMMEND_HIGH);
-	assert_int_equal(sm_recommend_disk_priority(90.5), SM_RECOMMEND_HIGH);
-	assert_int_equal(sm_recommend_disk_priority(90.0), SM_RECOMMEND_MEDIUM);
-	assert_int_equal(sm_recommend_disk_priority(80.0), SM_RECOMMEND_LOW);
-	assert_int_equal(sm_recommend_disk_priority(3.0), SM_RECOMMEND_LOW);
-	assert_int_equal(sm_recommend_disk_priority(NAN), SM_RECOMMEND_MEDIUM);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		if (sm_recommend_disk_priority(cases[i].used) != cases[i].priority)
+			fail_msg("%g: %d", cases[i].used,
+			         sm_recommend_disk_priority(cases[i].used));
 }
 
 static void progress_count(const char *msg, void *ctx)
@@ -679,7 +687,7 @@ static void run_envelope(const char *json, json_t *out)
 	json_t *env = envelope(json);
 	sm_error err = {0};
 
-	if (sm_recommend_for_envelope(env, &o, out, &err) < 0)
+	if (sm_recommend_for_envelope(env, &o, out, NULL, &err) < 0)
 		fail_msg("%s", err.msg);
 	json_decref(env);
 }
@@ -708,6 +716,30 @@ static void test_envelope_memory_and_general(void **state)
 	json_decref(out);
 }
 
+/* No <proc>/mounts (a container): the memory part stands, the disk part is
+ * left out and the note says so. */
+static void test_general_without_mounts(void **state)
+{
+	sm_recommend_opts o = defaults();
+	json_t *out = json_array();
+	sm_error note, err;
+
+	(void)state;
+	use_host("rec-mem-75");
+	strcpy(note.msg, "stale");
+	assert_int_equal(sm_recommend_general(&o, out, &note, &err), 0);
+	assert_int_equal(json_array_size(out), 1);
+	assert_string_equal(str(json_array_get(out, 0), "type"), "memory");
+	assert_non_null(strstr(note.msg, "general scan: disk part left out: "));
+	assert_non_null(strstr(note.msg, "/proc/mounts"));
+	assert_int_equal(sm_recommend_general(&o, out, NULL, &err), 0); /* note optional */
+	/* With mounts there is nothing to say. */
+	use_host("rec-mem");
+	assert_int_equal(sm_recommend_general(&o, out, &note, &err), 0);
+	assert_string_equal(note.msg, "");
+	json_decref(out);
+}
+
 static void test_envelope_disk_and_cpu(void **state)
 {
 	json_t *out = json_array();
@@ -730,12 +762,21 @@ static void test_envelope_disk_and_cpu(void **state)
 	assert_int_equal(json_array_size(out), 2);
 	assert_string_equal(str(json_array_get(out, 0), "description"),
 	                    "Found 5 large items totaling 270.0 MB on /data");
+	/* So does disk_inodes (its row's path_metric); a raid check names none. */
+	json_array_clear(out);
+	run_envelope("{\"v\":1,\"checks\":[{\"checker\":\"raid\",\"status\":\"critical\","
+	             "\"metrics\":{\"worst_path\":\"/empty\"}},{\"checker\":\"disk_inodes\","
+	             "\"status\":\"warning\",\"message\":\"Inode usage: /data at 91.0%\","
+	             "\"metrics\":{\"worst_path\":\"/data\"}}]}",
+	             out);
+	assert_string_equal(str(json_array_get(out, 0), "description"),
+	                    "Found 5 large items totaling 270.0 MB on /data");
 	/* A cpu incident sampled over no time has nothing to say. */
 	json_array_clear(out);
 	use_host("rec-cpu-b");
 	run_envelope("{\"v\":1,\"incident\":{\"title\":\"HighCPU\"}}", out);
 	assert_int_equal(json_array_size(out), 0);
-	assert_int_equal(sm_recommend_for_envelope(NULL, &o, out, &err), -1);
+	assert_int_equal(sm_recommend_for_envelope(NULL, &o, out, NULL, &err), -1);
 	json_decref(out);
 }
 
@@ -764,6 +805,7 @@ int main(void)
 	    cmocka_unit_test(test_detect_text),
 	    cmocka_unit_test(test_detect_envelope),
 	    cmocka_unit_test(test_envelope_memory_and_general),
+	    cmocka_unit_test(test_general_without_mounts),
 	    cmocka_unit_test(test_envelope_disk_and_cpu),
 	};
 

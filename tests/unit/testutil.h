@@ -42,6 +42,20 @@ static inline void use_host(const char *name)
 }
 
 /* Run the named checker with opts (may be NULL) into res. */
+/* Checker option values for a test, set directly: a list borrows items
+ * (these opts are never passed to sm_check_opts_clear), a number or a
+ * switch (any value) is stored as it is. */
+static inline void opts_list(sm_check_opts *o, const char *name, const char *const *items, size_t n)
+{
+	o->values[o->nvalues++] =
+	    (struct sm_check_value){.name = name, .items = (char **)items, .count = n};
+}
+
+static inline void opts_number(sm_check_opts *o, const char *name, double v)
+{
+	o->values[o->nvalues++] = (struct sm_check_value){.name = name, .number = v};
+}
+
 static inline void run_checker(const char *name, const sm_check_opts *opts, sm_check_result *res)
 {
 	const sm_checker *c = sm_checker_find(name);
