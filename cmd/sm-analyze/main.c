@@ -14,6 +14,7 @@
 #include "sm/json.h"
 #include "sm/log.h"
 #include "sm/rfc3339.h"
+#include "sm/stage.h"
 #include "sm/term.h"
 #include "sm-analyze.h"
 
@@ -303,58 +304,39 @@ static int incident(sm_store *store, struct args *a, bool fallback)
 	return rc;
 }
 
-/* The envelopes of in: each analyzed and written on. */
+/* Analyze one envelope of the stream (sm_stage_fn). */
+static int analyze_one(json_t *env, bool *drop, void *ctx)
+{
+	sm_error err;
+	int rc = sm_analyzer_envelope(ctx, env, &err);
+
+	(void)drop;
+	if (rc < 0) {
+		/* Not recorded: say so in the envelope, which still goes on. */
+		char started[SM_RFC3339_LEN];
+		sm_rfc3339_now(started, true);
+		sm_err(SM_EXIT_FAILURE, "cannot record the analysis: %s", err.msg);
+		sm_envelope_add_stage(env, "analyze", "failed", started, 0, err.msg);
+	}
+	return rc != 0 ? SM_EXIT_FAILURE : SM_EXIT_OK;
+}
+
+/* The envelopes of in: each analyzed and written on (sm-envelope(5)'s loop). */
 static int stream(sm_store *store, struct args *a, FILE *in, const char *name, bool fallback)
 {
+	sm_stage_result res;
 	sm_analyzer *an;
-	sm_reader *reader;
-	json_t *env;
 	sm_error err;
-	int rc, status = SM_EXIT_OK;
+	int rc;
 
 	rc = sm_analyzer_open(store, a->provider, &an, &err);
 	if (rc != 0)
 		return sm_err_report(rc, &err);
 	sm_analyzer_set_fallback(an, fallback);
 	sm_analyzer_set_opts(an, &a->opts);
-	reader = sm_reader_new(in, name, 0);
-	if (!reader) {
-		sm_analyzer_free(an);
-		return sm_err(SM_EXIT_FAILURE, "out of memory");
-	}
-	for (;;) {
-		int got = sm_envelope_read(reader, &env, &err);
-		if (got == 0)
-			break;
-		if (got < 0) {
-			/* Not an envelope: nothing to pass on; the next line may be. */
-			sm_err_report(SM_EXIT_DATAERR, &err);
-			status = SM_EXIT_DATAERR;
-			if (strstr(err.msg, "read error"))
-				break;
-			continue;
-		}
-		rc = sm_analyzer_envelope(an, env, &err);
-		if (rc < 0) {
-			/* Not recorded: say so in the envelope, which still goes on. */
-			char started[SM_RFC3339_LEN];
-			sm_rfc3339_now(started, true);
-			sm_err(SM_EXIT_FAILURE, "cannot record the analysis: %s", err.msg);
-			sm_envelope_add_stage(env, "analyze", "failed", started, 0, err.msg);
-			rc = SM_EXIT_FAILURE;
-		}
-		if (rc != 0 && status == SM_EXIT_OK)
-			status = SM_EXIT_FAILURE;
-		if (sm_envelope_write(stdout, env, &err) < 0) {
-			json_decref(env);
-			status = sm_err_report(SM_EXIT_FAILURE, &err);
-			break;
-		}
-		json_decref(env);
-	}
-	sm_reader_free(reader);
+	sm_stage_run(in, name, 0, stdout, analyze_one, an, &res);
 	sm_analyzer_free(an);
-	return status;
+	return sm_stage_exit(&res);
 }
 
 int main(int argc, char **argv)

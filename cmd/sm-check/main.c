@@ -14,6 +14,7 @@
 #include "sm/host.h"
 #include "sm/log.h"
 #include "sm/rfc3339.h"
+#include "sm/stage.h"
 #include "sm/term.h"
 #include "sm-check.h"
 
@@ -267,34 +268,37 @@ static int list_checkers(enum output_mode mode)
 	return fflush(stdout) == EOF ? SM_EXIT_FAILURE : SM_EXIT_OK;
 }
 
-/* Enrich each envelope on stdin with a checks section; stop at the first
- * malformed line (65), having passed on everything before it. */
+struct enrich {
+	struct check_run *run;
+	const sm_checker **selected;
+	size_t n;
+};
+
+static int enrich_one(json_t *env, bool *drop, void *ctx)
+{
+	struct enrich *e = ctx;
+
+	(void)drop;
+	return check_run_envelope(e->run, e->selected, e->n, env);
+}
+
+/* Enrich each envelope on stdin with a checks section, by sm-envelope(5)'s
+ * loop: a line that is not an envelope is skipped and makes the exit 65; a
+ * failed output, or results that could not be recorded, UNKNOWN; otherwise
+ * the plugin status of every result. */
 static int enrich_stream(struct check_run *run, const sm_checker **selected, size_t n)
 {
-	sm_reader *reader = sm_reader_new(stdin, "stdin", 0);
-	bool failed = false;
-	sm_error err;
-	json_t *env;
+	struct enrich e = {run, selected, n};
+	sm_stage_result res;
 	int rc;
 
-	if (!reader)
-		return sm_err(SM_UNKNOWN, "out of memory");
-
-	while ((rc = sm_envelope_read(reader, &env, &err)) == 1) {
-		int status = check_run_envelope(run, selected, n, env);
-		json_decref(env);
-		if (status == CHECK_WRITE_ERROR) {
-			sm_reader_free(reader);
-			return SM_UNKNOWN;
-		}
-		if (status == CHECK_NOT_RECORDED)
-			failed = true;
-	}
-	sm_reader_free(reader);
-	if (rc < 0)
-		return sm_err_report(SM_EXIT_DATAERR, &err);
+	sm_stage_run(stdin, "stdin", 0, stdout, enrich_one, &e, &res);
+	if (res.output_error)
+		return SM_UNKNOWN;
+	if (res.malformed || res.input_error)
+		return SM_EXIT_DATAERR;
 	rc = check_exit_status(run);
-	return failed && rc == SM_OK ? SM_UNKNOWN : rc;
+	return res.failed && rc == SM_OK ? SM_UNKNOWN : rc;
 }
 
 int main(int argc, char **argv)

@@ -189,28 +189,22 @@ int check_run_envelope(struct check_run *run, const sm_checker **selected, size_
 	char started[SM_RFC3339_LEN];
 	const char *trace_id = sm_envelope_trace_id(env);
 	sm_check_result *results = NULL;
-	sm_error err;
 	double ms = 0;
 	int rc;
 
-	sm_log_set_trace(trace_id);
 	run_timed(run, selected, n, &results, started, &ms);
-	if (!results)
-		return CHECK_WRITE_ERROR;
+	if (!results) {
+		sm_envelope_add_stage(env, "check", "failed", started, 0, "out of memory");
+		return SM_EXIT_FAILURE;
+	}
 	rc = record(run, results, n, trace_id, NULL, NULL);
 	if (!json_is_string(json_object_get(env, "host")))
 		json_object_set_new(env, "host", json_string(run->hostname));
 	add_checks(env, results, n);
 	sm_envelope_add_stage(env, "check", rc < 0 ? "failed" : "ok", started, sm_round(ms, 3),
 	                      rc < 0 ? "cannot record check runs" : NULL);
-	if (sm_envelope_write(stdout, env, &err) < 0) {
-		sm_err(SM_UNKNOWN, "%s", err.msg);
-		rc = CHECK_WRITE_ERROR;
-	} else if (rc < 0) {
-		rc = CHECK_NOT_RECORDED;
-	}
 	clear_all(results, n);
-	return rc;
+	return rc < 0 ? SM_EXIT_FAILURE : SM_EXIT_OK;
 }
 
 /* With --alerts: each incident envelope also carries the checks behind its

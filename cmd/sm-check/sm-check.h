@@ -35,15 +35,9 @@ struct check_run {
 
 /* Run, record and print once; returns the exit status. */
 int check_run_once(struct check_run *run, const sm_checker **selected, size_t n);
-enum {
-	CHECK_DONE = 0,
-	CHECK_NOT_RECORDED = -1, /* written on with a failed stage record */
-	CHECK_WRITE_ERROR = -2,  /* stdout is gone */
-};
-
-/* Run, record, add the checks (and "host" when absent) to env and write it.
- * When the store cannot be written the envelope still goes on, its stages
- * record saying so (DESIGN.md §3). */
+/* Run, record, add the checks (and "host" when absent) to env: 0, or
+ * SM_EXIT_FAILURE when the results could not be recorded, which the
+ * envelope's stages record says (it still goes on, DESIGN.md §3). */
 int check_run_envelope(struct check_run *run, const sm_checker **selected, size_t n, json_t *env);
 /* The exit status for what the tally holds. */
 int check_exit_status(const struct check_run *run);

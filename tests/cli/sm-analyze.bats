@@ -543,3 +543,15 @@ assert recs[1]["actions"][3] == "Run: find /var/log -mtime +30 -type f -name '"'
 	[[ "$output" == *$'\n'"Keys: api_key, model, base_url, max_tokens, timeout_s (KEY=@FILE reads the value from FILE); local: top_n_processes, large_file_threshold_mb, old_file_days."$'\n'* ]]
 	[[ "$output" == *"--incident-id N"*"--list-providers"* ]]
 }
+
+@test "stream: a bad line is skipped (65), the envelopes after it are analyzed; a directory on stdin is 65" {
+	printf '%s\n%s\n' '{"v":1,"source":' "$(cat "$ENVELOPE")" >"$TEST_DIR/in"
+	run --separate-stderr sm-analyze <"$TEST_DIR/in"
+	[ "$status" -eq 65 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$(echo "${lines[0]}" | json_get 'd["analysis"]["provider"]')" = local ]
+	[[ "$stderr" == "sm-analyze: stdin:1: malformed JSON"* ]]
+	run --separate-stderr sm-analyze </
+	[ "$status" -eq 65 ]
+	[[ "$stderr" == *"read error: Is a directory"* ]]
+}

@@ -171,15 +171,16 @@ teardown() { teardown_sm; }
 $t2" ]
 }
 
-@test "sm-check - : a malformed line stops with 65 naming it; nothing written for it" {
+@test "sm-check - : a malformed line is skipped with 65 naming it; the lines after it go on" {
 	host cli-ok
 	printf '%s\n%s\n%s\n' '{"v":1,"source":"a"}' '{"v":1,"source":' '{"v":1,"source":"c"}' >"$TEST_DIR/in"
 	run --separate-stderr sm-check - memory <"$TEST_DIR/in"
 	[ "$status" -eq 65 ]
-	[ "${#lines[@]}" -eq 1 ]
+	[ "${#lines[@]}" -eq 2 ]
 	[ "$(echo "${lines[0]}" | json_get 'd["source"]')" = a ]
+	[ "$(echo "${lines[1]}" | json_get 'd["source"]')" = c ]
 	[[ "$stderr" == "sm-check: stdin:2: malformed JSON"* ]]
-	[ "$(sql 'SELECT count(*) FROM check_runs')" = 1 ]
+	[ "$(sql 'SELECT count(*) FROM check_runs')" = 2 ]
 	for bad in '[1]' '{"source":"no v"}' '{"v":1,"trace_id":"short"}'; do
 		run sm-check - memory <<<"$bad"
 		[ "$status" -eq 65 ]
@@ -189,7 +190,7 @@ $t2" ]
 	run sm-check - memory <"$TEST_DIR/bad-utf8"
 	[ "$status" -eq 65 ]
 	[[ "$output" == *"invalid UTF-8"* ]]
-	[ "$(sql 'SELECT count(*) FROM check_runs')" = 1 ]
+	[ "$(sql 'SELECT count(*) FROM check_runs')" = 2 ]
 }
 
 @test "an unwritable store: exit 3 naming it; results still shown, marked unrecorded" {
@@ -418,4 +419,12 @@ PY
 	host cli-ok
 	run sm-check --paths / --paths /proc --samples 3 --samples 1 --interval 0.01 disk cpu
 	[ "$(echo "$output" | json_get 'sorted(d["checks"][0]["metrics"]["disks"]), d["checks"][1]["metrics"]["samples"]')" = '[["/", "/proc"], 1]' ]
+}
+
+@test "sm-check - : unreadable input (a directory) is 65, not the end of input" {
+	host cli-ok
+	run --separate-stderr sm-check - memory </
+	[ "$status" -eq 65 ]
+	[[ "$stderr" == "sm-check: stdin: read error: Is a directory" ]]
+	[ "$(sql 'SELECT count(*) FROM check_runs')" = 0 ]
 }
