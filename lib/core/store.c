@@ -16,6 +16,8 @@
  * sqlite3_exec would parse it again each time. */
 #define EXEC_CACHE   8
 #define EXEC_SQL_MAX 48
+/* How long a writer waits for the write lock before giving up. */
+#define BUSY_TIMEOUT_MS 10000
 
 struct sm_store {
 	sqlite3 *db;
@@ -436,6 +438,46 @@ static void configure_sqlite(void)
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/* The WAL outlives each process (persistent, no checkpoint on close): the
+ * process that closes the store last, which for a CGI handler or sm-check is
+ * every process, would otherwise checkpoint, sync and remove it on each run
+ * (4 of a CGI request's 5 fdatasync calls). Instead the WAL is emptied here
+ * once it holds WAL_TRUNCATE_FRAMES frames, after a commit: SQLite's own
+ * auto-checkpoint does not do for short-lived processes, since a process
+ * opening the store rebuilds the WAL index from the file, which counts every
+ * frame of it as new again, so the WAL would only grow and each process
+ * would re-read and re-copy all of it. A truncating checkpoint leaves an
+ * empty file to the next process. It never waits: with a reader on an older
+ * snapshot it copies what it can and the next commit tries again.
+ * The figure (bench/README.md): the WAL read by each opening process stays
+ * under WAL_TRUNCATE_FRAMES pages. */
+#define WAL_TRUNCATE_FRAMES 128
+
+static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	(void)arg;
+	if (frames >= WAL_TRUNCATE_FRAMES) {
+		sqlite3_busy_timeout(db, 0);
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+		sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+	}
+	return SQLITE_OK;
+}
+
+static int keep_wal(sm_store *store, sm_error *err)
+{
+	int on = 1;
+
+	if (sqlite3_db_config(store->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL) != SQLITE_OK ||
+	    sqlite3_file_control(store->db, "main", SQLITE_FCNTL_PERSIST_WAL, &on) != SQLITE_OK) {
+		sm_error_set(err, "%s: cannot keep the WAL: %s", store->path,
+		             sqlite3_errmsg(store->db));
+		return -1;
+	}
+	sqlite3_wal_hook(store->db, on_wal_commit, NULL);
+	return 0;
+}
+
 int sm_store_open(const char *path, sm_store **out, sm_error *err)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -468,7 +510,7 @@ int sm_store_open(const char *path, sm_store **out, sm_error *err)
 		             store->db ? sqlite3_errmsg(store->db) : "cannot open");
 		goto fail;
 	}
-	sqlite3_busy_timeout(store->db, 10000);
+	sqlite3_busy_timeout(store->db, BUSY_TIMEOUT_MS);
 	if (sm_store_exec(store,
 	                  "PRAGMA foreign_keys = ON;"
 	                  /* FULL: a commit is on disk before anything is acknowledged. */
@@ -483,7 +525,7 @@ int sm_store_open(const char *path, sm_store **out, sm_error *err)
 	                  " PRAGMA cache_size = -16384;",
 	                  err) < 0)
 		goto fail;
-	if (use_wal(store, err) < 0)
+	if (use_wal(store, err) < 0 || keep_wal(store, err) < 0)
 		goto fail;
 	if (migrate(store, err) < 0)
 		goto fail;
