@@ -21,6 +21,7 @@ teardown() {
 # The RUNPATH and RPATH entries of ELF file $1 that are neither absolute
 # nor under $ORIGIN, one a line (an empty entry is an empty line).
 bad_runpath() {
+	# shellcheck disable=SC2016 # a literal $ORIGIN
 	readelf -d "$1" | sed -n 's/.*(\(RUNPATH\|RPATH\)).*\[\(.*\)\]$/\2/p' | tr ':' '\n' |
 		grep -v -e '^/' -e '^\$ORIGIN\(/\|$\)' || true
 }
@@ -64,6 +65,7 @@ bad_runpath() {
 	[ "$n" -ge 10 ]
 	# The check itself catches both kinds.
 	printf 'int main(void){return 0;}\n' >"$TEST_DIR/t.c"
+	# shellcheck disable=SC2016 # a literal $ORIGIN
 	cc -o "$TEST_DIR/t" "$TEST_DIR/t.c" -Wl,--enable-new-dtags,-rpath,'$ORIGIN/../lib::lib'
 	[ "$(bad_runpath "$TEST_DIR/t" | wc -l)" = 2 ]
 }
