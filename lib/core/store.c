@@ -21,6 +21,7 @@
 
 struct sm_store {
 	sqlite3 *db;
+	int wal_frames; /* in the WAL after this connection's last commit */
 	char path[4096];
 	struct {
 		char sql[EXEC_SQL_MAX + 1];
@@ -441,26 +442,28 @@ static void configure_sqlite(void)
 /* The WAL outlives each process (persistent, no checkpoint on close): the
  * process that closes the store last, which for a CGI handler or sm-check is
  * every process, would otherwise checkpoint, sync and remove it on each run
- * (4 of a CGI request's 5 fdatasync calls). Instead the WAL is emptied here
- * once it holds WAL_TRUNCATE_FRAMES frames, after a commit: SQLite's own
- * auto-checkpoint does not do for short-lived processes, since a process
- * opening the store rebuilds the WAL index from the file, which counts every
- * frame of it as new again, so the WAL would only grow and each process
- * would re-read and re-copy all of it. A truncating checkpoint leaves an
- * empty file to the next process. It never waits: with a reader on an older
- * snapshot it copies what it can and the next commit tries again.
- * The figure (bench/README.md): the WAL read by each opening process stays
- * under WAL_TRUNCATE_FRAMES pages. */
+ * (4 of a CGI request's 5 fdatasync calls).
+ *
+ * SQLite's auto-checkpoint alone would then let the WAL grow without end:
+ * a process that opens the store rebuilds the WAL index from the file and
+ * counts every frame in it as not yet checkpointed, so the log is never
+ * started over and each process re-reads (and re-copies) all of it. So a
+ * process whose commits left WAL_TRUNCATE_FRAMES frames or more empties the
+ * WAL when it closes the store (a truncating checkpoint), and the next
+ * process reads at most that many. While a process runs, SQLite's own
+ * auto-checkpoint (a passive one past 1000 frames) is kept. Neither waits:
+ * with a reader on an older snapshot they copy what they can, and a later
+ * writer tries again. Figures: bench/README.md. */
 #define WAL_TRUNCATE_FRAMES 128
+#define WAL_AUTOCHECKPOINT  1000
 
 static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
 {
-	(void)arg;
-	if (frames >= WAL_TRUNCATE_FRAMES) {
-		sqlite3_busy_timeout(db, 0);
-		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-		sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
-	}
+	sm_store *store = arg;
+
+	store->wal_frames = frames;
+	if (frames >= WAL_AUTOCHECKPOINT)
+		sqlite3_wal_checkpoint(db, name);
 	return SQLITE_OK;
 }
 
@@ -474,7 +477,7 @@ static int keep_wal(sm_store *store, sm_error *err)
 		             sqlite3_errmsg(store->db));
 		return -1;
 	}
-	sqlite3_wal_hook(store->db, on_wal_commit, NULL);
+	sqlite3_wal_hook(store->db, on_wal_commit, store);
 	return 0;
 }
 
@@ -542,6 +545,10 @@ void sm_store_close(sm_store *store)
 		return;
 	for (int i = 0; i < EXEC_CACHE; i++)
 		sqlite3_finalize(store->cache[i].st);
+	if (store->wal_frames >= WAL_TRUNCATE_FRAMES) {
+		sqlite3_busy_timeout(store->db, 0);
+		sqlite3_wal_checkpoint_v2(store->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	}
 	sqlite3_close(store->db);
 	free(store);
 }

@@ -311,9 +311,9 @@ static void exec_reuses_short_statements(void **state)
 
 /* One write per process, as a CGI handler or sm-check makes: closing does
  * not checkpoint, so the WAL (and what it holds) stays for the next
- * process, and a reader sees every commit; the WAL is emptied after the
- * commit that takes it past 128 frames, so it never grows past that,
- * however many processes come and go. */
+ * process, and a reader sees every commit; the process whose commit took
+ * the WAL past 128 frames empties it when it closes, so it never grows past
+ * that, however many processes come and go. */
 static void wal_kept_and_bounded_across_processes(void **state)
 {
 	char path[256], wal[300];
