@@ -318,6 +318,7 @@ static void wal_kept_and_bounded_across_processes(void **state)
 {
 	char path[256], wal[300];
 	long biggest = 0;
+	int kept = 0;
 	sm_store *store;
 	sm_error err;
 	sqlite3_stmt *st;
@@ -343,8 +344,8 @@ static void wal_kept_and_bounded_across_processes(void **state)
 		}
 		assert_int_equal(waitpid(pid, &status, 0), pid);
 		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-		if (i == 0) /* kept after the first process's close, with its commit */
-			assert_true(file_size(wal) > 0);
+		if (file_size(wal) > 0) /* kept after the process closed, with its commit */
+			kept++;
 		if (file_size(wal) > biggest)
 			biggest = file_size(wal);
 	}
@@ -352,6 +353,7 @@ static void wal_kept_and_bounded_across_processes(void **state)
 	 * and one commit's frames past the mark. */
 	assert_true(biggest <= 32 + 136L * (4096 + 24));
 	assert_true(biggest >= 32 + 64L * (4096 + 24)); /* it did fill, and was emptied */
+	assert_true(kept >= 300);                       /* emptied only now and then */
 	assert_int_equal(sm_store_open(path, &store, &err), 0);
 	st = sm_store_prepare(store, "SELECT count(*) FROM inbox", &err);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
