@@ -1,13 +1,13 @@
 /* hmac.c - SHA-256 and HMAC-SHA256 through libcrypto, loaded on first use.
  *
- * The one library libsm loads by hand. Linked normally, libcrypto costs
- * every process that maps it 1.3 MiB of resident memory and 0.4 ms of CPU
- * at start (relocating it), signed or not, and both sm-check (fingerprints
- * with --alerts only) and each CGI request of sm-ingest (only when a key or
- * secret is set) would map it; linked statically, its digests pull in
- * OpenSSL's providers and cost more (bench/README.md, "libcrypto"). The
- * tools that send (sm-notify, sm-analyze, sm-push-hub) map it through
- * libcurl anyway; dlopen then finds it loaded.
+ * The one library libsm loads by hand. Mapped at start, as linking it
+ * normally would, libcrypto costs every process about 1.4 MiB of resident
+ * memory and 0.5 ms of CPU (relocating it), signing or not, and sm-check
+ * (fingerprints, with --alerts only) and every CGI request of sm-ingest
+ * (keys and signatures, only when configured) would pay it; linked
+ * statically, its digests pull in OpenSSL's providers and cost more
+ * (bench/README.md, issue 11). The tools that send (sm-notify, sm-analyze,
+ * sm-push-hub) map it through libcurl anyway; dlopen then finds it loaded.
  */
 #include <ctype.h>
 #include <dlfcn.h>
