@@ -59,6 +59,34 @@ echo "- second batch vs first: $(python3 -c "print(round($t2 / $t1, 2))")× the 
 echo
 
 cc -O2 -o "$tmp/bare-cgi" bench/bare_cgi.c
+cc -O2 -o "$tmp/runstat" bench/runstat.c
+
+# One CGI request run directly, 300 times in a row against one store: CPU
+# (bench/runstat.c), and the system calls of one more (strace -f -c).
+python3 - "$tmp/request.json" <<'PY'
+import json, sys
+alert = {"status": "firing", "labels": {"alertname": "Direct", "instance": "d1", "severity": "warning"},
+         "annotations": {"summary": "direct"}, "startsAt": "2026-11-22T01:20:29Z"}
+open(sys.argv[1], "w").write(json.dumps({"receiver": "sm", "status": "firing", "alerts": [alert]}))
+PY
+cgi_env=(GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=POST CONTENT_TYPE=application/json
+	"CONTENT_LENGTH=$(stat -c %s "$tmp/request.json")" PATH_INFO=/alertmanager
+	SM_DB="$tmp/direct.db" SM_ENV_FILE="$tmp/cgi.env" RUNSTAT_STDIN="$tmp/request.json")
+: >"$tmp/cgi.env"
+read -r ccpu cwall _ < <(env "${cgi_env[@]}" "$tmp/runstat" 300 "$bin/sm-ingest")
+read -r bcpu bwall _ < <(env "${cgi_env[@]}" "$tmp/runstat" 300 "$tmp/bare-cgi")
+echo "| one request, run directly (300 in a row) | CPU ms | wall ms | fdatasync | openat (failed) |"
+echo "| --- | ---: | ---: | ---: | ---: |"
+if command -v strace >/dev/null; then
+	env "${cgi_env[@]}" strace -f -c -o "$tmp/strace" "$bin/sm-ingest" <"$tmp/request.json" >/dev/null
+	syncs=$(awk '$NF == "fdatasync" {print $4}' "$tmp/strace")
+	opens=$(awk '$NF == "openat" {print $4 " (" ($5 ~ /^[0-9]+$/ ? $5 : 0) ")"}' "$tmp/strace")
+else
+	syncs="(no strace)" opens=""
+fi
+echo "| sm-ingest | $ccpu | $cwall | ${syncs:-0} | $opens |"
+echo "| bare CGI | $bcpu | $bwall | | |"
+echo
 serve() { # BINARY MODE -> port
 	local p
 	p=$(port)

@@ -2,7 +2,9 @@
  * system), the mean wall time and the peak RSS of the runs, read exactly
  * with wait4(2). A small C parent matters: a child forked from a large
  * process (Python) starts with that process's RSS and reports it as its peak.
- * Output: "cpu_ms wall_ms maxrss_kib". Built by bench/check.sh. */
+ * Output: "cpu_ms wall_ms maxrss_kib". Built by bench/check.sh.
+ * With RUNSTAT_STDIN=FILE each run reads FILE on its standard input (a CGI
+ * request body). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +35,14 @@ int main(int argc, char **argv)
 			return 1;
 		if (pid == 0) {
 			int null = open("/dev/null", O_WRONLY);
+			const char *in = getenv("RUNSTAT_STDIN");
+
+			if (in) {
+				int fd = open(in, O_RDONLY);
+				if (fd < 0)
+					_exit(127);
+				dup2(fd, 0);
+			}
 			dup2(null, 1);
 			dup2(null, 2);
 			execvp(argv[2], argv + 2);

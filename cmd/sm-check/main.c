@@ -336,8 +336,6 @@ int main(int argc, char **argv)
 	else
 		rc = check_run_once(&a.run, a.selected, a.nselected);
 out:
-	/* Only with --alerts: ingest's code lies in libsm's pages that a plain
-	 * run never touches, and a call would map them (bench/README.md). */
 	if (a.run.ingest)
 		sm_ingest_free(a.run.ingest);
 	sm_store_close(a.run.store);

@@ -90,7 +90,7 @@ static int record(struct check_run *run, const sm_check_result *results, size_t 
 			goto rollback;
 	if (sm_store_commit(run->store, &err) < 0)
 		goto rollback;
-	if (run->alerts) /* alert.c is not in a plain run's pages either */
+	if (run->alerts)
 		sm_batch_clear(&batch);
 	free(ids);
 	return 0;

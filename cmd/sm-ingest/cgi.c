@@ -215,7 +215,7 @@ static int api_key_ok(const struct request *req, const char **why)
 static int timestamped_ok(const struct request *req, const char *secret, const char *stamp,
                           const char *body, size_t len, const char **why)
 {
-	char *end, *text = NULL;
+	char *end;
 	long long ts, skew;
 	int ok;
 
@@ -230,11 +230,8 @@ static int timestamped_ok(const struct request *req, const char *secret, const c
 		*why = "X-SM-Timestamp outside the allowed window (replayed or clock skew)";
 		return 0;
 	}
-	if (asprintf(&text, "%lld.%.*s", ts, (int)len, body) < 0)
-		return -1;
-	ok = sm_hmac_verify(secret, strlen(secret), text, strlen(text),
-	                    header(req, "X-SM-Signature"), NULL);
-	free(text);
+	ok = sm_hmac_verify_stamped(secret, strlen(secret), ts, body, len,
+	                            header(req, "X-SM-Signature"), NULL);
 	if (ok == 0)
 		*why = "invalid signature";
 	return ok;

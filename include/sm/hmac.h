@@ -1,9 +1,7 @@
-/* hmac.h - SHA-256 digests and HMAC-SHA256 signatures (OpenSSL).
- *
- * libcrypto is loaded on first use, not at start: it costs every process
- * that maps it about 1.5 MiB of resident memory and a millisecond and a half
- * of start-up, and most runs of sm-check never sign anything
- * (bench/README.md). A missing libcrypto is an error at the call.
+/* hmac.h - SHA-256 digests and HMAC-SHA256 signatures (OpenSSL's
+ * libcrypto, loaded on first use: a missing libcrypto is an error at the
+ * call). Every input is a pointer and a length: any byte, a NUL included, is
+ * part of what is digested or signed.
  */
 #ifndef SM_HMAC_H
 #define SM_HMAC_H
@@ -22,5 +20,15 @@ int sm_hmac_sha256_hex(const void *key, size_t keylen, const void *data, size_t 
  * case, optionally prefixed "sha256=" or "v1=" (PagerDuty); one must match. */
 int sm_hmac_verify(const void *key, size_t keylen, const void *data, size_t len,
                    const char *signature, sm_error *err);
+
+/* The timestamped form of a push or webhook signature: HMAC-SHA256 of
+ * "<stamp>.<data>" (the stamp in decimal, a dot, then all len bytes of
+ * data), as hex. */
+int sm_hmac_stamped_hex(const void *key, size_t keylen, long long stamp, const void *data,
+                        size_t len, char out[SM_SHA256_HEX], sm_error *err);
+/* sm_hmac_verify against the timestamped form: 1 valid, 0 invalid, -1
+ * error. */
+int sm_hmac_verify_stamped(const void *key, size_t keylen, long long stamp, const void *data,
+                           size_t len, const char *signature, sm_error *err);
 
 #endif

@@ -1,10 +1,6 @@
 /* http.h - outbound HTTP requests (libcurl) for notify channels, providers
  * and pushes.
  *
- * libcurl is loaded on first use, like libcrypto (hmac.h): mapping it costs
- * every process about 5 MiB of resident memory at start, and most tools
- * never send anything. A missing libcurl is an error at the call.
- *
  * The rules of DESIGN.md §8 are not options: only http and https; no
  * redirect is followed (a POST must not silently turn into a GET on
  * another host; a 3xx is the answer); TLS peers and host names are
@@ -52,7 +48,7 @@ typedef struct sm_http_response {
  * res->transient). Returns -1 when none came: res->error says why and
  * res->transient is true for failures that may pass (DNS, connect,
  * timeout, a connection cut) and false for those that will not (a TLS
- * certificate refused, no libcurl). A request refused before sending (a
+ * certificate refused, libcurl failing to start). A request refused before sending (a
  * bad URL per sm_http_url_ok, a header without a colon or with a line
  * break, a bad method) is -1 with transient false. */
 int sm_http_send(const sm_http_request *req, sm_http_response *res);

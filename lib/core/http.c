@@ -1,4 +1,4 @@
-/* http.c - HTTP requests through a lazily loaded libcurl (see http.h). */
+/* http.c - HTTP requests through libcurl (see http.h). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -252,13 +252,13 @@ static int build_headers(const sm_http_request *req, struct curl_slist **list)
 	for (size_t i = 0; req->headers && req->headers[i]; i++) {
 		if (strncasecmp(req->headers[i], "Expect:", 7) == 0)
 			expect = true;
-		next = sm_curl.slist_append(l, req->headers[i]);
+		next = curl_slist_append(l, req->headers[i]);
 		if (!next)
 			goto fail;
 		l = next;
 	}
 	if (!expect) {
-		next = sm_curl.slist_append(l, "Expect:");
+		next = curl_slist_append(l, "Expect:");
 		if (!next)
 			goto fail;
 		l = next;
@@ -266,7 +266,7 @@ static int build_headers(const sm_http_request *req, struct curl_slist **list)
 	*list = l;
 	return 0;
 fail:
-	sm_curl.slist_free_all(l);
+	curl_slist_free_all(l);
 	return -1;
 }
 
@@ -299,15 +299,15 @@ static CURLcode set_method(CURL *h, const sm_http_request *req, const char *meth
 	CURLcode rc;
 
 	if (strcmp(method, "GET") == 0)
-		return sm_curl.setopt(h, CURLOPT_HTTPGET, 1L);
+		return curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	if (strcmp(method, "HEAD") == 0)
-		return sm_curl.setopt(h, CURLOPT_NOBODY, 1L);
+		return curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
 	/* Always POSTFIELDS, even empty: without it curl would read stdin. */
-	rc = sm_curl.setopt(h, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+	rc = curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body ? req->body : "");
 	if (rc == CURLE_OK)
-		rc = sm_curl.setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+		rc = curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
 	if (rc == CURLE_OK && strcmp(method, "POST") != 0)
-		rc = sm_curl.setopt(h, CURLOPT_CUSTOMREQUEST, method);
+		rc = curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	return rc;
 }
 
@@ -318,27 +318,27 @@ static CURLcode set_options(CURL *h, const sm_http_request *req, const char *met
 	CURLcode rc = CURLE_OK;
 
 	for (size_t i = 0; rc == CURLE_OK && i < sizeof fixed_options / sizeof *fixed_options; i++)
-		rc = sm_curl.setopt(h, fixed_options[i].option, fixed_options[i].value);
+		rc = curl_easy_setopt(h, fixed_options[i].option, fixed_options[i].value);
 	if (rc == CURLE_OK)
 		rc = restrict_protocols(h);
 	if (rc == CURLE_OK)
-		rc = sm_curl.setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+		rc = curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	if (rc == CURLE_OK)
-		rc = sm_curl.setopt(h, CURLOPT_URL, req->url);
+		rc = curl_easy_setopt(h, CURLOPT_URL, req->url);
 	if (rc == CURLE_OK)
-		rc = sm_curl.setopt(h, CURLOPT_USERAGENT, "sm/" SM_VERSION);
+		rc = curl_easy_setopt(h, CURLOPT_USERAGENT, "sm/" SM_VERSION);
 	if (rc == CURLE_OK)
-		rc = sm_curl.setopt(h, CURLOPT_HTTPHEADER, headers);
+		rc = curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
 	if (rc == CURLE_OK)
-		rc = sm_curl.setopt(h, CURLOPT_TIMEOUT_MS, timeout);
+		rc = curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout);
 	if (rc == CURLE_OK)
-		rc = sm_curl.setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout);
+		rc = curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout);
 	if (rc == CURLE_OK && req->ca_file)
-		rc = sm_curl.setopt(h, CURLOPT_CAINFO, req->ca_file);
+		rc = curl_easy_setopt(h, CURLOPT_CAINFO, req->ca_file);
 	if (rc == CURLE_OK)
-		rc = sm_curl.setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+		rc = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	if (rc == CURLE_OK)
-		rc = sm_curl.setopt(h, CURLOPT_WRITEDATA, (void *)sink);
+		rc = curl_easy_setopt(h, CURLOPT_WRITEDATA, (void *)sink);
 	if (rc == CURLE_OK)
 		rc = set_method(h, req, method);
 	return rc;
@@ -351,18 +351,18 @@ static CURLcode set_options(CURL *h, const sm_http_request *req, const char *met
 static void describe_failure(CURL *h, CURLcode code, const char *errbuf, const sm_http_request *req,
                              const struct url_parts *u, sm_http_response *res)
 {
-	const char *detail = errbuf[0] ? errbuf : sm_curl.strerror(code);
+	const char *detail = errbuf[0] ? errbuf : curl_easy_strerror(code);
 	long os_errno = 0;
 
 	if (code == CURLE_COULDNT_CONNECT &&
-	    sm_curl.getinfo(h, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno) {
+	    curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno) {
 		char *ip = NULL;
 		const char *where = u->host;
 		long port = 0;
 
 		/* The address tried (a proxy's, when one is used), else the URL's. */
-		if (sm_curl.getinfo(h, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip && *ip &&
-		    sm_curl.getinfo(h, CURLINFO_PRIMARY_PORT, &port) == CURLE_OK && port)
+		if (curl_easy_getinfo(h, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip && *ip &&
+		    curl_easy_getinfo(h, CURLINFO_PRIMARY_PORT, &port) == CURLE_OK && port)
 			where = ip;
 		else
 			port = u->port;
@@ -371,7 +371,7 @@ static void describe_failure(CURL *h, CURLcode code, const char *errbuf, const s
 		return;
 	}
 	if (leaks(detail, req, u))
-		detail = sm_curl.strerror(code);
+		detail = curl_easy_strerror(code);
 	snprintf(res->error, sizeof res->error, "%.128s port %ld: %s", u->host, u->port, detail);
 }
 
@@ -409,7 +409,7 @@ int sm_http_send(const sm_http_request *req, sm_http_response *res)
 	}
 	if (!ready(res))
 		goto done;
-	h = sm_curl.init();
+	h = curl_easy_init();
 	if (!h || build_headers(req, &headers) < 0) {
 		snprintf(res->error, sizeof res->error, "out of memory");
 		goto done;
@@ -417,10 +417,10 @@ int sm_http_send(const sm_http_request *req, sm_http_response *res)
 	code = set_options(h, req, method, headers, &sink, errbuf);
 	if (code != CURLE_OK) {
 		snprintf(res->error, sizeof res->error, "libcurl refused an option: %s",
-		         sm_curl.strerror(code));
+		         curl_easy_strerror(code));
 		goto done;
 	}
-	code = sm_curl.perform(h);
+	code = curl_easy_perform(h);
 	if (code == CURLE_WRITE_ERROR && sink.no_memory) {
 		snprintf(res->error, sizeof res->error, "out of memory");
 		goto done;
@@ -430,7 +430,7 @@ int sm_http_send(const sm_http_request *req, sm_http_response *res)
 		res->transient = transient_code(code);
 		goto done;
 	}
-	sm_curl.getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
 	res->transient = transient_status(res->status);
 	res->truncated = sink.truncated;
 	res->body = sink.data ? sink.data : calloc(1, 1);
@@ -446,9 +446,9 @@ int sm_http_send(const sm_http_request *req, sm_http_response *res)
 done:
 	free(sink.data);
 	if (headers)
-		sm_curl.slist_free_all(headers);
+		curl_slist_free_all(headers);
 	if (h)
-		sm_curl.cleanup(h);
+		curl_easy_cleanup(h);
 	res->elapsed_ms = now_ms() - start;
 	return ret;
 }

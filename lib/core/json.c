@@ -265,8 +265,6 @@ static void put_real(sm_text *o, double v)
 		o->failed = 1;
 		return;
 	}
-	/* Plain loops, not strspn and friends: their vector variants sit in
-	 * pages of libc that sm-check would otherwise never map. */
 	for (int i = 0; i < n; i++)
 		if (!(is_digit(buf[i]) || buf[i] == '-'))
 			integral = false;

@@ -83,24 +83,17 @@ json_t *sm_push_payload(json_t *checks, const char *instance_id, const char *hos
 int sm_push_sign(const char *secret, const char *body, long long now, char headers[3][128],
                  sm_error *err)
 {
-	char hex[SM_SHA256_HEX], *stamped = NULL;
+	char hex[SM_SHA256_HEX];
 	size_t len = strlen(body);
-	int rc = -1;
 
 	if (sm_hmac_sha256_hex(secret, strlen(secret), body, len, hex, err) < 0)
 		return -1;
 	snprintf(headers[0], 128, "X-Cluster-Signature: %s", hex);
 	snprintf(headers[1], 128, "X-SM-Timestamp: %lld", now);
-	if (asprintf(&stamped, "%lld.%s", now, body) < 0) {
-		sm_error_set(err, "out of memory");
+	if (sm_hmac_stamped_hex(secret, strlen(secret), now, body, len, hex, err) < 0)
 		return -1;
-	}
-	if (sm_hmac_sha256_hex(secret, strlen(secret), stamped, strlen(stamped), hex, err) == 0) {
-		snprintf(headers[2], 128, "X-SM-Signature: sha256=%s", hex);
-		rc = 0;
-	}
-	free(stamped);
-	return rc;
+	snprintf(headers[2], 128, "X-SM-Signature: sha256=%s", hex);
+	return 0;
 }
 
 static int step_done(sm_store *store, sqlite3_stmt *st, sm_error *err)

@@ -1,5 +1,5 @@
 /* smtp.c - a mail message (RFC 5322, MIME) and its delivery over SMTP
- * through a lazily loaded libcurl (see smtp.h).
+ * through libcurl (see smtp.h).
  *
  * Both parts are quoted-printable: the text stays readable in a raw
  * mailbox and no line can grow past SMTP's 998-octet limit, whatever the
@@ -468,45 +468,45 @@ static CURLcode set_options(CURL *h, const sm_smtp_server *srv, struct exchange 
 	CURLcode rc = CURLE_OK;
 
 	for (size_t i = 0; rc == CURLE_OK && i < sizeof fixed / sizeof *fixed; i++)
-		rc = sm_curl.setopt(h, fixed[i].option, fixed[i].value);
+		rc = curl_easy_setopt(h, fixed[i].option, fixed[i].value);
 	if (rc == CURLE_OK)
 		rc = restrict_protocols(h);
 	if (rc == CURLE_OK)
-		rc = sm_curl.setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
+		rc = curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
 	if (rc == CURLE_OK)
-		rc = sm_curl.setopt(h, CURLOPT_URL, x->url);
+		rc = curl_easy_setopt(h, CURLOPT_URL, x->url);
 	/* VERBOSE only feeds on_debug; nothing is printed. */
 	if (rc == CURLE_OK)
-		rc = sm_curl.setopt(h, CURLOPT_DEBUGFUNCTION, on_debug);
+		rc = curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug);
 	if (rc == CURLE_OK)
-		rc = sm_curl.setopt(h, CURLOPT_DEBUGDATA, (void *)x);
+		rc = curl_easy_setopt(h, CURLOPT_DEBUGDATA, (void *)x);
 	if (rc == CURLE_OK)
-		rc = sm_curl.setopt(h, CURLOPT_VERBOSE, 1L);
+		rc = curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
 	/* STARTTLS or nothing: curl must not fall back to plain text. */
 	if (rc == CURLE_OK && (srv->starttls || srv->smtps))
-		rc = sm_curl.setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+		rc = curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
 	if (rc == CURLE_OK)
-		rc = sm_curl.setopt(h, CURLOPT_MAIL_FROM, x->from);
+		rc = curl_easy_setopt(h, CURLOPT_MAIL_FROM, x->from);
 	if (rc == CURLE_OK)
-		rc = sm_curl.setopt(h, CURLOPT_MAIL_RCPT, x->rcpt);
+		rc = curl_easy_setopt(h, CURLOPT_MAIL_RCPT, x->rcpt);
 	if (rc == CURLE_OK)
-		rc = sm_curl.setopt(h, CURLOPT_READFUNCTION, on_read);
+		rc = curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
 	if (rc == CURLE_OK)
-		rc = sm_curl.setopt(h, CURLOPT_READDATA, (void *)&x->source);
+		rc = curl_easy_setopt(h, CURLOPT_READDATA, (void *)&x->source);
 	if (rc == CURLE_OK)
-		rc = sm_curl.setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)x->source.left);
+		rc = curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)x->source.left);
 	if (rc == CURLE_OK)
-		rc = sm_curl.setopt(h, CURLOPT_TIMEOUT_MS, timeout);
+		rc = curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout);
 	if (rc == CURLE_OK)
-		rc = sm_curl.setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout);
+		rc = curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout);
 	if (rc == CURLE_OK && srv->username && *srv->username) {
-		rc = sm_curl.setopt(h, CURLOPT_USERNAME, srv->username);
+		rc = curl_easy_setopt(h, CURLOPT_USERNAME, srv->username);
 		if (rc == CURLE_OK)
-			rc =
-			    sm_curl.setopt(h, CURLOPT_PASSWORD, srv->password ? srv->password : "");
+			rc = curl_easy_setopt(h, CURLOPT_PASSWORD,
+			                      srv->password ? srv->password : "");
 	}
 	if (rc == CURLE_OK && srv->ca_file && *srv->ca_file)
-		rc = sm_curl.setopt(h, CURLOPT_CAINFO, srv->ca_file);
+		rc = curl_easy_setopt(h, CURLOPT_CAINFO, srv->ca_file);
 	return rc;
 }
 
@@ -540,18 +540,18 @@ static bool quotes(const char *text, const char *secret)
 static void describe(CURL *h, CURLcode code, long reply, const struct exchange *x,
                      const sm_smtp_server *srv, int port, sm_error *err)
 {
-	const char *detail = x->errbuf[0] ? x->errbuf : sm_curl.strerror(code), *said = x->reply;
+	const char *detail = x->errbuf[0] ? x->errbuf : curl_easy_strerror(code), *said = x->reply;
 	long os_errno = 0;
 
 	if (code == CURLE_COULDNT_CONNECT &&
-	    sm_curl.getinfo(h, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno)
+	    curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno)
 		detail = strerror((int)os_errno);
 	if (code == CURLE_LOGIN_DENIED)
 		detail = "authentication refused";
 	else if (code == CURLE_WEIRD_SERVER_REPLY && reply >= 400)
 		detail = "message refused";
 	if (quotes(detail, srv->password) || quotes(detail, srv->username))
-		detail = sm_curl.strerror(code);
+		detail = curl_easy_strerror(code);
 	if (quotes(said, srv->password) || quotes(said, srv->username))
 		said = "";
 	if (reply >= 400 && *said)
@@ -611,26 +611,26 @@ int sm_smtp_send(const sm_smtp_server *srv, const sm_mail *mail, bool *transient
 		struct curl_slist *next;
 
 		snprintf(rcpt, sizeof rcpt, "<%s>", mail->to[i]);
-		next = sm_curl.slist_append(x->rcpt, rcpt);
+		next = curl_slist_append(x->rcpt, rcpt);
 		if (!next) {
 			sm_error_set(err, "out of memory");
 			goto done;
 		}
 		x->rcpt = next;
 	}
-	h = sm_curl.init();
+	h = curl_easy_init();
 	if (!h) {
 		sm_error_set(err, "out of memory");
 		goto done;
 	}
 	code = set_options(h, srv, x);
 	if (code != CURLE_OK) {
-		sm_error_set(err, "libcurl refused an option: %s", sm_curl.strerror(code));
+		sm_error_set(err, "libcurl refused an option: %s", curl_easy_strerror(code));
 		goto done;
 	}
-	code = sm_curl.perform(h);
+	code = curl_easy_perform(h);
 	if (code != CURLE_OK) {
-		sm_curl.getinfo(h, CURLINFO_RESPONSE_CODE, &reply);
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &reply);
 		describe(h, code, reply, x, srv, port, err);
 		if (transient_out)
 			*transient_out = transient(code, reply);
@@ -639,9 +639,9 @@ int sm_smtp_send(const sm_smtp_server *srv, const sm_mail *mail, bool *transient
 	ret = 0;
 done:
 	if (h)
-		sm_curl.cleanup(h);
+		curl_easy_cleanup(h);
 	if (x && x->rcpt)
-		sm_curl.slist_free_all(x->rcpt);
+		curl_slist_free_all(x->rcpt);
 	free(x);
 	free(message);
 	return ret;

@@ -1,0 +1,68 @@
+/* test_hmac.c - digests and signatures cover every byte they are given,
+ * the timestamped form included. */
+#include "testutil.h"
+#include "sm/hmac.h"
+
+/* A body with a NUL inside and bytes after it. */
+static const char body[] = "{\"alerts\":[]}\0{\"extra\":1}";
+#define BODY_LEN (sizeof body - 1)
+
+static void stamped_is_stamp_dot_every_byte(void **state)
+{
+	char text[64], want[SM_SHA256_HEX], got[SM_SHA256_HEX];
+	int p = snprintf(text, sizeof text, "%lld.", 1795310424LL);
+	sm_error err = {0};
+
+	(void)state;
+	memcpy(text + p, body, BODY_LEN);
+	assert_int_equal(sm_hmac_sha256_hex("s", 1, text, (size_t)p + BODY_LEN, want, &err), 0);
+	assert_int_equal(sm_hmac_stamped_hex("s", 1, 1795310424LL, body, BODY_LEN, got, &err), 0);
+	assert_string_equal(got, want);
+	/* Push signatures: "1795310424.{}" as the agent signs it. */
+	assert_int_equal(sm_hmac_sha256_hex("s", 1, "1795310424.{}", 13, want, &err), 0);
+	assert_int_equal(sm_hmac_stamped_hex("s", 1, 1795310424LL, "{}", 2, got, &err), 0);
+	assert_string_equal(got, want);
+	assert_int_equal(sm_hmac_stamped_hex("s", 1, 1795310424LL, "", 0, got, &err), 0);
+	assert_int_equal(sm_hmac_sha256_hex("s", 1, "1795310424.", 11, want, &err), 0);
+	assert_string_equal(got, want);
+}
+
+static void stamped_verify_covers_bytes_after_a_nul(void **state)
+{
+	char whole[SM_SHA256_HEX], head[SM_SHA256_HEX], header[80];
+	size_t head_len = strlen(body); /* up to the NUL */
+	sm_error err = {0};
+
+	(void)state;
+	assert_int_equal(sm_hmac_stamped_hex("k", 1, 42, body, BODY_LEN, whole, &err), 0);
+	assert_int_equal(sm_hmac_stamped_hex("k", 1, 42, body, head_len, head, &err), 0);
+	assert_string_not_equal(whole, head);
+	snprintf(header, sizeof header, "sha256=%s", whole);
+	assert_int_equal(sm_hmac_verify_stamped("k", 1, 42, body, BODY_LEN, header, &err), 1);
+	/* A signature of the part before the NUL does not vouch for the rest. */
+	snprintf(header, sizeof header, "sha256=%s", head);
+	assert_int_equal(sm_hmac_verify_stamped("k", 1, 42, body, BODY_LEN, header, &err), 0);
+	assert_int_equal(sm_hmac_verify_stamped("k", 1, 43, body, head_len, header, &err), 0);
+	assert_int_equal(sm_hmac_verify_stamped("k", 1, 42, body, head_len, header, &err), 1);
+	assert_int_equal(sm_hmac_verify_stamped("k", 1, 42, body, BODY_LEN, NULL, &err), 0);
+}
+
+static void digest_covers_bytes_after_a_nul(void **state)
+{
+	char whole[SM_SHA256_HEX], head[SM_SHA256_HEX];
+
+	(void)state;
+	assert_int_equal(sm_sha256_hex(body, BODY_LEN, whole, NULL), 0);
+	assert_int_equal(sm_sha256_hex(body, strlen(body), head, NULL), 0);
+	assert_string_not_equal(whole, head);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(stamped_is_stamp_dot_every_byte),
+	    cmocka_unit_test(stamped_verify_covers_bytes_after_a_nul),
+	    cmocka_unit_test(digest_covers_bytes_after_a_nul),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
