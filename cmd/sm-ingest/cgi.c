@@ -15,6 +15,8 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +42,8 @@ static const char *const reasons[][2] = {
     {"401", "Unauthorized"},
     {"404", "Not Found"},
     {"405", "Method Not Allowed"},
+    {"408", "Request Timeout"},
+    {"409", "Conflict"},
     {"413", "Content Too Large"},
     {"415", "Unsupported Media Type"},
     {"422", "Unprocessable Content"},
@@ -53,8 +57,9 @@ struct request {
 	void *src;
 	/* A request variable (REQUEST_METHOD, HTTP_X_API_KEY, …), NULL when absent. */
 	const char *(*param)(void *src, const char *name);
-	/* Up to want body bytes into buf: how many there were. */
-	size_t (*read_body)(void *src, char *buf, size_t want);
+	/* Up to want body bytes into buf: how many there were; *timed_out
+	 * when the client stalled past SM_READ_TIMEOUT. */
+	size_t (*read_body)(void *src, char *buf, size_t want, bool *timed_out);
 	/* The answer, CGI-style: header lines, a blank line, the body. */
 	void (*write)(void *src, const char *text, size_t len);
 };
@@ -162,17 +167,15 @@ static bool json_content_type(const struct request *req)
 	       (n > 5 && strcasecmp(type + n - 5, "+json") == 0);
 }
 
-/* The API key check, when SM_API_KEYS_FILE is set: the file holds one
- * "NAME SHA256HEX" per line (the keys themselves are never stored); the key
- * comes in X-API-Key or Authorization: Bearer. 1 ok, 0 refused, -1 error.
- * The file is read at each request, in FastCGI mode too, so a key is
- * revoked without a restart. */
+/* The API key check, when SM_API_KEYS_FILE is set (its form is
+ * sm_config_api_key_check's); the key comes in X-API-Key or Authorization:
+ * Bearer. 1 ok, 0 refused, -1 error. The file is read at each request, in
+ * FastCGI mode too, so a key is revoked without a restart. */
 static int api_key_ok(const struct request *req, const char **why)
 {
 	const char *file = sm_config_get("SM_API_KEYS_FILE", NULL), *key, *auth;
-	char digest[SM_SHA256_HEX], line[512];
-	int ok = 0;
-	FILE *f;
+	sm_error err;
+	int ok;
 
 	if (!file)
 		return 1;
@@ -184,39 +187,34 @@ static int api_key_ok(const struct request *req, const char **why)
 		*why = "API key required (X-API-Key or Authorization: Bearer)";
 		return 0;
 	}
-	if (sm_sha256_hex(key, strlen(key), digest, NULL) < 0)
-		return -1;
-	f = fopen(file, "re");
-	if (!f) {
-		sm_log(SM_LOG_ERROR, "SM_API_KEYS_FILE %s: %s", file, strerror(errno));
-		return -1;
-	}
-	while (fgets(line, sizeof line, f)) {
-		char *save = NULL, *hex = NULL;
-		/* "NAME DIGEST" (any blanks between), or a digest alone. */
-		for (char *tok = strtok_r(line, " \t\r\n", &save); tok;
-		     tok = strtok_r(NULL, " \t\r\n", &save))
-			hex = tok;
-		if (!hex)
-			continue;
-		/* Every line is compared, so timing says nothing about which matched. */
-		if (strlen(hex) == 64 && strncasecmp(hex, digest, 64) == 0)
-			ok = 1;
-	}
-	fclose(f);
-	if (!ok)
+	ok = sm_config_api_key_check(file, key, &err);
+	if (ok < 0)
+		sm_log(SM_LOG_ERROR, "SM_API_KEYS_FILE %s", err.msg);
+	if (ok == 0)
 		*why = "invalid API key";
 	return ok;
 }
 
+/* How far X-SM-Timestamp may be from the hub's clock, in seconds. */
+#define STAMP_WINDOW 300
+
+/* A timestamped signature that passed, remembered with the request so the
+ * store can refuse a second delivery of it. */
+struct stamp {
+	char hmac[SM_SHA256_HEX]; /* of "<timestamp>.<body>"; empty when none */
+	long long until;          /* when the timestamp leaves the window */
+};
+
 /* A request that carries X-SM-Timestamp signs "<timestamp>.<body>" in
  * X-SM-Signature, so a captured request cannot be replayed once the
- * timestamp is more than 300 seconds away from the hub's clock. */
+ * timestamp is more than STAMP_WINDOW seconds away from the hub's clock
+ * (and, within the window, the store remembers the signature). */
 static int timestamped_ok(const struct request *req, const char *secret, const char *stamp,
-                          const char *body, size_t len, const char **why)
+                          const char *body, size_t len, struct stamp *seen, const char **why)
 {
-	char *end, *text = NULL;
+	char *end, *text, prefix[32];
 	long long ts, skew;
+	size_t n;
 	int ok;
 
 	errno = 0;
@@ -226,15 +224,24 @@ static int timestamped_ok(const struct request *req, const char *secret, const c
 		return 0;
 	}
 	skew = (long long)time(NULL) - ts;
-	if (skew < -300 || skew > 300) {
+	if (skew < -STAMP_WINDOW || skew > STAMP_WINDOW) {
 		*why = "X-SM-Timestamp outside the allowed window (replayed or clock skew)";
 		return 0;
 	}
-	if (asprintf(&text, "%lld.%.*s", ts, (int)len, body) < 0)
+	/* Built by length: the body may hold NUL bytes, all of them signed. */
+	n = (size_t)snprintf(prefix, sizeof prefix, "%lld.", ts);
+	text = malloc(n + len + 1);
+	if (!text)
 		return -1;
-	ok = sm_hmac_verify(secret, strlen(secret), text, strlen(text),
-	                    header(req, "X-SM-Signature"), NULL);
+	memcpy(text, prefix, n);
+	memcpy(text + n, body, len);
+	ok = sm_hmac_verify(secret, strlen(secret), text, n + len, header(req, "X-SM-Signature"),
+	                    NULL);
+	if (ok == 1 &&
+	    sm_hmac_sha256_hex(secret, strlen(secret), text, n + len, seen->hmac, NULL) < 0)
+		ok = -1;
 	free(text);
+	seen->until = ts + STAMP_WINDOW;
 	if (ok == 0)
 		*why = "invalid signature";
 	return ok;
@@ -242,13 +249,17 @@ static int timestamped_ok(const struct request *req, const char *secret, const c
 
 /* When WEBHOOK_SECRET_<DRIVER> is set, the request must be signed: with
  * X-SM-Timestamp and X-SM-Signature over "<timestamp>.<body>", or with the
- * driver's own header over the body (refused for cluster pushes when
- * CLUSTER_REQUIRE_TIMESTAMP=1). 1 ok, 0 refused (*why), -1 error. */
+ * driver's own header over the body. A cluster push (an agent's) must be
+ * timestamped, and so signed, unless CLUSTER_ACCEPT_UNSTAMPED=1 lets
+ * agents of the original form in: the body signature alone, or none when
+ * the hub has no secret. 1 ok, 0 refused (*why), -1 error. */
 static int signature_ok(const struct request *req, const sm_driver *d, const char *body, size_t len,
-                        const char **why)
+                        struct stamp *seen, const char **why)
 {
 	char var[96];
 	const char *secret, *sig, *stamp = header(req, "X-SM-Timestamp");
+	bool cluster = d->flags & SM_DRIVER_CLUSTER;
+	bool unstamped = cluster && sm_config_bool("CLUSTER_ACCEPT_UNSTAMPED", 0) == 1;
 	size_t n;
 	int ok;
 
@@ -257,12 +268,21 @@ static int signature_ok(const struct request *req, const sm_driver *d, const cha
 		var[i] = (char)toupper((unsigned char)var[i]);
 
 	secret = sm_config_get(var, NULL);
+	if (!secret && cluster && !unstamped) {
+		sm_log(SM_LOG_ERROR,
+		       "cluster push refused: %s is not set (or set "
+		       "CLUSTER_ACCEPT_UNSTAMPED=1 to take unsigned pushes)",
+		       var);
+		*why = "signed pushes only (X-SM-Timestamp and X-SM-Signature)";
+		return 0;
+	}
 	if (!secret)
 		return 1;
 	if (stamp && *stamp)
-		return timestamped_ok(req, secret, stamp, body, len, why);
-	if ((d->flags & SM_DRIVER_CLUSTER) && sm_config_bool("CLUSTER_REQUIRE_TIMESTAMP", 0) == 1) {
-		*why = "X-SM-Timestamp required (CLUSTER_REQUIRE_TIMESTAMP=1)";
+		return timestamped_ok(req, secret, stamp, body, len, seen, why);
+	if (cluster && !unstamped) {
+		*why =
+		    "X-SM-Timestamp required (CLUSTER_ACCEPT_UNSTAMPED=1 takes the unstamped form)";
 		return 0;
 	}
 	sig = header(req, d->signature_header);
@@ -272,6 +292,42 @@ static int signature_ok(const struct request *req, const sm_driver *d, const cha
 	if (ok == 0)
 		*why = "invalid signature";
 	return ok;
+}
+
+/* Remember a timestamped signature in the request's transaction, and
+ * forget those whose window has passed: 1 new, 0 seen before (a replay),
+ * -1 with err. */
+static int remember_stamp(sm_store *store, const struct stamp *seen, sm_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!seen->hmac[0])
+		return 1;
+	st = sm_store_prepare(store, "DELETE FROM seen_signatures WHERE expires_at < ?1", err);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, (long long)time(NULL));
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	st = sm_store_prepare(store,
+	                      "INSERT OR IGNORE INTO seen_signatures (signature, expires_at)"
+	                      " VALUES (?1, ?2)",
+	                      err);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, seen->hmac, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, seen->until);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	return sqlite3_changes(sm_store_db(store)) > 0;
+fail:
+	sm_error_set(err, "%s: %s", sm_store_path(store), sqlite3_errmsg(sm_store_db(store)));
+	return -1;
 }
 
 static void writer_close(struct writer *w)
@@ -289,6 +345,7 @@ struct pending {
 	const sm_driver *used;
 	sm_alert_batch batch;
 	json_t *payload, *envs;
+	struct stamp seen;
 	int status; /* 0: answered already; 202 once stored; else the error to answer */
 };
 
@@ -302,7 +359,7 @@ static void store_all(struct writer *w, struct pending *items, size_t n)
 	size_t waiting = 0, i, k;
 	json_t *env;
 	bool busy = false, began = false;
-	int failed = 0;
+	int failed = 0, replay;
 
 	for (i = 0; i < n; i++)
 		waiting += items[i].status == 202;
@@ -321,6 +378,15 @@ static void store_all(struct writer *w, struct pending *items, size_t n)
 		p->envs = json_array();
 		if (sm_store_exec(w->store, "SAVEPOINT request", &err) < 0)
 			goto fail;
+		replay = remember_stamp(w->store, &p->seen, &err);
+		if (replay < 0)
+			goto undo;
+		if (replay == 0) {
+			p->status = 409;
+			if (sm_store_exec(w->store, "RELEASE request", &err) < 0)
+				goto fail;
+			continue;
+		}
 		if (sm_ingest_apply(w->ingest, &p->batch, p->trace, p->envs, &err) < 0)
 			goto undo;
 		json_array_foreach(p->envs, k, env)
@@ -387,7 +453,7 @@ static void prepare(struct pending *p)
 	json_error_t jerr;
 	sm_error err;
 	size_t got;
-	bool unknown;
+	bool unknown, timed_out = false;
 	int check;
 
 	p->status = 0;
@@ -434,14 +500,18 @@ static void prepare(struct pending *p)
 		reject(req, 500, NULL, "out of memory");
 		return;
 	}
-	got = req->read_body(req->src, body, (size_t)want);
+	got = req->read_body(req->src, body, (size_t)want, &timed_out);
+	if (timed_out) {
+		reject(req, 408, NULL, "body not received in time (SM_READ_TIMEOUT)");
+		goto out;
+	}
 	if (got < (size_t)want) {
 		reject(req, 400, NULL, "body shorter than Content-Length");
 		goto out;
 	}
 	body[got] = '\0';
 	if (forced) {
-		check = signature_ok(req, forced, body, got, &why);
+		check = signature_ok(req, forced, body, got, &p->seen, &why);
 		if (check <= 0) {
 			reject(req, check < 0 ? 500 : 401, NULL,
 			       check < 0 ? "cannot verify signatures" : why);
@@ -465,7 +535,7 @@ static void prepare(struct pending *p)
 		goto out;
 	}
 	if (!forced) {
-		check = signature_ok(req, p->used, body, got, &why);
+		check = signature_ok(req, p->used, body, got, &p->seen, &why);
 		if (check <= 0) {
 			reject(req, check < 0 ? 500 : 401, NULL,
 			       check < 0 ? "cannot verify signatures" : why);
@@ -484,7 +554,9 @@ static void finish(struct pending *p)
 	size_t i, alerts = 0;
 
 	sm_log_set_trace(p->trace);
-	if (p->status == 503) {
+	if (p->status == 409) {
+		reject(&p->req, 409, NULL, "replayed request: this signature was accepted before");
+	} else if (p->status == 503) {
 		reject(&p->req, 503, "Retry-After: 1", "store busy, try again");
 	} else if (p->status == 500) {
 		reject(&p->req, 500, NULL, "cannot store the alerts");
@@ -529,15 +601,34 @@ static const char *cgi_param(void *src, const char *name)
 	return getenv(name);
 }
 
-/* Exactly CONTENT_LENGTH bytes, never waiting for end of file. */
-static size_t cgi_read_body(void *src, char *buf, size_t want)
+/* Exactly CONTENT_LENGTH bytes, never waiting for end of file, nor longer
+ * than the read timeout (src) for all of them: a client that sends a short
+ * body and keeps the connection open costs a process that long at most. */
+static size_t cgi_read_body(void *src, char *buf, size_t want, bool *timed_out)
 {
+	const long long *timeout_ms = src;
+	struct timespec start, now;
 	size_t got = 0;
 
-	(void)src;
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	while (got < want) {
-		ssize_t n = read(STDIN_FILENO, buf + got, want - got);
-		if (n < 0 && errno == EINTR)
+		struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
+		long long left;
+		ssize_t n;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = *timeout_ms - ((long long)(now.tv_sec - start.tv_sec) * 1000 +
+		                      (now.tv_nsec - start.tv_nsec) / 1000000);
+		if (left <= 0) {
+			*timed_out = true;
+			break;
+		}
+		n = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (n == 0 || (n < 0 && errno == EINTR))
+			continue;
+		if (n < 0)
+			break;
+		n = read(STDIN_FILENO, buf + got, want - got);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0)
 			break;
@@ -565,8 +656,14 @@ int cgi_main(void)
 {
 	struct writer w = {NULL, NULL, false};
 	struct pending p = {.req = cgi_request};
+	long long timeout_ms = read_timeout_ms();
 
 	sm_log_init(NULL); /* SM_LOG_LEVEL may come from the dotenv file */
+	if (timeout_ms < 0) {
+		config_error(&cgi_request, "SM_READ_TIMEOUT");
+		return SM_EXIT_OK;
+	}
+	p.req.src = &timeout_ms;
 	handle(&p, 1, &w);
 	return SM_EXIT_OK;
 }
@@ -592,8 +689,9 @@ static const char *fcgi_param(void *src, const char *name)
 	return sm_fcgi_param(src, name);
 }
 
-static size_t fcgi_read_body(void *src, char *buf, size_t want)
+static size_t fcgi_read_body(void *src, char *buf, size_t want, bool *timed_out)
 {
+	(void)timed_out; /* the responder waits for whole requests (sm_fcgi_serve) */
 	size_t len;
 	const char *body = sm_fcgi_body(src, &len, NULL);
 
@@ -656,6 +754,11 @@ int fcgi_main(int argc, char **argv)
 	sm_log_init(NULL); /* SM_LOG_LEVEL may come from the dotenv file */
 	limit = state.config_error ? 0 : max_body();
 	limits.max_body = limit > 0 ? (size_t)limit : 0;
+	limits.read_timeout_ms = state.config_error ? 0 : read_timeout_ms();
+	if (limits.read_timeout_ms < 0) {
+		state.config_error = "SM_READ_TIMEOUT";
+		limits.read_timeout_ms = 0;
+	}
 	if (address) {
 		fd = sm_fcgi_listen(address, &err);
 		if (fd < 0)

@@ -81,6 +81,20 @@ long long max_body(void)
 	return (long long)v;
 }
 
+long long read_timeout_ms(void)
+{
+	double v;
+	sm_error err;
+
+	if (sm_config_double("SM_READ_TIMEOUT", DEFAULT_READ_TIMEOUT, &v, &err) < 0 || v <= 0 ||
+	    v > 86400) {
+		sm_log(SM_LOG_ERROR, "SM_READ_TIMEOUT must be a number of seconds above 0, "
+		                     "at most 86400");
+		return -1;
+	}
+	return (long long)(v * 1000 + 0.5);
+}
+
 /* --- reading a stream of payloads ---------------------------------------
  * Payloads may be one object, NDJSON, or objects simply concatenated. A small
  * scanner finds where each value ends (braces outside strings), so each is
@@ -97,7 +111,8 @@ struct stream {
 	char *value; /* the current payload's bytes */
 	size_t used, cap;
 	long long limit;
-	size_t line; /* line of the current position, for messages */
+	size_t line;    /* line of the current position, for messages */
+	int read_errno; /* why reading stopped early, 0 at the end of input */
 };
 
 static int fill(struct stream *s)
@@ -108,10 +123,23 @@ static int fill(struct stream *s)
 		return 1;
 	if (s->eof)
 		return 0;
-	do
+	for (;;) {
+		struct pollfd p = {.fd = s->fd, .events = POLLIN};
 		n = read(s->fd, s->buf, sizeof s->buf);
-	while (n < 0 && errno == EINTR);
+		if (n >= 0)
+			break;
+		if (errno == EINTR)
+			continue;
+		/* A non-blocking descriptor with nothing yet: wait for it. */
+		if ((errno == EAGAIN || errno == EWOULDBLOCK) &&
+		    (poll(&p, 1, -1) >= 0 || errno == EINTR))
+			continue;
+		break;
+	}
 	if (n <= 0) {
+		/* A read error is no end of input: what was read is stored, and
+		 * the run says it did not see everything. */
+		s->read_errno = n < 0 ? errno : 0;
 		s->eof = true;
 		return 0;
 	}
@@ -252,13 +280,15 @@ struct run {
 	sm_ingest *ingest;
 	sm_text pending; /* envelopes of the open transaction, NDJSON */
 	size_t in_txn;   /* payloads in the open transaction */
+	size_t last;     /* the number of the last payload in it */
+	const char *name;
 	int status;
 };
 
 static int commit(struct run *r)
 {
 	sm_error err;
-	size_t len = r->pending.len;
+	size_t len = r->pending.len, count = r->in_txn;
 
 	if (r->in_txn == 0)
 		return 0;
@@ -266,7 +296,10 @@ static int commit(struct run *r)
 	r->pending.len = 0;
 	if (sm_store_commit(r->store, &err) < 0) {
 		sm_store_rollback(r->store);
-		return sm_err(-1, "%s", err.msg);
+		return sm_err(-1,
+		              "%s: payload %zu: cannot store: %s (%zu payload(s) since the last "
+		              "commit not stored)",
+		              r->name, r->last, err.msg, count);
 	}
 	/* Acknowledge (print) only what is committed: the transaction's
 	 * envelopes in one write, flushed for the next stage. */
@@ -282,15 +315,16 @@ static int commit(struct run *r)
  * input again stores it. No savepoint per payload: each one copied every
  * page the transaction had already changed, which cost a batch a third of
  * its time. */
-static int store_batch(struct run *r, sm_alert_batch *batch, const char *trace_id, size_t number,
-                       const char *name)
+static int store_batch(struct run *r, sm_alert_batch *batch, const char *trace_id, size_t number)
 {
 	size_t mark = r->pending.len;
 	sm_error err;
 
-	if (r->in_txn == 0 && sm_store_begin(r->store, &err) < 0)
+	/* Counted first: a payload whose transaction cannot begin is one of
+	 * those not stored. */
+	if (r->in_txn++ == 0 && sm_store_begin(r->store, &err) < 0)
 		goto fail;
-	r->in_txn++;
+	r->last = number;
 	/* The envelopes go straight into the transaction's text, written at
 	 * the commit. */
 	if (sm_ingest_apply_text(r->ingest, batch, trace_id, &r->pending, &err) < 0)
@@ -309,7 +343,7 @@ fail:
 	return sm_err(
 	    -1,
 	    "%s: payload %zu: cannot store: %s (%zu payload(s) since the last commit not stored)",
-	    name, number, err.msg, r->in_txn);
+	    r->name, number, err.msg, r->in_txn);
 }
 
 /* --- the storing thread --------------------------------------------------
@@ -354,7 +388,6 @@ struct handoff {
 	struct item *done;
 	size_t ngathered;
 	struct run *run;
-	const char *name;
 };
 
 static void free_item(struct item *it)
@@ -477,7 +510,7 @@ static void *storer(void *arg)
 			next = it->next;
 			if (!failed && kind == ITEM_PAYLOAD) {
 				sm_log_set_trace(it->trace);
-				rc = store_batch(r, &it->batch, it->trace, it->number, h->name);
+				rc = store_batch(r, &it->batch, it->trace, it->number);
 				if (rc == 0)
 					sm_log_kv(SM_LOG_INFO, "payload stored", "driver",
 					          it->driver, SM_LOG_END);
@@ -514,7 +547,7 @@ static void *storer(void *arg)
 /* Parse one payload with its driver and hand it to the storer (or print it,
  * with --dry-run). Takes the payload. 0, or -1 when the run must stop. */
 static int one_payload(struct run *r, struct handoff *h, json_t *payload, size_t number,
-                       const char *name)
+                       size_t line, const char *name)
 {
 	struct item *it = calloc(1, sizeof *it);
 	const sm_driver *used = NULL;
@@ -530,7 +563,8 @@ static int one_payload(struct run *r, struct handoff *h, json_t *payload, size_t
 	it->payload = payload;
 	it->number = number;
 	if (sm_driver_parse(r->args->driver, payload, &used, &it->batch, &err) < 0) {
-		sm_err(SM_EXIT_DATAERR, "%s: payload %zu: %s", name, number, err.msg);
+		sm_err(SM_EXIT_DATAERR, "%s: payload %zu (line %zu): %s", name, number, line,
+		       err.msg);
 		r->status = SM_EXIT_DATAERR;
 		goto done;
 	}
@@ -566,8 +600,7 @@ static int ingest_stream(struct run *r, int fd, const char *name)
 	struct handoff h = {.lock = PTHREAD_MUTEX_INITIALIZER,
 	                    .filled = PTHREAD_COND_INITIALIZER,
 	                    .drained = PTHREAD_COND_INITIALIZER,
-	                    .run = r,
-	                    .name = name};
+	                    .run = r};
 	pthread_t thread;
 	bool threaded = false;
 	int rc = SM_EXIT_FAILURE;
@@ -582,6 +615,7 @@ static int ingest_stream(struct run *r, int fd, const char *name)
 	}
 	s->fd = fd;
 	s->name = name;
+	r->name = name;
 	s->line = 1;
 	s->limit = limit;
 	if (!r->args->dry_run) {
@@ -621,12 +655,21 @@ static int ingest_stream(struct run *r, int fd, const char *name)
 			       name, number, line);
 			r->status = SM_EXIT_DATAERR;
 			json_decref(payload);
-		} else if (one_payload(r, &h, payload, number, name) < 0) {
+		} else if (one_payload(r, &h, payload, number, line, name) < 0) {
 			goto out;
 		}
 		/* A pause in the input: the storer commits what it has. */
 		if (threaded && !input_waiting(s) && gather_kind(&h, ITEM_PAUSE) < 0)
 			goto out;
+	}
+	if (s->read_errno) {
+		if (number > 0)
+			sm_err(SM_EXIT_DATAERR, "%s: read error after payload %zu: %s", name,
+			       number, strerror(s->read_errno));
+		else
+			sm_err(SM_EXIT_DATAERR, "%s: read error: %s", name,
+			       strerror(s->read_errno));
+		r->status = SM_EXIT_DATAERR;
 	}
 	rc = r->status;
 out:
@@ -645,6 +688,17 @@ out:
 }
 
 /* --- commands ------------------------------------------------------------ */
+
+/* Standard output flushed: SM_EXIT_OK, or the write error (a full disk, a
+ * closed descriptor) and 1: a listing that was not written did not succeed. */
+static int output_done(void)
+{
+	int failed = ferror(stdout);
+
+	if (fflush(stdout) == EOF || failed)
+		return sm_err(SM_EXIT_FAILURE, "write error: %s", strerror(errno));
+	return SM_EXIT_OK;
+}
 
 static int list_drivers(bool json)
 {
@@ -666,7 +720,7 @@ static int list_drivers(bool json)
 			       sm_driver_enabled(&all[i]) ? "" : " [disabled]");
 		}
 	}
-	return SM_EXIT_OK;
+	return output_done();
 }
 
 static int list_rows(sm_store *store, const char *what, struct args *a)
@@ -708,7 +762,7 @@ static int list_rows(sm_store *store, const char *what, struct args *a)
 		sm_table_free(t);
 	}
 	json_decref(rows);
-	return SM_EXIT_OK;
+	return output_done();
 }
 
 static int incident_command(sm_store *store, struct args *a)
@@ -747,7 +801,7 @@ static int incident_command(sm_store *store, struct args *a)
 		sm_envelope_write(stdout, inc, NULL);
 		json_decref(inc);
 	}
-	return SM_EXIT_OK;
+	return output_done();
 }
 
 static int parse_args(int argc, char **argv, struct args *a)
@@ -793,7 +847,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case OPT_LIMIT:
 			errno = 0;
 			a->limit = strtoll(optarg, &end, 10);
-			if (errno || *end || a->limit < 0)
+			if (errno || *end || end == optarg || a->limit < 0)
 				return sm_err(SM_EXIT_USAGE,
 				              "--limit: expected a whole number >= 0");
 			break;
@@ -831,7 +885,8 @@ static int run_command(struct args *a)
 			return sm_err(SM_EXIT_USAGE, "--status: %s have no status '%s'", cmd,
 			              a->status);
 	}
-	if (sm_store_open(NULL, &store, &err) < 0)
+	/* A listing only reads: it works on a store it may not write. */
+	if ((listing ? sm_store_open_readonly : sm_store_open)(NULL, &store, &err) < 0)
 		return sm_err_report(SM_EXIT_FAILURE, &err);
 	if (listing)
 		rc = list_rows(store, cmd, a);
@@ -873,12 +928,31 @@ out:
 	return rc;
 }
 
+/* A standard descriptor the caller closed (`<&-`, `>&-`) is given /dev/null
+ * opened the wrong way round, so reading stdin or writing stdout fails as
+ * it should (a read or write error) instead of reaching a file opened
+ * later in that slot, such as the store. */
+static void guard_standard_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		int other;
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		other = open("/dev/null", fd == STDIN_FILENO ? O_WRONLY : O_RDONLY);
+		if (other >= 0 && other != fd) {
+			dup2(other, fd);
+			close(other);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct args a = {.limit = 100};
 	sm_error err;
 	int rc;
 
+	guard_standard_fds();
 	sm_json_arena_install(); /* before any tree is made */
 	sm_err_set_progname(argv[0]);
 	sm_log_init("sm-ingest");

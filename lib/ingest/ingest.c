@@ -821,6 +821,13 @@ int sm_incident_set_status(sm_store *store, long long id, const char *action, sm
 			sm_error_set(err, "unknown incident action '%s'", action);
 		return -1;
 	}
+	/* A write transaction from the start: a read that is still open when
+	 * the UPDATE asks for the write lock cannot wait for another writer
+	 * (SQLite answers "database is locked" at once, busy timeout or not). */
+	if (sm_store_begin(store, err) < 0) {
+		sqlite3_finalize(st);
+		return -1;
+	}
 	exists = sm_store_prepare(store, "SELECT 1 FROM incidents WHERE id = ?1", err);
 	if (!exists)
 		goto done;
@@ -829,6 +836,7 @@ int sm_incident_set_status(sm_store *store, long long id, const char *action, sm
 		sm_error_set(err, "no incident %lld", id);
 		goto done;
 	}
+	sqlite3_reset(exists);
 	sm_rfc3339_now(now, true);
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
@@ -838,10 +846,14 @@ int sm_incident_set_status(sm_store *store, long long id, const char *action, sm
 		goto done;
 	}
 	changed = sqlite3_changes(sm_store_db(store));
-	rc = changed > 0 ? 1 : 0;
+	sqlite3_reset(st);
+	if (sm_store_commit(store, err) == 0)
+		rc = changed > 0 ? 1 : 0;
 done:
 	sqlite3_finalize(exists);
 	sqlite3_finalize(st);
+	if (rc < 0)
+		sm_store_rollback(store);
 	return rc;
 }
 
