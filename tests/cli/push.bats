@@ -230,7 +230,8 @@ print(hmac.new(b"hub-secret", sys.argv[1].encode(), hashlib.sha256).hexdigest())
 	[ "$status_without" -eq 1 ]
 	[ "$status" -eq 0 ]
 	[[ "$output" != *"$key"* ]]
-	! grep -q "$key" "$HUB_DIR"/serve/*.log 2>/dev/null
+	run grep -q "$key" -r "$HUB_DIR/serve"
+	[ "$status" -eq 1 ]
 }
 
 @test "--json, --dry-run and --spool check their writes: exit 1 'write error'" {
