@@ -1,16 +1,18 @@
 /* cgi.c - sm-ingest as a webhook handler behind a web server: a CGI/1.1
  * program (RFC 3875), one process per request, or a long-running FastCGI
- * responder (see lib/fcgi.c) that keeps the store open across requests.
+ * responder (lib/ingest/fcgi.c) that keeps the store open across requests.
  * Both feed the same handler, which sees a request only through struct
  * request: its variables, its body and where the answer goes.
  *
  * The web server maps /alerts/webhook/ here; PATH_INFO names the driver
  * ("/grafana" or "/grafana/"; none = auto-detect). Checks, in order: method
  * (405), driver name (404), content type (415), length (400/413), API key
- * (401), JSON (400), signature of a forced driver (401), payload (400 when
- * the URL's driver cannot read it, 422 when no driver claims it), signature
- * of a detected driver (401). Only then is anything written: the
- * alerts and the queued envelopes in one transaction, and 202 after the
+ * (401), the body within SM_READ_TIMEOUT (408), signature of a forced
+ * driver (401), JSON (400), payload (400 when the URL's driver cannot read
+ * it, 422 when no driver claims it), signature of a detected driver (401); the
+ * key and signature rules are lib/ingest/auth.c's. Only then is anything
+ * written: the alerts and the queued envelopes in one transaction, a
+ * timestamped signature seen before refused there (409), and 202 after the
  * commit. Every answer is a JSON body; nothing is stored for a rejection.
  */
 #include <ctype.h>
@@ -25,10 +27,10 @@
 #include <unistd.h>
 
 #include "sm/agents.h"
+#include "sm/auth.h"
 #include "sm/config.h"
 #include "sm/envelope.h"
 #include "sm/fcgi.h"
-#include "sm/hmac.h"
 #include "sm/inbox.h"
 #include "sm/ingest.h"
 #include "sm/json.h"
@@ -106,18 +108,6 @@ static int reject(const struct request *req, int status, const char *extra_heade
 	return SM_EXIT_OK; /* the request was answered */
 }
 
-/* A request header as CGI passes it: "X-Grafana-Signature" → HTTP_X_GRAFANA_SIGNATURE. */
-static const char *header(const struct request *req, const char *name)
-{
-	char var[128] = "HTTP_";
-	size_t n = strlen(var);
-
-	for (const char *p = name; *p && n < sizeof var - 1; p++)
-		var[n++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
-	var[n] = '\0';
-	return req->param(req->src, var);
-}
-
 /* The driver named by PATH_INFO: NULL for auto-detect; *unknown when the
  * name is not one a URL may use. */
 static const sm_driver *route(const struct request *req, bool *unknown)
@@ -167,169 +157,6 @@ static bool json_content_type(const struct request *req)
 	       (n > 5 && strcasecmp(type + n - 5, "+json") == 0);
 }
 
-/* The API key check, when SM_API_KEYS_FILE is set (its form is
- * sm_config_api_key_check's); the key comes in X-API-Key or Authorization:
- * Bearer. 1 ok, 0 refused, -1 error. The file is read at each request, in
- * FastCGI mode too, so a key is revoked without a restart. */
-static int api_key_ok(const struct request *req, const char **why)
-{
-	const char *file = sm_config_get("SM_API_KEYS_FILE", NULL), *key, *auth;
-	sm_error err;
-	int ok;
-
-	if (!file)
-		return 1;
-	key = header(req, "X-API-Key");
-	auth = req->param(req->src, "HTTP_AUTHORIZATION");
-	if ((!key || !*key) && auth && strncmp(auth, "Bearer ", 7) == 0)
-		key = auth + 7;
-	if (!key || !*key) {
-		*why = "API key required (X-API-Key or Authorization: Bearer)";
-		return 0;
-	}
-	ok = sm_config_api_key_check(file, key, &err);
-	if (ok < 0)
-		sm_log(SM_LOG_ERROR, "SM_API_KEYS_FILE %s", err.msg);
-	if (ok == 0)
-		*why = "invalid API key";
-	return ok;
-}
-
-/* How far X-SM-Timestamp may be from the hub's clock, in seconds. */
-#define STAMP_WINDOW 300
-
-/* A timestamped signature that passed, remembered with the request so the
- * store can refuse a second delivery of it. */
-struct stamp {
-	char hmac[SM_SHA256_HEX]; /* of "<timestamp>.<body>"; empty when none */
-	long long until;          /* when the timestamp leaves the window */
-};
-
-/* A request that carries X-SM-Timestamp signs "<timestamp>.<body>" in
- * X-SM-Signature, so a captured request cannot be replayed once the
- * timestamp is more than STAMP_WINDOW seconds away from the hub's clock
- * (and, within the window, the store remembers the signature). */
-static int timestamped_ok(const struct request *req, const char *secret, const char *stamp,
-                          const char *body, size_t len, struct stamp *seen, const char **why)
-{
-	char *end, *text, prefix[32];
-	long long ts, skew;
-	size_t n;
-	int ok;
-
-	errno = 0;
-	ts = strtoll(stamp, &end, 10);
-	if (errno || *end || end == stamp || ts <= 0) {
-		*why = "bad X-SM-Timestamp";
-		return 0;
-	}
-	skew = (long long)time(NULL) - ts;
-	if (skew < -STAMP_WINDOW || skew > STAMP_WINDOW) {
-		*why = "X-SM-Timestamp outside the allowed window (replayed or clock skew)";
-		return 0;
-	}
-	/* Built by length: the body may hold NUL bytes, all of them signed. */
-	n = (size_t)snprintf(prefix, sizeof prefix, "%lld.", ts);
-	text = malloc(n + len + 1);
-	if (!text)
-		return -1;
-	memcpy(text, prefix, n);
-	memcpy(text + n, body, len);
-	ok = sm_hmac_verify(secret, strlen(secret), text, n + len, header(req, "X-SM-Signature"),
-	                    NULL);
-	if (ok == 1 &&
-	    sm_hmac_sha256_hex(secret, strlen(secret), text, n + len, seen->hmac, NULL) < 0)
-		ok = -1;
-	free(text);
-	seen->until = ts + STAMP_WINDOW;
-	if (ok == 0)
-		*why = "invalid signature";
-	return ok;
-}
-
-/* When WEBHOOK_SECRET_<DRIVER> is set, the request must be signed: with
- * X-SM-Timestamp and X-SM-Signature over "<timestamp>.<body>", or with the
- * driver's own header over the body. A cluster push (an agent's) must be
- * timestamped, and so signed, unless CLUSTER_ACCEPT_UNSTAMPED=1 lets
- * agents of the original form in: the body signature alone, or none when
- * the hub has no secret. 1 ok, 0 refused (*why), -1 error. */
-static int signature_ok(const struct request *req, const sm_driver *d, const char *body, size_t len,
-                        struct stamp *seen, const char **why)
-{
-	char var[96];
-	const char *secret, *sig, *stamp = header(req, "X-SM-Timestamp");
-	bool cluster = d->flags & SM_DRIVER_CLUSTER;
-	bool unstamped = cluster && sm_config_bool("CLUSTER_ACCEPT_UNSTAMPED", 0) == 1;
-	size_t n;
-	int ok;
-
-	n = (size_t)snprintf(var, sizeof var, "WEBHOOK_SECRET_%s", d->name);
-	for (size_t i = 15; i < n && i < sizeof var; i++)
-		var[i] = (char)toupper((unsigned char)var[i]);
-
-	secret = sm_config_get(var, NULL);
-	if (!secret && cluster && !unstamped) {
-		sm_log(SM_LOG_ERROR,
-		       "cluster push refused: %s is not set (or set "
-		       "CLUSTER_ACCEPT_UNSTAMPED=1 to take unsigned pushes)",
-		       var);
-		*why = "signed pushes only (X-SM-Timestamp and X-SM-Signature)";
-		return 0;
-	}
-	if (!secret)
-		return 1;
-	if (stamp && *stamp)
-		return timestamped_ok(req, secret, stamp, body, len, seen, why);
-	if (cluster && !unstamped) {
-		*why =
-		    "X-SM-Timestamp required (CLUSTER_ACCEPT_UNSTAMPED=1 takes the unstamped form)";
-		return 0;
-	}
-	sig = header(req, d->signature_header);
-	if ((!sig || !*sig) && d->signature_header_alt)
-		sig = header(req, d->signature_header_alt);
-	ok = sm_hmac_verify(secret, strlen(secret), body, len, sig, NULL);
-	if (ok == 0)
-		*why = "invalid signature";
-	return ok;
-}
-
-/* Remember a timestamped signature in the request's transaction, and
- * forget those whose window has passed: 1 new, 0 seen before (a replay),
- * -1 with err. */
-static int remember_stamp(sm_store *store, const struct stamp *seen, sm_error *err)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (!seen->hmac[0])
-		return 1;
-	st = sm_store_prepare(store, "DELETE FROM seen_signatures WHERE expires_at < ?1", err);
-	if (!st)
-		return -1;
-	sqlite3_bind_int64(st, 1, (long long)time(NULL));
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		goto fail;
-	st = sm_store_prepare(store,
-	                      "INSERT OR IGNORE INTO seen_signatures (signature, expires_at)"
-	                      " VALUES (?1, ?2)",
-	                      err);
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, seen->hmac, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, seen->until);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		goto fail;
-	return sqlite3_changes(sm_store_db(store)) > 0;
-fail:
-	sm_error_set(err, "%s: %s", sm_store_path(store), sqlite3_errmsg(sm_store_db(store)));
-	return -1;
-}
-
 static void writer_close(struct writer *w)
 {
 	sm_ingest_free(w->ingest);
@@ -345,7 +172,7 @@ struct pending {
 	const sm_driver *used;
 	sm_alert_batch batch;
 	json_t *payload, *envs;
-	struct stamp seen;
+	sm_stamp seen;
 	int status; /* 0: answered already; 202 once stored; else the error to answer */
 };
 
@@ -378,7 +205,7 @@ static void store_all(struct writer *w, struct pending *items, size_t n)
 		p->envs = json_array();
 		if (sm_store_exec(w->store, "SAVEPOINT request", &err) < 0)
 			goto fail;
-		replay = remember_stamp(w->store, &p->seen, &err);
+		replay = sm_auth_remember(w->store, &p->seen, (long long)time(NULL), &err);
 		if (replay < 0)
 			goto undo;
 		if (replay == 0) {
@@ -444,6 +271,7 @@ static void config_error(const struct request *req, const char *message)
 static void prepare(struct pending *p)
 {
 	const struct request *req = &p->req;
+	const sm_auth_request auth = {req->param, req->src};
 	const char *method = req->param(req->src, "REQUEST_METHOD");
 	const char *length = req->param(req->src, "CONTENT_LENGTH");
 	const char *why = NULL;
@@ -490,7 +318,7 @@ static void prepare(struct pending *p)
 		reject(req, 413, NULL, "body larger than the limit (SM_MAX_BODY)");
 		return;
 	}
-	check = api_key_ok(req, &why);
+	check = sm_auth_api_key(&auth, &why);
 	if (check <= 0) {
 		reject(req, check < 0 ? 500 : 401, NULL, check < 0 ? "cannot check API keys" : why);
 		return;
@@ -511,7 +339,8 @@ static void prepare(struct pending *p)
 	}
 	body[got] = '\0';
 	if (forced) {
-		check = signature_ok(req, forced, body, got, &p->seen, &why);
+		check = sm_auth_signature(&auth, forced, body, got, (long long)time(NULL), &p->seen,
+		                          &why);
 		if (check <= 0) {
 			reject(req, check < 0 ? 500 : 401, NULL,
 			       check < 0 ? "cannot verify signatures" : why);
@@ -535,7 +364,8 @@ static void prepare(struct pending *p)
 		goto out;
 	}
 	if (!forced) {
-		check = signature_ok(req, p->used, body, got, &p->seen, &why);
+		check = sm_auth_signature(&auth, p->used, body, got, (long long)time(NULL),
+		                          &p->seen, &why);
 		if (check <= 0) {
 			reject(req, check < 0 ? 500 : 401, NULL,
 			       check < 0 ? "cannot verify signatures" : why);
