@@ -886,7 +886,9 @@ static int run_command(struct args *a)
 			              a->status);
 	}
 	/* A listing only reads: it works on a store it may not write. */
-	if ((listing ? sm_store_open_readonly : sm_store_open)(NULL, &store, &err) < 0)
+	rc = listing ? sm_store_open_readonly(NULL, &store, &err)
+	             : sm_store_open(NULL, &store, &err);
+	if (rc < 0)
 		return sm_err_report(SM_EXIT_FAILURE, &err);
 	if (listing)
 		rc = list_rows(store, cmd, a);
