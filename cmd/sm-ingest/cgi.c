@@ -1,20 +1,24 @@
 /* cgi.c - sm-ingest as a webhook handler behind a web server: a CGI/1.1
  * program (RFC 3875), one process per request, or a long-running FastCGI
- * responder (see lib/fcgi.c) that keeps the store open across requests.
+ * responder (lib/ingest/fcgi.c) that keeps the store open across requests.
  * Both feed the same handler, which sees a request only through struct
  * request: its variables, its body and where the answer goes.
  *
  * The web server maps /alerts/webhook/ here; PATH_INFO names the driver
  * ("/grafana" or "/grafana/"; none = auto-detect). Checks, in order: method
  * (405), driver name (404), content type (415), length (400/413), API key
- * (401), JSON (400), signature of a forced driver (401), payload (400 when
- * the URL's driver cannot read it, 422 when no driver claims it), signature
- * of a detected driver (401). Only then is anything written: the
- * alerts and the queued envelopes in one transaction, and 202 after the
+ * (401), the body within SM_READ_TIMEOUT (408), signature of a forced
+ * driver (401), JSON (400), payload (400 when the URL's driver cannot read
+ * it, 422 when no driver claims it), signature of a detected driver (401); the
+ * key and signature rules are lib/ingest/auth.c's. Only then is anything
+ * written: the alerts and the queued envelopes in one transaction, a
+ * timestamped signature seen before refused there (409), and 202 after the
  * commit. Every answer is a JSON body; nothing is stored for a rejection.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,10 +27,10 @@
 #include <unistd.h>
 
 #include "sm/agents.h"
+#include "sm/auth.h"
 #include "sm/config.h"
 #include "sm/envelope.h"
 #include "sm/fcgi.h"
-#include "sm/hmac.h"
 #include "sm/inbox.h"
 #include "sm/ingest.h"
 #include "sm/json.h"
@@ -40,6 +44,8 @@ static const char *const reasons[][2] = {
     {"401", "Unauthorized"},
     {"404", "Not Found"},
     {"405", "Method Not Allowed"},
+    {"408", "Request Timeout"},
+    {"409", "Conflict"},
     {"413", "Content Too Large"},
     {"415", "Unsupported Media Type"},
     {"422", "Unprocessable Content"},
@@ -53,8 +59,9 @@ struct request {
 	void *src;
 	/* A request variable (REQUEST_METHOD, HTTP_X_API_KEY, …), NULL when absent. */
 	const char *(*param)(void *src, const char *name);
-	/* Up to want body bytes into buf: how many there were. */
-	size_t (*read_body)(void *src, char *buf, size_t want);
+	/* Up to want body bytes into buf: how many there were; *timed_out
+	 * when the client stalled past SM_READ_TIMEOUT. */
+	size_t (*read_body)(void *src, char *buf, size_t want, bool *timed_out);
 	/* The answer, CGI-style: header lines, a blank line, the body. */
 	void (*write)(void *src, const char *text, size_t len);
 };
@@ -99,18 +106,6 @@ static int reject(const struct request *req, int status, const char *extra_heade
 	respond(req, status, extra_header,
 	        json_pack("{s:s,s:s}", "status", "error", "message", message));
 	return SM_EXIT_OK; /* the request was answered */
-}
-
-/* A request header as CGI passes it: "X-Grafana-Signature" → HTTP_X_GRAFANA_SIGNATURE. */
-static const char *header(const struct request *req, const char *name)
-{
-	char var[128] = "HTTP_";
-	size_t n = strlen(var);
-
-	for (const char *p = name; *p && n < sizeof var - 1; p++)
-		var[n++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
-	var[n] = '\0';
-	return req->param(req->src, var);
 }
 
 /* The driver named by PATH_INFO: NULL for auto-detect; *unknown when the
@@ -162,115 +157,6 @@ static bool json_content_type(const struct request *req)
 	       (n > 5 && strcasecmp(type + n - 5, "+json") == 0);
 }
 
-/* The API key check, when SM_API_KEYS_FILE is set: the file holds one
- * "NAME SHA256HEX" per line (the keys themselves are never stored); the key
- * comes in X-API-Key or Authorization: Bearer. 1 ok, 0 refused, -1 error.
- * The file is read at each request, in FastCGI mode too, so a key is
- * revoked without a restart. */
-static int api_key_ok(const struct request *req, const char **why)
-{
-	const char *file = sm_config_get("SM_API_KEYS_FILE", NULL), *key, *auth;
-	char digest[SM_SHA256_HEX], line[512];
-	int ok = 0;
-	FILE *f;
-
-	if (!file)
-		return 1;
-	key = header(req, "X-API-Key");
-	auth = req->param(req->src, "HTTP_AUTHORIZATION");
-	if ((!key || !*key) && auth && strncmp(auth, "Bearer ", 7) == 0)
-		key = auth + 7;
-	if (!key || !*key) {
-		*why = "API key required (X-API-Key or Authorization: Bearer)";
-		return 0;
-	}
-	if (sm_sha256_hex(key, strlen(key), digest, NULL) < 0)
-		return -1;
-	f = fopen(file, "re");
-	if (!f) {
-		sm_log(SM_LOG_ERROR, "SM_API_KEYS_FILE %s: %s", file, strerror(errno));
-		return -1;
-	}
-	while (fgets(line, sizeof line, f)) {
-		char *save = NULL, *hex = NULL;
-		/* "NAME DIGEST" (any blanks between), or a digest alone. */
-		for (char *tok = strtok_r(line, " \t\r\n", &save); tok;
-		     tok = strtok_r(NULL, " \t\r\n", &save))
-			hex = tok;
-		if (!hex)
-			continue;
-		/* Every line is compared, so timing says nothing about which matched. */
-		if (strlen(hex) == 64 && strncasecmp(hex, digest, 64) == 0)
-			ok = 1;
-	}
-	fclose(f);
-	if (!ok)
-		*why = "invalid API key";
-	return ok;
-}
-
-/* A request that carries X-SM-Timestamp signs "<timestamp>.<body>" in
- * X-SM-Signature, so a captured request cannot be replayed once the
- * timestamp is more than 300 seconds away from the hub's clock. */
-static int timestamped_ok(const struct request *req, const char *secret, const char *stamp,
-                          const char *body, size_t len, const char **why)
-{
-	char *end;
-	long long ts, skew;
-	int ok;
-
-	errno = 0;
-	ts = strtoll(stamp, &end, 10);
-	if (errno || *end || end == stamp || ts <= 0) {
-		*why = "bad X-SM-Timestamp";
-		return 0;
-	}
-	skew = (long long)time(NULL) - ts;
-	if (skew < -300 || skew > 300) {
-		*why = "X-SM-Timestamp outside the allowed window (replayed or clock skew)";
-		return 0;
-	}
-	ok = sm_hmac_verify_stamped(secret, strlen(secret), ts, body, len,
-	                            header(req, "X-SM-Signature"), NULL);
-	if (ok == 0)
-		*why = "invalid signature";
-	return ok;
-}
-
-/* When WEBHOOK_SECRET_<DRIVER> is set, the request must be signed: with
- * X-SM-Timestamp and X-SM-Signature over "<timestamp>.<body>", or with the
- * driver's own header over the body (refused for cluster pushes when
- * CLUSTER_REQUIRE_TIMESTAMP=1). 1 ok, 0 refused (*why), -1 error. */
-static int signature_ok(const struct request *req, const sm_driver *d, const char *body, size_t len,
-                        const char **why)
-{
-	char var[96];
-	const char *secret, *sig, *stamp = header(req, "X-SM-Timestamp");
-	size_t n;
-	int ok;
-
-	n = (size_t)snprintf(var, sizeof var, "WEBHOOK_SECRET_%s", d->name);
-	for (size_t i = 15; i < n && i < sizeof var; i++)
-		var[i] = (char)toupper((unsigned char)var[i]);
-
-	secret = sm_config_get(var, NULL);
-	if (!secret)
-		return 1;
-	if (stamp && *stamp)
-		return timestamped_ok(req, secret, stamp, body, len, why);
-	if ((d->flags & SM_DRIVER_CLUSTER) && sm_config_bool("CLUSTER_REQUIRE_TIMESTAMP", 0) == 1) {
-		*why = "X-SM-Timestamp required (CLUSTER_REQUIRE_TIMESTAMP=1)";
-		return 0;
-	}
-	sig = header(req, d->signature_header);
-	if ((!sig || !*sig) && d->signature_header_alt)
-		sig = header(req, d->signature_header_alt);
-	ok = sm_hmac_verify(secret, strlen(secret), body, len, sig, NULL);
-	if (ok == 0)
-		*why = "invalid signature";
-	return ok;
-}
-
 static void writer_close(struct writer *w)
 {
 	sm_ingest_free(w->ingest);
@@ -286,6 +172,7 @@ struct pending {
 	const sm_driver *used;
 	sm_alert_batch batch;
 	json_t *payload, *envs;
+	sm_stamp seen;
 	int status; /* 0: answered already; 202 once stored; else the error to answer */
 };
 
@@ -299,7 +186,7 @@ static void store_all(struct writer *w, struct pending *items, size_t n)
 	size_t waiting = 0, i, k;
 	json_t *env;
 	bool busy = false, began = false;
-	int failed = 0;
+	int failed = 0, replay;
 
 	for (i = 0; i < n; i++)
 		waiting += items[i].status == 202;
@@ -318,6 +205,15 @@ static void store_all(struct writer *w, struct pending *items, size_t n)
 		p->envs = json_array();
 		if (sm_store_exec(w->store, "SAVEPOINT request", &err) < 0)
 			goto fail;
+		replay = sm_auth_remember(w->store, &p->seen, (long long)time(NULL), &err);
+		if (replay < 0)
+			goto undo;
+		if (replay == 0) {
+			p->status = 409;
+			if (sm_store_exec(w->store, "RELEASE request", &err) < 0)
+				goto fail;
+			continue;
+		}
 		if (sm_ingest_apply(w->ingest, &p->batch, p->trace, p->envs, &err) < 0)
 			goto undo;
 		json_array_foreach(p->envs, k, env)
@@ -375,6 +271,7 @@ static void config_error(const struct request *req, const char *message)
 static void prepare(struct pending *p)
 {
 	const struct request *req = &p->req;
+	const sm_auth_request auth = {req->param, req->src};
 	const char *method = req->param(req->src, "REQUEST_METHOD");
 	const char *length = req->param(req->src, "CONTENT_LENGTH");
 	const char *why = NULL;
@@ -384,7 +281,7 @@ static void prepare(struct pending *p)
 	json_error_t jerr;
 	sm_error err;
 	size_t got;
-	bool unknown;
+	bool unknown, timed_out = false;
 	int check;
 
 	p->status = 0;
@@ -421,7 +318,7 @@ static void prepare(struct pending *p)
 		reject(req, 413, NULL, "body larger than the limit (SM_MAX_BODY)");
 		return;
 	}
-	check = api_key_ok(req, &why);
+	check = sm_auth_api_key(&auth, &why);
 	if (check <= 0) {
 		reject(req, check < 0 ? 500 : 401, NULL, check < 0 ? "cannot check API keys" : why);
 		return;
@@ -431,14 +328,19 @@ static void prepare(struct pending *p)
 		reject(req, 500, NULL, "out of memory");
 		return;
 	}
-	got = req->read_body(req->src, body, (size_t)want);
+	got = req->read_body(req->src, body, (size_t)want, &timed_out);
+	if (timed_out) {
+		reject(req, 408, NULL, "body not received in time (SM_READ_TIMEOUT)");
+		goto out;
+	}
 	if (got < (size_t)want) {
 		reject(req, 400, NULL, "body shorter than Content-Length");
 		goto out;
 	}
 	body[got] = '\0';
 	if (forced) {
-		check = signature_ok(req, forced, body, got, &why);
+		check = sm_auth_signature(&auth, forced, body, got, (long long)time(NULL), &p->seen,
+		                          &why);
 		if (check <= 0) {
 			reject(req, check < 0 ? 500 : 401, NULL,
 			       check < 0 ? "cannot verify signatures" : why);
@@ -462,7 +364,8 @@ static void prepare(struct pending *p)
 		goto out;
 	}
 	if (!forced) {
-		check = signature_ok(req, p->used, body, got, &why);
+		check = sm_auth_signature(&auth, p->used, body, got, (long long)time(NULL),
+		                          &p->seen, &why);
 		if (check <= 0) {
 			reject(req, check < 0 ? 500 : 401, NULL,
 			       check < 0 ? "cannot verify signatures" : why);
@@ -481,7 +384,9 @@ static void finish(struct pending *p)
 	size_t i, alerts = 0;
 
 	sm_log_set_trace(p->trace);
-	if (p->status == 503) {
+	if (p->status == 409) {
+		reject(&p->req, 409, NULL, "replayed request: this signature was accepted before");
+	} else if (p->status == 503) {
 		reject(&p->req, 503, "Retry-After: 1", "store busy, try again");
 	} else if (p->status == 500) {
 		reject(&p->req, 500, NULL, "cannot store the alerts");
@@ -526,15 +431,34 @@ static const char *cgi_param(void *src, const char *name)
 	return getenv(name);
 }
 
-/* Exactly CONTENT_LENGTH bytes, never waiting for end of file. */
-static size_t cgi_read_body(void *src, char *buf, size_t want)
+/* Exactly CONTENT_LENGTH bytes, never waiting for end of file, nor longer
+ * than the read timeout (src) for all of them: a client that sends a short
+ * body and keeps the connection open costs a process that long at most. */
+static size_t cgi_read_body(void *src, char *buf, size_t want, bool *timed_out)
 {
+	const long long *timeout_ms = src;
+	struct timespec start, now;
 	size_t got = 0;
 
-	(void)src;
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	while (got < want) {
-		ssize_t n = read(STDIN_FILENO, buf + got, want - got);
-		if (n < 0 && errno == EINTR)
+		struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
+		long long left;
+		ssize_t n;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = *timeout_ms - ((long long)(now.tv_sec - start.tv_sec) * 1000 +
+		                      (now.tv_nsec - start.tv_nsec) / 1000000);
+		if (left <= 0) {
+			*timed_out = true;
+			break;
+		}
+		n = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (n == 0 || (n < 0 && errno == EINTR))
+			continue;
+		if (n < 0)
+			break;
+		n = read(STDIN_FILENO, buf + got, want - got);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0)
 			break;
@@ -562,8 +486,14 @@ int cgi_main(void)
 {
 	struct writer w = {NULL, NULL, false};
 	struct pending p = {.req = cgi_request};
+	long long timeout_ms = read_timeout_ms();
 
 	sm_log_init(NULL); /* SM_LOG_LEVEL may come from the dotenv file */
+	if (timeout_ms < 0) {
+		config_error(&cgi_request, "SM_READ_TIMEOUT");
+		return SM_EXIT_OK;
+	}
+	p.req.src = &timeout_ms;
 	handle(&p, 1, &w);
 	return SM_EXIT_OK;
 }
@@ -589,8 +519,9 @@ static const char *fcgi_param(void *src, const char *name)
 	return sm_fcgi_param(src, name);
 }
 
-static size_t fcgi_read_body(void *src, char *buf, size_t want)
+static size_t fcgi_read_body(void *src, char *buf, size_t want, bool *timed_out)
 {
+	(void)timed_out; /* the responder waits for whole requests (sm_fcgi_serve) */
 	size_t len;
 	const char *body = sm_fcgi_body(src, &len, NULL);
 
@@ -653,6 +584,11 @@ int fcgi_main(int argc, char **argv)
 	sm_log_init(NULL); /* SM_LOG_LEVEL may come from the dotenv file */
 	limit = state.config_error ? 0 : max_body();
 	limits.max_body = limit > 0 ? (size_t)limit : 0;
+	limits.read_timeout_ms = state.config_error ? 0 : read_timeout_ms();
+	if (limits.read_timeout_ms < 0) {
+		state.config_error = "SM_READ_TIMEOUT";
+		limits.read_timeout_ms = 0;
+	}
 	if (address) {
 		fd = sm_fcgi_listen(address, &err);
 		if (fd < 0)

@@ -1,24 +1,21 @@
 /* sm-ingest - the INGEST stage: webhook payloads in, alerts and incidents
- * stored, one envelope out per incident touched. Also a CGI program (see
- * cgi.c) and the listing/management commands for what it stored. */
+ * stored, one envelope out per incident touched (the batch engine is
+ * lib/ingest/stream.c). Also a CGI program (see cgi.c) and the
+ * listing/management commands for what it stored. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "sm/agents.h"
 #include "sm/config.h"
 #include "sm/envelope.h"
-#include "sm/inbox.h"
 #include "sm/ingest.h"
 #include "sm/json.h"
 #include "sm/log.h"
+#include "sm/stream.h"
 #include "sm/term.h"
-#include "sm/trace.h"
 #include "sm-ingest.h"
 
 static const char usage_text[] =
@@ -81,570 +78,32 @@ long long max_body(void)
 	return (long long)v;
 }
 
-/* --- reading a stream of payloads ---------------------------------------
- * Payloads may be one object, NDJSON, or objects simply concatenated. A small
- * scanner finds where each value ends (braces outside strings), so each is
- * parsed on its own, memory stays bounded by the largest
- * payload (SM_MAX_BODY), and we know when no more input is waiting (then the
- * open transaction is committed). */
-
-struct stream {
-	int fd;
-	const char *name;
-	char buf[65536];
-	size_t pos, len;
-	bool eof;
-	char *value; /* the current payload's bytes */
-	size_t used, cap;
-	long long limit;
-	size_t line; /* line of the current position, for messages */
-};
-
-static int fill(struct stream *s)
+long long read_timeout_ms(void)
 {
-	ssize_t n;
-
-	if (s->pos < s->len)
-		return 1;
-	if (s->eof)
-		return 0;
-	do
-		n = read(s->fd, s->buf, sizeof s->buf);
-	while (n < 0 && errno == EINTR);
-	if (n <= 0) {
-		s->eof = true;
-		return 0;
-	}
-	s->pos = 0;
-	s->len = (size_t)n;
-	return 1;
-}
-
-/* Append n bytes to s->value; -1 when out of memory. */
-static int keep(struct stream *s, const char *p, size_t n)
-{
-	if (s->used + n + 1 > s->cap) {
-		size_t ncap = s->cap ? s->cap : 4096;
-		char *v;
-		while (ncap < s->used + n + 1)
-			ncap *= 2;
-		v = realloc(s->value, ncap);
-		if (!v)
-			return -1;
-		s->value = v;
-		s->cap = ncap;
-	}
-	memcpy(s->value + s->used, p, n);
-	s->used += n;
-	return 0;
-}
-
-static bool is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* Collect the next value's bytes into s->value: 1 done, 0 larger than the
- * limit (the rest of it is skipped up to the end of the line), -1 no memory.
- * The buffer is scanned a run at a time and copied in one piece: this loop
- * sees every byte of the input. */
-static int next_value(struct stream *s)
-{
-	int depth = 0;
-	bool in_string = false, escaped = false, structured = false;
-
-	s->used = 0;
-	while (fill(s)) {
-		const char *p = s->buf + s->pos, *q = p, *end = s->buf + s->len, *stop;
-		size_t room = (size_t)(s->limit - (long long)s->used);
-		bool done = false;
-
-		stop = (size_t)(end - p) > room ? p + room : end;
-		while (q < stop) {
-			char c;
-			if (in_string && !escaped) /* most bytes are inside strings */
-				while (q < stop && *q != '"' && *q != '\\' && *q != '\n')
-					q++;
-			if (q == stop)
-				break;
-			c = *q;
-			if (!structured && depth == 0 && (s->used > 0 || q > p) &&
-			    (is_space(c) || c == '{' || c == '['))
-				break; /* the end of a bare scalar, left for the next value */
-			q++;
-			if (c == '\n')
-				s->line++;
-			if (in_string) {
-				if (escaped)
-					escaped = false;
-				else if (c == '\\')
-					escaped = true;
-				else if (c == '"')
-					in_string = false;
-			} else if (c == '"') {
-				in_string = true;
-			} else if (c == '{' || c == '[') {
-				structured = true;
-				depth++;
-			} else if ((c == '}' || c == ']') && --depth <= 0) {
-				done = true;
-				break;
-			}
-		}
-		if (keep(s, p, (size_t)(q - p)) < 0)
-			return -1;
-		s->pos += (size_t)(q - p);
-		if (done || (q < stop && q < end))
-			return 1;
-		if (q == stop && stop < end) {
-			/* Too large: skip to the end of the line so a stream can go on. */
-			char c = s->buf[s->pos++];
-			if (c == '\n')
-				s->line++;
-			while (c != '\n' && fill(s)) {
-				c = s->buf[s->pos++];
-				if (c == '\n')
-					s->line++;
-			}
-			return 0;
-		}
-	}
-	return 1; /* end of input: whatever we have (the parser says if it is cut short) */
-}
-
-/* Skip whitespace; false at the end of the input. */
-static bool more(struct stream *s)
-{
-	while (fill(s)) {
-		char c = s->buf[s->pos];
-		if (c != ' ' && c != '\t' && c != '\r' && c != '\n')
-			return true;
-		if (c == '\n')
-			s->line++;
-		s->pos++;
-	}
-	return false;
-}
-
-/* Whether another payload can be read without waiting. */
-static bool input_waiting(struct stream *s)
-{
-	struct pollfd p = {.fd = s->fd, .events = POLLIN};
-
-	/* The newline after an NDJSON line is no payload: a producer that
-	 * writes one line now and then must see it stored without waiting for
-	 * the next. */
-	while (s->pos < s->len && is_space(s->buf[s->pos])) {
-		if (s->buf[s->pos] == '\n')
-			s->line++;
-		s->pos++;
-	}
-	if (s->pos < s->len)
-		return true;
-	return !s->eof && poll(&p, 1, 0) == 1;
-}
-
-/* --- ingesting ----------------------------------------------------------- */
-
-struct run {
-	struct args *args;
-	sm_store *store;
-	sm_ingest *ingest;
-	sm_text pending; /* envelopes of the open transaction, NDJSON */
-	size_t in_txn;   /* payloads in the open transaction */
-	int status;
-};
-
-static int commit(struct run *r)
-{
-	sm_error err;
-	size_t len = r->pending.len;
-
-	if (r->in_txn == 0)
-		return 0;
-	r->in_txn = 0;
-	r->pending.len = 0;
-	if (sm_store_commit(r->store, &err) < 0) {
-		sm_store_rollback(r->store);
-		return sm_err(-1, "%s", err.msg);
-	}
-	/* Acknowledge (print) only what is committed: the transaction's
-	 * envelopes in one write, flushed for the next stage. */
-	if (len > 0 && (fwrite(r->pending.p, 1, len, stdout) != len || fflush(stdout) == EOF))
-		return sm_err(-1, "write error: %s", strerror(errno));
-	return 0;
-}
-
-/* Store one parsed batch in the open transaction. A failure here is the
- * store's (disk full, I/O error, a lock held past the busy timeout), not the
- * payload's, and ends the run: the transaction is rolled back, so nothing
- * since the last commit is stored or acknowledged, and running the same
- * input again stores it. No savepoint per payload: each one copied every
- * page the transaction had already changed, which cost a batch a third of
- * its time. */
-static int store_batch(struct run *r, sm_alert_batch *batch, const char *trace_id, size_t number,
-                       const char *name)
-{
-	size_t mark = r->pending.len;
+	double v;
 	sm_error err;
 
-	if (r->in_txn == 0 && sm_store_begin(r->store, &err) < 0)
-		goto fail;
-	r->in_txn++;
-	/* The envelopes go straight into the transaction's text, written at
-	 * the commit. */
-	if (sm_ingest_apply_text(r->ingest, batch, trace_id, &r->pending, &err) < 0)
-		goto fail;
-	if (batch->agent && sm_agents_record(r->store, batch->agent, NULL, &err) < 0)
-		goto fail;
-	for (size_t at = mark; r->args->queue && at < r->pending.len;) {
-		const char *line = r->pending.p + at, *end = strchr(line, '\n');
-		if (sm_inbox_put_text(r->store, line, (size_t)(end - line), trace_id, &err) < 0)
-			goto fail;
-		at = (size_t)(end - r->pending.p) + 1;
-	}
-	return 0;
-fail:
-	r->pending.len = mark;
-	return sm_err(
-	    -1,
-	    "%s: payload %zu: cannot store: %s (%zu payload(s) since the last commit not stored)",
-	    name, number, err.msg, r->in_txn);
-}
-
-/* --- the storing thread --------------------------------------------------
- * A batch is read and parsed on the main thread and stored on a second one:
- * parsing a payload (and printing its labels for the store) and storing it
- * are each about half of the work, so two cores share it. The reader hands
- * parsed payloads over through a short queue; the storer commits when the
- * reader says the input paused, after TXN_MAX payloads, and at the end, and
- * prints the envelopes of each commit after it. A payload the reader
- * refuses is reported by the reader and never reaches the storer. */
-
-/* Payloads per transaction at most. Each commit rewrites every index page
- * the transaction touched, and alert fingerprints spread over the whole
- * (source, fingerprint) index: 8192 wrote a populated store 1.3-1.5× faster
- * than 1024 (bench/README.md), for some 6 MiB more of pending envelopes. */
-#define TXN_MAX   8192
-#define QUEUE_MAX 256 /* parsed payloads waiting for the storer */
-
-enum item_kind { ITEM_PAYLOAD, ITEM_PAUSE, ITEM_END };
-
-struct item {
-	struct item *next;
-	enum item_kind kind;
-	json_t *payload; /* the batch refers into it */
-	sm_alert_batch batch;
-	const char *driver;
-	char trace[SM_TRACE_LEN + 1];
-	size_t number;
-};
-
-struct handoff {
-	pthread_mutex_t lock;
-	pthread_cond_t filled, drained;
-	struct item *head, *tail;
-	size_t count;
-	bool failed;                           /* the storer has stopped: the reader stops too */
-	struct item end;                       /* the last item: always at hand, never freed */
-	struct item *gathered, *gathered_tail; /* the reader's, not yet handed over */
-	/* Stored items go back to the reader to be freed: freeing walks every
-	 * node of a payload's tree, and on the storing core each was a cache
-	 * miss (that cost more CPU than the second thread saved). */
-	struct item *done;
-	size_t ngathered;
-	struct run *run;
-	const char *name;
-};
-
-static void free_item(struct item *it)
-{
-	sm_batch_clear(&it->batch);
-	json_decref(it->payload);
-	free(it);
-}
-
-static void free_items(struct item *it)
-{
-	while (it) {
-		struct item *next = it->next;
-		free_item(it);
-		it = next;
-	}
-}
-
-/* Hand the reader's gathered items to the storer (a few dozen at a time:
- * a wake-up per payload cost more than it saved). -1, the items freed, once
- * the storer has failed. */
-static int hand_over(struct handoff *h)
-{
-	struct item *first = h->gathered, *last = h->gathered_tail, *done;
-	size_t n = h->ngathered;
-
-	if (!first)
-		return 0;
-	h->gathered = h->gathered_tail = NULL;
-	h->ngathered = 0;
-	pthread_mutex_lock(&h->lock);
-	while (h->count >= QUEUE_MAX && !h->failed)
-		pthread_cond_wait(&h->drained, &h->lock);
-	if (h->failed && last->kind != ITEM_END) {
-		pthread_mutex_unlock(&h->lock);
-		free_items(first);
+	if (sm_config_double("SM_READ_TIMEOUT", DEFAULT_READ_TIMEOUT, &v, &err) < 0 || v <= 0 ||
+	    v > 86400) {
+		sm_log(SM_LOG_ERROR, "SM_READ_TIMEOUT must be a number of seconds above 0, "
+		                     "at most 86400");
 		return -1;
 	}
-	if (h->tail)
-		h->tail->next = first;
-	else
-		h->head = first;
-	h->tail = last;
-	h->count += n;
-	done = h->done;
-	h->done = NULL;
-	pthread_cond_signal(&h->filled);
-	pthread_mutex_unlock(&h->lock);
-	free_items(done);
-	return 0;
-}
-
-/* Gather an item; hand the gathered ones over at a pause, at the end, and
- * every HAND_OVER items. */
-#define HAND_OVER 32
-static int gather(struct handoff *h, struct item *it)
-{
-	it->next = NULL;
-	if (h->gathered_tail)
-		h->gathered_tail->next = it;
-	else
-		h->gathered = it;
-	h->gathered_tail = it;
-	h->ngathered++;
-	if (it->kind != ITEM_PAYLOAD || h->ngathered >= HAND_OVER)
-		return hand_over(h);
-	return 0;
-}
-
-static int gather_kind(struct handoff *h, enum item_kind kind)
-{
-	struct item *it = calloc(1, sizeof *it);
-
-	if (!it)
-		return sm_err(-1, "out of memory");
-	it->kind = kind;
-	return gather(h, it);
-}
-
-/* Everything queued, oldest first. */
-static struct item *take(struct handoff *h)
-{
-	struct item *all;
-
-	pthread_mutex_lock(&h->lock);
-	while (!h->head)
-		pthread_cond_wait(&h->filled, &h->lock);
-	all = h->head;
-	h->head = h->tail = NULL;
-	h->count = 0;
-	pthread_cond_signal(&h->drained);
-	pthread_mutex_unlock(&h->lock);
-	return all;
-}
-
-/* Give stored items back to the reader. */
-static void give_back(struct handoff *h, struct item *first, struct item *last)
-{
-	if (!first)
-		return;
-	pthread_mutex_lock(&h->lock);
-	last->next = h->done;
-	h->done = first;
-	pthread_mutex_unlock(&h->lock);
-}
-
-static void *storer(void *arg)
-{
-	struct handoff *h = arg;
-	struct run *r = h->run;
-	bool failed = false, ended = false;
-
-	while (!ended) {
-		struct item *it = take(h), *next, *back = NULL, *back_tail = NULL;
-
-		for (; it; it = next) {
-			enum item_kind kind = it->kind;
-			int rc = 0;
-
-			next = it->next;
-			if (!failed && kind == ITEM_PAYLOAD) {
-				sm_log_set_trace(it->trace);
-				rc = store_batch(r, &it->batch, it->trace, it->number, h->name);
-				if (rc == 0)
-					sm_log_kv(SM_LOG_INFO, "payload stored", "driver",
-					          it->driver, SM_LOG_END);
-				if (rc == 0 && r->in_txn >= TXN_MAX)
-					rc = commit(r);
-			} else if (!failed) {
-				rc = commit(r); /* the input paused, or ended */
-			}
-			if (kind == ITEM_END) {
-				ended = true;
-			} else {
-				it->next = back;
-				back = it;
-				if (!back_tail)
-					back_tail = it;
-			}
-			if (rc < 0 && !failed) {
-				failed = true;
-				if (r->in_txn > 0) {
-					sm_store_rollback(r->store);
-					r->in_txn = 0;
-				}
-				pthread_mutex_lock(&h->lock);
-				h->failed = true;
-				pthread_cond_broadcast(&h->drained);
-				pthread_mutex_unlock(&h->lock);
-			}
-		}
-		give_back(h, back, back_tail);
-	}
-	return NULL;
-}
-
-/* Parse one payload with its driver and hand it to the storer (or print it,
- * with --dry-run). Takes the payload. 0, or -1 when the run must stop. */
-static int one_payload(struct run *r, struct handoff *h, json_t *payload, size_t number,
-                       const char *name)
-{
-	struct item *it = calloc(1, sizeof *it);
-	const sm_driver *used = NULL;
-	const char *trace;
-	sm_error err;
-	int rc = 0;
-
-	if (!it) {
-		json_decref(payload);
-		return sm_err(-1, "out of memory");
-	}
-	it->kind = ITEM_PAYLOAD;
-	it->payload = payload;
-	it->number = number;
-	if (sm_driver_parse(r->args->driver, payload, &used, &it->batch, &err) < 0) {
-		sm_err(SM_EXIT_DATAERR, "%s: payload %zu: %s", name, number, err.msg);
-		r->status = SM_EXIT_DATAERR;
-		goto done;
-	}
-	it->driver = used->name;
-	/* An sm envelope keeps its trace (sm-check --json | sm-ingest -d local). */
-	trace = json_string_value(json_object_get(payload, "trace_id"));
-	if (sm_trace_valid(trace))
-		memcpy(it->trace, trace, SM_TRACE_LEN + 1);
-	else if (sm_trace_new(it->trace) < 0) {
-		rc = sm_err(-1, "no randomness for a trace id");
-		goto done;
-	}
-	sm_log_set_trace(it->trace);
-	if (r->args->dry_run) {
-		json_t *env = sm_ingest_dry_run(&it->batch, used->name, it->trace);
-		rc = sm_envelope_write(stdout, env, &err) < 0 ? sm_err(-1, "%s", err.msg) : 0;
-		json_decref(env);
-		goto done;
-	}
-	if (sm_batch_print(&it->batch) < 0) {
-		rc = sm_err(-1, "out of memory");
-		goto done;
-	}
-	return gather(h, it); /* -1: the storer has failed and said why */
-done:
-	free_item(it);
-	return rc;
-}
-
-static int ingest_stream(struct run *r, int fd, const char *name)
-{
-	struct stream *s = calloc(1, sizeof *s);
-	struct handoff h = {.lock = PTHREAD_MUTEX_INITIALIZER,
-	                    .filled = PTHREAD_COND_INITIALIZER,
-	                    .drained = PTHREAD_COND_INITIALIZER,
-	                    .run = r,
-	                    .name = name};
-	pthread_t thread;
-	bool threaded = false;
-	int rc = SM_EXIT_FAILURE;
-	size_t number = 0;
-	long long limit = max_body();
-
-	if (!s)
-		return sm_err(SM_EXIT_FAILURE, "out of memory");
-	if (limit < 0) {
-		free(s);
-		return SM_EXIT_USAGE;
-	}
-	s->fd = fd;
-	s->name = name;
-	s->line = 1;
-	s->limit = limit;
-	if (!r->args->dry_run) {
-		if (pthread_create(&thread, NULL, storer, &h) != 0) {
-			free(s);
-			return sm_err(SM_EXIT_FAILURE, "cannot start the storing thread");
-		}
-		threaded = true;
-	}
-	while (more(s)) {
-		json_error_t jerr;
-		size_t line = s->line;
-		json_t *payload;
-		int got = next_value(s);
-
-		number++;
-		if (got < 0) {
-			sm_err(SM_EXIT_FAILURE, "out of memory");
-			goto out;
-		}
-		if (got == 0) {
-			sm_err(SM_EXIT_DATAERR,
-			       "%s: payload %zu (line %zu): larger than %lld bytes (SM_MAX_BODY)",
-			       name, number, line, limit);
-			r->status = SM_EXIT_DATAERR;
-			continue;
-		}
-		payload = sm_json_parse(s->value, s->used, JSON_REJECT_DUPLICATES, &jerr);
-		if (!payload) {
-			sm_err(SM_EXIT_DATAERR, "%s: payload %zu (line %zu): malformed JSON: %s",
-			       name, number, line, jerr.text);
-			r->status = SM_EXIT_DATAERR;
-			break; /* the stream cannot be resynchronised */
-		}
-		if (!json_is_object(payload)) {
-			sm_err(SM_EXIT_DATAERR, "%s: payload %zu (line %zu): not a JSON object",
-			       name, number, line);
-			r->status = SM_EXIT_DATAERR;
-			json_decref(payload);
-		} else if (one_payload(r, &h, payload, number, name) < 0) {
-			goto out;
-		}
-		/* A pause in the input: the storer commits what it has. */
-		if (threaded && !input_waiting(s) && gather_kind(&h, ITEM_PAUSE) < 0)
-			goto out;
-	}
-	rc = r->status;
-out:
-	if (threaded) {
-		/* The end: the storer commits, or rolls back after a failure. */
-		h.end.kind = ITEM_END;
-		gather(&h, &h.end);
-		pthread_join(thread, NULL);
-		free_items(h.done);
-		if (h.failed)
-			rc = SM_EXIT_FAILURE;
-	}
-	free(s->value);
-	free(s);
-	return rc;
+	return (long long)(v * 1000 + 0.5);
 }
 
 /* --- commands ------------------------------------------------------------ */
+
+/* Standard output flushed: SM_EXIT_OK, or the write error (a full disk, a
+ * closed descriptor) and 1: a listing that was not written did not succeed. */
+static int output_done(void)
+{
+	int failed = ferror(stdout);
+
+	if (fflush(stdout) == EOF || failed)
+		return sm_err(SM_EXIT_FAILURE, "write error: %s", strerror(errno));
+	return SM_EXIT_OK;
+}
 
 static int list_drivers(bool json)
 {
@@ -666,7 +125,7 @@ static int list_drivers(bool json)
 			       sm_driver_enabled(&all[i]) ? "" : " [disabled]");
 		}
 	}
-	return SM_EXIT_OK;
+	return output_done();
 }
 
 static int list_rows(sm_store *store, const char *what, struct args *a)
@@ -708,7 +167,7 @@ static int list_rows(sm_store *store, const char *what, struct args *a)
 		sm_table_free(t);
 	}
 	json_decref(rows);
-	return SM_EXIT_OK;
+	return output_done();
 }
 
 static int incident_command(sm_store *store, struct args *a)
@@ -747,7 +206,7 @@ static int incident_command(sm_store *store, struct args *a)
 		sm_envelope_write(stdout, inc, NULL);
 		json_decref(inc);
 	}
-	return SM_EXIT_OK;
+	return output_done();
 }
 
 static int parse_args(int argc, char **argv, struct args *a)
@@ -793,7 +252,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case OPT_LIMIT:
 			errno = 0;
 			a->limit = strtoll(optarg, &end, 10);
-			if (errno || *end || a->limit < 0)
+			if (errno || *end || end == optarg || a->limit < 0)
 				return sm_err(SM_EXIT_USAGE,
 				              "--limit: expected a whole number >= 0");
 			break;
@@ -831,7 +290,10 @@ static int run_command(struct args *a)
 			return sm_err(SM_EXIT_USAGE, "--status: %s have no status '%s'", cmd,
 			              a->status);
 	}
-	if (sm_store_open(NULL, &store, &err) < 0)
+	/* A listing only reads: it works on a store it may not write. */
+	rc = listing ? sm_store_open_readonly(NULL, &store, &err)
+	             : sm_store_open(NULL, &store, &err);
+	if (rc < 0)
 		return sm_err_report(SM_EXIT_FAILURE, &err);
 	if (listing)
 		rc = list_rows(store, cmd, a);
@@ -841,36 +303,62 @@ static int run_command(struct args *a)
 	return rc;
 }
 
+/* Each refused payload, and what stopped the run, on standard error. */
+static void report(void *ctx, int code, const char *message)
+{
+	(void)ctx;
+	sm_err(code, "%s", message);
+}
+
 static int ingest(struct args *a)
 {
-	struct run r = {.args = a};
+	sm_stream_opts opts = {.driver = a->driver,
+	                       .dry_run = a->dry_run,
+	                       .queue = a->queue,
+	                       .max_body = max_body(),
+	                       .out = stdout,
+	                       .report = report};
 	const char *name = "stdin";
+	sm_store *store = NULL;
 	sm_error err;
 	int fd = STDIN_FILENO, rc;
 
 	if (a->noperands > 1)
 		return sm_err(SM_EXIT_USAGE, "one FILE at most (see sm-ingest --help)");
+	if (opts.max_body < 0)
+		return SM_EXIT_USAGE;
 	if (a->noperands == 1 && strcmp(a->operands[0], "-") != 0) {
 		name = a->operands[0];
 		fd = open(name, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			return sm_err(SM_EXIT_FAILURE, "%s: %s", name, strerror(errno));
 	}
-	if (!a->dry_run) {
-		if (sm_store_open(NULL, &r.store, &err) < 0 ||
-		    !(r.ingest = sm_ingest_new(r.store, &err))) {
-			rc = sm_err_report(SM_EXIT_FAILURE, &err);
-			goto out;
-		}
-	}
-	rc = ingest_stream(&r, fd, name);
-out:
+	if (!a->dry_run && sm_store_open(NULL, &store, &err) < 0)
+		rc = sm_err_report(SM_EXIT_FAILURE, &err);
+	else
+		rc = sm_stream_ingest(store, fd, name, &opts);
 	if (fd != STDIN_FILENO)
 		close(fd);
-	sm_ingest_free(r.ingest);
-	sm_store_close(r.store);
-	free(r.pending.p);
+	sm_store_close(store);
 	return rc;
+}
+
+/* A standard descriptor the caller closed (`<&-`, `>&-`) is given /dev/null
+ * opened the wrong way round, so reading stdin or writing stdout fails as
+ * it should (a read or write error) instead of reaching a file opened
+ * later in that slot, such as the store. */
+static void guard_standard_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		int other;
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		other = open("/dev/null", fd == STDIN_FILENO ? O_WRONLY : O_RDONLY);
+		if (other >= 0 && other != fd) {
+			dup2(other, fd);
+			close(other);
+		}
+	}
 }
 
 int main(int argc, char **argv)
@@ -879,6 +367,7 @@ int main(int argc, char **argv)
 	sm_error err;
 	int rc;
 
+	guard_standard_fds();
 	sm_json_arena_install(); /* before any tree is made */
 	sm_err_set_progname(argv[0]);
 	sm_log_init("sm-ingest");

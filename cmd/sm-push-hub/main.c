@@ -34,7 +34,7 @@ static const char usage_text[] =
     "  --version          version\n"
     "\n"
     "Environment: HUB_URL (required), INSTANCE_ID (default: host name),\n"
-    "WEBHOOK_SECRET_CLUSTER, SM_SPOOL_MAX (default 1000), SM_DB, SM_ENV_FILE.\n";
+    "WEBHOOK_SECRET_CLUSTER, HUB_API_KEY, SM_SPOOL_MAX (default 1000), SM_DB, SM_ENV_FILE.\n";
 
 enum {
 	OPT_CHECKERS = 256,
@@ -64,6 +64,7 @@ struct agent {
 	char url[2048];
 	char instance_id[256], hostname[256];
 	const char *secret;
+	char api_key_header[512]; /* "X-API-Key: …" when HUB_API_KEY is set */
 	long long spool_max;
 	sm_store *store;
 	int refused_status; /* the last refusal's HTTP status, for the exit message */
@@ -73,6 +74,7 @@ struct agent {
 static int configure(struct agent *ag)
 {
 	const char *url = sm_config_get("HUB_URL", NULL), *id = sm_config_get("INSTANCE_ID", NULL);
+	const char *key;
 	char why[256];
 	double max;
 	sm_error err;
@@ -81,6 +83,14 @@ static int configure(struct agent *ag)
 	sm_host_name(ag->hostname, sizeof ag->hostname);
 	snprintf(ag->instance_id, sizeof ag->instance_id, "%s", id ? id : ag->hostname);
 	ag->secret = sm_config_get("WEBHOOK_SECRET_CLUSTER", NULL);
+	key = sm_config_get("HUB_API_KEY", NULL);
+	if (key) {
+		/* A header line cannot hold a line break; nor can a key. */
+		if (strpbrk(key, "\r\n") || strlen(key) > sizeof ag->api_key_header - 12)
+			return sm_err(SM_EXIT_USAGE, "HUB_API_KEY: one line of at most %zu bytes",
+			              sizeof ag->api_key_header - 12);
+		snprintf(ag->api_key_header, sizeof ag->api_key_header, "X-API-Key: %s", key);
+	}
 	if (sm_config_double("SM_SPOOL_MAX", 1000, &max, &err) < 0 || max < 1 ||
 	    max != (double)(long long)max)
 		return sm_err(SM_EXIT_USAGE, "SM_SPOOL_MAX must be a whole number of entries >= 1");
@@ -192,7 +202,8 @@ static enum outcome send_push(struct agent *ag, const char *body, long *status, 
                               size_t size)
 {
 	char sig[3][128];
-	const char *headers[5] = {"Content-Type: application/json", NULL, NULL, NULL, NULL};
+	const char *headers[6] = {"Content-Type: application/json", NULL, NULL, NULL, NULL, NULL};
+	size_t nh = 1;
 	sm_http_request req = {.method = "POST",
 	                       .url = ag->url,
 	                       .headers = headers,
@@ -210,10 +221,12 @@ static enum outcome send_push(struct agent *ag, const char *body, long *status, 
 			snprintf(why, size, "%s", err.msg);
 			return BROKEN;
 		}
-		headers[1] = sig[0];
-		headers[2] = sig[1];
-		headers[3] = sig[2];
+		headers[nh++] = sig[0];
+		headers[nh++] = sig[1];
+		headers[nh++] = sig[2];
 	}
+	if (ag->api_key_header[0])
+		headers[nh++] = ag->api_key_header;
 	if (sm_http_send(&req, &res) < 0) {
 		snprintf(why, size, "unreachable: %s", res.error);
 		out = res.transient ? TEMPORARY : BROKEN;
@@ -266,6 +279,16 @@ static int drain_spool(struct agent *ag)
 	return rc < 0 ? sm_err(-1, "%s", err.msg) : 0;
 }
 
+/* Standard output flushed: SM_EXIT_OK, or the write error and 1. */
+static int output_done(void)
+{
+	int failed = ferror(stdout);
+
+	if (fflush(stdout) == EOF || failed)
+		return sm_err(SM_EXIT_FAILURE, "write error: %s", strerror(errno));
+	return SM_EXIT_OK;
+}
+
 static int print_spool(struct agent *ag)
 {
 	json_t *rows, *row;
@@ -291,7 +314,7 @@ static int print_spool(struct agent *ag)
 	if (json_array_size(rows) == 0 && sm_term_isatty(stdout) && !ag->json)
 		printf("the spool is empty\n");
 	json_decref(rows);
-	return SM_EXIT_OK;
+	return output_done();
 }
 
 static int push(struct agent *ag)
@@ -317,8 +340,10 @@ static int push(struct agent *ag)
 			printf("Dry run: payload for %s\n", ag->url[0] ? ag->url : "HUB_URL");
 		puts(shown ? shown : body);
 		free(shown);
-		fflush(stdout);
-		if (ag->dry_run)
+		/* Printed is acknowledged: a payload that was not written is no
+		 * success, and it is not sent either. */
+		rc = output_done();
+		if (rc != SM_EXIT_OK || ag->dry_run)
 			goto out;
 	}
 	down = drain_spool(ag);

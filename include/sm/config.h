@@ -32,4 +32,12 @@ int sm_config_double(const char *name, double def, double *out, sm_error *err);
  * dropped. malloc'd; NULL with err naming key and path. */
 char *sm_config_value_file(const char *key, const char *path, sm_error *err);
 
+/* Whether key is one of the API keys of the keys file at path: 1 yes, 0
+ * no, -1 with err when the file cannot be read. The file holds one key
+ * per line as "NAME SHA256HEX" (a name for people, blanks, the SHA-256 of
+ * the key in hexadecimal), nothing else; blank lines and lines starting
+ * with '#' are skipped, and any other line grants nothing (a warning in the
+ * log names it). */
+int sm_config_api_key_check(const char *path, const char *key, sm_error *err);
+
 #endif

@@ -73,6 +73,9 @@ size_t sm_fcgi_pair_encode(unsigned char *out, size_t size, const char *name, si
 typedef struct sm_fcgi_limits {
 	size_t max_params; /* bytes of PARAMS content per request; more = protocol error */
 	size_t max_body;   /* bytes of STDIN kept; more are counted and dropped */
+	/* Milliseconds a connection has to send a whole request, from its
+	 * accept or its previous answer; then it is closed (0: 30 s). */
+	long long read_timeout_ms;
 } sm_fcgi_limits;
 
 typedef struct sm_fcgi_conn sm_fcgi_conn;

@@ -40,6 +40,57 @@ int sm_ingest_apply_text(sm_ingest *ingest, sm_alert_batch *batch, const char *t
 /* The envelope --dry-run prints for a batch: nothing stored, no ids. */
 json_t *sm_ingest_dry_run(const sm_alert_batch *batch, const char *driver, const char *trace_id);
 
+/* --- the change decision ------------------------------------------------
+ * What the write path does with one reported alert, decided from what the
+ * store holds for it, with no SQL: the store code acts on the answer. */
+
+/* What the store holds and what was reported. */
+typedef struct sm_change_in {
+	bool known;           /* an alert with its (source, fingerprint) is stored */
+	bool was_firing;      /* the stored one's status */
+	bool same;            /* same description, labels, annotations and severity */
+	bool has_incident;    /* the stored one belongs to an incident */
+	bool resolved;        /* the report resolves it */
+	bool create_resolved; /* a resolved alert never seen is stored (not skipped) */
+} sm_change_in;
+
+/* The alert's "change" in envelopes and history; SKIPPED stores nothing. */
+enum sm_change {
+	SM_CHANGE_SKIPPED,
+	SM_CHANGE_CREATED,
+	SM_CHANGE_UPDATED,
+	SM_CHANGE_UNCHANGED,
+	SM_CHANGE_RESOLVED,
+	SM_CHANGE_REFIRED,
+};
+
+/* What happens to the alert's incident. */
+enum sm_incident_step {
+	SM_INCIDENT_NONE,    /* none is touched */
+	SM_INCIDENT_KEEP,    /* the alert stays with its incident, whose severity may rise */
+	SM_INCIDENT_ATTACH,  /* it joins the open incident of its key, or a new one */
+	SM_INCIDENT_REOPEN,  /* its own incident reopens, unless an open one of its key
+	                      * takes it or its own was closed: then as ATTACH */
+	SM_INCIDENT_RESOLVE, /* its incident resolves when no alert of it fires any more */
+};
+
+typedef struct sm_change_out {
+	enum sm_change change;
+	enum sm_incident_step incident;
+	bool write;            /* the alert row and a history row are written */
+	bool keep_severity;    /* the stored severity stays: a problem ends as it was */
+	bool incident_updated; /* the incident kept counts as updated in its envelope */
+} sm_change_out;
+
+sm_change_out sm_ingest_decide(const sm_change_in *in);
+/* The name of a change, as envelopes and alert_history show it. */
+const char *sm_change_name(enum sm_change change);
+/* The incident's severity after an alert of severity alert takes the step:
+ * KEEP and ATTACH raise it, never lower it; REOPEN starts a new episode at
+ * the alert's severity; NONE and RESOLVE leave it. */
+enum sm_severity sm_ingest_incident_severity(enum sm_incident_step step, enum sm_severity incident,
+                                             enum sm_severity alert);
+
 /* Incident management: ack (open → acknowledged), resolve (open or
  * acknowledged → resolved), close (any → closed). Returns 1 when changed,
  * 0 when the incident was already in (or past) that state, -1 with err when

@@ -21,6 +21,10 @@ int sm_store_schema_latest(void);
 int sm_store_default_path(char *buf, size_t size, sm_error *err);
 /* Open (creating and migrating as needed); path NULL means the default. */
 int sm_store_open(const char *path, sm_store **out, sm_error *err);
+/* Open for reading only (listings): a read-only file can be read, and
+ * nothing is written. A missing store is created and an older one
+ * migrated, as by sm_store_open; a newer one is refused. */
+int sm_store_open_readonly(const char *path, sm_store **out, sm_error *err);
 void sm_store_close(sm_store *store);
 
 sqlite3 *sm_store_db(sm_store *store);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "sm/config.h"
+#include "sm/hmac.h"
 #include "sm/log.h"
 
 static char *trim(char *s)
@@ -200,4 +201,64 @@ char *sm_config_value_file(const char *key, const char *path, sm_error *err)
 		n--;
 	buf[n] = '\0';
 	return buf;
+}
+
+/* a and b (n bytes each) equal, ignoring ASCII case, in time that depends
+ * on n only. */
+static bool same_hex(const char *a, const char *b, size_t n)
+{
+	unsigned diff = 0;
+
+	for (size_t i = 0; i < n; i++)
+		diff |= (unsigned)(tolower((unsigned char)a[i]) ^ tolower((unsigned char)b[i]));
+	return diff == 0;
+}
+
+int sm_config_api_key_check(const char *path, const char *key, sm_error *err)
+{
+	char digest[SM_SHA256_HEX], line[1024];
+	size_t lineno = 0;
+	int found = 0;
+	FILE *f;
+
+	if (sm_sha256_hex(key, strlen(key), digest, err) < 0)
+		return -1;
+	f = fopen(path, "re");
+	if (!f) {
+		sm_error_set(err, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof line, f)) {
+		char *save = NULL, *name, *hex, *extra, *s;
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			int c;
+			while ((c = getc(f)) != EOF && c != '\n')
+				; /* the rest of an overlong line */
+			sm_log(SM_LOG_WARN, "%s:%zu: line too long, ignored", path, lineno);
+			continue;
+		}
+		s = trim(line);
+		if (!*s || *s == '#')
+			continue;
+		name = strtok_r(s, " \t", &save);
+		hex = strtok_r(NULL, " \t", &save);
+		extra = strtok_r(NULL, " \t", &save);
+		if (!hex || extra || strlen(hex) != 64 ||
+		    strspn(hex, "0123456789abcdefABCDEF") != 64) {
+			sm_log(SM_LOG_WARN, "%s:%zu: expected NAME SHA256HEX, line ignored", path,
+			       lineno);
+			continue;
+		}
+		(void)name;
+		/* Every line is compared, so timing says nothing about which matched. */
+		if (same_hex(hex, digest, 64))
+			found = 1;
+	}
+	if (ferror(f)) {
+		sm_error_set(err, "%s: read error", path);
+		found = -1;
+	}
+	fclose(f);
+	return found;
 }

@@ -1,4 +1,5 @@
 /* store.c - opening, creating and migrating the SQLite store. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -214,6 +215,12 @@ static const char *const migrations[] = {
      * instead of sorting every match in a temporary b-tree. */
     ("DROP INDEX incidents_group;"
      "CREATE INDEX incidents_group ON incidents (group_key, id);"),
+    /* 4: the timestamped signatures a hub accepted, kept until their
+     * timestamp leaves the window, so a second delivery is refused. */
+    ("CREATE TABLE seen_signatures ("
+     " signature TEXT PRIMARY KEY,"
+     " expires_at INTEGER NOT NULL) WITHOUT ROWID;"
+     "CREATE INDEX seen_signatures_expiry ON seen_signatures (expires_at);"),
 };
 
 #define LATEST ((int)(sizeof migrations / sizeof migrations[0]))
@@ -532,6 +539,93 @@ int sm_store_open(const char *path, sm_store **out, sm_error *err)
 		goto fail;
 	if (migrate(store, err) < 0)
 		goto fail;
+	*out = store;
+	return 0;
+fail:
+	sm_store_close(store);
+	return -1;
+}
+
+/* A store in WAL mode is read through its shared-memory file, made beside
+ * it by the first reader. Where that cannot be made (a read-only directory
+ * or file system) and no write-ahead log holds changes, the file alone is
+ * the whole store and is read as it is, without locks: no writer can work
+ * there either. */
+static int reopen_immutable(sm_store *store)
+{
+	char wal[4200], uri[3 * sizeof store->path + 32], *u = uri;
+	struct stat st;
+
+	snprintf(wal, sizeof wal, "%s-wal", store->path);
+	if (stat(wal, &st) == 0 && st.st_size > 0)
+		return -1;
+	u += sprintf(u, "file:");
+	for (const unsigned char *p = (const unsigned char *)store->path; *p; p++) {
+		if (isalnum(*p) || strchr("/-._~", *p))
+			*u++ = (char)*p;
+		else
+			u += sprintf(u, "%%%02X", *p);
+	}
+	strcpy(u, "?immutable=1");
+	sqlite3_close(store->db);
+	store->db = NULL;
+	if (sqlite3_open_v2(uri, &store->db,
+	                    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI,
+	                    NULL) != SQLITE_OK)
+		return -1;
+	return 0;
+}
+
+int sm_store_open_readonly(const char *path, sm_store **out, sm_error *err)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	sm_store *store;
+	struct stat st;
+	int version;
+
+	*out = NULL;
+	pthread_once(&once, configure_sqlite);
+	store = calloc(1, sizeof *store);
+	if (!store) {
+		sm_error_set(err, "out of memory");
+		return -1;
+	}
+	if (path && *path)
+		snprintf(store->path, sizeof store->path, "%s", path);
+	else if (sm_store_default_path(store->path, sizeof store->path, err) < 0)
+		goto fail;
+	/* No store yet: it is made as by any other tool (DESIGN.md §4). */
+	if (stat(store->path, &st) < 0 && errno == ENOENT) {
+		sm_store_close(store);
+		return sm_store_open(path, out, err);
+	}
+	if (sqlite3_open_v2(store->path, &store->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK) {
+		sm_error_set(err, "%s: %s", store->path,
+		             store->db ? sqlite3_errmsg(store->db) : "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(store->db, 10000);
+	version = sm_store_schema_version(store);
+	if (version < 0 &&
+	    ((sqlite3_errcode(store->db) & 0xff) == SQLITE_CANTOPEN ||
+	     (sqlite3_errcode(store->db) & 0xff) == SQLITE_READONLY) &&
+	    reopen_immutable(store) == 0)
+		version = sm_store_schema_version(store);
+	if (version < 0) {
+		sm_error_set(err, "%s: %s", store->path, sqlite3_errmsg(store->db));
+		goto fail;
+	}
+	if (version > LATEST) {
+		sm_error_set(err, "%s: schema version %d is newer than this sm (%d)", store->path,
+		             version, LATEST);
+		goto fail;
+	}
+	if (version < LATEST) {
+		/* An older store is migrated first, which needs the write lock. */
+		sm_store_close(store);
+		return sm_store_open(path, out, err);
+	}
 	*out = store;
 	return 0;
 fail:

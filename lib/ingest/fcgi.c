@@ -23,9 +23,12 @@
 #include "sm/fcgi.h"
 #include "sm/log.h"
 
-/* How long a web server may stay silent in the middle of a request, or
- * keep an idle connection, before it is closed (milliseconds). */
-#define IO_TIMEOUT_MS 30000
+/* How long a connection may take to send a whole request, counted from
+ * its accept or from the end of its previous request (so a kept
+ * connection idle that long is closed too), when the limits do not say
+ * (milliseconds). A deadline, not a time since the last byte: a client
+ * that trickles a byte now and then still holds its slot no longer. */
+#define READ_TIMEOUT_MS 30000
 /* Bytes read from a connection at a time. */
 #define SLOT_BUFFER 65536
 /* A number macro as a string literal. */
@@ -646,7 +649,7 @@ struct slot {
 	sm_fcgi_conn *c;
 	unsigned char *buf;
 	size_t have, off;
-	struct timespec last; /* of the last byte received */
+	struct timespec since; /* accepted, or its last request answered */
 };
 
 static long long ms_since(const struct timespec *t)
@@ -703,14 +706,18 @@ static int slot_read(struct slot *s)
 		return -1; /* the web server closed, or reset */
 	s->have = (size_t)n;
 	s->off = 0;
-	clock_gettime(CLOCK_MONOTONIC, &s->last);
 	return slot_feed(s);
+}
+
+static long long read_timeout_ms(const sm_fcgi_limits *limits)
+{
+	return limits->read_timeout_ms > 0 ? limits->read_timeout_ms : READ_TIMEOUT_MS;
 }
 
 /* Accept one waiting connection into s: false when none is waiting. */
 static bool slot_accept(int listen_fd, struct slot *s, const sm_fcgi_limits *limits)
 {
-	struct timeval tv = {IO_TIMEOUT_MS / 1000, 0};
+	struct timeval tv = {read_timeout_ms(limits) / 1000, read_timeout_ms(limits) % 1000 * 1000};
 	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
 	s->fd = -1;
@@ -726,7 +733,7 @@ static bool slot_accept(int listen_fd, struct slot *s, const sm_fcgi_limits *lim
 	s->buf = malloc(SLOT_BUFFER);
 	s->have = s->off = 0;
 	s->fd = fd;
-	clock_gettime(CLOCK_MONOTONIC, &s->last);
+	clock_gettime(CLOCK_MONOTONIC, &s->since);
 	if (!s->c || !s->buf)
 		slot_close(s);
 	return true;
@@ -771,7 +778,9 @@ int sm_fcgi_serve(int listen_fd, const sm_fcgi_limits *limits, sm_fcgi_handler *
 				free_slot = free_slot < SM_FCGI_MAX_CONNS ? free_slot : i;
 				continue;
 			}
-			if (ms_since(&slots[i].last) > IO_TIMEOUT_MS) {
+			if (ms_since(&slots[i].since) > read_timeout_ms(limits)) {
+				sm_log(SM_LOG_WARN, "FastCGI connection closed: no whole request "
+				                    "within the read timeout");
 				slot_close(&slots[i]); /* stalled, or idle too long */
 				free_slot = free_slot < SM_FCGI_MAX_CONNS ? free_slot : i;
 				continue;
@@ -783,7 +792,8 @@ int sm_fcgi_serve(int listen_fd, const sm_fcgi_limits *limits, sm_fcgi_handler *
 			fds[nfds] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
 			map[nfds++] = SM_FCGI_MAX_CONNS;
 		}
-		n = poll(fds, nfds, 1000);
+		n = poll(fds, nfds,
+		         read_timeout_ms(limits) < 1000 ? (int)read_timeout_ms(limits) : 1000);
 		if (n < 0 && errno != EINTR) {
 			sm_error_set(err, "poll: %s", strerror(errno));
 			break;
@@ -821,6 +831,7 @@ int sm_fcgi_serve(int listen_fd, const sm_fcgi_limits *limits, sm_fcgi_handler *
 					slot_close(s);
 					continue;
 				}
+				clock_gettime(CLOCK_MONOTONIC, &s->since);
 				if (more ==
 				    1) { /* a kept connection sent its next request already */
 					ready_slot[again] = ready_slot[k];

@@ -253,7 +253,10 @@ static int escalate(sm_ingest *in, struct result *r, long long id, enum sm_sever
 	if (sqlite3_step(st) != SQLITE_ROW)
 		return failed(in, err);
 	old = sm_severity_parse((const char *)sqlite3_column_text(st, 1));
-	if ((int)severity <= old)
+	if (old < 0)
+		return failed(in, err);
+	severity = sm_ingest_incident_severity(SM_INCIDENT_KEEP, (enum sm_severity)old, severity);
+	if ((int)severity == old)
 		return 0;
 	if (!t->previous_severity)
 		t->previous_severity = strdup(sm_severity_name((enum sm_severity)old));
@@ -363,6 +366,45 @@ static int maybe_resolve(sm_ingest *in, struct result *r, long long incident, co
 	return 0;
 }
 
+/* A refiring alert: an open incident of its key takes it; else its own
+ * incident (own, 0 for none) reopens at the alert's severity, unless an
+ * operator closed it: then it starts a new one. The incident id, 0 on
+ * error. */
+static long long reopen(sm_ingest *in, struct result *r, const char *source, const sm_alert *a,
+                        long long own, const char *now, const char *trace_id, sm_error *err)
+{
+	long long open = find_open(in, source, a, err);
+	sqlite3_stmt *st;
+
+	if (open < 0)
+		return 0;
+	if (open > 0)
+		own = 0;
+	if (own > 0) {
+		st = use(in, INCIDENT_OF);
+		sqlite3_bind_int64(st, 1, own);
+		/* A closed incident stays closed: the alert starts anew. */
+		if (sqlite3_step(st) != SQLITE_ROW ||
+		    strcmp((const char *)sqlite3_column_text(st, 0), "closed") == 0)
+			own = 0;
+	}
+	if (own == 0)
+		return attach(in, r, source, a, now, trace_id, err);
+	st = use(in, REOPEN_INCIDENT);
+	sqlite3_bind_int64(st, 1, own);
+	bind_text(st, 2, now);
+	/* A new episode: the incident's old severity is not carried over. */
+	bind_text(st, 3,
+	          sm_severity_name(
+	              sm_ingest_incident_severity(SM_INCIDENT_REOPEN, a->severity, a->severity)));
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		failed(in, err);
+		return 0;
+	}
+	note_change(touch(r, own), INC_REOPENED);
+	return own;
+}
+
 /* What the store holds for an alert after the write. */
 struct stored {
 	const char *status, *severity, *started, *ended;
@@ -413,6 +455,8 @@ static int apply_one(sm_ingest *in, struct result *r, const char *source, const 
 	char *old_status = NULL, *old_sev = NULL, *old_started = NULL, *old_ended = NULL;
 	struct stored out;
 	const char *change = NULL;
+	sm_change_in prior = {.resolved = a->resolved, .create_resolved = create_resolved};
+	sm_change_out decision;
 	long long id = 0, incident = 0;
 	sqlite3_stmt *st;
 	int rc = -1;
@@ -440,91 +484,55 @@ static int apply_one(sm_ingest *in, struct result *r, const char *source, const 
 			sm_error_set(err, "out of memory");
 			goto done;
 		}
-		same = same && strcmp(old_sev, sev) == 0;
-		if (strcmp(old_status, "resolved") == 0 && a->resolved) {
-			change = "unchanged"; /* a resolved repeat writes nothing */
-		} else if (strcmp(old_status, "firing") == 0 && !a->resolved) {
-			change = same ? "unchanged" : "updated";
-			/* The alert stays with its incident, even one an operator
-			 * resolved by hand; only its severity may rise. */
-			if (incident > 0) {
-				if (!same)
-					note_change(touch(r, incident), INC_UPDATED);
-				if (escalate(in, r, incident, a->severity, now, err) < 0)
-					goto done;
-			} else if ((incident = attach(in, r, source, a, now, trace_id, err)) == 0) {
-				goto done;
-			} else {
-				change = "updated";
-			}
-		} else if (a->resolved) {
-			change = "resolved";
-			/* The severity of a problem stays what it was when it ends. */
-			sev = old_sev;
-		} else {
-			long long reopen = incident, open = find_open(in, source, a, err);
-			change = "refired";
-			if (open < 0)
-				goto done;
-			/* An open incident for the same key takes it first; else its
-			 * own incident reopens, unless an operator closed it. */
-			if (open > 0)
-				reopen = 0;
-			if (reopen > 0) {
-				st = use(in, INCIDENT_OF);
-				sqlite3_bind_int64(st, 1, reopen);
-				/* A closed incident stays closed: the alert starts anew. */
-				if (sqlite3_step(st) != SQLITE_ROW ||
-				    strcmp((const char *)sqlite3_column_text(st, 0), "closed") == 0)
-					reopen = 0;
-			}
-			if (reopen > 0) {
-				st = use(in, REOPEN_INCIDENT);
-				sqlite3_bind_int64(st, 1, reopen);
-				bind_text(st, 2, now);
-				bind_text(st, 3, sev);
-				if (sqlite3_step(st) != SQLITE_DONE) {
-					failed(in, err);
-					goto done;
-				}
-				note_change(touch(r, reopen), INC_REOPENED);
-				incident = reopen;
-			} else if ((incident = attach(in, r, source, a, now, trace_id, err)) == 0) {
-				goto done;
-			}
-		}
-		if (strcmp(change, "unchanged") != 0) {
-			st = use(in, UPDATE_ALERT);
-			sqlite3_bind_int64(st, 1, id);
-			bind_text(st, 2, a->name);
-			bind_text(st, 3, status);
-			bind_text(st, 4, sev);
-			bind_text(st, 5, a->description);
-			bind_text(st, 6, labels);
-			bind_text(st, 7, annotations);
-			bind_text(st, 8, raw);
-			bind_text(st, 9, a->resolved ? ended : NULL);
-			bind_id(st, 10, incident);
-			bind_text(st, 11, now);
-			if (sqlite3_step(st) != SQLITE_DONE) {
-				failed(in, err);
-				goto done;
-			}
-			if (history(in, id, change, old_status, status, old_sev, sev, now, trace_id,
-			            err) < 0)
-				goto done;
-		}
-		if (a->resolved && incident > 0 && strcmp(change, "resolved") == 0 &&
-		    maybe_resolve(in, r, incident, now, err) < 0)
+		prior.known = true;
+		prior.was_firing = strcmp(old_status, "firing") == 0;
+		prior.same = same && strcmp(old_sev, sev) == 0;
+		prior.has_incident = incident > 0;
+	}
+	decision = sm_ingest_decide(&prior);
+	if (decision.change == SM_CHANGE_SKIPPED) {
+		rc = 0; /* nothing to resolve, nothing stored */
+		goto done;
+	}
+	change = sm_change_name(decision.change);
+	if (decision.keep_severity)
+		sev = old_sev;
+	switch (decision.incident) {
+	case SM_INCIDENT_KEEP:
+		if (decision.incident_updated)
+			note_change(touch(r, incident), INC_UPDATED);
+		if (escalate(in, r, incident, a->severity, now, err) < 0)
 			goto done;
-	} else {
-		if (a->resolved && !create_resolved) {
-			rc = 0; /* nothing to resolve, nothing stored */
+		break;
+	case SM_INCIDENT_ATTACH:
+		if ((incident = attach(in, r, source, a, now, trace_id, err)) == 0)
+			goto done;
+		break;
+	case SM_INCIDENT_REOPEN:
+		if ((incident = reopen(in, r, source, a, incident, now, trace_id, err)) == 0)
+			goto done;
+		break;
+	default:
+		break;
+	}
+	if (decision.write && prior.known) {
+		st = use(in, UPDATE_ALERT);
+		sqlite3_bind_int64(st, 1, id);
+		bind_text(st, 2, a->name);
+		bind_text(st, 3, status);
+		bind_text(st, 4, sev);
+		bind_text(st, 5, a->description);
+		bind_text(st, 6, labels);
+		bind_text(st, 7, annotations);
+		bind_text(st, 8, raw);
+		bind_text(st, 9, a->resolved ? ended : NULL);
+		bind_id(st, 10, incident);
+		bind_text(st, 11, now);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			failed(in, err);
 			goto done;
 		}
-		change = "created";
-		if (!a->resolved && (incident = attach(in, r, source, a, now, trace_id, err)) == 0)
-			goto done;
+	} else if (decision.write) {
 		st = use(in, INSERT_ALERT);
 		bind_text(st, 1, source);
 		bind_text(st, 2, a->fingerprint);
@@ -544,10 +552,14 @@ static int apply_one(sm_ingest *in, struct result *r, const char *source, const 
 			goto done;
 		}
 		id = sqlite3_last_insert_rowid(sm_store_db(in->store));
-		if (history(in, id, change, NULL, status, NULL, sev, now, trace_id, err) < 0)
-			goto done;
 	}
-	if (old_status && strcmp(change, "unchanged") == 0)
+	if (decision.write &&
+	    history(in, id, change, old_status, status, old_sev, sev, now, trace_id, err) < 0)
+		goto done;
+	if (decision.incident == SM_INCIDENT_RESOLVE &&
+	    maybe_resolve(in, r, incident, now, err) < 0)
+		goto done;
+	if (prior.known && !decision.write)
 		out = (struct stored){old_status, old_sev, old_started, old_ended};
 	else
 		out = (struct stored){status, sev, old_started ? old_started : started,
@@ -821,6 +833,13 @@ int sm_incident_set_status(sm_store *store, long long id, const char *action, sm
 			sm_error_set(err, "unknown incident action '%s'", action);
 		return -1;
 	}
+	/* A write transaction from the start: a read that is still open when
+	 * the UPDATE asks for the write lock cannot wait for another writer
+	 * (SQLite answers "database is locked" at once, busy timeout or not). */
+	if (sm_store_begin(store, err) < 0) {
+		sqlite3_finalize(st);
+		return -1;
+	}
 	exists = sm_store_prepare(store, "SELECT 1 FROM incidents WHERE id = ?1", err);
 	if (!exists)
 		goto done;
@@ -829,6 +848,7 @@ int sm_incident_set_status(sm_store *store, long long id, const char *action, sm
 		sm_error_set(err, "no incident %lld", id);
 		goto done;
 	}
+	sqlite3_reset(exists);
 	sm_rfc3339_now(now, true);
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
@@ -838,10 +858,14 @@ int sm_incident_set_status(sm_store *store, long long id, const char *action, sm
 		goto done;
 	}
 	changed = sqlite3_changes(sm_store_db(store));
-	rc = changed > 0 ? 1 : 0;
+	sqlite3_reset(st);
+	if (sm_store_commit(store, err) == 0)
+		rc = changed > 0 ? 1 : 0;
 done:
 	sqlite3_finalize(exists);
 	sqlite3_finalize(st);
+	if (rc < 0)
+		sm_store_rollback(store);
 	return rc;
 }
 

@@ -148,6 +148,22 @@ t_api_keys() {
 	[ "$code" = 202 ]
 	# The key never reaches the server's error log.
 	! grep -q "$key" "$SM_SERVE_DIR"/*.log
+	# A key revoked by commenting its line out, or a digest without a
+	# name, grants nothing; the file may have comments and blank lines.
+	revoked=fedcba9876543210fedcba9876543210fedcba98
+	{
+		echo "# senders"
+		echo
+		printf 'ops\t%s\n' "$(printf %s "$key" | sha256sum | cut -d' ' -f1)"
+		printf '# revoked %s\n' "$(printf %s "$revoked" | sha256sum | cut -d' ' -f1)"
+		printf '%s\n' "$(printf %s "lonely-key" | sha256sum | cut -d' ' -f1)"
+	} >"$CGI_DIR/keys"
+	post /alerts/webhook/ "$(am_payload K3 x firing)" "X-API-Key: $revoked"
+	[ "$code" = 401 ]
+	post /alerts/webhook/ "$(am_payload K3 x firing)" "X-API-Key: lonely-key"
+	[ "$code" = 401 ]
+	post /alerts/webhook/ "$(am_payload K3 x firing)" "X-API-Key: $key"
+	[ "$code" = 202 ]
 }
 
 # signatures: WEBHOOK_SECRET_<DRIVER> makes an unsigned or badly signed request 401

@@ -321,3 +321,45 @@ print('ok')
 	run sm-ingest --fastcgi 127.0.0.1:notaport
 	[ "$status" -eq 1 ]
 }
+
+@test "SM_READ_TIMEOUT: a client trickling a request is closed after it; 32 of them hold no other request" {
+	dir=$(mktemp -d "$CGI_DIR/slow.XXXXXX")
+	export SM_DB="$dir/slow.db"
+	SM_READ_TIMEOUT=1 sm-ingest --fastcgi "$dir/sock" 2>"$dir/log" &
+	pid=$!
+	for _ in $(seq 50); do [ -S "$dir/sock" ] && break; sleep 0.05; done
+	# Every slot taken by a connection that sends a byte of its request
+	# every 0.2 s (never silent long enough for a time-since-last-byte
+	# rule), then an honest request: it is answered once the read timeout
+	# has closed the trickling ones, while they still trickle.
+	run fcgi "$dir/sock" "
+import time
+slow = [connect(addr) for _ in range(32)]
+req = request(1, $(am Slow s1))
+t0 = time.monotonic()
+s = connect(addr)
+s.sendall(request(2, $(am Honest h1)))
+s.settimeout(0.2)
+answered, closed_slow, i = False, 0, 0
+while time.monotonic() - t0 < 20 and not answered:
+    for c in slow:
+        try:
+            c.sendall(req[i:i + 1])
+        except OSError:
+            pass
+    i += 1
+    try:
+        answered = stdout_of(read_records(s), 2).startswith('Status: 202')
+    except socket.timeout:
+        pass
+for c in slow:
+    c.settimeout(2)
+    closed_slow += closed(c)
+print(answered, closed_slow, i < len(req))
+"
+	kill -TERM "$pid"
+	wait "$pid"
+	[ "$output" = "True 32 True" ]
+	[ "$(sql "SELECT count(*) FROM alerts WHERE name = 'Honest'")" = 1 ]
+	[ "$(sql "SELECT count(*) FROM alerts WHERE name = 'Slow'")" = 0 ]
+}

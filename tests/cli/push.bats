@@ -144,29 +144,108 @@ assert a[2]["annotations"] == {"message": "disk is critical"} and a[2]["metrics"
 	[ "$(sql "SELECT count(*) FROM hub_spool")" = 0 ]
 }
 
-@test "replays: an old timestamp is refused; CLUSTER_REQUIRE_TIMESTAMP refuses the seed's unstamped form" {
-	body='{"source":"cluster","instance_id":"replayer","hostname":"r","version":"1.0","alerts":[{"fingerprint":"x-replayer","name":"x: bad","status":"firing","severity":"critical"}]}'
-	sign() { python3 -c 'import hashlib, hmac, sys
+# post_cluster BODY_FILE [HEADER ...]: a raw push to the hub; prints its status line.
+post_cluster() {
+	local f=$1
+	shift
+	python3 "$BATS_TEST_DIRNAME/request.py" POST "$HUB_URL/alerts/webhook/cluster/" "$f" \
+		"Content-Type: application/json" "$@"
+}
+
+sign() { python3 -c 'import hashlib, hmac, sys
 print(hmac.new(b"hub-secret", sys.argv[1].encode(), hashlib.sha256).hexdigest())' "$1"; }
+
+@test "replays: an old timestamp is refused; the seed's unstamped form is refused by default" {
+	body='{"source":"cluster","instance_id":"replayer","hostname":"r","version":"1.0","alerts":[{"fingerprint":"x-replayer","name":"x: bad","status":"firing","severity":"critical"}]}'
 	old=$(( $(date +%s) - 1000 ))
 	printf '%s' "$body" >"$TEST_DIR/body"
-	out=$(python3 "$BATS_TEST_DIRNAME/request.py" POST "$HUB_URL/alerts/webhook/cluster/" "$TEST_DIR/body" \
-		"Content-Type: application/json" "X-SM-Timestamp: $old" "X-SM-Signature: sha256=$(sign "$old.$body")")
+	out=$(post_cluster "$TEST_DIR/body" "X-SM-Timestamp: $old" "X-SM-Signature: sha256=$(sign "$old.$body")")
 	[ "$(echo "$out" | head -1)" = 401 ]
 	[[ "$out" == *"outside the allowed window"* ]]
 	[ "$(hub "SELECT count(*) FROM alerts WHERE fingerprint = 'x-replayer'")" = 0 ]
-	# The seed's form (body signature only) is accepted ...
-	out=$(python3 "$BATS_TEST_DIRNAME/request.py" POST "$HUB_URL/alerts/webhook/cluster/" "$TEST_DIR/body" \
-		"Content-Type: application/json" "X-Cluster-Signature: $(sign "$body")")
+	# The seed's form (body signature only) never expires: refused ...
+	out=$(post_cluster "$TEST_DIR/body" "X-Cluster-Signature: $(sign "$body")")
+	[ "$(echo "$out" | head -1)" = 401 ]
+	[[ "$out" == *"X-SM-Timestamp required"* ]]
+	[ "$(hub "SELECT count(*) FROM alerts WHERE fingerprint = 'x-replayer'")" = 0 ]
+	# ... unless the hub is told to take it (seed agents), and then only
+	# when the body signature is right.
+	echo CLUSTER_ACCEPT_UNSTAMPED=1 >>"$HUB_DIR/hub.env"
+	out=$(post_cluster "$TEST_DIR/body" "X-Cluster-Signature: $(sign "$body")")
 	[ "$(echo "$out" | head -1)" = 202 ]
-	# ... unless the hub requires timestamps.
-	echo CLUSTER_REQUIRE_TIMESTAMP=1 >>"$HUB_DIR/hub.env"
-	out=$(python3 "$BATS_TEST_DIRNAME/request.py" POST "$HUB_URL/alerts/webhook/cluster/" "$TEST_DIR/body" \
-		"Content-Type: application/json" "X-Cluster-Signature: $(sign "$body")")
+	out=$(post_cluster "$TEST_DIR/body" "X-Cluster-Signature: $(sign "other")")
+	sed -i '/CLUSTER_ACCEPT_UNSTAMPED/d' "$HUB_DIR/hub.env"
 	[ "$(echo "$out" | head -1)" = 401 ]
 	run sm-push-hub <<<"$(checks cpu:ok)" # the agent always stamps
 	[ "$status" -eq 0 ]
-	sed -i '/CLUSTER_REQUIRE_TIMESTAMP/d' "$HUB_DIR/hub.env"
+}
+
+@test "a second delivery of the same timestamped push is refused (409), nothing stored twice" {
+	body='{"source":"cluster","instance_id":"twice","hostname":"t","version":"1.0","alerts":[{"fingerprint":"x-twice","name":"x: bad","status":"firing","severity":"critical"}]}'
+	now=$(date +%s)
+	printf '%s' "$body" >"$TEST_DIR/body"
+	headers=("X-SM-Timestamp: $now" "X-SM-Signature: sha256=$(sign "$now.$body")")
+	out=$(post_cluster "$TEST_DIR/body" "${headers[@]}")
+	[ "$(echo "$out" | head -1)" = 202 ]
+	pushes=$(hub "SELECT pushes FROM agents WHERE instance_id = 'twice'")
+	out=$(post_cluster "$TEST_DIR/body" "${headers[@]}")
+	[ "$(echo "$out" | head -1)" = 409 ]
+	[[ "$out" == *"replayed request"* ]]
+	[ "$(hub "SELECT pushes FROM agents WHERE instance_id = 'twice'")" = "$pushes" ]
+	[ "$(hub "SELECT count(*) FROM alert_history h JOIN alerts a ON a.id = h.alert_id WHERE a.fingerprint = 'x-twice'")" = 1 ]
+	# Signatures are kept only while their timestamp is in the window.
+	[ "$(hub "SELECT count(*) FROM seen_signatures WHERE expires_at > $((now + 300))")" = 0 ]
+}
+
+@test "a hub without WEBHOOK_SECRET_CLUSTER refuses pushes unless CLUSTER_ACCEPT_UNSTAMPED=1" {
+	cp "$HUB_DIR/hub.env" "$HUB_DIR/hub.env.saved"
+	echo CLUSTER_ENABLED=1 >"$HUB_DIR/hub.env"
+	export INSTANCE_ID=unsigned-agent
+	before=$(hub "SELECT count(*) FROM alerts")
+	run sm-push-hub <<<"$(checks disk:critical)"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"HTTP 401"* ]]
+	[ "$(hub "SELECT count(*) FROM alerts")" = "$before" ]
+	echo CLUSTER_ACCEPT_UNSTAMPED=1 >>"$HUB_DIR/hub.env"
+	unset WEBHOOK_SECRET_CLUSTER
+	run sm-push-hub --retry-refused
+	mv "$HUB_DIR/hub.env.saved" "$HUB_DIR/hub.env"
+	[ "$status" -eq 0 ]
+	[ "$(hub "SELECT count(*) FROM alerts")" = $((before + 1)) ]
+}
+
+@test "HUB_API_KEY: a hub that requires API keys takes the agent's, and only with it" {
+	key=agent-key-123
+	{
+		echo "# agents"
+		echo
+		printf 'agents %s\n' "$(printf '%s' "$key" | sha256sum | cut -d' ' -f1)"
+	} >"$HUB_DIR/keys"
+	cp "$HUB_DIR/hub.env" "$HUB_DIR/hub.env.saved"
+	echo "SM_API_KEYS_FILE=$HUB_DIR/keys" >>"$HUB_DIR/hub.env"
+	run sm-push-hub <<<"$(checks load:ok)"
+	status_without=$status
+	HUB_API_KEY=$key run sm-push-hub --retry-refused
+	mv "$HUB_DIR/hub.env.saved" "$HUB_DIR/hub.env"
+	[ "$status_without" -eq 1 ]
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"$key"* ]]
+	run grep -q "$key" -r "$HUB_DIR/serve"
+	[ "$status" -eq 1 ]
+}
+
+@test "--json, --dry-run and --spool check their writes: exit 1 'write error'" {
+	run --separate-stderr bash -c 'exec sm-push-hub --dry-run --json >/dev/full' <<<"$(checks cpu:ok)"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "sm-push-hub: write error: No space left on device" ]
+	run --separate-stderr bash -c 'exec sm-push-hub --json >&-' <<<"$(checks cpu:ok)"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == "sm-push-hub: write error: "* ]]
+	# Not shown, not sent: nothing reached the hub or the spool.
+	[ "$(sql "SELECT count(*) FROM hub_spool")" = 0 ]
+	WEBHOOK_SECRET_CLUSTER=wrong run sm-push-hub <<<"$(checks cpu:ok)" # one set aside
+	run --separate-stderr bash -c 'exec sm-push-hub --spool --json >/dev/full'
+	[ "$status" -eq 1 ]
 }
 
 @test "bad cluster payloads on the hub: 400/413, nothing stored" {
@@ -174,9 +253,8 @@ print(hmac.new(b"hub-secret", sys.argv[1].encode(), hashlib.sha256).hexdigest())
 	for body in '{"source":"cluster","alerts":[]}' '{"source":"cluster","instance_id":7,"alerts":[]}' \
 		'{"source":"cluster","instance_id":"a","alerts":{"x":1}}' '{"source":"cluster","instance_id":"a","alerts":[1,2]}'; do
 		printf '%s' "$body" >"$TEST_DIR/body"
-		sig=$(python3 -c 'import hashlib, hmac, sys; print(hmac.new(b"hub-secret", open(sys.argv[1],"rb").read(), hashlib.sha256).hexdigest())' "$TEST_DIR/body")
-		code=$(python3 "$BATS_TEST_DIRNAME/request.py" POST "$HUB_URL/alerts/webhook/cluster/" "$TEST_DIR/body" \
-			"Content-Type: application/json" "X-Cluster-Signature: $sig" | head -1)
+		now=$(date +%s)
+		code=$(post_cluster "$TEST_DIR/body" "X-SM-Timestamp: $now" "X-SM-Signature: $(sign "$now.$body")" | head -1)
 		[ "$code" = 400 ] || { echo "$body -> $code"; false; }
 	done
 	python3 -c '

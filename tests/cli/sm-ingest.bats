@@ -249,3 +249,147 @@ count() { sql "SELECT count(*) FROM $1"; }
 	[ "$(count alerts)" = 1 ]
 	[ "$(count inbox)" = 1 ]
 }
+
+# --- issue 12: no silent loss, listings that say when they fail ---------------
+
+@test "a read error is no end of input: a directory, a closed stdin exit 65 'read error'" {
+	run --separate-stderr sm-ingest "$TEST_DIR"
+	[ "$status" -eq 65 ]
+	[ "$stderr" = "sm-ingest: $TEST_DIR: read error: Is a directory" ]
+	# (in a shell of its own: bats's run would put its output pipe in the gap)
+	run --separate-stderr bash -c 'exec sm-ingest -d alertmanager <&-'
+	[ "$status" -eq 65 ]
+	[ "$stderr" = "sm-ingest: stdin: read error: Bad file descriptor" ]
+	[ "$(count alerts)" = 0 ]
+}
+
+@test "a non-blocking stdin pipe: every payload stored, exit 0" {
+	run python3 - "$SM_BIN/sm-ingest" <<'PY'
+import fcntl, os, subprocess, sys, time
+r, w = os.pipe()
+fcntl.fcntl(r, fcntl.F_SETFL, fcntl.fcntl(r, fcntl.F_GETFL) | os.O_NONBLOCK)
+p = subprocess.Popen([sys.argv[1], "-d", "generic"], stdin=r, stdout=subprocess.PIPE)
+os.close(r)
+for i in range(3):
+    os.write(w, b'{"title":"slow %d","status":"firing"}\n' % i)
+    time.sleep(0.2)
+os.close(w)
+out, _ = p.communicate()
+print(p.returncode, out.count(b"\n"))
+PY
+	[ "$output" = "0 3" ]
+	[ "$(count alerts)" = 3 ]
+}
+
+@test "listings check their writes: a full disk or a closed stdout exit 1 'write error'" {
+	am_payload One x firing | sm-ingest >/dev/null
+	for what in alerts incidents "incidents --json" --list-drivers; do
+		run --separate-stderr bash -c "exec sm-ingest $what >/dev/full"
+		[ "$status" -eq 1 ] || { echo "$what >/dev/full -> $status"; false; }
+		[ "$stderr" = "sm-ingest: write error: No space left on device" ]
+		run --separate-stderr bash -c "exec sm-ingest $what >&-"
+		[ "$status" -eq 1 ] || { echo "$what >&- -> $status"; false; }
+		[[ "$stderr" == "sm-ingest: write error: "* ]]
+	done
+	run --separate-stderr bash -c "exec sm-ingest incident ack 1 >/dev/full"
+	[ "$status" -eq 1 ]
+}
+
+@test "--limit '' is a usage error, not 0" {
+	run --separate-stderr sm-ingest alerts --limit ''
+	[ "$status" -eq 64 ]
+	[ "$stderr" = "sm-ingest: --limit: expected a whole number >= 0" ]
+}
+
+@test "a read-only store can be listed, by a user who cannot write it or its directory" {
+	command -v setpriv >/dev/null || skip "setpriv is not installed"
+	[ "$(id -u)" -eq 0 ] || skip "needs root to become another user"
+	mkdir "$TEST_DIR/ro"
+	export SM_DB="$TEST_DIR/ro/sm.db"
+	am_payload One x firing | sm-ingest >/dev/null
+	chmod 755 "$TEST_DIR"
+	chmod 444 "$SM_DB"
+	chmod 555 "$TEST_DIR/ro"
+	sum=$(sha256sum <"$SM_DB")
+	as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+	run --separate-stderr as_nobody sm-ingest alerts --json
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json_get 'd["name"]')" = One ]
+	run --separate-stderr as_nobody sm-ingest incident ack 1
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "sm-ingest: $SM_DB: Permission denied" ]
+	[ "$(sha256sum <"$SM_DB")" = "$sum" ]
+	chmod 755 "$TEST_DIR/ro"
+}
+
+@test "incident ack waits for another writer instead of failing 'database is locked'" {
+	am_payload One x firing | sm-ingest >/dev/null
+	# Another process holds the write lock for a moment (as a streaming
+	# ingest does between its commits).
+	python3 - "$SM_DB" "$TEST_DIR/locked" <<'PY' &
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN IMMEDIATE")
+c.execute("UPDATE incidents SET updated_at = updated_at")
+open(sys.argv[2], "w").close()
+time.sleep(1.5)
+c.execute("COMMIT")
+PY
+	for _ in $(seq 100); do [ -e "$TEST_DIR/locked" ] && break; sleep 0.05; done
+	run --separate-stderr sm-ingest incident ack 1
+	wait
+	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+	[ "$(sql "SELECT status FROM incidents WHERE id = 1")" = acknowledged ]
+}
+
+@test "error texts: a driver's refusal names the line; a transaction that cannot begin counts its payload" {
+	{ am_payload One x firing; echo '{"receiver": 1, "status": "firing", "alerts": "no"}'; } >"$TEST_DIR/mixed"
+	run --separate-stderr sm-ingest -d alertmanager "$TEST_DIR/mixed"
+	[ "$status" -eq 65 ]
+	[[ "$stderr" == "sm-ingest: $TEST_DIR/mixed: payload 2 (line 2): "* ]]
+	# The write lock held past the busy timeout (10 s): payload 1 is the one
+	# not stored.
+	python3 - "$SM_DB" "$TEST_DIR/locked" <<'PY' &
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN IMMEDIATE")
+c.execute("UPDATE incidents SET updated_at = updated_at")
+open(sys.argv[2], "w").close()
+time.sleep(12)
+c.execute("ROLLBACK")
+PY
+	for _ in $(seq 100); do [ -e "$TEST_DIR/locked" ] && break; sleep 0.05; done
+	run --separate-stderr sm-ingest -d alertmanager <<<"$(am_payload Two y firing)"
+	wait
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "sm-ingest: stdin: payload 1: cannot store: $SM_DB: database is locked (1 payload(s) since the last commit not stored)" ]
+}
+
+@test "a full disk at the commit names the payload and the count not stored" {
+	python3 -c 'import json
+for i in range(3000): print(json.dumps({"title": "t%d %s" % (i, "x" * 300), "status": "firing"}))' >"$TEST_DIR/big"
+	sm-ingest incidents >/dev/null # the store exists, at its size
+	# A file size limit stands in for a full disk (SIGXFSZ ignored: write fails).
+	run --separate-stderr bash -c 'trap "" XFSZ; ulimit -f 300; exec sm-ingest -d generic "$1"' _ "$TEST_DIR/big"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[[ "$stderr" == "sm-ingest: $TEST_DIR/big: payload 3000: cannot store: $SM_DB: "*" (3000 payload(s) since the last commit not stored)" ]]
+	[ "$(count alerts)" = 0 ]
+	[ "$(sql 'PRAGMA integrity_check')" = ok ]
+}
+
+@test "CGI: a body that stops coming is answered 408 after SM_READ_TIMEOUT, nothing stored" {
+	body=$(am_payload Stalled x firing)
+	sm-ingest incidents >/dev/null # the store exists
+	# The web server's pipe stays open with half the body in it.
+	run --separate-stderr bash -c '{ printf "%s" "${1:0:40}"; sleep 5; } |
+		SM_READ_TIMEOUT=0.5 GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=POST \
+		CONTENT_TYPE=application/json CONTENT_LENGTH=${#1} PATH_INFO=/alertmanager/ sm-ingest' _ "$body"
+	[[ "${lines[0]}" == "Status: 408 Request Timeout"* ]]
+	[[ "$output" == *'"message":"body not received in time (SM_READ_TIMEOUT)"'* ]]
+	[ "$(count alerts)" = 0 ]
+	# A bad SM_READ_TIMEOUT is a misconfigured server: 500.
+	run --separate-stderr bash -c 'SM_READ_TIMEOUT=soon GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=POST \
+		CONTENT_LENGTH=2 sm-ingest <<<"{}"'
+	[[ "${lines[0]}" == "Status: 500 Internal Server Error"* ]]
+}

@@ -2,6 +2,7 @@
 #include <unistd.h>
 #include "testutil.h"
 #include "sm/config.h"
+#include "sm/hmac.h"
 #include "sm/log.h"
 
 static char path[64];
@@ -17,6 +18,17 @@ static void write_file(const char *text)
 	f = fdopen(fd, "w");
 	fputs(text, f);
 	fclose(f);
+}
+
+/* The SHA-256 of text in hexadecimal (four calls may be in use at once). */
+static const char *sha_of(const char *text)
+{
+	static char out[4][SM_SHA256_HEX];
+	static int next;
+	char *o = out[next++ % 4];
+
+	assert_int_equal(sm_sha256_hex(text, strlen(text), o, NULL), 0);
+	return o;
 }
 
 static void dotenv_forms(void **state)
@@ -151,12 +163,45 @@ static void typed_getters(void **state)
 	assert_true(d == 7);
 }
 
+/* The API keys file: comments and blank lines, a line is a name and a
+ * digest and nothing else. */
+static void api_keys_file(void **state)
+{
+	/* SHA-256 of "good" */
+	static const char good[] =
+	    "770e607624d689265ca6c44884d0807d9b054d23c473c106c72be9de08b7376c";
+	char text[1024];
+	sm_error err;
+
+	(void)state;
+	snprintf(text, sizeof text,
+	         "# agents and senders\n"
+	         "\n"
+	         "   \n"
+	         "alertmanager %s\n"
+	         "# revoked %s\n"
+	         "%s\n"
+	         "extra %s trailing\n"
+	         "short 1234\n",
+	         good, sha_of("revoked"), sha_of("lonely"), sha_of("extra"));
+	write_file(text);
+	assert_int_equal(sm_config_api_key_check(path, "good", &err), 1);
+	assert_int_equal(sm_config_api_key_check(path, "GOOD", &err), 0);
+	assert_int_equal(sm_config_api_key_check(path, "revoked", &err), 0); /* commented out */
+	assert_int_equal(sm_config_api_key_check(path, "lonely", &err), 0);  /* no name */
+	assert_int_equal(sm_config_api_key_check(path, "extra", &err), 0);   /* more than two */
+	assert_int_equal(sm_config_api_key_check(path, "", &err), 0);
+	unlink(path);
+	assert_int_equal(sm_config_api_key_check(path, "good", &err), -1);
+	assert_non_null(strstr(err.msg, path));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(dotenv_forms),  cmocka_unit_test(dotenv_sets_the_log_level),
 	    cmocka_unit_test(value_files),   cmocka_unit_test(dotenv_errors_name_the_line),
-	    cmocka_unit_test(typed_getters),
+	    cmocka_unit_test(typed_getters), cmocka_unit_test(api_keys_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -368,9 +368,81 @@ static void envelope_text_matches_the_envelope_functions(void **state)
 	json_decref(envs);
 }
 
+/* The change decision, row by row: what is stored and what came in, and
+ * what the write path must do. */
+static void change_decision_table(void **state)
+{
+	enum {
+		K = 1,
+		F = 2,
+		S = 4,
+		I = 8,
+		R = 16,
+		C = 32
+	}; /* known firing same incident resolved create */
+	static const struct {
+		int in;
+		enum sm_change change;
+		enum sm_incident_step incident;
+		bool write, keep_severity, incident_updated;
+	} rows[] = {
+	    /* never seen */
+	    {0, SM_CHANGE_CREATED, SM_INCIDENT_ATTACH, true, false, false},
+	    {R, SM_CHANGE_SKIPPED, SM_INCIDENT_NONE, false, false, false},
+	    {R | C, SM_CHANGE_CREATED, SM_INCIDENT_NONE, true, false, false},
+	    /* firing, reported firing */
+	    {K | F | S | I, SM_CHANGE_UNCHANGED, SM_INCIDENT_KEEP, false, false, false},
+	    {K | F | I, SM_CHANGE_UPDATED, SM_INCIDENT_KEEP, true, false, true},
+	    {K | F | S, SM_CHANGE_UPDATED, SM_INCIDENT_ATTACH, true, false, false},
+	    {K | F, SM_CHANGE_UPDATED, SM_INCIDENT_ATTACH, true, false, false},
+	    /* firing, reported resolved: the severity it had stays */
+	    {K | F | I | R, SM_CHANGE_RESOLVED, SM_INCIDENT_RESOLVE, true, true, false},
+	    {K | F | S | I | R, SM_CHANGE_RESOLVED, SM_INCIDENT_RESOLVE, true, true, false},
+	    {K | F | R, SM_CHANGE_RESOLVED, SM_INCIDENT_NONE, true, true, false},
+	    /* resolved, reported resolved again: nothing */
+	    {K | I | R, SM_CHANGE_UNCHANGED, SM_INCIDENT_NONE, false, false, false},
+	    {K | R | C, SM_CHANGE_UNCHANGED, SM_INCIDENT_NONE, false, false, false},
+	    /* resolved, reported firing */
+	    {K | I, SM_CHANGE_REFIRED, SM_INCIDENT_REOPEN, true, false, false},
+	    {K | S | I, SM_CHANGE_REFIRED, SM_INCIDENT_REOPEN, true, false, false},
+	    {K, SM_CHANGE_REFIRED, SM_INCIDENT_REOPEN, true, false, false},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		int b = rows[i].in;
+		sm_change_in in = {b & K, b & F, b & S, b & I, b & R, b & C};
+		sm_change_out out = sm_ingest_decide(&in);
+		if (out.change != rows[i].change || out.incident != rows[i].incident ||
+		    out.write != rows[i].write || out.keep_severity != rows[i].keep_severity ||
+		    out.incident_updated != rows[i].incident_updated)
+			fail_msg("row %zu: got %s/%d/%d/%d/%d", i, sm_change_name(out.change),
+			         out.incident, out.write, out.keep_severity, out.incident_updated);
+	}
+	assert_string_equal(sm_change_name(SM_CHANGE_REFIRED), "refired");
+}
+
+/* Severity moves: an incident's severity only rises while alerts join or
+ * stay, starts again at the alert's on a reopen, and a resolve leaves it. */
+static void incident_severity_moves(void **state)
+{
+	enum sm_severity c = SM_SEVERITY_CRITICAL, w = SM_SEVERITY_WARNING, n = SM_SEVERITY_INFO;
+
+	(void)state;
+	assert_int_equal(sm_ingest_incident_severity(SM_INCIDENT_KEEP, w, c), c);
+	assert_int_equal(sm_ingest_incident_severity(SM_INCIDENT_KEEP, c, n), c);
+	assert_int_equal(sm_ingest_incident_severity(SM_INCIDENT_ATTACH, n, w), w);
+	assert_int_equal(sm_ingest_incident_severity(SM_INCIDENT_ATTACH, c, w), c);
+	assert_int_equal(sm_ingest_incident_severity(SM_INCIDENT_REOPEN, c, n), n);
+	assert_int_equal(sm_ingest_incident_severity(SM_INCIDENT_RESOLVE, w, c), w);
+	assert_int_equal(sm_ingest_incident_severity(SM_INCIDENT_NONE, w, c), w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(change_decision_table),
+	    cmocka_unit_test(incident_severity_moves),
 	    cmocka_unit_test(lifecycle),
 	    cmocka_unit_test(grouping_and_partial_resolve),
 	    cmocka_unit_test(resolved_first_sighting_and_closed),

@@ -67,7 +67,8 @@ static void has_every_table_and_pragmas(void **state)
 	                                     "pipeline_runs",
 	                                     "stage_executions",
 	                                     "inbox",
-	                                     "hub_spool"};
+	                                     "hub_spool",
+	                                     "seen_signatures"};
 	char path[256], sql[256];
 	sm_store *store;
 	sm_error err;
@@ -138,6 +139,32 @@ static void newer_schema_is_refused(void **state)
 	assert_int_equal(sm_store_exec(store, "PRAGMA user_version = 999", &err), 0);
 	sm_store_close(store);
 	assert_int_equal(sm_store_open(path, &store, &err), -1);
+	assert_null(store);
+	assert_non_null(strstr(err.msg, "newer than this sm"));
+}
+
+/* Listings: a read-only open reads a current store, refuses a newer one,
+ * writes nothing, and makes a missing one as any open does. */
+static void readonly_open(void **state)
+{
+	char path[256];
+	sm_store *store;
+	sm_error err;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/r/r.db", dir);
+	assert_int_equal(sm_store_open_readonly(path, &store, &err), 0); /* made */
+	assert_int_equal(sm_store_schema_version(store), sm_store_schema_latest());
+	sm_store_close(store);
+	assert_int_equal(sm_store_open_readonly(path, &store, &err), 0);
+	assert_int_equal(count_rows(store, "SELECT count(*) FROM seen_signatures"), 0);
+	assert_int_equal(sm_store_exec(store, "DELETE FROM incidents", &err), -1);
+	assert_non_null(strstr(err.msg, "readonly"));
+	sm_store_close(store);
+	assert_int_equal(sm_store_open(path, &store, &err), 0);
+	assert_int_equal(sm_store_exec(store, "PRAGMA user_version = 999", &err), 0);
+	sm_store_close(store);
+	assert_int_equal(sm_store_open_readonly(path, &store, &err), -1);
 	assert_null(store);
 	assert_non_null(strstr(err.msg, "newer than this sm"));
 }
@@ -369,6 +396,7 @@ int main(void)
 	    cmocka_unit_test(has_every_table_and_pragmas),
 	    cmocka_unit_test(reopen_keeps_data_and_version),
 	    cmocka_unit_test(newer_schema_is_refused),
+	    cmocka_unit_test(readonly_open),
 	    cmocka_unit_test(default_path_rules),
 	    cmocka_unit_test(unwritable_place_fails_cleanly),
 	    cmocka_unit_test(concurrent_openers_migrate_once),
