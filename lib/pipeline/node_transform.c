@@ -108,9 +108,11 @@ static void run(const node_ctx *ctx, const json_t *input, node_outcome *out)
 			/* Only the alerts decide whether anyone hears of it. */
 			emptied = filter_list(copy, "alerts", wanted);
 			filter_list(copy, "analysis.recommendations", wanted);
-		} else if (extract && *extract)
+		} else if (extract && *extract) {
+			json_t *value = node_path_get(env, extract);
 			json_object_set_new(copy, "transformed",
-			                    json_deep_copy(node_path_get(env, extract)));
+			                    value ? json_deep_copy(value) : json_null());
+		}
 		json_object_foreach((json_t *)mapping, key, v)
 		{
 			json_t *value = node_path_get(env, json_string_value(v));

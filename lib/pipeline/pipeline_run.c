@@ -66,8 +66,15 @@ int sm_pipeline_settings(double *max_retries, double *backoff_factor, sm_error *
 static void note(const struct run *r, enum sm_log_level level, const char *msg, const char *node,
                  const char *detail)
 {
-	sm_log_kv(level, msg, "run_id", r->run_id, "node", node ? node : "", "error",
-	          detail ? detail : "", SM_LOG_END);
+	if (node && detail && *detail)
+		sm_log_kv(level, msg, "run_id", r->run_id, "node", node, "error", detail,
+		          SM_LOG_END);
+	else if (node)
+		sm_log_kv(level, msg, "run_id", r->run_id, "node", node, SM_LOG_END);
+	else if (detail && *detail)
+		sm_log_kv(level, msg, "run_id", r->run_id, "error", detail, SM_LOG_END);
+	else
+		sm_log_kv(level, msg, "run_id", r->run_id, SM_LOG_END);
 }
 
 static int make_run_id(char out[SM_PIPELINE_ID_LEN + 1])
