@@ -511,6 +511,8 @@ static int run_command(struct args *a)
 		return sm_err(SM_EXIT_USAGE, "--payload and --sample go alone");
 	if (a->trace_id && !sm_trace_valid(a->trace_id))
 		return sm_err(SM_EXIT_USAGE, "--trace-id: expected 32 lower-case hex digits");
+	if (sm_pipeline_metrics_init(&err) < 0)
+		return sm_err_report(SM_EXIT_USAGE, &err);
 	if (a->config && (rc = read_definition(a->config, &def)) != SM_EXIT_OK)
 		return rc;
 	if (!(input = read_input(a, &rc))) {
@@ -582,6 +584,8 @@ static int resume_command(struct args *a)
 
 	if (a->noperands != 2)
 		return sm_err(SM_EXIT_USAGE, "usage: sm-pipeline resume RUN_ID");
+	if (sm_pipeline_metrics_init(&err) < 0)
+		return sm_err_report(SM_EXIT_USAGE, &err);
 	if ((rc = open_store(&store)) != SM_EXIT_OK)
 		return rc;
 	rc = sm_pipeline_resume(store, a->operands[1], &res, &err);
@@ -805,8 +809,6 @@ int main(int argc, char **argv)
 	rc = parse_args(argc, argv, &a);
 	if (rc == 0 && a.noperands == 0)
 		rc = sm_err(SM_EXIT_USAGE, "no command (see sm-pipeline --help)");
-	if (rc == 0 && sm_pipeline_metrics_init(&err) < 0)
-		rc = sm_err_report(SM_EXIT_USAGE, &err);
 	for (size_t i = 0; rc == 0 && i < sizeof commands / sizeof commands[0]; i++)
 		if (strcmp(commands[i].name, a.operands[0]) == 0) {
 			rc = commands[i].run(&a);

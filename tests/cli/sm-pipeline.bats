@@ -476,9 +476,54 @@ with open(sys.argv[2], "a") as f:
 	[ "$(ls "$TEST_DIR" | grep -c '\.tmp$')" = 0 ]
 	run sm-pipeline runs
 	[ "$status" -eq 0 ]
-	run env ORCHESTRATION_METRICS_BACKEND=carrier-pigeon sm-pipeline runs
+	run env ORCHESTRATION_METRICS_BACKEND=carrier-pigeon sm-pipeline run --sample
 	[ "$status" -eq 64 ]
-	run env ORCHESTRATION_METRICS_BACKEND=prometheus sm-pipeline runs
+	run env ORCHESTRATION_METRICS_BACKEND=prometheus sm-pipeline resume x
 	[ "$status" -eq 64 ]
 	[ "$output" = "sm-pipeline: ORCHESTRATION_METRICS_BACKEND prometheus needs SM_METRICS_TEXTFILE" ]
+}
+
+# --- setup ---------------------------------------------------------------------
+
+@test "setup on a terminal: asks, keeps the secret off the screen, stores; run again, shows it" {
+	ask() { python3 "$DEFS/pty_answer.py" "$@" -- sm-pipeline setup; }
+	run ask 2 memory,load "" generic "webhook_url=http://127.0.0.1:9/SECRET-PATH retries=0" "" "" mine ""
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Preset (number or name) [1]: 2"* ]]
+	[[ "$output" == *"generic settings as KEY=VALUE words (not echoed): "* ]]
+	[[ "$output" != *"SECRET-PATH"* ]]
+	[[ "$output" == *"stored as mine: run it with sm-pipeline run --definition mine"* ]]
+	[ "$(sm-pipeline definition show mine | json_get '[d["description"], [n.get("config") for n in d["nodes"]]]')" = '["Setup wizard: local-smart", [{"checker_names": ["memory", "load"]}, {"provider": "local"}, {"channels": ["ops-generic"]}]]' ]
+	[ "$(sql "SELECT driver FROM notification_channels WHERE name = 'ops-generic'")" = generic ]
+	run ask ""
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"  mine (local-smart): check -> analyze -> notify"* ]]
+	[[ "$output" == *"    check checker_names: [\"memory\",\"load\"]"* ]]
+	[[ "$output" == *"Nothing changed."* ]]
+	# Changing it: the preset direct, the existing channel, the same name.
+	run ask y direct "" ops-generic "" ""
+	[ "$status" -eq 0 ]
+	[ "$(sm-pipeline definition show mine | json_get '[d["description"], [n["type"] for n in d["nodes"]]]')" = '["Setup wizard: direct", ["ingest", "notify"]]' ]
+}
+
+@test "setup with options asks nothing; bad answers are 64 and store nothing" {
+	sm-notify channel add hook generic "webhook_url=http://127.0.0.1:9/x"
+	run sm-pipeline setup --preset local-monitor --name cron --checker memory --checker swap --channel hook
+	[ "$status" -eq 0 ]
+	[[ "${lines[-1]}" == "stored as cron: run it with sm-pipeline run --definition cron" ]]
+	[ "$(sm-pipeline definition show cron | json_get '[n.get("config") for n in d["nodes"]]')" = '[{"checker_names": ["memory", "swap"]}, {"channels": ["hook"]}]' ]
+	run sm-pipeline setup --preset nope
+	[ "$status" -eq 64 ]
+	[ "$output" = "sm-pipeline: unknown preset 'nope' (see sm-pipeline definition list)" ]
+	run sm-pipeline setup --preset full --checker nope --name other
+	[ "$status" -eq 64 ]
+	run sm-pipeline setup --preset full --channel nope --name other
+	[ "$status" -eq 64 ]
+	[ "$output" = "sm-pipeline: unknown channel 'nope' (see sm-notify channel list)" ]
+	run sm-pipeline setup --preset full --name full
+	[ "$status" -eq 64 ]
+	run sm-pipeline setup </dev/null
+	[ "$status" -eq 64 ]
+	[ "$output" = "sm-pipeline: setup: give --preset NAME, or run it on a terminal to be asked" ]
+	[ "$(sql 'SELECT name FROM pipeline_definitions')" = cron ]
 }
