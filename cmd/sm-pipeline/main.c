@@ -175,7 +175,10 @@ static int read_definition(const char *file, json_t **def)
 	free(text);
 	if (rc != SM_EXIT_OK && !problems)
 		return sm_err(rc, "%s: %s", file, err.msg);
-	json_array_foreach(problems, i, p) sm_err(rc, "%s: %s", file, json_string_value(p));
+	json_array_foreach(problems, i, p)
+	{
+		sm_err(rc, "%s: %s", file, json_string_value(p));
+	}
 	json_decref(problems);
 	return rc;
 }
@@ -193,7 +196,10 @@ static int definition_list(sm_store *store, const struct args *a)
 	if (rc != SM_EXIT_OK)
 		return sm_err_report(rc, &err);
 	if (as_json(a)) {
-		json_array_foreach(rows, i, row) sm_envelope_write(stdout, row, NULL);
+		json_array_foreach(rows, i, row)
+		{
+			sm_envelope_write(stdout, row, NULL);
+		}
 	} else {
 		sm_table *t = sm_table_new(4, headers);
 		json_array_foreach(rows, i, row)
@@ -280,7 +286,9 @@ static int definition_command(struct args *a)
 			json_t *problems = sm_pipeline_validate(def), *p;
 			size_t i;
 			json_array_foreach(problems, i, p)
-			    sm_err(SM_EXIT_DATAERR, "%s: %s", name, json_string_value(p));
+			{
+				sm_err(SM_EXIT_DATAERR, "%s: %s", name, json_string_value(p));
+			}
 			if (json_array_size(problems))
 				rc = SM_EXIT_DATAERR;
 			else
@@ -380,7 +388,10 @@ static void print_plan(const char *name, const json_t *plan, bool json)
 	size_t i, k;
 
 	if (json) {
-		json_array_foreach(plan, i, step) sm_envelope_write(stdout, (json_t *)step, NULL);
+		json_array_foreach(plan, i, step)
+		{
+			sm_envelope_write(stdout, (json_t *)step, NULL);
+		}
 		return;
 	}
 	printf("definition %s: %zu node%s (dry run: nothing is run)\n", name, json_array_size(plan),
@@ -391,7 +402,9 @@ static void print_plan(const char *name, const json_t *plan, bool json)
 		       json_string_value(json_object_get(step, "node")),
 		       json_string_value(json_object_get(step, "type")));
 		json_array_foreach(json_object_get(step, "command"), k, word)
-		    printf(" %s", json_string_value(word));
+		{
+			printf(" %s", json_string_value(word));
+		}
 		if (!json_object_get(step, "command"))
 			printf(" (in-process)");
 		printf("\n");
@@ -470,15 +483,17 @@ static void print_run_text(const json_t *run, bool attempts)
 /* What a finished run prints: the envelopes on a pipe, the run on a terminal. */
 static int report_run(sm_store *store, const struct args *a, sm_pipeline_result *res)
 {
-	const json_t *env;
 	sm_error err;
-	size_t i;
 
 	if (res->exit_status == SM_EXIT_DATAERR && strcmp(res->status, "rejected") == 0)
 		return sm_err(SM_EXIT_DATAERR, "input refused: %s", res->error);
 	if (as_json(a)) {
+		const json_t *env;
+		size_t i;
 		json_array_foreach(res->output, i, env)
-		    sm_envelope_write(stdout, (json_t *)env, NULL);
+		{
+			sm_envelope_write(stdout, (json_t *)env, NULL);
+		}
 	} else {
 		json_t *run = NULL;
 		if (sm_pipeline_run_get(store, res->run_id, false, &run, &err) == SM_EXIT_OK)
@@ -618,7 +633,10 @@ static int runs_command(struct args *a)
 	if (rc != SM_EXIT_OK)
 		return sm_err_report(rc, &err);
 	if (as_json(a)) {
-		json_array_foreach(rows, i, row) sm_envelope_write(stdout, row, NULL);
+		json_array_foreach(rows, i, row)
+		{
+			sm_envelope_write(stdout, row, NULL);
+		}
 	} else {
 		sm_table *t = sm_table_new(6, headers);
 		json_array_foreach(rows, i, row)

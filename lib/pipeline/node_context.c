@@ -9,17 +9,19 @@
 
 static void validate(const json_t *def, const char *node, const json_t *config, json_t *problems)
 {
-	const json_t *alerts = json_object_get(config, "alerts"), *name;
-	size_t i;
+	const json_t *alerts = json_object_get(config, "alerts");
 
 	(void)def;
-	if (node_check_strings(config, "checker_names", node, problems))
+	if (node_check_strings(config, "checker_names", node, problems)) {
+		const json_t *name;
+		size_t i;
 		json_array_foreach(json_object_get(config, "checker_names"), i, name)
 		{
 			if (!sm_checker_find(json_string_value(name)))
 				node_problem(problems, node, "unknown checker \"%s\"",
 				             json_string_value(name));
 		}
+	}
 	if (alerts && !json_is_boolean(alerts))
 		node_problem(problems, node, "config \"alerts\" must be true or false");
 }
@@ -35,7 +37,9 @@ static int arguments(const node_ctx *ctx, json_t *args, sm_error *err)
 	else if (!alerts || json_is_true(alerts))
 		json_array_append_new(args, json_string("--alerts"));
 	json_array_foreach(json_object_get(ctx->config, "checker_names"), i, name)
-	    json_array_append(args, (json_t *)name);
+	{
+		json_array_append(args, (json_t *)name);
+	}
 	return 0;
 }
 

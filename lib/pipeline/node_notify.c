@@ -49,7 +49,9 @@ static int arguments(const node_ctx *ctx, json_t *args, sm_error *err)
 	json_t *channels = NULL;
 
 	json_array_foreach(json_object_get(config, "channels"), i, v)
-	    add_channel(args, json_string_value(v));
+	{
+		add_channel(args, json_string_value(v));
+	}
 	if (one)
 		add_channel(args, one);
 	if (!by_driver)

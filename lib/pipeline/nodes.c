@@ -74,14 +74,18 @@ bool node_check_string(const json_t *config, const char *key, const char *node, 
 
 bool node_check_strings(const json_t *config, const char *key, const char *node, json_t *problems)
 {
-	const json_t *v = json_object_get(config, key), *item;
-	size_t i;
+	const json_t *v = json_object_get(config, key);
 
 	if (!v)
 		return true;
 	if (json_is_array(v)) {
+		const json_t *item;
+		size_t i;
 		bool ok = true;
-		json_array_foreach(v, i, item) ok = ok && json_is_string(item);
+		json_array_foreach(v, i, item)
+		{
+			ok = ok && json_is_string(item);
+		}
 		if (ok)
 			return true;
 	}
@@ -188,7 +192,10 @@ static char *stream_text(const json_t *input, size_t *len)
 	const json_t *v;
 	size_t i;
 
-	json_array_foreach(input, i, v) sm_json_dump_append(&t, v, '\n');
+	json_array_foreach(input, i, v)
+	{
+		sm_json_dump_append(&t, v, '\n');
+	}
 	if (t.failed) {
 		free(t.p);
 		return NULL;
@@ -220,7 +227,10 @@ static void spawn_node(const node_type *t, const node_ctx *ctx, const json_t *in
 		goto done;
 	}
 	argv[0] = path;
-	json_array_foreach(args, i, v) argv[i + 1] = json_string_value(v);
+	json_array_foreach(args, i, v)
+	{
+		argv[i + 1] = json_string_value(v);
+	}
 	{
 		sm_spawn_opts opts = {.argv = argv,
 		                      .input = text,

@@ -389,7 +389,9 @@ static json_t *listing(const char *name, const json_t *def, bool builtin, const 
 	size_t i;
 
 	json_array_foreach(json_object_get(def, "nodes"), i, n)
-	    json_array_append(flow, json_object_get(n, "id"));
+	{
+		json_array_append(flow, json_object_get(n, "id"));
+	}
 	return json_pack("{s:s,s:s,s:b,s:o,s:s?}", "name", name, "description",
 	                 json_string_value(json_object_get(def, "description")) ?: "", "builtin",
 	                 builtin, "flow", flow, "updated_at", updated);

@@ -271,7 +271,10 @@ static json_t *stamp_all(const json_t *list, const struct run *r)
 	json_t *out = json_array(), *env;
 	size_t i;
 
-	json_array_foreach(list, i, env) json_array_append_new(out, stamp(env, r));
+	json_array_foreach(list, i, env)
+	{
+		json_array_append_new(out, stamp(env, r));
+	}
 	return out;
 }
 
@@ -409,7 +412,6 @@ static int run_node(struct run *r, const json_t *node, const node_type *t, bool 
 /* Run r->plan from index first on stream (owned); fill res. */
 static void execute(struct run *r, size_t first, json_t *stream, sm_pipeline_result *res)
 {
-	const json_t *step;
 	char finished[SM_RFC3339_LEN];
 	struct timespec t1;
 	size_t i;
@@ -425,7 +427,7 @@ static void execute(struct run *r, size_t first, json_t *stream, sm_pipeline_res
 		node_outcome out;
 		char why[300];
 
-		step = json_array_get(r->plan, i);
+		const json_t *step = json_array_get(r->plan, i);
 		id = json_string_value(json_object_get(step, "node"));
 		node = node_of(r->def, id);
 		t = node_type_find(json_string_value(json_object_get(step, "type")));

@@ -320,9 +320,11 @@ static int interview(sm_store *store, FILE *in, FILE *out, sm_error *err)
 		if (json_array_size(list))
 			fprintf(out, "Channels:\n");
 		json_array_foreach(list, i, c)
-		    fprintf(out, "  %s (%s)%s\n", json_string_value(json_object_get(c, "name")),
-		            json_string_value(json_object_get(c, "driver")),
-		            json_is_true(json_object_get(c, "enabled")) ? "" : " disabled");
+		{
+			fprintf(out, "  %s (%s)%s\n", json_string_value(json_object_get(c, "name")),
+			        json_string_value(json_object_get(c, "driver")),
+			        json_is_true(json_object_get(c, "enabled")) ? "" : " disabled");
+		}
 		json_decref(list);
 		if (add_channel(store, in, out, added, sizeof added, err) < 0) {
 			json_decref(preset_def);
