@@ -567,7 +567,6 @@ static int run_command(struct args *a)
 		print_plan(label, plan, a->json);
 		goto out;
 	}
-	sm_pipeline_metrics_source(a->source);
 	{
 		sm_pipeline_run_opts opts = {.definition_name = label,
 		                             .definition = def,

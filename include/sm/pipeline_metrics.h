@@ -22,8 +22,9 @@
 /* Read the settings; -1 with err for an unknown backend or a missing
  * SM_METRICS_TEXTFILE with prometheus. Without a call, nothing is sent. */
 int sm_pipeline_metrics_init(sm_error *err);
-/* The source the following signals are tagged with ("cli", a driver). */
-void sm_pipeline_metrics_source(const char *source);
+/* The run the following signals belong to: its source ("cli", a driver),
+ * which statsd names carry, and its id, which log lines carry. */
+void sm_pipeline_metrics_context(const char *source, const char *run_id);
 /* A run event: "started", or its end status ("notified", "checked",
  * "failed") with its duration. */
 void sm_pipeline_metrics_run(const char *event, double duration_ms);

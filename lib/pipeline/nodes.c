@@ -204,6 +204,30 @@ static char *stream_text(const json_t *input, size_t *len)
 	return t.p ? t.p : strdup("");
 }
 
+/* The stage's diagnostics go on to ours, its log lines (which carry the
+ * envelope's trace id) with the run's id added. */
+static void relay(const char *text, size_t len, const char *run_id)
+{
+	sm_text t = {0};
+	const char *p = text, *end = text + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		sm_text_raw(&t, p, n);
+		if (run_id && *run_id && n > 3 && memcmp(p, "ts=", 3) == 0 &&
+		    !memmem(p, n, " run_id=", 8)) {
+			sm_text_raw(&t, " run_id=", 8);
+			sm_text_raw(&t, run_id, strlen(run_id));
+		}
+		sm_text_raw(&t, "\n", 1);
+		p += n + (nl ? 1 : 0);
+	}
+	if (!t.failed && t.len && write(STDERR_FILENO, t.p, t.len) < 0)
+		sm_log(SM_LOG_DEBUG, "stderr: %s", strerror(errno));
+	free(t.p);
+}
+
 static void spawn_node(const node_type *t, const node_ctx *ctx, const json_t *input,
                        node_outcome *out)
 {
@@ -243,9 +267,7 @@ static void spawn_node(const node_type *t, const node_ctx *ctx, const json_t *in
 			goto done;
 		}
 	}
-	/* The stage's own diagnostics go on to ours: they carry its trace id. */
-	if (res.errout_len && write(STDERR_FILENO, res.errout, res.errout_len) < 0)
-		sm_log(SM_LOG_DEBUG, "stderr: %s", strerror(errno));
+	relay(res.errout, res.errout_len, ctx->run_id);
 	out->exit_status = res.exit_status;
 	out->output = parse_stream(res.out, res.out_len, why, sizeof why);
 	if (res.timed_out) {

@@ -19,7 +19,7 @@ typedef struct backend {
 } backend;
 
 static const backend *current;
-static char source[64] = "cli";
+static char source[64] = "cli", run_id[40];
 static int statsd_fd = -1;
 static struct sockaddr_storage statsd_addr;
 static socklen_t statsd_addr_len;
@@ -29,8 +29,8 @@ static void log_emit(const char *signal, const char *stage, enum kind kind, doub
 	char v[32];
 
 	snprintf(v, sizeof v, "%g", kind == COUNTER ? 1 : value);
-	sm_log_kv(SM_LOG_INFO, "metric", "signal", signal, "stage", stage, "source", source,
-	          "value", v, SM_LOG_END);
+	sm_log_kv(SM_LOG_INFO, "metric", "run_id", run_id, "signal", signal, "stage", stage,
+	          "source", source, "value", v, SM_LOG_END);
 }
 
 static void statsd_emit(const char *signal, const char *stage, enum kind kind, double value)
@@ -247,9 +247,11 @@ int sm_pipeline_metrics_init(sm_error *err)
 	return 0;
 }
 
-void sm_pipeline_metrics_source(const char *src)
+void sm_pipeline_metrics_context(const char *src, const char *run)
 {
 	size_t n = 0;
+
+	snprintf(run_id, sizeof run_id, "%s", run ? run : "");
 
 	/* A metric name part: keep it to safe characters. */
 	for (const char *p = src ? src : "cli"; *p && n + 1 < sizeof source; p++)

@@ -337,6 +337,7 @@ static int run_node(struct run *r, const json_t *node, const node_type *t, bool 
 	json_t *empty = json_object();
 	const json_t *config = json_object_get(node, "config");
 	node_ctx ctx = {.store = r->store,
+	                .run_id = r->run_id,
 	                .node_id = id,
 	                .config = config ? config : empty,
 	                .timeout_s = r->timeout_s,
@@ -577,6 +578,7 @@ int sm_pipeline_run(sm_store *store, const sm_pipeline_run_opts *opts, sm_pipeli
 	r.definition_name = opts->definition_name;
 	snprintf(res->run_id, sizeof res->run_id, "%s", r.run_id);
 	snprintf(res->trace_id, sizeof res->trace_id, "%s", r.trace_id);
+	sm_pipeline_metrics_context(opts->source ? opts->source : "cli", r.run_id);
 	note(&r, SM_LOG_INFO, "run started", NULL, NULL);
 	sm_pipeline_metrics_run("started", 0);
 	stream = opts->input ? json_deep_copy(opts->input) : json_array();
@@ -599,7 +601,7 @@ int sm_pipeline_resume(sm_store *store, const char *run_id, sm_pipeline_result *
 	struct run r = {.store = store, .resumed = true};
 	sqlite3_stmt *st;
 	json_t *def = NULL, *latest = json_object(), *stream = NULL, *row;
-	char status[32] = "", start[256] = "";
+	char status[32] = "", start[256] = "", source[64] = "";
 	size_t first = 0, i;
 	int rc = SM_EXIT_OK;
 
@@ -607,7 +609,7 @@ int sm_pipeline_resume(sm_store *store, const char *run_id, sm_pipeline_result *
 	st = sm_store_prepare(
 	    store,
 	    "SELECT id, trace_id, status, definition_json, start_node, checks_only,"
-	    " definition FROM pipeline_runs WHERE run_id = ?",
+	    " source FROM pipeline_runs WHERE run_id = ?",
 	    err);
 	if (!st) {
 		json_decref(latest);
@@ -621,6 +623,7 @@ int sm_pipeline_resume(sm_store *store, const char *run_id, sm_pipeline_result *
 		def = json_loads((const char *)sqlite3_column_text(st, 3), 0, NULL);
 		snprintf(start, sizeof start, "%s", sqlite3_column_text(st, 4));
 		r.checks_only = sqlite3_column_int(st, 5) != 0;
+		snprintf(source, sizeof source, "%s", sqlite3_column_text(st, 6));
 	}
 	sqlite3_finalize(st);
 	if (!r.row) {
@@ -636,6 +639,7 @@ int sm_pipeline_resume(sm_store *store, const char *run_id, sm_pipeline_result *
 	}
 	snprintf(r.run_id, sizeof r.run_id, "%s", run_id);
 	sm_log_set_trace(r.trace_id);
+	sm_pipeline_metrics_context(source, r.run_id);
 	if ((rc = prepare(&r, def, err)) != SM_EXIT_OK ||
 	    (rc = sm_pipeline_plan(NULL, def, *start ? start : NULL, r.checks_only, false, &r.plan,
 	                           err)) != SM_EXIT_OK)

@@ -429,6 +429,28 @@ map	succeeded" ]
 	mine=$(echo "$stderr" | grep 'tool=sm-pipeline')
 	[ "$(echo "$mine" | wc -l)" -ge 5 ]
 	[ "$(echo "$mine" | grep -vc "trace_id=$trace .*run_id=$id")" = 0 ]
+	# The stages' own lines come with the run's id added.
+	[ "$(echo "$stderr" | grep -c 'tool=sm-notify')" -ge 1 ]
+	[ "$(echo "$stderr" | grep '^ts=' | grep -vc "run_id=$id")" = 0 ]
+}
+
+@test "on a terminal: run, runs and show print the run and its stages as tables" {
+	tty() { python3 "$DEFS/pty_answer.py" -- env NO_COLOR=1 sm-pipeline "$@"; }
+	payload A
+	run tty run --definition direct --payload "$TEST_DIR/payload.json"
+	[ "$status" -eq 0 ]
+	id=$(last_run)
+	[[ "$output" == *"run $id: notified"* ]]
+	[[ "$output" == *"  definition direct, trace "*", source cli, attempts 1"* ]]
+	[[ "$output" == *$'\n'"node    type    status     attempts  duration_ms  error"$'\n'* ]]
+	[[ "$output" == *$'\n'"notify  notify  succeeded  1 "* ]]
+	run tty runs
+	[[ "$output" == *"run_id"*"definition"*"status"* ]]
+	[[ "$output" == *"$id  direct      notified"* ]]
+	run tty show "$id" --attempts
+	[[ "$output" == *$'\n'"ingest  ingest  succeeded  #1 "* ]]
+	run tty definition list
+	[[ "$output" == *$'\n'"full            yes      ingest -> check -> analyze -> notify"* ]]
 }
 
 # --- metrics -------------------------------------------------------------------
@@ -438,8 +460,9 @@ map	succeeded" ]
 	run --separate-stderr env SM_LOG_LEVEL=info ORCHESTRATION_METRICS_BACKEND=logging \
 		sm-pipeline run --definition direct --payload "$TEST_DIR/payload.json"
 	[ "$status" -eq 0 ]
-	[ "$(echo "$stderr" | grep -c 'msg=metric signal=pipeline.stage.succeeded')" = 2 ]
-	[ "$(echo "$stderr" | grep -c 'msg=metric signal=pipeline.started stage=pipeline source=cli')" = 1 ]
+	id=$(last_run)
+	[ "$(echo "$stderr" | grep -c "msg=metric run_id=$id signal=pipeline.stage.succeeded")" = 2 ]
+	[ "$(echo "$stderr" | grep -c "msg=metric run_id=$id signal=pipeline.started stage=pipeline source=cli")" = 1 ]
 
 	port=$(free_port)
 	/usr/bin/python3 -c '
