@@ -144,8 +144,9 @@ int node_program_path(const char *program, char *buf, size_t size, sm_error *err
 	return -1;
 }
 
-/* The last non-empty line of a program's stderr, for the stage's error. */
-static void last_line(const char *text, size_t len, char *buf, size_t size)
+/* The last non-empty line of a program's stderr, for the stage's error;
+ * returns where that line starts. */
+static size_t last_line(const char *text, size_t len, char *buf, size_t size)
 {
 	size_t end = len, start;
 
@@ -155,6 +156,7 @@ static void last_line(const char *text, size_t len, char *buf, size_t size)
 	while (start > 0 && text[start - 1] != '\n')
 		start--;
 	snprintf(buf, size, "%.*s", (int)(end - start), text + start);
+	return start;
 }
 
 /* Parse NDJSON output into an array of objects; NULL with why on bad text. */
@@ -232,6 +234,7 @@ static void spawn_node(const node_type *t, const node_ctx *ctx, const json_t *in
                        node_outcome *out)
 {
 	char path[PATH_MAX], why[256] = "";
+	size_t shown;
 	const char **argv = NULL;
 	json_t *args = json_array(), *v;
 	sm_spawn_result res = {0};
@@ -267,7 +270,7 @@ static void spawn_node(const node_type *t, const node_ctx *ctx, const json_t *in
 			goto done;
 		}
 	}
-	relay(res.errout, res.errout_len, ctx->run_id);
+	shown = res.errout_len;
 	out->exit_status = res.exit_status;
 	out->output = parse_stream(res.out, res.out_len, why, sizeof why);
 	if (res.timed_out) {
@@ -280,13 +283,15 @@ static void spawn_node(const node_type *t, const node_ctx *ctx, const json_t *in
 		         t->program, res.signal, strsignal(res.signal));
 	} else if (res.exit_status < 0 || res.exit_status > t->ok_max) {
 		char line[700];
-		last_line(res.errout, res.errout_len, line, sizeof line);
+		/* Its last line becomes the stage's error, printed once. */
+		shown = last_line(res.errout, res.errout_len, line, sizeof line);
 		out->temporary = res.exit_status == SM_EXIT_TEMPFAIL;
 		snprintf(out->error, sizeof out->error, "%s exited %d%s%s", t->program,
 		         res.exit_status, *line ? ": " : "", line);
 	} else if (!out->output) {
 		snprintf(out->error, sizeof out->error, "%s: %s", t->program, why);
 	}
+	relay(res.errout, shown, ctx->run_id);
 done:
 	sm_spawn_result_clear(&res);
 	free(text);

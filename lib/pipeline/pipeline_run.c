@@ -396,7 +396,8 @@ static int run_node(struct run *r, const json_t *node, const node_type *t, bool 
 		}
 		sm_pipeline_metrics_stage(t->name, "failed", ms);
 		if (!out->temporary || k == tries) {
-			note(r, SM_LOG_WARN, "stage failed", id, out->error);
+			/* The run's end reports it; a refused input is reported alone. */
+			note(r, SM_LOG_INFO, "stage failed", id, out->error);
 			break;
 		}
 		note(r, SM_LOG_WARN, "stage failed, retrying", id, out->error);

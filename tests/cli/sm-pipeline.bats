@@ -321,7 +321,8 @@ notify	4	succeeded" ]
 	echo '{"hello": "world"}' >"$TEST_DIR/odd.json"
 	run --separate-stderr sm-pipeline run --definition direct --payload "$TEST_DIR/odd.json"
 	[ "$status" -eq 65 ]
-	[[ "$stderr" == *"sm-pipeline: input refused: sm-ingest exited 65: sm-ingest: "* ]]
+	[[ "$stderr" == "sm-pipeline: input refused: sm-ingest exited 65: sm-ingest: "* ]]
+	[ "${#stderr_lines[@]}" -eq 1 ]
 	run sm-pipeline run --definition nope --sample
 	[ "$status" -eq 64 ]
 	[ "$output" = "sm-pipeline: unknown definition 'nope' (see sm-pipeline definition list)" ]
