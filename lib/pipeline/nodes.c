@@ -230,20 +230,22 @@ static void relay(const char *text, size_t len, const char *run_id)
 	free(t.p);
 }
 
-static void spawn_node(const node_type *t, const node_ctx *ctx, const json_t *input,
-                       node_outcome *out)
+void node_spawn(const node_type *t, const node_ctx *ctx, const json_t *input,
+                const json_t *arguments, node_outcome *out)
 {
 	char path[PATH_MAX], why[256] = "";
 	size_t shown;
 	const char **argv = NULL;
-	json_t *args = json_array(), *v;
+	json_t *args = arguments ? json_deep_copy(arguments) : json_array(), *v;
 	sm_spawn_result res = {0};
 	sm_error err = {""};
 	char *text = NULL;
 	size_t len = 0, i;
 
+	memset(out, 0, sizeof *out);
+	out->exit_status = -1;
 	if (node_program_path(t->program, path, sizeof path, &err) < 0 ||
-	    t->arguments(ctx, args, &err) < 0) {
+	    (!arguments && t->arguments(ctx, args, &err) < 0)) {
 		snprintf(out->error, sizeof out->error, "%s", err.msg);
 		goto done;
 	}
@@ -303,8 +305,8 @@ void node_run(const node_type *t, const node_ctx *ctx, const json_t *input, node
 {
 	memset(out, 0, sizeof *out);
 	out->exit_status = -1;
-	if (t->program)
-		spawn_node(t, ctx, input, out);
-	else
+	if (t->run)
 		t->run(ctx, input, out);
+	else
+		node_spawn(t, ctx, input, NULL, out);
 }

@@ -22,8 +22,10 @@ typedef struct node_ctx {
 	const char *node_id;
 	const json_t *config; /* never NULL ({} when the node has none) */
 	double timeout_s;
-	bool entry;            /* nothing ran before it: no envelopes in */
-	const json_t *outputs; /* node id -> the envelopes it wrote, for earlier nodes */
+	bool entry;             /* nothing ran before it: no envelopes in */
+	const json_t *outputs;  /* node id -> the envelopes it wrote, for earlier nodes */
+	const json_t *previous; /* what the node's last failed attempt on this input
+	                           wrote, when it is tried again (NULL the first time) */
 } node_ctx;
 
 /* What one attempt gave. */
@@ -45,7 +47,8 @@ typedef struct node_type {
 	                 json_t *problems);
 	/* Spawned types: the program's arguments (strings) appended to args. */
 	int (*arguments)(const node_ctx *ctx, json_t *args, sm_error *err);
-	/* In-process types: run over input (an array of envelopes). */
+	/* Run over input (an array of envelopes): the in-process types, and a
+	 * spawned type that decides how to run its program (NULL: node_spawn). */
 	void (*run)(const node_ctx *ctx, const json_t *input, node_outcome *out);
 } node_type;
 
@@ -59,6 +62,10 @@ const char *node_type_names(void);
 
 /* Run one attempt of node type t over input. */
 void node_run(const node_type *t, const node_ctx *ctx, const json_t *input, node_outcome *out);
+/* Run t's program over input with arguments (NULL: the type's own for
+ * ctx), judging its end by its exit status. */
+void node_spawn(const node_type *t, const node_ctx *ctx, const json_t *input,
+                const json_t *arguments, node_outcome *out);
 /* Where program lives: next to the running executable, else on PATH.
  * 0 with buf filled, -1 with err saying why not. */
 int node_program_path(const char *program, char *buf, size_t size, sm_error *err);

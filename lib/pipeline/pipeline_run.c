@@ -31,9 +31,10 @@ struct run {
 	sm_store *store;
 	sqlite3_int64 row;
 	const json_t *def;
-	json_t *plan;    /* the node objects of def to run, in order */
-	json_t *outputs; /* node id -> envelopes it wrote */
-	json_t *failed;  /* node id -> true for nodes that failed (not required) */
+	json_t *plan;     /* the node objects of def to run, in order */
+	json_t *outputs;  /* node id -> envelopes it wrote */
+	json_t *failed;   /* node id -> true for nodes that failed (not required) */
+	json_t *previous; /* a resumed node's last failed output */
 	const char *definition_name;
 	char run_id[SM_PIPELINE_ID_LEN + 1], trace_id[40];
 	bool checks_only, resumed, fresh;
@@ -331,8 +332,10 @@ static void sleep_s(double s)
 /* Run one node with its retries. Returns 1 when it succeeded (*output
  * set), 0 when it failed (out filled from its last attempt). */
 static int run_node(struct run *r, const json_t *node, const node_type *t, bool entry,
-                    const json_t *input, json_t **output, node_outcome *out)
+                    const json_t *input, const json_t *previous, json_t **output, node_outcome *out)
 {
+	/* What the last failed attempt wrote, so a retry can skip what it did. */
+	json_t *last = previous ? json_incref((json_t *)previous) : NULL;
 	const char *id = json_string_value(json_object_get(node, "id"));
 	json_t *empty = json_object();
 	const json_t *config = json_object_get(node, "config");
@@ -368,6 +371,7 @@ static int run_node(struct run *r, const json_t *node, const node_type *t, bool 
 		note(r, SM_LOG_INFO, "stage started", id, NULL);
 		sm_pipeline_metrics_stage(t->name, "started", 0);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
+		ctx.previous = last;
 		node_run(t, &ctx, input, out);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		ms = sm_round(sm_elapsed_ms(&t0, &t1), 3);
@@ -402,10 +406,14 @@ static int run_node(struct run *r, const json_t *node, const node_type *t, bool 
 		}
 		note(r, SM_LOG_WARN, "stage failed, retrying", id, out->error);
 		sm_pipeline_metrics_stage(t->name, "retrying", 0);
-		json_decref(out->output);
-		out->output = NULL;
+		if (out->output) {
+			json_decref(last);
+			last = out->output;
+			out->output = NULL;
+		}
 		sleep_s(pow(r->backoff, k));
 	}
+	json_decref(last);
 	free(in_text);
 	json_decref(empty);
 	return ok;
@@ -448,8 +456,8 @@ static void execute(struct run *r, size_t first, json_t *stream, sm_pipeline_res
 			sm_pipeline_metrics_stage(t->name, "skipped", 0);
 			continue;
 		}
-		if (run_node(r, node, t, i == 0 && json_array_size(stream) == 0, stream, &output,
-		             &out)) {
+		if (run_node(r, node, t, i == 0 && json_array_size(stream) == 0, stream,
+		             i == first ? r->previous : NULL, &output, &out)) {
 			json_object_set(r->outputs, id, output);
 			json_decref(stream);
 			stream = output;
@@ -508,6 +516,7 @@ static void run_free(struct run *r)
 	json_decref(r->plan);
 	json_decref(r->outputs);
 	json_decref(r->failed);
+	json_decref(r->previous);
 }
 
 static int prepare(struct run *r, const json_t *def, sm_error *err)
@@ -687,6 +696,7 @@ int sm_pipeline_resume(sm_store *store, const char *run_id, sm_pipeline_result *
 			}
 		}
 		stream = json_deep_copy(json_object_get(row, "input"));
+		r.previous = json_incref(json_object_get(row, "output"));
 		break;
 	}
 	if (!stream)

@@ -254,6 +254,29 @@ notify	4	succeeded" ]
 	[ "$output" = "sm-pipeline: unknown run 'no-such-run' (see sm-pipeline runs)" ]
 }
 
+@test "retries and a resume deliver only to the channels that failed: each gets it once" {
+	good=$(free_port)
+	bad=$(free_port)
+	receiver "$good" good
+	sm-notify channel add a-good generic "webhook_url=http://127.0.0.1:$good/hook" retries=0
+	sm-notify channel add b-bad generic "webhook_url=http://127.0.0.1:$bad/hook" retries=0
+	am_payload DiskFull db-01 firing critical >"$TEST_DIR/p1.json"
+	am_payload CPUHot web-01 firing warning >>"$TEST_DIR/p1.json"
+	run --separate-stderr sm-pipeline run --definition direct --payload "$TEST_DIR/p1.json"
+	[ "$status" -eq 75 ]
+	id=$(last_run)
+	[ "$(requests good)" = 2 ] # one per incident, not one per attempt
+	[ "$(sql "SELECT count(*) FROM stage_executions WHERE node_id = 'notify'")" = 3 ]
+	receiver "$bad" bad
+	run --separate-stderr sm-pipeline resume "$id"
+	[ "$status" -eq 0 ]
+	[ "$(requests good)" = 2 ]
+	[ "$(requests bad)" = 2 ]
+	# Each envelope lists each channel once, as delivered.
+	[ "$(echo "${lines[0]}" | json_get '[(n["channel"], n["status"]) for n in d["notifications"]]')" = '[["a-good", "sent"], ["b-bad", "sent"]]' ]
+	[ "$(echo "${lines[1]}" | json_get '[(n["channel"], n["status"]) for n in d["notifications"]]')" = '[["a-good", "sent"], ["b-bad", "sent"]]' ]
+}
+
 @test "a stage that fails for good is not retried: exit 1" {
 	cat >"$TEST_DIR/d.json" <<-'JSON'
 		{"version":"1","nodes":[{"id":"in","type":"ingest","next":"out"},
