@@ -35,7 +35,6 @@ struct run {
 	json_t *outputs;  /* node id -> envelopes it wrote */
 	json_t *failed;   /* node id -> true for nodes that failed (not required) */
 	json_t *previous; /* a resumed node's last failed output */
-	const char *definition_name;
 	char run_id[SM_PIPELINE_ID_LEN + 1], trace_id[40];
 	bool checks_only, resumed, fresh;
 	double max_retries, backoff, timeout_s;
@@ -85,7 +84,7 @@ static int make_run_id(char out[SM_PIPELINE_ID_LEN + 1])
 	if (sm_trace_new(hex) < 0)
 		return -1;
 	hex[12] = '4'; /* a version 4 UUID */
-	hex[16] = "89ab"[strtol((char[]){hex[16], 0}, NULL, 16) & 3];
+	hex[16] = "89ab"[(hex[16] <= '9' ? hex[16] - '0' : hex[16] - 'a' + 10) & 3]; /* variant */
 	snprintf(out, SM_PIPELINE_ID_LEN + 1, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12,
 	         hex + 16, hex + 20);
 	return 0;
@@ -209,10 +208,10 @@ static int exec_sql(struct run *r, const char *sql, const char *types, ...)
 
 static void set_status(struct run *r, const char *status, const char *stage)
 {
-	exec_sql(
-	    r,
-	    "UPDATE pipeline_runs SET status = coalesce(?, status), current_stage = ? WHERE id = ?",
-	    "ssi", status, stage, (sqlite3_int64)r->row);
+	exec_sql(r,
+	         "UPDATE pipeline_runs SET status = coalesce(?, status), current_stage = ?"
+	         " WHERE id = ?",
+	         "ssi", status, stage, (sqlite3_int64)r->row);
 }
 
 /* The incident of the run: the first envelope's incident that has an id. */
@@ -227,9 +226,8 @@ static void note_incident(struct run *r, const json_t *output)
 		if (!r->incident_known && json_is_integer(id)) {
 			r->incident_known = true;
 			exec_sql(r,
-			         "UPDATE pipeline_runs SET incident_id = (SELECT id FROM incidents "
-			         "WHERE id "
-			         "= ?) WHERE id = ?",
+			         "UPDATE pipeline_runs SET incident_id ="
+			         " (SELECT id FROM incidents WHERE id = ?) WHERE id = ?",
 			         "ii", (sqlite3_int64)json_integer_value(id),
 			         (sqlite3_int64)r->row);
 		}
@@ -383,9 +381,8 @@ static int run_node(struct run *r, const json_t *node, const node_type *t, bool 
 		}
 		out_text = dump(out->output);
 		exec_sql(r,
-		         "UPDATE stage_executions SET status = ?, output = ?, error = ?, "
-		         "duration_ms = ?,"
-		         " exit_status = ?, temporary = ? WHERE id = ?",
+		         "UPDATE stage_executions SET status = ?, output = ?, error = ?,"
+		         " duration_ms = ?, exit_status = ?, temporary = ? WHERE id = ?",
 		         "sssdiii", *out->error ? "failed" : "succeeded", out_text, out->error, ms,
 		         (sqlite3_int64)out->exit_status, (sqlite3_int64)out->temporary,
 		         (sqlite3_int64)row);
@@ -430,28 +427,26 @@ static void execute(struct run *r, size_t first, json_t *stream, sm_pipeline_res
 
 	res->error[0] = '\0';
 	for (i = first; i < json_array_size(r->plan); i++) {
-		const char *id;
-		const json_t *node, *required;
-		const node_type *t;
+		const json_t *step = json_array_get(r->plan, i);
+		const char *id = json_string_value(json_object_get(step, "node"));
+		const json_t *node = node_of(r->def, id);
+		const json_t *required = json_object_get(node, "required");
+		const node_type *t =
+		    node_type_find(json_string_value(json_object_get(step, "type")));
 		json_t *output = NULL;
 		node_outcome out;
 		char why[300];
 
-		const json_t *step = json_array_get(r->plan, i);
-		id = json_string_value(json_object_get(step, "node"));
-		node = node_of(r->def, id);
-		t = node_type_find(json_string_value(json_object_get(step, "type")));
-		required = json_object_get(node, "required");
 		if (should_skip(r, node, why, sizeof why)) {
 			char now[SM_RFC3339_LEN], *text = dump(stream);
 			sm_rfc3339_now(now, true);
 			note(r, SM_LOG_INFO, "stage skipped", id, why);
-			exec_sql(r,
-			         "INSERT INTO stage_executions (run, node_id, stage, status, "
-			         "attempt, input,"
-			         " error, started_at) VALUES (?, ?, ?, 'skipped', ?, ?, ?, ?)",
-			         "ississs", (sqlite3_int64)r->row, id, t->name,
-			         (sqlite3_int64)(last_attempt(r, id) + 1), text, why, now);
+			exec_sql(
+			    r,
+			    "INSERT INTO stage_executions (run, node_id, stage, status, attempt,"
+			    " input, error, started_at) VALUES (?, ?, ?, 'skipped', ?, ?, ?, ?)",
+			    "ississs", (sqlite3_int64)r->row, id, t->name,
+			    (sqlite3_int64)(last_attempt(r, id) + 1), text, why, now);
 			free(text);
 			sm_pipeline_metrics_stage(t->name, "skipped", 0);
 			continue;
@@ -585,7 +580,6 @@ int sm_pipeline_run(sm_store *store, const sm_pipeline_run_opts *opts, sm_pipeli
 		return SM_EXIT_FAILURE;
 	}
 	r.row = sqlite3_last_insert_rowid(sm_store_db(store));
-	r.definition_name = opts->definition_name;
 	snprintf(res->run_id, sizeof res->run_id, "%s", r.run_id);
 	snprintf(res->trace_id, sizeof res->trace_id, "%s", r.trace_id);
 	sm_pipeline_metrics_context(opts->source ? opts->source : "cli", r.run_id);
