@@ -524,6 +524,8 @@ static int run_command(struct args *a)
 		return sm_err(SM_EXIT_USAGE, "--definition and --config go alone");
 	if (a->payload && a->sample)
 		return sm_err(SM_EXIT_USAGE, "--payload and --sample go alone");
+	if (a->checks_only && (a->payload || a->sample))
+		return sm_err(SM_EXIT_USAGE, "--checks-only runs the checks alone: no payload");
 	if (a->trace_id && !sm_trace_valid(a->trace_id))
 		return sm_err(SM_EXIT_USAGE, "--trace-id: expected 32 lower-case hex digits");
 	if (sm_pipeline_metrics_init(&err) < 0)

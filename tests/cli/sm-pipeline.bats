@@ -420,6 +420,9 @@ map	succeeded" ]
 	run sm-pipeline run --definition direct --checks-only
 	[ "$status" -eq 64 ]
 	[ "$output" = "sm-pipeline: nothing to run: the definition has no context node" ]
+	run sm-pipeline run --checks-only --sample
+	[ "$status" -eq 64 ]
+	[ "$output" = "sm-pipeline: --checks-only runs the checks alone: no payload" ]
 }
 
 @test "runs: newest first, --status, --limit (0 = all); show of an unknown run is 64" {
