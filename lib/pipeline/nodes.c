@@ -261,11 +261,18 @@ void node_spawn(const node_type *t, const node_ctx *ctx, const json_t *input,
 		argv[i + 1] = json_string_value(v);
 	}
 	{
+		/* The run's ids, for a stage that records or logs them. */
+		char trace_var[64], run_var[64];
+		const char *env[] = {trace_var, run_var, NULL};
 		sm_spawn_opts opts = {.argv = argv,
+		                      .env_add = ctx->run_id ? env : NULL,
 		                      .input = text,
 		                      .input_len = len,
 		                      .timeout_s = ctx->timeout_s,
 		                      .max_output = 64u << 20};
+		snprintf(trace_var, sizeof trace_var, "SM_TRACE_ID=%s",
+		         ctx->trace_id ? ctx->trace_id : "");
+		snprintf(run_var, sizeof run_var, "SM_RUN_ID=%s", ctx->run_id ? ctx->run_id : "");
 		if (sm_spawn_run(&opts, &res) < 0) {
 			snprintf(out->error, sizeof out->error, "cannot run %.400s: %.500s", path,
 			         res.error);

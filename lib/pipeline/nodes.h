@@ -18,7 +18,8 @@
 /* What one attempt of a node sees. */
 typedef struct node_ctx {
 	sm_store *store;
-	const char *run_id; /* added to the stage's log lines; may be NULL */
+	const char *run_id;   /* added to the stage's log lines; may be NULL */
+	const char *trace_id; /* the run's; may be NULL */
 	const char *node_id;
 	const json_t *config; /* never NULL ({} when the node has none) */
 	double timeout_s;

@@ -339,6 +339,7 @@ static int run_node(struct run *r, const json_t *node, const node_type *t, bool 
 	const json_t *config = json_object_get(node, "config");
 	node_ctx ctx = {.store = r->store,
 	                .run_id = r->run_id,
+	                .trace_id = r->trace_id,
 	                .node_id = id,
 	                .config = config ? config : empty,
 	                .timeout_s = r->timeout_s,

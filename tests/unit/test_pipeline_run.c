@@ -216,7 +216,8 @@ static void retries_resume_and_start_node(void **state)
 
 	(void)state;
 	snprintf(flag, sizeof flag, "%s/up", dir);
-	stage_program("sm-ingest", "read x; echo '{\"v\":1,\"trace_id\":\"x\",\"n\":1}'");
+	stage_program("sm-ingest", "read x; [ ${#SM_TRACE_ID} = 32 ] && [ ${#SM_RUN_ID} = 36 ] || "
+	                           "exit 1; echo '{\"v\":1,\"trace_id\":\"x\",\"n\":1}'");
 	snprintf(body, sizeof body,
 	         "[ \"$*\" = '--channel a' ] || exit 1; [ -e %s ] || exit 75;"
 	         " sed 's/\"n\":1/\"n\":2/'",
