@@ -221,6 +221,17 @@ static const char *const migrations[] = {
      " signature TEXT PRIMARY KEY,"
      " expires_at INTEGER NOT NULL) WITHOUT ROWID;"
      "CREATE INDEX seen_signatures_expiry ON seen_signatures (expires_at);"),
+    /* 5: sm-pipeline: what resuming and reporting a run needs (its
+     * definition as it ran, where it started, how it failed). */
+    ("ALTER TABLE pipeline_runs ADD COLUMN source TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE pipeline_runs ADD COLUMN definition_json TEXT NOT NULL DEFAULT '{}';"
+     "ALTER TABLE pipeline_runs ADD COLUMN start_node TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE pipeline_runs ADD COLUMN checks_only INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE pipeline_runs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;"
+     "ALTER TABLE pipeline_runs ADD COLUMN duration_ms REAL NOT NULL DEFAULT 0;"
+     "ALTER TABLE pipeline_runs ADD COLUMN temporary INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE stage_executions ADD COLUMN exit_status INTEGER;"
+     "ALTER TABLE stage_executions ADD COLUMN temporary INTEGER NOT NULL DEFAULT 0;"),
 };
 
 #define LATEST ((int)(sizeof migrations / sizeof migrations[0]))

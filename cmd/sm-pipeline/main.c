@@ -1,0 +1,843 @@
+/* sm-pipeline - run the stages from a stored definition, record each run
+ * and stage, retry, resume (sm-pipeline(1), definitions in sm-pipeline(5)).
+ * A front end: flags, terminal or pipe, one call into lib/pipeline/. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sm/config.h"
+#include "sm/envelope.h"
+#include "sm/err.h"
+#include "sm/json.h"
+#include "sm/log.h"
+#include "sm/pipeline.h"
+#include "sm/pipeline_metrics.h"
+#include "sm/pipeline_run.h"
+#include "sm/pipeline_setup.h"
+#include "sm/store.h"
+#include "sm/term.h"
+#include "sm/trace.h"
+
+static const char usage_text[] =
+    "usage: sm-pipeline run [--definition NAME | --config FILE] [--payload FILE | --sample]\n"
+    "                       [--dry-run] [--checks-only] [--source S] [--trace-id ID]\n"
+    "       sm-pipeline resume RUN_ID\n"
+    "       sm-pipeline runs [--status S] [--limit N] [--json]\n"
+    "       sm-pipeline show RUN_ID [--attempts] [--json]\n"
+    "       sm-pipeline definition add NAME FILE|-\n"
+    "       sm-pipeline definition list [--json] | show NAME | validate FILE|NAME | rm NAME\n"
+    "       sm-pipeline setup [--preset NAME --name NAME --channel NAME ... --checker NAME ...\n"
+    "                          --provider NAME]\n"
+    "\n"
+    "  -d, --definition NAME  the stored or built-in definition to run (default: full with\n"
+    "                         a payload, local-monitor without)\n"
+    "  --config FILE          run the definition in FILE\n"
+    "  --payload FILE         the payload (or envelopes) to start with; - reads stdin\n"
+    "  --sample               a built-in sample payload chosen by --source\n"
+    "  --dry-run              print the plan, run nothing\n"
+    "  --checks-only          run only the context nodes (the run ends checked)\n"
+    "  --source S             recorded with the run (default cli)\n"
+    "  --trace-id ID          the run's trace id (32 hex digits; default: a new one)\n"
+    "  --status S             list only runs with this status\n"
+    "  --limit N              list at most N runs, newest first (default 20, 0 = all)\n"
+    "  --attempts             show every attempt of every stage\n"
+    "  --json                 JSON even on a terminal\n"
+    "  -h, --help             this text\n"
+    "  --version              version\n"
+    "\n"
+    "Built-in definitions: local-monitor, local-smart, direct, health-checked, ai-analyzed,\n"
+    "full. Environment: ORCHESTRATION_MAX_RETRIES_PER_STAGE, ORCHESTRATION_BACKOFF_FACTOR,\n"
+    "ORCHESTRATION_METRICS_BACKEND, STATSD_HOST, STATSD_PORT, STATSD_PREFIX,\n"
+    "SM_METRICS_TEXTFILE, SM_DB, SM_ENV_FILE, SM_LOG_LEVEL.\n";
+
+enum {
+	OPT_CONFIG = 256,
+	OPT_PAYLOAD,
+	OPT_SAMPLE,
+	OPT_DRY_RUN,
+	OPT_CHECKS_ONLY,
+	OPT_SOURCE,
+	OPT_TRACE_ID,
+	OPT_STATUS,
+	OPT_LIMIT,
+	OPT_ATTEMPTS,
+	OPT_JSON,
+	OPT_VERSION,
+	OPT_PRESET,
+	OPT_NAME,
+	OPT_CHANNEL,
+	OPT_CHECKER,
+	OPT_PROVIDER,
+};
+
+static const struct option long_options[] = {
+    {"definition", required_argument, NULL, 'd'},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"payload", required_argument, NULL, OPT_PAYLOAD},
+    {"sample", no_argument, NULL, OPT_SAMPLE},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+    {"checks-only", no_argument, NULL, OPT_CHECKS_ONLY},
+    {"source", required_argument, NULL, OPT_SOURCE},
+    {"trace-id", required_argument, NULL, OPT_TRACE_ID},
+    {"status", required_argument, NULL, OPT_STATUS},
+    {"limit", required_argument, NULL, OPT_LIMIT},
+    {"attempts", no_argument, NULL, OPT_ATTEMPTS},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"preset", required_argument, NULL, OPT_PRESET},
+    {"name", required_argument, NULL, OPT_NAME},
+    {"channel", required_argument, NULL, OPT_CHANNEL},
+    {"checker", required_argument, NULL, OPT_CHECKER},
+    {"provider", required_argument, NULL, OPT_PROVIDER},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+struct args {
+	const char *definition, *config, *payload, *source, *trace_id, *status;
+	bool sample, dry_run, checks_only, attempts, json;
+	long limit;
+	sm_pipeline_setup_opts setup;
+	char **operands;
+	int noperands;
+};
+
+static bool as_json(const struct args *a)
+{
+	return a->json || !sm_term_isatty(stdout);
+}
+
+static int open_store(sm_store **store)
+{
+	sm_error err;
+
+	if (sm_store_open(NULL, store, &err) < 0)
+		return sm_err_report(SM_EXIT_FAILURE, &err);
+	return SM_EXIT_OK;
+}
+
+/* The whole of FILE ("-": stdin); NULL after printing why. */
+static char *slurp(const char *file, size_t *len)
+{
+	FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+	char *text = NULL;
+	size_t cap = 0, n = 0, got;
+
+	if (!f) {
+		sm_err(SM_EXIT_FAILURE, "%s: %s", file, strerror(errno));
+		return NULL;
+	}
+	do {
+		if (n + 65536 > cap) {
+			char *p = realloc(text, cap = cap * 2 + 65536);
+			if (!p) {
+				free(text);
+				text = NULL;
+				break;
+			}
+			text = p;
+		}
+		got = fread(text + n, 1, cap - n - 1, f);
+		n += got;
+	} while (got > 0);
+	if (text && ferror(f)) {
+		free(text);
+		text = NULL;
+	}
+	if (f != stdin)
+		fclose(f);
+	if (!text) {
+		sm_err(SM_EXIT_FAILURE, "%s: cannot read", file);
+		return NULL;
+	}
+	text[n] = '\0';
+	*len = n;
+	return text;
+}
+
+/* A definition from FILE, every problem printed; the exit status. */
+static int read_definition(const char *file, json_t **def)
+{
+	json_t *problems = NULL, *p;
+	sm_error err = {""};
+	size_t len, i;
+	char *text = slurp(file, &len);
+	int rc;
+
+	*def = NULL;
+	if (!text)
+		return SM_EXIT_FAILURE;
+	rc = sm_pipeline_parse(text, len, def, &problems, &err);
+	free(text);
+	if (rc != SM_EXIT_OK && !problems)
+		return sm_err(rc, "%s: %s", file, err.msg);
+	json_array_foreach(problems, i, p)
+	{
+		sm_err(rc, "%s: %s", file, json_string_value(p));
+	}
+	json_decref(problems);
+	return rc;
+}
+
+/* --- definition commands ----------------------------------------------------- */
+
+static int definition_list(sm_store *store, const struct args *a)
+{
+	static const char *const headers[] = {"name", "builtin", "flow", "description"};
+	json_t *rows, *row;
+	sm_error err;
+	size_t i;
+	int rc = sm_pipeline_list(store, &rows, &err);
+
+	if (rc != SM_EXIT_OK)
+		return sm_err_report(rc, &err);
+	if (as_json(a)) {
+		json_array_foreach(rows, i, row)
+		{
+			sm_envelope_write(stdout, row, NULL);
+		}
+	} else {
+		sm_table *t = sm_table_new(4, headers);
+		json_array_foreach(rows, i, row)
+		{
+			char flow[1024] = "";
+			const json_t *id;
+			size_t k;
+			json_array_foreach(json_object_get(row, "flow"), k, id)
+			{
+				size_t n = strlen(flow);
+				snprintf(flow + n, sizeof flow - n, "%s%s", k ? " -> " : "",
+				         json_string_value(id));
+			}
+			sm_table_row(t);
+			sm_table_cell(t, json_string_value(json_object_get(row, "name")),
+			              SM_COLOR_BOLD);
+			sm_table_cell(t,
+			              json_is_true(json_object_get(row, "builtin")) ? "yes" : "no",
+			              SM_COLOR_NONE);
+			sm_table_cell(t, flow, SM_COLOR_NONE);
+			sm_table_cell(t, json_string_value(json_object_get(row, "description")),
+			              SM_COLOR_DIM);
+		}
+		sm_table_print(t, stdout, sm_term_color(stdout), sm_term_columns(stdout));
+		sm_table_free(t);
+	}
+	json_decref(rows);
+	return SM_EXIT_OK;
+}
+
+static void print_json(const json_t *v, bool pretty)
+{
+	char *text = json_dumps(v, pretty ? JSON_INDENT(2) | JSON_PRESERVE_ORDER : SM_JSON_FLAGS);
+
+	if (text)
+		printf("%s\n", text);
+	free(text);
+}
+
+static int definition_command(struct args *a)
+{
+	static const char usage[] = "usage: sm-pipeline definition add NAME FILE|- | list | show "
+	                            "NAME | validate FILE|NAME | "
+	                            "rm NAME";
+	const char *verb = a->noperands > 1 ? a->operands[1] : "";
+	const char *name = a->noperands > 2 ? a->operands[2] : NULL;
+	sm_store *store = NULL;
+	json_t *def = NULL;
+	sm_error err = {""};
+	int rc;
+
+	if (strcmp(verb, "list") == 0 ? a->noperands != 2
+	    : strcmp(verb, "add") == 0
+	        ? a->noperands != 4
+	        : (!strstr(" show validate rm ", verb) || !*verb || a->noperands != 3))
+		return sm_err(SM_EXIT_USAGE, "%s", usage);
+	/* A definition to add or a file to validate is read before the store
+	 * is touched: bad input changes nothing. */
+	if (strcmp(verb, "add") == 0 && (rc = read_definition(a->operands[3], &def)) != SM_EXIT_OK)
+		return rc;
+	if (strcmp(verb, "validate") == 0 && (strcmp(name, "-") == 0 || access(name, F_OK) == 0)) {
+		if ((rc = read_definition(name, &def)) == SM_EXIT_OK)
+			printf("%s: valid (%zu nodes)\n", name,
+			       json_array_size(json_object_get(def, "nodes")));
+		json_decref(def);
+		return rc;
+	}
+	if ((rc = open_store(&store)) != SM_EXIT_OK) {
+		json_decref(def);
+		return rc;
+	}
+	if (strcmp(verb, "list") == 0) {
+		rc = definition_list(store, a);
+	} else if (strcmp(verb, "add") == 0) {
+		rc = sm_pipeline_store(store, name, def, &err);
+	} else if (strcmp(verb, "rm") == 0) {
+		rc = sm_pipeline_remove(store, name, &err);
+	} else {
+		bool builtin;
+		rc = sm_pipeline_load(store, name, &def, &builtin, &err);
+		if (rc == SM_EXIT_OK && strcmp(verb, "show") == 0) {
+			print_json(def, !as_json(a));
+		} else if (rc == SM_EXIT_OK) {
+			json_t *problems = sm_pipeline_validate(def), *p;
+			size_t i;
+			json_array_foreach(problems, i, p)
+			{
+				sm_err(SM_EXIT_DATAERR, "%s: %s", name, json_string_value(p));
+			}
+			if (json_array_size(problems))
+				rc = SM_EXIT_DATAERR;
+			else
+				printf("%s: valid (%zu nodes)\n", name,
+				       json_array_size(json_object_get(def, "nodes")));
+			json_decref(problems);
+		}
+	}
+	if (rc != SM_EXIT_OK && *err.msg)
+		sm_err_report(rc, &err);
+	json_decref(def);
+	sm_store_close(store);
+	return rc;
+}
+
+/* --- runs -------------------------------------------------------------------- */
+
+static const struct {
+	const char *source, *payload;
+} samples[] = {
+    {"alertmanager",
+     "{\"version\":\"4\",\"receiver\":\"webhook\",\"status\":\"firing\",\"alerts\":[{\"status\":"
+     "\"firing\",\"labels\":{\"alertname\":\"HighCPUUsage\",\"severity\":\"warning\","
+     "\"instance\":\"localhost:9090\",\"job\":\"node\"},\"annotations\":{\"summary\":\"High CPU "
+     "usage detected\",\"description\":\"CPU usage is above 80% for 5 minutes\"},\"startsAt\":"
+     "\"2024-01-10T10:00:00Z\",\"fingerprint\":\"sample-cpu-alert-001\"}]}"},
+    {"grafana",
+     "{\"receiver\":\"webhook\",\"status\":\"firing\",\"state\":\"alerting\",\"title\":\"Test "
+     "Alert from Grafana\",\"alerts\":[{\"status\":\"firing\",\"labels\":{\"alertname\":"
+     "\"HighMemoryUsage\",\"severity\":\"critical\"},\"annotations\":{\"summary\":\"Memory "
+     "usage critical\"},\"startsAt\":\"2024-01-10T10:00:00Z\"}]}"},
+    {"generic",
+     "{\"name\":\"Test Alert\",\"status\":\"firing\",\"severity\":\"warning\",\"description\":"
+     "\"This is a test alert from the CLI\",\"labels\":{\"source\":\"cli-test\","
+     "\"environment\":\"development\"}}"},
+};
+
+/* The payloads (or envelopes) to start with: an array, or NULL after
+ * printing why (exit status in *rc). */
+static json_t *read_input(const struct args *a, int *rc)
+{
+	json_t *list = json_array();
+	size_t len, pos = 0, line = 1;
+	char *text;
+
+	*rc = SM_EXIT_OK;
+	if (a->sample) {
+		size_t pick = sizeof samples / sizeof samples[0] - 1;
+		for (size_t i = 0; a->source && i < sizeof samples / sizeof samples[0]; i++)
+			if (strcmp(samples[i].source, a->source) == 0)
+				pick = i;
+		json_array_append_new(list, json_loads(samples[pick].payload, 0, NULL));
+		return list;
+	}
+	if (!a->payload)
+		return list;
+	if (!(text = slurp(a->payload, &len))) {
+		json_decref(list);
+		*rc = SM_EXIT_FAILURE;
+		return NULL;
+	}
+	/* A stream of objects: one payload, or many as NDJSON. */
+	while (pos < len) {
+		json_error_t e;
+		json_t *v;
+		if (strchr(" \t\r\n", text[pos])) {
+			line += text[pos++] == '\n';
+			continue;
+		}
+		v = json_loadb(text + pos, len - pos, JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY, &e);
+		if (!json_is_object(v)) {
+			*rc = sm_err(SM_EXIT_DATAERR, "%s:%zu: %s", a->payload,
+			             line + (v ? 0 : e.line - 1),
+			             v ? "expected a JSON object" : e.text);
+			json_decref(v);
+			json_decref(list);
+			free(text);
+			return NULL;
+		}
+		for (size_t k = pos; k < pos + e.position; k++)
+			line += text[k] == '\n';
+		json_array_append_new(list, v);
+		pos += e.position;
+	}
+	free(text);
+	if (json_array_size(list) == 0) {
+		json_decref(list);
+		*rc = sm_err(SM_EXIT_DATAERR, "%s: no payload in it", a->payload);
+		return NULL;
+	}
+	return list;
+}
+
+static void print_plan(const char *name, const json_t *plan, bool json)
+{
+	const json_t *step, *word;
+	size_t i, k;
+
+	if (json) {
+		json_array_foreach(plan, i, step)
+		{
+			sm_envelope_write(stdout, (json_t *)step, NULL);
+		}
+		return;
+	}
+	printf("definition %s: %zu node%s (dry run: nothing is run)\n", name, json_array_size(plan),
+	       json_array_size(plan) == 1 ? "" : "s");
+	json_array_foreach(plan, i, step)
+	{
+		printf("  %zu. %-14s %-13s", i + 1,
+		       json_string_value(json_object_get(step, "node")),
+		       json_string_value(json_object_get(step, "type")));
+		json_array_foreach(json_object_get(step, "command"), k, word)
+		{
+			printf(" %s", json_string_value(word));
+		}
+		if (!json_object_get(step, "command"))
+			printf(" (in-process)");
+		printf("\n");
+	}
+}
+
+static void print_stages(const json_t *run, bool attempts, FILE *out)
+{
+	static const char *const headers[] = {"node",     "type",        "status",
+	                                      "attempts", "duration_ms", "error"};
+	sm_table *t = sm_table_new(6, headers);
+	const json_t *stage, *h;
+	size_t i, k;
+
+	json_array_foreach(json_object_get(run, "stages"), i, stage)
+	{
+		json_t *history = json_object_get(stage, "history");
+		size_t n = attempts && history ? json_array_size(history) : 1;
+		for (k = 0; k < n; k++) {
+			const json_t *row =
+			    attempts && history ? json_array_get(history, k) : stage;
+			const char *status = json_string_value(json_object_get(row, "status"));
+			char count[32], ms[32];
+			h = json_object_get(row, "error");
+			if (attempts && history)
+				snprintf(count, sizeof count, "#%d",
+				         (int)json_integer_value(json_object_get(row, "attempt")));
+			else
+				snprintf(
+				    count, sizeof count, "%d",
+				    (int)json_integer_value(json_object_get(stage, "attempts")));
+			snprintf(ms, sizeof ms, "%.1f",
+			         json_number_value(json_object_get(row, "duration_ms")));
+			sm_table_row(t);
+			sm_table_cell(t, json_string_value(json_object_get(stage, "node")),
+			              SM_COLOR_BOLD);
+			sm_table_cell(t, json_string_value(json_object_get(stage, "type")),
+			              SM_COLOR_NONE);
+			sm_table_cell(t, status,
+			              strcmp(status, "succeeded") == 0 ? SM_COLOR_GREEN
+			              : strcmp(status, "failed") == 0  ? SM_COLOR_RED
+			                                               : SM_COLOR_DIM);
+			sm_table_cell(t, count, SM_COLOR_NONE);
+			sm_table_cell(t, ms, SM_COLOR_NONE);
+			sm_table_cell(t, json_is_string(h) ? json_string_value(h) : "",
+			              SM_COLOR_NONE);
+		}
+	}
+	sm_table_print(t, out, sm_term_color(out), sm_term_columns(out));
+	sm_table_free(t);
+}
+
+static void print_run_text(const json_t *run, bool attempts)
+{
+	const json_t *incident = json_object_get(run, "incident_id");
+	const json_t *error = json_object_get(run, "error");
+
+	printf("run %s: %s\n", json_string_value(json_object_get(run, "run_id")),
+	       json_string_value(json_object_get(run, "status")));
+	printf("  definition %s, trace %s, source %s, attempts %d\n",
+	       json_string_value(json_object_get(run, "definition")),
+	       json_string_value(json_object_get(run, "trace_id")),
+	       json_string_value(json_object_get(run, "source")),
+	       (int)json_integer_value(json_object_get(run, "attempts")));
+	if (json_is_integer(incident))
+		printf("  incident %lld\n", (long long)json_integer_value(incident));
+	printf("  started %s, finished %s, %.1f ms\n",
+	       json_string_value(json_object_get(run, "started_at")) ?: "-",
+	       json_string_value(json_object_get(run, "finished_at")) ?: "-",
+	       json_number_value(json_object_get(run, "duration_ms")));
+	if (json_is_string(error))
+		printf("  error: %s\n", json_string_value(error));
+	print_stages(run, attempts, stdout);
+}
+
+/* What a finished run prints: the envelopes on a pipe, the run on a terminal. */
+static int report_run(sm_store *store, const struct args *a, sm_pipeline_result *res)
+{
+	sm_error err;
+
+	if (res->exit_status == SM_EXIT_DATAERR && strcmp(res->status, "rejected") == 0)
+		return sm_err(SM_EXIT_DATAERR, "input refused: %s", res->error);
+	if (as_json(a)) {
+		const json_t *env;
+		size_t i;
+		json_array_foreach(res->output, i, env)
+		{
+			sm_envelope_write(stdout, (json_t *)env, NULL);
+		}
+	} else {
+		json_t *run = NULL;
+		if (sm_pipeline_run_get(store, res->run_id, false, &run, &err) == SM_EXIT_OK)
+			print_run_text(run, false);
+		json_decref(run);
+	}
+	if (res->exit_status != SM_EXIT_OK)
+		sm_err(res->exit_status, "run %s failed: %s", res->run_id, res->error);
+	if (sm_pipeline_metrics_flush(store, &err) < 0)
+		sm_err_report(SM_EXIT_FAILURE, &err);
+	return res->exit_status;
+}
+
+static int run_command(struct args *a)
+{
+	const char *name = a->definition;
+	json_t *def = NULL, *input = NULL, *plan = NULL;
+	sm_store *store = NULL;
+	sm_pipeline_result res = {0};
+	sm_error err = {""};
+	char label[4200];
+	bool builtin;
+	int rc;
+
+	if (a->noperands != 1)
+		return sm_err(SM_EXIT_USAGE, "run takes no operands (see sm-pipeline --help)");
+	if (a->definition && a->config)
+		return sm_err(SM_EXIT_USAGE, "--definition and --config go alone");
+	if (a->payload && a->sample)
+		return sm_err(SM_EXIT_USAGE, "--payload and --sample go alone");
+	if (a->checks_only && (a->payload || a->sample))
+		return sm_err(SM_EXIT_USAGE, "--checks-only runs the checks alone: no payload");
+	if (a->trace_id && !sm_trace_valid(a->trace_id))
+		return sm_err(SM_EXIT_USAGE, "--trace-id: expected 32 lower-case hex digits");
+	if (sm_pipeline_metrics_init(&err) < 0)
+		return sm_err_report(SM_EXIT_USAGE, &err);
+	if (a->config && (rc = read_definition(a->config, &def)) != SM_EXIT_OK)
+		return rc;
+	if (!(input = read_input(a, &rc))) {
+		json_decref(def);
+		return rc;
+	}
+	if (!name)
+		name = json_array_size(input) && !a->checks_only ? "full" : "local-monitor";
+	if ((rc = open_store(&store)) != SM_EXIT_OK)
+		goto out;
+	if (a->config) {
+		char *abs = realpath(a->config, NULL);
+		snprintf(label, sizeof label, "%s", abs ? abs : a->config);
+		free(abs);
+	} else {
+		snprintf(label, sizeof label, "%s", name);
+		if ((rc = sm_pipeline_load(store, name, &def, &builtin, &err)) != SM_EXIT_OK) {
+			sm_err_report(rc, &err);
+			goto out;
+		}
+	}
+	rc = sm_pipeline_plan(store, def, NULL, a->checks_only, json_array_size(input) > 0, &plan,
+	                      &err);
+	if (rc != SM_EXIT_OK) {
+		sm_err_report(rc, &err);
+		goto out;
+	}
+	if (strcmp(json_string_value(json_object_get(json_array_get(plan, 0), "type")), "ingest") ==
+	        0 &&
+	    json_array_size(input) == 0) {
+		rc =
+		    sm_err(SM_EXIT_USAGE,
+		           "%s starts with an ingest node: give --payload FILE or --sample", label);
+		goto out;
+	}
+	if (a->dry_run) {
+		print_plan(label, plan, a->json);
+		goto out;
+	}
+	{
+		sm_pipeline_run_opts opts = {.definition_name = label,
+		                             .definition = def,
+		                             .input = input,
+		                             .source = a->source,
+		                             .trace_id = a->trace_id,
+		                             .checks_only = a->checks_only};
+		rc = sm_pipeline_run(store, &opts, &res, &err);
+	}
+	if (rc != SM_EXIT_OK)
+		sm_err_report(rc, &err);
+	else
+		rc = report_run(store, a, &res);
+out:
+	sm_pipeline_result_clear(&res);
+	json_decref(plan);
+	json_decref(def);
+	json_decref(input);
+	sm_store_close(store);
+	return rc;
+}
+
+static int resume_command(struct args *a)
+{
+	sm_store *store = NULL;
+	sm_pipeline_result res = {0};
+	sm_error err = {""};
+	int rc;
+
+	if (a->noperands != 2)
+		return sm_err(SM_EXIT_USAGE, "usage: sm-pipeline resume RUN_ID");
+	if (sm_pipeline_metrics_init(&err) < 0)
+		return sm_err_report(SM_EXIT_USAGE, &err);
+	if ((rc = open_store(&store)) != SM_EXIT_OK)
+		return rc;
+	rc = sm_pipeline_resume(store, a->operands[1], &res, &err);
+	if (rc != SM_EXIT_OK)
+		sm_err_report(rc, &err);
+	else
+		rc = report_run(store, a, &res);
+	sm_pipeline_result_clear(&res);
+	sm_store_close(store);
+	return rc;
+}
+
+static int runs_command(struct args *a)
+{
+	static const char *const headers[] = {"run_id",     "definition",  "status",
+	                                      "started_at", "duration_ms", "error"};
+	sm_store *store = NULL;
+	json_t *rows = NULL, *row;
+	sm_error err;
+	size_t i;
+	int rc;
+
+	if (a->noperands != 1)
+		return sm_err(SM_EXIT_USAGE,
+		              "usage: sm-pipeline runs [--status S] [--limit N] [--json]");
+	if ((rc = open_store(&store)) != SM_EXIT_OK)
+		return rc;
+	rc = sm_pipeline_runs(store, a->status, a->limit, &rows, &err);
+	sm_store_close(store);
+	if (rc != SM_EXIT_OK)
+		return sm_err_report(rc, &err);
+	if (as_json(a)) {
+		json_array_foreach(rows, i, row)
+		{
+			sm_envelope_write(stdout, row, NULL);
+		}
+	} else {
+		sm_table *t = sm_table_new(6, headers);
+		json_array_foreach(rows, i, row)
+		{
+			const char *status = json_string_value(json_object_get(row, "status"));
+			const json_t *e = json_object_get(row, "error");
+			char ms[32];
+			snprintf(ms, sizeof ms, "%.1f",
+			         json_number_value(json_object_get(row, "duration_ms")));
+			sm_table_row(t);
+			sm_table_cell(t, json_string_value(json_object_get(row, "run_id")),
+			              SM_COLOR_BOLD);
+			sm_table_cell(t, json_string_value(json_object_get(row, "definition")),
+			              SM_COLOR_NONE);
+			sm_table_cell(t, status,
+			              strcmp(status, "failed") == 0     ? SM_COLOR_RED
+			              : strcmp(status, "notified") == 0 ? SM_COLOR_GREEN
+			                                                : SM_COLOR_YELLOW);
+			sm_table_cell(t,
+			              json_string_value(json_object_get(row, "started_at")) ?: "",
+			              SM_COLOR_NONE);
+			sm_table_cell(t, ms, SM_COLOR_NONE);
+			sm_table_cell(t, json_is_string(e) ? json_string_value(e) : "",
+			              SM_COLOR_NONE);
+		}
+		sm_table_print(t, stdout, sm_term_color(stdout), sm_term_columns(stdout));
+		sm_table_free(t);
+	}
+	json_decref(rows);
+	return SM_EXIT_OK;
+}
+
+static int show_command(struct args *a)
+{
+	sm_store *store = NULL;
+	json_t *run = NULL;
+	sm_error err;
+	int rc;
+
+	if (a->noperands != 2)
+		return sm_err(SM_EXIT_USAGE,
+		              "usage: sm-pipeline show RUN_ID [--attempts] [--json]");
+	if ((rc = open_store(&store)) != SM_EXIT_OK)
+		return rc;
+	rc = sm_pipeline_run_get(store, a->operands[1], a->attempts, &run, &err);
+	sm_store_close(store);
+	if (rc != SM_EXIT_OK)
+		return sm_err_report(rc, &err);
+	if (as_json(a))
+		sm_envelope_write(stdout, run, NULL);
+	else
+		print_run_text(run, a->attempts);
+	json_decref(run);
+	return SM_EXIT_OK;
+}
+
+static int setup_command(struct args *a)
+{
+	sm_store *store = NULL;
+	sm_error err = {""};
+	int rc;
+
+	if (a->noperands != 1)
+		return sm_err(SM_EXIT_USAGE, "setup takes no operands (see sm-pipeline --help)");
+	if ((rc = open_store(&store)) != SM_EXIT_OK)
+		return rc;
+	a->setup.interactive = sm_term_isatty(stdin) && !a->setup.preset;
+	rc = sm_pipeline_setup(store, &a->setup, stdin, stdout, &err);
+	if (rc != SM_EXIT_OK)
+		sm_err_report(rc, &err);
+	sm_store_close(store);
+	return rc;
+}
+
+/* --- flags --------------------------------------------------------------------- */
+
+static int add_word(const char ***list, size_t *n, const char *word)
+{
+	const char **p = realloc(*list, (*n + 2) * sizeof *p);
+
+	if (!p)
+		return sm_err(SM_EXIT_FAILURE, "out of memory");
+	p[(*n)++] = word;
+	p[*n] = NULL;
+	*list = p;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	int opt;
+	char *end;
+
+	opterr = 0;
+	a->limit = 20;
+	while ((opt = getopt_long(argc, argv, ":hd:", long_options, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(SM_EXIT_OK);
+		case OPT_VERSION:
+			printf("sm-pipeline %s\n", SM_VERSION);
+			exit(SM_EXIT_OK);
+		case 'd':
+			a->definition = optarg;
+			break;
+		case OPT_CONFIG:
+			a->config = optarg;
+			break;
+		case OPT_PAYLOAD:
+			a->payload = optarg;
+			break;
+		case OPT_SAMPLE:
+			a->sample = true;
+			break;
+		case OPT_DRY_RUN:
+			a->dry_run = true;
+			break;
+		case OPT_CHECKS_ONLY:
+			a->checks_only = true;
+			break;
+		case OPT_SOURCE:
+			a->source = optarg;
+			break;
+		case OPT_TRACE_ID:
+			a->trace_id = optarg;
+			break;
+		case OPT_STATUS:
+			a->status = optarg;
+			break;
+		case OPT_LIMIT:
+			errno = 0;
+			a->limit = strtol(optarg, &end, 10);
+			if (errno || *end || a->limit < 0 || end == optarg)
+				return sm_err(SM_EXIT_USAGE,
+				              "--limit: expected a whole number, got '%s'", optarg);
+			break;
+		case OPT_ATTEMPTS:
+			a->attempts = true;
+			break;
+		case OPT_JSON:
+			a->json = true;
+			break;
+		case OPT_PRESET:
+			a->setup.preset = optarg;
+			break;
+		case OPT_NAME:
+			a->setup.name = optarg;
+			break;
+		case OPT_CHANNEL:
+			if (add_word(&a->setup.channels, &a->setup.nchannels, optarg))
+				return SM_EXIT_FAILURE;
+			break;
+		case OPT_CHECKER:
+			if (add_word(&a->setup.checkers, &a->setup.ncheckers, optarg))
+				return SM_EXIT_FAILURE;
+			break;
+		case OPT_PROVIDER:
+			a->setup.provider = optarg;
+			break;
+		default: /* ':' too */
+			return sm_err_option(opt, argv[optind - 1]);
+		}
+	}
+	a->operands = argv + optind;
+	a->noperands = argc - optind;
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*run)(struct args *a);
+} commands[] = {
+    {"run", run_command},   {"resume", resume_command},         {"runs", runs_command},
+    {"show", show_command}, {"definition", definition_command}, {"setup", setup_command},
+};
+
+int main(int argc, char **argv)
+{
+	struct args a = {0};
+	sm_error err;
+	int rc;
+
+	sm_err_set_progname(argv[0]);
+	sm_log_init("sm-pipeline");
+	if (sm_config_load(&err) < 0)
+		return sm_err_report(SM_EXIT_FAILURE, &err);
+	rc = parse_args(argc, argv, &a);
+	if (rc == 0 && a.noperands == 0)
+		rc = sm_err(SM_EXIT_USAGE, "no command (see sm-pipeline --help)");
+	for (size_t i = 0; rc == 0 && i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(commands[i].name, a.operands[0]) == 0) {
+			rc = commands[i].run(&a);
+			goto done;
+		}
+	if (rc == 0)
+		rc = sm_err(SM_EXIT_USAGE, "unknown command '%s' (see sm-pipeline --help)",
+		            a.operands[0]);
+done:
+	free(a.setup.channels);
+	free(a.setup.checkers);
+	return rc;
+}

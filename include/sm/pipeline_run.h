@@ -1,0 +1,87 @@
+/* pipeline_run.h - running a pipeline definition and recording the run
+ * (tables pipeline_runs and stage_executions), resuming a failed run, and
+ * reading runs back.
+ *
+ * A run passes a stream of envelopes from node to node in list order: each
+ * node reads the envelopes the one before it wrote (an ingest node reads the
+ * payloads and writes one envelope per incident touched). Every attempt of a
+ * node is a stage_executions row with its input and output snapshots (JSON
+ * arrays of the envelopes in and out). A node that fails for a reason that
+ * may pass (the program's exit 75, a timeout, a crash) is tried again up to
+ * max_retries more times, sleeping backoff_factor ** attempt seconds in
+ * between; one that fails for good (any other exit) is not.
+ *
+ * Run statuses: pending, then ingested / checked / analyzed as nodes of
+ * those types succeed, notified at the end (checked with checks_only), or
+ * failed; retrying while a resumed run runs. Stage statuses: running,
+ * succeeded, failed, skipped.
+ */
+#ifndef SM_PIPELINE_RUN_H
+#define SM_PIPELINE_RUN_H
+
+#include <stdbool.h>
+#include <jansson.h>
+#include "sm/err.h"
+#include "sm/store.h"
+
+#define SM_PIPELINE_ID_LEN 36 /* a run id: a UUID, 8-4-4-4-12 hex digits */
+
+typedef struct sm_pipeline_run_opts {
+	const char *definition_name; /* recorded with the run */
+	const json_t *definition;    /* valid (sm_pipeline_validate) */
+	const json_t *input;         /* array: payloads when the first node is an ingest
+	                                node, envelopes otherwise; NULL or [] for none */
+	const char *start_node;      /* run from this node; NULL: the first */
+	const char *source;          /* recorded; NULL: "cli" */
+	const char *trace_id;        /* NULL: a new one */
+	bool checks_only;            /* only the context nodes; the run ends "checked" */
+} sm_pipeline_run_opts;
+
+typedef struct sm_pipeline_result {
+	char run_id[SM_PIPELINE_ID_LEN + 1];
+	char trace_id[40];
+	char status[16];
+	json_t *output;  /* the envelopes of the last node run (owned) */
+	int exit_status; /* 0 notified/checked, 1 failed, 75 failed for a reason that may
+	                    pass, 65 the first node refused the input (nothing recorded) */
+	char error[1200];
+} sm_pipeline_result;
+
+/* Settings from the environment: ORCHESTRATION_MAX_RETRIES_PER_STAGE
+ * (default 3; a definition's defaults.max_retries wins) and
+ * ORCHESTRATION_BACKOFF_FACTOR (default 2.0). -1 with err when malformed. */
+int sm_pipeline_settings(double *max_retries, double *backoff_factor, sm_error *err);
+
+/* The nodes a run would run, as [{"node","type","command","next"}] where
+ * command is the program and its arguments (absent for in-process types;
+ * store NULL leaves the arguments out); has_input says whether the run has
+ * payloads or envelopes to start with. SM_EXIT_USAGE with err for an
+ * unknown start node or no node left to run, SM_EXIT_FAILURE for a program
+ * that is missing or not executable. */
+int sm_pipeline_plan(sm_store *store, const json_t *def, const char *start_node, bool checks_only,
+                     bool has_input, json_t **out, sm_error *err);
+
+/* Run opts->definition, recording it. Returns SM_EXIT_OK when the run was
+ * made (its outcome in res, which the caller clears), else the exit status
+ * with err set and nothing recorded. */
+int sm_pipeline_run(sm_store *store, const sm_pipeline_run_opts *opts, sm_pipeline_result *res,
+                    sm_error *err);
+/* Continue the failed run run_id from its first failed node, on that
+ * node's stored input; nodes that succeeded are not run again. Same run id
+ * and trace id. SM_EXIT_USAGE for an unknown run, SM_EXIT_FAILURE for a run
+ * that is not failed. */
+int sm_pipeline_resume(sm_store *store, const char *run_id, sm_pipeline_result *res, sm_error *err);
+void sm_pipeline_result_clear(sm_pipeline_result *res);
+
+/* Runs newest first, status NULL for all, limit 0 for no limit. Each
+ * {"run_id","trace_id","definition","status","source","incident_id",
+ * "current_stage","attempts","started_at","finished_at","duration_ms","error"}. */
+int sm_pipeline_runs(sm_store *store, const char *status, long limit, json_t **out, sm_error *err);
+/* One run with "stages": per node in the order they ran, its last attempt
+ * {"node","type","status","attempts","exit_status","started_at",
+ * "duration_ms","error","input","output"}, and with attempts every attempt
+ * under "history". SM_EXIT_USAGE when there is no such run. */
+int sm_pipeline_run_get(sm_store *store, const char *run_id, bool attempts, json_t **out,
+                        sm_error *err);
+
+#endif

@@ -1,0 +1,84 @@
+/* nodes.h - private to libsm: sm-pipeline's node types as rows of one table.
+ *
+ * Each type is one file (node_<name>.c) defining one row; the table is in
+ * nodes.c. A type either names a sibling program (sm-ingest, sm-check,
+ * sm-analyze, sm-notify) that nodes.c runs with the envelopes on its stdin,
+ * giving only its arguments, or runs in-process (transform). Each row
+ * checks its own config for sm_pipeline_validate.
+ */
+#ifndef SM_PIPELINE_NODES_H
+#define SM_PIPELINE_NODES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+#include "sm/err.h"
+#include "sm/store.h"
+
+/* What one attempt of a node sees. */
+typedef struct node_ctx {
+	sm_store *store;
+	const char *run_id;   /* added to the stage's log lines; may be NULL */
+	const char *trace_id; /* the run's; may be NULL */
+	const char *node_id;
+	const json_t *config; /* never NULL ({} when the node has none) */
+	double timeout_s;
+	bool entry;             /* nothing ran before it: no envelopes in */
+	const json_t *outputs;  /* node id -> the envelopes it wrote, for earlier nodes */
+	const json_t *previous; /* what the node's last failed attempt on this input
+	                           wrote, when it is tried again (NULL the first time) */
+} node_ctx;
+
+/* What one attempt gave. */
+typedef struct node_outcome {
+	json_t *output;   /* array of envelopes (owned); NULL when nothing usable came */
+	bool temporary;   /* may pass when tried again: exit 75, a timeout, a crash */
+	int exit_status;  /* the program's exit status, -1 when it did not exit */
+	char error[1024]; /* "" on success */
+} node_outcome;
+
+typedef struct node_type {
+	const char *name;
+	const char *program;    /* sibling program; NULL: runs in-process */
+	const char *run_status; /* the run's status once the node succeeded; NULL: unchanged */
+	int ok_max;             /* highest exit status meaning success (sm-check's 0-3) */
+	const char *summary;    /* what it does, for --dry-run and the man page */
+	/* Append a string per problem of config to problems, each naming node. */
+	void (*validate)(const json_t *def, const char *node, const json_t *config,
+	                 json_t *problems);
+	/* Spawned types: the program's arguments (strings) appended to args. */
+	int (*arguments)(const node_ctx *ctx, json_t *args, sm_error *err);
+	/* Run over input (an array of envelopes): the in-process types, and a
+	 * spawned type that decides how to run its program (NULL: node_spawn). */
+	void (*run)(const node_ctx *ctx, const json_t *input, node_outcome *out);
+} node_type;
+
+extern const node_type node_ingest, node_context, node_intelligence, node_notify, node_transform;
+
+/* The i-th type (from 0), NULL past the last. */
+const node_type *node_type_at(size_t i);
+const node_type *node_type_find(const char *name);
+/* "ingest, context, ..." for messages. */
+const char *node_type_names(void);
+
+/* Run one attempt of node type t over input. */
+void node_run(const node_type *t, const node_ctx *ctx, const json_t *input, node_outcome *out);
+/* Run t's program over input with arguments (NULL: the type's own for
+ * ctx), judging its end by its exit status. */
+void node_spawn(const node_type *t, const node_ctx *ctx, const json_t *input,
+                const json_t *arguments, node_outcome *out);
+/* Where program lives: next to the running executable, else on PATH.
+ * 0 with buf filled, -1 with err saying why not. */
+int node_program_path(const char *program, char *buf, size_t size, sm_error *err);
+
+/* Helpers for the validators: append "node \"id\": message". */
+void node_problem(json_t *problems, const char *node, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Check that config's key, when present, is a string (or, with list, an
+ * array of strings), appending a problem otherwise; returns whether it is. */
+bool node_check_string(const json_t *config, const char *key, const char *node, json_t *problems);
+bool node_check_strings(const json_t *config, const char *key, const char *node, json_t *problems);
+/* Dotted-path lookup through objects ("a.b.c"; "" is v itself); NULL when missing. */
+json_t *node_path_get(const json_t *v, const char *path);
+
+#endif
