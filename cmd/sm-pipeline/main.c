@@ -163,7 +163,7 @@ static char *slurp(const char *file, size_t *len)
 static int read_definition(const char *file, json_t **def)
 {
 	json_t *problems = NULL, *p;
-	sm_error err = {""};
+	sm_error err = {0};
 	size_t len, i;
 	char *text = slurp(file, &len);
 	int rc;
@@ -248,7 +248,7 @@ static int definition_command(struct args *a)
 	const char *name = a->noperands > 2 ? a->operands[2] : NULL;
 	sm_store *store = NULL;
 	json_t *def = NULL;
-	sm_error err = {""};
+	sm_error err = {0};
 	int rc;
 
 	if (strcmp(verb, "list") == 0 ? a->noperands != 2
@@ -513,7 +513,7 @@ static int run_command(struct args *a)
 	json_t *def = NULL, *input = NULL, *plan = NULL;
 	sm_store *store = NULL;
 	sm_pipeline_result res = {0};
-	sm_error err = {""};
+	sm_error err = {0};
 	char label[4200];
 	bool builtin;
 	int rc;
@@ -595,7 +595,7 @@ static int resume_command(struct args *a)
 {
 	sm_store *store = NULL;
 	sm_pipeline_result res = {0};
-	sm_error err = {""};
+	sm_error err = {0};
 	int rc;
 
 	if (a->noperands != 2)
@@ -697,7 +697,7 @@ static int show_command(struct args *a)
 static int setup_command(struct args *a)
 {
 	sm_store *store = NULL;
-	sm_error err = {""};
+	sm_error err = {0};
 	int rc;
 
 	if (a->noperands != 1)

@@ -238,7 +238,7 @@ void node_spawn(const node_type *t, const node_ctx *ctx, const json_t *input,
 	const char **argv = NULL;
 	json_t *args = arguments ? json_deep_copy(arguments) : json_array(), *v;
 	sm_spawn_result res = {0};
-	sm_error err = {""};
+	sm_error err = {0};
 	char *text = NULL;
 	size_t len = 0, i;
 

@@ -124,7 +124,7 @@ int sm_pipeline_plan(sm_store *store, const json_t *def, const char *start_node,
 			                .node_id = id,
 			                .config = config ? config : empty,
 			                .entry = json_array_size(*out) == 0 && !has_input};
-			sm_error ignored = {""};
+			sm_error ignored = {0};
 			command = json_array();
 			json_array_append_new(command, json_string(path));
 			if (!store || t->arguments(&ctx, command, &ignored) < 0)
@@ -168,7 +168,7 @@ static const json_t *node_of(const json_t *def, const char *id)
 
 static int exec_sql(struct run *r, const char *sql, const char *types, ...)
 {
-	sm_error err = {""};
+	sm_error err = {0};
 	sqlite3_stmt *st = sm_store_prepare(r->store, sql, &err);
 	va_list ap;
 	int rc;
@@ -303,7 +303,7 @@ static bool should_skip(const struct run *r, const json_t *node, char *why, size
 
 static sqlite3_int64 last_attempt(struct run *r, const char *node)
 {
-	sm_error err = {""};
+	sm_error err = {0};
 	sqlite3_stmt *st = sm_store_prepare(
 	    r->store, "SELECT max(attempt) FROM stage_executions WHERE run = ? AND node_id = ?",
 	    &err);

@@ -123,7 +123,7 @@ static void next_must_name_a_node_and_not_loop(void **state)
 static void parse_separates_bad_json_from_bad_definitions(void **state)
 {
 	json_t *def, *problems;
-	sm_error err = {""};
+	sm_error err = {0};
 	const char *ok = "{\"version\":1,\"nodes\":[{\"id\":\"a\",\"type\":\"ingest\"}]}";
 
 	(void)state;
@@ -176,7 +176,7 @@ static void presets_are_valid_and_shaped_as_documented(void **state)
 static void stored_definitions(void **state)
 {
 	sm_store *store;
-	sm_error err = {""};
+	sm_error err = {0};
 	json_t *def = sm_pipeline_preset("direct"), *got, *list;
 	bool builtin = false;
 

@@ -206,7 +206,7 @@ static void retries_resume_and_start_node(void **state)
 {
 	char flag[128], body[512];
 	sm_store *store;
-	sm_error err = {""};
+	sm_error err = {0};
 	sm_pipeline_result res;
 	json_t *def = definition(
 	    "{\"version\":1,\"nodes\":[{\"id\":\"in\",\"type\":\"ingest\",\"next\":\"out\"},"
@@ -340,7 +340,7 @@ static void retries_resume_and_start_node(void **state)
 static void settings_from_the_environment(void **state)
 {
 	double retries, backoff;
-	sm_error err = {""};
+	sm_error err = {0};
 
 	(void)state;
 	setenv("ORCHESTRATION_MAX_RETRIES_PER_STAGE", "1.5", 1);
