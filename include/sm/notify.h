@@ -25,11 +25,16 @@
 #define SM_NOTIFY_RETRIES         2     /* attempts after the first, on transient failures */
 #define SM_NOTIFY_BACKOFF_S       0.5   /* wait before the first retry; doubles after each */
 #define SM_NOTIFY_TIMEOUT_S       10.0  /* one request or program run */
+#define SM_NOTIFY_TEMPLATE_DIR    "/etc/sm/templates" /* template files; $SM_TEMPLATE_DIR */
 
 /* "email, exec, generic, pagerduty, slack, stdout" into buf. */
 void sm_notify_driver_names(char *buf, size_t size);
 /* Whether name is a driver. */
 bool sm_notify_driver_known(const char *name);
+/* The drivers section of --help: each driver with its description and
+ * keys, then the keys every driver takes. malloc'd; NULL when out of
+ * memory. */
+char *sm_notify_drivers_help(void);
 
 /* Build a channel configuration for driver from KEY=VALUE words (KEY=@FILE
  * reads the value from FILE, its trailing newline dropped): every key

@@ -383,13 +383,16 @@ EOF
 	grep -q '^SM_MESSAGE=\[CRITICAL\] ProbeFailure' "$TEST_DIR/cap/env"
 	[ "$(json_get 'd["trace_id"], d["incident"]["id"]' <"$TEST_DIR/cap/stdin")" = "[\"$trace\", 1]" ]
 	# A non-zero exit is a failure with the status in the message.
-	sm-notify channel add fails exec "command=$SM_FIXTURES/notify/capture.sh $TEST_DIR/cap" repeat_interval=0
-	CAPTURE_EXIT=3 run --separate-stderr sm-notify --channel fails <"$TEST_DIR/env.json"
+	sm-notify channel add fails exec "command=$SM_FIXTURES/notify/capture.sh $TEST_DIR/cap" \
+		repeat_interval=0 env=CAPTURE_EXIT=3
+	run --separate-stderr sm-notify --channel fails <"$TEST_DIR/env.json"
 	[ "$status" -eq 75 ]
 	[ "$(echo "$output" | json_get 'd["notifications"][0]["attempts"], d["notifications"][0]["error"]')" = \
 		"[1, \"$SM_FIXTURES/notify/capture.sh: exit status 3\"]" ]
 	# Exit 75 (EX_TEMPFAIL) is worth retrying.
-	CAPTURE_EXIT=75 run --separate-stderr sm-notify --channel fails <"$TEST_DIR/env.json"
+	sm-notify channel add retries exec "command=$SM_FIXTURES/notify/capture.sh $TEST_DIR/cap" \
+		'env={"CAPTURE_EXIT":"75"}'
+	run --separate-stderr sm-notify --channel retries <"$TEST_DIR/env.json"
 	[ "$status" -eq 75 ]
 	[ "$(echo "$output" | json_get 'd["notifications"][0]["attempts"]')" = 3 ]
 	# A program that hangs is killed with its children at timeout_s.
@@ -407,10 +410,64 @@ EOF
 	run ! kill -0 "$(cat "$TEST_DIR/hang/child")"
 }
 
+@test "exec: a clean environment (PATH, HOME, LANG, SM_*, the channel's env), nothing from the dotenv file" {
+	mkdir "$TEST_DIR/cap"
+	printf 'DB_PASSWORD=dotenv-secret\nWEBHOOK_SECRET_GRAFANA=dotenv-secret-2\n' >"$TEST_DIR/sm.env"
+	printf '# the ticket system\nTICKET_TOKEN=channel-token\n\nTICKET_QUEUE=ops on call\n' >"$TEST_DIR/ticket.env"
+	sm-notify channel add run exec "command=$SM_FIXTURES/notify/capture.sh $TEST_DIR/cap" \
+		"env=@$TEST_DIR/ticket.env"
+	ingest "$SM_FIXTURES/payloads/alertmanager/firing.json"
+	SM_ENV_FILE="$TEST_DIR/sm.env" PARENT_SECRET=parent-secret HOME=/home/ops LANG=C.UTF-8 \
+		run sm-notify <"$TEST_DIR/env.json"
+	[ "$status" -eq 0 ]
+	run ! grep -e dotenv-secret -e parent-secret -e '^SM_ENV_FILE=' -e '^SM_DB=' "$TEST_DIR/cap/allenv"
+	grep -qx 'TICKET_TOKEN=channel-token' "$TEST_DIR/cap/allenv"
+	grep -qx 'TICKET_QUEUE=ops on call' "$TEST_DIR/cap/allenv"
+	grep -qx "PATH=$PATH" "$TEST_DIR/cap/allenv"
+	grep -qx 'HOME=/home/ops' "$TEST_DIR/cap/allenv"
+	grep -qx 'LANG=C.UTF-8' "$TEST_DIR/cap/allenv"
+	grep -qx 'SM_CHANNEL=run' "$TEST_DIR/cap/allenv"
+	# Nothing else but what sh adds itself.
+	[ "$(grep -cvx -e 'SM_[A-Z_]*' -e 'TICKET_[A-Z]*' -e PATH -e HOME -e LANG -e PWD -e SHLVL -e _ "$TEST_DIR/cap/names")" = 0 ]
+	# The channel's env is a secret: listings mask its values.
+	run sm-notify channel show run
+	[[ "$output" != *channel-token* ]]
+	[ "$(echo "$output" | json_get 'd["config"]["env"]')" = '{"TICKET_TOKEN": "********", "TICKET_QUEUE": "********"}' ]
+	# SM_ names are the event's own.
+	run sm-notify channel add bad exec command=/bin/true env=SM_SEVERITY=info
+	[ "$status" -eq 64 ]
+	[[ "$output" == "sm-notify: env: bad variable 'SM_SEVERITY'"* ]]
+}
+
+@test "exec: SM_EVENT says why a message without news was sent" {
+	mkdir "$TEST_DIR/cap"
+	ingest "$SM_FIXTURES/payloads/alertmanager/firing.json"
+	# The same incident, nothing changed, to a channel that never sent about it.
+	/usr/bin/python3 -c '
+import json, sys
+d = json.loads(open(sys.argv[1]).read())
+d["incident"]["change"] = "unchanged"
+for a in d["alerts"]:
+    a["change"] = "unchanged"
+print(json.dumps(d))' "$TEST_DIR/env.json" >"$TEST_DIR/unchanged.json"
+	sm-notify channel add run exec "command=$SM_FIXTURES/notify/capture.sh $TEST_DIR/cap" repeat_interval=0
+	run sm-notify <"$TEST_DIR/unchanged.json"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json_get 'd["notifications"][0]["reason"]')" = "repeat_interval 0" ]
+	grep -qx 'SM_EVENT=repeat_interval 0' "$TEST_DIR/cap/env"
+	sm-notify channel disable run
+	sm-notify channel add later exec "command=$SM_FIXTURES/notify/capture.sh $TEST_DIR/cap"
+	run sm-notify <"$TEST_DIR/unchanged.json"
+	[ "$(echo "$output" | json_get 'd["notifications"][0]["reason"]')" = "not sent before" ]
+	grep -qx 'SM_EVENT=not sent before' "$TEST_DIR/cap/env"
+	grep -qx 'Event: not sent before' "$TEST_DIR/cap/allenv"
+}
+
 @test "template_file: overrides the text; invalid JSON from a template is a failed delivery" {
+	export SM_TEMPLATE_DIR="$SM_FIXTURES/notify"
 	url=$(start_receiver slack --body ok)
-	sm-notify channel add broken slack "webhook_url=$url" "template_file=$SM_FIXTURES/notify/bad-json.tpl"
-	sm-notify channel add custom stdout "template_file=$SM_FIXTURES/notify/custom-text.tpl"
+	sm-notify channel add broken slack "webhook_url=$url" template_file=bad-json.tpl
+	sm-notify channel add custom stdout template_file=custom-text.tpl
 	ingest "$SM_FIXTURES/payloads/alertmanager/firing.json"
 	run --separate-stderr sm-notify <"$TEST_DIR/env.json"
 	[ "$status" -eq 75 ]
@@ -418,10 +475,35 @@ EOF
 	[[ "$(echo "$output" | json_get 'd["notifications"][0]["error"]')" == "$SM_FIXTURES/notify/bad-json.tpl: the template made invalid JSON"* ]]
 	[[ "$stderr" == *"custom: CRITICAL ProbeFailure on https://shop.example.org on custom"* ]]
 	# A template that does not compile is refused when the channel is added.
+	export SM_TEMPLATE_DIR="$TEST_DIR"
 	printf '{{#x}}' >"$TEST_DIR/open.tpl"
-	run sm-notify channel add t stdout "template_file=$TEST_DIR/open.tpl"
+	run sm-notify channel add t stdout template_file=open.tpl
 	[ "$status" -eq 64 ]
 	[[ "$output" == "sm-notify: template_file: $TEST_DIR/open.tpl: "* ]]
+}
+
+@test "template_file: a name in SM_TEMPLATE_DIR, never a path" {
+	for name in /etc/shadow ../sm.db sub/x.tpl .. .hidden; do
+		run sm-notify channel add leak stdout "template_file=$name"
+		[ "$status" -eq 64 ]
+		[ "$output" = "sm-notify: template_file: '$name' is not a template name (a file name in /etc/sm/templates, without a path, not starting with '.')" ]
+	done
+	SM_TEMPLATE_DIR="$TEST_DIR" run sm-notify channel add leak email smtp_host=mx \
+		from_address=a@b.example to_addresses=c@d.example html_template_file=/etc/passwd
+	[ "$status" -eq 64 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == "sm-notify: html_template_file: '/etc/passwd' is not a template name"* ]]
+	run sm-notify channel list --json
+	[ -z "$output" ]
+	# A path already in the store (an older version wrote it) is refused at delivery.
+	sm-notify channel add old stdout
+	sql "UPDATE notification_channels SET config = '{\"template_file\":\"/etc/passwd\"}' WHERE name = 'old'"
+	ingest "$SM_FIXTURES/payloads/alertmanager/firing.json"
+	run --separate-stderr sm-notify <"$TEST_DIR/env.json"
+	[ "$status" -eq 75 ]
+	[[ "$stderr" != *root:* ]]
+	[ "$(echo "$output" | json_get 'd["notifications"][0]["status"], d["notifications"][0]["error"]')" = \
+		"[\"failed\", \"template_file: '/etc/passwd' is not a template name (a file name in /etc/sm/templates, without a path, not starting with '.')\"]" ]
 }
 
 @test "test DRIVER and channel test NAME send one test message" {
