@@ -103,6 +103,15 @@ void sm_notifier_free(sm_notifier *n);
  * when a delivery failed, SM_EXIT_FAILURE (err set) when the store did. */
 int sm_notifier_process(sm_notifier *n, json_t *env, sm_error *err);
 
+/* sm-notify's stage loop: read the envelopes of in (called name in
+ * messages), sm_notifier_process each and write it on to out.
+ * SM_EXIT_OK; SM_EXIT_TEMPFAIL when a delivery failed; SM_EXIT_DATAERR at
+ * a malformed envelope (reading stops there; the envelopes before it were
+ * delivered and written on); SM_EXIT_FAILURE when out cannot be written
+ * or the store failed (the loop goes on past a store failure and err
+ * names the first). err says why for the last two. */
+int sm_notifier_run(sm_notifier *n, FILE *in, const char *name, FILE *out, sm_error *err);
+
 /* One test message through driver with config (no decision, nothing
  * recorded). *result gets the notification entry. SM_EXIT_OK when sent,
  * SM_EXIT_TEMPFAIL when it failed. */

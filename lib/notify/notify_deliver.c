@@ -369,3 +369,44 @@ int sm_notifier_process(sm_notifier *n, json_t *env, sm_error *err)
 		return SM_EXIT_FAILURE;
 	return failed ? SM_EXIT_TEMPFAIL : SM_EXIT_OK;
 }
+
+int sm_notifier_run(sm_notifier *n, FILE *in, const char *name, FILE *out, sm_error *err)
+{
+	sm_reader *reader = sm_reader_new(in, name, SM_ENVELOPE_MAX_LINE);
+	sm_error first = {""}, e = {""};
+	json_t *env;
+	int got, rc;
+	bool failed = false, tempfail = false;
+
+	if (!reader) {
+		sm_error_set(err, "out of memory");
+		return SM_EXIT_FAILURE;
+	}
+	while ((got = sm_envelope_read(reader, &env, &e)) > 0) {
+		sm_log_set_trace(sm_envelope_trace_id(env));
+		rc = sm_notifier_process(n, env, &e);
+		/* A store that failed for one envelope may take the next: go on,
+		 * and say what failed first. */
+		if (rc == SM_EXIT_FAILURE && !failed) {
+			first = e;
+			failed = true;
+		}
+		tempfail = tempfail || rc == SM_EXIT_TEMPFAIL;
+		if (sm_envelope_write(out, env, err) < 0) {
+			json_decref(env);
+			sm_reader_free(reader);
+			return SM_EXIT_FAILURE;
+		}
+		json_decref(env);
+	}
+	sm_reader_free(reader);
+	if (got < 0) {
+		*err = e;
+		return SM_EXIT_DATAERR;
+	}
+	if (failed) {
+		*err = first;
+		return SM_EXIT_FAILURE;
+	}
+	return tempfail ? SM_EXIT_TEMPFAIL : SM_EXIT_OK;
+}

@@ -45,12 +45,27 @@ void sm_notify_driver_names(char *buf, size_t size)
 	}
 }
 
-/* keys as "a, b (required), c" on f. */
-static void print_keys(FILE *f, const notify_key *keys)
+/* keys as "a, b (required), c" on f, after a lead of indent columns,
+ * lines wrapped before column 80 and continued at the indent. */
+static void print_keys(FILE *f, int indent, const notify_key *keys)
 {
-	for (const notify_key *k = keys; k && k->name; k++)
-		fprintf(f, "%s%s%s", k == keys ? "" : ", ", k->name,
-		        k->required ? " (required)" : "");
+	int column = indent;
+
+	for (const notify_key *k = keys; k && k->name; k++) {
+		int n = (int)strlen(k->name) + (k->required ? 11 : 0) + (k[1].name ? 1 : 0);
+		if (k != keys) {
+			if (column + 1 + n > 79) {
+				fprintf(f, "\n%*s", indent, "");
+				column = indent;
+			} else {
+				fputc(' ', f);
+				column++;
+			}
+		}
+		fprintf(f, "%s%s%s", k->name, k->required ? " (required)" : "",
+		        k[1].name ? "," : "");
+		column += n;
+	}
 }
 
 char *sm_notify_drivers_help(void)
@@ -69,12 +84,12 @@ char *sm_notify_drivers_help(void)
 		fprintf(f, "  %-*s  %s\n", (int)width, drivers[i]->name, drivers[i]->description);
 		if (drivers[i]->keys && drivers[i]->keys[0].name) {
 			fprintf(f, "  %-*s  keys: ", (int)width, "");
-			print_keys(f, drivers[i]->keys);
+			print_keys(f, (int)width + 10, drivers[i]->keys);
 			fputc('\n', f);
 		}
 	}
 	fputs("  every driver takes: ", f);
-	print_keys(f, notify_common_keys);
+	print_keys(f, 22, notify_common_keys);
 	fputc('\n', f);
 	if (fclose(f) != 0) {
 		free(text);

@@ -68,6 +68,12 @@ print(json.dumps({"v": 1, "source": "local", "host": "web-1", "incident": None, 
 	run sm-notify --help
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"sm-notify channel add NAME DRIVER"* ]]
+	# The drivers' texts come from their rows: description and keys.
+	[[ "$output" == *"  exec       a program run with the envelope on stdin (no shell)
+             keys: command (required), env
+"* ]]
+	[[ "$output" == *"  every driver takes: repeat_interval, min_severity, template_file,"* ]]
+	[ "$(echo "$output" | grep -c '^  [a-z]\{1,\}  \{1,\}[A-Za-z]')" = 6 ]
 	run sm-notify --version
 	[ "$status" -eq 0 ]
 	[[ "$output" == "sm-notify "* ]]
@@ -81,6 +87,21 @@ print(json.dumps({"v": 1, "source": "local", "host": "web-1", "incident": None, 
 	SM_NOTIFY_RETRIES=many run sm-notify </dev/null
 	[ "$status" -eq 64 ]
 	[ "$output" = "sm-notify: SM_NOTIFY_RETRIES must be a whole number from 0 to 10" ]
+}
+
+@test "listings fail on a write error: exit 1 and a message" {
+	sm-notify channel add ops stdout
+	for cmd in "channel list" "channel list --json" "channel show ops" "channel show ops --json" "--help" "--version"; do
+		run sh -c "sm-notify $cmd >&-"
+		[ "$status" -eq 1 ]
+		[ "$output" = "sm-notify: standard output: write error: Bad file descriptor" ]
+		run sh -c "sm-notify $cmd >/dev/full"
+		[ "$status" -eq 1 ]
+		[ "$output" = "sm-notify: standard output: write error: No space left on device" ]
+	done
+	run sh -c "sm-notify test stdout 2>&1 >/dev/full"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"sm-notify: standard output: write error: No space left on device" ]]
 }
 
 @test "channel add: unknown driver or key, missing required key, bad values are 64 naming them" {
