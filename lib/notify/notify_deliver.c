@@ -375,7 +375,7 @@ int sm_notifier_run(sm_notifier *n, FILE *in, const char *name, FILE *out, sm_er
 	sm_reader *reader = sm_reader_new(in, name, SM_ENVELOPE_MAX_LINE);
 	sm_error first = {""}, e = {""};
 	json_t *env;
-	int got, rc;
+	int got;
 	bool failed = false, tempfail = false;
 
 	if (!reader) {
@@ -383,6 +383,8 @@ int sm_notifier_run(sm_notifier *n, FILE *in, const char *name, FILE *out, sm_er
 		return SM_EXIT_FAILURE;
 	}
 	while ((got = sm_envelope_read(reader, &env, &e)) > 0) {
+		int rc;
+
 		sm_log_set_trace(sm_envelope_trace_id(env));
 		rc = sm_notifier_process(n, env, &e);
 		/* A store that failed for one envelope may take the next: go on,

@@ -22,8 +22,8 @@ static void render(const sm_template *t, json_t *context)
 	size_t len = 0;
 	char *out = sm_template_render(t, context, &len, &err);
 
-	if (out && (len > SM_TEMPLATE_MAX_OUTPUT || strlen(out) != len ||
-	            !sm_json_utf8_valid(out, len)))
+	if (out &&
+	    (len > SM_TEMPLATE_MAX_OUTPUT || strlen(out) != len || !sm_json_utf8_valid(out, len)))
 		abort();
 	free(out);
 }
