@@ -843,6 +843,52 @@ static void exec_argv_and_variables(void **state)
 	json_decref(e);
 }
 
+/* The program's environment: PATH, HOME, LANG, the channel's env, the SM_*
+ * variables, which win over a channel variable of the same name (one an
+ * older version may have stored); nothing else of ours. */
+static void exec_environment(void **state)
+{
+	char out[] = "/tmp/sm-notify-exec-XXXXXX", config[512], got[512] = "";
+	int fd = mkstemp(out);
+	json_t *e = incident_env("created", "open", "warning", "created");
+	const notify_driver *d = notify_driver_find("exec");
+	notify_message msg;
+	notify_outcome res;
+	sm_error err;
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(
+	    config, sizeof config,
+	    "{\"command\":[\"/bin/sh\",\"-c\",\"printf '%%s|%%s|%%s|%%s|%%s' \\\"$TOKEN\\\" "
+	    "\\\"$SM_EVENT\\\" \\\"${DB_PASSWORD-unset}\\\" \\\"$HOME\\\" \\\"$PATH\\\" >%s\"],"
+	    "\"env\":{\"TOKEN\":\"t 1\",\"SM_EVENT\":\"forged\",\"HOME\":\"/srv/ops\"}}",
+	    out);
+	setenv("DB_PASSWORD", "from-the-dotenv-file", 1);
+	assert_int_equal(prepare("exec", e, config, &msg, &err), 0);
+	{
+		json_t *c = load(config), *ctx = sm_notify_context(e, "chan");
+		notify_job job = {
+		    .channel = "chan", .config = c, .env = e, .context = ctx, .timeout_s = 10};
+		d->send(&job, &msg, &res);
+		json_decref(ctx);
+		json_decref(c);
+	}
+	unsetenv("DB_PASSWORD");
+	assert_true(res.ok);
+	f = fopen(out, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(got, sizeof got, f));
+	fclose(f);
+	unlink(out);
+	snprintf(config, sizeof config, "t 1|incident created|unset|/srv/ops|%s", getenv("PATH"));
+	assert_string_equal(got, config);
+	notify_message_clear(&msg);
+	json_decref(e);
+}
+
 static void stdout_text(void **state)
 {
 	json_t *e = checks_env("ok", "critical");
@@ -912,6 +958,7 @@ int main(void)
 	    cmocka_unit_test(generic_body_signed),
 	    cmocka_unit_test(email_parts),
 	    cmocka_unit_test(exec_argv_and_variables),
+	    cmocka_unit_test(exec_environment),
 	    cmocka_unit_test(stdout_text),
 	    cmocka_unit_test(bad_templates_fail_the_delivery),
 	};
