@@ -221,7 +221,7 @@ static json_t *deliver(sm_notifier *n, struct channel *ch, json_t *env, json_t *
 	double backoff = notify_cfg_num(ch->config, "backoff_s", n->backoff_s);
 	notify_message msg = {0};
 	notify_outcome out = {0};
-	sm_error err = {""};
+	sm_error err = {0};
 	int number = 0;
 	struct attempt *a;
 
@@ -373,7 +373,7 @@ int sm_notifier_process(sm_notifier *n, json_t *env, sm_error *err)
 int sm_notifier_run(sm_notifier *n, FILE *in, const char *name, FILE *out, sm_error *err)
 {
 	sm_reader *reader = sm_reader_new(in, name, SM_ENVELOPE_MAX_LINE);
-	sm_error first = {""}, e = {""};
+	sm_error first = {0}, e = {0};
 	json_t *env;
 	int got;
 	bool failed = false, tempfail = false;

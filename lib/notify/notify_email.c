@@ -66,7 +66,7 @@ static void email_send(const notify_job *job, const notify_message *msg, notify_
 	    .text = msg->text,
 	    .html = msg->html,
 	};
-	sm_error err = {""};
+	sm_error err = {0};
 
 	memset(out, 0, sizeof *out);
 	if (!to) {

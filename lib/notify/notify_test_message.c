@@ -37,7 +37,7 @@ int sm_notify_test(const char *channel, const char *driver, json_t *config, FILE
 	notify_job job = {.channel = channel, .config = config, .env = env, .text_out = text_out};
 	notify_message msg = {0};
 	notify_outcome out = {0};
-	sm_error err = {""};
+	sm_error err = {0};
 	int number = 0;
 
 	if (!d) {

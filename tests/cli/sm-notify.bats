@@ -21,6 +21,20 @@ teardown() {
 	teardown_sm
 }
 
+# The port a server started in the background as PID prints ("PORT n")
+# into FILE. No deadline: it waits while the server lives, since a busy
+# machine is slow, not wrong.
+server_port() { # FILE PID
+	local port=
+	while :; do
+		port=$(sed -n 's/^PORT //p' "$1" 2>/dev/null) || true
+		[ -z "$port" ] || break
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	echo "$port"
+}
+
 # start_receiver NAME [receiver.py flags]: a receiver logging to
 # $TEST_DIR/NAME.log; its URL is printed.
 start_receiver() {
@@ -29,11 +43,7 @@ start_receiver() {
 	/usr/bin/python3 "$SM_FIXTURES/bin/receiver.py" --log "$TEST_DIR/$name.log" "$@" \
 		>"$TEST_DIR/$name.port" 2>/dev/null &
 	echo $! >>"$TEST_DIR/pids"
-	for _ in $(seq 100); do
-		port=$(sed -n 's/^PORT //p' "$TEST_DIR/$name.port")
-		[ -n "$port" ] && break
-		sleep 0.05
-	done
+	port=$(server_port "$TEST_DIR/$name.port" $!)
 	: >>"$TEST_DIR/$name.log"
 	echo "http://127.0.0.1:$port/$name/SECRET-PATH"
 }
@@ -554,11 +564,7 @@ print(json.dumps(d))' "$TEST_DIR/env.json" >"$TEST_DIR/unchanged.json"
 	mkdir "$TEST_DIR/spool"
 	/usr/bin/python3 "$SM_FIXTURES/bin/smtpd.py" --spool "$TEST_DIR/spool" >"$TEST_DIR/smtp.port" 2>/dev/null &
 	echo $! >>"$TEST_DIR/pids"
-	for _ in $(seq 100); do
-		port=$(sed -n 's/^PORT //p' "$TEST_DIR/smtp.port")
-		[ -n "$port" ] && break
-		sleep 0.05
-	done
+	port=$(server_port "$TEST_DIR/smtp.port" $!)
 	sm-notify channel add mail email smtp_host=127.0.0.1 "smtp_port=$port" use_tls=0 \
 		from_address=sm@example.org to_addresses=ops@example.org,dba@example.org
 	am_payload DiskFull db-01 firing warning | sm-ingest | sm-notify >"$TEST_DIR/out.json"

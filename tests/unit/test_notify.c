@@ -299,7 +299,7 @@ static int build(const char *driver, const char *words, char *out, size_t size)
 	char *copy = strdup(words), *argv[16], *save = NULL;
 	int n = 0, rc;
 	json_t *config = NULL;
-	sm_error err = {""};
+	sm_error err = {0};
 
 	for (char *w = strtok_r(copy, " ", &save); w && n < 16; w = strtok_r(NULL, " ", &save))
 		argv[n++] = w;
@@ -910,7 +910,7 @@ static void bad_templates_fail_the_delivery(void **state)
 	int fd = mkstemp(path);
 	json_t *e = incident_env("created", "open", "warning", "created");
 	notify_message msg;
-	sm_error err = {""};
+	sm_error err = {0};
 
 	(void)state;
 	assert_true(fd >= 0);
