@@ -1,7 +1,10 @@
 /* sm-notify - the NOTIFY stage: envelopes in, a message to each channel
  * that should hear about them, the envelopes out with notifications[].
  * Also the channel management commands (the seeds' admin) and one-off
- * test messages. The work is in libsm (notify.h); this is the front end. */
+ * test messages. The work is in libsm (notify.h); this is the front end:
+ * flags, a table or JSON depending on the terminal, one call per command,
+ * the exit status. Every write to standard output is checked: a listing
+ * that could not be written is a failure, not an empty success. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -16,27 +19,22 @@
 #include "sm/term.h"
 
 static const char usage_text[] =
-    "usage: sm-notify [--channel NAME ...] [FILE]          deliver the "
-    "envelopes on stdin (or "
+    "usage: sm-notify [--channel NAME ...] [FILE]          deliver the envelopes on stdin (or "
     "FILE)\n"
-    "       sm-notify channel add NAME DRIVER [KEY=VALUE ...]   KEY=@FILE "
-    "reads the value from a "
-    "file\n"
-    "       sm-notify channel list|show NAME|enable NAME|disable NAME|rm "
-    "NAME|test NAME\n"
-    "       sm-notify test DRIVER [KEY=VALUE ...]          one test message, "
-    "no stored channel\n"
+    "       sm-notify channel add NAME DRIVER [KEY=VALUE ...]   KEY=@FILE reads the value from "
+    "a file\n"
+    "       sm-notify channel list|show NAME|enable NAME|disable NAME|rm NAME|test NAME\n"
+    "       sm-notify test DRIVER [KEY=VALUE ...]          one test message, no stored channel\n"
     "\n"
-    "  -c, --channel NAME  deliver to this channel only (repeatable; default: "
-    "every enabled one)\n"
+    "  -c, --channel NAME  deliver to this channel only (repeatable; default: every enabled "
+    "one)\n"
     "  --json              JSON even on a terminal\n"
     "  -h, --help          this text\n"
     "  --version           version\n"
     "\n"
-    "Drivers: email, exec, generic, pagerduty, slack, stdout (see sm-notify(1) "
-    "for their keys).\n"
     "Environment: SM_DB, SM_LOG_LEVEL, SM_NOTIFY_RETRIES, SM_NOTIFY_BACKOFF_S, "
-    "SM_ENV_FILE.\n";
+    "SM_TEMPLATE_DIR, SM_ENV_FILE.\n"
+    "\n";
 
 enum {
 	OPT_JSON = 256,
@@ -71,13 +69,26 @@ static bool as_json(const struct args *a)
 	return a->json || !sm_term_isatty(stdout);
 }
 
-static int open_store(sm_store **store)
+/* rc, unless standard output could not be written: then 1 with a message. */
+static int flushed(int rc)
+{
+	errno = 0;
+	if (fflush(stdout) == EOF || ferror(stdout))
+		return sm_err(SM_EXIT_FAILURE, "standard output: write error: %s",
+		              strerror(errno ? errno : EIO));
+	return rc;
+}
+
+/* One JSON line of row on stdout: 0, or the exit status of the failure. */
+static int print_row(json_t *row)
 {
 	sm_error err;
 
-	if (sm_store_open(NULL, store, &err) < 0)
+	if (sm_envelope_write(stdout, row, &err) < 0) {
+		sm_error_prefix(&err, "standard output");
 		return sm_err_report(SM_EXIT_FAILURE, &err);
-	return SM_EXIT_OK;
+	}
+	return 0;
 }
 
 /* --- channel commands -------------------------------------------------- */
@@ -95,7 +106,14 @@ static void print_config_lines(json_t *config)
 	}
 }
 
-static int channel_list(sm_store *store, const struct args *a)
+/* A channel command's input. */
+struct cmd {
+	const struct args *args;
+	const char *name; /* the channel's, NULL for list */
+	json_t *config;   /* add: the configuration built before the store is opened */
+};
+
+static int channel_list(sm_store *store, const struct cmd *c)
 {
 	static const char *const headers[] = {"name", "driver", "enabled", "config"};
 	json_t *rows, *row;
@@ -105,11 +123,14 @@ static int channel_list(sm_store *store, const struct args *a)
 
 	if (rc != SM_EXIT_OK)
 		return sm_err_report(rc, &err);
-	if (as_json(a)) {
+	if (as_json(c->args)) {
 		json_array_foreach(rows, i, row)
 		{
-			sm_envelope_write(stdout, row, NULL);
+			if ((rc = print_row(row)) != 0)
+				break;
 		}
+		json_decref(rows);
+		return rc ? rc : flushed(SM_EXIT_OK);
 	} else {
 		sm_table *t = sm_table_new(4, headers);
 		json_array_foreach(rows, i, row)
@@ -129,22 +150,24 @@ static int channel_list(sm_store *store, const struct args *a)
 		sm_table_free(t);
 	}
 	json_decref(rows);
-	return SM_EXIT_OK;
+	return flushed(SM_EXIT_OK);
 }
 
-static int channel_show(sm_store *store, const char *name, const struct args *a)
+static int channel_show(sm_store *store, const struct cmd *c)
 {
 	json_t *row, *masked;
 	sm_error err;
-	int rc = sm_notify_channel_get(store, name, &row, &err);
+	int rc = sm_notify_channel_get(store, c->name, &row, &err);
 
 	if (rc != SM_EXIT_OK)
 		return sm_err_report(rc, &err);
 	masked = sm_notify_config_masked(json_string_value(json_object_get(row, "driver")),
 	                                 json_object_get(row, "config"));
 	json_object_set_new(row, "config", masked);
-	if (as_json(a)) {
-		sm_envelope_write(stdout, row, NULL);
+	if (as_json(c->args)) {
+		rc = print_row(row);
+		json_decref(row);
+		return rc ? rc : flushed(SM_EXIT_OK);
 	} else {
 		printf("name:       %s\n", json_string_value(json_object_get(row, "name")));
 		printf("driver:     %s\n", json_string_value(json_object_get(row, "driver")));
@@ -156,13 +179,15 @@ static int channel_show(sm_store *store, const char *name, const struct args *a)
 		print_config_lines(masked);
 	}
 	json_decref(row);
-	return SM_EXIT_OK;
+	return flushed(SM_EXIT_OK);
 }
 
 static int print_test_result(json_t *result, int rc, const struct args *a)
 {
 	if (as_json(a)) {
-		sm_envelope_write(stdout, result, NULL);
+		int failed = print_row(result);
+		json_decref(result);
+		return failed ? failed : flushed(rc);
 	} else {
 		const char *error = json_string_value(json_object_get(result, "error"));
 		printf("test via %s (%s): %s%s%s\n",
@@ -172,67 +197,106 @@ static int print_test_result(json_t *result, int rc, const struct args *a)
 		       error ? error : "");
 	}
 	json_decref(result);
-	return rc;
+	return flushed(rc);
 }
 
-static int channel_test(sm_store *store, const char *name, const struct args *a)
+static int channel_test(sm_store *store, const struct cmd *c)
 {
 	json_t *row, *result;
 	sm_error err;
-	int rc = sm_notify_channel_get(store, name, &row, &err);
+	int rc = sm_notify_channel_get(store, c->name, &row, &err);
 
 	if (rc != SM_EXIT_OK)
 		return sm_err_report(rc, &err);
-	rc = sm_notify_test(name, json_string_value(json_object_get(row, "driver")),
+	rc = sm_notify_test(c->name, json_string_value(json_object_get(row, "driver")),
 	                    json_object_get(row, "config"), text_stream(), &result);
 	json_decref(row);
-	return print_test_result(result, rc, a);
+	return print_test_result(result, rc, c->args);
 }
+
+static int channel_add(sm_store *store, const struct cmd *c)
+{
+	sm_error err;
+	int rc = sm_notify_channel_add(store, c->name, c->args->operands[3], c->config, &err);
+
+	return rc == SM_EXIT_OK ? rc : sm_err_report(rc, &err);
+}
+
+static int channel_switch(sm_store *store, const char *name, bool on)
+{
+	sm_error err;
+	int rc = sm_notify_channel_set_enabled(store, name, on, &err);
+
+	return rc == SM_EXIT_OK ? rc : sm_err_report(rc, &err);
+}
+
+static int channel_enable(sm_store *store, const struct cmd *c)
+{
+	return channel_switch(store, c->name, true);
+}
+
+static int channel_disable(sm_store *store, const struct cmd *c)
+{
+	return channel_switch(store, c->name, false);
+}
+
+static int channel_rm(sm_store *store, const struct cmd *c)
+{
+	sm_error err;
+	int rc = sm_notify_channel_remove(store, c->name, &err);
+
+	return rc == SM_EXIT_OK ? rc : sm_err_report(rc, &err);
+}
+
+/* The channel verbs: the operands each takes after "channel VERB" (-1: no
+ * most), and whether it takes DRIVER KEY=VALUE... as a configuration,
+ * checked before the store is opened. */
+static const struct verb {
+	const char *name;
+	int min_args, max_args;
+	bool config;
+	int (*run)(sm_store *store, const struct cmd *c);
+} verbs[] = {
+    {"add", 2, -1, true, channel_add},         {"list", 0, 0, false, channel_list},
+    {"show", 1, 1, false, channel_show},       {"enable", 1, 1, false, channel_enable},
+    {"disable", 1, 1, false, channel_disable}, {"rm", 1, 1, false, channel_rm},
+    {"test", 1, 1, false, channel_test},
+};
 
 static int channel_command(const struct args *a)
 {
 	static const char usage[] = "usage: sm-notify channel add NAME DRIVER [KEY=VALUE ...] | "
 	                            "list | show|enable|disable|rm|test NAME";
 	const char *verb = a->noperands > 1 ? a->operands[1] : "";
-	const char *name = a->noperands > 2 ? a->operands[2] : NULL;
-	bool needs_name = strcmp(verb, "list") != 0;
-	sm_store *store = NULL;
-	json_t *config = NULL;
-	sm_error err = {0};
-	int rc;
+	int nargs = a->noperands - 2;
+	sm_store *store;
+	sm_error err;
 
-	if (strcmp(verb, "add") == 0) {
-		if (a->noperands < 4)
-			return sm_err(SM_EXIT_USAGE, "%s", usage);
-		rc = sm_notify_config_build(a->operands[3], a->operands + 4, a->noperands - 4,
-		                            &config, &err);
-		if (rc != SM_EXIT_OK)
-			return sm_err_report(rc, &err);
-	} else if (!strstr(" list show enable disable rm test ", verb) || !*verb ||
-	           (needs_name && a->noperands != 3) || (!needs_name && a->noperands != 2)) {
-		return sm_err(SM_EXIT_USAGE, "%s", usage);
-	}
-	if ((rc = open_store(&store)) != SM_EXIT_OK) {
-		json_decref(config);
+	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
+		const struct verb *v = &verbs[i];
+		struct cmd c = {a, nargs > 0 ? a->operands[2] : NULL, NULL};
+		int rc;
+
+		if (strcmp(verb, v->name) != 0)
+			continue;
+		if (nargs < v->min_args || (v->max_args >= 0 && nargs > v->max_args))
+			break;
+		if (v->config) {
+			rc = sm_notify_config_build(a->operands[3], a->operands + 4,
+			                            a->noperands - 4, &c.config, &err);
+			if (rc != SM_EXIT_OK)
+				return sm_err_report(rc, &err);
+		}
+		if (sm_store_open(NULL, &store, &err) < 0) {
+			json_decref(c.config);
+			return sm_err_report(SM_EXIT_FAILURE, &err);
+		}
+		rc = v->run(store, &c);
+		sm_store_close(store);
+		json_decref(c.config);
 		return rc;
 	}
-	if (strcmp(verb, "add") == 0)
-		rc = sm_notify_channel_add(store, name, a->operands[3], config, &err);
-	else if (strcmp(verb, "list") == 0)
-		rc = channel_list(store, a);
-	else if (strcmp(verb, "show") == 0)
-		rc = channel_show(store, name, a);
-	else if (strcmp(verb, "enable") == 0 || strcmp(verb, "disable") == 0)
-		rc = sm_notify_channel_set_enabled(store, name, strcmp(verb, "enable") == 0, &err);
-	else if (strcmp(verb, "rm") == 0)
-		rc = sm_notify_channel_remove(store, name, &err);
-	else
-		rc = channel_test(store, name, a);
-	if (*err.msg && rc != SM_EXIT_OK && rc != SM_EXIT_TEMPFAIL)
-		sm_err_report(rc, &err);
-	json_decref(config);
-	sm_store_close(store);
-	return rc;
+	return sm_err(SM_EXIT_USAGE, "%s", usage);
 }
 
 static int test_command(const struct args *a)
@@ -260,64 +324,48 @@ static int deliver(const struct args *a)
 	sm_notify_opts opts = {.channels = a->channels, .text_out = text_stream()};
 	sm_notifier *notifier = NULL;
 	sm_store *store = NULL;
-	sm_reader *reader = NULL;
 	FILE *in = stdin;
 	sm_error err;
-	json_t *env;
-	int rc, got, status = SM_EXIT_OK;
-	bool failed = false, tempfail = false;
+	int rc;
 
 	if (a->noperands > 1)
 		return sm_err(SM_EXIT_USAGE, "one FILE at most (see sm-notify --help)");
 	if (a->noperands == 0 && sm_term_isatty(stdin))
 		return sm_err(SM_EXIT_USAGE,
 		              "no envelopes: give a FILE or pipe them in (see sm-notify --help)");
-	if ((rc = open_store(&store)) != SM_EXIT_OK)
-		return rc;
+	if (sm_store_open(NULL, &store, &err) < 0)
+		return sm_err_report(SM_EXIT_FAILURE, &err);
 	rc = sm_notifier_new(store, &opts, &notifier, &err);
-	if (rc != SM_EXIT_OK) {
-		sm_store_close(store);
-		return sm_err_report(rc, &err);
-	}
-	if (a->noperands == 1 && strcmp(a->operands[0], "-") != 0) {
+	if (rc == SM_EXIT_OK && a->noperands == 1 && strcmp(a->operands[0], "-") != 0) {
 		name = a->operands[0];
 		in = fopen(name, "r");
 		if (!in) {
-			status = sm_err(SM_EXIT_FAILURE, "%s: %s", name, strerror(errno));
-			goto out;
+			sm_error_set(&err, "%s: %s", name, strerror(errno));
+			rc = SM_EXIT_FAILURE;
 		}
 	}
-	reader = sm_reader_new(in, name, SM_ENVELOPE_MAX_LINE);
-	while ((got = sm_envelope_read(reader, &env, &err)) > 0) {
-		sm_log_set_trace(sm_envelope_trace_id(env));
-		rc = sm_notifier_process(notifier, env, &err);
-		if (rc == SM_EXIT_FAILURE) {
-			sm_err_report(rc, &err);
-			failed = true;
-		}
-		tempfail = tempfail || rc == SM_EXIT_TEMPFAIL;
-		if (sm_envelope_write(stdout, env, &err) < 0) {
-			json_decref(env);
-			status = sm_err_report(SM_EXIT_FAILURE, &err);
-			goto out;
-		}
-		json_decref(env);
-	}
-	if (got < 0)
-		status = sm_err_report(SM_EXIT_DATAERR, &err);
-	else if (failed)
-		status = SM_EXIT_FAILURE;
-	else if (tempfail)
-		status = SM_EXIT_TEMPFAIL;
-out:
-	sm_reader_free(reader);
+	if (rc == SM_EXIT_OK)
+		rc = sm_notifier_run(notifier, in, name, stdout);
+	else
+		sm_err_report(rc, &err);
 	if (in && in != stdin)
 		fclose(in);
 	sm_notifier_free(notifier);
 	sm_store_close(store);
-	return status;
+	return rc;
 }
 
+static int help(void)
+{
+	char *drivers = sm_notify_drivers_help();
+
+	fputs(usage_text, stdout);
+	fputs(drivers ? drivers : "", stdout);
+	free(drivers);
+	return flushed(drivers ? SM_EXIT_OK : sm_err(SM_EXIT_FAILURE, "out of memory"));
+}
+
+/* 0 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, struct args *a)
 {
 	int opt;
@@ -326,11 +374,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 	while ((opt = getopt_long(argc, argv, ":hc:", long_options, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
-			fputs(usage_text, stdout);
-			exit(SM_EXIT_OK);
+			return help();
 		case OPT_VERSION:
 			printf("sm-notify %s\n", SM_VERSION);
-			exit(SM_EXIT_OK);
+			return flushed(SM_EXIT_OK);
 		case 'c': {
 			const char **p = realloc(a->channels, (a->nchannels + 2) * sizeof *p);
 			if (!p)
@@ -349,7 +396,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 	}
 	a->operands = argv + optind;
 	a->noperands = argc - optind;
-	return 0;
+	return -1;
 }
 
 int main(int argc, char **argv)
@@ -363,7 +410,7 @@ int main(int argc, char **argv)
 	if (sm_config_load(&err) < 0)
 		return sm_err_report(SM_EXIT_FAILURE, &err);
 	rc = parse_args(argc, argv, &a);
-	if (rc == 0) {
+	if (rc < 0) {
 		const char *cmd = a.noperands > 0 ? a.operands[0] : "";
 		if (strcmp(cmd, "channel") == 0)
 			rc = channel_command(&a);

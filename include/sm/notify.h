@@ -25,11 +25,16 @@
 #define SM_NOTIFY_RETRIES         2     /* attempts after the first, on transient failures */
 #define SM_NOTIFY_BACKOFF_S       0.5   /* wait before the first retry; doubles after each */
 #define SM_NOTIFY_TIMEOUT_S       10.0  /* one request or program run */
+#define SM_NOTIFY_TEMPLATE_DIR    "/etc/sm/templates" /* template files; $SM_TEMPLATE_DIR */
 
 /* "email, exec, generic, pagerduty, slack, stdout" into buf. */
 void sm_notify_driver_names(char *buf, size_t size);
 /* Whether name is a driver. */
 bool sm_notify_driver_known(const char *name);
+/* The drivers section of --help: each driver with its description and
+ * keys, then the keys every driver takes. malloc'd; NULL when out of
+ * memory. */
+char *sm_notify_drivers_help(void);
 
 /* Build a channel configuration for driver from KEY=VALUE words (KEY=@FILE
  * reads the value from FILE, its trailing newline dropped): every key
@@ -97,6 +102,14 @@ void sm_notifier_free(sm_notifier *n);
  * stages[] record to env. SM_EXIT_OK when nothing failed, SM_EXIT_TEMPFAIL
  * when a delivery failed, SM_EXIT_FAILURE (err set) when the store did. */
 int sm_notifier_process(sm_notifier *n, json_t *env, sm_error *err);
+
+/* sm-notify's stream: the envelopes of in (called name in messages), each
+ * through sm_notifier_process and written on to out, by the loop and the
+ * policy of stage.h (errors on stderr as they happen). Its exit status:
+ * SM_EXIT_FAILURE when out failed or the store did, SM_EXIT_TEMPFAIL when a
+ * delivery failed, SM_EXIT_DATAERR when a line was not an envelope (it is
+ * skipped, the rest go on) or in could not be read, else SM_EXIT_OK. */
+int sm_notifier_run(sm_notifier *n, FILE *in, const char *name, FILE *out);
 
 /* One test message through driver with config (no decision, nothing
  * recorded). *result gets the notification entry. SM_EXIT_OK when sent,

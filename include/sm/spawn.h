@@ -18,10 +18,13 @@
 #define SM_SPAWN_MAX_OUTPUT (64 * 1024) /* bytes kept of stdout and of stderr when 0 */
 
 typedef struct sm_spawn_opts {
-	const char *const *argv;    /* NULL-terminated; argv[0] the program */
-	const char *const *env_add; /* "NAME=value" each, NULL-terminated, set on top of
-	                               the caller's environment; may be NULL */
-	const char *input;          /* bytes written to stdin; NULL: stdin is /dev/null */
+	const char *const *argv;     /* NULL-terminated; argv[0] the program */
+	const char *const *env_pass; /* names (NULL-terminated) of the only variables the
+	                                child gets from the caller's environment; NULL:
+	                                all of them */
+	const char *const *env_add;  /* "NAME=value" each, NULL-terminated, set on top of
+	                                what the caller's environment gave; may be NULL */
+	const char *input;           /* bytes written to stdin; NULL: stdin is /dev/null */
 	size_t input_len;
 	double timeout_s;  /* <= 0: none */
 	size_t max_output; /* bytes kept of each of stdout and stderr; 0: SM_SPAWN_MAX_OUTPUT */

@@ -120,10 +120,22 @@ static int make_pipe(int end[2], int nonblock_end)
 	return 0;
 }
 
-/* The child's environment: the caller's, with env_add set over it.
- * Only the pointer array is allocated. NULL with errno EINVAL when an
- * entry is not NAME=value. */
-static char **build_env(const char *const *env_add)
+/* Whether entry ("NAME=value") is one of names. */
+static bool named(const char *entry, const char *const *names)
+{
+	size_t n = strcspn(entry, "=");
+
+	for (size_t i = 0; names[i]; i++)
+		if (strlen(names[i]) == n && strncmp(entry, names[i], n) == 0)
+			return true;
+	return false;
+}
+
+/* The child's environment: the caller's (only the variables named in
+ * pass when it is not NULL), with env_add set over it. Only the pointer
+ * array is allocated. NULL with errno EINVAL when an entry is not
+ * NAME=value. */
+static char **build_env(const char *const *pass, const char *const *env_add)
 {
 	size_t n = 0, extra = 0;
 	char **env;
@@ -142,8 +154,10 @@ static char **build_env(const char *const *env_add)
 	env = calloc(n + extra + 1, sizeof *env);
 	if (!env)
 		return NULL;
-	for (size_t i = 0; i < n; i++)
-		env[i] = environ[i];
+	n = 0;
+	for (char **e = environ; e && *e; e++)
+		if (!pass || named(*e, pass))
+			env[n++] = *e;
 	for (size_t i = 0; env_add && env_add[i]; i++) {
 		size_t name = (size_t)(strchr(env_add[i], '=') - env_add[i]) + 1, j;
 
@@ -417,7 +431,7 @@ int sm_spawn_run(const sm_spawn_opts *opts, sm_spawn_result *res)
 		         strerror(e));
 		goto done;
 	}
-	env = build_env(opts->env_add);
+	env = build_env(opts->env_pass, opts->env_add);
 	if (!env) {
 		snprintf(res->error, sizeof res->error, "%s",
 		         errno == EINVAL ? "an environment entry is not NAME=value"

@@ -1,8 +1,14 @@
-/* notify_drivers.h - private to libsm: sm-notify's drivers as rows of one
- * table. Each vendor is one file (notify_<name>.c) defining one row; the
- * table is in notify.c. A driver renders an envelope into a prepared
- * message (prepare) and makes one delivery attempt of it (send); notify.c
- * decides, retries and records. */
+/* notify_drivers.h - private to libsm: sm-notify's drivers, the family's
+ * contract. Each vendor is one file (notify_<name>.c) defining one row,
+ * notify_driver_<name>; NOTIFY_DRIVERS below lists them once, and the
+ * table, the declarations and the driver texts of --help and of error
+ * messages all follow from that list (notify_drivers.c). A driver renders
+ * an envelope into a prepared message (prepare) and makes one delivery
+ * attempt of it (send); the stage (notify_deliver.c) decides, retries and
+ * records.
+ *
+ * Adding a driver: notify_<name>.c with its row, one word in
+ * NOTIFY_DRIVERS, its fixtures and tests, its lines in sm-notify(1). */
 #ifndef SM_NOTIFY_DRIVERS_H
 #define SM_NOTIFY_DRIVERS_H
 
@@ -25,8 +31,9 @@ enum notify_key_type {
 	NOTIFY_KEY_EMAIL,      /* one address */
 	NOTIFY_KEY_EMAIL_LIST, /* comma-separated addresses, stored as a list */
 	NOTIFY_KEY_FILE,       /* a readable file */
-	NOTIFY_KEY_TEMPLATE,   /* a template file that compiles */
+	NOTIFY_KEY_TEMPLATE,   /* a template's name in the templates directory; it compiles */
 	NOTIFY_KEY_COMMAND,    /* JSON array of strings, or words split on blanks */
+	NOTIFY_KEY_ENV,        /* JSON object of strings, or NAME=value lines */
 };
 
 typedef struct notify_key {
@@ -35,7 +42,9 @@ typedef struct notify_key {
 	bool required;
 	bool secret;                /* masked when shown: all of it; a URL's path and query; header
 	                               values */
-	enum sm_template_mode mode; /* NOTIFY_KEY_TEMPLATE of the driver's own keys */
+	enum sm_template_mode mode; /* NOTIFY_KEY_TEMPLATE of the driver's own keys; a common
+	                               one (template_file) is the driver's main template, in
+	                               its template_mode */
 } notify_key;
 
 /* One delivery's input. */
@@ -81,11 +90,18 @@ typedef struct notify_driver {
 	void (*send)(const notify_job *job, const notify_message *msg, notify_outcome *out);
 } notify_driver;
 
-extern const notify_driver notify_driver_email, notify_driver_exec, notify_driver_generic,
-    notify_driver_pagerduty, notify_driver_slack, notify_driver_stdout;
+/* Every driver, sorted by name: listings and messages show them in this
+ * order. X(name) for each. */
+#define NOTIFY_DRIVERS(X) X(email) X(exec) X(generic) X(pagerduty) X(slack) X(stdout)
+
+#define NOTIFY_DRIVER_DECLARE(name) extern const notify_driver notify_driver_##name;
+NOTIFY_DRIVERS(NOTIFY_DRIVER_DECLARE)
+#undef NOTIFY_DRIVER_DECLARE
 
 /* The table, by name. */
 const notify_driver *notify_driver_find(const char *name);
+/* The i-th driver of the table, or NULL past its end. */
+const notify_driver *notify_driver_at(size_t i);
 /* The key named name of driver (its own or a common one), or NULL. */
 const notify_key *notify_key_find(const notify_driver *d, const char *name);
 

@@ -2,7 +2,13 @@
  * an argument vector (never a shell), the envelope is its stdin, SM_*
  * variables describe the notification. Exit 0 is sent; exit 75
  * (EX_TEMPFAIL) is a failure worth retrying; any other status, a signal
- * or the timeout (the process group is killed) is a failure as it is. */
+ * or the timeout (the process group is killed) is a failure as it is.
+ *
+ * The program gets a clean environment: PATH, HOME and LANG from
+ * sm-notify's, the channel's own env key, then the SM_* variables. Not the
+ * rest: sm-notify's environment holds the dotenv file's settings, secrets
+ * of other channels and tools among them, and a notification program is
+ * often someone else's script. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,8 +17,12 @@
 #include "sm/json.h"
 #include "sm/spawn.h"
 
+/* What the program gets from sm-notify's own environment. */
+static const char *const passed_env[] = {"PATH", "HOME", "LANG", NULL};
+
 static const notify_key exec_keys[] = {
     {"command", NOTIFY_KEY_COMMAND, true, false, SM_TEMPLATE_TEXT},
+    {"env", NOTIFY_KEY_ENV, false, true, SM_TEMPLATE_TEXT},
     {NULL, NOTIFY_KEY_STRING, false, false, SM_TEMPLATE_TEXT},
 };
 
@@ -41,22 +51,36 @@ static int exec_prepare(const notify_job *job, notify_message *msg, sm_error *er
 	};
 	size_t nv = sizeof vars / sizeof vars[0];
 	json_t *command = json_object_get(job->config, "command");
-	size_t n = json_array_size(command);
+	json_t *own = json_object_get(job->config, "env"), *value;
+	size_t n = json_array_size(command), ne = 0;
+	const char *name;
 	char *text;
 
 	msg->argv = calloc(n + 1, sizeof *msg->argv);
-	msg->envv = calloc(nv + 2, sizeof *msg->envv);
+	msg->envv = calloc(json_object_size(own) + nv + 2, sizeof *msg->envv);
 	if (!msg->argv || !msg->envv)
 		goto oom;
 	for (size_t i = 0; i < n; i++)
 		if (!(msg->argv[i] = strdup(json_string_value(json_array_get(command, i)))))
 			goto oom;
-	for (size_t i = 0; i < nv; i++) {
-		char *value = ctx_text(job->context, vars[i].key);
-		int rc = value ? asprintf(&msg->envv[i], "%s=%s", vars[i].var, value) : -1;
-		free(value);
+	/* The channel's variables first: an SM_* one of the same name, set
+	 * later, wins (channel add refuses SM_ names anyway). */
+	json_object_foreach(own, name, value)
+	{
+		if (!json_is_string(value))
+			continue;
+		if (asprintf(&msg->envv[ne], "%s=%s", name, json_string_value(value)) < 0) {
+			msg->envv[ne] = NULL;
+			goto oom;
+		}
+		ne++;
+	}
+	for (size_t i = 0; i < nv; i++, ne++) {
+		char *v = ctx_text(job->context, vars[i].key);
+		int rc = v ? asprintf(&msg->envv[ne], "%s=%s", vars[i].var, v) : -1;
+		free(v);
 		if (rc < 0) {
-			msg->envv[i] = NULL;
+			msg->envv[ne] = NULL;
 			goto oom;
 		}
 	}
@@ -64,11 +88,11 @@ static int exec_prepare(const notify_job *job, notify_message *msg, sm_error *er
 	                     job->context, err);
 	if (!text)
 		return -1;
-	if (asprintf(&msg->envv[nv], "SM_MESSAGE=%s", text) < 0)
-		msg->envv[nv] = NULL;
+	if (asprintf(&msg->envv[ne], "SM_MESSAGE=%s", text) < 0)
+		msg->envv[ne] = NULL;
 	free(text);
 	msg->body = sm_json_dump(job->env, &msg->body_len);
-	if (!msg->envv[nv] || !msg->body)
+	if (!msg->envv[ne] || !msg->body)
 		goto oom;
 	return 0;
 oom:
@@ -91,6 +115,7 @@ static void exec_send(const notify_job *job, const notify_message *msg, notify_o
 	char *input = NULL;
 	sm_spawn_opts opts = {
 	    .argv = (const char *const *)msg->argv,
+	    .env_pass = passed_env,
 	    .env_add = (const char *const *)msg->envv,
 	    .timeout_s = job->timeout_s,
 	};

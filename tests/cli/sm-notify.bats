@@ -21,6 +21,20 @@ teardown() {
 	teardown_sm
 }
 
+# The port a server started in the background as PID prints ("PORT n")
+# into FILE. No deadline: it waits while the server lives, since a busy
+# machine is slow, not wrong.
+server_port() { # FILE PID
+	local port=
+	while :; do
+		port=$(sed -n 's/^PORT //p' "$1" 2>/dev/null) || true
+		[ -z "$port" ] || break
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	echo "$port"
+}
+
 # start_receiver NAME [receiver.py flags]: a receiver logging to
 # $TEST_DIR/NAME.log; its URL is printed.
 start_receiver() {
@@ -29,11 +43,7 @@ start_receiver() {
 	/usr/bin/python3 "$SM_FIXTURES/bin/receiver.py" --log "$TEST_DIR/$name.log" "$@" \
 		>"$TEST_DIR/$name.port" 2>/dev/null &
 	echo $! >>"$TEST_DIR/pids"
-	for _ in $(seq 100); do
-		port=$(sed -n 's/^PORT //p' "$TEST_DIR/$name.port")
-		[ -n "$port" ] && break
-		sleep 0.05
-	done
+	port=$(server_port "$TEST_DIR/$name.port" $!)
 	: >>"$TEST_DIR/$name.log"
 	echo "http://127.0.0.1:$port/$name/SECRET-PATH"
 }
@@ -68,6 +78,12 @@ print(json.dumps({"v": 1, "source": "local", "host": "web-1", "incident": None, 
 	run sm-notify --help
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"sm-notify channel add NAME DRIVER"* ]]
+	# The drivers' texts come from their rows: description and keys.
+	[[ "$output" == *"  exec       a program run with the envelope on stdin (no shell)
+             keys: command (required), env
+"* ]]
+	[[ "$output" == *"  every driver takes: repeat_interval, min_severity, template_file,"* ]]
+	[ "$(echo "$output" | grep -c '^  [a-z]\{1,\}  \{1,\}[A-Za-z]')" = 6 ]
 	run sm-notify --version
 	[ "$status" -eq 0 ]
 	[[ "$output" == "sm-notify "* ]]
@@ -81,6 +97,21 @@ print(json.dumps({"v": 1, "source": "local", "host": "web-1", "incident": None, 
 	SM_NOTIFY_RETRIES=many run sm-notify </dev/null
 	[ "$status" -eq 64 ]
 	[ "$output" = "sm-notify: SM_NOTIFY_RETRIES must be a whole number from 0 to 10" ]
+}
+
+@test "listings fail on a write error: exit 1 and a message" {
+	sm-notify channel add ops stdout
+	for cmd in "channel list" "channel list --json" "channel show ops" "channel show ops --json" "--help" "--version"; do
+		run sh -c "sm-notify $cmd >&-"
+		[ "$status" -eq 1 ]
+		[ "$output" = "sm-notify: standard output: write error: Bad file descriptor" ]
+		run sh -c "sm-notify $cmd >/dev/full"
+		[ "$status" -eq 1 ]
+		[ "$output" = "sm-notify: standard output: write error: No space left on device" ]
+	done
+	run sh -c "sm-notify test stdout 2>&1 >/dev/full"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"sm-notify: standard output: write error: No space left on device" ]]
 }
 
 @test "channel add: unknown driver or key, missing required key, bad values are 64 naming them" {
@@ -337,7 +368,7 @@ EOF
 	[ "$(echo "$output" | json_get 'd["notifications"]')" = '[]' ]
 }
 
-@test "a malformed envelope is 65 naming the line, and nothing is sent for it" {
+@test "a malformed envelope is skipped with 65 naming the line; the envelopes after it are delivered" {
 	url=$(start_receiver hook)
 	sm-notify channel add hook generic "webhook_url=$url" repeat_interval=0
 	ingest "$SM_FIXTURES/payloads/alertmanager/firing.json"
@@ -345,8 +376,8 @@ EOF
 	run --separate-stderr sm-notify "$TEST_DIR/bad.ndjson"
 	[ "$status" -eq 65 ]
 	[[ "$stderr" == "sm-notify: $TEST_DIR/bad.ndjson:2: malformed JSON"* ]]
-	[ "${#lines[@]}" -eq 1 ]
-	[ "$(requests hook)" = 1 ]
+	[ "${#lines[@]}" -eq 2 ]
+	[ "$(requests hook)" = 2 ]
 	run sm-notify <<<'{"v":2}'
 	[ "$status" -eq 65 ]
 	[[ "$output" == "sm-notify: stdin:1: "* ]]
@@ -383,13 +414,16 @@ EOF
 	grep -q '^SM_MESSAGE=\[CRITICAL\] ProbeFailure' "$TEST_DIR/cap/env"
 	[ "$(json_get 'd["trace_id"], d["incident"]["id"]' <"$TEST_DIR/cap/stdin")" = "[\"$trace\", 1]" ]
 	# A non-zero exit is a failure with the status in the message.
-	sm-notify channel add fails exec "command=$SM_FIXTURES/notify/capture.sh $TEST_DIR/cap" repeat_interval=0
-	CAPTURE_EXIT=3 run --separate-stderr sm-notify --channel fails <"$TEST_DIR/env.json"
+	sm-notify channel add fails exec "command=$SM_FIXTURES/notify/capture.sh $TEST_DIR/cap" \
+		repeat_interval=0 env=CAPTURE_EXIT=3
+	run --separate-stderr sm-notify --channel fails <"$TEST_DIR/env.json"
 	[ "$status" -eq 75 ]
 	[ "$(echo "$output" | json_get 'd["notifications"][0]["attempts"], d["notifications"][0]["error"]')" = \
 		"[1, \"$SM_FIXTURES/notify/capture.sh: exit status 3\"]" ]
 	# Exit 75 (EX_TEMPFAIL) is worth retrying.
-	CAPTURE_EXIT=75 run --separate-stderr sm-notify --channel fails <"$TEST_DIR/env.json"
+	sm-notify channel add retries exec "command=$SM_FIXTURES/notify/capture.sh $TEST_DIR/cap" \
+		'env={"CAPTURE_EXIT":"75"}'
+	run --separate-stderr sm-notify --channel retries <"$TEST_DIR/env.json"
 	[ "$status" -eq 75 ]
 	[ "$(echo "$output" | json_get 'd["notifications"][0]["attempts"]')" = 3 ]
 	# A program that hangs is killed with its children at timeout_s.
@@ -407,10 +441,64 @@ EOF
 	run ! kill -0 "$(cat "$TEST_DIR/hang/child")"
 }
 
+@test "exec: a clean environment (PATH, HOME, LANG, SM_*, the channel's env), nothing from the dotenv file" {
+	mkdir "$TEST_DIR/cap"
+	printf 'DB_PASSWORD=dotenv-secret\nWEBHOOK_SECRET_GRAFANA=dotenv-secret-2\n' >"$TEST_DIR/sm.env"
+	printf '# the ticket system\nTICKET_TOKEN=channel-token\n\nTICKET_QUEUE=ops on call\n' >"$TEST_DIR/ticket.env"
+	sm-notify channel add run exec "command=$SM_FIXTURES/notify/capture.sh $TEST_DIR/cap" \
+		"env=@$TEST_DIR/ticket.env"
+	ingest "$SM_FIXTURES/payloads/alertmanager/firing.json"
+	SM_ENV_FILE="$TEST_DIR/sm.env" PARENT_SECRET=parent-secret HOME=/home/ops LANG=C.UTF-8 \
+		run sm-notify <"$TEST_DIR/env.json"
+	[ "$status" -eq 0 ]
+	run ! grep -e dotenv-secret -e parent-secret -e '^SM_ENV_FILE=' -e '^SM_DB=' "$TEST_DIR/cap/allenv"
+	grep -qx 'TICKET_TOKEN=channel-token' "$TEST_DIR/cap/allenv"
+	grep -qx 'TICKET_QUEUE=ops on call' "$TEST_DIR/cap/allenv"
+	grep -qx "PATH=$PATH" "$TEST_DIR/cap/allenv"
+	grep -qx 'HOME=/home/ops' "$TEST_DIR/cap/allenv"
+	grep -qx 'LANG=C.UTF-8' "$TEST_DIR/cap/allenv"
+	grep -qx 'SM_CHANNEL=run' "$TEST_DIR/cap/allenv"
+	# Nothing else but what sh adds itself.
+	[ "$(grep -cvx -e 'SM_[A-Z_]*' -e 'TICKET_[A-Z]*' -e PATH -e HOME -e LANG -e PWD -e SHLVL -e _ "$TEST_DIR/cap/names")" = 0 ]
+	# The channel's env is a secret: listings mask its values.
+	run sm-notify channel show run
+	[[ "$output" != *channel-token* ]]
+	[ "$(echo "$output" | json_get 'd["config"]["env"]')" = '{"TICKET_TOKEN": "********", "TICKET_QUEUE": "********"}' ]
+	# SM_ names are the event's own.
+	run sm-notify channel add bad exec command=/bin/true env=SM_SEVERITY=info
+	[ "$status" -eq 64 ]
+	[[ "$output" == "sm-notify: env: bad variable 'SM_SEVERITY'"* ]]
+}
+
+@test "exec: SM_EVENT says why a message without news was sent" {
+	mkdir "$TEST_DIR/cap"
+	ingest "$SM_FIXTURES/payloads/alertmanager/firing.json"
+	# The same incident, nothing changed, to a channel that never sent about it.
+	/usr/bin/python3 -c '
+import json, sys
+d = json.loads(open(sys.argv[1]).read())
+d["incident"]["change"] = "unchanged"
+for a in d["alerts"]:
+    a["change"] = "unchanged"
+print(json.dumps(d))' "$TEST_DIR/env.json" >"$TEST_DIR/unchanged.json"
+	sm-notify channel add run exec "command=$SM_FIXTURES/notify/capture.sh $TEST_DIR/cap" repeat_interval=0
+	run sm-notify <"$TEST_DIR/unchanged.json"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json_get 'd["notifications"][0]["reason"]')" = "repeat_interval 0" ]
+	grep -qx 'SM_EVENT=repeat_interval 0' "$TEST_DIR/cap/env"
+	sm-notify channel disable run
+	sm-notify channel add later exec "command=$SM_FIXTURES/notify/capture.sh $TEST_DIR/cap"
+	run sm-notify <"$TEST_DIR/unchanged.json"
+	[ "$(echo "$output" | json_get 'd["notifications"][0]["reason"]')" = "not sent before" ]
+	grep -qx 'SM_EVENT=not sent before' "$TEST_DIR/cap/env"
+	grep -qx 'Event: not sent before' "$TEST_DIR/cap/allenv"
+}
+
 @test "template_file: overrides the text; invalid JSON from a template is a failed delivery" {
+	export SM_TEMPLATE_DIR="$SM_FIXTURES/notify"
 	url=$(start_receiver slack --body ok)
-	sm-notify channel add broken slack "webhook_url=$url" "template_file=$SM_FIXTURES/notify/bad-json.tpl"
-	sm-notify channel add custom stdout "template_file=$SM_FIXTURES/notify/custom-text.tpl"
+	sm-notify channel add broken slack "webhook_url=$url" template_file=bad-json.tpl
+	sm-notify channel add custom stdout template_file=custom-text.tpl
 	ingest "$SM_FIXTURES/payloads/alertmanager/firing.json"
 	run --separate-stderr sm-notify <"$TEST_DIR/env.json"
 	[ "$status" -eq 75 ]
@@ -418,10 +506,35 @@ EOF
 	[[ "$(echo "$output" | json_get 'd["notifications"][0]["error"]')" == "$SM_FIXTURES/notify/bad-json.tpl: the template made invalid JSON"* ]]
 	[[ "$stderr" == *"custom: CRITICAL ProbeFailure on https://shop.example.org on custom"* ]]
 	# A template that does not compile is refused when the channel is added.
+	export SM_TEMPLATE_DIR="$TEST_DIR"
 	printf '{{#x}}' >"$TEST_DIR/open.tpl"
-	run sm-notify channel add t stdout "template_file=$TEST_DIR/open.tpl"
+	run sm-notify channel add t stdout template_file=open.tpl
 	[ "$status" -eq 64 ]
 	[[ "$output" == "sm-notify: template_file: $TEST_DIR/open.tpl: "* ]]
+}
+
+@test "template_file: a name in SM_TEMPLATE_DIR, never a path" {
+	for name in /etc/shadow ../sm.db sub/x.tpl .. .hidden; do
+		run sm-notify channel add leak stdout "template_file=$name"
+		[ "$status" -eq 64 ]
+		[ "$output" = "sm-notify: template_file: '$name' is not a template name (a file name in /etc/sm/templates, without a path, not starting with '.')" ]
+	done
+	SM_TEMPLATE_DIR="$TEST_DIR" run sm-notify channel add leak email smtp_host=mx \
+		from_address=a@b.example to_addresses=c@d.example html_template_file=/etc/passwd
+	[ "$status" -eq 64 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == "sm-notify: html_template_file: '/etc/passwd' is not a template name"* ]]
+	run sm-notify channel list --json
+	[ -z "$output" ]
+	# A path already in the store (an older version wrote it) is refused at delivery.
+	sm-notify channel add old stdout
+	sql "UPDATE notification_channels SET config = '{\"template_file\":\"/etc/passwd\"}' WHERE name = 'old'"
+	ingest "$SM_FIXTURES/payloads/alertmanager/firing.json"
+	run --separate-stderr sm-notify <"$TEST_DIR/env.json"
+	[ "$status" -eq 75 ]
+	[[ "$stderr" != *root:* ]]
+	[ "$(echo "$output" | json_get 'd["notifications"][0]["status"], d["notifications"][0]["error"]')" = \
+		"[\"failed\", \"template_file: '/etc/passwd' is not a template name (a file name in /etc/sm/templates, without a path, not starting with '.')\"]" ]
 }
 
 @test "test DRIVER and channel test NAME send one test message" {
@@ -451,11 +564,7 @@ EOF
 	mkdir "$TEST_DIR/spool"
 	/usr/bin/python3 "$SM_FIXTURES/bin/smtpd.py" --spool "$TEST_DIR/spool" >"$TEST_DIR/smtp.port" 2>/dev/null &
 	echo $! >>"$TEST_DIR/pids"
-	for _ in $(seq 100); do
-		port=$(sed -n 's/^PORT //p' "$TEST_DIR/smtp.port")
-		[ -n "$port" ] && break
-		sleep 0.05
-	done
+	port=$(server_port "$TEST_DIR/smtp.port" $!)
 	sm-notify channel add mail email smtp_host=127.0.0.1 "smtp_port=$port" use_tls=0 \
 		from_address=sm@example.org to_addresses=ops@example.org,dba@example.org
 	am_payload DiskFull db-01 firing warning | sm-ingest | sm-notify >"$TEST_DIR/out.json"

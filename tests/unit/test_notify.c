@@ -40,121 +40,128 @@ static json_t *checks_env(const char *s1, const char *s2)
 	                 s2, "message", "memory at 95%");
 }
 
-static json_t *cfg(const char *text)
+/* An incident envelope as JSON text: incident change, status and
+ * severity, and one alert's change and status. */
+#define INCIDENT(change, status, severity, alert_change, alert_status)                             \
+	"{\"v\":1,\"incident\":{\"id\":42,\"title\":\"DiskFull on db-01\",\"status\":\"" status    \
+	"\",\"severity\":\"" severity "\",\"change\":\"" change "\"},\"alerts\":[{\"name\":"       \
+	"\"DiskFull\",\"status\":\"" alert_status "\",\"severity\":\"" severity                    \
+	"\",\"change\":\"" alert_change "\"}]}"
+#define CHECKS(s1, s2)                                                                             \
+	"{\"v\":1,\"host\":\"web-1\",\"incident\":null,\"alerts\":[],\"checks\":[{\"checker\":"    \
+	"\"disk\",\"status\":\"" s1 "\"},{\"checker\":\"memory\",\"status\":\"" s2 "\"}]}"
+#define NEVER (-1.0)
+
+/* When to notify, case by case: envelope, channel config, seconds since
+ * the channel's last sent message about it (NEVER: none), the decision. */
+static const struct decide_case {
+	const char *what, *env, *config;
+	double age;
+	bool deliver;
+	const char *reason;
+} decide_cases[] = {
+    /* News is sent, whatever the repeat history. */
+    {"incident created", INCIDENT("created", "open", "warning", "created", "firing"), "{}", 10,
+     true, "incident created"},
+    {"incident resolved", INCIDENT("resolved", "resolved", "warning", "resolved", "resolved"), "{}",
+     10, true, "incident resolved"},
+    {"incident reopened", INCIDENT("reopened", "open", "warning", "refired", "firing"), "{}", 10,
+     true, "incident reopened"},
+    {"escalated", INCIDENT("escalated", "open", "critical", "updated", "firing"), "{}", 10, true,
+     "severity rose"},
+    {"previous_severity alone",
+     "{\"incident\":{\"status\":\"open\",\"severity\":\"critical\",\"change\":\"updated\","
+     "\"previous_severity\":\"warning\"}}",
+     "{}", 10, true, "severity rose"},
+    {"an alert joined", INCIDENT("updated", "open", "warning", "created", "firing"), "{}", 10, true,
+     "alert created"},
+    {"an alert refired", INCIDENT("updated", "open", "warning", "refired", "firing"), "{}", 10,
+     true, "alert refired"},
+    {"news with repeat_interval 0", INCIDENT("created", "open", "warning", "created", "firing"),
+     "{\"repeat_interval\":0}", 0, true, "incident created"},
+    /* No news: reminders of what is still wrong. */
+    {"updated in place", INCIDENT("updated", "open", "warning", "updated", "firing"), "{}", 10,
+     false, "unchanged within repeat_interval"},
+    {"unchanged, 100 s", INCIDENT("unchanged", "open", "warning", "unchanged", "firing"), "{}", 100,
+     false, "unchanged within repeat_interval"},
+    {"unchanged, just inside", INCIDENT("unchanged", "open", "warning", "unchanged", "firing"),
+     "{}", 14399, false, "unchanged within repeat_interval"},
+    {"unchanged, 4 h", INCIDENT("unchanged", "open", "warning", "unchanged", "firing"), "{}", 14400,
+     true, "reminder"},
+    {"unchanged, never sent", INCIDENT("unchanged", "open", "warning", "unchanged", "firing"), "{}",
+     NEVER, true, "not sent before"},
+    {"own repeat_interval, inside", INCIDENT("unchanged", "open", "warning", "unchanged", "firing"),
+     "{\"repeat_interval\":60}", 59.5, false, "unchanged within repeat_interval"},
+    {"own repeat_interval, passed", INCIDENT("unchanged", "open", "warning", "unchanged", "firing"),
+     "{\"repeat_interval\":60}", 60, true, "reminder"},
+    {"repeat_interval 0", INCIDENT("unchanged", "open", "warning", "unchanged", "firing"),
+     "{\"repeat_interval\":0}", 0, true, "repeat_interval 0"},
+    {"resolved: no reminder", INCIDENT("unchanged", "resolved", "warning", "unchanged", "firing"),
+     "{\"repeat_interval\":0}", NEVER, false, "incident not open"},
+    {"acknowledged: no reminder",
+     INCIDENT("unchanged", "acknowledged", "warning", "unchanged", "firing"), "{}", NEVER, false,
+     "incident not open"},
+    /* min_severity comes first. */
+    {"below min_severity", INCIDENT("created", "open", "warning", "created", "firing"),
+     "{\"min_severity\":\"critical\"}", NEVER, false, "below min_severity"},
+    {"at min_severity", INCIDENT("created", "open", "warning", "created", "firing"),
+     "{\"min_severity\":\"warning\"}", NEVER, true, "incident created"},
+    {"above min_severity", INCIDENT("created", "open", "warning", "created", "firing"),
+     "{\"min_severity\":\"info\"}", NEVER, true, "incident created"},
+    /* Checks without an incident. */
+    {"all checks ok", CHECKS("ok", "ok"), "{}", NEVER, false, "all checks ok"},
+    {"a check not ok, never sent", CHECKS("ok", "critical"), "{}", NEVER, true, "not sent before"},
+    {"a check not ok, sent lately", CHECKS("ok", "critical"), "{}", 10, false,
+     "unchanged within repeat_interval"},
+    {"a critical check for a critical channel", CHECKS("ok", "critical"),
+     "{\"min_severity\":\"critical\"}", NEVER, true, "not sent before"},
+    {"unknown is a warning", CHECKS("unknown", "ok"), "{\"min_severity\":\"critical\"}", NEVER,
+     false, "below min_severity"},
+    /* Alerts without an incident. */
+    {"a resolve never seen firing",
+     "{\"incident\":null,\"alerts\":[{\"name\":\"A\",\"status\":\"resolved\",\"severity\":"
+     "\"warning\",\"change\":\"created\"}]}",
+     "{}", 10, true, "alert created"},
+    {"no alert firing",
+     "{\"incident\":null,\"alerts\":[{\"name\":\"A\",\"status\":\"resolved\",\"severity\":"
+     "\"warning\",\"change\":\"unchanged\"}]}",
+     "{}", NEVER, false, "no alert firing"},
+    {"an empty envelope", "{\"v\":1}", "{}", NEVER, false, "nothing to report"},
+};
+
+static void decide_table(void **state)
 {
-	return load(text);
+	(void)state;
+	for (size_t i = 0; i < sizeof decide_cases / sizeof decide_cases[0]; i++) {
+		const struct decide_case *c = &decide_cases[i];
+		json_t *e = load(c->env), *config = load(c->config);
+		sm_notify_decision d = sm_notify_decide(e, config, c->age);
+
+		if (d.deliver != c->deliver || !d.reason || strcmp(d.reason, c->reason) != 0)
+			fail_msg("%s: decided %d '%s', want %d '%s'", c->what, d.deliver,
+			         d.reason ? d.reason : "(null)", c->deliver, c->reason);
+		json_decref(config);
+		json_decref(e);
+	}
 }
 
-static void assert_decision(json_t *env, const char *config, double age, bool deliver,
-                            const char *reason)
+static void severity_and_event(void **state)
 {
-	json_t *c = cfg(config);
-	sm_notify_decision d = sm_notify_decide(env, c, age);
-
-	if (d.deliver != deliver || strcmp(d.reason, reason) != 0)
-		fail_msg("decided %d '%s', want %d '%s'", d.deliver, d.reason, deliver, reason);
-	json_decref(c);
-}
-
-static void decide_on_changes(void **state)
-{
-	json_t *e;
+	json_t *e = load(CHECKS("ok", "critical"));
 
 	(void)state;
-	e = incident_env("created", "open", "warning", "created");
-	assert_decision(e, "{}", 10, true, "incident created");
-	json_decref(e);
-	e = incident_env("resolved", "resolved", "warning", "resolved");
-	assert_decision(e, "{}", 10, true, "incident resolved");
-	json_decref(e);
-	e = incident_env("reopened", "open", "warning", "refired");
-	assert_decision(e, "{}", 10, true, "incident reopened");
-	json_decref(e);
-	e = incident_env("escalated", "open", "critical", "updated");
-	assert_decision(e, "{}", 10, true, "severity rose");
-	json_decref(e);
-	/* previous_severity alone says the same. */
-	e = incident_env("updated", "open", "critical", "updated");
-	json_object_set_new(json_object_get(e, "incident"), "previous_severity",
-	                    json_string("warning"));
-	assert_decision(e, "{}", 10, true, "severity rose");
-	json_decref(e);
-	/* An alert joining the incident is news; one updated in place is not. */
-	e = incident_env("updated", "open", "warning", "created");
-	assert_decision(e, "{}", 10, true, "alert created");
-	json_decref(e);
-	e = incident_env("updated", "open", "warning", "refired");
-	assert_decision(e, "{}", 10, true, "alert refired");
-	json_decref(e);
-	e = incident_env("updated", "open", "warning", "updated");
-	assert_decision(e, "{}", 10, false, "unchanged within repeat_interval");
-	json_decref(e);
-}
-
-static void decide_repeats(void **state)
-{
-	json_t *e = incident_env("unchanged", "open", "warning", "unchanged");
-
-	(void)state;
-	assert_decision(e, "{}", 100, false, "unchanged within repeat_interval");
-	assert_decision(e, "{}", 14399, false, "unchanged within repeat_interval");
-	assert_decision(e, "{}", 14400, true, "reminder");
-	assert_decision(e, "{}", -1, true, "not sent before");
-	assert_decision(e, "{\"repeat_interval\":60}", 59.5, false,
-	                "unchanged within repeat_interval");
-	assert_decision(e, "{\"repeat_interval\":60}", 60, true, "reminder");
-	assert_decision(e, "{\"repeat_interval\":0}", 0, true, "repeat_interval 0");
-	json_decref(e);
-	/* No reminders once the incident is not open any more. */
-	e = incident_env("unchanged", "resolved", "warning", "unchanged");
-	assert_decision(e, "{\"repeat_interval\":0}", -1, false, "incident not open");
-	json_decref(e);
-	e = incident_env("unchanged", "acknowledged", "warning", "unchanged");
-	assert_decision(e, "{}", -1, false, "incident not open");
-	json_decref(e);
-}
-
-static void decide_min_severity(void **state)
-{
-	json_t *e = incident_env("created", "open", "warning", "created");
-
-	(void)state;
-	assert_decision(e, "{\"min_severity\":\"critical\"}", -1, false, "below min_severity");
-	assert_decision(e, "{\"min_severity\":\"warning\"}", -1, true, "incident created");
-	assert_decision(e, "{\"min_severity\":\"info\"}", -1, true, "incident created");
-	json_decref(e);
-}
-
-static void decide_without_incident(void **state)
-{
-	json_t *e = checks_env("ok", "ok");
-
-	(void)state;
-	assert_decision(e, "{}", -1, false, "all checks ok");
-	json_decref(e);
-	e = checks_env("ok", "critical");
 	assert_string_equal(sm_notify_severity(e), "critical");
 	assert_null(sm_notify_event(e));
-	assert_decision(e, "{}", -1, true, "not sent before");
-	assert_decision(e, "{}", 10, false, "unchanged within repeat_interval");
-	assert_decision(e, "{\"min_severity\":\"critical\"}", -1, true, "not sent before");
 	json_decref(e);
-	e = checks_env("unknown", "ok");
+	e = load(CHECKS("unknown", "ok"));
 	assert_string_equal(sm_notify_severity(e), "warning");
 	json_decref(e);
-	/* Alerts without an incident (a resolve of an alert never seen firing). */
-	e = load("{\"v\":1,\"incident\":null,\"alerts\":[{\"name\":\"A\",\"status\":"
-	         "\"resolved\","
-	         "\"severity\":\"warning\",\"change\":\"created\"}]}");
-	assert_string_equal(sm_notify_event(e), "alert created");
-	assert_decision(e, "{}", 10, true, "alert created");
-	json_object_set_new(json_array_get(json_object_get(e, "alerts"), 0), "change",
-	                    json_string("unchanged"));
-	assert_decision(e, "{}", -1, false, "no alert firing");
-	json_decref(e);
 	e = load("{\"v\":1}");
-	assert_decision(e, "{}", -1, false, "nothing to report");
 	assert_string_equal(sm_notify_severity(e), "info");
+	assert_null(sm_notify_event(e));
+	json_decref(e);
+	e = load(INCIDENT("updated", "open", "critical", "resolved", "resolved"));
+	assert_string_equal(sm_notify_event(e), "alert resolved");
 	json_decref(e);
 }
 
@@ -220,6 +227,38 @@ static void context_of_an_incident(void **state)
 	assert_null(json_object_get(json_array_get(json_object_get(e, "alerts"), 0), "first"));
 	json_decref(ctx);
 	json_decref(e);
+}
+
+/* A title made from an alert names the instance once. */
+static void titles_name_the_instance_once(void **state)
+{
+	static const struct {
+		const char *name, *instance, *title;
+	} cases[] = {
+	    {"DiskFull", "db-01", "DiskFull on db-01"},
+	    {"Disk full on db-01", "db-01", "Disk full on db-01"},
+	    {"db-01: disk full", "db-01", "db-01: disk full"},
+	    {"Disk full (db-01)", "db-01", "Disk full (db-01)"},
+	    {"Disk full on db-01.", "db-01", "Disk full on db-01."},
+	    {"Backup of db-01-old failed", "db-01", "Backup of db-01-old failed on db-01"},
+	    {"Disk full on db-011", "db-01", "Disk full on db-011 on db-01"},
+	    {"Disk full on db-01.example.org", "db-01", "Disk full on db-01.example.org on db-01"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		json_t *e =
+		    json_pack("{s:i,s:n,s:[{s:s,s:s,s:s,s:{s:s}}]}", "v", 1, "incident", "alerts",
+		              "name", cases[i].name, "status", "firing", "severity", "warning",
+		              "labels", "instance", cases[i].instance);
+		json_t *ctx = sm_notify_context(e, NULL);
+
+		if (strcmp(ctx_str(ctx, "title"), cases[i].title) != 0)
+			fail_msg("%s: title '%s', want '%s'", cases[i].name, ctx_str(ctx, "title"),
+			         cases[i].title);
+		json_decref(ctx);
+		json_decref(e);
+	}
 }
 
 static void context_of_checks(void **state)
@@ -360,8 +399,79 @@ static void configs_are_typed_and_checked(void **state)
 	assert_build("exec", "command=/nonexistent/prog", 64,
 	             "command: /nonexistent/prog: No such file or directory");
 	assert_build("exec", "", 64, "driver exec needs command");
-	assert_build("stdout", "template_file=/nonexistent", 64,
-	             "template_file: /nonexistent: No such file or directory");
+}
+
+/* Template files are names in SM_TEMPLATE_DIR, never paths. */
+static void templates_by_name_only(void **state)
+{
+	char dir[4096], want[4400];
+
+	(void)state;
+	snprintf(dir, sizeof dir, "%s", fixture("notify"));
+	setenv("SM_TEMPLATE_DIR", dir, 1);
+	assert_build("stdout", "template_file=custom-text.tpl", 0,
+	             "{\"template_file\":\"custom-text.tpl\"}");
+	assert_build("email",
+	             "smtp_host=mx from_address=a@b.example to_addresses=c@d "
+	             "subject_template_file=custom-text.tpl",
+	             0,
+	             "{\"smtp_host\":\"mx\",\"from_address\":\"a@b.example\",\"to_addresses\":"
+	             "[\"c@d\"],\"subject_template_file\":\"custom-text.tpl\"}");
+	static const char *const refused[] = {
+	    "/etc/shadow", "../notify/custom-text.tpl", "sub/x.tpl", "..", ".hidden", "",
+	};
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		char word[128];
+		snprintf(word, sizeof word, "template_file=%s", refused[i]);
+		snprintf(want, sizeof want,
+		         "template_file: '%s' is not a template name (a file name in %s, without a "
+		         "path, not starting with '.')",
+		         refused[i], dir);
+		assert_build("stdout", word, 64, want);
+	}
+	snprintf(want, sizeof want,
+	         "html_template_file: '/etc/passwd' is not a template name (a file name in %s, "
+	         "without a path, not starting with '.')",
+	         dir);
+	assert_build("email",
+	             "smtp_host=mx from_address=a@b.example to_addresses=c@d "
+	             "html_template_file=/etc/passwd",
+	             64, want);
+	snprintf(want, sizeof want, "template_file: %s/missing.tpl: ", dir);
+	{
+		char out[1024];
+		assert_int_equal(build("stdout", "template_file=missing.tpl", out, sizeof out), 64);
+		assert_true(strncmp(out, want, strlen(want)) == 0);
+	}
+	unsetenv("SM_TEMPLATE_DIR");
+	/* The default directory. */
+	assert_build("stdout", "template_file=/x", 64,
+	             "template_file: '/x' is not a template name (a file name in "
+	             "/etc/sm/templates, without a path, not starting with '.')");
+}
+
+/* The exec driver's own environment: NAME=value lines or a JSON object. */
+static void exec_env_key(void **state)
+{
+	(void)state;
+	assert_build("exec", "command=/bin/echo env={\"TOKEN\":\"t\",\"_X1\":\"\"}", 0,
+	             "{\"command\":[\"/bin/echo\"],\"env\":{\"TOKEN\":\"t\",\"_X1\":\"\"}}");
+	assert_build("exec", "command=/bin/echo env=TOKEN=a=b", 0,
+	             "{\"command\":[\"/bin/echo\"],\"env\":{\"TOKEN\":\"a=b\"}}");
+	assert_build("exec", "command=/bin/echo env=SM_EVENT=x", 64,
+	             "env: bad variable 'SM_EVENT' (a letter or '_', then letters, digits or '_'; "
+	             "not SM_*; a string value)");
+	assert_build("exec", "command=/bin/echo env=1A=x", 64,
+	             "env: bad variable '1A' (a letter or '_', then letters, digits or '_'; not "
+	             "SM_*; a string value)");
+	assert_build("exec", "command=/bin/echo env={\"A\":1}", 64,
+	             "env: bad variable 'A' (a letter or '_', then letters, digits or '_'; not "
+	             "SM_*; a string value)");
+	assert_build("exec", "command=/bin/echo env=novalue", 64,
+	             "env: expected NAME=value lines or a JSON object, got 'novalue'");
+	assert_build("slack", "webhook_url=https://h/x env=A=1", 64,
+	             "unknown key 'env' for driver slack (keys: webhook_url, repeat_interval, "
+	             "min_severity, template_file, timeout_s, retries, backoff_s)");
 }
 
 static void values_from_files(void **state)
@@ -385,9 +495,12 @@ static void values_from_files(void **state)
 	f = fopen(tpl, "w");
 	fputs("{{#open}}never closed", f);
 	fclose(f);
-	snprintf(word, sizeof word, "template_file=%s", tpl);
+	setenv("SM_TEMPLATE_DIR", "/tmp", 1);
+	snprintf(word, sizeof word, "template_file=%s", tpl + strlen("/tmp/"));
 	assert_int_equal(build("stdout", word, out, sizeof out), 64);
 	assert_non_null(strstr(out, "template_file: "));
+	assert_non_null(strstr(out, tpl));
+	unsetenv("SM_TEMPLATE_DIR");
 	unlink(tpl);
 	unlink(path);
 }
@@ -730,6 +843,52 @@ static void exec_argv_and_variables(void **state)
 	json_decref(e);
 }
 
+/* The program's environment: PATH, HOME, LANG, the channel's env, the SM_*
+ * variables, which win over a channel variable of the same name (one an
+ * older version may have stored); nothing else of ours. */
+static void exec_environment(void **state)
+{
+	char out[] = "/tmp/sm-notify-exec-XXXXXX", config[512], got[512] = "";
+	int fd = mkstemp(out);
+	json_t *e = incident_env("created", "open", "warning", "created");
+	const notify_driver *d = notify_driver_find("exec");
+	notify_message msg;
+	notify_outcome res;
+	sm_error err;
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(
+	    config, sizeof config,
+	    "{\"command\":[\"/bin/sh\",\"-c\",\"printf '%%s|%%s|%%s|%%s|%%s' \\\"$TOKEN\\\" "
+	    "\\\"$SM_EVENT\\\" \\\"${DB_PASSWORD-unset}\\\" \\\"$HOME\\\" \\\"$PATH\\\" >%s\"],"
+	    "\"env\":{\"TOKEN\":\"t 1\",\"SM_EVENT\":\"forged\",\"HOME\":\"/srv/ops\"}}",
+	    out);
+	setenv("DB_PASSWORD", "from-the-dotenv-file", 1);
+	assert_int_equal(prepare("exec", e, config, &msg, &err), 0);
+	{
+		json_t *c = load(config), *ctx = sm_notify_context(e, "chan");
+		notify_job job = {
+		    .channel = "chan", .config = c, .env = e, .context = ctx, .timeout_s = 10};
+		d->send(&job, &msg, &res);
+		json_decref(ctx);
+		json_decref(c);
+	}
+	unsetenv("DB_PASSWORD");
+	assert_true(res.ok);
+	f = fopen(out, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(got, sizeof got, f));
+	fclose(f);
+	unlink(out);
+	snprintf(config, sizeof config, "t 1|incident created|unset|/srv/ops|%s", getenv("PATH"));
+	assert_string_equal(got, config);
+	notify_message_clear(&msg);
+	json_decref(e);
+}
+
 static void stdout_text(void **state)
 {
 	json_t *e = checks_env("ok", "critical");
@@ -758,8 +917,10 @@ static void bad_templates_fail_the_delivery(void **state)
 	/* Valid template, invalid JSON output. */
 	assert_true(write(fd, "{\"text\": {{title}}}", 19) == 19);
 	close(fd);
+	setenv("SM_TEMPLATE_DIR", "/tmp", 1);
 	snprintf(config, sizeof config,
-	         "{\"webhook_url\":\"https://h/S\",\"template_file\":\"%s\"}", path);
+	         "{\"webhook_url\":\"https://h/S\",\"template_file\":\"%s\"}",
+	         path + strlen("/tmp/"));
 	assert_int_equal(prepare("slack", e, config, &msg, &err), -1);
 	assert_non_null(strstr(err.msg, "the template made invalid JSON"));
 	notify_message_clear(&msg);
@@ -768,19 +929,27 @@ static void bad_templates_fail_the_delivery(void **state)
 	assert_int_equal(prepare("generic", e, config, &msg, &err), -1);
 	assert_non_null(strstr(err.msg, path));
 	notify_message_clear(&msg);
+	/* A path stored by an older version is refused at delivery too. */
+	assert_int_equal(prepare("stdout", e, "{\"template_file\":\"/etc/passwd\"}", &msg, &err),
+	                 -1);
+	assert_string_equal(err.msg, "template_file: '/etc/passwd' is not a template name (a file "
+	                             "name in /tmp, without a path, not starting with '.')");
+	notify_message_clear(&msg);
+	unsetenv("SM_TEMPLATE_DIR");
 	json_decref(e);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(decide_on_changes),
-	    cmocka_unit_test(decide_repeats),
-	    cmocka_unit_test(decide_min_severity),
-	    cmocka_unit_test(decide_without_incident),
+	    cmocka_unit_test(decide_table),
+	    cmocka_unit_test(severity_and_event),
 	    cmocka_unit_test(context_of_an_incident),
 	    cmocka_unit_test(context_of_checks),
+	    cmocka_unit_test(titles_name_the_instance_once),
 	    cmocka_unit_test(configs_are_typed_and_checked),
+	    cmocka_unit_test(templates_by_name_only),
+	    cmocka_unit_test(exec_env_key),
 	    cmocka_unit_test(values_from_files),
 	    cmocka_unit_test(secrets_are_masked),
 	    cmocka_unit_test_teardown(channels_in_the_store, scratch_remove),
@@ -789,6 +958,7 @@ int main(void)
 	    cmocka_unit_test(generic_body_signed),
 	    cmocka_unit_test(email_parts),
 	    cmocka_unit_test(exec_argv_and_variables),
+	    cmocka_unit_test(exec_environment),
 	    cmocka_unit_test(stdout_text),
 	    cmocka_unit_test(bad_templates_fail_the_delivery),
 	};

@@ -113,6 +113,31 @@ static void env_added(void **state)
 	assert_null(getenv("SM_T_NEW"));
 }
 
+/* With env_pass, the child gets only the variables named, then env_add. */
+static void env_passed_only(void **state)
+{
+	const char *const argv[] = {
+	    "sh", "-c",
+	    "printf '%s|%s|%s|%s' \"$SM_T_PASSED\" \"${SM_T_SECRET-unset}\" "
+	    "\"$SM_T_ADDED\" \"$(env | wc -l | tr -d ' ')\"",
+	    NULL};
+	const char *const pass[] = {"SM_T_PASSED", "SM_T_ABSENT", NULL};
+	const char *const env[] = {"SM_T_ADDED=added", NULL};
+	sm_spawn_opts opts = {.argv = argv, .env_pass = pass, .env_add = env};
+	sm_spawn_result res;
+
+	(void)state;
+	setenv("SM_T_PASSED", "passed", 1);
+	setenv("SM_T_SECRET", "secret", 1);
+	assert_int_equal(sm_spawn_run(&opts, &res), 0);
+	/* Two variables, and whatever sh sets itself (PWD, SHLVL, _). */
+	assert_true(strncmp(res.out, "passed|unset|added|", 19) == 0);
+	assert_true(atoi(res.out + 19) <= 5);
+	sm_spawn_result_clear(&res);
+	unsetenv("SM_T_PASSED");
+	unsetenv("SM_T_SECRET");
+}
+
 static void bad_env_entry(void **state)
 {
 	const char *const argv[] = {"true", NULL};
@@ -401,6 +426,7 @@ int main(void)
 	    cmocka_unit_test(stdin_delivered),
 	    cmocka_unit_test(stdin_null_when_no_input),
 	    cmocka_unit_test(env_added),
+	    cmocka_unit_test(env_passed_only),
 	    cmocka_unit_test(bad_env_entry),
 	    cmocka_unit_test(output_capped),
 	    cmocka_unit_test(input_ignored),

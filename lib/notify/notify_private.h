@@ -1,0 +1,44 @@
+/* notify_private.h - private to lib/notify: what the NOTIFY stage's files
+ * share. The stage is split by job:
+ *
+ *   notify_drivers.c   the driver table (from NOTIFY_DRIVERS) and its texts
+ *   notify_config.c    channel configurations: typed, validated, masked
+ *   notify_channels.c  channels in the store
+ *   notify_decide.c    when to notify: a pure decision per channel
+ *   notify_context.c   the context templates render against
+ *   notify_render.c    templates: the templates directory, rendering
+ *   notify_message.c   prepared messages and the HTTP send
+ *   notify_deliver.c   an envelope's deliveries: retries, backoff, records
+ *   notify_test_message.c  one-off test messages
+ *
+ * The driver family's contract is notify_drivers.h; the public API is
+ * sm/notify.h. */
+#ifndef SM_NOTIFY_PRIVATE_H
+#define SM_NOTIFY_PRIVATE_H
+
+#include "notify_drivers.h"
+#include "sm/notify.h"
+#include "sm/store.h"
+
+/* Keys every driver takes (notify_config.c), ended by {NULL}. */
+extern const notify_key notify_common_keys[];
+
+/* Severity ranks (notify_decide.c): info 0, warning 1, critical 2, else -1. */
+int notify_severity_rank(const char *severity);
+/* A check status as a severity rank: ok (or none) -1, critical 2, any
+ * other status (warning, unknown) 1. */
+int notify_check_rank(const char *status);
+/* Whether obj's member key is the string value. */
+bool notify_str_is(json_t *obj, const char *key, const char *value);
+
+/* Every stored channel by name, enabled or not, as sm_notify_channel_get
+ * gives one (config unmasked) (notify_channels.c). */
+int notify_channels_stored(sm_store *store, json_t **rows, sm_error *err);
+
+/* The file of the template called name in the templates directory
+ * ($SM_TEMPLATE_DIR, default SM_NOTIFY_TEMPLATE_DIR) into path
+ * (notify_render.c). 0, or -1 with err when name is not a plain file name
+ * (empty, a '/', a leading '.', a control character) or too long. */
+int notify_template_path(const char *name, char *path, size_t size, sm_error *err);
+
+#endif
