@@ -75,7 +75,8 @@ writers_refused() { # EXPECTED-MESSAGE-PART
 	export SM_DB="$TEST_DIR/ro/sm.db"
 	am_payload Kept x firing | sm-ingest >/dev/null
 	chmod 755 "$TEST_DIR"
-	chmod 444 "$SM_DB"
+	# The store is three files (sm(7) STORE): a reader needs all of them.
+	chmod 444 "$SM_DB" "$SM_DB-wal" "$SM_DB-shm"
 	chmod 555 "$TEST_DIR/ro"
 	nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
 	run --separate-stderr nobody sm-ingest incidents --json
