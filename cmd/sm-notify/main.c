@@ -255,12 +255,16 @@ static const struct verb {
 	const char *name;
 	int min_args, max_args;
 	bool config;
+	bool read_only; /* a listing: a store the user may only read will do */
 	int (*run)(sm_store *store, const struct cmd *c);
 } verbs[] = {
-    {"add", 2, -1, true, channel_add},         {"list", 0, 0, false, channel_list},
-    {"show", 1, 1, false, channel_show},       {"enable", 1, 1, false, channel_enable},
-    {"disable", 1, 1, false, channel_disable}, {"rm", 1, 1, false, channel_rm},
-    {"test", 1, 1, false, channel_test},
+    {"add", 2, -1, true, false, channel_add},
+    {"list", 0, 0, false, true, channel_list},
+    {"show", 1, 1, false, true, channel_show},
+    {"enable", 1, 1, false, false, channel_enable},
+    {"disable", 1, 1, false, false, channel_disable},
+    {"rm", 1, 1, false, false, channel_rm},
+    {"test", 1, 1, false, false, channel_test},
 };
 
 static int channel_command(const struct args *a)
@@ -287,7 +291,8 @@ static int channel_command(const struct args *a)
 			if (rc != SM_EXIT_OK)
 				return sm_err_report(rc, &err);
 		}
-		if (sm_store_open(NULL, &store, &err) < 0) {
+		if ((v->read_only ? sm_store_open_readonly(NULL, &store, &err)
+		                  : sm_store_open(NULL, &store, &err)) < 0) {
 			json_decref(c.config);
 			return sm_err_report(SM_EXIT_FAILURE, &err);
 		}

@@ -115,6 +115,11 @@ int sm_alert_time(json_t *value, double ms_above, struct timespec *out);
  * when 1 is returned. */
 int sm_alert_end_time(json_t *value, struct timespec *out);
 
+/* Whether word occurs in text as a whole word, with no letter, digit or
+ * one of "-_." next to it (host names hold those): "Disk full on db-01"
+ * names db-01, "db-01a down" does not. An empty word always does. */
+bool sm_alert_mentions(const char *text, const char *word);
+
 /* --- drivers --- */
 
 enum {

@@ -104,6 +104,28 @@ int sm_driver_parse(const sm_driver *driver, json_t *payload, const sm_driver **
 	return -1;
 }
 
+/* Whether word occurs in text with no letter, digit or one of "-_." next
+ * to it: "Disk full on db-01" names db-01, "db-01a down" does not. */
+bool sm_alert_mentions(const char *text, const char *word)
+{
+	size_t n = strlen(word);
+
+	if (n == 0)
+		return true;
+	for (const char *p = strstr(text, word); p; p = strstr(p + 1, word)) {
+		unsigned char before = p > text ? (unsigned char)p[-1] : ' ';
+		unsigned char after = (unsigned char)p[n];
+		bool open_before = !isalnum(before) && !strchr("-_.", before);
+		/* A full stop ends a sentence, not a host name, when nothing follows. */
+		bool open_after =
+		    after == '\0' || (!isalnum(after) && !strchr("-_.", after)) ||
+		    (after == '.' && (p[n + 1] == '\0' || isspace((unsigned char)p[n + 1])));
+		if (open_before && open_after)
+			return true;
+	}
+	return false;
+}
+
 /* --- severities and the alert model --- */
 
 static const char *const severity_names[] = {"", "info", "warning", "critical"};

@@ -318,8 +318,9 @@ static long long attach(sm_ingest *in, struct result *r, const char *source, con
 		const char *instance = sm_json_first_str(a->labels, "instance_id", "instance",
 		                                         "hostname", (const char *)NULL);
 		char *title = NULL;
-		/* "DiskSpaceLow on db-01": the name alone would not say where. */
-		if (instance)
+		/* "DiskSpaceLow on db-01": the name alone would not say where,
+		 * unless it already names the instance. */
+		if (instance && !sm_alert_mentions(a->name, instance))
 			title = join3(a->name, " on ", instance);
 		st = use(in, INSERT_INCIDENT);
 		bind_text(st, 1, title ? title : a->name);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "notify_private.h"
+#include "sm/alert.h"
 #include "sm/json.h"
 
 /* Mark each element of an array with first/last, for separators. */
@@ -45,28 +46,6 @@ static const char *label(json_t *alert, const char *name)
 	return json_string_value(json_object_get(json_object_get(alert, "labels"), name));
 }
 
-/* Whether word occurs in text with no letter, digit or one of "-_." next
- * to it: "Disk full on db-01" names db-01, "db-01a down" does not. */
-static bool mentions(const char *text, const char *word)
-{
-	size_t n = strlen(word);
-
-	if (n == 0)
-		return true;
-	for (const char *p = strstr(text, word); p; p = strstr(p + 1, word)) {
-		unsigned char before = p > text ? (unsigned char)p[-1] : ' ';
-		unsigned char after = (unsigned char)p[n];
-		bool open_before = !isalnum(before) && !strchr("-_.", before);
-		/* A full stop ends a sentence, not a host name, when nothing follows. */
-		bool open_after =
-		    after == '\0' || (!isalnum(after) && !strchr("-_.", after)) ||
-		    (after == '.' && (p[n + 1] == '\0' || isspace((unsigned char)p[n + 1])));
-		if (open_before && open_after)
-			return true;
-	}
-	return false;
-}
-
 /* The incident's title; else the first alert's name, with " on <instance>"
  * unless the name says where already; else a count of failing checks. */
 static char *make_title(json_t *env, json_t *incident, json_t *alerts, size_t failing)
@@ -84,7 +63,7 @@ static char *make_title(json_t *env, json_t *incident, json_t *alerts, size_t fa
 		size_t n = json_array_size(alerts);
 		if (!inst)
 			inst = label(first, "hostname");
-		if (inst && name && mentions(name, inst))
+		if (inst && name && sm_alert_mentions(name, inst))
 			inst = NULL;
 		if (asprintf(&s, "%s%s%s%s", name ? name : "alert", inst ? " on " : "",
 		             inst ? inst : "", n > 1 ? " and more" : "") < 0)

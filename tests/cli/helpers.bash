@@ -58,9 +58,24 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# Wait until 127.0.0.1:$1 accepts connections (up to 10 s).
+# The port a server started in the background as PID prints ("PORT n")
+# into FILE. No deadline: it waits while the server lives, since a busy
+# machine is slow, not wrong.
+server_port() { # FILE PID
+	local port=
+	while :; do
+		port=$(sed -n 's/^PORT //p' "$1" 2>/dev/null) || true
+		[ -z "$port" ] || break
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	echo "$port"
+}
+
+# Wait until 127.0.0.1:$1 accepts connections (up to a minute: a server
+# that has not started by then is broken, not slow).
 wait_port() {
-	for _ in $(seq 100); do
+	for _ in $(seq 600); do
 		python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null && return 0
 		sleep 0.1
 	done

@@ -32,12 +32,7 @@ start_rx() {
 	/usr/bin/python3 "$SM_FIXTURES/bin/receiver.py" --log "$TEST_DIR/rx.log" "$@" \
 		>"$TEST_DIR/rx.out" 2>&1 &
 	RX_PID=$!
-	for _ in $(seq 100); do
-		RX_PORT=$(awk '/^PORT/ {print $2}' "$TEST_DIR/rx.out")
-		[ -n "$RX_PORT" ] && return 0
-		sleep 0.05
-	done
-	return 1
+	RX_PORT=$(server_port "$TEST_DIR/rx.out" "$RX_PID")
 }
 
 # Start the stand-in answering with fixture ai/FILE.

@@ -394,3 +394,12 @@ for i in range(3000): print(json.dumps({"title": "t%d %s" % (i, "x" * 300), "sta
 		CONTENT_LENGTH=2 sm-ingest <<<"{}"'
 	[[ "${lines[0]}" == "Status: 500 Internal Server Error"* ]]
 }
+
+@test "an incident's title names the instance once: 'Disk full on db-01', not '... on db-01 on db-01'" {
+	am_payload "Disk full on db-01" db-01 firing | sm-ingest >/dev/null
+	am_payload DiskSpaceLow db-01 firing | sm-ingest >/dev/null
+	am_payload "db-01a down" db-01 firing | sm-ingest >/dev/null
+	[ "$(sql 'SELECT title FROM incidents ORDER BY id')" = "Disk full on db-01
+DiskSpaceLow on db-01
+db-01a down on db-01" ]
+}

@@ -49,20 +49,6 @@ teardown() {
 	teardown_sm
 }
 
-# The port a server started in the background as PID prints ("PORT n")
-# into FILE. No deadline: it waits while the server lives, since a busy
-# machine is slow, not wrong.
-server_port() { # FILE PID
-	local port=
-	while :; do
-		port=$(sed -n 's/^PORT //p' "$1" 2>/dev/null) || true
-		[ -z "$port" ] || break
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	echo "$port"
-}
-
 # Start smtpd.py with ARGS, spooling into $TEST_DIR/spool; sets SMTPD_PORT.
 start_smtpd() {
 	(cd "$CERTS" && exec /usr/bin/python3 "$SM_FIXTURES/bin/smtpd.py" --spool "$TEST_DIR/spool" "$@") \

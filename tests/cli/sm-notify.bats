@@ -21,20 +21,6 @@ teardown() {
 	teardown_sm
 }
 
-# The port a server started in the background as PID prints ("PORT n")
-# into FILE. No deadline: it waits while the server lives, since a busy
-# machine is slow, not wrong.
-server_port() { # FILE PID
-	local port=
-	while :; do
-		port=$(sed -n 's/^PORT //p' "$1" 2>/dev/null) || true
-		[ -z "$port" ] || break
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	echo "$port"
-}
-
 # start_receiver NAME [receiver.py flags]: a receiver logging to
 # $TEST_DIR/NAME.log; its URL is printed.
 start_receiver() {
@@ -580,4 +566,25 @@ html = m.get_body(("html",)).get_content()
 assert "- DiskFull [firing, warning]" in text, text
 assert "<strong>DiskFull</strong>" in html, html
 EOF
+}
+
+@test "channel list and show read a store the user may only read" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to become another user"
+	mkdir "$TEST_DIR/ro"
+	export SM_DB="$TEST_DIR/ro/sm.db"
+	sm-notify channel add hook generic webhook_url=http://127.0.0.1:9/x secret=s3cret
+	chmod 755 "$TEST_DIR"
+	chmod 444 "$SM_DB" "$SM_DB-wal" "$SM_DB-shm"
+	chmod 555 "$TEST_DIR/ro"
+	sum=$(sha256sum <"$SM_DB")
+	run --separate-stderr setpriv --reuid=nobody --regid=nogroup --clear-groups sm-notify channel list --json
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json_get 'd["name"]')" = hook ]
+	run --separate-stderr setpriv --reuid=nobody --regid=nogroup --clear-groups sm-notify channel show hook
+	[ "$status" -eq 0 ]
+	[[ "$output" != *s3cret* ]]
+	run --separate-stderr setpriv --reuid=nobody --regid=nogroup --clear-groups sm-notify channel disable hook
+	[ "$status" -eq 1 ]
+	[ "$(sha256sum <"$SM_DB")" = "$sum" ]
+	chmod 755 "$TEST_DIR/ro"
 }
