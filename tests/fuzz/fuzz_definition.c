@@ -14,10 +14,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	json_t *def = NULL, *problems = NULL;
 	sm_error err;
-	char flow[512];
 
 	err.msg[0] = '\0';
 	if (sm_pipeline_parse((const char *)data, size, &def, &problems, &err) == SM_EXIT_OK) {
+		char flow[512];
 		if (!def)
 			abort();
 		sm_pipeline_flow(def, flow, sizeof flow);
