@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "sm/analyze.h"
+#include "sm/cli.h"
 #include "sm/config.h"
 #include "sm/envelope.h"
 #include "sm/json.h"
@@ -69,7 +70,6 @@ enum {
 	OPT_THRESHOLD,
 	OPT_OLD_DAYS,
 	OPT_JSON,
-	OPT_VERSION,
 	OPT_INCIDENT,
 	OPT_LIST_PROVIDERS,
 };
@@ -85,8 +85,7 @@ static const struct option long_options[] = {
     {"json", no_argument, NULL, OPT_JSON},
     {"incident-id", required_argument, NULL, OPT_INCIDENT},
     {"list-providers", no_argument, NULL, OPT_LIST_PROVIDERS},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, OPT_VERSION},
+    SM_CLI_LONG_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
@@ -127,9 +126,6 @@ static int parse(int argc, char **argv, struct args *a)
 		case 'h':
 			usage();
 			return -1;
-		case OPT_VERSION:
-			printf("sm-analyze %s\n", SM_VERSION);
-			return -1;
 		case OPT_PROVIDER:
 			a->provider = optarg;
 			break;
@@ -167,8 +163,8 @@ static int parse(int argc, char **argv, struct args *a)
 		case OPT_LIST_PROVIDERS:
 			a->list_providers = true;
 			break;
-		default: /* ':' too */
-			return sm_err_option(opt, argv[optind - 1]);
+		default: /* --version, getopt failures */
+			return sm_cli_option(opt, "", argv);
 		}
 	}
 	a->operands = argv + optind;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "sm/cli.h"
 #include "sm/config.h"
 #include "sm/envelope.h"
 #include "sm/host.h"
@@ -43,7 +44,6 @@ enum {
 	OPT_FAIL_WARNING,
 	OPT_FAIL_CRITICAL,
 	OPT_LIST,
-	OPT_VERSION,
 	OPT_ALERTS,
 	OPT_HOSTNAME,
 	OPT_LABEL,
@@ -61,8 +61,7 @@ static const struct option tool_options[] = {
     {"alerts", no_argument, NULL, OPT_ALERTS},
     {"hostname", required_argument, NULL, OPT_HOSTNAME},
     {"label", required_argument, NULL, OPT_LABEL},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, OPT_VERSION},
+    SM_CLI_LONG_OPTIONS,
 };
 
 #define NTOOL (sizeof tool_options / sizeof tool_options[0])
@@ -168,10 +167,6 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case 'h':
 			usage();
 			exit(SM_EXIT_OK);
-		case OPT_VERSION:
-			printf("sm-check %s (jansson %s, sqlite %s)\n", SM_VERSION, JANSSON_VERSION,
-			       sqlite3_libversion());
-			exit(SM_EXIT_OK);
 		case OPT_JSON:
 			a->run.output = OUTPUT_JSON;
 			break;
@@ -207,7 +202,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 			if ((rc = add_label(a, optarg)) != 0)
 				return rc;
 			break;
-		default: /* ':' too */
+		default: /* --version, getopt failures */
 			if (opt >= OPT_CHECKER && (size_t)(opt - OPT_CHECKER) < nchecker) {
 				if (sm_check_opts_set(&a->run.opts,
 				                      checker_options[opt - OPT_CHECKER],
@@ -215,7 +210,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 					return sm_err_report(SM_EXIT_USAGE, &err);
 				break;
 			}
-			return sm_err_option(opt, argv[optind - 1]);
+			return sm_cli_option(opt, "", argv);
 		}
 	}
 	if (a->run.output == OUTPUT_NAGIOS && (a->run.fail_on_warning || a->run.fail_on_critical))

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sm/cli.h"
 #include "sm/config.h"
 #include "sm/envelope.h"
 #include "sm/ingest.h"
@@ -41,7 +42,6 @@ enum {
 	OPT_STATUS,
 	OPT_LIMIT,
 	OPT_JSON,
-	OPT_VERSION,
 };
 
 static const struct option long_options[] = {
@@ -52,8 +52,7 @@ static const struct option long_options[] = {
     {"status", required_argument, NULL, OPT_STATUS},
     {"limit", required_argument, NULL, OPT_LIMIT},
     {"json", no_argument, NULL, OPT_JSON},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, OPT_VERSION},
+    SM_CLI_LONG_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
@@ -217,12 +216,6 @@ static int parse_args(int argc, char **argv, struct args *a)
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":hd:", long_options, NULL)) != -1) {
 		switch (opt) {
-		case 'h':
-			fputs(usage_text, stdout);
-			exit(SM_EXIT_OK);
-		case OPT_VERSION:
-			printf("sm-ingest %s\n", SM_VERSION);
-			exit(SM_EXIT_OK);
 		case 'd':
 			a->driver = sm_driver_find(optarg);
 			if (!a->driver) {
@@ -259,8 +252,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case OPT_JSON:
 			a->json = true;
 			break;
-		default: /* ':' too */
-			return sm_err_option(opt, argv[optind - 1]);
+		default: /* -h, --version, getopt failures */
+			return sm_cli_option(opt, usage_text, argv);
 		}
 	}
 	a->operands = argv + optind;

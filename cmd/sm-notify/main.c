@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "sm/alert.h"
+#include "sm/cli.h"
 #include "sm/config.h"
 #include "sm/envelope.h"
 #include "sm/json.h"
@@ -38,14 +39,12 @@ static const char usage_text[] =
 
 enum {
 	OPT_JSON = 256,
-	OPT_VERSION,
 };
 
 static const struct option long_options[] = {
     {"channel", required_argument, NULL, 'c'},
     {"json", no_argument, NULL, OPT_JSON},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, OPT_VERSION},
+    SM_CLI_LONG_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
@@ -380,9 +379,6 @@ static int parse_args(int argc, char **argv, struct args *a)
 		switch (opt) {
 		case 'h':
 			return help();
-		case OPT_VERSION:
-			printf("sm-notify %s\n", SM_VERSION);
-			return flushed(SM_EXIT_OK);
 		case 'c': {
 			const char **p = realloc(a->channels, (a->nchannels + 2) * sizeof *p);
 			if (!p)
@@ -395,8 +391,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case OPT_JSON:
 			a->json = true;
 			break;
-		default: /* ':' too */
-			return sm_err_option(opt, argv[optind - 1]);
+		default: /* --version, getopt failures */
+			return sm_cli_option(opt, "", argv);
 		}
 	}
 	a->operands = argv + optind;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sm/cli.h"
 #include "sm/config.h"
 #include "sm/envelope.h"
 #include "sm/err.h"
@@ -66,7 +67,6 @@ enum {
 	OPT_LIMIT,
 	OPT_ATTEMPTS,
 	OPT_JSON,
-	OPT_VERSION,
 	OPT_PRESET,
 	OPT_NAME,
 	OPT_CHANNEL,
@@ -92,8 +92,7 @@ static const struct option long_options[] = {
     {"channel", required_argument, NULL, OPT_CHANNEL},
     {"checker", required_argument, NULL, OPT_CHECKER},
     {"provider", required_argument, NULL, OPT_PROVIDER},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, OPT_VERSION},
+    SM_CLI_LONG_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
@@ -735,12 +734,6 @@ static int parse_args(int argc, char **argv, struct args *a)
 	a->limit = 20;
 	while ((opt = getopt_long(argc, argv, ":hd:", long_options, NULL)) != -1) {
 		switch (opt) {
-		case 'h':
-			fputs(usage_text, stdout);
-			exit(SM_EXIT_OK);
-		case OPT_VERSION:
-			printf("sm-pipeline %s\n", SM_VERSION);
-			exit(SM_EXIT_OK);
 		case 'd':
 			a->definition = optarg;
 			break;
@@ -798,8 +791,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case OPT_PROVIDER:
 			a->setup.provider = optarg;
 			break;
-		default: /* ':' too */
-			return sm_err_option(opt, argv[optind - 1]);
+		default: /* -h, --version, getopt failures */
+			return sm_cli_option(opt, usage_text, argv);
 		}
 	}
 	a->operands = argv + optind;

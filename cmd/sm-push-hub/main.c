@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sm/cli.h"
 #include "sm/alert.h"
 #include "sm/check.h"
 #include "sm/config.h"
@@ -42,7 +43,6 @@ enum {
 	OPT_JSON,
 	OPT_SPOOL,
 	OPT_RETRY,
-	OPT_VERSION,
 };
 
 static const struct option long_options[] = {
@@ -51,8 +51,7 @@ static const struct option long_options[] = {
     {"json", no_argument, NULL, OPT_JSON},
     {"spool", no_argument, NULL, OPT_SPOOL},
     {"retry-refused", no_argument, NULL, OPT_RETRY},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, OPT_VERSION},
+    SM_CLI_LONG_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
@@ -416,12 +415,6 @@ int main(int argc, char **argv)
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
 		switch (opt) {
-		case 'h':
-			fputs(usage_text, stdout);
-			return SM_EXIT_OK;
-		case OPT_VERSION:
-			printf("sm-push-hub %s\n", SM_VERSION);
-			return SM_EXIT_OK;
 		case OPT_CHECKERS:
 			ag.checkers = optarg;
 			break;
@@ -437,8 +430,8 @@ int main(int argc, char **argv)
 		case OPT_RETRY:
 			ag.retry = true;
 			break;
-		default: /* ':' too */
-			return sm_err_option(opt, argv[optind - 1]);
+		default: /* -h, --version, getopt failures */
+			return sm_cli_option(opt, usage_text, argv);
 		}
 	}
 	if (optind < argc)

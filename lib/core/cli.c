@@ -1,31 +1,27 @@
 /* cli.c - the options every tool shares (see cli.h). */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <jansson.h>
 #include <sqlite3.h>
 
 #include "sm/cli.h"
 #include "sm/err.h"
 
-void sm_cli_version(void)
-{
-	printf("%s %s (jansson %s, sqlite %s)\n", sm_err_progname(), SM_VERSION, JANSSON_VERSION,
-	       sqlite3_libversion());
-}
-
-int sm_cli_common(int opt, const char *usage, char *const *argv)
+int sm_cli_option(int opt, const char *usage, char *const *argv)
 {
 	switch (opt) {
 	case 'h':
 		fputs(usage, stdout);
 		break;
 	case SM_OPT_VERSION:
-		sm_cli_version();
+		printf("%s %s (jansson %s, sqlite %s)\n", sm_err_progname(), SM_VERSION,
+		       JANSSON_VERSION, sqlite3_libversion());
 		break;
 	default: /* ':' and '?' */
 		return sm_err_option(opt, argv[optind - 1]);
 	}
-	if (fflush(stdout) == EOF)
-		return sm_err_errno(SM_EXIT_FAILURE, "write error");
-	return SM_CLI_DONE;
+	if (fflush(stdout) == EOF || ferror(stdout))
+		exit(sm_err_errno(SM_EXIT_FAILURE, "standard output: write error"));
+	exit(SM_EXIT_OK);
 }

@@ -15,7 +15,7 @@ count() { sql "SELECT count(*) FROM $1"; }
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" == "usage: sm-ingest"* ]]
 	run sm-ingest --version
-	[[ "$output" == "sm-ingest 0.1.0" ]]
+	[[ "$output" == "sm-ingest 0.1.0 (jansson "* ]]
 	run sm-ingest --list-drivers
 	[ "$status" -eq 0 ]
 	names=$(printf '%s\n' "${lines[@]}" | awk '{print $1}' | sort | tr '\n' ' ')

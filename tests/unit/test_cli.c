@@ -1,66 +1,79 @@
-/* test_cli.c - the options every tool shares. */
+/* test_cli.c - the options every tool shares: help and version print and
+ * exit 0 (1 when stdout is full), getopt failures one line and 64. */
 #include <getopt.h>
+#include <sys/wait.h>
 #include "testutil.h"
 #include "sm/cli.h"
 #include "sm/err.h"
 
-/* Run sm_cli_common for opt with stdout and stderr captured. */
-static int run(int opt, char *const *argv, char *out, size_t osize, char *errout, size_t esize)
-{
-	FILE *o = tmpfile(), *e = tmpfile();
-	int saved_out = dup(STDOUT_FILENO), saved_err = dup(STDERR_FILENO), rc;
-	size_t n;
-
-	assert_non_null(o);
-	assert_non_null(e);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(fileno(o), STDOUT_FILENO);
-	dup2(fileno(e), STDERR_FILENO);
-	rc = sm_cli_common(opt, "usage: sm-test [options]\n", argv);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(saved_out, STDOUT_FILENO);
-	dup2(saved_err, STDERR_FILENO);
-	close(saved_out);
-	close(saved_err);
-	rewind(o);
-	rewind(e);
-	n = fread(out, 1, osize - 1, o);
-	out[n] = '\0';
-	n = fread(errout, 1, esize - 1, e);
-	errout[n] = '\0';
-	fclose(o);
-	fclose(e);
-	return rc;
-}
-
-static void help_version_and_failures(void **state)
+/* Run sm_cli_option(opt) in a child with stdout going to out_path (or
+ * /dev/full) and stderr to err_path; its exit status. */
+static int run(int opt, const char *out_path, const char *err_path)
 {
 	char *const argv[] = {"sm-test", "--bogus", NULL};
-	char out[256], errout[256];
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		assert_non_null(freopen(out_path, "w", stdout));
+		assert_non_null(freopen(err_path, "w", stderr));
+		sm_err_set_progname("sm-test");
+		optind = 2;
+		int rc = sm_cli_option(opt, "usage: sm-test [options]\n", argv);
+		fflush(NULL); /* _exit does not */
+		_exit(rc);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+static char *read_all(const char *path)
+{
+	static char buf[512];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof buf - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void shared_options(void **state)
+{
+	char out[] = "/tmp/sm-test-cli-out.XXXXXX", errp[] = "/tmp/sm-test-cli-err.XXXXXX";
+	int fd1 = mkstemp(out), fd2 = mkstemp(errp);
 
 	(void)state;
-	sm_err_set_progname("sm-test");
-	optind = 2;
-	assert_int_equal(run('h', argv, out, sizeof out, errout, sizeof errout), SM_CLI_DONE);
-	assert_string_equal(out, "usage: sm-test [options]\n");
-	assert_string_equal(errout, "");
-	assert_int_equal(run(SM_OPT_VERSION, argv, out, sizeof out, errout, sizeof errout),
-	                 SM_CLI_DONE);
-	assert_true(strncmp(out, "sm-test " SM_VERSION " (jansson ", 17) == 0);
-	assert_int_equal(run('?', argv, out, sizeof out, errout, sizeof errout), SM_EXIT_USAGE);
-	assert_string_equal(out, "");
-	assert_string_equal(errout, "sm-test: unknown option '--bogus' (see sm-test --help)\n");
-	assert_int_equal(run(':', argv, out, sizeof out, errout, sizeof errout), SM_EXIT_USAGE);
-	assert_string_equal(errout,
+	assert_true(fd1 >= 0 && fd2 >= 0);
+	close(fd1);
+	close(fd2);
+	assert_int_equal(run('h', out, errp), 0);
+	assert_string_equal(read_all(out), "usage: sm-test [options]\n");
+	assert_string_equal(read_all(errp), "");
+	assert_int_equal(run(SM_OPT_VERSION, out, errp), 0);
+	assert_true(strncmp(read_all(out), "sm-test " SM_VERSION " (jansson ", 17) == 0);
+	assert_int_equal(run('?', out, errp), SM_EXIT_USAGE);
+	assert_string_equal(read_all(out), "");
+	assert_string_equal(read_all(errp),
+	                    "sm-test: unknown option '--bogus' (see sm-test --help)\n");
+	assert_int_equal(run(':', out, errp), SM_EXIT_USAGE);
+	assert_string_equal(read_all(errp),
 	                    "sm-test: option '--bogus' needs a value (see sm-test --help)\n");
+	/* A full standard output: 1 and a message, not 0. */
+	assert_int_equal(run('h', "/dev/full", errp), SM_EXIT_FAILURE);
+	assert_true(strncmp(read_all(errp), "sm-test: standard output: write error: ", 39) == 0);
+	unlink(out);
+	unlink(errp);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(help_version_and_failures),
+	    cmocka_unit_test(shared_options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
