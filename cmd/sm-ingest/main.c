@@ -268,6 +268,8 @@ static int commit(struct run *r)
 		sm_store_rollback(r->store);
 		return sm_err(-1, "%s", err.msg);
 	}
+	if (r->args->queue)
+		sm_inbox_wake(r->store); /* the workers waiting on the queue */
 	/* Acknowledge (print) only what is committed: the transaction's
 	 * envelopes in one write, flushed for the next stage. */
 	if (len > 0 && (fwrite(r->pending.p, 1, len, stdout) != len || fflush(stdout) == EOF))
