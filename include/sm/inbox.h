@@ -50,7 +50,8 @@ int sm_inbox_put_text(sm_store *store, const char *text, size_t len, const char 
 int sm_inbox_claim(sm_store *store, const char *worker, double stale_s, sm_inbox_item *item,
                    sm_error *err);
 void sm_inbox_item_clear(sm_inbox_item *item);
-/* Record the run handling the claimed item and the definition it took. */
+/* Record the run handling the claimed item (NULL: none) and the definition
+ * it took. */
 int sm_inbox_set_run(sm_store *store, const sm_inbox_item *item, const char *run_id,
                      const char *definition, sm_error *err);
 /* End the claim: done (error NULL), failed with error (a dead letter), or

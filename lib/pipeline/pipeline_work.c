@@ -264,6 +264,9 @@ static void fresh_run(struct worker *w, const sm_inbox_item *item)
 		/* The definition does nothing after ingesting: the handler did that. */
 		item_log(SM_LOG_INFO, "definition has nothing after its ingest node", item, NULL,
 		         name);
+		if (sm_inbox_set_run(w->store, item, NULL, name, &err) < 0)
+			sm_log_kv(SM_LOG_ERROR, "cannot record the queue item", "error", err.msg,
+			          SM_LOG_END);
 		finish_done(w, item, NULL);
 		goto out;
 	}
@@ -329,25 +332,32 @@ static double since(const struct timespec *t0)
 static void wake_setup(struct worker *w)
 {
 	char path[4200], dir[4200];
-	int fd;
+	int fd, saved = 0;
 
-	w->inotify = -1;
 	sm_inbox_wake_path(w->store, path, sizeof path);
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		close(fd);
 	snprintf(dir, sizeof dir, "%s", path);
 	snprintf(w->wake_name, sizeof w->wake_name, "%s", basename(path));
+	/* The watch first, then the file: a writer that finds the file has
+	 * its touch seen. */
 	w->inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (w->inotify >= 0 &&
 	    inotify_add_watch(w->inotify, dirname(dir),
 	                      IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO) < 0) {
+		saved = errno;
 		close(w->inotify);
 		w->inotify = -1;
+	} else if (w->inotify < 0) {
+		saved = errno;
 	}
+	sm_inbox_wake_path(w->store, path, sizeof path);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	else
+		saved = errno;
 	if (w->inotify < 0 || fd < 0)
 		sm_log_kv(SM_LOG_WARN, "no wake-up from the writers: polling only", "error",
-		          strerror(errno), SM_LOG_END);
+		          strerror(saved), SM_LOG_END);
 }
 
 /* Read the pending events: whether one was about the wake-up file. */
