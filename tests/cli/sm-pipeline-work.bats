@@ -161,7 +161,7 @@ analyzed_definition() {
 	post /alerts/webhook/ "$(am_payload HighLoad web-01 firing)"
 	[ "$code" = 202 ]
 	wait_for at_least hook 1
-	wait_for states_are done
+	wait_for states_are "done"
 	# The next delivery takes a second; the worker is told to stop while
 	# it is in flight, finishes the item, and exits 0.
 	echo "200 1" >"$TEST_DIR/script"
@@ -186,7 +186,7 @@ analyzed_definition() {
 	kill -INT "$worker"
 	exited "$worker"
 	[ "$rc" = 0 ]
-	[ "$(states)" = done ]
+	[ "$(states)" = "done" ]
 }
 
 @test "workers side by side (two processes, one with --workers 2): each item processed once" {
@@ -274,6 +274,7 @@ analyzed_definition() {
 	receiver hook
 	private_bin
 	analyzed_definition
+	# shellcheck disable=SC2016 # the fake's own variables
 	fake sm-analyze 'in=$(cat); case $in in *Poison*) echo "sm-analyze: bad envelope" >&2; exit 1;; esac; printf "%s\n" "$in"'
 	queued Poison
 	queued Fine
@@ -297,7 +298,7 @@ analyzed_definition() {
 	sm-pipeline work --once >/dev/null
 	run sm-pipeline queue --status pending --json
 	[ -z "$output" ]
-	run sm-pipeline queue --status done --limit 1 --json
+	run sm-pipeline queue --status "done" --limit 1 --json
 	[ "${#lines[@]}" -eq 1 ]
 	on_tty "sm-pipeline queue"
 	[[ "${lines[0]}" == *id*status*attempts*definition*run_id*trace_id*created_at*error* ]]
