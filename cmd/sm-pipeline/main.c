@@ -714,20 +714,16 @@ static int setup_command(struct args *a)
 
 /* --- the queue ------------------------------------------------------------------- */
 
-static volatile sig_atomic_t stop_requested;
-
 static void on_stop(int sig)
 {
 	(void)sig;
-	stop_requested = 1;
+	sm_pipeline_work_stop();
 }
 
 static int work_command(struct args *a)
 {
-	sm_pipeline_work_opts opts = {.once = a->once,
-	                              .workers = (int)a->workers,
-	                              .definition = a->definition,
-	                              .stop = &stop_requested};
+	sm_pipeline_work_opts opts = {
+	    .once = a->once, .workers = (int)a->workers, .definition = a->definition};
 	sm_pipeline_work_counts counts = {0};
 	struct sigaction sa;
 	sm_error err = {""};

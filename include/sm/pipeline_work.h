@@ -20,7 +20,6 @@
 #ifndef SM_PIPELINE_WORK_H
 #define SM_PIPELINE_WORK_H
 
-#include <signal.h>
 #include <stdbool.h>
 #include "sm/err.h"
 
@@ -45,7 +44,11 @@ typedef struct sm_pipeline_work_settings {
 } sm_pipeline_work_settings;
 int sm_pipeline_work_settings_get(sm_pipeline_work_settings *s, sm_error *err);
 
-/* Work the queue of the default store until *opts->stop is set (or, with
+/* Ask the workers of this process to stop after the item in hand; safe in
+ * a signal handler. A pool passes it on to its workers as SIGTERM. */
+void sm_pipeline_work_stop(void);
+
+/* Work the queue of the default store until sm_pipeline_work_stop (or, with
  * once, until nothing is pending). counts (may be NULL) adds up the items
  * handled in this process. SM_EXIT_OK, or the exit status with err set
  * (bad settings, a store that cannot be opened). */

@@ -6,6 +6,7 @@
 #include <libgen.h>
 #include <math.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,21 @@
 #include "sm/trace.h"
 
 #define DEPTH_EVERY_S 60.0 /* how often a deep queue is said again */
+
+/* A stop request: the flag, and a pipe the wait polls so that a signal
+ * arriving just before the wait still ends it (the self-pipe trick). */
+static volatile sig_atomic_t stopping;
+static int stop_pipe[2] = {-1, -1};
+
+void sm_pipeline_work_stop(void)
+{
+	int saved = errno;
+
+	stopping = 1;
+	if (stop_pipe[1] >= 0)
+		(void)!write(stop_pipe[1], "", 1);
+	errno = saved;
+}
 
 /* One setting: its variable, default, and the smallest value allowed. */
 static const struct {
@@ -378,27 +394,21 @@ static bool woken(struct worker *w)
 	return hit;
 }
 
-/* Wait up to seconds for a wake-up (or a signal). */
+/* Wait up to seconds for a wake-up or a stop request. */
 static void wait_for_work(struct worker *w, double seconds)
 {
 	struct timespec t0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (!*w->opts->stop) {
+	while (!stopping) {
+		struct pollfd p[2] = {{.fd = stop_pipe[0], .events = POLLIN},
+		                      {.fd = w->inotify, .events = POLLIN}};
 		double left = seconds - since(&t0);
 		if (left <= 0)
 			return;
-		if (w->inotify < 0) {
-			struct timespec ts = {(time_t)left, (long)((left - floor(left)) * 1e9)};
-			nanosleep(&ts, NULL); /* a signal ends it early */
+		/* A negative fd is left out by poll: no inotify, only the timeout. */
+		if (poll(p, 2, (int)ceil(left * 1000)) > 0 && (p[0].revents || woken(w)))
 			return;
-		}
-		{
-			struct pollfd p = {.fd = w->inotify, .events = POLLIN};
-			int ms = (int)ceil(left * 1000);
-			if (poll(&p, 1, ms) > 0 && woken(w))
-				return;
-		}
 	}
 }
 
@@ -422,7 +432,7 @@ static void check_depth(struct worker *w)
 
 static int work_loop(struct worker *w, sm_error *err)
 {
-	while (!*w->opts->stop) {
+	while (!stopping) {
 		sm_inbox_item item;
 		double due;
 		int rc;
@@ -465,6 +475,8 @@ static int work_one(const sm_pipeline_work_opts *opts, sm_pipeline_work_counts *
 		return SM_EXIT_USAGE;
 	if (sm_store_open(NULL, &w.store, err) < 0)
 		return SM_EXIT_FAILURE;
+	if (pipe2(stop_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+		stop_pipe[0] = stop_pipe[1] = -1;
 	gethostname(host, sizeof host - 1);
 	snprintf(w.id, sizeof w.id, "%s:%ld", host, (long)getpid());
 	wake_setup(&w);
@@ -473,11 +485,39 @@ static int work_one(const sm_pipeline_work_opts *opts, sm_pipeline_work_counts *
 	sm_log_kv(SM_LOG_INFO, "worker stopped", "worker", w.id, SM_LOG_END);
 	if (w.inotify >= 0)
 		close(w.inotify);
+	if (stop_pipe[0] >= 0) {
+		int fds[2] = {stop_pipe[0], stop_pipe[1]};
+		stop_pipe[0] = stop_pipe[1] = -1;
+		close(fds[0]);
+		close(fds[1]);
+	}
 	sm_store_close(w.store);
 	return rc;
 }
 
 /* --- the pool ------------------------------------------------------------------- */
+
+/* A worker process: its pid, or -1. */
+static pid_t start_worker(const sm_pipeline_work_opts *opts, sm_pipeline_work_counts *counts)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		sm_error cerr = {""};
+		int crc = work_one(opts, counts, &cerr);
+		if (crc != SM_EXIT_OK)
+			sm_log_kv(SM_LOG_ERROR, "worker failed", "error", cerr.msg, SM_LOG_END);
+		_exit(crc);
+	}
+	return pid;
+}
+
+static void sleep_interruptible(double s)
+{
+	struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
+
+	nanosleep(&ts, NULL); /* a stop request ends it early */
+}
 
 int sm_pipeline_work(const sm_pipeline_work_opts *opts, sm_pipeline_work_counts *counts,
                      sm_error *err)
@@ -486,6 +526,7 @@ int sm_pipeline_work(const sm_pipeline_work_opts *opts, sm_pipeline_work_counts 
 	sm_pipeline_work_settings check;
 	pid_t *pids;
 	int n = opts->workers > 1 ? opts->workers : 1, rc = SM_EXIT_OK, alive = 0;
+	bool passed_on = false;
 	sm_store *store;
 
 	if (!counts)
@@ -504,19 +545,10 @@ int sm_pipeline_work(const sm_pipeline_work_opts *opts, sm_pipeline_work_counts 
 		return SM_EXIT_FAILURE;
 	}
 	for (int i = 0; i < n; i++) {
-		pids[i] = fork();
-		if (pids[i] == 0) {
-			sm_error cerr = {""};
-			int crc = work_one(opts, counts, &cerr);
-			if (crc != SM_EXIT_OK)
-				sm_log_kv(SM_LOG_ERROR, "worker failed", "error", cerr.msg,
-				          SM_LOG_END);
-			_exit(crc);
-		}
-		if (pids[i] < 0) {
+		if ((pids[i] = start_worker(opts, counts)) < 0) {
 			sm_error_set(err, "fork: %s", strerror(errno));
 			rc = SM_EXIT_FAILURE;
-			*opts->stop = 1;
+			stopping = 1;
 			break;
 		}
 		alive++;
@@ -525,14 +557,16 @@ int sm_pipeline_work(const sm_pipeline_work_opts *opts, sm_pipeline_work_counts 
 	 * finishing the item in hand. */
 	while (alive > 0) {
 		int status;
-		pid_t pid = waitpid(-1, &status, 0);
-		if (pid < 0 && errno == EINTR) {
-			if (*opts->stop)
-				for (int i = 0; i < n; i++)
-					if (pids[i] > 0)
-						kill(pids[i], SIGTERM);
-			continue;
+		pid_t pid;
+		if (stopping && !passed_on) {
+			for (int i = 0; i < n; i++)
+				if (pids[i] > 0)
+					kill(pids[i], SIGTERM);
+			passed_on = true;
 		}
+		pid = waitpid(-1, &status, 0);
+		if (pid < 0 && errno == EINTR)
+			continue;
 		if (pid < 0)
 			break;
 		for (int i = 0; i < n; i++) {
@@ -540,14 +574,24 @@ int sm_pipeline_work(const sm_pipeline_work_opts *opts, sm_pipeline_work_counts 
 				continue;
 			pids[i] = 0;
 			alive--;
+			/* A worker killed by a signal (the OOM killer, an operator's
+			 * kill -9) is replaced; its item is taken over once stale. */
+			if (WIFSIGNALED(status) && !stopping && !opts->once) {
+				char sig[16];
+				snprintf(sig, sizeof sig, "%d", WTERMSIG(status));
+				sm_log_kv(SM_LOG_WARN, "worker killed, starting another", "signal",
+				          sig, SM_LOG_END);
+				sleep_interruptible(1.0);
+				if (!stopping && (pids[i] = start_worker(opts, counts)) > 0) {
+					alive++;
+					continue;
+				}
+				pids[i] = 0;
+			}
 			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 				rc = WIFEXITED(status) ? WEXITSTATUS(status) : SM_EXIT_FAILURE;
 		}
 	}
-	if (*opts->stop)
-		for (int i = 0; i < n; i++)
-			if (pids[i] > 0)
-				kill(pids[i], SIGTERM);
 	free(pids);
 	if (rc != SM_EXIT_OK)
 		sm_error_set(err, "a worker ended with exit status %d", rc);

@@ -208,6 +208,27 @@ analyzed_definition() {
 	done
 }
 
+@test "--workers 2 without --once: a worker killed is replaced; SIGTERM stops them all, exit 0" {
+	receiver hook
+	ORCHESTRATION_QUEUE_POLL_SECONDS=3600 sm-pipeline work --workers 2 2>"$TEST_DIR/work.err" &
+	pool=$!
+	echo "$pool" >>"$TEST_DIR/pids"
+	workers() { [ "$(pgrep -P "$pool" | wc -l)" = "$1" ]; }
+	wait_for workers 2
+	first=$(pgrep -P "$pool" | head -1)
+	kill -9 "$first"
+	wait_for workers 2
+	[ -z "$(pgrep -P "$pool" | grep -x "$first")" ]
+	grep -q 'msg="worker killed, starting another" signal=9' "$TEST_DIR/work.err"
+	queued CpuHigh
+	wait_for at_least hook 1
+	wait_for states_are "done"
+	kill -TERM "$pool"
+	exited "$pool"
+	[ "$rc" = 0 ]
+	[ "$(requests hook)" = 1 ]
+}
+
 @test "a worker killed -9 mid-run: its claim is taken again once stale, the run resumed, delivered once" {
 	receiver hook
 	private_bin
