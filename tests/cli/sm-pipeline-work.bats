@@ -218,7 +218,8 @@ analyzed_definition() {
 	first=$(pgrep -P "$pool" | head -1)
 	kill -9 "$first"
 	wait_for workers 2
-	[ -z "$(pgrep -P "$pool" | grep -x "$first")" ]
+	run pgrep -P "$pool"
+	for pid in "${lines[@]}"; do [ "$pid" != "$first" ]; done
 	grep -q 'msg="worker killed, starting another" signal=9' "$TEST_DIR/work.err"
 	queued CpuHigh
 	wait_for at_least hook 1
