@@ -774,7 +774,10 @@ static int queue_list(sm_store *store, const struct args *a)
 	if (rc != SM_EXIT_OK)
 		return sm_err_report(rc, &err);
 	if (as_json(a)) {
-		json_array_foreach(rows, i, row) sm_envelope_write(stdout, row, NULL);
+		json_array_foreach(rows, i, row)
+		{
+			sm_envelope_write(stdout, row, NULL);
+		}
 	} else {
 		sm_table *t = sm_table_new(8, headers);
 		json_array_foreach(rows, i, row)
@@ -871,10 +874,12 @@ static void print_route_text(const json_t *env, const json_t *d, bool known)
 	printf(": %s%s\n", json_string_value(json_object_get(d, "reason")),
 	       known ? "" : " [no such definition: the item would fail]");
 	json_array_foreach(json_object_get(d, "skipped"), i, skip)
-	    printf("  not %s (priority %lld): %s\n",
-	           json_string_value(json_object_get(skip, "definition")),
-	           (long long)json_integer_value(json_object_get(skip, "priority")),
-	           json_string_value(json_object_get(skip, "failed")));
+	{
+		printf("  not %s (priority %lld): %s\n",
+		       json_string_value(json_object_get(skip, "definition")),
+		       (long long)json_integer_value(json_object_get(skip, "priority")),
+		       json_string_value(json_object_get(skip, "failed")));
+	}
 }
 
 static int route_command(struct args *a)

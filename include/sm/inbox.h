@@ -5,7 +5,8 @@
  * webhook is never lost, and poke the wake-up file after the commit.
  * Workers claim items one at a time; a claim is a single UPDATE … RETURNING
  * under SQLite's write lock, so several workers never get the same item. A
- * claim older than the stale limit (a worker that died) may be taken again.
+ * claim older than the stale limit (a worker that died) may be taken again;
+ * a worker alive keeps its claim fresh with heartbeats.
  *
  * Item states: pending (waiting, perhaps until next_attempt_at), claimed,
  * done (with the run that handled it), failed (a dead letter, kept with
@@ -54,6 +55,10 @@ void sm_inbox_item_clear(sm_inbox_item *item);
  * it took. */
 int sm_inbox_set_run(sm_store *store, const sm_inbox_item *item, const char *run_id,
                      const char *definition, sm_error *err);
+/* A sign of life of the claim's worker: a claim is stale when neither it
+ * nor its last heartbeat is younger than the stale limit. 1, 0 when the
+ * claim is no longer this one, -1 with err. */
+int sm_inbox_heartbeat(sm_store *store, const sm_inbox_item *item, sm_error *err);
 /* End the claim: done (error NULL), failed with error (a dead letter), or
  * back to pending with error, due delay_s seconds from now (defer). 1 when
  * done, 0 when the claim was no longer this worker's, -1 with err. */

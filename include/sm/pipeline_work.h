@@ -10,8 +10,9 @@
  * (attempt − 1), and the next attempt resumes that run; past
  * ORCHESTRATION_QUEUE_MAX_RETRIES, or a failure for good, the item is
  * failed with its error (a dead letter). The claim of a worker that died is
- * taken again after ORCHESTRATION_QUEUE_STALE_SECONDS; the run it left
- * behind is marked failed and resumed.
+ * taken again after ORCHESTRATION_QUEUE_STALE_SECONDS (a live worker
+ * renews its claim every third of that); the run it left behind is marked
+ * failed and resumed.
  *
  * Waiting for work: inotify on the directory of the store, for the
  * wake-up file the writers touch after a commit (inbox.h), with a poll

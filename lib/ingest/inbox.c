@@ -101,9 +101,10 @@ int sm_inbox_claim(sm_store *store, const char *worker, double stale_s, sm_inbox
 	sqlite3_stmt *st = sm_store_prepare(
 	    store,
 	    "UPDATE inbox SET state = 'claimed', claimed_by = ?1, claimed_at = ?2,"
-	    " attempts = attempts + 1 WHERE id = (SELECT id FROM inbox WHERE (state = 'pending'"
-	    " AND (next_attempt_at IS NULL OR next_attempt_at <= ?2))"
-	    " OR (state = 'claimed' AND claimed_at < ?3) ORDER BY id LIMIT 1)"
+	    " heartbeat_at = NULL, attempts = attempts + 1 WHERE id = (SELECT id FROM inbox"
+	    " WHERE (state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?2))"
+	    " OR (state = 'claimed' AND coalesce(heartbeat_at, claimed_at) < ?3)"
+	    " ORDER BY id LIMIT 1)"
 	    " RETURNING id, envelope, attempts, coalesce(run_id, '')",
 	    err);
 	int rc = -1, step;
@@ -159,6 +160,31 @@ int sm_inbox_set_run(sm_store *store, const sm_inbox_item *item, const char *run
 	sqlite3_bind_text(st, 3, definition, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = db_error(store, err);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int sm_inbox_heartbeat(sm_store *store, const sm_inbox_item *item, sm_error *err)
+{
+	char now[SM_RFC3339_LEN];
+	sqlite3_stmt *st = sm_store_prepare(store,
+	                                    "UPDATE inbox SET heartbeat_at = ?4 WHERE id = ?1 AND"
+	                                    " state = 'claimed' AND claimed_by = ?2 AND"
+	                                    " claimed_at = ?3",
+	                                    err);
+	int rc = -1;
+
+	if (!st)
+		return -1;
+	sm_rfc3339_now(now, true);
+	sqlite3_bind_int64(st, 1, item->id);
+	sqlite3_bind_text(st, 2, item->worker, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, item->claimed_at, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		db_error(store, err);
+	else
+		rc = sqlite3_changes(sm_store_db(store)) > 0;
 	sqlite3_finalize(st);
 	return rc;
 }

@@ -228,8 +228,10 @@ bool sm_pipeline_route_match(const json_t *match, const json_t *facts, char *why
 		if (ops[k].list) {
 			const json_t *v;
 			size_t j;
-			json_array_foreach(value, j, v) hit =
-			    hit || strcmp(json_string_value(v), have) == 0;
+			json_array_foreach(value, j, v)
+			{
+				hit = hit || strcmp(json_string_value(v), have) == 0;
+			}
 		} else {
 			hit = strcmp(json_string_value(value), have) == 0;
 		}

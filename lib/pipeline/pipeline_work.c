@@ -6,6 +6,7 @@
 #include <libgen.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,17 +66,107 @@ int sm_pipeline_work_settings_get(sm_pipeline_work_settings *s, sm_error *err)
 	double stage_retries;
 
 	for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
-		double *v = (double *)((char *)s + settings[i].offset);
-		if (sm_config_double(settings[i].name, settings[i].def, v, err) < 0)
+		double v;
+		if (sm_config_double(settings[i].name, settings[i].def, &v, err) < 0)
 			return -1;
-		if (*v < settings[i].min || *v > settings[i].max) {
+		if (v < settings[i].min || v > settings[i].max) {
 			sm_error_set(err, "%s: expected a number from %g to %g", settings[i].name,
 			             settings[i].min, settings[i].max);
 			return -1;
 		}
+		memcpy((char *)s + settings[i].offset, &v, sizeof v);
 	}
 	s->max_retries = floor(s->max_retries);
 	return sm_pipeline_settings(&stage_retries, &s->backoff, err);
+}
+
+/* --- the heartbeat ------------------------------------------------------------ */
+
+/* While a worker has an item in hand, a thread of its own (with its own
+ * connection to the store) renews the claim every third of the stale
+ * limit, so a long run (stage timeouts and retries add up) is not taken
+ * over by another worker while this one still runs it. */
+struct beat {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop, active, started;
+	sm_inbox_item item; /* id and claim only; no envelope */
+	double every;
+	char path[4200];
+	pthread_t thread;
+};
+
+static void *beat_main(void *arg)
+{
+	struct beat *b = arg;
+	sm_store *store = NULL;
+
+	pthread_mutex_lock(&b->mu);
+	while (!b->stop) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += (time_t)b->every;
+		until.tv_nsec += (long)((b->every - floor(b->every)) * 1e9);
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		if (pthread_cond_timedwait(&b->cv, &b->mu, &until) != ETIMEDOUT || b->stop ||
+		    !b->active)
+			continue;
+		{
+			sm_inbox_item claim = b->item;
+			sm_error err = {""};
+			pthread_mutex_unlock(&b->mu);
+			if ((store || sm_store_open(b->path, &store, &err) == 0) &&
+			    sm_inbox_heartbeat(store, &claim, &err) < 0)
+				sm_log_kv(SM_LOG_WARN, "cannot renew the claim", "error", err.msg,
+				          SM_LOG_END);
+			pthread_mutex_lock(&b->mu);
+		}
+	}
+	pthread_mutex_unlock(&b->mu);
+	sm_store_close(store);
+	return NULL;
+}
+
+static void beat_start(struct beat *b, const char *path, double stale_s)
+{
+	pthread_mutex_init(&b->mu, NULL);
+	pthread_cond_init(&b->cv, NULL);
+	snprintf(b->path, sizeof b->path, "%s", path);
+	b->every = fmax(stale_s / 3, 0.05);
+	b->started = pthread_create(&b->thread, NULL, beat_main, b) == 0;
+	if (!b->started)
+		sm_log_kv(SM_LOG_WARN, "no heartbeat thread: long runs may be taken over",
+		          SM_LOG_END);
+}
+
+/* The item in hand (NULL: none). */
+static void beat_item(struct beat *b, const sm_inbox_item *item)
+{
+	if (!b->started)
+		return;
+	pthread_mutex_lock(&b->mu);
+	b->active = item != NULL;
+	if (item) {
+		b->item = *item;
+		b->item.envelope = NULL;
+	}
+	pthread_mutex_unlock(&b->mu);
+}
+
+static void beat_stop(struct beat *b)
+{
+	if (b->started) {
+		pthread_mutex_lock(&b->mu);
+		b->stop = true;
+		pthread_cond_signal(&b->cv);
+		pthread_mutex_unlock(&b->mu);
+		pthread_join(b->thread, NULL);
+	}
+	pthread_cond_destroy(&b->cv);
+	pthread_mutex_destroy(&b->mu);
 }
 
 /* --- one item ---------------------------------------------------------------- */
@@ -90,6 +181,7 @@ struct worker {
 	int inotify;         /* -1: poll only */
 	struct timespec depth_checked;
 	bool depth_said;
+	struct beat beat;
 };
 
 static void item_log(enum sm_log_level level, const char *msg, const sm_inbox_item *item,
@@ -440,7 +532,9 @@ static int work_loop(struct worker *w, sm_error *err)
 		check_depth(w);
 		rc = sm_inbox_claim(w->store, w->id, w->set.stale_s, &item, err);
 		if (rc == 1) {
+			beat_item(&w->beat, &item);
 			handle(w, &item);
+			beat_item(&w->beat, NULL);
 			sm_inbox_item_clear(&item);
 			continue;
 		}
@@ -480,8 +574,10 @@ static int work_one(const sm_pipeline_work_opts *opts, sm_pipeline_work_counts *
 	gethostname(host, sizeof host - 1);
 	snprintf(w.id, sizeof w.id, "%s:%ld", host, (long)getpid());
 	wake_setup(&w);
+	beat_start(&w.beat, sm_store_path(w.store), w.set.stale_s);
 	sm_log_kv(SM_LOG_INFO, "worker started", "worker", w.id, SM_LOG_END);
 	rc = work_loop(&w, err);
+	beat_stop(&w.beat);
 	sm_log_kv(SM_LOG_INFO, "worker stopped", "worker", w.id, SM_LOG_END);
 	if (w.inotify >= 0)
 		close(w.inotify);

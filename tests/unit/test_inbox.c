@@ -119,6 +119,42 @@ static void put_claim_finish(void **state)
 	sm_store_close(store);
 }
 
+static void heartbeats_keep_a_claim(void **state)
+{
+	sm_store *store;
+	sm_error err;
+	sm_inbox_item a, b;
+	json_t *env = json_pack("{s:i}", "v", 1);
+
+	(void)state;
+	assert_int_equal(sm_store_open(path, &store, &err), 0);
+	assert_int_equal(sm_store_exec(store, "DELETE FROM inbox", &err), 0);
+	assert_int_equal(sm_inbox_put(store, env, &err), 0);
+	json_decref(env);
+	assert_int_equal(sm_inbox_claim(store, "w1", 60, &a, &err), 1);
+	/* The claim is old, but its worker said it is alive: not taken. */
+	assert_int_equal(
+	    sm_store_exec(store, "UPDATE inbox SET claimed_at = '2000-01-01T00:00:00.000Z'", &err),
+	    0);
+	snprintf(a.claimed_at, sizeof a.claimed_at, "2000-01-01T00:00:00.000Z");
+	assert_int_equal(sm_inbox_heartbeat(store, &a, &err), 1);
+	assert_int_equal(sm_inbox_claim(store, "w2", 60, &b, &err), 0);
+	/* Its heartbeats stop: taken once they are old too; the first worker's
+	 * heartbeat and finish then change nothing. */
+	assert_int_equal(sm_store_exec(store,
+	                               "UPDATE inbox SET heartbeat_at = '2000-01-01T00:00:00.000Z'",
+	                               &err),
+	                 0);
+	assert_int_equal(sm_inbox_claim(store, "w2", 60, &b, &err), 1);
+	assert_int_equal(sm_inbox_heartbeat(store, &a, &err), 0);
+	assert_int_equal(sm_inbox_done(store, &a, &err), 0);
+	assert_int_equal(sm_inbox_heartbeat(store, &b, &err), 1);
+	assert_int_equal(sm_inbox_done(store, &b, &err), 1);
+	sm_inbox_item_clear(&a);
+	sm_inbox_item_clear(&b);
+	sm_store_close(store);
+}
+
 static void concurrent_workers_claim_each_item_once(void **state)
 {
 	enum { ITEMS = 200, WORKERS = 4 };
@@ -181,6 +217,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(put_claim_finish),
+	    cmocka_unit_test(heartbeats_keep_a_claim),
 	    cmocka_unit_test(concurrent_workers_claim_each_item_once),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
