@@ -389,7 +389,6 @@ static void fresh_run(struct worker *w, const sm_inbox_item *item)
 		goto out;
 	}
 	input = json_pack("[O]", env);
-	sm_pipeline_metrics_source(source);
 	{
 		sm_pipeline_run_opts ro = {.definition_name = name,
 		                           .definition = def,
