@@ -28,7 +28,8 @@
 #include "sm/store.h"
 #include "sm/trace.h"
 
-#define DEPTH_EVERY_S 60.0 /* how often a deep queue is said again */
+#define DEPTH_EVERY_S 60.0    /* how often a deep queue is said again */
+#define MAX_DELAY_S   86400.0 /* the longest wait before a retry */
 
 /* A stop request: the flag, and a pipe the wait polls so that a signal
  * arriving just before the wait still ends it (the self-pipe trick). */
@@ -229,7 +230,9 @@ static void finish_failed_run(struct worker *w, const sm_inbox_item *item,
 	char msg[1400];
 
 	if (res->exit_status == SM_EXIT_TEMPFAIL && (double)item->attempts <= w->set.max_retries) {
-		double delay = w->set.retry_s * pow(w->set.backoff, (double)(item->attempts - 1));
+		double delay =
+		    fmin(w->set.retry_s * pow(w->set.backoff, (double)(item->attempts - 1)),
+		         MAX_DELAY_S);
 		char due[32];
 		if (sm_inbox_defer(w->store, item, delay, res->error, &err) < 0)
 			sm_log_kv(SM_LOG_ERROR, "cannot record the queue item", "error", err.msg,
