@@ -402,6 +402,12 @@ static void fresh_run(struct worker *w, const sm_inbox_item *item)
 		                               trace && sm_trace_valid(trace) ? trace : NULL,
 		                           .run_id = run_id};
 		int rc = sm_pipeline_run(w->store, &ro, &res, &err);
+		sm_error serr = {""};
+		/* No run was kept: the item must not point at one. */
+		if ((rc != SM_EXIT_OK || strcmp(res.status, "rejected") == 0) &&
+		    sm_inbox_set_run(w->store, item, NULL, name, &serr) < 0)
+			sm_log_kv(SM_LOG_ERROR, "cannot record the queue item", "error", serr.msg,
+			          SM_LOG_END);
 		if (rc != SM_EXIT_OK) {
 			snprintf(msg, sizeof msg, "definition %s: %s", name, err.msg);
 			finish_fail(w, item, NULL, msg);

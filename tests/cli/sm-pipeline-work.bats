@@ -297,14 +297,18 @@ analyzed_definition() {
 	private_bin
 	analyzed_definition
 	# shellcheck disable=SC2016 # the fake's own variables
-	fake sm-analyze 'in=$(cat); case $in in *Poison*) echo "sm-analyze: bad envelope" >&2; exit 1;; esac; printf "%s\n" "$in"'
+	fake sm-analyze 'in=$(cat); case $in in *Poison*) echo "sm-analyze: bad envelope" >&2; exit 1;; *Refused*) echo "sm-analyze: not an envelope" >&2; exit 65;; esac; printf "%s\n" "$in"'
 	queued Poison
+	queued Refused
 	queued Fine
 	run --separate-stderr sm-pipeline work --once
 	[ "$status" -eq 0 ]
-	[ "$output" = "1 done, 1 failed, 0 to retry later" ]
-	[ "$(sql "SELECT group_concat(state || ':' || attempts, ' ') FROM inbox")" = "failed:1 done:1" ]
+	[ "$output" = "1 done, 2 failed, 0 to retry later" ]
+	[ "$(sql "SELECT group_concat(state || ':' || attempts || ':' || (run_id IS NULL), ' ') FROM inbox")" = "failed:1:0 failed:1:1 done:1:0" ]
 	[[ "$(sql "SELECT error FROM inbox WHERE id = 1")" == *"sm-analyze: bad envelope"* ]]
+	# The first node run refusing its input keeps no run (as sm-pipeline run).
+	[[ "$(sql "SELECT error FROM inbox WHERE id = 2")" == "input refused: "*"sm-analyze: not an envelope"* ]]
+	[ "$(sql "SELECT count(*) FROM pipeline_runs")" = 2 ]
 	[ "$(requests hook)" = 1 ]
 	grep -q '"Fine on db-01' "$TEST_DIR/hook.log"
 }
