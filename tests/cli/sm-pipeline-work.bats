@@ -217,9 +217,13 @@ analyzed_definition() {
 	wait_for workers 2
 	first=$(pgrep -P "$pool" | head -1)
 	kill -9 "$first"
-	wait_for workers 2
-	run pgrep -P "$pool"
-	for pid in "${lines[@]}"; do [ "$pid" != "$first" ]; done
+	# Two workers again, the killed one (a zombie until reaped) not among them.
+	replaced() {
+		local pids
+		pids=" $(pgrep -P "$pool" | tr '\n' ' ')"
+		workers 2 && [[ "$pids" != *" $first "* ]]
+	}
+	wait_for replaced
 	grep -q 'msg="worker killed, starting another" signal=9' "$TEST_DIR/work.err"
 	queued CpuHigh
 	wait_for at_least hook 1
