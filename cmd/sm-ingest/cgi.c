@@ -238,6 +238,7 @@ static void store_all(struct writer *w, struct pending *items, size_t n)
 	}
 	if (sm_store_commit(w->store, &err) < 0)
 		goto fail;
+	sm_inbox_wake(w->store); /* the workers waiting on the queue */
 	goto done;
 fail:
 	sm_log_kv(SM_LOG_ERROR, "cannot store", "error", err.msg, SM_LOG_END);

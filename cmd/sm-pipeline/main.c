@@ -2,6 +2,7 @@
  * and stage, retry, resume (sm-pipeline(1), definitions in sm-pipeline(5)).
  * A front end: flags, terminal or pipe, one call into lib/pipeline/. */
 #include <errno.h>
+#include <signal.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -12,13 +13,16 @@
 #include "sm/cli.h"
 #include "sm/config.h"
 #include "sm/envelope.h"
+#include "sm/inbox.h"
 #include "sm/err.h"
 #include "sm/json.h"
 #include "sm/log.h"
 #include "sm/pipeline.h"
 #include "sm/pipeline_metrics.h"
+#include "sm/pipeline_route.h"
 #include "sm/pipeline_run.h"
 #include "sm/pipeline_setup.h"
+#include "sm/pipeline_work.h"
 #include "sm/store.h"
 #include "sm/term.h"
 #include "sm/trace.h"
@@ -33,6 +37,9 @@ static const char usage_text[] =
     "       sm-pipeline definition list [--json] | show NAME | validate FILE|NAME | rm NAME\n"
     "       sm-pipeline setup [--preset NAME --name NAME --channel NAME ... --checker NAME ...\n"
     "                          --provider NAME]\n"
+    "       sm-pipeline work [--once] [--workers N] [--definition NAME]\n"
+    "       sm-pipeline queue [--status S] [--limit N] [--json] | queue retry ID|--failed\n"
+    "       sm-pipeline route [ENVELOPE-FILE|-] [--json]\n"
     "\n"
     "  -d, --definition NAME  the stored or built-in definition to run (default: full with\n"
     "                         a payload, local-monitor without)\n"
@@ -47,11 +54,17 @@ static const char usage_text[] =
     "  --limit N              list at most N runs, newest first (default 20, 0 = all)\n"
     "  --attempts             show every attempt of every stage\n"
     "  --json                 JSON even on a terminal\n"
+    "  --once                 work: drain the queue, then exit\n"
+    "  --workers N            work: N worker processes (default 1)\n"
+    "  --failed               queue retry: every failed item\n"
     "  -h, --help             this text\n"
     "  --version              version\n"
     "\n"
     "Built-in definitions: local-monitor, local-smart, direct, health-checked, ai-analyzed,\n"
     "full. Environment: ORCHESTRATION_MAX_RETRIES_PER_STAGE, ORCHESTRATION_BACKOFF_FACTOR,\n"
+    "ORCHESTRATION_QUEUE_STALE_SECONDS, ORCHESTRATION_QUEUE_MAX_RETRIES,\n"
+    "ORCHESTRATION_QUEUE_RETRY_SECONDS, ORCHESTRATION_QUEUE_POLL_SECONDS, INBOX_DEPTH_WARN,\n"
+    "SM_DEFAULT_DEFINITION,\n"
     "ORCHESTRATION_METRICS_BACKEND, STATSD_HOST, STATSD_PORT, STATSD_PREFIX,\n"
     "SM_METRICS_TEXTFILE, SM_DB, SM_ENV_FILE, SM_LOG_LEVEL.\n";
 
@@ -72,6 +85,9 @@ enum {
 	OPT_CHANNEL,
 	OPT_CHECKER,
 	OPT_PROVIDER,
+	OPT_ONCE,
+	OPT_WORKERS,
+	OPT_FAILED,
 };
 
 static const struct option long_options[] = {
@@ -92,14 +108,17 @@ static const struct option long_options[] = {
     {"channel", required_argument, NULL, OPT_CHANNEL},
     {"checker", required_argument, NULL, OPT_CHECKER},
     {"provider", required_argument, NULL, OPT_PROVIDER},
+    {"once", no_argument, NULL, OPT_ONCE},
+    {"workers", required_argument, NULL, OPT_WORKERS},
+    {"failed", no_argument, NULL, OPT_FAILED},
     SM_CLI_LONG_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
 struct args {
 	const char *definition, *config, *payload, *source, *trace_id, *status;
-	bool sample, dry_run, checks_only, attempts, json;
-	long limit;
+	bool sample, dry_run, checks_only, attempts, json, once, failed;
+	long limit, workers;
 	sm_pipeline_setup_opts setup;
 	char **operands;
 	int noperands;
@@ -711,6 +730,219 @@ static int setup_command(struct args *a)
 	return rc;
 }
 
+/* --- the queue ------------------------------------------------------------------- */
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	sm_pipeline_work_stop();
+}
+
+static int work_command(struct args *a)
+{
+	sm_pipeline_work_opts opts = {
+	    .once = a->once, .workers = (int)a->workers, .definition = a->definition};
+	sm_pipeline_work_counts counts = {0};
+	struct sigaction sa;
+	sm_error err = {0};
+	int rc;
+
+	if (a->noperands != 1)
+		return sm_err(SM_EXIT_USAGE,
+		              "usage: sm-pipeline work [--once] [--workers N] [--definition NAME]");
+	/* A forced definition must exist before anything is claimed. */
+	if (a->definition) {
+		sm_store *store = NULL;
+		json_t *def = NULL;
+		if ((rc = open_store(&store)) != SM_EXIT_OK)
+			return rc;
+		rc = sm_pipeline_load(store, a->definition, &def, NULL, &err);
+		json_decref(def);
+		sm_store_close(store);
+		if (rc != SM_EXIT_OK)
+			return sm_err_report(rc, &err);
+	}
+	/* No SA_RESTART: a signal must end the wait for work at once. The item
+	 * in hand is finished first. */
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	rc = sm_pipeline_work(&opts, &counts, &err);
+	if (rc != SM_EXIT_OK)
+		return sm_err_report(rc, &err);
+	if (a->once && opts.workers <= 1)
+		printf("%ld done, %ld failed, %ld to retry later\n", counts.done, counts.failed,
+		       counts.deferred);
+	return SM_EXIT_OK;
+}
+
+static const char *const queue_statuses[] = {"pending", "claimed", "done", "failed"};
+
+static int queue_list(sm_store *store, const struct args *a)
+{
+	static const char *const headers[] = {"id",     "status",   "attempts",   "definition",
+	                                      "run_id", "trace_id", "created_at", "error"};
+	json_t *rows = NULL, *row;
+	sm_error err;
+	size_t i;
+	int rc = sm_inbox_list(store, a->status, a->limit, &rows, &err);
+
+	if (rc != SM_EXIT_OK)
+		return sm_err_report(rc, &err);
+	if (as_json(a)) {
+		json_array_foreach(rows, i, row)
+		{
+			sm_envelope_write(stdout, row, NULL);
+		}
+	} else {
+		sm_table *t = sm_table_new(8, headers);
+		json_array_foreach(rows, i, row)
+		{
+			const char *status = json_string_value(json_object_get(row, "status"));
+			char id[32], attempts[32];
+			snprintf(id, sizeof id, "%lld",
+			         (long long)json_integer_value(json_object_get(row, "id")));
+			snprintf(attempts, sizeof attempts, "%lld",
+			         (long long)json_integer_value(json_object_get(row, "attempts")));
+			sm_table_row(t);
+			sm_table_cell(t, id, SM_COLOR_BOLD);
+			sm_table_cell(t, status,
+			              strcmp(status, "failed") == 0 ? SM_COLOR_RED
+			              : strcmp(status, "done") == 0 ? SM_COLOR_GREEN
+			                                            : SM_COLOR_YELLOW);
+			sm_table_cell(t, attempts, SM_COLOR_NONE);
+			sm_table_cell(t,
+			              json_string_value(json_object_get(row, "definition")) ?: "",
+			              SM_COLOR_NONE);
+			sm_table_cell(t, json_string_value(json_object_get(row, "run_id")) ?: "",
+			              SM_COLOR_NONE);
+			sm_table_cell(t, json_string_value(json_object_get(row, "trace_id")) ?: "",
+			              SM_COLOR_DIM);
+			sm_table_cell(t,
+			              json_string_value(json_object_get(row, "created_at")) ?: "",
+			              SM_COLOR_NONE);
+			sm_table_cell(t, json_string_value(json_object_get(row, "error")) ?: "",
+			              SM_COLOR_NONE);
+		}
+		sm_table_print(t, stdout, sm_term_color(stdout), sm_term_columns(stdout));
+		sm_table_free(t);
+	}
+	json_decref(rows);
+	return SM_EXIT_OK;
+}
+
+static int queue_command(struct args *a)
+{
+	static const char usage[] = "usage: sm-pipeline queue [--status S] [--limit N] [--json] | "
+	                            "queue retry ID|--failed";
+	bool retry = a->noperands > 1 && strcmp(a->operands[1], "retry") == 0;
+	sm_store *store = NULL;
+	sm_error err = {0};
+	long long id = 0, count = 0;
+	int rc;
+
+	if (retry ? a->noperands != (a->failed ? 2 : 3) : (a->noperands != 1 || a->failed))
+		return sm_err(SM_EXIT_USAGE, "%s", usage);
+	if (retry && !a->failed) {
+		char *end;
+		errno = 0;
+		id = strtoll(a->operands[2], &end, 10);
+		if (errno || *end || end == a->operands[2] || id < 1)
+			return sm_err(SM_EXIT_USAGE, "queue retry: expected an item id, got '%s'",
+			              a->operands[2]);
+	}
+	if (!retry && a->status) {
+		bool known = false;
+		for (size_t i = 0; i < sizeof queue_statuses / sizeof queue_statuses[0]; i++)
+			known = known || strcmp(queue_statuses[i], a->status) == 0;
+		if (!known)
+			return sm_err(
+			    SM_EXIT_USAGE,
+			    "--status: expected pending, claimed, done or failed, got '%s'",
+			    a->status);
+	}
+	if ((rc = open_store(&store)) != SM_EXIT_OK)
+		return rc;
+	if (!retry) {
+		rc = queue_list(store, a);
+	} else if ((rc = sm_inbox_retry(store, id, &count, &err)) != SM_EXIT_OK) {
+		sm_err_report(rc, &err);
+	} else {
+		printf("%lld item%s back in the queue\n", count, count == 1 ? "" : "s");
+	}
+	sm_store_close(store);
+	return rc;
+}
+
+static void print_route_text(const json_t *env, const json_t *d, bool known)
+{
+	const json_t *skip, *pr = json_object_get(d, "priority");
+	const char *title =
+	    json_string_value(json_object_get(json_object_get(env, "incident"), "title"));
+	const char *source =
+	    json_string_value(json_object_get(json_object_get(d, "facts"), "source"));
+	size_t i;
+
+	printf("%s%s%s -> %s", source ? source : "", title ? ": " : "", title ? title : "",
+	       json_string_value(json_object_get(d, "definition")));
+	if (json_is_integer(pr))
+		printf(" (priority %lld)", (long long)json_integer_value(pr));
+	printf(": %s%s\n", json_string_value(json_object_get(d, "reason")),
+	       known ? "" : " [no such definition: the item would fail]");
+	json_array_foreach(json_object_get(d, "skipped"), i, skip)
+	{
+		printf("  not %s (priority %lld): %s\n",
+		       json_string_value(json_object_get(skip, "definition")),
+		       (long long)json_integer_value(json_object_get(skip, "priority")),
+		       json_string_value(json_object_get(skip, "failed")));
+	}
+}
+
+static int route_command(struct args *a)
+{
+	sm_store *store = NULL;
+	json_t *list, *env;
+	sm_error err = {0};
+	size_t i;
+	int rc;
+
+	if (a->noperands > 2)
+		return sm_err(SM_EXIT_USAGE, "usage: sm-pipeline route [ENVELOPE-FILE|-] [--json]");
+	a->payload = a->noperands == 2 ? a->operands[1] : "-";
+	if (!(list = read_input(a, &rc)))
+		return rc;
+	if ((rc = open_store(&store)) != SM_EXIT_OK) {
+		json_decref(list);
+		return rc;
+	}
+	json_array_foreach(list, i, env)
+	{
+		json_t *d = NULL, *def = NULL;
+		sm_error lerr;
+		bool known;
+		if ((rc = sm_pipeline_route(store, env, a->definition, &d, &err)) != SM_EXIT_OK) {
+			sm_err_report(rc, &err);
+			break;
+		}
+		known = sm_pipeline_load(store, json_string_value(json_object_get(d, "definition")),
+		                         &def, NULL, &lerr) == SM_EXIT_OK;
+		json_decref(def);
+		json_object_set_new(d, "known", json_boolean(known));
+		if (json_is_string(json_object_get(env, "trace_id")))
+			json_object_set(d, "trace_id", json_object_get(env, "trace_id"));
+		if (as_json(a))
+			sm_envelope_write(stdout, d, NULL);
+		else
+			print_route_text(env, d, known);
+		json_decref(d);
+	}
+	json_decref(list);
+	sm_store_close(store);
+	return rc;
+}
+
 /* --- flags --------------------------------------------------------------------- */
 
 static int add_word(const char ***list, size_t *n, const char *word)
@@ -791,6 +1023,21 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case OPT_PROVIDER:
 			a->setup.provider = optarg;
 			break;
+		case OPT_ONCE:
+			a->once = true;
+			break;
+		case OPT_FAILED:
+			a->failed = true;
+			break;
+		case OPT_WORKERS:
+			errno = 0;
+			a->workers = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || a->workers < 1 || a->workers > 64)
+				return sm_err(
+				    SM_EXIT_USAGE,
+				    "--workers: expected a whole number from 1 to 64, got '%s'",
+				    optarg);
+			break;
 		default: /* -h, --version, getopt failures */
 			return sm_cli_option(opt, usage_text, argv);
 		}
@@ -806,6 +1053,7 @@ static const struct {
 } commands[] = {
     {"run", run_command},   {"resume", resume_command},         {"runs", runs_command},
     {"show", show_command}, {"definition", definition_command}, {"setup", setup_command},
+    {"work", work_command}, {"queue", queue_command},           {"route", route_command},
 };
 
 int main(int argc, char **argv)

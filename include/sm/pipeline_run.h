@@ -34,6 +34,7 @@ typedef struct sm_pipeline_run_opts {
 	const char *start_node;      /* run from this node; NULL: the first */
 	const char *source;          /* recorded; NULL: "cli" */
 	const char *trace_id;        /* NULL: a new one */
+	const char *run_id;          /* NULL: a new one (sm_pipeline_new_run_id) */
 	bool checks_only;            /* only the context nodes; the run ends "checked" */
 } sm_pipeline_run_opts;
 
@@ -60,6 +61,9 @@ int sm_pipeline_settings(double *max_retries, double *backoff_factor, sm_error *
  * that is missing or not executable. */
 int sm_pipeline_plan(sm_store *store, const json_t *def, const char *start_node, bool checks_only,
                      bool has_input, json_t **out, sm_error *err);
+
+/* A new run id into out: 0, or -1 when there is no randomness. */
+int sm_pipeline_new_run_id(char out[SM_PIPELINE_ID_LEN + 1]);
 
 /* Run opts->definition, recording it. Returns SM_EXIT_OK when the run was
  * made (its outcome in res, which the caller clears), else the exit status

@@ -232,6 +232,13 @@ static const char *const migrations[] = {
      "ALTER TABLE pipeline_runs ADD COLUMN temporary INTEGER NOT NULL DEFAULT 0;"
      "ALTER TABLE stage_executions ADD COLUMN exit_status INTEGER;"
      "ALTER TABLE stage_executions ADD COLUMN temporary INTEGER NOT NULL DEFAULT 0;"),
+    /* 6: sm-pipeline work: the run that handled a queued item, the
+     * definition it was routed to, when a retried item is due, and the
+     * last sign of life of the worker holding a claim. */
+    ("ALTER TABLE inbox ADD COLUMN run_id TEXT;"
+     "ALTER TABLE inbox ADD COLUMN definition TEXT;"
+     "ALTER TABLE inbox ADD COLUMN next_attempt_at TEXT;"
+     "ALTER TABLE inbox ADD COLUMN heartbeat_at TEXT;"),
 };
 
 #define LATEST ((int)(sizeof migrations / sizeof migrations[0]))

@@ -229,6 +229,8 @@ static int commit(struct run *r)
 		              "commit not stored)",
 		              r->name, r->last, err.msg, count);
 	}
+	if (r->opts->queue)
+		sm_inbox_wake(r->store); /* the workers waiting on the queue */
 	/* Acknowledge (print) only what is committed: the transaction's
 	 * envelopes in one write, flushed for the next stage. */
 	if (len > 0 &&

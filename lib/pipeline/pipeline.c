@@ -7,6 +7,7 @@
 #include "pipeline/nodes.h"
 #include "sm/json.h"
 #include "sm/pipeline.h"
+#include "sm/pipeline_route.h"
 #include "sm/rfc3339.h"
 
 /* The six use cases of sm(7). Empty configs take the defaults: every
@@ -218,6 +219,7 @@ json_t *sm_pipeline_validate(const json_t *def)
 	if (desc && !json_is_string(desc))
 		problem(problems, "\"description\" must be a string");
 	validate_defaults(json_object_get(def, "defaults"), problems);
+	sm_pipeline_route_validate(def, problems);
 	if (!json_is_array(nodes) || json_array_size(nodes) == 0) {
 		problem(problems, "no nodes: \"nodes\" must be a non-empty list");
 		goto out;

@@ -77,7 +77,7 @@ static void note(const struct run *r, enum sm_log_level level, const char *msg, 
 		sm_log_kv(level, msg, "run_id", r->run_id, SM_LOG_END);
 }
 
-static int make_run_id(char out[SM_PIPELINE_ID_LEN + 1])
+int sm_pipeline_new_run_id(char out[SM_PIPELINE_ID_LEN + 1])
 {
 	char hex[SM_TRACE_LEN + 1];
 
@@ -557,7 +557,10 @@ int sm_pipeline_run(sm_store *store, const sm_pipeline_run_opts *opts, sm_pipeli
 	}
 	if (opts->trace_id)
 		snprintf(r.trace_id, sizeof r.trace_id, "%s", opts->trace_id);
-	if ((!opts->trace_id && sm_trace_new(r.trace_id) < 0) || make_run_id(r.run_id) < 0) {
+	if (opts->run_id)
+		snprintf(r.run_id, sizeof r.run_id, "%s", opts->run_id);
+	if ((!opts->trace_id && sm_trace_new(r.trace_id) < 0) ||
+	    (!opts->run_id && sm_pipeline_new_run_id(r.run_id) < 0)) {
 		run_free(&r);
 		sm_error_set(err, "no randomness for the run's ids");
 		return SM_EXIT_FAILURE;

@@ -30,12 +30,12 @@ static void put_claim_finish(void **state)
 {
 	sm_store *store;
 	sm_error err;
-	json_t *env, *got;
-	long long id, id2;
+	json_t *env;
+	sm_inbox_item a, b, c;
 
 	(void)state;
 	assert_int_equal(sm_store_open(path, &store, &err), 0);
-	assert_int_equal(sm_inbox_claim(store, "w1", 600, &id, &got, &err), 0); /* empty */
+	assert_int_equal(sm_inbox_claim(store, "w1", 600, &a, &err), 0); /* empty */
 	env = json_pack("{s:i,s:s,s:i}", "v", 1, "trace_id", "0123456789abcdef0123456789abcdef",
 	                "n", 1);
 	assert_int_equal(sm_inbox_put(store, env, &err), 0);
@@ -43,27 +43,115 @@ static void put_claim_finish(void **state)
 	assert_int_equal(sm_inbox_put(store, env, &err), 0);
 	json_decref(env);
 	assert_int_equal(sm_inbox_depth(store), 2);
-	assert_int_equal(sm_inbox_claim(store, "w1", 600, &id, &got, &err), 1);
-	assert_int_equal(json_integer_value(json_object_get(got, "n")), 1); /* oldest first */
-	json_decref(got);
-	assert_int_equal(sm_inbox_claim(store, "w2", 600, &id2, &got, &err), 1);
-	assert_int_equal(json_integer_value(json_object_get(got, "n")), 2);
-	json_decref(got);
-	assert_int_equal(sm_inbox_claim(store, "w3", 600, &id2, &got, &err), 0); /* all claimed */
-	assert_int_equal(sm_inbox_finish(store, id, true, NULL, &err), 0);
-	assert_int_equal(sm_inbox_finish(store, id, true, NULL, &err), -1); /* not claimed now */
+	assert_int_equal(sm_inbox_claim(store, "w1", 600, &a, &err), 1);
+	assert_int_equal(json_integer_value(json_object_get(a.envelope, "n")),
+	                 1); /* oldest first */
+	assert_int_equal(a.attempts, 1);
+	assert_int_equal(sm_inbox_claim(store, "w2", 600, &b, &err), 1);
+	assert_int_equal(json_integer_value(json_object_get(b.envelope, "n")), 2);
+	assert_int_equal(sm_inbox_claim(store, "w3", 600, &c, &err), 0); /* all claimed */
+	assert_int_equal(sm_inbox_set_run(store, &a, "run-1", "direct", &err), 0);
+	assert_int_equal(sm_inbox_done(store, &a, &err), 1);
+	assert_int_equal(sm_inbox_done(store, &a, &err), 0); /* not claimed now */
 	assert_int_equal(sm_inbox_depth(store), 1);
-	/* A claim older than the stale limit is taken again (its worker died). */
+	/* A claim older than the stale limit is taken again (its worker died),
+	 * and the dead worker's late finish changes nothing. */
 	assert_int_equal(sm_store_exec(store,
 	                               "UPDATE inbox SET claimed_at = '2000-01-01T00:00:00.000Z'"
 	                               " WHERE state = 'claimed'",
 	                               &err),
 	                 0);
-	assert_int_equal(sm_inbox_claim(store, "w4", 600, &id, &got, &err), 1);
-	assert_int_equal(json_integer_value(json_object_get(got, "n")), 2);
-	json_decref(got);
-	assert_int_equal(sm_inbox_finish(store, id, false, "boom", &err), 0);
+	assert_int_equal(sm_inbox_claim(store, "w4", 600, &c, &err), 1);
+	assert_int_equal(json_integer_value(json_object_get(c.envelope, "n")), 2);
+	assert_int_equal(c.attempts, 2);
+	assert_int_equal(sm_inbox_done(store, &b, &err), 0);
+	/* Deferred: pending but not due, so not claimed; then failed for good. */
+	assert_int_equal(sm_inbox_defer(store, &c, 3600, "later", &err), 1);
+	assert_int_equal(sm_inbox_depth(store), 1);
+	assert_true(sm_inbox_next_due(store) > 3500);
+	sm_inbox_item_clear(&c);
+	assert_int_equal(sm_inbox_claim(store, "w5", 600, &c, &err), 0);
+	assert_int_equal(sm_store_exec(store, "UPDATE inbox SET next_attempt_at = NULL", &err), 0);
+	assert_true(sm_inbox_next_due(store) == 0);
+	assert_int_equal(sm_inbox_claim(store, "w5", 600, &c, &err), 1);
+	assert_int_equal(sm_inbox_fail(store, &c, "boom", &err), 1);
 	assert_int_equal(sm_inbox_depth(store), 0);
+	assert_true(sm_inbox_next_due(store) < 0);
+	{
+		json_t *rows;
+		long long n;
+		assert_int_equal(sm_inbox_list(store, "failed", 0, &rows, &err), SM_EXIT_OK);
+		assert_int_equal(json_array_size(rows), 1);
+		assert_string_equal(
+		    json_string_value(json_object_get(json_array_get(rows, 0), "error")), "boom");
+		json_decref(rows);
+		assert_int_equal(sm_inbox_list(store, NULL, 0, &rows, &err), SM_EXIT_OK);
+		assert_int_equal(json_array_size(rows), 2);
+		assert_string_equal(
+		    json_string_value(json_object_get(json_array_get(rows, 1), "run_id")), "run-1");
+		json_decref(rows);
+		/* retry: an unknown item is 64, one not failed is 1, a failed one is back. */
+		assert_int_equal(sm_inbox_retry(store, 999, &n, &err), SM_EXIT_USAGE);
+		assert_int_equal(sm_inbox_retry(store, a.id, &n, &err), SM_EXIT_FAILURE);
+		assert_int_equal(sm_inbox_retry(store, c.id, &n, &err), SM_EXIT_OK);
+		assert_int_equal(n, 1);
+		assert_int_equal(sm_inbox_depth(store), 1);
+		assert_int_equal(sm_inbox_retry(store, 0, &n, &err), SM_EXIT_OK);
+		assert_int_equal(n, 0);
+	}
+	sm_inbox_item_clear(&a);
+	sm_inbox_item_clear(&b);
+	sm_inbox_item_clear(&c);
+	/* An envelope that is not JSON is failed on the spot, not handed out. */
+	assert_int_equal(sm_inbox_put_text(store, "{oops", 5, "", &err), 0);
+	assert_int_equal(sm_inbox_claim(store, "w6", 600, &a, &err), 1);
+	assert_int_equal(json_integer_value(json_object_get(a.envelope, "n")), 2); /* the retried */
+	sm_inbox_item_clear(&a);
+	assert_int_equal(sm_inbox_claim(store, "w6", 600, &a, &err), 0);
+	{
+		sqlite3_stmt *st = sm_store_prepare(
+		    store, "SELECT state, error FROM inbox WHERE envelope = '{oops'", NULL);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_string_equal((const char *)sqlite3_column_text(st, 0), "failed");
+		assert_non_null(strstr((const char *)sqlite3_column_text(st, 1), "unreadable"));
+		sqlite3_finalize(st);
+	}
+	sm_store_close(store);
+}
+
+static void heartbeats_keep_a_claim(void **state)
+{
+	sm_store *store;
+	sm_error err;
+	sm_inbox_item a, b;
+	json_t *env = json_pack("{s:i}", "v", 1);
+
+	(void)state;
+	assert_int_equal(sm_store_open(path, &store, &err), 0);
+	assert_int_equal(sm_store_exec(store, "DELETE FROM inbox", &err), 0);
+	assert_int_equal(sm_inbox_put(store, env, &err), 0);
+	json_decref(env);
+	assert_int_equal(sm_inbox_claim(store, "w1", 60, &a, &err), 1);
+	/* The claim is old, but its worker said it is alive: not taken. */
+	assert_int_equal(
+	    sm_store_exec(store, "UPDATE inbox SET claimed_at = '2000-01-01T00:00:00.000Z'", &err),
+	    0);
+	snprintf(a.claimed_at, sizeof a.claimed_at, "2000-01-01T00:00:00.000Z");
+	assert_int_equal(sm_inbox_heartbeat(store, &a, &err), 1);
+	assert_int_equal(sm_inbox_claim(store, "w2", 60, &b, &err), 0);
+	/* Its heartbeats stop: taken once they are old too; the first worker's
+	 * heartbeat and finish then change nothing. */
+	assert_int_equal(sm_store_exec(store,
+	                               "UPDATE inbox SET heartbeat_at = '2000-01-01T00:00:00.000Z'",
+	                               &err),
+	                 0);
+	assert_int_equal(sm_inbox_claim(store, "w2", 60, &b, &err), 1);
+	assert_int_equal(sm_inbox_heartbeat(store, &a, &err), 0);
+	assert_int_equal(sm_inbox_done(store, &a, &err), 0);
+	assert_int_equal(sm_inbox_heartbeat(store, &b, &err), 1);
+	assert_int_equal(sm_inbox_done(store, &b, &err), 1);
+	sm_inbox_item_clear(&a);
+	sm_inbox_item_clear(&b);
 	sm_store_close(store);
 }
 
@@ -92,15 +180,15 @@ static void concurrent_workers_claim_each_item_once(void **state)
 		if (pids[w] == 0) {
 			char name[16];
 			sm_store *s;
-			long long id;
-			json_t *got;
+			sm_inbox_item it;
 			int rc;
 			snprintf(name, sizeof name, "w%d", w);
 			if (sm_store_open(path, &s, &err) < 0)
 				_exit(1);
-			while ((rc = sm_inbox_claim(s, name, 600, &id, &got, &err)) == 1) {
-				json_decref(got);
-				if (sm_inbox_finish(s, id, true, NULL, &err) < 0)
+			while ((rc = sm_inbox_claim(s, name, 600, &it, &err)) == 1) {
+				int done = sm_inbox_done(s, &it, &err);
+				sm_inbox_item_clear(&it);
+				if (done != 1)
 					_exit(2);
 			}
 			_exit(rc == 0 ? 0 : 3);
@@ -129,6 +217,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(put_claim_finish),
+	    cmocka_unit_test(heartbeats_keep_a_claim),
 	    cmocka_unit_test(concurrent_workers_claim_each_item_once),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

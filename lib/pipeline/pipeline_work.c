@@ -1,0 +1,703 @@
+/* pipeline_work.c - the queue worker of `sm-pipeline work` (see
+ * pipeline_work.h): claim, route, run or resume, finish; waiting on the
+ * wake-up file with inotify; a pool of worker processes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sm/config.h"
+#include "sm/inbox.h"
+#include "sm/log.h"
+#include "sm/pipeline.h"
+#include "sm/pipeline_metrics.h"
+#include "sm/pipeline_route.h"
+#include "sm/pipeline_run.h"
+#include "sm/pipeline_work.h"
+#include "sm/rfc3339.h"
+#include "sm/store.h"
+#include "sm/trace.h"
+
+#define DEPTH_EVERY_S 60.0    /* how often a deep queue is said again */
+#define MAX_DELAY_S   86400.0 /* the longest wait before a retry */
+
+/* A stop request: the flag, and a pipe the wait polls so that a signal
+ * arriving just before the wait still ends it (the self-pipe trick). */
+static volatile sig_atomic_t stopping;
+static int stop_pipe[2] = {-1, -1};
+
+void sm_pipeline_work_stop(void)
+{
+	int saved = errno;
+
+	stopping = 1;
+	if (stop_pipe[1] >= 0)
+		(void)!write(stop_pipe[1], "", 1);
+	errno = saved;
+}
+
+/* One setting: its variable, default, and the smallest value allowed. */
+static const struct {
+	const char *name;
+	double def, min, max;
+	size_t offset;
+} settings[] = {
+    {"ORCHESTRATION_QUEUE_STALE_SECONDS", 900, 0.001, 1e9,
+     offsetof(sm_pipeline_work_settings, stale_s)},
+    {"ORCHESTRATION_QUEUE_MAX_RETRIES", 3, 0, 1000,
+     offsetof(sm_pipeline_work_settings, max_retries)},
+    {"ORCHESTRATION_QUEUE_RETRY_SECONDS", 30, 0, 1e7, offsetof(sm_pipeline_work_settings, retry_s)},
+    {"ORCHESTRATION_QUEUE_POLL_SECONDS", 5, 0.01, 86400,
+     offsetof(sm_pipeline_work_settings, poll_s)},
+    {"INBOX_DEPTH_WARN", 500, 0, 1e12, offsetof(sm_pipeline_work_settings, depth_warn)},
+};
+
+int sm_pipeline_work_settings_get(sm_pipeline_work_settings *s, sm_error *err)
+{
+	double stage_retries;
+
+	for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+		double v;
+		if (sm_config_double(settings[i].name, settings[i].def, &v, err) < 0)
+			return -1;
+		if (v < settings[i].min || v > settings[i].max) {
+			sm_error_set(err, "%s: expected a number from %g to %g", settings[i].name,
+			             settings[i].min, settings[i].max);
+			return -1;
+		}
+		memcpy((char *)s + settings[i].offset, &v, sizeof v);
+	}
+	s->max_retries = floor(s->max_retries);
+	return sm_pipeline_settings(&stage_retries, &s->backoff, err);
+}
+
+/* --- the heartbeat ------------------------------------------------------------ */
+
+/* While a worker has an item in hand, a thread of its own (with its own
+ * connection to the store) renews the claim every third of the stale
+ * limit, so a long run (stage timeouts and retries add up) is not taken
+ * over by another worker while this one still runs it. */
+struct beat {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop, active, started;
+	sm_inbox_item item; /* id and claim only; no envelope */
+	double every;
+	char path[4200];
+	pthread_t thread;
+};
+
+static void *beat_main(void *arg)
+{
+	struct beat *b = arg;
+	sm_store *store = NULL;
+
+	pthread_mutex_lock(&b->mu);
+	while (!b->stop) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += (time_t)b->every;
+		until.tv_nsec += (long)((b->every - floor(b->every)) * 1e9);
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		if (pthread_cond_timedwait(&b->cv, &b->mu, &until) != ETIMEDOUT || b->stop ||
+		    !b->active)
+			continue;
+		{
+			sm_inbox_item claim = b->item;
+			sm_error err = {0};
+			pthread_mutex_unlock(&b->mu);
+			if ((store || sm_store_open(b->path, &store, &err) == 0) &&
+			    sm_inbox_heartbeat(store, &claim, &err) < 0)
+				sm_log_kv(SM_LOG_WARN, "cannot renew the claim", "error", err.msg,
+				          SM_LOG_END);
+			pthread_mutex_lock(&b->mu);
+		}
+	}
+	pthread_mutex_unlock(&b->mu);
+	sm_store_close(store);
+	return NULL;
+}
+
+static void beat_start(struct beat *b, const char *path, double stale_s)
+{
+	pthread_mutex_init(&b->mu, NULL);
+	pthread_cond_init(&b->cv, NULL);
+	snprintf(b->path, sizeof b->path, "%s", path);
+	b->every = fmax(stale_s / 3, 0.05);
+	b->started = pthread_create(&b->thread, NULL, beat_main, b) == 0;
+	if (!b->started)
+		sm_log_kv(SM_LOG_WARN, "no heartbeat thread: long runs may be taken over",
+		          SM_LOG_END);
+}
+
+/* The item in hand (NULL: none). */
+static void beat_item(struct beat *b, const sm_inbox_item *item)
+{
+	if (!b->started)
+		return;
+	pthread_mutex_lock(&b->mu);
+	b->active = item != NULL;
+	if (item) {
+		b->item = *item;
+		b->item.envelope = NULL;
+	}
+	pthread_mutex_unlock(&b->mu);
+}
+
+static void beat_stop(struct beat *b)
+{
+	if (b->started) {
+		pthread_mutex_lock(&b->mu);
+		b->stop = true;
+		pthread_cond_signal(&b->cv);
+		pthread_mutex_unlock(&b->mu);
+		pthread_join(b->thread, NULL);
+	}
+	pthread_cond_destroy(&b->cv);
+	pthread_mutex_destroy(&b->mu);
+}
+
+/* --- one item ---------------------------------------------------------------- */
+
+struct worker {
+	sm_store *store;
+	const sm_pipeline_work_opts *opts;
+	sm_pipeline_work_settings set;
+	sm_pipeline_work_counts *counts;
+	char id[128];
+	char wake_name[256]; /* the wake-up file's name in its directory */
+	int inotify;         /* -1: poll only */
+	struct timespec depth_checked;
+	bool depth_said;
+	struct beat beat;
+};
+
+static void item_log(enum sm_log_level level, const char *msg, const sm_inbox_item *item,
+                     const char *run_id, const char *detail)
+{
+	char id[32];
+
+	snprintf(id, sizeof id, "%lld", item->id);
+	if (detail && *detail)
+		sm_log_kv(level, msg, "item", id, "run_id", run_id ? run_id : "", "error", detail,
+		          SM_LOG_END);
+	else
+		sm_log_kv(level, msg, "item", id, "run_id", run_id ? run_id : "", SM_LOG_END);
+}
+
+static void finish_fail(struct worker *w, const sm_inbox_item *item, const char *run_id,
+                        const char *error)
+{
+	sm_error err = {0};
+
+	if (sm_inbox_fail(w->store, item, error, &err) < 0)
+		sm_log_kv(SM_LOG_ERROR, "cannot record the queue item", "error", err.msg,
+		          SM_LOG_END);
+	item_log(SM_LOG_WARN, "queue item failed", item, run_id, error);
+	w->counts->failed++;
+}
+
+static void finish_done(struct worker *w, const sm_inbox_item *item, const char *run_id)
+{
+	sm_error err = {0};
+
+	if (sm_inbox_done(w->store, item, &err) < 0)
+		sm_log_kv(SM_LOG_ERROR, "cannot record the queue item", "error", err.msg,
+		          SM_LOG_END);
+	item_log(SM_LOG_INFO, "queue item done", item, run_id, NULL);
+	w->counts->done++;
+}
+
+/* After a failed run: back in the queue with backoff while retries are
+ * left and the failure may pass, else a dead letter. */
+static void finish_failed_run(struct worker *w, const sm_inbox_item *item,
+                              const sm_pipeline_result *res)
+{
+	sm_error err = {0};
+	char msg[1400];
+
+	if (res->exit_status == SM_EXIT_TEMPFAIL && (double)item->attempts <= w->set.max_retries) {
+		double delay =
+		    fmin(w->set.retry_s * pow(w->set.backoff, (double)(item->attempts - 1)),
+		         MAX_DELAY_S);
+		char due[32];
+		if (sm_inbox_defer(w->store, item, delay, res->error, &err) < 0)
+			sm_log_kv(SM_LOG_ERROR, "cannot record the queue item", "error", err.msg,
+			          SM_LOG_END);
+		snprintf(due, sizeof due, "%.3f", delay);
+		sm_log_kv(SM_LOG_WARN, "queue item to be retried", "run_id", res->run_id, "error",
+		          res->error, "retry_in_s", due, SM_LOG_END);
+		w->counts->deferred++;
+		return;
+	}
+	if (res->exit_status == SM_EXIT_TEMPFAIL)
+		snprintf(msg, sizeof msg, "%s (gave up after %lld attempts)", res->error,
+		         item->attempts);
+	else
+		snprintf(msg, sizeof msg, "%s", res->error);
+	finish_fail(w, item, res->run_id, msg);
+}
+
+static void finish_run(struct worker *w, const sm_inbox_item *item, sm_pipeline_result *res)
+{
+	sm_error err = {0};
+	char msg[1300];
+
+	if (res->exit_status == SM_EXIT_OK) {
+		finish_done(w, item, res->run_id);
+	} else if (strcmp(res->status, "rejected") == 0) {
+		snprintf(msg, sizeof msg, "input refused: %s", res->error);
+		finish_fail(w, item, NULL, msg);
+	} else {
+		finish_failed_run(w, item, res);
+	}
+	if (sm_pipeline_metrics_flush(w->store, &err) < 0)
+		sm_log_kv(SM_LOG_WARN, "cannot flush the metrics", "error", err.msg, SM_LOG_END);
+}
+
+/* The status of run run_id, "" when there is no such run. */
+static void run_status(struct worker *w, const char *run_id, char *buf, size_t size)
+{
+	sqlite3_stmt *st =
+	    sm_store_prepare(w->store, "SELECT status FROM pipeline_runs WHERE run_id = ?", NULL);
+
+	buf[0] = '\0';
+	if (!st)
+		return;
+	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(buf, size, "%s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
+
+/* Continue the run of an earlier attempt: 1 when it was (the item is
+ * finished), 0 when there is no run to continue. */
+static int continue_run(struct worker *w, const sm_inbox_item *item)
+{
+	sm_pipeline_result res = {0};
+	sm_error err = {0};
+	char status[32];
+
+	run_status(w, item->run_id, status, sizeof status);
+	if (!*status)
+		return 0; /* the worker died before the run was recorded */
+	if (strcmp(status, "notified") == 0) {
+		finish_done(w, item, item->run_id); /* it died after the run ended */
+		return 1;
+	}
+	if (strcmp(status, "failed") != 0) {
+		/* Its worker died mid-run: the run ends failed, then resumes from the
+		 * node it was in, so nodes that succeeded are not run again. */
+		char now[SM_RFC3339_LEN];
+		sqlite3_stmt *st = sm_store_prepare(
+		    w->store,
+		    "UPDATE pipeline_runs SET status = 'failed', finished_at = ?2,"
+		    " error = 'its worker stopped during the run' WHERE run_id = ?1",
+		    &err);
+		sm_rfc3339_now(now, true);
+		if (st) {
+			sqlite3_bind_text(st, 1, item->run_id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+			sqlite3_step(st);
+			sqlite3_finalize(st);
+		}
+		item_log(SM_LOG_WARN, "queue item taken over from a stopped worker", item,
+		         item->run_id, NULL);
+	}
+	if (sm_pipeline_resume(w->store, item->run_id, &res, &err) != SM_EXIT_OK)
+		finish_fail(w, item, item->run_id, err.msg);
+	else
+		finish_run(w, item, &res);
+	sm_pipeline_result_clear(&res);
+	return 1;
+}
+
+/* The node to start from: the one after the first ingest node; NULL (all
+ * of them) when there is no ingest node. *nothing when ingest is last. */
+static const char *start_node(const json_t *def, bool *nothing)
+{
+	const json_t *nodes = json_object_get(def, "nodes"), *n;
+	size_t i;
+
+	*nothing = false;
+	json_array_foreach(nodes, i, n)
+	{
+		if (strcmp(json_string_value(json_object_get(n, "type")), "ingest") != 0)
+			continue;
+		if (i + 1 >= json_array_size(nodes)) {
+			*nothing = true;
+			return NULL;
+		}
+		return json_string_value(json_object_get(json_array_get(nodes, i + 1), "id"));
+	}
+	return NULL;
+}
+
+static void fresh_run(struct worker *w, const sm_inbox_item *item)
+{
+	const json_t *env = item->envelope;
+	const char *trace = json_string_value(json_object_get(env, "trace_id"));
+	const char *source = json_string_value(json_object_get(env, "source"));
+	json_t *route = NULL, *def = NULL, *input = NULL;
+	sm_pipeline_result res = {0};
+	sm_error err = {0};
+	char run_id[SM_PIPELINE_ID_LEN + 1], msg[1200];
+	const char *name, *start;
+	bool nothing;
+
+	if (sm_pipeline_route(w->store, env, w->opts->definition, &route, &err) != SM_EXIT_OK) {
+		finish_fail(w, item, NULL, err.msg);
+		return;
+	}
+	name = json_string_value(json_object_get(route, "definition"));
+	sm_log_kv(SM_LOG_INFO, "queue item routed", "definition", name, "by",
+	          json_string_value(json_object_get(route, "by")), SM_LOG_END);
+	if (sm_pipeline_load(w->store, name, &def, NULL, &err) != SM_EXIT_OK) {
+		snprintf(msg, sizeof msg, "routed to %s: %s", name, err.msg);
+		finish_fail(w, item, NULL, msg);
+		goto out;
+	}
+	start = start_node(def, &nothing);
+	if (nothing) {
+		/* The definition does nothing after ingesting: the handler did that. */
+		item_log(SM_LOG_INFO, "definition has nothing after its ingest node", item, NULL,
+		         name);
+		if (sm_inbox_set_run(w->store, item, NULL, name, &err) < 0)
+			sm_log_kv(SM_LOG_ERROR, "cannot record the queue item", "error", err.msg,
+			          SM_LOG_END);
+		finish_done(w, item, NULL);
+		goto out;
+	}
+	if (sm_pipeline_new_run_id(run_id) < 0) {
+		finish_fail(w, item, NULL, "no randomness for a run id");
+		goto out;
+	}
+	/* The run id is on the item before the run starts, so a worker taking
+	 * the item over after a crash finds the run to resume. */
+	if (sm_inbox_set_run(w->store, item, run_id, name, &err) < 0) {
+		finish_fail(w, item, NULL, err.msg);
+		goto out;
+	}
+	input = json_pack("[O]", env);
+	{
+		sm_pipeline_run_opts ro = {.definition_name = name,
+		                           .definition = def,
+		                           .input = input,
+		                           .start_node = start,
+		                           .source = source ? source : "queue",
+		                           .trace_id =
+		                               trace && sm_trace_valid(trace) ? trace : NULL,
+		                           .run_id = run_id};
+		int rc = sm_pipeline_run(w->store, &ro, &res, &err);
+		sm_error serr = {0};
+		/* No run was kept: the item must not point at one. */
+		if ((rc != SM_EXIT_OK || strcmp(res.status, "rejected") == 0) &&
+		    sm_inbox_set_run(w->store, item, NULL, name, &serr) < 0)
+			sm_log_kv(SM_LOG_ERROR, "cannot record the queue item", "error", serr.msg,
+			          SM_LOG_END);
+		if (rc != SM_EXIT_OK) {
+			snprintf(msg, sizeof msg, "definition %s: %s", name, err.msg);
+			finish_fail(w, item, NULL, msg);
+		} else {
+			finish_run(w, item, &res);
+		}
+	}
+out:
+	sm_pipeline_result_clear(&res);
+	json_decref(input);
+	json_decref(def);
+	json_decref(route);
+}
+
+static void handle(struct worker *w, sm_inbox_item *item)
+{
+	const char *trace = json_string_value(json_object_get(item->envelope, "trace_id"));
+
+	sm_log_set_trace(trace && sm_trace_valid(trace) ? trace : NULL);
+	item_log(SM_LOG_INFO, "queue item claimed", item, item->run_id, NULL);
+	if (!*item->run_id || !continue_run(w, item))
+		fresh_run(w, item);
+	sm_log_set_trace(NULL);
+}
+
+/* --- waiting ------------------------------------------------------------------ */
+
+static double since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return sm_elapsed_ms(t0, &now) / 1000.0;
+}
+
+/* Watch the store's directory for the wake-up file; the file is made here
+ * so the writers have something to touch. Failing that, poll. */
+static void wake_setup(struct worker *w)
+{
+	char path[4200], dir[4200];
+	int fd, saved = 0;
+
+	sm_inbox_wake_path(w->store, path, sizeof path);
+	snprintf(dir, sizeof dir, "%s", path);
+	snprintf(w->wake_name, sizeof w->wake_name, "%s", basename(path));
+	/* The watch first, then the file: a writer that finds the file has
+	 * its touch seen. */
+	w->inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (w->inotify >= 0 &&
+	    inotify_add_watch(w->inotify, dirname(dir),
+	                      IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO) < 0) {
+		saved = errno;
+		close(w->inotify);
+		w->inotify = -1;
+	} else if (w->inotify < 0) {
+		saved = errno;
+	}
+	sm_inbox_wake_path(w->store, path, sizeof path);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	else
+		saved = errno;
+	if (w->inotify < 0 || fd < 0)
+		sm_log_kv(SM_LOG_WARN, "no wake-up from the writers: polling only", "error",
+		          strerror(saved), SM_LOG_END);
+}
+
+/* Read the pending events: whether one was about the wake-up file. */
+static bool woken(struct worker *w)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool hit = false;
+	ssize_t n;
+
+	while ((n = read(w->inotify, buf, sizeof buf)) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)(void *)p;
+			if (ev->len && strcmp(ev->name, w->wake_name) == 0)
+				hit = true;
+			p += sizeof *ev + ev->len;
+		}
+	}
+	return hit;
+}
+
+/* Wait up to seconds for a wake-up or a stop request. */
+static void wait_for_work(struct worker *w, double seconds)
+{
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!stopping) {
+		struct pollfd p[2] = {{.fd = stop_pipe[0], .events = POLLIN},
+		                      {.fd = w->inotify, .events = POLLIN}};
+		double left = seconds - since(&t0);
+		if (left <= 0)
+			return;
+		/* A negative fd is left out by poll: no inotify, only the timeout. */
+		if (poll(p, 2, (int)ceil(left * 1000)) > 0 && (p[0].revents || woken(w)))
+			return;
+	}
+}
+
+static void check_depth(struct worker *w)
+{
+	long long depth;
+	char n[32], limit[32];
+
+	if (w->depth_said && since(&w->depth_checked) < DEPTH_EVERY_S)
+		return;
+	depth = sm_inbox_depth(w->store);
+	clock_gettime(CLOCK_MONOTONIC, &w->depth_checked);
+	w->depth_said = true;
+	if ((double)depth <= w->set.depth_warn)
+		return;
+	snprintf(n, sizeof n, "%lld", depth);
+	snprintf(limit, sizeof limit, "%.0f", w->set.depth_warn);
+	sm_log_kv(SM_LOG_WARN, "queue is deep: the workers do not keep up", "depth", n,
+	          "INBOX_DEPTH_WARN", limit, SM_LOG_END);
+}
+
+static int work_loop(struct worker *w, sm_error *err)
+{
+	while (!stopping) {
+		sm_inbox_item item;
+		double due;
+		int rc;
+
+		check_depth(w);
+		rc = sm_inbox_claim(w->store, w->id, w->set.stale_s, &item, err);
+		if (rc == 1) {
+			beat_item(&w->beat, &item);
+			handle(w, &item);
+			beat_item(&w->beat, NULL);
+			sm_inbox_item_clear(&item);
+			continue;
+		}
+		if (rc < 0) {
+			/* The store busy past its timeout, or worse: say so and try
+			 * again later rather than die and be restarted in a loop. */
+			sm_log_kv(SM_LOG_ERROR, "cannot claim from the queue", "error", err->msg,
+			          SM_LOG_END);
+			if (w->opts->once)
+				return SM_EXIT_TEMPFAIL;
+			wait_for_work(w, w->set.poll_s);
+			continue;
+		}
+		due = sm_inbox_next_due(w->store);
+		if (w->opts->once && due < 0)
+			break; /* drained */
+		wait_for_work(w, due < 0 ? w->set.poll_s : fmin(fmax(due, 0.001), w->set.poll_s));
+	}
+	return SM_EXIT_OK;
+}
+
+static int work_one(const sm_pipeline_work_opts *opts, sm_pipeline_work_counts *counts,
+                    sm_error *err)
+{
+	struct worker w = {.opts = opts, .counts = counts, .inotify = -1};
+	char host[64] = "";
+	int rc;
+
+	if (sm_pipeline_work_settings_get(&w.set, err) < 0)
+		return SM_EXIT_USAGE;
+	if (sm_pipeline_metrics_init(err) < 0)
+		return SM_EXIT_USAGE;
+	if (sm_store_open(NULL, &w.store, err) < 0)
+		return SM_EXIT_FAILURE;
+	if (pipe2(stop_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+		stop_pipe[0] = stop_pipe[1] = -1;
+	gethostname(host, sizeof host - 1);
+	snprintf(w.id, sizeof w.id, "%s:%ld", host, (long)getpid());
+	wake_setup(&w);
+	beat_start(&w.beat, sm_store_path(w.store), w.set.stale_s);
+	sm_log_kv(SM_LOG_INFO, "worker started", "worker", w.id, SM_LOG_END);
+	rc = work_loop(&w, err);
+	beat_stop(&w.beat);
+	sm_log_kv(SM_LOG_INFO, "worker stopped", "worker", w.id, SM_LOG_END);
+	if (w.inotify >= 0)
+		close(w.inotify);
+	if (stop_pipe[0] >= 0) {
+		int fds[2] = {stop_pipe[0], stop_pipe[1]};
+		stop_pipe[0] = stop_pipe[1] = -1;
+		close(fds[0]);
+		close(fds[1]);
+	}
+	sm_store_close(w.store);
+	return rc;
+}
+
+/* --- the pool ------------------------------------------------------------------- */
+
+/* A worker process: its pid, or -1. */
+static pid_t start_worker(const sm_pipeline_work_opts *opts, sm_pipeline_work_counts *counts)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		sm_error cerr = {0};
+		int crc = work_one(opts, counts, &cerr);
+		if (crc != SM_EXIT_OK)
+			sm_log_kv(SM_LOG_ERROR, "worker failed", "error", cerr.msg, SM_LOG_END);
+		_exit(crc);
+	}
+	return pid;
+}
+
+static void sleep_interruptible(double s)
+{
+	struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
+
+	nanosleep(&ts, NULL); /* a stop request ends it early */
+}
+
+int sm_pipeline_work(const sm_pipeline_work_opts *opts, sm_pipeline_work_counts *counts,
+                     sm_error *err)
+{
+	sm_pipeline_work_counts mine = {0};
+	sm_pipeline_work_settings check;
+	pid_t *pids;
+	int n = opts->workers > 1 ? opts->workers : 1, rc = SM_EXIT_OK, alive = 0;
+	bool passed_on = false;
+	sm_store *store;
+
+	if (!counts)
+		counts = &mine;
+	if (n == 1)
+		return work_one(opts, counts, err);
+	/* Settings and the store checked (and migrated) once, before forking. */
+	if (sm_pipeline_work_settings_get(&check, err) < 0)
+		return SM_EXIT_USAGE;
+	if (sm_store_open(NULL, &store, err) < 0)
+		return SM_EXIT_FAILURE;
+	sm_store_close(store);
+	pids = calloc((size_t)n, sizeof *pids);
+	if (!pids) {
+		sm_error_set(err, "out of memory");
+		return SM_EXIT_FAILURE;
+	}
+	for (int i = 0; i < n; i++) {
+		if ((pids[i] = start_worker(opts, counts)) < 0) {
+			sm_error_set(err, "fork: %s", strerror(errno));
+			rc = SM_EXIT_FAILURE;
+			stopping = 1;
+			break;
+		}
+		alive++;
+	}
+	/* Wait for the workers; a stop request is passed on to them, each
+	 * finishing the item in hand. */
+	while (alive > 0) {
+		int status;
+		pid_t pid;
+		if (stopping && !passed_on) {
+			for (int i = 0; i < n; i++)
+				if (pids[i] > 0)
+					kill(pids[i], SIGTERM);
+			passed_on = true;
+		}
+		pid = waitpid(-1, &status, 0);
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid < 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			if (pids[i] != pid)
+				continue;
+			pids[i] = 0;
+			alive--;
+			/* A worker killed by a signal (the OOM killer, an operator's
+			 * kill -9) is replaced; its item is taken over once stale. */
+			if (WIFSIGNALED(status) && !stopping && !opts->once) {
+				char sig[16];
+				snprintf(sig, sizeof sig, "%d", WTERMSIG(status));
+				sm_log_kv(SM_LOG_WARN, "worker killed, starting another", "signal",
+				          sig, SM_LOG_END);
+				sleep_interruptible(1.0);
+				if (!stopping && (pids[i] = start_worker(opts, counts)) > 0) {
+					alive++;
+					continue;
+				}
+				pids[i] = 0;
+			}
+			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+				rc = WIFEXITED(status) ? WEXITSTATUS(status) : SM_EXIT_FAILURE;
+		}
+	}
+	free(pids);
+	if (rc != SM_EXIT_OK)
+		sm_error_set(err, "a worker ended with exit status %d", rc);
+	return rc;
+}

@@ -1,0 +1,446 @@
+#!/usr/bin/env bats
+# sm-pipeline work, queue and route end to end: webhooks POSTed to the real
+# CGI handler under lighttpd (or queued by sm-ingest --queue), drained by
+# the worker through the routed definition into a generic channel on a
+# loopback receiver; a running worker woken by the handler; workers side by
+# side; a worker killed -9 mid-run; retries, dead letters and queue retry;
+# routing.
+# shellcheck disable=SC2154 # bats sets $stderr for run --separate-stderr
+
+bats_require_minimum_version 1.5.0
+load helpers
+load cgi_tests
+
+setup() {
+	setup_sm
+	export ORCHESTRATION_METRICS_BACKEND=none
+	export ORCHESTRATION_BACKOFF_FACTOR=0
+	export ORCHESTRATION_MAX_RETRIES_PER_STAGE=0 # item retries, not stage retries, here
+	export ORCHESTRATION_QUEUE_RETRY_SECONDS=0
+	export SM_NOTIFY_RETRIES=0
+	export SM_DEFAULT_DEFINITION=direct
+	: >"$TEST_DIR/pids"
+}
+
+teardown() {
+	stop_server
+	while read -r pid; do
+		kill "$pid" 2>/dev/null || true
+	done <"$TEST_DIR/pids"
+	teardown_sm
+}
+
+# The CGI handler under lighttpd, writing the test's store.
+serve() {
+	command -v lighttpd >/dev/null || skip "lighttpd is not installed (scripts/deps test)"
+	export CGI_DIR=$TEST_DIR SERVE_MODE=cgi SM_SERVE_DIR=$TEST_DIR/serve
+	export SM_INGEST=$SM_BIN/sm-ingest PORT
+	PORT=$(free_port)
+	start_server
+}
+
+# receiver NAME [flags]: a loopback webhook logging to $TEST_DIR/NAME.log,
+# and the generic channel "hook" pointing at it.
+receiver() {
+	local name=$1 port
+	shift
+	port=$(free_port)
+	/usr/bin/python3 "$SM_FIXTURES/bin/receiver.py" "$port" --log "$TEST_DIR/$name.log" "$@" \
+		>/dev/null 2>&1 &
+	echo $! >>"$TEST_DIR/pids"
+	wait_port "$port"
+	: >>"$TEST_DIR/$name.log"
+	sm-notify channel add hook generic "webhook_url=http://127.0.0.1:$port/hook" retries=0 \
+		repeat_interval=0 >/dev/null
+}
+
+# on_tty COMMAND-STRING: its output as on a terminal, in $output and $lines.
+on_tty() {
+	output=$(NO_COLOR=1 COLUMNS=200 script -qec "$1" /dev/null | tr -d '\r')
+	mapfile -t lines <<<"$output"
+}
+
+requests() { wc -l <"$TEST_DIR/$1.log" | tr -d ' '; }
+
+# wait_for COMMAND...: until it succeeds, at most 20 s (a bound, not a measure).
+wait_for() {
+	for _ in $(seq 400); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+at_least() { [ "$(requests "$1")" -ge "$2" ]; }
+
+# The trace ids of the deliveries, sorted.
+delivered_traces() {
+	python3 -c 'import json,sys
+for l in open(sys.argv[1]): print(json.loads(json.loads(l)["body"])["trace_id"])' "$TEST_DIR/$1.log" |
+		LC_ALL=C sort
+}
+
+queued() { am_payload "$1" "${2:-db-01}" firing "${3:-warning}" | sm-ingest --queue >/dev/null; }
+states() { sql "SELECT group_concat(state, ' ') FROM (SELECT state FROM inbox ORDER BY id)"; }
+states_are() { [ "$(states)" = "$1" ]; }
+
+# exited PID: $rc is its exit status once it has ended (a child of this shell).
+exited() {
+	rc=0
+	wait "$1" || rc=$?
+}
+
+# sm-pipeline alone in a bin directory with links to the real siblings, so
+# a test can replace one with a fake.
+private_bin() {
+	mkdir -p "$TEST_DIR/bin"
+	cp "$SM_BIN/sm-pipeline" "$TEST_DIR/bin/"
+	ln -s "$(cd "$SM_BIN/../lib" && pwd)" "$TEST_DIR/lib"
+	for t in sm-ingest sm-check sm-analyze sm-notify; do
+		ln -s "$SM_BIN/$t" "$TEST_DIR/bin/$t"
+	done
+	export PATH="$TEST_DIR/bin:/usr/bin:/bin"
+}
+
+fake() { # PROGRAM SCRIPT-BODY
+	rm -f "$TEST_DIR/bin/$1"
+	printf '#!/bin/sh\n%s\n' "$2" >"$TEST_DIR/bin/$1"
+	chmod +x "$TEST_DIR/bin/$1"
+}
+
+# A definition "analyzed" (ingest -> analyze -> notify) every item matches.
+analyzed_definition() {
+	cat >"$TEST_DIR/analyzed.json" <<-'EOF'
+		{"version": "1", "match": [], "nodes": [
+		 {"id": "ingest", "type": "ingest", "next": "analyze"},
+		 {"id": "analyze", "type": "intelligence", "next": "notify"},
+		 {"id": "notify", "type": "notify"}]}
+	EOF
+	sm-pipeline definition add analyzed "$TEST_DIR/analyzed.json"
+}
+
+@test "webhooks through the CGI handler, drained by work --once: one delivery per alert, runs recorded" {
+	receiver hook
+	serve
+	for host in web-01 web-02 web-03; do
+		post /alerts/webhook/alertmanager/ "$(am_payload DiskFull "$host" firing critical)"
+		[ "$code" = 202 ]
+	done
+	[ "$(states)" = "pending pending pending" ]
+	[ "$(requests hook)" = 0 ] # nothing drains the queue by itself
+	unset SM_DEFAULT_DEFINITION # the default is ai-analyzed
+	run sm-pipeline work --once
+	[ "$status" -eq 0 ]
+	[ "$output" = "3 done, 0 failed, 0 to retry later" ]
+	[ "$(states)" = "done done done" ]
+	[ "$(requests hook)" = 3 ]
+	for host in web-01 web-02 web-03; do
+		[ "$(grep -c "DiskFull on $host" "$TEST_DIR/hook.log")" = 1 ]
+	done
+	# Each item has its run: the routed definition from the node after
+	# ingest, with the webhook's trace id; delivered with that trace id.
+	[ "$(sql "SELECT count(*) FROM inbox i JOIN pipeline_runs r ON r.run_id = i.run_id
+		WHERE r.trace_id = i.trace_id AND r.status = 'notified' AND r.definition = 'ai-analyzed'
+		AND i.definition = 'ai-analyzed' AND i.attempts = 1")" = 3 ]
+	run_id=$(sql "SELECT run_id FROM inbox ORDER BY id LIMIT 1")
+	[ "$(sm-pipeline show "$run_id" --json | json_get '[s["node"] for s in d["stages"]]')" = '["analyze", "notify"]' ]
+	[ "$(delivered_traces hook)" = "$(sql "SELECT trace_id FROM inbox ORDER BY trace_id")" ]
+	# A second --once finds nothing and delivers nothing more.
+	run sm-pipeline work --once
+	[ "$output" = "0 done, 0 failed, 0 to retry later" ]
+	[ "$(requests hook)" = 3 ]
+}
+
+@test "a running worker is woken by the handler's commit (no poll), and SIGTERM lets it finish the item in hand" {
+	receiver hook --script "$TEST_DIR/script"
+	serve
+	# The fallback poll is an hour: only the wake-up can bring the item in.
+	ORCHESTRATION_QUEUE_POLL_SECONDS=3600 sm-pipeline work 2>"$TEST_DIR/work.err" &
+	worker=$!
+	echo "$worker" >>"$TEST_DIR/pids"
+	wait_for test -e "$SM_DB-wake"
+	post /alerts/webhook/ "$(am_payload HighLoad web-01 firing)"
+	[ "$code" = 202 ]
+	wait_for at_least hook 1
+	wait_for states_are "done"
+	# The next delivery takes a second; the worker is told to stop while
+	# it is in flight, finishes the item, and exits 0.
+	echo "200 1" >"$TEST_DIR/script"
+	post /alerts/webhook/ "$(am_payload HighLoad web-02 firing)"
+	[ "$code" = 202 ]
+	wait_for at_least hook 2
+	kill -TERM "$worker"
+	exited "$worker"
+	[ "$rc" = 0 ]
+	[ "$(states)" = "done done" ]
+	[ "$(requests hook)" = 2 ]
+}
+
+@test "sm-ingest --queue wakes a running worker too; the wake-up file is beside the store" {
+	receiver hook
+	ORCHESTRATION_QUEUE_POLL_SECONDS=3600 sm-pipeline work &
+	worker=$!
+	echo "$worker" >>"$TEST_DIR/pids"
+	wait_for test -e "$SM_DB-wake"
+	queued CpuHigh
+	wait_for at_least hook 1
+	kill -INT "$worker"
+	exited "$worker"
+	[ "$rc" = 0 ]
+	[ "$(states)" = "done" ]
+}
+
+@test "workers side by side (two processes, one with --workers 2): each item processed once" {
+	receiver hook
+	for i in $(seq 12); do queued "Alert$i" "host-$i"; done
+	sm-pipeline work --once --workers 2 >/dev/null &
+	a=$!
+	sm-pipeline work --once >/dev/null &
+	b=$!
+	exited "$a"
+	[ "$rc" = 0 ]
+	exited "$b"
+	[ "$rc" = 0 ]
+	[ "$(sql "SELECT count(*), sum(attempts) FROM inbox WHERE state = 'done'")" = "12	12" ]
+	[ "$(requests hook)" = 12 ]
+	[ "$(sql "SELECT count(*), count(DISTINCT trace_id) FROM pipeline_runs")" = "12	12" ]
+	for i in $(seq 12); do
+		[ "$(grep -c "\"Alert$i on host-$i" "$TEST_DIR/hook.log")" = 1 ]
+	done
+}
+
+@test "--workers 2 without --once: a worker killed is replaced; SIGTERM stops them all, exit 0" {
+	receiver hook
+	ORCHESTRATION_QUEUE_POLL_SECONDS=3600 sm-pipeline work --workers 2 2>"$TEST_DIR/work.err" &
+	pool=$!
+	echo "$pool" >>"$TEST_DIR/pids"
+	workers() { [ "$(pgrep -P "$pool" | wc -l)" = "$1" ]; }
+	wait_for workers 2
+	first=$(pgrep -P "$pool" | head -1)
+	kill -9 "$first"
+	# Two workers again, the killed one (a zombie until reaped) not among them.
+	replaced() {
+		local pids
+		pids=" $(pgrep -P "$pool" | tr '\n' ' ')"
+		workers 2 && [[ "$pids" != *" $first "* ]]
+	}
+	wait_for replaced
+	grep -q 'msg="worker killed, starting another" signal=9' "$TEST_DIR/work.err"
+	queued CpuHigh
+	wait_for at_least hook 1
+	wait_for states_are "done"
+	kill -TERM "$pool"
+	exited "$pool"
+	[ "$rc" = 0 ]
+	[ "$(requests hook)" = 1 ]
+}
+
+@test "a worker killed -9 mid-run: its claim is taken again once stale, the run resumed, delivered once" {
+	receiver hook
+	private_bin
+	analyzed_definition
+	# The first analysis hangs (the worker is killed meanwhile); later ones
+	# pass the envelopes on.
+	fake sm-analyze "if [ ! -e '$TEST_DIR/hung' ]; then : >'$TEST_DIR/hung'; echo \$\$ >>'$TEST_DIR/pids'; exec sleep 60; fi; exec cat"
+	queued DiskFull
+	sm-pipeline work 2>/dev/null &
+	worker=$!
+	echo "$worker" >>"$TEST_DIR/pids"
+	wait_for test -e "$TEST_DIR/hung"
+	kill -9 "$worker"
+	exited "$worker"
+	[ "$rc" = 137 ]
+	[ "$(states)" = claimed ]
+	run_id=$(sql "SELECT run_id FROM inbox")
+	[ -n "$run_id" ]
+	# Not stale yet under the default (900 s): another worker leaves it.
+	run --separate-stderr sm-pipeline work --once
+	[ "$output" = "0 done, 0 failed, 0 to retry later" ]
+	[ "$(states)" = claimed ]
+	ORCHESTRATION_QUEUE_STALE_SECONDS=0.001 run --separate-stderr sm-pipeline work --once
+	[ "$status" -eq 0 ]
+	[ "$output" = "1 done, 0 failed, 0 to retry later" ]
+	[ "$(sql "SELECT state, attempts, run_id FROM inbox")" = "done	2	$run_id" ]
+	[ "$(requests hook)" = 1 ]
+	# One run, resumed: the analysis tried twice, the delivery once.
+	[ "$(sql "SELECT count(*), max(status), max(attempts) FROM pipeline_runs")" = "1	notified	2" ]
+	[ "$(sm-pipeline show "$run_id" --json | json_get '[(s["node"], s["attempts"]) for s in d["stages"]]')" = '[["analyze", 2], ["notify", 1]]' ]
+}
+
+@test "a run failing for a reason that may pass: retried, then failed (dead letter); queue retry delivers once" {
+	printf '500\n500\n500\n' >"$TEST_DIR/script"
+	receiver hook --script "$TEST_DIR/script"
+	export ORCHESTRATION_QUEUE_MAX_RETRIES=2
+	queued DiskFull
+	run --separate-stderr sm-pipeline work --once
+	[ "$status" -eq 0 ]
+	[ "$output" = "0 done, 1 failed, 2 to retry later" ]
+	[ "$(requests hook)" = 3 ]
+	run sm-pipeline queue --status failed --json
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$(echo "${lines[0]}" | json_get '[d["status"], d["attempts"], d["definition"]]')" = '["failed", 3, "direct"]' ]
+	[[ "$(echo "${lines[0]}" | json_get 'd["error"]')" == 'node "notify": '*"(gave up after 3 attempts)" ]]
+	# The failed run was resumed on each retry: one run, three attempts.
+	[ "$(sql "SELECT count(*), max(status), max(attempts) FROM pipeline_runs")" = "1	failed	3" ]
+	# A worker leaves a dead letter alone.
+	run sm-pipeline work --once
+	[ "$output" = "0 done, 0 failed, 0 to retry later" ]
+	# The receiver answers 200 now: back in the queue, delivered once.
+	run sm-pipeline queue retry --failed
+	[ "$status" -eq 0 ]
+	[ "$output" = "1 item back in the queue" ]
+	[ "$(states)" = pending ]
+	run sm-pipeline work --once
+	[ "$output" = "1 done, 0 failed, 0 to retry later" ]
+	[ "$(requests hook)" = 4 ]
+	[ "$(sql "SELECT state, attempts FROM inbox")" = "done	1" ]
+	[ "$(sql "SELECT count(*) FROM pipeline_runs WHERE status = 'notified'")" = 1 ]
+}
+
+@test "a stage refusing an item fails it at once (no retry) and does not block the queue" {
+	receiver hook
+	private_bin
+	analyzed_definition
+	# shellcheck disable=SC2016 # the fake's own variables
+	fake sm-analyze 'in=$(cat); case $in in *Poison*) echo "sm-analyze: bad envelope" >&2; exit 1;; *Refused*) echo "sm-analyze: not an envelope" >&2; exit 65;; esac; printf "%s\n" "$in"'
+	queued Poison
+	queued Refused
+	queued Fine
+	run --separate-stderr sm-pipeline work --once
+	[ "$status" -eq 0 ]
+	[ "$output" = "1 done, 2 failed, 0 to retry later" ]
+	[ "$(sql "SELECT group_concat(state || ':' || attempts || ':' || (run_id IS NULL), ' ') FROM inbox")" = "failed:1:0 failed:1:1 done:1:0" ]
+	[[ "$(sql "SELECT error FROM inbox WHERE id = 1")" == *"sm-analyze: bad envelope"* ]]
+	# The first node run refusing its input keeps no run (as sm-pipeline run).
+	[[ "$(sql "SELECT error FROM inbox WHERE id = 2")" == "input refused: "*"sm-analyze: not an envelope"* ]]
+	[ "$(sql "SELECT count(*) FROM pipeline_runs")" = 2 ]
+	[ "$(requests hook)" = 1 ]
+	grep -q '"Fine on db-01' "$TEST_DIR/hook.log"
+}
+
+@test "queue: listing, --status, text and JSON; retry and usage errors change nothing" {
+	receiver hook
+	queued A
+	queued B
+	run sm-pipeline queue --json
+	[ "${#lines[@]}" -eq 2 ]
+	[ "$(echo "${lines[0]}" | json_get 'sorted(d)')" = '["attempts", "claimed_at", "claimed_by", "created_at", "definition", "error", "id", "next_attempt_at", "run_id", "status", "trace_id"]' ]
+	[ "$(echo "${lines[0]}" | json_get '[d["id"], d["status"], d["run_id"]]')" = '[2, "pending", null]' ]
+	sm-pipeline work --once >/dev/null
+	run sm-pipeline queue --status pending --json
+	[ -z "$output" ]
+	run sm-pipeline queue --status "done" --limit 1 --json
+	[ "${#lines[@]}" -eq 1 ]
+	on_tty "sm-pipeline queue"
+	[[ "${lines[0]}" == *id*status*attempts*definition*run_id*trace_id*created_at*error* ]]
+	[[ "$output" == *done*direct* ]]
+	run --separate-stderr sm-pipeline queue --status weird
+	[ "$status" -eq 64 ]
+	[ "$stderr" = "sm-pipeline: --status: expected pending, claimed, done or failed, got 'weird'" ]
+	run --separate-stderr sm-pipeline queue retry 99
+	[ "$status" -eq 64 ]
+	[ "$stderr" = "sm-pipeline: unknown queue item 99 (see sm-pipeline queue)" ]
+	run --separate-stderr sm-pipeline queue retry 1
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "sm-pipeline: queue item 1 is done: only a failed item can be retried" ]
+	run sm-pipeline queue retry x
+	[ "$status" -eq 64 ]
+	run sm-pipeline queue retry
+	[ "$status" -eq 64 ]
+	run sm-pipeline queue retry 1 --failed
+	[ "$status" -eq 64 ]
+	[ "$(states)" = "done done" ]
+}
+
+@test "work: bad settings, options and an unknown --definition are 64 and claim nothing" {
+	queued A
+	ORCHESTRATION_QUEUE_STALE_SECONDS=soon run --separate-stderr sm-pipeline work --once
+	[ "$status" -eq 64 ]
+	[[ "$stderr" == "sm-pipeline: ORCHESTRATION_QUEUE_STALE_SECONDS"* ]]
+	INBOX_DEPTH_WARN=-1 run sm-pipeline work --once
+	[ "$status" -eq 64 ]
+	run --separate-stderr sm-pipeline work --once --workers 0
+	[ "$status" -eq 64 ]
+	[ "$stderr" = "sm-pipeline: --workers: expected a whole number from 1 to 64, got '0'" ]
+	run --separate-stderr sm-pipeline work --once --definition nope
+	[ "$status" -eq 64 ]
+	[ "$stderr" = "sm-pipeline: unknown definition 'nope' (see sm-pipeline definition list)" ]
+	run sm-pipeline work extra
+	[ "$status" -eq 64 ]
+	[ "$(sql "SELECT state, attempts FROM inbox")" = "pending	0" ]
+}
+
+@test "a queue deeper than INBOX_DEPTH_WARN is a warning in the log" {
+	receiver hook
+	queued A
+	queued B
+	INBOX_DEPTH_WARN=1 run --separate-stderr sm-pipeline work --once
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *'level=warn'*'msg="queue is deep: the workers do not keep up" depth=2 INBOX_DEPTH_WARN=1'* ]]
+	run --separate-stderr sm-pipeline work --once
+	[[ "$stderr" != *"queue is deep"* ]]
+}
+
+@test "routing: match and priority pick the definition; --definition forces one; route says why" {
+	receiver hook
+	cat >"$TEST_DIR/critical.json" <<-'EOF'
+		{"version": "1", "priority": 10,
+		 "match": [{"field": "severity", "op": "is", "value": "critical"},
+		           {"field": "label:instance", "op": "not-in", "value": ["lab-1"]}],
+		 "nodes": [{"id": "ingest", "type": "ingest", "next": "notify"},
+		           {"id": "notify", "type": "notify"}]}
+	EOF
+	cat >"$TEST_DIR/record-only.json" <<-'EOF'
+		{"version": "1", "priority": 5, "match": [{"field": "status", "value": "resolved"}],
+		 "nodes": [{"id": "ingest", "type": "ingest"}]}
+	EOF
+	sm-pipeline definition add critical "$TEST_DIR/critical.json"
+	sm-pipeline definition add record-only "$TEST_DIR/record-only.json"
+	# Envelopes made in another store, so the queue test below starts afresh.
+	am_payload DiskFull db-01 firing critical | SM_DB=$TEST_DIR/other.db sm-ingest >"$TEST_DIR/critical.env"
+	am_payload DiskFull lab-1 firing critical | SM_DB=$TEST_DIR/other.db sm-ingest >"$TEST_DIR/lab.env"
+	am_payload DiskFull db-01 resolved critical | SM_DB=$TEST_DIR/other.db sm-ingest >"$TEST_DIR/resolved.env"
+	on_tty "sm-pipeline route '$TEST_DIR/critical.env'"
+	[ "${lines[0]}" = "alertmanager: DiskFull on db-01 -> critical (priority 10): matched severity is critical, label:instance not-in [lab-1]" ]
+	[ "${lines[1]}" = '  not record-only (priority 5): status is resolved (it is "firing")' ]
+	on_tty "sm-pipeline route - <'$TEST_DIR/lab.env'"
+	[ "${lines[0]}" = "alertmanager: DiskFull on lab-1 -> direct: no definition matched: SM_DEFAULT_DEFINITION" ]
+	[ "${lines[1]}" = '  not record-only (priority 5): status is resolved (it is "firing")' ]
+	[ "${lines[2]}" = '  not critical (priority 10): label:instance not-in [lab-1] (it is "lab-1")' ]
+	run sm-pipeline route --json "$TEST_DIR/resolved.env"
+	[ "$(echo "$output" | json_get '[d["definition"], d["by"], d["priority"], d["known"], d["facts"]["status"]]')" = '["record-only", "match", 5, true, "resolved"]' ]
+	run sm-pipeline route --definition full --json "$TEST_DIR/lab.env"
+	[ "$(echo "$output" | json_get '[d["definition"], d["by"]]')" = '["full", "forced"]' ]
+	on_tty "SM_DEFAULT_DEFINITION=gone sm-pipeline route '$TEST_DIR/lab.env'"
+	[[ "${lines[0]}" == *"-> gone: no definition matched: SM_DEFAULT_DEFINITION [no such definition: the item would fail]" ]]
+	run sm-pipeline route "$TEST_DIR/missing.env"
+	[ "$status" -eq 1 ]
+	echo '{"v":' >"$TEST_DIR/bad.env"
+	run sm-pipeline route - <"$TEST_DIR/bad.env"
+	[ "$status" -eq 65 ]
+	# The worker routes the same way: critical notifies, lab-1 takes the
+	# default, resolved is only recorded (nothing after its ingest node).
+	queued DiskFull db-01 critical
+	queued DiskFull lab-1 critical
+	am_payload DiskFull db-01 resolved critical | sm-ingest --queue >/dev/null
+	sm-pipeline work --once >/dev/null
+	[ "$(sql "SELECT group_concat(state || ':' || definition || ':' || (run_id IS NULL), ' ') FROM (SELECT * FROM inbox ORDER BY id)")" = "done:critical:0 done:direct:0 done:record-only:1" ]
+	[ "$(requests hook)" = 2 ]
+	# --definition sends everything one way.
+	queued Other web-9 info
+	sm-pipeline work --once --definition critical >/dev/null
+	[ "$(sql "SELECT definition FROM inbox ORDER BY id DESC LIMIT 1")" = critical ]
+}
+
+@test "match and priority are validated with the definition: 65, nothing stored" {
+	cat >"$TEST_DIR/bad.json" <<-'EOF'
+		{"version": "1", "priority": "high",
+		 "match": [{"field": "colour", "value": "red"}, {"field": "source", "op": "in", "value": "x"}],
+		 "nodes": [{"id": "notify", "type": "notify"}]}
+	EOF
+	run --separate-stderr sm-pipeline definition add bad "$TEST_DIR/bad.json"
+	[ "$status" -eq 65 ]
+	[[ "$stderr" == *'"priority" must be a whole number'* ]]
+	[[ "$stderr" == *'match #1: "field" must be source, severity, status, instance or label:KEY'* ]]
+	[[ "$stderr" == *'match #2: "value" must be a non-empty list of strings for in and not-in'* ]]
+	[ ! -e "$SM_DB" ] || [ "$(sql "SELECT count(*) FROM pipeline_definitions")" = 0 ]
+}
