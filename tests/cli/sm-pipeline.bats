@@ -577,3 +577,11 @@ with open(sys.argv[2], "a") as f:
 	[ "$output" = "sm-pipeline: setup: give --preset NAME, or run it on a terminal to be asked" ]
 	[ "$(sql 'SELECT name FROM pipeline_definitions')" = cron ]
 }
+
+@test "listings check their writes: a full disk exits 1 'write error'" {
+	for cmd in "definition list" "definition list --json" "definition show full"; do
+		run --separate-stderr bash -c "sm-pipeline $cmd >/dev/full"
+		[ "$status" -eq 1 ]
+		[[ "$stderr" == "sm-pipeline: standard output: write error: No space left on device" ]]
+	done
+}
