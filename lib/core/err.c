@@ -8,28 +8,31 @@
 
 static const char *progname = "sm";
 
+__attribute__((format(printf, 3, 0))) static void vset(sm_error *err, enum sm_error_kind kind,
+                                                       const char *fmt, va_list ap)
+{
+	if (!err)
+		return;
+	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	err->kind = kind;
+}
+
 void sm_error_set(sm_error *err, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!err)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	vset(err, SM_ERROR_FAILURE, fmt, ap);
 	va_end(ap);
-	err->kind = SM_ERROR_FAILURE;
 }
 
 void sm_error_set_kind(sm_error *err, enum sm_error_kind kind, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!err)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	vset(err, kind, fmt, ap);
 	va_end(ap);
-	err->kind = kind;
 }
 
 void sm_error_errno(sm_error *err, enum sm_error_kind kind, const char *fmt, ...)

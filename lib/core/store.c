@@ -506,23 +506,36 @@ static int keep_wal(sm_store *store, sm_error *err)
 	return 0;
 }
 
-int sm_store_open(const char *path, sm_store **out, sm_error *err)
+/* A store handle for path (NULL or "": the default path), not open yet. */
+static sm_store *store_new(const char *path, sm_error *err)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	sm_store *store;
-	int fd;
 
-	*out = NULL;
 	pthread_once(&once, configure_sqlite);
 	store = calloc(1, sizeof *store);
 	if (!store) {
 		sm_error_set(err, "out of memory");
-		return -1;
+		return NULL;
 	}
-	if (path && *path)
+	if (path && *path) {
 		snprintf(store->path, sizeof store->path, "%s", path);
-	else if (sm_store_default_path(store->path, sizeof store->path, err) < 0)
-		goto fail;
+	} else if (sm_store_default_path(store->path, sizeof store->path, err) < 0) {
+		free(store);
+		return NULL;
+	}
+	return store;
+}
+
+int sm_store_open(const char *path, sm_store **out, sm_error *err)
+{
+	sm_store *store;
+	int fd;
+
+	*out = NULL;
+	store = store_new(path, err);
+	if (!store)
+		return -1;
 	if (make_parents(store->path, err) < 0)
 		goto fail;
 	/* Create the file ourselves so it is 0600 from the first byte. */
@@ -596,22 +609,14 @@ static int reopen_immutable(sm_store *store)
 
 int sm_store_open_readonly(const char *path, sm_store **out, sm_error *err)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	sm_store *store;
 	struct stat st;
 	int version;
 
 	*out = NULL;
-	pthread_once(&once, configure_sqlite);
-	store = calloc(1, sizeof *store);
-	if (!store) {
-		sm_error_set(err, "out of memory");
+	store = store_new(path, err);
+	if (!store)
 		return -1;
-	}
-	if (path && *path)
-		snprintf(store->path, sizeof store->path, "%s", path);
-	else if (sm_store_default_path(store->path, sizeof store->path, err) < 0)
-		goto fail;
 	/* No store yet: it is made as by any other tool (DESIGN.md §4). */
 	if (stat(store->path, &st) < 0 && errno == ENOENT) {
 		sm_store_close(store);
