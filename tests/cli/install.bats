@@ -30,8 +30,10 @@ bad_runpath() {
 	command -v man # the pages are checked with man itself
 	run cmake --install "$BUILD_DIR" --prefix "$TEST_DIR/p"
 	[ "$status" -eq 0 ]
-	# The tools and their pages, nothing else: libsm is linked into each tool.
-	[ "$(cd "$TEST_DIR/p" && find . -type f | grep -cv -e '^\./bin/sm-' -e '^\./share/man/man[157]/')" = 0 ]
+	# The tools, their pages and the service units, nothing else: libsm is
+	# linked into each tool.
+	[ "$(cd "$TEST_DIR/p" && find . -type f | grep -cv -e '^\./bin/sm-' -e '^\./share/man/man[157]/' \
+		-e '^\./lib/systemd/system/sm-' -e '^\./lib/sysusers\.d/sm\.conf$')" = 0 ]
 	[ -x "$TEST_DIR/p/bin/sm-check" ] && [ -f "$TEST_DIR/p/share/man/man7/sm.7" ]
 	# A copy elsewhere runs too: nothing points back at the build tree.
 	mv "$TEST_DIR/p" "$TEST_DIR/moved"
