@@ -14,6 +14,7 @@
 #include "sm/envelope.h"
 #include "sm/ingest.h"
 #include "sm/json.h"
+#include "sm/json_arena.h"
 #include "sm/log.h"
 #include "sm/stream.h"
 #include "sm/term.h"

@@ -1,4 +1,9 @@
-/* json.h - small jansson helpers used across libsm. */
+/* json.h - sm's JSON text: a parser into jansson trees and a compact
+ * printer of them, each several times faster than jansson's own and checked
+ * against it (tests/unit/test_json.c, fuzz_envelope, fuzz_payload); JSON
+ * written by hand (sm_text); and the helpers every module uses around
+ * jansson (strings from bytes that may not be UTF-8, rounding as people
+ * read figures). Thread-safe: no state outside the caller's values. */
 #ifndef SM_JSON_H
 #define SM_JSON_H
 
@@ -47,15 +52,6 @@ void sm_text_real(sm_text *t, double v);
  * batch ingest. On failure NULL, with error's text, line, column and
  * position set (the texts are ours, not jansson's). error may be NULL. */
 json_t *sm_json_parse(const char *text, size_t len, size_t flags, json_error_t *error);
-/* Give jansson its memory from 64 KiB chunks, each used again once all its
- * blocks are freed (json_arena.c says why). For single-threaded programs
- * whose trees are short-lived (sm-ingest); call it before the first jansson
- * call, and free what json_dumps returns with sm_json_arena_free, not free.
- * Does nothing under AddressSanitizer. The two allocation functions are
- * public for the tests. */
-void sm_json_arena_install(void);
-void *sm_json_arena_malloc(size_t size);
-void sm_json_arena_free(void *p);
 /* Whether s (len bytes) is valid UTF-8. */
 int sm_json_utf8_valid(const char *s, size_t len);
 

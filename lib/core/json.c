@@ -1,4 +1,5 @@
-/* json.c - jansson helpers: lossy strings for host data. */
+/* json.c - sm's JSON text (see json.h): UTF-8 checks and lossy strings,
+ * rounding, then the compact printer and the parser. */
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
@@ -105,8 +106,8 @@ json_t *sm_json_string(const char *s)
 	return j;
 }
 
-/* Round half to even on the scaled value, as the reference's round(), with
- * no libm: every library a tool maps costs it resident memory. */
+/* Round half to even on the scaled value, as Python's round() does. By hand:
+ * rint() would agree only while the process keeps the default rounding mode. */
 double sm_round(double v, int digits)
 {
 	static const double scales[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};

@@ -24,7 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sm/json.h"
+#include <jansson.h>
+
+#include "sm/json_arena.h"
 
 #define CHUNK_SIZE  (64 * 1024)
 #define BIG         (CHUNK_SIZE / 8) /* larger blocks come from malloc */

@@ -1,6 +1,7 @@
-/* test_json_arena.c - jansson's chunk allocator (lib/json_arena.c). */
+/* test_json_arena.c - jansson's chunk allocator (lib/ingest/json_arena.c). */
 #include "testutil.h"
 #include "sm/json.h"
+#include "sm/json_arena.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
