@@ -349,7 +349,7 @@ int main(int argc, char **argv)
 		return sm_err_report(SM_EXIT_FAILURE, &err);
 	rc = parse(argc, argv, &a);
 	if (rc != 0)
-		return rc < 0 ? SM_EXIT_OK : rc;
+		return rc < 0 ? sm_cli_finish(SM_EXIT_OK) : rc;
 	fallback = sm_config_bool("ORCHESTRATION_INTELLIGENCE_FALLBACK_ENABLED", 1);
 	if (fallback < 0)
 		return sm_err(SM_EXIT_USAGE,
@@ -391,5 +391,5 @@ int main(int argc, char **argv)
 			fclose(in);
 	}
 	sm_store_close(store);
-	return rc;
+	return sm_cli_finish(rc);
 }

@@ -166,7 +166,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		switch (opt) {
 		case 'h':
 			usage();
-			exit(SM_EXIT_OK);
+			exit(sm_cli_finish(SM_EXIT_OK));
 		case OPT_JSON:
 			a->run.output = OUTPUT_JSON;
 			break;

@@ -1080,9 +1080,5 @@ int main(int argc, char **argv)
 done:
 	free(a.setup.channels);
 	free(a.setup.checkers);
-	/* Every listing and envelope went to stdout: one that was not written
-	 * (a full disk, a closed pipe) fails the command, whatever it printed. */
-	if ((fflush(stdout) == EOF || ferror(stdout)) && rc == SM_EXIT_OK)
-		rc = sm_err_errno(SM_EXIT_FAILURE, "standard output: write error");
-	return rc;
+	return sm_cli_finish(rc); /* every listing and envelope went to stdout */
 }

@@ -26,4 +26,9 @@
  * on stderr naming the option (argv[optind - 1]) and SM_EXIT_USAGE returned. */
 int sm_cli_option(int opt, const char *usage, char *const *argv);
 
+/* A command's exit status once it has written its output: rc, except that
+ * output which did not reach stdout (a full disk, a closed pipe) turns a
+ * success into SM_EXIT_FAILURE with "standard output: write error: why". */
+int sm_cli_finish(int rc);
+
 #endif

@@ -8,6 +8,13 @@
 #include "sm/cli.h"
 #include "sm/err.h"
 
+int sm_cli_finish(int rc)
+{
+	if ((fflush(stdout) == EOF || ferror(stdout)) && rc == SM_EXIT_OK)
+		return sm_err_errno(SM_EXIT_FAILURE, "standard output: write error");
+	return rc;
+}
+
 int sm_cli_option(int opt, const char *usage, char *const *argv)
 {
 	switch (opt) {
@@ -21,7 +28,5 @@ int sm_cli_option(int opt, const char *usage, char *const *argv)
 	default: /* ':' and '?' */
 		return sm_err_option(opt, argv[optind - 1]);
 	}
-	if (fflush(stdout) == EOF || ferror(stdout))
-		exit(sm_err_errno(SM_EXIT_FAILURE, "standard output: write error"));
-	exit(SM_EXIT_OK);
+	exit(sm_cli_finish(SM_EXIT_OK));
 }

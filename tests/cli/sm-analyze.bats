@@ -550,3 +550,12 @@ assert recs[1]["actions"][3] == "Run: find /var/log -mtime +30 -type f -name '"'
 	[ "$status" -eq 65 ]
 	[[ "$stderr" == *"read error: Is a directory"* ]]
 }
+
+@test "listings check their writes: provider list to a full disk is exit 1 'write error'" {
+	sm-analyze provider add p openai api_key=x 2>/dev/null
+	for cmd in "provider list" "provider list --json" "--list-providers"; do
+		run --separate-stderr bash -c "sm-analyze $cmd >/dev/full"
+		[ "$status" -eq 1 ]
+		[[ "$stderr" == "sm-analyze: standard output: write error: No space left on device" ]]
+	done
+}

@@ -428,3 +428,13 @@ PY
 	[[ "$stderr" == "sm-check: stdin: read error: Is a directory" ]]
 	[ "$(sql 'SELECT count(*) FROM check_runs')" = 0 ]
 }
+
+@test "every tool's --help and --version to a full disk exit 1 'write error'" {
+	for tool in sm-check sm-ingest sm-analyze sm-notify sm-pipeline sm-push-hub; do
+		for opt in --help --version; do
+			run --separate-stderr bash -c "$tool $opt >/dev/full"
+			[ "$status" -eq 1 ]
+			[[ "$stderr" == "$tool: standard output: write error: No space left on device" ]]
+		done
+	done
+}

@@ -70,10 +70,40 @@ static void shared_options(void **state)
 	unlink(errp);
 }
 
+/* A command whose output did not reach stdout fails, whatever it returned. */
+static void finish_checks_stdout(void **state)
+{
+	char errp[] = "/tmp/sm-test-cli-err.XXXXXX";
+	int fd = mkstemp(errp), status;
+	pid_t pid;
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int rc;
+		assert_non_null(freopen("/dev/full", "w", stdout));
+		assert_non_null(freopen(errp, "w", stderr));
+		sm_err_set_progname("sm-test");
+		fputs("a listing\n", stdout);
+		rc = sm_cli_finish(SM_EXIT_OK);
+		fflush(NULL);
+		_exit(rc);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(WEXITSTATUS(status), SM_EXIT_FAILURE);
+	assert_true(strncmp(read_all(errp), "sm-test: standard output: write error: ", 39) == 0);
+	assert_int_equal(sm_cli_finish(SM_EXIT_TEMPFAIL), SM_EXIT_TEMPFAIL);
+	unlink(errp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(shared_options),
+	    cmocka_unit_test(finish_checks_stdout),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
