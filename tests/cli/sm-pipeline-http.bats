@@ -154,7 +154,7 @@ alert='{"name":"DiskFull","status":"firing","severity":"critical","labels":{"ins
 	[ "$(sql 'SELECT state, run_id, definition FROM inbox')" = "pending	$id	direct" ]
 	[ "$(sql 'SELECT count(*) FROM alerts')" = 1 ]
 	ORCHESTRATION_METRICS_BACKEND=none sm-pipeline work --once 2>/dev/null
-	[ "$(sql 'SELECT state FROM inbox')" = done ]
+	[ "$(sql 'SELECT state FROM inbox')" = "done" ]
 	call GET "/orchestration/pipeline/$id/"
 	[ "$code" = 200 ]
 	[ "$(get '[d["run_id"], d["definition"], d["status"]]')" = "[\"$id\", \"direct\", \"notified\"]" ]
