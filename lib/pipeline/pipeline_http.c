@@ -32,7 +32,8 @@ struct call {
 	char *seg[MAX_SEGMENTS]; /* the path's segments after /orchestration/ */
 	char buf[512];           /* holds them */
 	int nseg;
-	json_t *body; /* a POST's JSON object ({} when empty) */
+	long long length; /* a POST's Content-Length (0 when absent) */
+	json_t *body;     /* a POST's JSON object ({} when empty) */
 	sm_store *store;
 };
 
@@ -77,8 +78,9 @@ static int query_param(const sm_request *req, const char *name, char *out, size_
 	size_t nlen = strlen(name);
 
 	while (q && *q) {
-		size_t len = strcspn(q, "&"), n = 0;
+		size_t len = strcspn(q, "&");
 		if (len > nlen && strncmp(q, name, nlen) == 0 && q[nlen] == '=') {
+			size_t n = 0;
 			for (size_t i = nlen + 1; i < len; i++) {
 				unsigned v;
 				char ch = q[i];
@@ -525,24 +527,34 @@ static int find_endpoint(struct call *c, const char *method)
 	return -1;
 }
 
-/* Read and parse a POST's body into c->body: false after answering. */
-static bool read_json(struct call *c, long long limit)
+/* A POST's Content-Length into c->length: false after answering 400 or
+ * 413 (the length is checked before the key, as the webhook handler does). */
+static bool content_length(struct call *c, long long limit)
 {
 	const char *length = c->req->param(c->req->src, "CONTENT_LENGTH");
+	char *end;
+
+	c->length = 0;
+	if (length && *length) {
+		errno = 0;
+		c->length = strtoll(length, &end, 10);
+		if (errno || *end || c->length < 0)
+			return reject(c->req, 400, NULL, "bad Content-Length"), false;
+	}
+	if (c->length > limit)
+		return reject(c->req, 413, NULL, "body larger than the limit (SM_MAX_BODY)"), false;
+	return true;
+}
+
+/* Read and parse a POST's body into c->body: false after answering. */
+static bool read_json(struct call *c)
+{
+	long long want = c->length;
 	json_error_t jerr;
-	char *body, *end;
-	long long want = 0;
+	char *body;
 	size_t got;
 	bool timed_out = false;
 
-	if (length && *length) {
-		errno = 0;
-		want = strtoll(length, &end, 10);
-		if (errno || *end || want < 0)
-			return reject(c->req, 400, NULL, "bad Content-Length"), false;
-	}
-	if (want > limit)
-		return reject(c->req, 413, NULL, "body larger than the limit (SM_MAX_BODY)"), false;
 	if (!(body = malloc((size_t)want + 1)))
 		return reject(c->req, 500, NULL, "out of memory"), false;
 	got = want ? c->req->read_body(c->req->src, body, (size_t)want, &timed_out) : 0;
@@ -590,27 +602,13 @@ int sm_pipeline_http(const sm_request *req)
 		return reject(req, 404, NULL, "no such endpoint under /orchestration/");
 	if ((e = find_endpoint(&c, method ? method : "")) < 0)
 		return 0;
-	if (strcmp(endpoints[e].method, "POST") == 0) {
-		/* The length first, as the webhook handler: a body too large is
-		 * refused before the key is looked at. */
-		const char *length = req->param(req->src, "CONTENT_LENGTH");
-		char *end;
-		long long want;
-		if (length && *length) {
-			errno = 0;
-			want = strtoll(length, &end, 10);
-			if (errno || *end || want < 0)
-				return reject(req, 400, NULL, "bad Content-Length");
-			if (want > limit)
-				return reject(req, 413, NULL,
-				              "body larger than the limit (SM_MAX_BODY)");
-		}
-	}
+	if (strcmp(endpoints[e].method, "POST") == 0 && !content_length(&c, limit))
+		return 0;
 	check = sm_auth_api_key(&auth, &why);
 	if (check <= 0)
 		return reject(req, check < 0 ? 500 : 401, NULL,
 		              check < 0 ? "cannot check API keys" : why);
-	if (strcmp(endpoints[e].method, "POST") == 0 && !read_json(&c, limit))
+	if (strcmp(endpoints[e].method, "POST") == 0 && !read_json(&c))
 		goto out;
 	endpoints[e].fn(&c);
 out:
