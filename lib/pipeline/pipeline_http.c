@@ -391,7 +391,7 @@ static void trigger_async(struct call *c)
 	sm_ingest *ingest = NULL;
 	sm_error err = {0};
 	size_t i;
-	bool began = false;
+	bool began = false, busy;
 
 	if (!trigger_fields(c, &payload, &source, &trace, &named))
 		return;
@@ -446,9 +446,15 @@ static void trigger_async(struct call *c)
 	goto out;
 fail:
 	sm_log_kv(SM_LOG_ERROR, "cannot queue", "error", err.msg, SM_LOG_END);
+	busy = (sqlite3_extended_errcode(sm_store_db(c->store)) & 0xff) == SQLITE_BUSY ||
+	       (sqlite3_extended_errcode(sm_store_db(c->store)) & 0xff) == SQLITE_LOCKED;
 	if (began)
 		sm_store_rollback(c->store);
-	reject(c->req, 500, NULL, "cannot queue the trigger");
+	/* Contention passes: the client may try again, as with a webhook. */
+	if (busy)
+		reject(c->req, 503, "Retry-After: 1", "store busy, try again");
+	else
+		reject(c->req, 500, NULL, "cannot queue the trigger");
 out:
 	sm_ingest_free(ingest);
 	sm_batch_clear(&batch);

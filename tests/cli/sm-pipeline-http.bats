@@ -246,3 +246,22 @@ alert='{"name":"DiskFull","status":"firing","severity":"critical","labels":{"ins
 	[ "$(get 'd["message"]')" = "body larger than the limit (SM_MAX_BODY)" ]
 	[ "$(stored)" = 0 ]
 }
+
+@test "the async trigger: the store's write lock held past the busy timeout is a 503 to retry, nothing stored" {
+	python3 -c 'import sqlite3, sys, os, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN IMMEDIATE")
+open(sys.argv[2] + ".held", "w").close()
+while not os.path.exists(sys.argv[2] + ".free"):
+    time.sleep(0.05)
+c.execute("ROLLBACK")' "$SM_DB" "$API_DIR/lock" &
+	holder=$!
+	while [ ! -e "$API_DIR/lock.held" ]; do sleep 0.05; done
+	call POST /orchestration/pipeline/ "{\"payload\":$alert}"
+	touch "$API_DIR/lock.free"
+	wait "$holder"
+	rm -f "$API_DIR/lock.held" "$API_DIR/lock.free"
+	[ "$code" = 503 ]
+	grep -qx 'Retry-After: 1' <<<"$headers"
+	[ "$(stored)" = 0 ]
+}
