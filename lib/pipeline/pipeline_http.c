@@ -5,6 +5,7 @@
  * SM_READ_TIMEOUT (408), JSON (400). Only then is the store opened. Every
  * answer is a JSON body; a rejected request stores nothing.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,9 +88,9 @@ static int query_param(const sm_request *req, const char *name, char *out, size_
 				if (ch == '+') {
 					ch = ' ';
 				} else if (ch == '%') {
-					if (i + 2 >= len)
-						return -1;
-					if (sscanf(q + i + 1, "%2x", &v) != 1 || v == 0)
+					if (i + 2 >= len || !isxdigit((unsigned char)q[i + 1]) ||
+					    !isxdigit((unsigned char)q[i + 2]) ||
+					    sscanf(q + i + 1, "%2x", &v) != 1 || v == 0)
 						return -1;
 					ch = (char)v;
 					i += 2;

@@ -124,7 +124,7 @@ alert='{"name":"DiskFull","status":"firing","severity":"critical","labels":{"ins
 	call GET /orchestration/pipelines/
 	[ "$code" = 200 ]
 	[ "$(get '[d["count"]] + [r["run_id"] for r in d["runs"]]')" = "[2, \"$second\", \"$first\"]" ]
-	call GET '/orchestration/pipelines/?limit=1&status=notified'
+	call GET '/orchestration/pipelines/?limit=1&status=notifie%64'
 	[ "$(get '[d["count"], d["runs"][0]["run_id"]]')" = "[1, \"$second\"]" ]
 	call GET '/orchestration/pipelines/?source=grafana'
 	[ "$(get '[r["run_id"] for r in d["runs"]]')" = "[\"$first\"]" ]
@@ -228,7 +228,7 @@ alert='{"name":"DiskFull","status":"firing","severity":"critical","labels":{"ins
 	[ "$code" = 400 ]
 	call POST /orchestration/pipeline/sync/ '{"definition":"direct","trace_id":"not a trace"}'
 	[ "$code" = 400 ]
-	for q in limit=x limit=-1 limit=1.5 limit=99999999999999999999; do
+	for q in limit=x limit=-1 limit=1.5 limit=99999999999999999999 limit=%2x1 status=%00; do
 		call GET "/orchestration/pipelines/?$q"
 		[ "$code" = 400 ]
 	done
