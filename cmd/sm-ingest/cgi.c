@@ -17,8 +17,6 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,36 +33,9 @@
 #include "sm/ingest.h"
 #include "sm/json.h"
 #include "sm/log.h"
+#include "sm/request.h"
 #include "sm/trace.h"
 #include "sm-ingest.h"
-
-static const char *const reasons[][2] = {
-    {"202", "Accepted"},
-    {"400", "Bad Request"},
-    {"401", "Unauthorized"},
-    {"404", "Not Found"},
-    {"405", "Method Not Allowed"},
-    {"408", "Request Timeout"},
-    {"409", "Conflict"},
-    {"413", "Content Too Large"},
-    {"415", "Unsupported Media Type"},
-    {"422", "Unprocessable Content"},
-    {"500", "Internal Server Error"},
-    {"503", "Service Unavailable"},
-};
-
-/* One request, whichever way it came: CGI's environment and standard
- * input, or a FastCGI connection's parameters and buffered body. */
-struct request {
-	void *src;
-	/* A request variable (REQUEST_METHOD, HTTP_X_API_KEY, …), NULL when absent. */
-	const char *(*param)(void *src, const char *name);
-	/* Up to want body bytes into buf: how many there were; *timed_out
-	 * when the client stalled past SM_READ_TIMEOUT. */
-	size_t (*read_body)(void *src, char *buf, size_t want, bool *timed_out);
-	/* The answer, CGI-style: header lines, a blank line, the body. */
-	void (*write)(void *src, const char *text, size_t len);
-};
 
 /* The handler's store: opened for each request in CGI mode, kept open
  * (with the ingest writer's prepared statements) in FastCGI mode. */
@@ -74,43 +45,21 @@ struct writer {
 	bool keep;
 };
 
-static void respond(const struct request *req, int status, const char *extra_header, json_t *body)
-{
-	char code[8], *text, *answer = NULL;
-	const char *reason = "";
-	int n;
-
-	snprintf(code, sizeof code, "%d", status);
-	for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
-		if (strcmp(reasons[i][0], code) == 0)
-			reason = reasons[i][1];
-	text = sm_json_dump(body, NULL); /* not json_dumps: see sm_json_arena_install */
-	n = asprintf(&answer, "Status: %d %s\r\nContent-Type: application/json\r\n%s%s\r\n%s\n",
-	             status, reason, extra_header ? extra_header : "", extra_header ? "\r\n" : "",
-	             text ? text : "{}");
-	if (n > 0)
-		req->write(req->src, answer, (size_t)n);
-	free(answer);
-	free(text);
-	json_decref(body);
-}
-
 /* An error answer; the reason is logged, never anything secret. */
-static int reject(const struct request *req, int status, const char *extra_header,
-                  const char *message)
+static int reject(const sm_request *req, int status, const char *extra_header, const char *message)
 {
 	char code[8];
 
 	snprintf(code, sizeof code, "%d", status);
 	sm_log_kv(SM_LOG_WARN, "request rejected", "status", code, "reason", message, SM_LOG_END);
-	respond(req, status, extra_header,
-	        json_pack("{s:s,s:s}", "status", "error", "message", message));
+	sm_request_respond(req, status, extra_header,
+	                   json_pack("{s:s,s:s}", "status", "error", "message", message));
 	return SM_EXIT_OK; /* the request was answered */
 }
 
 /* The driver named by PATH_INFO: NULL for auto-detect; *unknown when the
  * name is not one a URL may use. */
-static const sm_driver *route(const struct request *req, bool *unknown)
+static const sm_driver *route(const sm_request *req, bool *unknown)
 {
 	const char *path = req->param(req->src, "PATH_INFO");
 	char name[64];
@@ -137,7 +86,7 @@ static const sm_driver *route(const struct request *req, bool *unknown)
 	return d;
 }
 
-static bool json_content_type(const struct request *req)
+static bool json_content_type(const sm_request *req)
 {
 	const char *ct = req->param(req->src, "CONTENT_TYPE");
 	char type[128];
@@ -167,7 +116,7 @@ static void writer_close(struct writer *w)
 
 /* A request on its way: checked and parsed, waiting for the store. */
 struct pending {
-	struct request req;
+	sm_request req;
 	char trace[SM_TRACE_LEN + 1];
 	const sm_driver *used;
 	sm_alert_batch batch;
@@ -259,11 +208,12 @@ done:
 		writer_close(w);
 }
 
-static void config_error(const struct request *req, const char *message)
+static void config_error(const sm_request *req, const char *message)
 {
 	sm_log_kv(SM_LOG_ERROR, "bad configuration", "error", message, SM_LOG_END);
-	respond(req, 500, NULL,
-	        json_pack("{s:s,s:s}", "status", "error", "message", "server misconfigured"));
+	sm_request_respond(
+	    req, 500, NULL,
+	    json_pack("{s:s,s:s}", "status", "error", "message", "server misconfigured"));
 }
 
 /* The checks of the header comment, in that order, up to the store: a
@@ -271,14 +221,14 @@ static void config_error(const struct request *req, const char *message)
  * with p->status 202 and its parsed batch. */
 static void prepare(struct pending *p)
 {
-	const struct request *req = &p->req;
+	const sm_request *req = &p->req;
 	const sm_auth_request auth = {req->param, req->src};
 	const char *method = req->param(req->src, "REQUEST_METHOD");
 	const char *length = req->param(req->src, "CONTENT_LENGTH");
 	const char *why = NULL;
 	char *body = NULL, *end;
 	const sm_driver *forced;
-	long long limit = max_body(), want;
+	long long limit = sm_request_max_body(), want;
 	json_error_t jerr;
 	sm_error err;
 	size_t got;
@@ -401,10 +351,10 @@ static void finish(struct pending *p)
 				json_array_append(incidents, json_object_get(inc, "id"));
 		}
 		sm_log_kv(SM_LOG_INFO, "payload accepted", "driver", p->used->name, SM_LOG_END);
-		respond(&p->req, 202, NULL,
-		        json_pack("{s:s,s:s,s:I,s:o,s:s}", "status", "accepted", "driver",
-		                  p->used->name, "alerts", (json_int_t)alerts, "incidents",
-		                  incidents, "trace_id", p->trace));
+		sm_request_respond(&p->req, 202, NULL,
+		                   json_pack("{s:s,s:s,s:I,s:o,s:s}", "status", "accepted",
+		                             "driver", p->used->name, "alerts", (json_int_t)alerts,
+		                             "incidents", incidents, "trace_id", p->trace));
 	}
 	sm_batch_clear(&p->batch);
 	json_decref(p->payload);
@@ -426,56 +376,8 @@ static void handle(struct pending *items, size_t n, struct writer *w)
 
 /* --- CGI: the environment, standard input and standard output ------------ */
 
-static const char *cgi_param(void *src, const char *name)
-{
-	(void)src;
-	return getenv(name);
-}
-
-/* Exactly CONTENT_LENGTH bytes, never waiting for end of file, nor longer
- * than the read timeout (src) for all of them: a client that sends a short
- * body and keeps the connection open costs a process that long at most. */
-static size_t cgi_read_body(void *src, char *buf, size_t want, bool *timed_out)
-{
-	const long long *timeout_ms = src;
-	struct timespec start, now;
-	size_t got = 0;
-
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (got < want) {
-		struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
-		long long left;
-		ssize_t n;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = *timeout_ms - ((long long)(now.tv_sec - start.tv_sec) * 1000 +
-		                      (now.tv_nsec - start.tv_nsec) / 1000000);
-		if (left <= 0) {
-			*timed_out = true;
-			break;
-		}
-		n = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
-		if (n == 0 || (n < 0 && errno == EINTR))
-			continue;
-		if (n < 0)
-			break;
-		n = read(STDIN_FILENO, buf + got, want - got);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	return got;
-}
-
-static void cgi_write(void *src, const char *text, size_t len)
-{
-	(void)src;
-	fwrite(text, 1, len, stdout);
-	fflush(stdout);
-}
-
-static const struct request cgi_request = {NULL, cgi_param, cgi_read_body, cgi_write};
+static const sm_request cgi_request = {NULL, sm_request_cgi_param, sm_request_cgi_read_body,
+                                       sm_request_cgi_write};
 
 int cgi_config_error(const char *message)
 {
@@ -487,7 +389,7 @@ int cgi_main(void)
 {
 	struct writer w = {NULL, NULL, false};
 	struct pending p = {.req = cgi_request};
-	long long timeout_ms = read_timeout_ms();
+	long long timeout_ms = sm_request_read_timeout_ms();
 
 	sm_log_init(NULL); /* SM_LOG_LEVEL may come from the dotenv file */
 	if (timeout_ms < 0) {
@@ -583,9 +485,9 @@ int fcgi_main(int argc, char **argv)
 	if (sm_config_load(&config_err) < 0)
 		state.config_error = config_err.msg;
 	sm_log_init(NULL); /* SM_LOG_LEVEL may come from the dotenv file */
-	limit = state.config_error ? 0 : max_body();
+	limit = state.config_error ? 0 : sm_request_max_body();
 	limits.max_body = limit > 0 ? (size_t)limit : 0;
-	limits.read_timeout_ms = state.config_error ? 0 : read_timeout_ms();
+	limits.read_timeout_ms = state.config_error ? 0 : sm_request_read_timeout_ms();
 	if (limits.read_timeout_ms < 0) {
 		state.config_error = "SM_READ_TIMEOUT";
 		limits.read_timeout_ms = 0;

@@ -16,6 +16,7 @@
 #include "sm/json.h"
 #include "sm/json_arena.h"
 #include "sm/log.h"
+#include "sm/request.h"
 #include "sm/stream.h"
 #include "sm/term.h"
 #include "sm-ingest.h"
@@ -65,32 +66,6 @@ struct args {
 	char **operands;
 	int noperands;
 };
-
-long long max_body(void)
-{
-	double v;
-	sm_error err;
-
-	if (sm_config_double("SM_MAX_BODY", DEFAULT_MAX_BODY, &v, &err) < 0 || v < 1 || v > 1e10) {
-		sm_log(SM_LOG_ERROR, "SM_MAX_BODY must be a number of bytes from 1 to 1e10");
-		return -1;
-	}
-	return (long long)v;
-}
-
-long long read_timeout_ms(void)
-{
-	double v;
-	sm_error err;
-
-	if (sm_config_double("SM_READ_TIMEOUT", DEFAULT_READ_TIMEOUT, &v, &err) < 0 || v <= 0 ||
-	    v > 86400) {
-		sm_log(SM_LOG_ERROR, "SM_READ_TIMEOUT must be a number of seconds above 0, "
-		                     "at most 86400");
-		return -1;
-	}
-	return (long long)(v * 1000 + 0.5);
-}
 
 /* --- commands ------------------------------------------------------------ */
 
@@ -309,7 +284,7 @@ static int ingest(struct args *a)
 	sm_stream_opts opts = {.driver = a->driver,
 	                       .dry_run = a->dry_run,
 	                       .queue = a->queue,
-	                       .max_body = max_body(),
+	                       .max_body = sm_request_max_body(),
 	                       .out = stdout,
 	                       .report = report};
 	const char *name = "stdin";

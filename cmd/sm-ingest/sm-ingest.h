@@ -7,15 +7,6 @@
 
 #include "sm/alert.h"
 
-#define DEFAULT_MAX_BODY (1u << 20) /* SM_MAX_BODY default: 1 MiB */
-
-/* The body limit from SM_MAX_BODY (bytes); -1 after a message when bad. */
-long long max_body(void);
-#define DEFAULT_READ_TIMEOUT 30 /* SM_READ_TIMEOUT default, seconds */
-/* How long a request's body may take to arrive, from SM_READ_TIMEOUT
- * (seconds, fractions allowed), in milliseconds; -1 after a message when bad. */
-long long read_timeout_ms(void);
-
 /* Answer a CGI request with a JSON 500 when the configuration is broken
  * (the details go to the log, never to the client). */
 int cgi_config_error(const char *message);

@@ -18,6 +18,7 @@
 #include "sm/json.h"
 #include "sm/log.h"
 #include "sm/pipeline.h"
+#include "sm/pipeline_http.h"
 #include "sm/pipeline_metrics.h"
 #include "sm/pipeline_route.h"
 #include "sm/pipeline_run.h"
@@ -1064,6 +1065,8 @@ int main(int argc, char **argv)
 
 	sm_err_set_progname(argv[0]);
 	sm_log_init("sm-pipeline");
+	if (getenv("GATEWAY_INTERFACE")) /* run by a web server: answer its request */
+		return sm_pipeline_http_cgi(sm_config_load(&err) < 0 ? &err : NULL);
 	if (sm_config_load(&err) < 0)
 		return sm_err_report(SM_EXIT_FAILURE, &err);
 	rc = parse_args(argc, argv, &a);

@@ -31,9 +31,11 @@
  * whose claim was taken again by another worker changes nothing. */
 typedef struct sm_inbox_item {
 	long long id;
-	json_t *envelope;   /* owned: sm_inbox_item_clear */
-	long long attempts; /* claims so far, this one included */
-	char run_id[40];    /* the run of an earlier attempt; "" for none */
+	json_t *envelope;    /* owned: sm_inbox_item_clear */
+	long long attempts;  /* claims so far, this one included */
+	char run_id[40];     /* the run of an earlier attempt, or the id the queuing
+	                        request promised (sm_inbox_put_run); "" for none */
+	char definition[80]; /* the definition named when queued or routed; "" for none */
 	char worker[128];
 	char claimed_at[40];
 } sm_inbox_item;
@@ -44,6 +46,12 @@ int sm_inbox_put(sm_store *store, json_t *env, sm_error *err);
  * its trace id. */
 int sm_inbox_put_text(sm_store *store, const char *text, size_t len, const char *trace_id,
                       sm_error *err);
+
+/* Queue env with the id its run is to have and, when not NULL, the
+ * definition it is to run instead of the routed one (an HTTP trigger
+ * answers with the run id before a worker takes the item). */
+int sm_inbox_put_run(sm_store *store, json_t *env, const char *run_id, const char *definition,
+                     sm_error *err);
 
 /* Claim the oldest pending item that is due, or a claim older than stale_s
  * seconds: 1 with *item set, 0 when there is none, -1 with err. An item

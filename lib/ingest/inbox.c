@@ -55,6 +55,29 @@ int sm_inbox_put(sm_store *store, json_t *env, sm_error *err)
 	return rc;
 }
 
+int sm_inbox_put_run(sm_store *store, json_t *env, const char *run_id, const char *definition,
+                     sm_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sm_inbox_put(store, env, err) < 0)
+		return -1;
+	st = sm_store_prepare(store, "UPDATE inbox SET run_id = ?2, definition = ?3 WHERE id = ?1",
+	                      err);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, sqlite3_last_insert_rowid(sm_store_db(store)));
+	sqlite3_bind_text(st, 2, run_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, definition, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	if (rc < 0)
+		sm_error_set(err, "%s: %s", sm_store_path(store),
+		             sqlite3_errmsg(sm_store_db(store)));
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static void now_plus(char buf[SM_RFC3339_LEN], double seconds)
 {
 	struct timespec ts;
@@ -105,7 +128,7 @@ int sm_inbox_claim(sm_store *store, const char *worker, double stale_s, sm_inbox
 	    " WHERE (state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?2))"
 	    " OR (state = 'claimed' AND coalesce(heartbeat_at, claimed_at) < ?3)"
 	    " ORDER BY id LIMIT 1)"
-	    " RETURNING id, envelope, attempts, coalesce(run_id, '')",
+	    " RETURNING id, envelope, attempts, coalesce(run_id, ''), coalesce(definition, '')",
 	    err);
 	int rc = -1, step;
 
@@ -124,6 +147,8 @@ int sm_inbox_claim(sm_store *store, const char *worker, double stale_s, sm_inbox
 		item->envelope = json_loads((const char *)sqlite3_column_text(st, 1), 0, &jerr);
 		item->attempts = sqlite3_column_int64(st, 2);
 		snprintf(item->run_id, sizeof item->run_id, "%s", sqlite3_column_text(st, 3));
+		snprintf(item->definition, sizeof item->definition, "%s",
+		         sqlite3_column_text(st, 4));
 		snprintf(item->worker, sizeof item->worker, "%s", worker);
 		snprintf(item->claimed_at, sizeof item->claimed_at, "%s", now);
 		rc = 1;

@@ -358,7 +358,11 @@ static void fresh_run(struct worker *w, const sm_inbox_item *item)
 	const char *name, *start;
 	bool nothing;
 
-	if (sm_pipeline_route(w->store, env, w->opts->definition, &route, &err) != SM_EXIT_OK) {
+	const char *forced = w->opts->definition ? w->opts->definition
+	                     : *item->definition ? item->definition
+	                                         : NULL;
+
+	if (sm_pipeline_route(w->store, env, forced, &route, &err) != SM_EXIT_OK) {
 		finish_fail(w, item, NULL, err.msg);
 		return;
 	}
@@ -381,7 +385,11 @@ static void fresh_run(struct worker *w, const sm_inbox_item *item)
 		finish_done(w, item, NULL);
 		goto out;
 	}
-	if (sm_pipeline_new_run_id(run_id) < 0) {
+	/* An id promised when the item was queued (or recorded by a worker
+	 * that died before its run was) is the run's. */
+	if (*item->run_id)
+		snprintf(run_id, sizeof run_id, "%.36s", item->run_id);
+	else if (sm_pipeline_new_run_id(run_id) < 0) {
 		finish_fail(w, item, NULL, "no randomness for a run id");
 		goto out;
 	}

@@ -213,12 +213,42 @@ static void concurrent_workers_claim_each_item_once(void **state)
 	sm_store_close(store);
 }
 
+/* An item queued with a promised run id and a definition is claimed with
+ * both; one without has neither. */
+static void put_run_promises_the_run(void **state)
+{
+	sm_store *store;
+	sm_error err;
+	json_t *env = json_pack("{s:i}", "v", 1);
+	sm_inbox_item a, b;
+
+	(void)state;
+	assert_int_equal(sm_store_open(path, &store, &err), 0);
+	assert_int_equal(sm_store_exec(store, "DELETE FROM inbox", &err), 0);
+	assert_int_equal(
+	    sm_inbox_put_run(store, env, "11111111-2222-4333-8444-555555555555", "direct", &err),
+	    0);
+	assert_int_equal(
+	    sm_inbox_put_run(store, env, "11111111-2222-4333-8444-666666666666", NULL, &err), 0);
+	json_decref(env);
+	assert_int_equal(sm_inbox_claim(store, "w1", 600, &a, &err), 1);
+	assert_string_equal(a.run_id, "11111111-2222-4333-8444-555555555555");
+	assert_string_equal(a.definition, "direct");
+	assert_int_equal(sm_inbox_claim(store, "w1", 600, &b, &err), 1);
+	assert_string_equal(b.run_id, "11111111-2222-4333-8444-666666666666");
+	assert_string_equal(b.definition, "");
+	sm_inbox_item_clear(&a);
+	sm_inbox_item_clear(&b);
+	sm_store_close(store);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(put_claim_finish),
 	    cmocka_unit_test(heartbeats_keep_a_claim),
 	    cmocka_unit_test(concurrent_workers_claim_each_item_once),
+	    cmocka_unit_test(put_run_promises_the_run),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
