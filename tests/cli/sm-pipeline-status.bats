@@ -205,3 +205,157 @@ runs: 1 failed in the last day
 	[ "${lines[2]}" = "  load             WARNING  2 h ago      Load average: 4.00" ]
 	[ "${#lines[2]}" -eq 59 ]
 }
+
+# --- prune --------------------------------------------------------------------------
+
+# Every table prune looks at, with its row count.
+counts() {
+	for t in check_runs stage_executions pipeline_runs alert_history notification_deliveries \
+		inbox incidents alerts; do
+		printf '%s=%s ' "$t" "$(sql "SELECT count(*) FROM $t")"
+	done
+}
+
+# A store with something old of every kind, and as much that must stay.
+old_store() {
+	host cli-warn
+	sm-check memory load >/dev/null || true
+	sm-check memory load >/dev/null || true
+	age check_runs executed_at '-40 days'
+	host cli-ok
+	sm-check memory >/dev/null
+	# Queue items: one done and one failed, both with their runs; one pending.
+	definitions
+	queued A
+	sm-pipeline work --once --definition pass >/dev/null
+	queued B
+	sm-pipeline work --once --definition broken >/dev/null 2>&1
+	queued C
+	age pipeline_runs created_at '-40 days'
+	age inbox created_at '-10 days'
+	# An incident notified (a failed delivery), then resolved: all old.
+	sm-notify channel add hook generic webhook_url=http://127.0.0.1:9/hook retries=0 \
+		repeat_interval=0 >/dev/null
+	am_payload DiskFull db-02 firing critical | sm-ingest | sm-notify >/dev/null 2>&1 || true
+	am_payload DiskFull db-02 resolved critical | sm-ingest >/dev/null
+	age alert_history at '-200 days'
+	age incidents updated_at '-200 days'
+	age notification_deliveries created_at '-100 days'
+	# A delivery of an open incident, as old: it stays.
+	am_payload A db-01 firing warning | sm-ingest | sm-notify >/dev/null 2>&1 || true
+	age notification_deliveries created_at '-100 days'
+}
+
+@test "prune with the default retention: old rows of every kind go, the newest checks, open incidents and waiting work stay" {
+	old_store
+	before=$(counts)
+	[ "$before" = "check_runs=5 stage_executions=2 pipeline_runs=2 alert_history=5 notification_deliveries=2 inbox=3 incidents=4 alerts=4 " ]
+	run --separate-stderr sm-pipeline prune --dry-run
+	[ "$status" -eq 0 ]
+	[ "$output" = "check_runs                        2 to remove (dry run)
+stage_executions                  1 to remove (dry run)
+pipeline_runs                     1 to remove (dry run)
+alert_history                     2 to remove (dry run)
+notification_deliveries           1 to remove (dry run)
+inbox                             1 to remove (dry run)" ]
+	[ "$(counts)" = "$before" ]
+	run --separate-stderr sm-pipeline prune
+	[ "$status" -eq 0 ]
+	[ "$output" = "check_runs                        2 removed
+stage_executions                  1 removed
+pipeline_runs                     1 removed
+alert_history                     2 removed
+notification_deliveries           1 removed
+inbox                             1 removed" ]
+	[ -z "$stderr" ]
+	# The newest result of each (host, checker) stays, however old.
+	[ "$(sql "SELECT id, hostname, checker FROM check_runs ORDER BY id")" = "3	cli-warn	memory
+4	cli-warn	load
+5	cli-ok	memory" ]
+	# The failed run stays with its failed queue item; the pending item too.
+	[ "$(sql "SELECT status FROM pipeline_runs")" = failed ]
+	[ "$(sql "SELECT count(*) FROM stage_executions s JOIN pipeline_runs r ON r.id = s.run")" = 1 ]
+	[ "$(sql "SELECT group_concat(state, ' ') FROM inbox ORDER BY id")" = "failed pending" ]
+	# History and deliveries of the resolved incident go; the open ones' stay.
+	[ "$(sql "SELECT DISTINCT i.status FROM alert_history h JOIN alerts a ON a.id = h.alert_id JOIN incidents i ON i.id = a.incident_id")" = open ]
+	[ "$(sql "SELECT i.title, i.status FROM notification_deliveries d JOIN incidents i ON i.id = d.incident_id")" = "A on db-01	open" ]
+	[ "$(sql "SELECT count(*) FROM incidents")" = 4 ]
+	# Nothing more to remove.
+	run --separate-stderr sm-pipeline prune --json
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json_get 'd["dry_run"], sorted(set(d["removed"].values())), sorted(d["before"])')" = '[false, [0], ["check_runs", "deliveries", "history", "queue", "runs"]]' ]
+}
+
+@test "prune: SM_RETENTION overrides some kinds, --older-than all of them; --json reports the cutoffs" {
+	old_store
+	# Only check results kept for less than the default.
+	SM_RETENTION=check_runs=1h,queue=30d run --separate-stderr sm-pipeline prune --dry-run --json
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json_get 'd["dry_run"], d["removed"]')" = '[true, {"check_runs": 2, "stage_executions": 1, "pipeline_runs": 1, "alert_history": 2, "notification_deliveries": 1, "inbox": 0}]' ]
+	day=$(date -u -d '-30 days' +%Y-%m-%d)
+	[[ "$(echo "$output" | json_get 'd["before"]["queue"]')" =~ ^${day}T[0-9:]{8}Z$ ]]
+	SM_RETENTION=runs=41d,history=201d,deliveries=101d run --separate-stderr sm-pipeline prune --json
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json_get 'd["removed"]')" = '{"check_runs": 2, "stage_executions": 0, "pipeline_runs": 0, "alert_history": 0, "notification_deliveries": 0, "inbox": 1}' ]
+	# Everything older than a minute: still the newest checks and open work stay.
+	sm-check memory >/dev/null
+	age check_runs executed_at '-2 minutes' "id = (SELECT max(id) FROM check_runs)"
+	run --separate-stderr sm-pipeline prune --older-than 60s
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "check_runs                        1 removed" ]
+	[ "$(sql "SELECT count(*) FROM check_runs")" = 3 ]
+	[ "$(sql "SELECT group_concat(state, ' ') FROM inbox ORDER BY id")" = "failed pending" ]
+	[ "$(sql "SELECT count(*) FROM pipeline_runs")" = 1 ]
+}
+
+@test "prune: a malformed SM_RETENTION or --older-than is one line, 64, and removes nothing" {
+	old_store
+	before=$(counts)
+	while IFS='|' read -r retention older message; do
+		if [ -n "$older" ]; then
+			SM_RETENTION=$retention run --separate-stderr sm-pipeline prune --older-than "$older"
+		else
+			SM_RETENTION=$retention run --separate-stderr sm-pipeline prune
+		fi
+		[ "$status" -eq 64 ]
+		[ -z "$output" ]
+		[ "$stderr" = "sm-pipeline: $message" ]
+	done <<-'CASES'
+		check_runs=30 days||SM_RETENTION: check_runs: expected a duration such as 90s, 15m, 4h or 7d, got '30 days'
+		checks=30d||SM_RETENTION: unknown kind 'checks' (expected check_runs, runs, history, deliveries or queue)
+		check_runs||SM_RETENTION: expected KIND=DURATION, got 'check_runs'
+		runs=-1d||SM_RETENTION: runs: expected a duration such as 90s, 15m, 4h or 7d, got '-1d'
+		|7w|--older-than: expected a duration such as 90s, 15m, 4h or 7d, got '7w'
+		|1dd|--older-than: expected a duration such as 90s, 15m, 4h or 7d, got '1dd'
+		|99999999999d|--older-than: expected a duration such as 90s, 15m, 4h or 7d, got '99999999999d'
+		queue=1x|1d|SM_RETENTION: queue: expected a duration such as 90s, 15m, 4h or 7d, got '1x'
+	CASES
+	run --separate-stderr sm-pipeline prune now
+	[ "$status" -eq 64 ]
+	[ "$stderr" = "sm-pipeline: usage: sm-pipeline prune [--older-than DURATION] [--dry-run] [--vacuum] [--json]" ]
+	[ "$(counts)" = "$before" ]
+}
+
+@test "prune --vacuum gives the freed space back: the file shrinks" {
+	host cli-ok
+	sm-check memory >/dev/null
+	# Many old results (copies of the real one), as months of a cron job.
+	sql "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
+	     INSERT INTO check_runs (checker, hostname, status, message, metrics, executed_at)
+	     SELECT checker, hostname, status, message, printf('%.*c', 2000, 'x'),
+	            strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-60 days')
+	     FROM check_runs, n"
+	run --separate-stderr sm-pipeline prune --vacuum --json
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json_get 'd["removed"]["check_runs"]')" = 3000 ]
+	before=$(echo "$output" | json_get 'd["size_before"]')
+	after=$(echo "$output" | json_get 'd["size_after"]')
+	[ "$before" -gt 6000000 ]
+	[ "$after" -lt 1000000 ]
+	[ "$after" -eq "$(stat -c %s "$SM_DB")" ]
+	# Without --vacuum the file keeps its size (the pages are reused).
+	run --separate-stderr sm-pipeline prune --older-than 1s
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "check_runs                        0 removed" ]
+	[ "${#lines[@]}" -eq 6 ]
+}
