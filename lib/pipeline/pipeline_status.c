@@ -25,65 +25,76 @@ static json_t *column_text(sqlite3_stmt *st, int col)
 	return s ? json_string((const char *)s) : json_null();
 }
 
+/* Step st (bound to the pair before, if any) for the next pair: 1 with a
+ * row, 0 at the end, -1 on an error. */
+static int step_pair(sqlite3_stmt *st, const json_t *before)
+{
+	int step;
+
+	sqlite3_reset(st);
+	if (before) {
+		sqlite3_bind_text(st, 1, json_string_value(json_object_get(before, "checker")), -1,
+		                  SQLITE_TRANSIENT);
+		if (sqlite3_bind_parameter_count(st) > 1)
+			sqlite3_bind_text(st, 2,
+			                  json_string_value(json_object_get(before, "hostname")),
+			                  -1, SQLITE_TRANSIENT);
+	}
+	step = sqlite3_step(st);
+	return step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : -1;
+}
+
 int sm_pipeline_status_latest(sm_store *store, json_t **rows, sm_error *err)
 {
 	/* The distinct pairs are walked in the index (checker, hostname,
-	 * executed_at) by seeking past each one: a GROUP BY would read every
-	 * row of the index. */
-	sqlite3_stmt *first = sm_store_prepare(
-	    store, "SELECT checker, hostname FROM check_runs ORDER BY checker, hostname LIMIT 1",
-	    err);
-	sqlite3_stmt *next = sm_store_prepare(store,
-	                                      "SELECT checker, hostname FROM check_runs"
-	                                      " WHERE (checker, hostname) > (?1, ?2)"
-	                                      " ORDER BY checker, hostname LIMIT 1",
-	                                      err);
-	sqlite3_stmt *newest =
-	    sm_store_prepare(store,
-	                     "SELECT id, status, message, executed_at"
-	                     " FROM check_runs WHERE checker = ?1 AND hostname = ?2"
-	                     " ORDER BY executed_at DESC, id DESC LIMIT 1",
-	                     err);
-	sqlite3_stmt *walk = first;
-	int rc = -1, step;
+	 * executed_at) by seeking past each one: the next hostname of the same
+	 * checker, else the first of the next checker. A GROUP BY would read
+	 * every row of the index, and a row-value comparison on both columns
+	 * seeks by the checker alone and reads all of its rows. */
+	static const char *const sql[] = {
+	    "SELECT checker, hostname FROM check_runs ORDER BY checker, hostname LIMIT 1",
+	    "SELECT checker, hostname FROM check_runs WHERE checker = ?1 AND hostname > ?2"
+	    " ORDER BY hostname LIMIT 1",
+	    "SELECT checker, hostname FROM check_runs WHERE checker > ?1"
+	    " ORDER BY checker, hostname LIMIT 1",
+	    "SELECT id, status, message, executed_at FROM check_runs"
+	    " WHERE checker = ?1 AND hostname = ?2 ORDER BY executed_at DESC, id DESC LIMIT 1",
+	};
+	enum { FIRST, NEXT_HOST, NEXT_CHECKER, NEWEST };
+	sqlite3_stmt *st[4] = {NULL}, *cur;
+	int rc = -1, found;
 
 	*rows = json_array();
-	if (!first || !next || !newest)
-		goto done;
-	while ((step = sqlite3_step(walk)) == SQLITE_ROW) {
-		json_t *row = json_object();
-		json_object_set_new(row, "checker", column_text(walk, 0));
-		json_object_set_new(row, "hostname", column_text(walk, 1));
-		json_array_append_new(*rows, row);
-		sqlite3_reset(newest);
-		sqlite3_bind_text(newest, 1, json_string_value(json_object_get(row, "checker")), -1,
-		                  SQLITE_STATIC);
-		sqlite3_bind_text(newest, 2, json_string_value(json_object_get(row, "hostname")),
-		                  -1, SQLITE_STATIC);
-		if (sqlite3_step(newest) != SQLITE_ROW) {
-			store_error(store, err);
+	for (int i = 0; i < 4; i++)
+		if (!(st[i] = sm_store_prepare(store, sql[i], err)))
 			goto done;
+	cur = st[FIRST];
+	found = step_pair(cur, NULL);
+	while (found == 1) {
+		json_t *row = json_object();
+		json_object_set_new(row, "checker", column_text(cur, 0));
+		json_object_set_new(row, "hostname", column_text(cur, 1));
+		json_array_append_new(*rows, row);
+		if (step_pair(st[NEWEST], row) != 1)
+			break;
+		json_object_set_new(row, "id", json_integer(sqlite3_column_int64(st[NEWEST], 0)));
+		json_object_set_new(row, "status", column_text(st[NEWEST], 1));
+		json_object_set_new(row, "message", column_text(st[NEWEST], 2));
+		json_object_set_new(row, "executed_at", column_text(st[NEWEST], 3));
+		cur = st[NEXT_HOST];
+		if ((found = step_pair(cur, row)) == 0) {
+			cur = st[NEXT_CHECKER];
+			found = step_pair(cur, row);
 		}
-		json_object_set_new(row, "id", json_integer(sqlite3_column_int64(newest, 0)));
-		json_object_set_new(row, "status", column_text(newest, 1));
-		json_object_set_new(row, "message", column_text(newest, 2));
-		json_object_set_new(row, "executed_at", column_text(newest, 3));
-		sqlite3_reset(next);
-		sqlite3_bind_text(next, 1, json_string_value(json_object_get(row, "checker")), -1,
-		                  SQLITE_STATIC);
-		sqlite3_bind_text(next, 2, json_string_value(json_object_get(row, "hostname")), -1,
-		                  SQLITE_STATIC);
-		walk = next;
 	}
-	if (step != SQLITE_DONE) {
+	if (found != 0) {
 		store_error(store, err);
 		goto done;
 	}
 	rc = 0;
 done:
-	sqlite3_finalize(first);
-	sqlite3_finalize(next);
-	sqlite3_finalize(newest);
+	for (int i = 0; i < 4; i++)
+		sqlite3_finalize(st[i]);
 	if (rc < 0) {
 		json_decref(*rows);
 		*rows = NULL;
@@ -224,67 +235,87 @@ static int add_hosts(sm_store *store, json_t *status, time_t now, enum sm_status
 }
 
 /* An open incident is one not yet resolved or closed: acknowledged ones
- * are still open problems. */
-#define OPEN_INCIDENT "(status = 'open' OR status = 'acknowledged')"
+ * are still open problems. Both queries read the index (status, severity,
+ * updated_at) alone: counting scans the open entries, listing seeks the
+ * newest of each status and severity. */
+static const char *const open_statuses[] = {"open", "acknowledged"};
+static const char *const severities[] = {"critical", "warning", "info"};
+
+#define OPEN_OF(sev_status)                                                                        \
+	"SELECT * FROM (SELECT id, title, status, severity, updated_at FROM incidents"             \
+	" WHERE status = '" sev_status "' AND severity = ?1 ORDER BY updated_at DESC, id DESC"     \
+	" LIMIT ?2)"
+
+static int count_incidents(sm_store *store, json_t *inc, enum sm_status_level *level, sm_error *err)
+{
+	sqlite3_stmt *st = sm_store_prepare(
+	    store, "SELECT severity, count(*) FROM incidents WHERE status = ?1 GROUP BY severity",
+	    err);
+	long long open = 0;
+	int step = SQLITE_DONE;
+
+	if (!st)
+		return -1;
+	for (size_t i = 0; step == SQLITE_DONE && i < 2; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, open_statuses[i], -1, SQLITE_STATIC);
+		while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *sev = (const char *)sqlite3_column_text(st, 0);
+			long long n = sqlite3_column_int64(st, 1);
+			open += n;
+			if (sev && json_object_get(inc, sev))
+				json_object_set_new(
+				    inc, sev,
+				    json_integer(json_integer_value(json_object_get(inc, sev)) +
+				                 n));
+			if (n > 0)
+				*level = worse(*level, level_of(sev));
+		}
+	}
+	sqlite3_finalize(st);
+	json_object_set_new(inc, "open", json_integer(open));
+	return step == SQLITE_DONE ? 0 : store_error(store, err);
+}
 
 static int add_incidents(sm_store *store, json_t *status, time_t now, enum sm_status_level *level,
                          sm_error *err)
 {
 	json_t *inc = json_object(), *latest = json_array();
-	sqlite3_stmt *count = sm_store_prepare(
-	    store,
-	    "SELECT severity, count(*) FROM incidents WHERE " OPEN_INCIDENT " GROUP BY severity",
-	    err);
-	sqlite3_stmt *list =
-	    count ? sm_store_prepare(
-	                store,
-	                "SELECT id, title, status, severity, updated_at FROM incidents"
-	                " WHERE " OPEN_INCIDENT
-	                " ORDER BY severity = 'critical' DESC, severity = 'warning' DESC,"
-	                " updated_at DESC, id DESC LIMIT ?1",
-	                err)
-	          : NULL;
-	long long open = 0;
-	int rc = -1, step;
+	sqlite3_stmt *list = NULL;
+	int rc = -1, step = SQLITE_DONE;
 
-	json_object_set_new(inc, "open", json_integer(0));
-	json_object_set_new(inc, "critical", json_integer(0));
-	json_object_set_new(inc, "warning", json_integer(0));
-	json_object_set_new(inc, "info", json_integer(0));
 	json_object_set_new(status, "incidents", inc);
-	if (!list)
-		goto done;
-	while ((step = sqlite3_step(count)) == SQLITE_ROW) {
-		const char *sev = (const char *)sqlite3_column_text(count, 0);
-		long long n = sqlite3_column_int64(count, 1);
-		open += n;
-		if (sev && json_object_get(inc, sev))
-			json_object_set_new(inc, sev, json_integer(n));
-		*level = worse(*level, level_of(sev));
-	}
-	if (step != SQLITE_DONE)
-		goto fail;
-	json_object_set_new(inc, "open", json_integer(open));
-	sqlite3_bind_int(list, 1, SM_STATUS_INCIDENTS);
-	while ((step = sqlite3_step(list)) == SQLITE_ROW) {
-		json_t *o = json_object();
-		json_object_set_new(o, "id", json_integer(sqlite3_column_int64(list, 0)));
-		json_object_set_new(o, "title", column_text(list, 1));
-		json_object_set_new(o, "status", column_text(list, 2));
-		json_object_set_new(o, "severity", column_text(list, 3));
-		json_object_set_new(o, "updated_at", column_text(list, 4));
-		set_time(o, "updated_at", "age_seconds", now);
-		json_array_append_new(latest, o);
-	}
-	if (step != SQLITE_DONE)
-		goto fail;
-	rc = 0;
-	goto done;
-fail:
-	store_error(store, err);
-done:
+	json_object_set_new(inc, "open", json_integer(0));
+	for (size_t i = 0; i < sizeof severities / sizeof severities[0]; i++)
+		json_object_set_new(inc, severities[i], json_integer(0));
 	json_object_set_new(inc, "latest", latest);
-	sqlite3_finalize(count);
+	if (count_incidents(store, inc, level, err) < 0)
+		return -1;
+	/* The most severe first, then the most recently changed. */
+	list = sm_store_prepare(store,
+	                        OPEN_OF("open") " UNION ALL " OPEN_OF(
+	                            "acknowledged") " ORDER BY 5 DESC, 1 DESC LIMIT ?2",
+	                        err);
+	if (!list)
+		return -1;
+	for (size_t i = 0; step == SQLITE_DONE && i < sizeof severities / sizeof severities[0] &&
+	                   json_array_size(latest) < SM_STATUS_INCIDENTS;
+	     i++) {
+		sqlite3_reset(list);
+		sqlite3_bind_text(list, 1, severities[i], -1, SQLITE_STATIC);
+		sqlite3_bind_int(list, 2, SM_STATUS_INCIDENTS - (int)json_array_size(latest));
+		while ((step = sqlite3_step(list)) == SQLITE_ROW) {
+			json_t *o = json_object();
+			json_object_set_new(o, "id", json_integer(sqlite3_column_int64(list, 0)));
+			json_object_set_new(o, "title", column_text(list, 1));
+			json_object_set_new(o, "status", column_text(list, 2));
+			json_object_set_new(o, "severity", column_text(list, 3));
+			json_object_set_new(o, "updated_at", column_text(list, 4));
+			set_time(o, "updated_at", "age_seconds", now);
+			json_array_append_new(latest, o);
+		}
+	}
+	rc = step == SQLITE_DONE ? 0 : store_error(store, err);
 	sqlite3_finalize(list);
 	return rc;
 }
