@@ -999,10 +999,9 @@ static int prune_command(struct args *a)
 {
 	sm_pipeline_retention retention;
 	sm_store *store = NULL;
-	json_t *report = NULL, *n;
+	json_t *report = NULL;
 	sm_error err = {0};
 	long long before = 0, after = 0;
-	const char *table;
 	int rc;
 
 	if (a->noperands != 1)
@@ -1042,6 +1041,8 @@ static int prune_command(struct args *a)
 	if (a->json) {
 		sm_envelope_write(stdout, report, NULL);
 	} else {
+		const char *table;
+		json_t *n;
 		json_object_foreach(json_object_get(report, "removed"), table, n)
 		{
 			printf("%-24s %10lld %s\n", table, (long long)json_integer_value(n),
