@@ -961,7 +961,7 @@ static int route_command(struct args *a)
  * status is the worst open problem, 3 when the store cannot be read. */
 static int status_command(struct args *a)
 {
-	enum sm_status_level level = SM_STATUS_UNKNOWN;
+	enum sm_status level = SM_UNKNOWN;
 	sm_store *store = NULL;
 	json_t *status = NULL;
 	sm_error err = {0};
@@ -973,8 +973,8 @@ static int status_command(struct args *a)
 		sm_store_close(store);
 		if (!a->json)
 			printf("SM UNKNOWN - %s\n", err.msg);
-		sm_err_report(SM_STATUS_UNKNOWN, &err);
-		return SM_STATUS_UNKNOWN;
+		sm_err_report(SM_UNKNOWN, &err);
+		return SM_UNKNOWN;
 	}
 	sm_store_close(store);
 	if (a->json)

@@ -14,20 +14,12 @@
 #include <stdio.h>
 #include <time.h>
 #include <jansson.h>
+#include "sm/check.h" /* enum sm_status */
 #include "sm/store.h"
 
 /* How many open incidents and recent runs the summary lists. */
 #define SM_STATUS_INCIDENTS 10
 #define SM_STATUS_RUNS      5
-
-/* The overall status: the worst open problem. */
-enum sm_status_level {
-	SM_STATUS_OK = 0,       /* nothing open */
-	SM_STATUS_WARNING = 1,  /* a warning or unknown check, a warning incident,
-	                         * failed queue items, a run failed in the last day */
-	SM_STATUS_CRITICAL = 2, /* a critical check or incident */
-	SM_STATUS_UNKNOWN = 3,  /* the store cannot be read */
-};
 
 /* Each (hostname, checker)'s newest check_runs row, ordered by checker
  * then hostname, as {"id","checker","hostname","status","message",
@@ -35,16 +27,18 @@ enum sm_status_level {
 int sm_pipeline_status_latest(sm_store *store, json_t **rows, sm_error *err);
 
 /* The summary at time now as one JSON object (times RFC 3339 UTC, ages in
- * seconds; sm-pipeline(1) lists the members); *level is its status. */
-int sm_pipeline_status(sm_store *store, time_t now, json_t **out, enum sm_status_level *level,
+ * seconds; sm-pipeline(1) lists the members). *level is the worst open
+ * problem, as a monitoring plugin's status: SM_WARNING for a warning or
+ * unknown check result, a warning incident, failed queue items or a run
+ * failed in the last day; SM_CRITICAL for a critical check result or
+ * incident; SM_OK for none. On an error, SM_UNKNOWN. */
+int sm_pipeline_status(sm_store *store, time_t now, json_t **out, enum sm_status *level,
                        sm_error *err);
 
 /* The summary for a person: local time, "5 min ago", colour when asked,
  * messages cut to width columns (0: no limit). */
 void sm_pipeline_status_print(const json_t *status, FILE *out, bool color, int width);
 
-/* "OK", "WARNING", "CRITICAL", "UNKNOWN". */
-const char *sm_pipeline_status_name(enum sm_status_level level);
 /* "5 s ago", "12 min ago", "3 h ago", "9 d ago" (hours up to two days). */
 void sm_pipeline_status_age(char *buf, size_t size, long long seconds);
 

@@ -121,16 +121,16 @@ static void set_time(json_t *o, const char *name, const char *age_name, time_t n
 	json_object_set_new(o, age_name, json_integer(now > ts.tv_sec ? now - ts.tv_sec : 0));
 }
 
-static enum sm_status_level worse(enum sm_status_level a, enum sm_status_level b)
+static enum sm_status worse(enum sm_status a, enum sm_status b)
 {
 	return a > b ? a : b;
 }
 
-static enum sm_status_level level_of(const char *status)
+static enum sm_status level_of(const char *status)
 {
 	if (!status || strcmp(status, "ok") == 0 || strcmp(status, "info") == 0)
-		return SM_STATUS_OK;
-	return strcmp(status, "critical") == 0 ? SM_STATUS_CRITICAL : SM_STATUS_WARNING;
+		return SM_OK;
+	return strcmp(status, "critical") == 0 ? SM_CRITICAL : SM_WARNING;
 }
 
 /* The host named name in hosts, added when missing. */
@@ -182,7 +182,7 @@ static json_t *sorted_hosts(json_t *hosts)
 	return out;
 }
 
-static int add_hosts(sm_store *store, json_t *status, time_t now, enum sm_status_level *level,
+static int add_hosts(sm_store *store, json_t *status, time_t now, enum sm_status *level,
                      sm_error *err)
 {
 	json_t *hosts = json_array(), *rows = NULL, *row;
@@ -246,7 +246,7 @@ static const char *const severities[] = {"critical", "warning", "info"};
 	" WHERE status = '" sev_status "' AND severity = ?1 ORDER BY updated_at DESC, id DESC"     \
 	" LIMIT ?2)"
 
-static int count_incidents(sm_store *store, json_t *inc, enum sm_status_level *level, sm_error *err)
+static int count_incidents(sm_store *store, json_t *inc, enum sm_status *level, sm_error *err)
 {
 	sqlite3_stmt *st = sm_store_prepare(
 	    store, "SELECT severity, count(*) FROM incidents WHERE status = ?1 GROUP BY severity",
@@ -277,7 +277,7 @@ static int count_incidents(sm_store *store, json_t *inc, enum sm_status_level *l
 	return step == SQLITE_DONE ? 0 : store_error(store, err);
 }
 
-static int add_incidents(sm_store *store, json_t *status, time_t now, enum sm_status_level *level,
+static int add_incidents(sm_store *store, json_t *status, time_t now, enum sm_status *level,
                          sm_error *err)
 {
 	json_t *inc = json_object(), *latest = json_array();
@@ -320,7 +320,7 @@ static int add_incidents(sm_store *store, json_t *status, time_t now, enum sm_st
 	return rc;
 }
 
-static int add_queue(sm_store *store, json_t *status, enum sm_status_level *level, sm_error *err)
+static int add_queue(sm_store *store, json_t *status, enum sm_status *level, sm_error *err)
 {
 	static const char *const states[] = {"pending", "claimed", "failed"};
 	json_t *queue = json_object();
@@ -341,11 +341,11 @@ static int add_queue(sm_store *store, json_t *status, enum sm_status_level *leve
 	}
 	sqlite3_finalize(st);
 	if (json_integer_value(json_object_get(queue, "failed")) > 0)
-		*level = worse(*level, SM_STATUS_WARNING);
+		*level = worse(*level, SM_WARNING);
 	return 0;
 }
 
-static int add_runs(sm_store *store, json_t *status, time_t now, enum sm_status_level *level,
+static int add_runs(sm_store *store, json_t *status, time_t now, enum sm_status *level,
                     sm_error *err)
 {
 	json_t *runs = json_object(), *latest = json_array();
@@ -374,7 +374,7 @@ static int add_runs(sm_store *store, json_t *status, time_t now, enum sm_status_
 	}
 	json_object_set_new(runs, "failed_last_day", json_integer(sqlite3_column_int64(failed, 0)));
 	if (sqlite3_column_int64(failed, 0) > 0)
-		*level = worse(*level, SM_STATUS_WARNING);
+		*level = worse(*level, SM_WARNING);
 	sqlite3_bind_int(list, 1, SM_STATUS_RUNS);
 	while ((step = sqlite3_step(list)) == SQLITE_ROW) {
 		json_t *o = json_object();
@@ -397,22 +397,14 @@ done:
 	return rc;
 }
 
-const char *sm_pipeline_status_name(enum sm_status_level level)
-{
-	static const char *const names[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
-
-	return names[level <= SM_STATUS_UNKNOWN ? level : SM_STATUS_UNKNOWN];
-}
-
-int sm_pipeline_status(sm_store *store, time_t now, json_t **out, enum sm_status_level *level,
+int sm_pipeline_status(sm_store *store, time_t now, json_t **out, enum sm_status *level,
                        sm_error *err)
 {
 	struct timespec ts = {.tv_sec = now};
 	char buf[SM_RFC3339_LEN];
 	json_t *status = json_object();
-	char lower[16];
 
-	*level = SM_STATUS_OK;
+	*level = SM_OK;
 	*out = NULL;
 	sm_rfc3339_format(buf, &ts, false);
 	json_object_set_new(status, "generated_at", json_string(buf));
@@ -427,14 +419,11 @@ int sm_pipeline_status(sm_store *store, time_t now, json_t **out, enum sm_status
 	    add_runs(store, status, now, level, err) < 0) {
 		sm_store_rollback(store);
 		json_decref(status);
-		*level = SM_STATUS_UNKNOWN;
+		*level = SM_UNKNOWN;
 		return -1;
 	}
 	sm_store_rollback(store);
-	snprintf(lower, sizeof lower, "%s", sm_pipeline_status_name(*level));
-	for (char *p = lower; *p; p++)
-		*p = (char)(*p - 'A' + 'a');
-	json_object_set_new(status, "status", json_string(lower));
+	json_object_set_new(status, "status", json_string(sm_status_name(*level)));
 	json_object_set_new(status, "exit_status", json_integer(*level));
 	*out = status;
 	return 0;

@@ -99,9 +99,9 @@ static void the_newest_row_of_each_pair(void **state)
 	json_decref(rows);
 }
 
-static enum sm_status_level level_now(json_t **out)
+static enum sm_status level_now(json_t **out)
 {
-	enum sm_status_level level;
+	enum sm_status level;
 	sm_error err;
 
 	assert_int_equal(sm_pipeline_status(store, NOW, out, &level, &err), 0);
@@ -114,7 +114,7 @@ static void each_problem_sets_the_level(void **state)
 	json_t *s;
 
 	(void)state;
-	assert_int_equal(level_now(&s), SM_STATUS_OK);
+	assert_int_equal(level_now(&s), SM_OK);
 	assert_string_equal(json_string_value(json_object_get(s, "status")), "ok");
 	json_decref(s);
 	/* An info incident is not a problem; an old failed run neither. */
@@ -123,29 +123,29 @@ static void each_problem_sets_the_level(void **state)
 	     "'2026-12-01T11:00:00.000Z');"
 	     "INSERT INTO pipeline_runs (run_id, trace_id, status, created_at)"
 	     " VALUES ('r1', 't', 'failed', '2026-11-29T11:00:00.000Z')");
-	assert_int_equal(level_now(&s), SM_STATUS_OK);
+	assert_int_equal(level_now(&s), SM_OK);
 	json_decref(s);
 	exec("INSERT INTO pipeline_runs (run_id, trace_id, status, created_at)"
 	     " VALUES ('r2', 't', 'failed', '2026-12-01T00:00:00.000Z')");
-	assert_int_equal(level_now(&s), SM_STATUS_WARNING);
+	assert_int_equal(level_now(&s), SM_WARNING);
 	assert_int_equal(
 	    json_integer_value(json_object_get(json_object_get(s, "runs"), "failed_last_day")), 1);
 	json_decref(s);
 	exec("DELETE FROM pipeline_runs;"
 	     "INSERT INTO inbox (envelope, state, created_at) VALUES ('{}', 'failed', 'x')");
-	assert_int_equal(level_now(&s), SM_STATUS_WARNING);
+	assert_int_equal(level_now(&s), SM_WARNING);
 	json_decref(s);
 	exec("DELETE FROM inbox;"
 	     "INSERT INTO check_runs (checker, hostname, status, message, executed_at) VALUES"
 	     " ('raid', 'h', 'unknown', 'no mdstat', '2026-12-01T11:55:00.000Z')");
-	assert_int_equal(level_now(&s), SM_STATUS_WARNING);
+	assert_int_equal(level_now(&s), SM_WARNING);
 	json_decref(s);
 	exec("UPDATE incidents SET severity = 'critical'");
-	assert_int_equal(level_now(&s), SM_STATUS_CRITICAL);
+	assert_int_equal(level_now(&s), SM_CRITICAL);
 	json_decref(s);
 	/* Resolved: no longer open. */
 	exec("UPDATE incidents SET status = 'resolved'");
-	assert_int_equal(level_now(&s), SM_STATUS_WARNING);
+	assert_int_equal(level_now(&s), SM_WARNING);
 	json_decref(s);
 }
 
@@ -167,7 +167,7 @@ static void the_text_for_a_person(void **state)
 	     "INSERT INTO inbox (envelope, state, created_at) VALUES ('{}', 'pending', 'x');"
 	     "INSERT INTO agents (instance_id, hostname, first_push_at, last_push_at)"
 	     " VALUES ('i-1', 'zz', '2026-12-01T11:59:30Z', '2026-12-01T11:59:30Z')");
-	assert_int_equal(level_now(&s), SM_STATUS_WARNING);
+	assert_int_equal(level_now(&s), SM_WARNING);
 	mem = open_memstream(&text, &len);
 	sm_pipeline_status_print(s, mem, false, 60);
 	fclose(mem);
