@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sm/cli.h"
@@ -20,9 +22,11 @@
 #include "sm/pipeline.h"
 #include "sm/pipeline_http.h"
 #include "sm/pipeline_metrics.h"
+#include "sm/pipeline_prune.h"
 #include "sm/pipeline_route.h"
 #include "sm/pipeline_run.h"
 #include "sm/pipeline_setup.h"
+#include "sm/pipeline_status.h"
 #include "sm/pipeline_work.h"
 #include "sm/store.h"
 #include "sm/term.h"
@@ -41,6 +45,8 @@ static const char usage_text[] =
     "       sm-pipeline work [--once] [--workers N] [--definition NAME]\n"
     "       sm-pipeline queue [--status S] [--limit N] [--json] | queue retry ID|--failed\n"
     "       sm-pipeline route [ENVELOPE-FILE|-] [--json]\n"
+    "       sm-pipeline status [--json]\n"
+    "       sm-pipeline prune [--older-than DURATION] [--dry-run] [--vacuum] [--json]\n"
     "\n"
     "  -d, --definition NAME  the stored or built-in definition to run (default: full with\n"
     "                         a payload, local-monitor without)\n"
@@ -58,6 +64,8 @@ static const char usage_text[] =
     "  --once                 work: drain the queue, then exit\n"
     "  --workers N            work: N worker processes (default 1)\n"
     "  --failed               queue retry: every failed item\n"
+    "  --older-than DURATION  prune: one retention for every kind (90s, 15m, 4h, 7d)\n"
+    "  --vacuum               prune: then rebuild the file so it shrinks\n"
     "  -h, --help             this text\n"
     "  --version              version\n"
     "\n"
@@ -67,7 +75,7 @@ static const char usage_text[] =
     "ORCHESTRATION_QUEUE_RETRY_SECONDS, ORCHESTRATION_QUEUE_POLL_SECONDS, INBOX_DEPTH_WARN,\n"
     "SM_DEFAULT_DEFINITION,\n"
     "ORCHESTRATION_METRICS_BACKEND, STATSD_HOST, STATSD_PORT, STATSD_PREFIX,\n"
-    "SM_METRICS_TEXTFILE, SM_DB, SM_ENV_FILE, SM_LOG_LEVEL.\n";
+    "SM_METRICS_TEXTFILE, SM_RETENTION, SM_DB, SM_ENV_FILE, SM_LOG_LEVEL.\n";
 
 enum {
 	OPT_CONFIG = 256,
@@ -89,6 +97,8 @@ enum {
 	OPT_ONCE,
 	OPT_WORKERS,
 	OPT_FAILED,
+	OPT_OLDER_THAN,
+	OPT_VACUUM,
 };
 
 static const struct option long_options[] = {
@@ -112,13 +122,15 @@ static const struct option long_options[] = {
     {"once", no_argument, NULL, OPT_ONCE},
     {"workers", required_argument, NULL, OPT_WORKERS},
     {"failed", no_argument, NULL, OPT_FAILED},
+    {"older-than", required_argument, NULL, OPT_OLDER_THAN},
+    {"vacuum", no_argument, NULL, OPT_VACUUM},
     SM_CLI_LONG_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
 struct args {
-	const char *definition, *config, *payload, *source, *trace_id, *status;
-	bool sample, dry_run, checks_only, attempts, json, once, failed;
+	const char *definition, *config, *payload, *source, *trace_id, *status, *older_than;
+	bool sample, dry_run, checks_only, attempts, json, once, failed, vacuum;
 	long limit, workers;
 	sm_pipeline_setup_opts setup;
 	char **operands;
@@ -944,6 +956,106 @@ static int route_command(struct args *a)
 	return rc;
 }
 
+/* --- the operator's view -------------------------------------------------------- */
+
+/* Text even on a pipe (a monitoring plugin reads it through one); the exit
+ * status is the worst open problem, 3 when the store cannot be read. */
+static int status_command(struct args *a)
+{
+	enum sm_status level = SM_UNKNOWN;
+	sm_store *store = NULL;
+	json_t *status = NULL;
+	sm_error err = {0};
+
+	if (a->noperands != 1)
+		return sm_err(SM_EXIT_USAGE, "usage: sm-pipeline status [--json]");
+	if (sm_store_open_readonly(NULL, &store, &err) < 0 ||
+	    sm_pipeline_status(store, time(NULL), &status, &level, &err) < 0) {
+		sm_store_close(store);
+		if (!a->json)
+			printf("SM UNKNOWN - %s\n", err.msg);
+		sm_err_report(SM_UNKNOWN, &err);
+		return SM_UNKNOWN;
+	}
+	sm_store_close(store);
+	if (a->json)
+		sm_envelope_write(stdout, status, NULL);
+	else
+		sm_pipeline_status_print(status, stdout, sm_term_color(stdout),
+		                         sm_term_isatty(stdout) ? sm_term_columns(stdout) : 0);
+	json_decref(status);
+	return (int)level;
+}
+
+static long long file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (long long)st.st_size : 0;
+}
+
+/* The retention is settled before the store is opened: bad input removes
+ * nothing. */
+static int prune_command(struct args *a)
+{
+	sm_pipeline_retention retention;
+	sm_store *store = NULL;
+	json_t *report = NULL;
+	sm_error err = {0};
+	long long before = 0, after = 0;
+	int rc;
+
+	if (a->noperands != 1)
+		return sm_err(SM_EXIT_USAGE, "usage: sm-pipeline prune [--older-than DURATION] "
+		                             "[--dry-run] [--vacuum] [--json]");
+	if (sm_pipeline_prune_retention(getenv("SM_RETENTION"), &retention, &err) < 0)
+		return sm_err_report(sm_error_exit(&err), &err);
+	if (a->older_than) {
+		long long seconds;
+		if (sm_pipeline_prune_duration(a->older_than, &seconds) < 0)
+			return sm_err(
+			    SM_EXIT_USAGE,
+			    "--older-than: expected a duration such as 90s, 15m, 4h or 7d, "
+			    "got '%s'",
+			    a->older_than);
+		for (int k = 0; k < SM_RETAIN_KINDS; k++)
+			retention.seconds[k] = seconds;
+	}
+	if ((rc = open_store(&store)) != SM_EXIT_OK)
+		return rc;
+	before = file_size(sm_store_path(store));
+	rc = sm_pipeline_prune(store, &retention, time(NULL), a->dry_run, &report, &err);
+	if (rc == SM_EXIT_OK && a->vacuum && !a->dry_run) {
+		if (sm_pipeline_prune_vacuum(store, &err) < 0)
+			rc = SM_EXIT_FAILURE;
+		after = file_size(sm_store_path(store));
+	}
+	sm_store_close(store);
+	if (rc != SM_EXIT_OK) {
+		json_decref(report);
+		return sm_err_report(rc, &err);
+	}
+	if (a->vacuum && !a->dry_run) {
+		json_object_set_new(report, "size_before", json_integer(before));
+		json_object_set_new(report, "size_after", json_integer(after));
+	}
+	if (a->json) {
+		sm_envelope_write(stdout, report, NULL);
+	} else {
+		const char *table;
+		json_t *n;
+		json_object_foreach(json_object_get(report, "removed"), table, n)
+		{
+			printf("%-24s %10lld %s\n", table, (long long)json_integer_value(n),
+			       a->dry_run ? "to remove (dry run)" : "removed");
+		}
+		if (a->vacuum && !a->dry_run)
+			printf("store file %lld -> %lld bytes\n", before, after);
+	}
+	json_decref(report);
+	return SM_EXIT_OK;
+}
+
 /* --- flags --------------------------------------------------------------------- */
 
 static int add_word(const char ***list, size_t *n, const char *word)
@@ -1030,6 +1142,12 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case OPT_FAILED:
 			a->failed = true;
 			break;
+		case OPT_OLDER_THAN:
+			a->older_than = optarg;
+			break;
+		case OPT_VACUUM:
+			a->vacuum = true;
+			break;
 		case OPT_WORKERS:
 			errno = 0;
 			a->workers = strtol(optarg, &end, 10);
@@ -1052,9 +1170,10 @@ static const struct {
 	const char *name;
 	int (*run)(struct args *a);
 } commands[] = {
-    {"run", run_command},   {"resume", resume_command},         {"runs", runs_command},
-    {"show", show_command}, {"definition", definition_command}, {"setup", setup_command},
-    {"work", work_command}, {"queue", queue_command},           {"route", route_command},
+    {"run", run_command},       {"resume", resume_command},         {"runs", runs_command},
+    {"show", show_command},     {"definition", definition_command}, {"setup", setup_command},
+    {"work", work_command},     {"queue", queue_command},           {"route", route_command},
+    {"status", status_command}, {"prune", prune_command},
 };
 
 int main(int argc, char **argv)

@@ -239,6 +239,9 @@ static const char *const migrations[] = {
      "ALTER TABLE inbox ADD COLUMN definition TEXT;"
      "ALTER TABLE inbox ADD COLUMN next_attempt_at TEXT;"
      "ALTER TABLE inbox ADD COLUMN heartbeat_at TEXT;"),
+    /* 7: sm-pipeline status: open incidents counted by severity from the
+     * index alone, and the newest of each severity found by a seek. */
+    "CREATE INDEX incidents_open ON incidents (status, severity, updated_at);",
 };
 
 #define LATEST ((int)(sizeof migrations / sizeof migrations[0]))

@@ -21,7 +21,8 @@ teardown() {
 	teardown_sm
 }
 
-units=(sm-pipeline-work.service sm-check.service sm-check.timer sm-ingest.socket sm-ingest.service)
+units=(sm-pipeline-work.service sm-check.service sm-check.timer sm-ingest.socket sm-ingest.service
+	sm-prune.service sm-prune.timer)
 
 @test "cmake --install puts the units and the sysusers.d file in place, for the installed programs" {
 	DESTDIR=$TEST_DIR/root cmake --install "$SM_BIN/.." >/dev/null
@@ -40,6 +41,7 @@ units=(sm-pipeline-work.service sm-check.service sm-check.timer sm-ingest.socket
 	grep -q '^ExecStart=.*/sm-pipeline work ' "$dir/sm-pipeline-work.service"
 	grep -q '^ExecStart=.*/sm-pipeline run --definition local-monitor$' "$dir/sm-check.service"
 	grep -q '^StandardInput=socket$' "$dir/sm-ingest.service"
+	grep -q '^ExecStart=.*/sm-pipeline prune$' "$dir/sm-prune.service"
 }
 
 @test "the units pass systemd-analyze verify, with the service settings the worker needs" {
@@ -59,6 +61,7 @@ units=(sm-pipeline-work.service sm-check.service sm-check.timer sm-ingest.socket
 		grep -qx "$setting" sm-pipeline-work.service
 	done
 	grep -qx "OnUnitActiveSec=5min" sm-check.timer
+	grep -qx "OnCalendar=daily" sm-prune.timer
 	grep -qx "ListenStream=/run/sm/sm-ingest.sock" sm-ingest.socket
 	# A unit naming a program that is not there fails the check.
 	sed 's|^ExecStart=[^ ]*|ExecStart=/nonexistent/sm-pipeline|' sm-pipeline-work.service >broken.service
