@@ -4,7 +4,6 @@
  * to a memory file and read through its /proc path, as the tools read a
  * path. A refusal must say why; nothing may crash or leak. The variables a
  * dotenv input sets are cleared after each run. */
-#define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
