@@ -5,6 +5,7 @@
 # (receiver.py). One replica is killed between the firing alert and its
 # resolve; the receiver must get each exactly once. Also: bad URL lists at
 # channel add, and the resend interval.
+# shellcheck disable=SC2154 # bats sets $stderr for run --separate-stderr
 
 bats_require_minimum_version 1.5.0
 load helpers
