@@ -350,9 +350,9 @@ static json_t *parse_url_list(const char *text, const char *key, sm_error *err)
 {
 	json_t *list = json_array();
 	const char *p = text;
-	char why[128];
 
 	for (;;) {
+		char why[128] = "";
 		size_t n = strcspn(p, ",");
 		char *entry = strndup(p, n), *s = entry, *e;
 		size_t i;
@@ -373,12 +373,20 @@ static json_t *parse_url_list(const char *text, const char *key, sm_error *err)
 		{
 			dup = dup || strcmp(json_string_value(v), s) == 0;
 		}
-		if (!*s || !sm_http_url_ok(s, why, sizeof why) || dup) {
-			sm_error_set(err, "%s: entry %zu '%.200s': %s", key,
-			             json_array_size(list) + 1, s,
-			             !*s   ? "empty"
-			             : dup ? "given twice"
-			                   : why);
+		if (!*s)
+			snprintf(why, sizeof why, "empty");
+		else if (dup)
+			snprintf(why, sizeof why, "given twice");
+		else if (sm_http_url_ok(s, why, sizeof why) && s[strcspn(s, "?#")])
+			snprintf(why, sizeof why, "a base URL takes no query or fragment");
+		if (*why) {
+			/* Quoted unless it may hold a secret (user:password@, a query). */
+			if (s[strcspn(s, "@?#")])
+				sm_error_set(err, "%s: entry %zu: %s", key,
+				             json_array_size(list) + 1, why);
+			else
+				sm_error_set(err, "%s: entry %zu '%.200s': %s", key,
+				             json_array_size(list) + 1, s, why);
 			free(entry);
 			json_decref(list);
 			return NULL;

@@ -16,8 +16,9 @@ setup() {
 }
 
 teardown() {
+	# KILL: a replica told to stop waits for the mesh it leaves.
 	while read -r pid; do
-		kill "$pid" 2>/dev/null || true
+		kill -KILL "$pid" 2>/dev/null || true
 	done <"$TEST_DIR/pids"
 	teardown_sm
 }

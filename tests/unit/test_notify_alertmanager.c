@@ -198,6 +198,14 @@ static void urls_are_checked(void **state)
 	words[0] = "urls=http://am-1:9093,http://am-1:9093";
 	assert_int_equal(sm_notify_config_build("alertmanager", words, 1, &cfg, &err), 64);
 	assert_string_equal(err.msg, "urls: entry 2 'http://am-1:9093': given twice");
+	/* An entry that may hold a secret is named by its number only. */
+	words[0] = "urls=http://am-1:9093,http://sm:pw-s3cr3t@am-2:9093";
+	assert_int_equal(sm_notify_config_build("alertmanager", words, 1, &cfg, &err), 64);
+	assert_non_null(strstr(err.msg, "urls: entry 2: user:password@"));
+	assert_null(strstr(err.msg, "pw-s3cr3t"));
+	words[0] = "urls=http://am-1:9093/?token=t0k3n";
+	assert_int_equal(sm_notify_config_build("alertmanager", words, 1, &cfg, &err), 64);
+	assert_string_equal(err.msg, "urls: entry 1: a base URL takes no query or fragment");
 	assert_int_equal(sm_notify_config_build("alertmanager", NULL, 0, &cfg, &err), 64);
 	assert_string_equal(err.msg, "driver alertmanager needs urls");
 
