@@ -76,7 +76,7 @@ static json_t *am_alert(const notify_job *job, json_t *alert, const char *now)
 	json_t *out = json_object();
 	const char *source = json_string_value(json_object_get(env, "source"));
 	const char *v;
-	char id[32], why[128];
+	char why[128];
 
 	set_default(labels, "alertname", json_string_value(json_object_get(alert, "name")));
 	set_default(labels, "alertname", "sm");
@@ -89,6 +89,7 @@ static json_t *am_alert(const notify_job *job, json_t *alert, const char *now)
 	set_default(notes, "summary", json_string_value(json_object_get(job->context, "title")));
 	set_default(notes, "description", json_string_value(json_object_get(alert, "description")));
 	if (json_is_integer(json_object_get(incident, "id"))) {
+		char id[32];
 		snprintf(id, sizeof id, "%lld",
 		         (long long)json_integer_value(json_object_get(incident, "id")));
 		json_object_set_new(notes, "sm_incident_id", json_string(id));
