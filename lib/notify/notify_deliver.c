@@ -65,8 +65,22 @@ static int add_channel(sm_notifier *n, json_t *row)
 	c->id = json_integer_value(json_object_get(row, "id"));
 	c->name = strdup(json_string_value(json_object_get(row, "name")));
 	c->driver = notify_driver_find(json_string_value(json_object_get(row, "driver")));
-	c->config = json_incref(json_object_get(row, "config"));
-	if (!c->name || !c->driver) {
+	c->config = json_is_object(json_object_get(row, "config"))
+	                ? json_deep_copy(json_object_get(row, "config"))
+	                : json_object();
+	if (c->driver && c->config && c->driver->repeat_default_s > 0) {
+		/* The driver's own default and key stand in for repeat_interval's:
+		 * its key when set, else repeat_interval when set, else its default. */
+		json_t *own = c->driver->repeat_key
+		                  ? json_object_get(c->config, c->driver->repeat_key)
+		                  : NULL;
+		if (json_is_number(own))
+			json_object_set(c->config, "repeat_interval", own);
+		else if (!json_is_number(json_object_get(c->config, "repeat_interval")))
+			json_object_set_new(c->config, "repeat_interval",
+			                    json_real(c->driver->repeat_default_s));
+	}
+	if (!c->name || !c->driver || !c->config) {
 		free(c->name);
 		json_decref(c->config);
 		return -1;
@@ -264,12 +278,16 @@ static json_t *deliver(sm_notifier *n, struct channel *ch, json_t *env, json_t *
 		*a = (struct attempt){ch,     !d.deliver ? "skipped" : out.ok ? "sent" : "failed",
 		                      number, out.http_status,
 		                      "",     ""};
-		snprintf(a->error, sizeof a->error, "%s", d.deliver && !out.ok ? out.error : "");
+		snprintf(a->error, sizeof a->error, "%s", d.deliver ? out.error : "");
 		sm_rfc3339_now(a->at, true);
 	}
 	if (d.deliver && !out.ok) {
 		*failed = true;
 		sm_log_kv(SM_LOG_ERROR, "delivery failed", "channel", ch->name, "driver",
+		          ch->driver->name, "error", out.error, SM_LOG_END);
+	} else if (d.deliver && *out.error) {
+		/* Delivered, but not everywhere (alertmanager: some replicas). */
+		sm_log_kv(SM_LOG_WARN, "delivered in part", "channel", ch->name, "driver",
 		          ch->driver->name, "error", out.error, SM_LOG_END);
 	} else if (d.deliver) {
 		sm_log_kv(SM_LOG_INFO, "delivered", "channel", ch->name, "driver", ch->driver->name,
@@ -281,8 +299,8 @@ static json_t *deliver(sm_notifier *n, struct channel *ch, json_t *env, json_t *
 	                 : out.ok   ? "sent"
 	                            : "failed",
 	                 "attempts", number, "error",
-	                 d.deliver && !out.ok ? sm_json_string(out.error) : json_null(), "reason",
-	                 d.reason ? d.reason : "");
+	                 d.deliver && *out.error ? sm_json_string(out.error) : json_null(),
+	                 "reason", d.reason ? d.reason : "");
 }
 
 static int record(sm_notifier *n, json_t *env, const struct attempt *log, size_t nlog,

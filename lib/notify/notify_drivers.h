@@ -34,6 +34,7 @@ enum notify_key_type {
 	NOTIFY_KEY_TEMPLATE,   /* a template's name in the templates directory; it compiles */
 	NOTIFY_KEY_COMMAND,    /* JSON array of strings, or words split on blanks */
 	NOTIFY_KEY_ENV,        /* JSON object of strings, or NAME=value lines */
+	NOTIFY_KEY_URL_LIST,   /* comma-separated http(s) URLs, stored as a list */
 };
 
 typedef struct notify_key {
@@ -66,10 +67,25 @@ typedef struct notify_message {
 	char *headers[NOTIFY_MAX_HEADERS + 1]; /* "Name: value", NULL-terminated */
 	char *body;                            /* HTTP body, or stdin of exec, or stdout text */
 	size_t body_len;
-	char *subject, *text, *html; /* email */
-	char **argv;                 /* exec, NULL-terminated */
-	char **envv;                 /* exec: "NAME=value", NULL-terminated */
+	char *subject, *text, *html;   /* email */
+	char **argv;                   /* exec, NULL-terminated */
+	char **envv;                   /* exec: "NAME=value", NULL-terminated */
+	struct notify_target *targets; /* drivers that post to several URLs */
+	size_t ntargets;
 } notify_message;
+
+/* One URL of a message sent to several (alertmanager: each replica), with
+ * what became of it so far; send updates them across attempts. */
+enum notify_target_state {
+	NOTIFY_TARGET_PENDING, /* not tried, or failed in a way worth retrying */
+	NOTIFY_TARGET_TOOK,    /* answered 2xx */
+	NOTIFY_TARGET_REFUSED, /* failed for good (a 4xx): not tried again */
+};
+typedef struct notify_target {
+	char *url;
+	enum notify_target_state state;
+	char error[256]; /* the last failure, "" when none */
+} notify_target;
 
 /* One attempt's outcome. */
 typedef struct notify_outcome {
@@ -88,11 +104,18 @@ typedef struct notify_driver {
 	int (*prepare)(const notify_job *job, notify_message *msg, sm_error *err);
 	/* One attempt. */
 	void (*send)(const notify_job *job, const notify_message *msg, notify_outcome *out);
+	/* The default of repeat_interval for this driver's channels, in
+	 * seconds; 0: SM_NOTIFY_REPEAT_INTERVAL. */
+	double repeat_default_s;
+	/* The driver's own key that, when set, overrides repeat_interval, or
+	 * NULL. */
+	const char *repeat_key;
 } notify_driver;
 
 /* Every driver, sorted by name: listings and messages show them in this
  * order. X(name) for each. */
-#define NOTIFY_DRIVERS(X) X(email) X(exec) X(generic) X(pagerduty) X(slack) X(stdout)
+#define NOTIFY_DRIVERS(X)                                                                          \
+	X(alertmanager) X(email) X(exec) X(generic) X(pagerduty) X(slack) X(stdout)
 
 #define NOTIFY_DRIVER_DECLARE(name) extern const notify_driver notify_driver_##name;
 NOTIFY_DRIVERS(NOTIFY_DRIVER_DECLARE)

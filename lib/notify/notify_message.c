@@ -39,6 +39,9 @@ void notify_message_clear(notify_message *msg)
 	for (size_t i = 0; msg->envv && msg->envv[i]; i++)
 		free(msg->envv[i]);
 	free(msg->envv);
+	for (size_t i = 0; i < msg->ntargets; i++)
+		free(msg->targets[i].url);
+	free(msg->targets);
 	memset(msg, 0, sizeof *msg);
 }
 

@@ -65,11 +65,11 @@ print(json.dumps({"v": 1, "source": "local", "host": "web-1", "incident": None, 
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"sm-notify channel add NAME DRIVER"* ]]
 	# The drivers' texts come from their rows: description and keys.
-	[[ "$output" == *"  exec       a program run with the envelope on stdin (no shell)
-             keys: command (required), env
+	[[ "$output" == *"  exec          a program run with the envelope on stdin (no shell)
+                keys: command (required), env
 "* ]]
 	[[ "$output" == *"  every driver takes: repeat_interval, min_severity, template_file,"* ]]
-	[ "$(echo "$output" | grep -c '^  [a-z]\{1,\}  \{1,\}[A-Za-z]')" = 6 ]
+	[ "$(echo "$output" | grep -c '^  [a-z]\{1,\}  \{1,\}[A-Za-z]')" = 7 ]
 	run sm-notify --version
 	[ "$status" -eq 0 ]
 	[[ "$output" == "sm-notify "* ]]
@@ -103,7 +103,7 @@ print(json.dumps({"v": 1, "source": "local", "host": "web-1", "incident": None, 
 @test "channel add: unknown driver or key, missing required key, bad values are 64 naming them" {
 	run sm-notify channel add ops fax number=1
 	[ "$status" -eq 64 ]
-	[ "$output" = "sm-notify: unknown driver 'fax' (available: email, exec, generic, pagerduty, slack, stdout)" ]
+	[ "$output" = "sm-notify: unknown driver 'fax' (available: alertmanager, email, exec, generic, pagerduty, slack, stdout)" ]
 	run sm-notify channel add ops slack webhook_url=https://h/x colour=red
 	[ "$status" -eq 64 ]
 	[[ "$output" == "sm-notify: unknown key 'colour' for driver slack"* ]]

@@ -332,7 +332,7 @@ static void configs_are_typed_and_checked(void **state)
 	assert_build("slack", "webhook_url=https://hooks.slack.com/services/T/B/x", 0,
 	             "{\"webhook_url\":\"https://hooks.slack.com/services/T/B/x\"}");
 	assert_build("nope", "", 64,
-	             "unknown driver 'nope' (available: email, exec, generic, "
+	             "unknown driver 'nope' (available: alertmanager, email, exec, generic, "
 	             "pagerduty, slack, "
 	             "stdout)");
 	assert_build("slack", "webhook_url=https://h/x colour=red", 64,
