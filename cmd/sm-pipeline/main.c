@@ -142,6 +142,25 @@ static bool as_json(const struct args *a)
 	return a->json || !sm_term_isatty(stdout);
 }
 
+/* One JSON object per line for each element of rows (--json, a pipe). */
+static void json_lines(const json_t *rows)
+{
+	size_t i;
+	json_t *row;
+
+	json_array_foreach(rows, i, row)
+	{
+		sm_envelope_write(stdout, row, NULL); /* errors: sm_cli_finish */
+	}
+}
+
+/* Print a table on stdout, fitted to the terminal, and free it. */
+static void table_out(sm_table *t)
+{
+	sm_table_print(t, stdout, sm_term_color(stdout), sm_term_columns(stdout));
+	sm_table_free(t);
+}
+
 static int open_store(sm_store **store)
 {
 	sm_error err;
@@ -219,19 +238,17 @@ static int read_definition(const char *file, json_t **def)
 static int definition_list(sm_store *store, const struct args *a)
 {
 	static const char *const headers[] = {"name", "builtin", "flow", "description"};
-	json_t *rows, *row;
+	json_t *rows;
 	sm_error err;
-	size_t i;
 	int rc = sm_pipeline_list(store, &rows, &err);
 
 	if (rc != SM_EXIT_OK)
 		return sm_err_report(rc, &err);
 	if (as_json(a)) {
-		json_array_foreach(rows, i, row)
-		{
-			sm_envelope_write(stdout, row, NULL);
-		}
+		json_lines(rows);
 	} else {
+		size_t i;
+		json_t *row;
 		sm_table *t = sm_table_new(4, headers);
 		json_array_foreach(rows, i, row)
 		{
@@ -254,8 +271,7 @@ static int definition_list(sm_store *store, const struct args *a)
 			sm_table_cell(t, json_string_value(json_object_get(row, "description")),
 			              SM_COLOR_DIM);
 		}
-		sm_table_print(t, stdout, sm_term_color(stdout), sm_term_columns(stdout));
-		sm_table_free(t);
+		table_out(t);
 	}
 	json_decref(rows);
 	return SM_EXIT_OK;
@@ -650,9 +666,8 @@ static int runs_command(struct args *a)
 	static const char *const headers[] = {"run_id",     "definition",  "status",
 	                                      "started_at", "duration_ms", "error"};
 	sm_store *store = NULL;
-	json_t *rows = NULL, *row;
+	json_t *rows = NULL;
 	sm_error err;
-	size_t i;
 	int rc;
 
 	if (a->noperands != 1)
@@ -665,11 +680,10 @@ static int runs_command(struct args *a)
 	if (rc != SM_EXIT_OK)
 		return sm_err_report(rc, &err);
 	if (as_json(a)) {
-		json_array_foreach(rows, i, row)
-		{
-			sm_envelope_write(stdout, row, NULL);
-		}
+		json_lines(rows);
 	} else {
+		size_t i;
+		json_t *row;
 		sm_table *t = sm_table_new(6, headers);
 		json_array_foreach(rows, i, row)
 		{
@@ -694,8 +708,7 @@ static int runs_command(struct args *a)
 			sm_table_cell(t, json_is_string(e) ? json_string_value(e) : "",
 			              SM_COLOR_NONE);
 		}
-		sm_table_print(t, stdout, sm_term_color(stdout), sm_term_columns(stdout));
-		sm_table_free(t);
+		table_out(t);
 	}
 	json_decref(rows);
 	return SM_EXIT_OK;
@@ -797,19 +810,17 @@ static int queue_list(sm_store *store, const struct args *a)
 {
 	static const char *const headers[] = {"id",     "status",   "attempts",   "definition",
 	                                      "run_id", "trace_id", "created_at", "error"};
-	json_t *rows = NULL, *row;
+	json_t *rows = NULL;
 	sm_error err;
-	size_t i;
 	int rc = sm_inbox_list(store, a->status, a->limit, &rows, &err);
 
 	if (rc != SM_EXIT_OK)
 		return sm_err_report(rc, &err);
 	if (as_json(a)) {
-		json_array_foreach(rows, i, row)
-		{
-			sm_envelope_write(stdout, row, NULL);
-		}
+		json_lines(rows);
 	} else {
+		size_t i;
+		json_t *row;
 		sm_table *t = sm_table_new(8, headers);
 		json_array_foreach(rows, i, row)
 		{
@@ -839,8 +850,7 @@ static int queue_list(sm_store *store, const struct args *a)
 			sm_table_cell(t, json_string_value(json_object_get(row, "error")) ?: "",
 			              SM_COLOR_NONE);
 		}
-		sm_table_print(t, stdout, sm_term_color(stdout), sm_term_columns(stdout));
-		sm_table_free(t);
+		table_out(t);
 	}
 	json_decref(rows);
 	return SM_EXIT_OK;
