@@ -6,7 +6,7 @@
 #include "sm/envelope.h"
 #include "sm/ingest.h"
 
-static char dir[64], path[128];
+static const char *dir, *path;
 static sm_store *store;
 static sm_ingest *writer;
 
@@ -15,10 +15,8 @@ static int setup(void **state)
 	sm_error err;
 
 	(void)state;
-	snprintf(dir, sizeof dir, "/tmp/sm-ingest-XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	snprintf(path, sizeof path, "%s/sm.db", dir);
+	dir = scratch_make("sm-ingest");
+	path = scratch_db();
 	if (sm_store_open(path, &store, &err) < 0)
 		return -1;
 	writer = sm_ingest_new(store, &err);
@@ -27,13 +25,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
-	(void)state;
 	sm_ingest_free(writer);
 	sm_store_close(store);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return scratch_remove(state);
 }
 
 /* One alert: name, instance label, severity, resolved; fingerprint from

@@ -3,25 +3,19 @@
 #include "testutil.h"
 #include "sm/pipeline.h"
 
-static char dir[64], path[128];
+static const char *dir, *path;
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof dir, "/tmp/sm-pipeline-XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	snprintf(path, sizeof path, "%s/sm.db", dir);
+	dir = scratch_make("sm-pipeline");
+	path = scratch_db();
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return scratch_remove(state);
 }
 
 /* The problems of a definition text, joined by " | ". */

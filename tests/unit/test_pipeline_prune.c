@@ -7,7 +7,7 @@
 #include "sm/pipeline_prune.h"
 #include "sm/store.h"
 
-static char dir[64], path[128];
+static const char *dir, *path;
 static sm_store *store;
 
 /* 2026-12-01T12:00:00Z */
@@ -19,21 +19,15 @@ static int setup(void **state)
 	sm_error err;
 
 	(void)state;
-	snprintf(dir, sizeof dir, "/tmp/sm-prune-XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	snprintf(path, sizeof path, "%s/sm.db", dir);
+	dir = scratch_make("sm-prune");
+	path = scratch_db();
 	return sm_store_open(path, &store, &err);
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
-	(void)state;
 	sm_store_close(store);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return scratch_remove(state);
 }
 
 static void durations(void **state)

@@ -6,25 +6,19 @@
 #include "sm/pipeline.h"
 #include "sm/pipeline_route.h"
 
-static char dir[64], path[128];
+static const char *dir, *path;
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof dir, "/tmp/sm-route-XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	snprintf(path, sizeof path, "%s/sm.db", dir);
+	dir = scratch_make("sm-route");
+	path = scratch_db();
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return scratch_remove(state);
 }
 
 /* Two alerts: one resolved, one firing; the incident is critical. */

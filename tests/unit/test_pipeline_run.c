@@ -8,17 +8,15 @@
 #include "sm/pipeline_metrics.h"
 #include "sm/pipeline_run.h"
 
-static char dir[64], path[128];
+static const char *dir, *path;
 
 static int setup(void **state)
 {
 	char bin[128], newpath[8192];
 
 	(void)state;
-	snprintf(dir, sizeof dir, "/tmp/sm-pipeline-run-XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	snprintf(path, sizeof path, "%s/sm.db", dir);
+	dir = scratch_make("sm-pipeline-run");
+	path = scratch_db();
 	snprintf(bin, sizeof bin, "%s/bin", dir);
 	if (mkdir(bin, 0700) < 0)
 		return -1;
@@ -31,11 +29,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return scratch_remove(state);
 }
 
 /* A stand-in for program: a shell script. */

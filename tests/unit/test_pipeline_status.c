@@ -8,7 +8,7 @@
 #include "sm/pipeline_status.h"
 #include "sm/store.h"
 
-static char dir[64], path[128];
+static const char *dir, *path;
 static sm_store *store;
 
 /* 2026-12-01T12:00:00Z */
@@ -19,10 +19,8 @@ static int setup(void **state)
 	sm_error err;
 
 	(void)state;
-	snprintf(dir, sizeof dir, "/tmp/sm-status-XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	snprintf(path, sizeof path, "%s/sm.db", dir);
+	dir = scratch_make("sm-status");
+	path = scratch_db();
 	setenv("SM_HOST_ROOT", dir, 1); /* no etc/hostname: uname's name */
 	setenv("TZ", "UTC", 1);
 	tzset();
@@ -31,12 +29,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
-	(void)state;
 	sm_store_close(store);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return scratch_remove(state);
 }
 
 static void exec(const char *sql)

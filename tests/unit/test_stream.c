@@ -6,7 +6,7 @@
 #include "testutil.h"
 #include "sm/stream.h"
 
-static char dir[64], db[128];
+static const char *dir, *db;
 static char reported[4][256];
 static int codes[4], nreported;
 
@@ -37,21 +37,15 @@ static int input(const char *text)
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof dir, "/tmp/sm-stream-XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	snprintf(db, sizeof db, "%s/sm.db", dir);
+	dir = scratch_make("sm-stream");
+	db = scratch_db();
 	nreported = 0;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return scratch_remove(state);
 }
 
 static void stores_and_reports(void **state)

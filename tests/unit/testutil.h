@@ -257,6 +257,16 @@ static inline const char *scratch_make(const char *prefix)
 	return root;
 }
 
+/* <scratch root>/sm.db: the store file of a store-backed test (the file is
+ * not created; sm_store_open makes it). */
+static inline const char *scratch_db(void)
+{
+	static char db[4200];
+
+	snprintf(db, sizeof db, "%s/sm.db", scratch_root());
+	return db;
+}
+
 /* root + rel under the scratch root ('/' added if rel lacks one); 3 live at once. */
 static inline const char *at(const char *rel)
 {
