@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <jansson.h>
 #include "sm/err.h"
+#include "sm/json.h"
 
 #define SM_ENVELOPE_VERSION  1
 #define SM_ENVELOPE_MAX_LINE (8u << 20) /* default per-line limit: 8 MiB */
@@ -38,6 +39,13 @@ const char *sm_envelope_trace_id(json_t *env);
 /* Append a stages[] record. error NULL for success. */
 void sm_envelope_add_stage(json_t *env, const char *stage, const char *status,
                            const char *started_at, double duration_ms, const char *error);
+/* The same two as text, for a writer that prints envelopes without building
+ * trees (sm_ingest): the head `{"v":1,"trace_id":…,"source":…` left open for
+ * the caller's members and closing brace, and one stages[] record. These are
+ * the one writer of both: the tree functions above parse their text. */
+void sm_envelope_text_head(sm_text *t, const char *source, const char *trace_id);
+void sm_envelope_text_stage(sm_text *t, const char *stage, const char *status,
+                            const char *started_at, double duration_ms, const char *error);
 /* Write env as one line and flush; -1 with err on a write error. */
 int sm_envelope_write(FILE *out, json_t *env, sm_error *err);
 

@@ -172,19 +172,62 @@ bad:
 	return -1;
 }
 
+/* The envelope's head and its stage records are written as text here and
+ * nowhere else: sm_ingest prints its envelopes straight into text, and the
+ * tree functions below parse what these write, so the two forms cannot
+ * drift apart (keys, their order, rounding). */
+#define RAW(t, s) sm_text_raw(t, s, sizeof s - 1)
+
+void sm_envelope_text_head(sm_text *t, const char *source, const char *trace_id)
+{
+	char id[SM_TRACE_LEN + 1] = "";
+
+	if (trace_id && sm_trace_valid(trace_id))
+		snprintf(id, sizeof id, "%s", trace_id);
+	else if (sm_trace_new(id) < 0)
+		id[0] = '\0';
+	RAW(t, "{\"v\":");
+	sm_text_int(t, SM_ENVELOPE_VERSION);
+	if (id[0]) {
+		RAW(t, ",\"trace_id\":");
+		sm_text_str(t, id);
+	}
+	RAW(t, ",\"source\":");
+	sm_text_str(t, source ? source : "");
+}
+
+void sm_envelope_text_stage(sm_text *t, const char *stage, const char *status,
+                            const char *started_at, double duration_ms, const char *error)
+{
+	RAW(t, "{\"stage\":");
+	sm_text_str(t, stage);
+	RAW(t, ",\"status\":");
+	sm_text_str(t, status);
+	RAW(t, ",\"started_at\":");
+	sm_text_str(t, started_at);
+	RAW(t, ",\"duration_ms\":");
+	sm_text_real(t, sm_round(duration_ms, 3));
+	RAW(t, ",\"error\":");
+	sm_text_str(t, error);
+	RAW(t, "}");
+}
+
+/* The value of text, freed; NULL when out of memory. */
+static json_t *parse_text(sm_text *t)
+{
+	json_t *v = t->failed ? NULL : sm_json_parse(t->p, t->len, 0, NULL);
+
+	free(t->p);
+	return v;
+}
+
 json_t *sm_envelope_new(const char *source, const char *trace_id)
 {
-	json_t *env = json_object();
-	char id[SM_TRACE_LEN + 1];
+	sm_text t = {0};
 
-	json_object_set_new_nocheck(env, "v", json_integer(SM_ENVELOPE_VERSION));
-	if (trace_id && sm_trace_valid(trace_id)) {
-		json_object_set_new_nocheck(env, "trace_id", json_string(trace_id));
-	} else if (sm_trace_new(id) == 0) {
-		json_object_set_new_nocheck(env, "trace_id", json_string(id));
-	}
-	json_object_set_new_nocheck(env, "source", json_string(source ? source : ""));
-	return env;
+	sm_envelope_text_head(&t, source, trace_id);
+	RAW(&t, "}");
+	return parse_text(&t);
 }
 
 const char *sm_envelope_trace_id(json_t *env)
@@ -203,17 +246,17 @@ const char *sm_envelope_trace_id(json_t *env)
 void sm_envelope_add_stage(json_t *env, const char *stage, const char *status,
                            const char *started_at, double duration_ms, const char *error)
 {
-	json_t *stages = json_object_get(env, "stages"), *rec = json_object();
+	json_t *stages = json_object_get(env, "stages"), *rec;
+	sm_text t = {0};
 
+	sm_envelope_text_stage(&t, stage, status, started_at, duration_ms, error);
+	rec = parse_text(&t);
+	if (!rec)
+		return;
 	if (!json_is_array(stages)) {
 		stages = json_array();
 		json_object_set_new_nocheck(env, "stages", stages);
 	}
-	json_object_set_new_nocheck(rec, "stage", json_string(stage));
-	json_object_set_new_nocheck(rec, "status", json_string(status));
-	json_object_set_new_nocheck(rec, "started_at", json_string(started_at));
-	json_object_set_new_nocheck(rec, "duration_ms", json_real(sm_round(duration_ms, 3)));
-	json_object_set_new_nocheck(rec, "error", sm_json_string(error));
 	json_array_append_new(stages, rec);
 }
 

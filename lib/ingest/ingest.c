@@ -609,8 +609,9 @@ static void incident_text(sm_ingest *in, sm_text *t, const struct touched *tt)
 }
 
 /* The envelopes are printed as text, not built as trees and then printed:
- * that was a fifth of a batch ingest. The keys and their order are those of
- * sm_envelope_new and sm_envelope_add_stage (test_ingest compares them). */
+ * that was a fifth of a batch ingest. The head and the stage record come
+ * from sm_envelope_text_head and _stage, the writer sm_envelope_new and
+ * sm_envelope_add_stage use too. */
 int sm_ingest_apply_text(sm_ingest *in, sm_alert_batch *batch, const char *trace_id, sm_text *out,
                          sm_error *err)
 {
@@ -638,14 +639,7 @@ int sm_ingest_apply_text(sm_ingest *in, sm_alert_batch *batch, const char *trace
 	for (size_t i = 0; i < r.count; i++) {
 		struct touched *t = &r.items[i];
 		if (rc == 0 && t->nalerts > 0) {
-			RAW(out, "{\"v\":");
-			sm_text_int(out, SM_ENVELOPE_VERSION);
-			if (trace[0]) {
-				RAW(out, ",\"trace_id\":");
-				sm_text_str(out, trace);
-			}
-			RAW(out, ",\"source\":");
-			sm_text_str(out, batch->source);
+			sm_envelope_text_head(out, batch->source, trace);
 			RAW(out, ",\"incident\":");
 			if (t->incident > 0)
 				incident_text(in, out, t);
@@ -659,12 +653,10 @@ int sm_ingest_apply_text(sm_ingest *in, sm_alert_batch *batch, const char *trace
 				if (sm_json_dump_append(out, batch->agent, '\0') < 0)
 					out->failed = 1;
 			}
-			RAW(out, ",\"stages\":[{\"stage\":\"ingest\",\"status\":\"ok\","
-			         "\"started_at\":");
-			sm_text_str(out, now);
-			RAW(out, ",\"duration_ms\":");
-			sm_text_real(out, sm_round(sm_elapsed_ms(&t0, &t1), 3));
-			RAW(out, ",\"error\":null}]}\n");
+			RAW(out, ",\"stages\":[");
+			sm_envelope_text_stage(out, "ingest", "ok", now, sm_elapsed_ms(&t0, &t1),
+			                       NULL);
+			RAW(out, "]}\n");
 			if (t->alerts.failed)
 				out->failed = 1;
 		}
