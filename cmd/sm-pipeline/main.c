@@ -1194,6 +1194,8 @@ int main(int argc, char **argv)
 
 	sm_err_set_progname(argv[0]);
 	sm_log_init("sm-pipeline");
+	if (sm_request_fcgi_wanted(argc, argv)) /* a web server's FastCGI responder */
+		return sm_request_fcgi_serve("sm-pipeline", argc, argv, sm_pipeline_http);
 	if (getenv("GATEWAY_INTERFACE")) /* run by a web server: answer its request */
 		return sm_pipeline_http_cgi(sm_config_load(&err) < 0 ? &err : NULL);
 	if (sm_config_load(&err) < 0)
