@@ -28,6 +28,8 @@ static const char usage_text[] =
     "       sm-analyze [--json]                        on a terminal: the general scan\n"
     "       sm-analyze provider add NAME PROVIDER [KEY=VALUE ...]\n"
     "       sm-analyze provider list|show NAME|activate NAME|rm NAME|test NAME\n"
+    "       sm-analyze --fastcgi [ADDRESS]               answer /intelligence/ as a FastCGI "
+    "responder\n"
     "\n"
     "  --provider NAME     use this stored provider instead of the active one\n"
     "                      (\"local\": the local rules)\n"

@@ -27,6 +27,8 @@ static const char usage_text[] =
     "a file\n"
     "       sm-notify channel list|show NAME|enable NAME|disable NAME|rm NAME|test NAME\n"
     "       sm-notify test DRIVER [KEY=VALUE ...]          one test message, no stored channel\n"
+    "       sm-notify --fastcgi [ADDRESS]                  answer /notify/ as a FastCGI "
+    "responder\n"
     "\n"
     "  -c, --channel NAME  deliver to this channel only (repeatable; default: every enabled "
     "one)\n"

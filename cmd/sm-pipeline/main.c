@@ -47,6 +47,7 @@ static const char usage_text[] =
     "       sm-pipeline route [ENVELOPE-FILE|-] [--json]\n"
     "       sm-pipeline status [--json]\n"
     "       sm-pipeline prune [--older-than DURATION] [--dry-run] [--vacuum] [--json]\n"
+    "       sm-pipeline --fastcgi [ADDRESS]   answer /orchestration/ as a FastCGI responder\n"
     "\n"
     "  -d, --definition NAME  the stored or built-in definition to run (default: full with\n"
     "                         a payload, local-monitor without)\n"

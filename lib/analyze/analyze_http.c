@@ -198,22 +198,18 @@ static void disk(sm_request_call *c)
 static bool rec_fields(sm_request_call *c, char *provider, size_t size, long long *incident,
                        sm_recommend_opts *opts)
 {
-	char text[64];
 	double v;
-	int has;
 
 	*incident = 0;
 	provider[0] = '\0';
 	if (!c->body) {
-		has = sm_request_query(c->req, "provider", provider, size);
-		if (has >= 0)
-			has = sm_request_query(c->req, "incident_id", text, sizeof text) < 0 ? -1
-			                                                                     : has;
-		if (has < 0) {
+		char text[64];
+		int has = sm_request_query(c->req, "incident_id", text, sizeof text);
+		if (has < 0 || sm_request_query(c->req, "provider", provider, size) < 0) {
 			sm_request_error(c->req, 400, NULL, "malformed query string", NULL);
 			return false;
 		}
-		if (sm_request_query(c->req, "incident_id", text, sizeof text) == 1) {
+		if (has) {
 			if (sm_request_number(c->req, "incident_id", text, NULL, 1, MAX_ID, true,
 			                      &v) < 0)
 				return false;

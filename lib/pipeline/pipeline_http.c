@@ -128,7 +128,6 @@ static void run_resume(sm_request_call *c)
 
 	if (!sm_request_store(c))
 		return;
-	sm_request_cgi_scrub_env();
 	rc = sm_pipeline_resume(c->store, c->seg[1], &res, &err);
 	if (rc == SM_EXIT_USAGE)
 		rejectf(c, 404, "pipeline run not found: ", c->seg[1]);
@@ -236,7 +235,6 @@ static void run_now(sm_request_call *c, const char *name, const json_t *def, jso
 	                             .trace_id = trace};
 	int rc;
 
-	sm_request_cgi_scrub_env();
 	rc = sm_pipeline_run(c->store, &opts, &res, &err);
 	if (rc == SM_EXIT_OK && strcmp(res.status, "rejected") == 0)
 		rejectf(c, 400, "input refused: ", res.error);

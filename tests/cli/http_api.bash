@@ -5,6 +5,7 @@
 # once: api_env restarts the server then). The tools run from a private
 # bin, so a suite can put a wrapper in front of one.
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # call sets code, headers and body for the tests
 
 api_start() {
 	SM_SERVE_MODE=$SERVE_MODE SM_SERVE_DIR="$API_DIR/serve" SM_INGEST="$API_DIR/bin/sm-ingest" \
@@ -52,6 +53,7 @@ api_teardown_file() {
 api_setup() {
 	export PATH="$SM_BIN:$PATH" SM_LOG_LEVEL=warn TEST_DIR=$API_DIR
 	export SM_DB="$API_DIR/hub.db" SM_ENV_FILE="$API_DIR/sm.env"
+	# shellcheck disable=SC2119 # no lines: an empty dotenv file
 	[ -s "$SM_ENV_FILE" ] && api_env
 	: >"$API_DIR/pids"
 	return 0
@@ -66,6 +68,7 @@ api_teardown() {
 
 # api_env [LINE ...]: the dotenv file holds these lines from the next
 # request on (a restart in FastCGI mode).
+# shellcheck disable=SC2120 # the suites pass lines
 api_env() {
 	if [ $# -gt 0 ]; then printf '%s\n' "$@" >"$SM_ENV_FILE"; else : >"$SM_ENV_FILE"; fi
 	if [ "$SERVE_MODE" = fastcgi ]; then

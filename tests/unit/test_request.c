@@ -163,7 +163,7 @@ static int dispatch(const char *const *vars, const char *body, struct fake *f)
 
 static void routes(void **state)
 {
-	struct fake f;
+	struct fake f = {0};
 	char keys[] = "/tmp/sm-test-keys.XXXXXX";
 	FILE *k;
 	int fd;
@@ -260,14 +260,13 @@ static void numbers(void **state)
 	/* Each of these is a 400 naming the field. */
 	const char *bad[] = {"", "x", "1.5", "0", "101", " 5", "5 ", "nan", "inf", "1e400"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		f.out.len = 0;
+		memset(&f.out, 0, sizeof f.out);
 		assert_int_equal(sm_request_number(&req, "top_n", bad[i], NULL, 1, 100, true, &d),
 		                 -1);
 		assert_non_null(strstr(f.out.text, "Status: 400 "));
 		assert_non_null(strstr(f.out.text, "top_n: expected a whole number from 1 to 100"));
 	}
 	v = json_true();
-	f.out.len = 0;
 	assert_int_equal(sm_request_number(&req, "n", NULL, v, 1, 100, true, &d), -1);
 	json_decref(v);
 }
