@@ -255,12 +255,12 @@ static json_t *message_envelope(json_t *m, const char *title, const char *text,
 	                    json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", 0, "title", title,
 	                              "status", "open", "severity", severity, "source", "api",
 	                              "created_at", now, "updated_at", now, "change", "created"));
-	json_object_set_new(env, "alerts",
-	                    json_pack("[{s:s,s:s,s:s,s:s,s:O,s:{},s:s,s:n,s:s}]", "name", title,
-	                              "status", "firing", "severity", severity, "description", text,
-	                              "labels", json_is_object(tags) ? tags : json_object(),
-	                              "annotations", "started_at", now, "ended_at", "change",
-	                              "created"));
+	json_object_set_new(
+	    env, "alerts",
+	    json_pack("[{s:s,s:s,s:s,s:s,s:o,s:{},s:s,s:n,s:s}]", "name", title, "status", "firing",
+	              "severity", severity, "description", text, "labels",
+	              json_is_object(tags) ? json_incref(tags) : json_object(), "annotations",
+	              "started_at", now, "ended_at", "change", "created"));
 	return env;
 }
 
@@ -270,8 +270,8 @@ static json_t *message_extra(json_t *m, const char *text)
 {
 	json_t *context = json_object_get(m, "context");
 
-	return json_pack("{s:s,s:O}", "message", text, "context",
-	                 json_is_object(context) ? context : json_object());
+	return json_pack("{s:s,s:o}", "message", text, "context",
+	                 json_is_object(context) ? json_incref(context) : json_object());
 }
 
 /* --- endpoints ------------------------------------------------------------ */
@@ -332,6 +332,7 @@ static void send_message(sm_request_call *c)
 		return;
 	if (status) {
 		sm_request_error(c->req, status, NULL, why, status == 404 ? available() : NULL);
+		json_decref(dest.config);
 		return;
 	}
 	request_label(&dest, c->body);
