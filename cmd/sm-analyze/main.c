@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "sm/analyze.h"
+#include "sm/analyze_http.h"
 #include "sm/cli.h"
 #include "sm/config.h"
 #include "sm/envelope.h"
@@ -27,6 +28,8 @@ static const char usage_text[] =
     "       sm-analyze [--json]                        on a terminal: the general scan\n"
     "       sm-analyze provider add NAME PROVIDER [KEY=VALUE ...]\n"
     "       sm-analyze provider list|show NAME|activate NAME|rm NAME|test NAME\n"
+    "       sm-analyze --fastcgi [ADDRESS]               answer /intelligence/ as a FastCGI "
+    "responder\n"
     "\n"
     "  --provider NAME     use this stored provider instead of the active one\n"
     "                      (\"local\": the local rules)\n"
@@ -345,6 +348,10 @@ int main(int argc, char **argv)
 	sm_err_set_progname(argv[0]);
 	sm_log_init("sm-analyze");
 	json_object_seed(0);
+	if (sm_request_fcgi_wanted(argc, argv)) /* a web server's FastCGI responder */
+		return sm_request_fcgi_serve("sm-analyze", argc, argv, sm_analyze_http);
+	if (getenv("GATEWAY_INTERFACE")) /* run by a web server: answer its request */
+		return sm_analyze_http_cgi(sm_config_load(&err) < 0 ? &err : NULL);
 	if (sm_config_load(&err) < 0)
 		return sm_err_report(SM_EXIT_FAILURE, &err);
 	rc = parse(argc, argv, &a);

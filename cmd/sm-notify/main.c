@@ -17,6 +17,7 @@
 #include "sm/json.h"
 #include "sm/log.h"
 #include "sm/notify.h"
+#include "sm/notify_http.h"
 #include "sm/term.h"
 
 static const char usage_text[] =
@@ -26,6 +27,8 @@ static const char usage_text[] =
     "a file\n"
     "       sm-notify channel list|show NAME|enable NAME|disable NAME|rm NAME|test NAME\n"
     "       sm-notify test DRIVER [KEY=VALUE ...]          one test message, no stored channel\n"
+    "       sm-notify --fastcgi [ADDRESS]                  answer /notify/ as a FastCGI "
+    "responder\n"
     "\n"
     "  -c, --channel NAME  deliver to this channel only (repeatable; default: every enabled "
     "one)\n"
@@ -408,6 +411,10 @@ int main(int argc, char **argv)
 
 	sm_err_set_progname(argv[0]);
 	sm_log_init("sm-notify");
+	if (sm_request_fcgi_wanted(argc, argv)) /* a web server's FastCGI responder */
+		return sm_request_fcgi_serve("sm-notify", argc, argv, sm_notify_http);
+	if (getenv("GATEWAY_INTERFACE")) /* run by a web server: answer its request */
+		return sm_notify_http_cgi(sm_config_load(&err) < 0 ? &err : NULL);
 	if (sm_config_load(&err) < 0)
 		return sm_err_report(SM_EXIT_FAILURE, &err);
 	rc = parse_args(argc, argv, &a);

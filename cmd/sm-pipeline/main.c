@@ -47,6 +47,7 @@ static const char usage_text[] =
     "       sm-pipeline route [ENVELOPE-FILE|-] [--json]\n"
     "       sm-pipeline status [--json]\n"
     "       sm-pipeline prune [--older-than DURATION] [--dry-run] [--vacuum] [--json]\n"
+    "       sm-pipeline --fastcgi [ADDRESS]   answer /orchestration/ as a FastCGI responder\n"
     "\n"
     "  -d, --definition NAME  the stored or built-in definition to run (default: full with\n"
     "                         a payload, local-monitor without)\n"
@@ -1194,6 +1195,8 @@ int main(int argc, char **argv)
 
 	sm_err_set_progname(argv[0]);
 	sm_log_init("sm-pipeline");
+	if (sm_request_fcgi_wanted(argc, argv)) /* a web server's FastCGI responder */
+		return sm_request_fcgi_serve("sm-pipeline", argc, argv, sm_pipeline_http);
 	if (getenv("GATEWAY_INTERFACE")) /* run by a web server: answer its request */
 		return sm_pipeline_http_cgi(sm_config_load(&err) < 0 ? &err : NULL);
 	if (sm_config_load(&err) < 0)

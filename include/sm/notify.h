@@ -111,6 +111,14 @@ int sm_notifier_process(sm_notifier *n, json_t *env, sm_error *err);
  * skipped, the rest go on) or in could not be read, else SM_EXIT_OK. */
 int sm_notifier_run(sm_notifier *n, FILE *in, const char *name, FILE *out);
 
+/* One message about env through driver with config, one attempt (no
+ * decision, nothing recorded); the members of extra (may be NULL) replace
+ * the template context's (sm_notify_context). *result gets the
+ * notification entry.
+ * SM_EXIT_OK when sent, SM_EXIT_TEMPFAIL when it failed, SM_EXIT_USAGE for
+ * an unknown driver. */
+int sm_notify_send(const char *channel, const char *driver, json_t *config, json_t *env,
+                   json_t *extra, FILE *text_out, json_t **result);
 /* One test message through driver with config (no decision, nothing
  * recorded). *result gets the notification entry. SM_EXIT_OK when sent,
  * SM_EXIT_TEMPFAIL when it failed. */

@@ -10,6 +10,9 @@
 #include <stddef.h>
 #include <jansson.h>
 
+#include "sm/err.h"
+#include "sm/store.h"
+
 #define SM_REQUEST_MAX_BODY     (1u << 20) /* SM_MAX_BODY default: 1 MiB */
 #define SM_REQUEST_READ_TIMEOUT 30         /* SM_READ_TIMEOUT default, seconds */
 
@@ -47,5 +50,88 @@ void sm_request_cgi_write(void *src, const char *text, size_t len);
  * the request does not take itself for a CGI program, nor see its headers
  * (an API key among them). */
 void sm_request_cgi_scrub_env(void);
+
+/* --- the APIs' endpoints ----------------------------------------------- */
+
+#define SM_REQUEST_MAX_SEGMENTS 4   /* path segments after the API's prefix */
+#define SM_REQUEST_MAX_SEGMENT  128 /* bytes of one (a name, an id) */
+
+/* One request on its way to an endpoint. */
+typedef struct sm_request_call {
+	const sm_request *req;
+	const char *api;                    /* the prefix, "/notify/", for messages */
+	char *seg[SM_REQUEST_MAX_SEGMENTS]; /* the path's segments after the prefix */
+	int nseg;
+	long long length; /* a POST's Content-Length (0 when absent) */
+	json_t *body;     /* a POST's JSON object ({} when empty); NULL for a GET */
+	sm_store *store;  /* opened by sm_request_store, closed after the endpoint */
+	void *ctx;        /* the caller's of sm_request_dispatch */
+	char buf[512];    /* holds the segments */
+} sm_request_call;
+
+typedef void sm_request_endpoint(sm_request_call *c);
+
+/* An endpoint: its method, its path as segments ("*" matches any one
+ * segment, NULL ends them), the function answering it, and whether it is
+ * answered without an API key (a health check). A table ends with a row
+ * whose method is NULL. */
+typedef struct sm_request_route {
+	const char *method;
+	const char *pattern[SM_REQUEST_MAX_SEGMENTS + 1];
+	sm_request_endpoint *fn;
+	bool no_key;
+} sm_request_route;
+
+/* Answer req as an API under prefix api whose endpoints are the rows of
+ * tables (a NULL-terminated list of tables, so several modules can add
+ * theirs). In order: the path (404) and method (405, with Allow), where a
+ * literal segment wins over "*"; for a POST the length (400, 413 past
+ * SM_MAX_BODY); the API key (401, SM_API_KEYS_FILE); the body within
+ * SM_READ_TIMEOUT (408) and as a JSON object (400). Then the endpoint,
+ * which answers. Every answer is JSON; a rejected request opens no store.
+ * Returns 0. */
+int sm_request_dispatch(const sm_request *req, const char *api,
+                        const sm_request_route *const *tables, void *ctx);
+
+/* An error answer {"status":"error","message":…} plus the members of
+ * extra (an object, taken; may be NULL), logged at warn with the status. */
+void sm_request_error(const sm_request *req, int status, const char *extra_header,
+                      const char *message, json_t *extra);
+/* The same with a formatted message and no extra header. */
+void sm_request_errorf(const sm_request *req, int status, json_t *extra, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Open the store (read and write) into c->store: false after answering
+ * 500. */
+bool sm_request_store(sm_request_call *c);
+
+/* One query-string parameter, percent-decoded into out: 1 found, 0 absent,
+ * -1 malformed (a bad %XX, a NUL, longer than size). */
+int sm_request_query(const sm_request *req, const char *name, char *out, size_t size);
+
+/* A number from a query parameter or a JSON body member: text (a query
+ * value) or v (a JSON number or a numeric string) within min..max, whole
+ * when asked. 0 with *out, or -1 after answering 400 naming the field. */
+int sm_request_number(const sm_request *req, const char *field, const char *text, json_t *v,
+                      double min, double max, bool whole, double *out);
+
+/* --- CGI and FastCGI ----------------------------------------------------- */
+
+/* Serve the CGI request of this process with fn (after the dotenv file
+ * was read; config_err, when not NULL, is why it could not be: a 500).
+ * The request's variables are copied, then removed from the environment
+ * (sm_request_cgi_scrub_env) before fn runs, so no program fn starts sees
+ * them. The exit status (0: the answer was the outcome). */
+int sm_request_cgi_serve(int (*fn)(const sm_request *req), const sm_error *config_err);
+
+/* Whether this process was started as a FastCGI responder: "--fastcgi
+ * [ADDRESS]" as its arguments, or alone with a listening socket on its
+ * standard input (as a web server spawns one) and no CGI request. */
+bool sm_request_fcgi_wanted(int argc, char **argv);
+/* Run the FastCGI responder (fcgi.h) answering each request with fn until
+ * SIGTERM or SIGINT: reads the dotenv file once (a broken one answers
+ * every request 500). tool names it in usage messages. The exit status. */
+int sm_request_fcgi_serve(const char *tool, int argc, char **argv,
+                          int (*fn)(const sm_request *req));
 
 #endif

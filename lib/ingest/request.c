@@ -1,18 +1,25 @@
 /* request.c - the request and answer shared by the CGI and FastCGI
- * handlers (see request.h). */
+ * handlers, and the APIs' dispatch by route tables (see request.h). */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "sm/auth.h"
 #include "sm/config.h"
+#include "sm/fcgi.h"
 #include "sm/json.h"
 #include "sm/log.h"
 #include "sm/request.h"
+#include "sm/trace.h"
 
 extern char **environ;
 
@@ -32,6 +39,7 @@ static const struct {
     {415, "Unsupported Media Type"},
     {422, "Unprocessable Content"},
     {500, "Internal Server Error"},
+    {502, "Bad Gateway"},
     {503, "Service Unavailable"},
 };
 
@@ -164,4 +172,467 @@ void sm_request_cgi_scrub_env(void)
 			break;
 		}
 	}
+}
+
+/* --- errors -------------------------------------------------------------- */
+
+void sm_request_error(const sm_request *req, int status, const char *extra_header,
+                      const char *message, json_t *extra)
+{
+	char code[8];
+	json_t *body = json_pack("{s:s,s:s}", "status", "error", "message", message);
+
+	snprintf(code, sizeof code, "%d", status);
+	sm_log_kv(SM_LOG_WARN, "request rejected", "status", code, "reason", message, SM_LOG_END);
+	if (extra)
+		json_object_update(body, extra);
+	json_decref(extra);
+	sm_request_respond(req, status, extra_header, body);
+}
+
+void sm_request_errorf(const sm_request *req, int status, json_t *extra, const char *fmt, ...)
+{
+	char msg[1400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	sm_request_error(req, status, NULL, msg, extra);
+}
+
+bool sm_request_store(sm_request_call *c)
+{
+	sm_error err = {0};
+
+	if (c->store || sm_store_open(NULL, &c->store, &err) == 0)
+		return true;
+	sm_log_kv(SM_LOG_ERROR, "cannot open the store", "error", err.msg, SM_LOG_END);
+	sm_request_error(c->req, 500, NULL, "cannot open the store", NULL);
+	return false;
+}
+
+int sm_request_query(const sm_request *req, const char *name, char *out, size_t size)
+{
+	const char *q = req->param(req->src, "QUERY_STRING");
+	size_t nlen = strlen(name);
+
+	while (q && *q) {
+		size_t len = strcspn(q, "&");
+		if (len > nlen && strncmp(q, name, nlen) == 0 && q[nlen] == '=') {
+			size_t n = 0;
+			for (size_t i = nlen + 1; i < len; i++) {
+				unsigned v;
+				char ch = q[i];
+				if (ch == '+') {
+					ch = ' ';
+				} else if (ch == '%') {
+					if (i + 2 >= len || !isxdigit((unsigned char)q[i + 1]) ||
+					    !isxdigit((unsigned char)q[i + 2]) ||
+					    sscanf(q + i + 1, "%2x", &v) != 1 || v == 0)
+						return -1;
+					ch = (char)v;
+					i += 2;
+				}
+				if (n + 1 >= size)
+					return -1;
+				out[n++] = ch;
+			}
+			out[n] = '\0';
+			return 1;
+		}
+		q += len;
+		if (*q == '&')
+			q++;
+	}
+	return 0;
+}
+
+int sm_request_number(const sm_request *req, const char *field, const char *text, json_t *v,
+                      double min, double max, bool whole, double *out)
+{
+	char *end = NULL;
+	double d = NAN;
+
+	if (v && json_is_number(v)) {
+		d = json_number_value(v);
+	} else {
+		if (v)
+			text = json_string_value(v);
+		if (text && *text && !isspace((unsigned char)*text)) {
+			errno = 0;
+			d = strtod(text, &end);
+			if (errno || *end)
+				d = NAN;
+		}
+	}
+	if (!(d >= min && d <= max) || (whole && d != floor(d))) {
+		sm_request_errorf(req, 400, NULL, "%s: expected a %s from %g to %g", field,
+		                  whole ? "whole number" : "number", min, max);
+		return -1;
+	}
+	*out = d;
+	return 0;
+}
+
+/* --- dispatch ------------------------------------------------------------- */
+
+/* Split PATH_INFO into c's segments: false when it has too many or one is
+ * too long or "." / "..". Empty segments (a doubled or trailing slash) are
+ * skipped. */
+static bool split_path(sm_request_call *c, const char *path)
+{
+	char *p, *save = NULL, *s;
+
+	if (!path || strlen(path) >= sizeof c->buf)
+		return false;
+	snprintf(c->buf, sizeof c->buf, "%s", path);
+	p = c->buf;
+	while ((s = strtok_r(p, "/", &save))) {
+		p = NULL;
+		if (c->nseg >= SM_REQUEST_MAX_SEGMENTS || strlen(s) >= SM_REQUEST_MAX_SEGMENT ||
+		    strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+			return false;
+		c->seg[c->nseg++] = s;
+	}
+	return true;
+}
+
+/* How many literal segments route r has when its pattern matches c's
+ * path; -1 when it does not. */
+static int route_match(const sm_request_route *r, const sm_request_call *c)
+{
+	int literal = 0, k;
+
+	for (k = 0; k < c->nseg; k++) {
+		if (!r->pattern[k])
+			return -1;
+		if (strcmp(r->pattern[k], "*") == 0)
+			continue;
+		if (strcmp(r->pattern[k], c->seg[k]) != 0)
+			return -1;
+		literal++;
+	}
+	return r->pattern[k] ? -1 : literal;
+}
+
+/* The route for c's path and method; NULL after answering 404 or 405.
+ * Among the routes whose pattern matches, those with the most literal
+ * segments win (pipeline/sync is never pipeline/<run_id>). */
+static const sm_request_route *find_route(sm_request_call *c, const sm_request_route *const *tables,
+                                          const char *method)
+{
+	char allow[64] = "Allow: ";
+	int best = -1;
+
+	for (int pass = 0; pass < 2; pass++)
+		for (const sm_request_route *const *t = tables; *t; t++)
+			for (const sm_request_route *r = *t; r->method; r++) {
+				int m = route_match(r, c);
+				if (pass == 0) {
+					best = m > best ? m : best;
+					continue;
+				}
+				if (m < 0 || m != best)
+					continue;
+				if (strcmp(r->method, method) == 0)
+					return r;
+				if (!strstr(allow + 7, r->method) &&
+				    strlen(allow) + strlen(r->method) + 3 < sizeof allow)
+					snprintf(allow + strlen(allow),
+					         sizeof allow - strlen(allow), "%s%s",
+					         allow[7] ? ", " : "", r->method);
+			}
+	if (best >= 0)
+		sm_request_error(c->req, 405, allow, "method not allowed", NULL);
+	else
+		sm_request_errorf(c->req, 404, NULL, "no such endpoint under %s", c->api);
+	return NULL;
+}
+
+/* A POST's Content-Length into c->length: false after answering 400 or
+ * 413 (the length is checked before the key, as the webhook handler does). */
+static bool content_length(sm_request_call *c, long long limit)
+{
+	const char *length = c->req->param(c->req->src, "CONTENT_LENGTH");
+	char *end;
+
+	c->length = 0;
+	if (length && *length) {
+		errno = 0;
+		c->length = strtoll(length, &end, 10);
+		if (errno || *end || c->length < 0)
+			return sm_request_error(c->req, 400, NULL, "bad Content-Length", NULL),
+			       false;
+	}
+	if (c->length > limit)
+		return sm_request_error(c->req, 413, NULL,
+		                        "body larger than the limit (SM_MAX_BODY)", NULL),
+		       false;
+	return true;
+}
+
+/* Read and parse a POST's body into c->body: false after answering. */
+static bool read_json(sm_request_call *c)
+{
+	long long want = c->length;
+	json_error_t jerr;
+	char *body, msg[256];
+	size_t got;
+	bool timed_out = false;
+
+	if (!(body = malloc((size_t)want + 1)))
+		return sm_request_error(c->req, 500, NULL, "out of memory", NULL), false;
+	got = want ? c->req->read_body(c->req->src, body, (size_t)want, &timed_out) : 0;
+	if (timed_out || got < (size_t)want) {
+		free(body);
+		if (timed_out)
+			sm_request_error(c->req, 408, NULL,
+			                 "body not received in time (SM_READ_TIMEOUT)", NULL);
+		else
+			sm_request_error(c->req, 400, NULL, "body shorter than Content-Length",
+			                 NULL);
+		return false;
+	}
+	body[got] = '\0';
+	/* An empty body is an empty object. */
+	c->body = strspn(body, " \t\r\n") == got
+	              ? json_object()
+	              : sm_json_parse(body, got, JSON_REJECT_DUPLICATES, &jerr);
+	free(body);
+	if (json_is_object(c->body))
+		return true;
+	if (c->body)
+		snprintf(msg, sizeof msg, "body must be a JSON object");
+	else
+		snprintf(msg, sizeof msg, "malformed JSON: %s", jerr.text);
+	return sm_request_error(c->req, 400, NULL, msg, NULL), false;
+}
+
+int sm_request_dispatch(const sm_request *req, const char *api,
+                        const sm_request_route *const *tables, void *ctx)
+{
+	const sm_auth_request auth = {req->param, req->src};
+	const char *method = req->param(req->src, "REQUEST_METHOD");
+	const char *why = NULL;
+	const sm_request_route *r;
+	sm_request_call c = {.req = req, .api = api, .ctx = ctx};
+	long long limit = sm_request_max_body();
+	char trace[SM_TRACE_LEN + 1];
+	bool post;
+
+	if (sm_trace_new(trace) == 0)
+		sm_log_set_trace(trace);
+	if (limit < 0) {
+		sm_request_error(req, 500, NULL, "server misconfigured: SM_MAX_BODY", NULL);
+		goto out;
+	}
+	if (!split_path(&c, req->param(req->src, "PATH_INFO")) || c.nseg == 0) {
+		sm_request_errorf(req, 404, NULL, "no such endpoint under %s", api);
+		goto out;
+	}
+	if (!(r = find_route(&c, tables, method ? method : "")))
+		goto out;
+	post = strcmp(r->method, "GET") != 0;
+	if (post && !content_length(&c, limit))
+		goto out;
+	if (!r->no_key) {
+		int check = sm_auth_api_key(&auth, &why);
+		if (check <= 0) {
+			sm_request_error(req, check < 0 ? 500 : 401, NULL,
+			                 check < 0 ? "cannot check API keys" : why, NULL);
+			goto out;
+		}
+	}
+	if (post && !read_json(&c))
+		goto out;
+	r->fn(&c);
+out:
+	json_decref(c.body);
+	sm_store_close(c.store);
+	sm_log_set_trace(NULL);
+	return 0;
+}
+
+/* --- CGI ----------------------------------------------------------------- */
+
+/* A CGI request whose variables were copied out of the environment. */
+struct cgi_src {
+	long long timeout_ms;
+	char **vars; /* "NAME=value" */
+	size_t n;
+};
+
+static bool is_cgi_var(const char *entry)
+{
+	size_t n = strcspn(entry, "=");
+
+	if (strncmp(entry, "HTTP_", 5) == 0)
+		return true;
+	for (size_t i = 0; i < sizeof cgi_vars / sizeof cgi_vars[0]; i++)
+		if (strlen(cgi_vars[i]) == n && strncmp(entry, cgi_vars[i], n) == 0)
+			return true;
+	return false;
+}
+
+static const char *cgi_copy_param(void *src, const char *name)
+{
+	const struct cgi_src *s = src;
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < s->n; i++)
+		if (strncmp(s->vars[i], name, n) == 0 && s->vars[i][n] == '=')
+			return s->vars[i] + n + 1;
+	return NULL;
+}
+
+static size_t cgi_copy_read_body(void *src, char *buf, size_t want, bool *timed_out)
+{
+	return sm_request_cgi_read_body(&((struct cgi_src *)src)->timeout_ms, buf, want, timed_out);
+}
+
+int sm_request_cgi_serve(int (*fn)(const sm_request *req), const sm_error *config_err)
+{
+	struct cgi_src src = {0};
+	sm_request req = {&src, cgi_copy_param, cgi_copy_read_body, sm_request_cgi_write};
+
+	for (char **e = environ; e && *e; e++) {
+		char **v;
+		if (!is_cgi_var(*e) || !(v = realloc(src.vars, (src.n + 1) * sizeof *v)))
+			continue;
+		src.vars = v;
+		if ((v[src.n] = strdup(*e)))
+			src.n++;
+	}
+	sm_request_cgi_scrub_env();
+	sm_log_init(NULL); /* SM_LOG_LEVEL may come from the dotenv file */
+	if (config_err) {
+		sm_log_kv(SM_LOG_ERROR, "bad configuration", "error", config_err->msg, SM_LOG_END);
+		sm_request_error(&req, 500, NULL, "server misconfigured", NULL);
+	} else if ((src.timeout_ms = sm_request_read_timeout_ms()) < 0) {
+		sm_request_error(&req, 500, NULL, "server misconfigured: SM_READ_TIMEOUT", NULL);
+	} else {
+		fn(&req);
+	}
+	for (size_t i = 0; i < src.n; i++)
+		free(src.vars[i]);
+	free(src.vars);
+	return SM_EXIT_OK;
+}
+
+/* --- FastCGI ------------------------------------------------------------- */
+
+/* Set by SIGTERM (lighttpd stops its FastCGI children so) and SIGINT. */
+static volatile sig_atomic_t fcgi_stopping;
+
+static void fcgi_on_stop(int sig)
+{
+	(void)sig;
+	fcgi_stopping = 1;
+}
+
+struct fcgi_api {
+	int (*fn)(const sm_request *req);
+	const char *config_error; /* when the dotenv file is broken: every request 500 */
+};
+
+static const char *fcgi_param(void *src, const char *name)
+{
+	return sm_fcgi_param(src, name);
+}
+
+static size_t fcgi_read_body(void *src, char *buf, size_t want, bool *timed_out)
+{
+	size_t len;
+	const char *body = sm_fcgi_body(src, &len, NULL);
+
+	(void)timed_out; /* the responder waits for whole requests (sm_fcgi_serve) */
+	if (len > want)
+		len = want; /* never more than CONTENT_LENGTH, as in CGI */
+	memcpy(buf, body, len);
+	return len;
+}
+
+static void fcgi_write(void *src, const char *text, size_t len)
+{
+	sm_fcgi_write(src, text, len);
+}
+
+/* Each request on its own: an API answers one at a time. */
+static void fcgi_requests(void *ctx, sm_fcgi_conn **conns, size_t n)
+{
+	const struct fcgi_api *api = ctx;
+
+	for (size_t i = 0; i < n; i++) {
+		sm_request req = {conns[i], fcgi_param, fcgi_read_body, fcgi_write};
+		if (api->config_error)
+			sm_request_error(&req, 500, NULL, "server misconfigured", NULL);
+		else
+			api->fn(&req);
+	}
+}
+
+bool sm_request_fcgi_wanted(int argc, char **argv)
+{
+	if (argc > 1 &&
+	    (strcmp(argv[1], "--fastcgi") == 0 || strncmp(argv[1], "--fastcgi=", 10) == 0))
+		return true;
+	return argc == 1 && !getenv("GATEWAY_INTERFACE") && sm_fcgi_is_listener(STDIN_FILENO);
+}
+
+int sm_request_fcgi_serve(const char *tool, int argc, char **argv, int (*fn)(const sm_request *req))
+{
+	struct fcgi_api api = {fn, NULL};
+	struct sigaction stop = {.sa_handler = fcgi_on_stop}; /* no SA_RESTART */
+	sm_fcgi_limits limits = {.max_params = 128 * 1024};
+	const char *address = NULL;
+	long long limit;
+	sm_error err, config_err;
+	int fd = STDIN_FILENO, rc;
+
+	if (argc > 1 && strncmp(argv[1], "--fastcgi=", 10) == 0)
+		address = argv[1] + 10;
+	else if (argc > 2)
+		address = argv[2];
+	if (argc > 3 || (argc > 2 && argv[1][9] == '='))
+		return sm_err(SM_EXIT_USAGE, "usage: %s --fastcgi [ADDRESS]", tool);
+	if (address && !*address)
+		return sm_err(SM_EXIT_USAGE, "--fastcgi: empty address");
+	/* Read once: a change to the dotenv file needs a restart. */
+	if (sm_config_load(&config_err) < 0)
+		api.config_error = config_err.msg;
+	sm_log_init(NULL);
+	limit = api.config_error ? 0 : sm_request_max_body();
+	limits.max_body = limit > 0 ? (size_t)limit : 0;
+	limits.read_timeout_ms = api.config_error ? 0 : sm_request_read_timeout_ms();
+	if (limits.read_timeout_ms < 0) {
+		api.config_error = "SM_READ_TIMEOUT";
+		limits.read_timeout_ms = 0;
+	}
+	if (address) {
+		fd = sm_fcgi_listen(address, &err);
+		if (fd < 0)
+			return sm_err(SM_EXIT_FAILURE, "--fastcgi: %s", err.msg);
+	} else if (!sm_fcgi_is_listener(STDIN_FILENO)) {
+		return sm_err(SM_EXIT_USAGE, "--fastcgi: no ADDRESS and standard input is not a "
+		                             "listening socket");
+	}
+	sigemptyset(&stop.sa_mask);
+	sigaction(SIGTERM, &stop, NULL);
+	sigaction(SIGINT, &stop, NULL);
+	signal(SIGPIPE, SIG_IGN); /* a vanished web server is an error, not a death */
+	if (api.config_error)
+		sm_log_kv(SM_LOG_ERROR, "bad configuration", "error", api.config_error, SM_LOG_END);
+	sm_log_kv(SM_LOG_INFO, "FastCGI responder ready", "address", address ? address : "stdin",
+	          SM_LOG_END);
+	rc = sm_fcgi_serve(fd, &limits, fcgi_requests, &api, &fcgi_stopping, &err);
+	if (address) {
+		if (strchr(address, '/'))
+			unlink(address);
+		close(fd);
+	}
+	if (rc < 0)
+		return sm_err(SM_EXIT_FAILURE, "--fastcgi: %s", err.msg);
+	sm_log(SM_LOG_INFO, "FastCGI responder stopped");
+	return SM_EXIT_OK;
 }

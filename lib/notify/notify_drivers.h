@@ -110,6 +110,10 @@ typedef struct notify_driver {
 	/* The driver's own key that, when set, overrides repeat_interval, or
 	 * NULL. */
 	const char *repeat_key;
+	/* Only for channels an operator stored: the HTTP API refuses it with a
+	 * configuration from the request (it runs programs or writes to the
+	 * server's own streams). */
+	bool local_only;
 } notify_driver;
 
 /* Every driver, sorted by name: listings and messages show them in this

@@ -156,4 +156,5 @@ const notify_driver notify_driver_exec = {
     .template_mode = SM_TEMPLATE_TEXT,
     .prepare = exec_prepare,
     .send = exec_send,
+    .local_only = true,
 };

@@ -41,4 +41,5 @@ const notify_driver notify_driver_stdout = {
     .template_mode = SM_TEMPLATE_TEXT,
     .prepare = stdout_prepare,
     .send = stdout_send,
+    .local_only = true,
 };

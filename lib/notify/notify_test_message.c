@@ -1,6 +1,6 @@
-/* notify_test_message.c - one test message through a driver (sm-notify
- * test, channel test): a made-up envelope, no decision, nothing recorded;
- * the seeds' test_notify. */
+/* notify_test_message.c - one message through a driver, no decision,
+ * nothing recorded: test messages (sm-notify test, channel test; a
+ * made-up envelope, the seeds' test_notify) and the HTTP API's sends. */
 #include <stdio.h>
 #include <string.h>
 
@@ -29,11 +29,11 @@ json_t *sm_notify_test_envelope(void)
 	return env;
 }
 
-int sm_notify_test(const char *channel, const char *driver, json_t *config, FILE *text_out,
-                   json_t **result)
+int sm_notify_send(const char *channel, const char *driver, json_t *config, json_t *env,
+                   json_t *extra, FILE *text_out, json_t **result)
 {
 	const notify_driver *d = notify_driver_find(driver);
-	json_t *env = sm_notify_test_envelope(), *context;
+	json_t *context;
 	notify_job job = {.channel = channel, .config = config, .env = env, .text_out = text_out};
 	notify_message msg = {0};
 	notify_outcome out = {0};
@@ -41,12 +41,13 @@ int sm_notify_test(const char *channel, const char *driver, json_t *config, FILE
 	int number = 0;
 
 	if (!d) {
-		json_decref(env);
 		*result = json_pack("{s:s,s:s,s:s,s:i,s:s}", "channel", channel, "driver", driver,
 		                    "status", "failed", "attempts", 0, "error", "unknown driver");
 		return SM_EXIT_USAGE;
 	}
 	context = sm_notify_context(env, channel);
+	if (json_is_object(extra))
+		json_object_update(context, extra);
 	job.context = context;
 	job.timeout_s = notify_cfg_num(config, "timeout_s", SM_NOTIFY_TIMEOUT_S);
 	if (d->prepare(&job, &msg, &err) < 0) {
@@ -60,6 +61,15 @@ int sm_notify_test(const char *channel, const char *driver, json_t *config, FILE
 	                    "status", out.ok ? "sent" : "failed", "attempts", number, "error",
 	                    out.ok ? json_null() : sm_json_string(out.error));
 	json_decref(context);
-	json_decref(env);
 	return out.ok ? SM_EXIT_OK : SM_EXIT_TEMPFAIL;
+}
+
+int sm_notify_test(const char *channel, const char *driver, json_t *config, FILE *text_out,
+                   json_t **result)
+{
+	json_t *env = sm_notify_test_envelope();
+	int rc = sm_notify_send(channel, driver, config, env, NULL, text_out, result);
+
+	json_decref(env);
+	return rc;
 }

@@ -1,18 +1,14 @@
-/* pipeline_http.c - the /orchestration/ endpoints (see pipeline_http.h).
- *
- * Checks, in order, as the webhook handler's: the endpoint (404) and its
- * method (405), the length (400/413), the API key (401), the body within
- * SM_READ_TIMEOUT (408), JSON (400). Only then is the store opened. Every
- * answer is a JSON body; a rejected request stores nothing.
+/* pipeline_http.c - the /orchestration/ endpoints (see pipeline_http.h):
+ * a route table for sm_request_dispatch (request.h), which checks what
+ * every API checks before an endpoint opens the store. Every answer is a
+ * JSON body; a rejected request stores nothing.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sm/alert.h"
-#include "sm/auth.h"
 #include "sm/err.h"
 #include "sm/inbox.h"
 #include "sm/ingest.h"
@@ -25,94 +21,23 @@
 #include "sm/store.h"
 #include "sm/trace.h"
 
-#define MAX_SEGMENTS 4
-#define MAX_NAME     128 /* a run id or definition name in a path */
-
-struct call {
-	const sm_request *req;
-	char *seg[MAX_SEGMENTS]; /* the path's segments after /orchestration/ */
-	char buf[512];           /* holds them */
-	int nseg;
-	long long length; /* a POST's Content-Length (0 when absent) */
-	json_t *body;     /* a POST's JSON object ({} when empty) */
-	sm_store *store;
-};
-
-typedef void endpoint_fn(struct call *c);
-
+/* The answers of this file: an error, logged and answered as JSON. */
 static int reject(const sm_request *req, int status, const char *extra_header, const char *message)
 {
-	char code[8];
-
-	snprintf(code, sizeof code, "%d", status);
-	sm_log_kv(SM_LOG_WARN, "request rejected", "status", code, "reason", message, SM_LOG_END);
-	sm_request_respond(req, status, extra_header,
-	                   json_pack("{s:s,s:s}", "status", "error", "message", message));
+	sm_request_error(req, status, extra_header, message, NULL);
 	return 0;
 }
 
 /* An error answer whose message is prefix then arg (a name, a reason). */
-static void rejectf(struct call *c, int status, const char *prefix, const char *arg)
+static void rejectf(sm_request_call *c, int status, const char *prefix, const char *arg)
 {
-	char msg[1400];
-
-	snprintf(msg, sizeof msg, "%s%s", prefix, arg);
-	reject(c->req, status, NULL, msg);
-}
-
-static bool open_store(struct call *c)
-{
-	sm_error err = {0};
-
-	if (sm_store_open(NULL, &c->store, &err) == 0)
-		return true;
-	sm_log_kv(SM_LOG_ERROR, "cannot open the store", "error", err.msg, SM_LOG_END);
-	reject(c->req, 500, NULL, "cannot open the store");
-	return false;
-}
-
-/* One query-string parameter, percent-decoded into out: 1 found, 0 absent,
- * -1 malformed. */
-static int query_param(const sm_request *req, const char *name, char *out, size_t size)
-{
-	const char *q = req->param(req->src, "QUERY_STRING");
-	size_t nlen = strlen(name);
-
-	while (q && *q) {
-		size_t len = strcspn(q, "&");
-		if (len > nlen && strncmp(q, name, nlen) == 0 && q[nlen] == '=') {
-			size_t n = 0;
-			for (size_t i = nlen + 1; i < len; i++) {
-				unsigned v;
-				char ch = q[i];
-				if (ch == '+') {
-					ch = ' ';
-				} else if (ch == '%') {
-					if (i + 2 >= len || !isxdigit((unsigned char)q[i + 1]) ||
-					    !isxdigit((unsigned char)q[i + 2]) ||
-					    sscanf(q + i + 1, "%2x", &v) != 1 || v == 0)
-						return -1;
-					ch = (char)v;
-					i += 2;
-				}
-				if (n + 1 >= size)
-					return -1;
-				out[n++] = ch;
-			}
-			out[n] = '\0';
-			return 1;
-		}
-		q += len;
-		if (*q == '&')
-			q++;
-	}
-	return 0;
+	sm_request_errorf(c->req, status, NULL, "%s%s", prefix, arg);
 }
 
 /* --- runs --------------------------------------------------------------------- */
 
 /* The run as answered: its detail with the envelopes the last node wrote. */
-static void respond_run(struct call *c, int status, const char *run_id, json_t *output)
+static void respond_run(sm_request_call *c, int status, const char *run_id, json_t *output)
 {
 	json_t *run = NULL;
 	sm_error err = {0};
@@ -126,7 +51,7 @@ static void respond_run(struct call *c, int status, const char *run_id, json_t *
 	sm_request_respond(c->req, status, NULL, run);
 }
 
-static void runs_list(struct call *c)
+static void runs_list(sm_request_call *c)
 {
 	char status[64], source[128], limit_text[32], *end;
 	json_t *runs = NULL, *out, *r;
@@ -135,9 +60,9 @@ static void runs_list(struct call *c)
 	int has_status, has_source, has_limit;
 	size_t i;
 
-	has_status = query_param(c->req, "status", status, sizeof status);
-	has_source = query_param(c->req, "source", source, sizeof source);
-	has_limit = query_param(c->req, "limit", limit_text, sizeof limit_text);
+	has_status = sm_request_query(c->req, "status", status, sizeof status);
+	has_source = sm_request_query(c->req, "source", source, sizeof source);
+	has_limit = sm_request_query(c->req, "limit", limit_text, sizeof limit_text);
 	if (has_status < 0 || has_source < 0 || has_limit < 0) {
 		reject(c->req, 400, NULL, "malformed query string");
 		return;
@@ -151,7 +76,7 @@ static void runs_list(struct call *c)
 			return;
 		}
 	}
-	if (!open_store(c))
+	if (!sm_request_store(c))
 		return;
 	if (sm_pipeline_runs(c->store, has_status ? status : NULL, 0, &runs, &err) != SM_EXIT_OK) {
 		sm_log_kv(SM_LOG_ERROR, "cannot list runs", "error", err.msg, SM_LOG_END);
@@ -174,13 +99,13 @@ static void runs_list(struct call *c)
 	    json_pack("{s:I,s:o}", "count", (json_int_t)json_array_size(out), "runs", out));
 }
 
-static void run_detail(struct call *c)
+static void run_detail(sm_request_call *c)
 {
 	json_t *run = NULL;
 	sm_error err = {0};
 	int rc;
 
-	if (!open_store(c))
+	if (!sm_request_store(c))
 		return;
 	rc = sm_pipeline_run_get(c->store, c->seg[1], false, &run, &err);
 	if (rc == SM_EXIT_USAGE) {
@@ -195,15 +120,14 @@ static void run_detail(struct call *c)
 	sm_request_respond(c->req, 200, NULL, run);
 }
 
-static void run_resume(struct call *c)
+static void run_resume(sm_request_call *c)
 {
 	sm_pipeline_result res = {0};
 	sm_error err = {0};
 	int rc;
 
-	if (!open_store(c))
+	if (!sm_request_store(c))
 		return;
-	sm_request_cgi_scrub_env();
 	rc = sm_pipeline_resume(c->store, c->seg[1], &res, &err);
 	if (rc == SM_EXIT_USAGE)
 		rejectf(c, 404, "pipeline run not found: ", c->seg[1]);
@@ -218,12 +142,12 @@ static void run_resume(struct call *c)
 
 /* --- definitions ------------------------------------------------------------- */
 
-static void defs_list(struct call *c)
+static void defs_list(sm_request_call *c)
 {
 	json_t *defs = NULL;
 	sm_error err = {0};
 
-	if (!open_store(c))
+	if (!sm_request_store(c))
 		return;
 	if (sm_pipeline_list(c->store, &defs, &err) != SM_EXIT_OK) {
 		sm_log_kv(SM_LOG_ERROR, "cannot list definitions", "error", err.msg, SM_LOG_END);
@@ -236,7 +160,7 @@ static void defs_list(struct call *c)
 }
 
 /* The definition named name into *def: false after answering 404. */
-static bool load_def(struct call *c, const char *name, json_t **def, bool *builtin)
+static bool load_def(sm_request_call *c, const char *name, json_t **def, bool *builtin)
 {
 	sm_error err = {0};
 
@@ -246,23 +170,23 @@ static bool load_def(struct call *c, const char *name, json_t **def, bool *built
 	return false;
 }
 
-static void def_detail(struct call *c)
+static void def_detail(sm_request_call *c)
 {
 	json_t *def = NULL;
 	bool builtin = false;
 
-	if (!open_store(c) || !load_def(c, c->seg[1], &def, &builtin))
+	if (!sm_request_store(c) || !load_def(c, c->seg[1], &def, &builtin))
 		return;
 	sm_request_respond(
 	    c->req, 200, NULL,
 	    json_pack("{s:s,s:b,s:o}", "name", c->seg[1], "builtin", builtin, "definition", def));
 }
 
-static void def_validate(struct call *c)
+static void def_validate(sm_request_call *c)
 {
 	json_t *def = NULL, *problems;
 
-	if (!open_store(c) || !load_def(c, c->seg[1], &def, NULL))
+	if (!sm_request_store(c) || !load_def(c, c->seg[1], &def, NULL))
 		return;
 	problems = sm_pipeline_validate(def);
 	json_decref(def);
@@ -274,7 +198,7 @@ static void def_validate(struct call *c)
 /* --- triggers ------------------------------------------------------------------ */
 
 /* The trigger body's fields: false after answering 400. */
-static bool trigger_fields(struct call *c, json_t **payload, const char **source,
+static bool trigger_fields(sm_request_call *c, json_t **payload, const char **source,
                            const char **trace, const char **definition)
 {
 	json_t *p = json_object_get(c->body, "payload"), *s = json_object_get(c->body, "source"),
@@ -297,7 +221,7 @@ static bool trigger_fields(struct call *c, json_t **payload, const char **source
 
 /* Run def at once from its first node on the body's payload; 200 with the
  * run, whatever its outcome. */
-static void run_now(struct call *c, const char *name, const json_t *def, json_t *payload,
+static void run_now(sm_request_call *c, const char *name, const json_t *def, json_t *payload,
                     const char *source, const char *trace)
 {
 	sm_pipeline_result res = {0};
@@ -311,7 +235,6 @@ static void run_now(struct call *c, const char *name, const json_t *def, json_t 
 	                             .trace_id = trace};
 	int rc;
 
-	sm_request_cgi_scrub_env();
 	rc = sm_pipeline_run(c->store, &opts, &res, &err);
 	if (rc == SM_EXIT_OK && strcmp(res.status, "rejected") == 0)
 		rejectf(c, 400, "input refused: ", res.error);
@@ -325,12 +248,12 @@ static void run_now(struct call *c, const char *name, const json_t *def, json_t 
 	json_decref(input);
 }
 
-static void def_execute(struct call *c)
+static void def_execute(sm_request_call *c)
 {
 	json_t *def = NULL, *payload;
 	const char *source, *trace, *ignored;
 
-	if (!trigger_fields(c, &payload, &source, &trace, &ignored) || !open_store(c) ||
+	if (!trigger_fields(c, &payload, &source, &trace, &ignored) || !sm_request_store(c) ||
 	    !load_def(c, c->seg[1], &def, NULL))
 		return;
 	run_now(c, c->seg[1], def, payload, source, trace);
@@ -339,7 +262,7 @@ static void def_execute(struct call *c)
 
 /* The trigger's definition: the one it names, else the routed one for the
  * body taken as an envelope. NULL after answering. */
-static char *trigger_definition(struct call *c, const char *named, json_t **def)
+static char *trigger_definition(sm_request_call *c, const char *named, json_t **def)
 {
 	json_t *route = NULL;
 	sm_error err = {0};
@@ -364,13 +287,13 @@ static char *trigger_definition(struct call *c, const char *named, json_t **def)
 	return name;
 }
 
-static void trigger_sync(struct call *c)
+static void trigger_sync(sm_request_call *c)
 {
 	json_t *def = NULL, *payload;
 	const char *source, *trace, *named;
 	char *name;
 
-	if (!trigger_fields(c, &payload, &source, &trace, &named) || !open_store(c))
+	if (!trigger_fields(c, &payload, &source, &trace, &named) || !sm_request_store(c))
 		return;
 	if (!(name = trigger_definition(c, named, &def)))
 		return;
@@ -382,7 +305,7 @@ static void trigger_sync(struct call *c)
 /* Ingest the payload now, as the webhook handler does, and queue one
  * envelope per incident touched, each with the id of the run a worker
  * will record for it: 202 with the ids after the commit. */
-static void trigger_async(struct call *c)
+static void trigger_async(sm_request_call *c)
 {
 	json_t *def = NULL, *payload, *envs = NULL, *ids = NULL, *env;
 	const char *source, *trace, *named;
@@ -404,7 +327,7 @@ static void trigger_async(struct call *c)
 		reject(c->req, 422, NULL, err.msg);
 		goto out;
 	}
-	if (!open_store(c))
+	if (!sm_request_store(c))
 		goto out;
 	if (named && !load_def(c, named, &def, NULL))
 		goto out;
@@ -466,182 +389,29 @@ out:
 
 /* --- dispatch ------------------------------------------------------------------ */
 
-/* The endpoints: a pattern of path segments ("*" is a run id or a
- * definition name) and its method. A path that matches with another
- * method is a 405. pipeline/sync comes before pipeline/<run_id>. */
-static const struct {
-	const char *method;
-	const char *pattern[3];
-	int nseg;
-	endpoint_fn *fn;
-} endpoints[] = {
-    {"POST", {"pipeline"}, 1, trigger_async},
-    {"POST", {"pipeline", "sync"}, 2, trigger_sync},
-    {"GET", {"pipelines"}, 1, runs_list},
-    {"GET", {"pipeline", "*"}, 2, run_detail},
-    {"POST", {"pipeline", "*", "resume"}, 3, run_resume},
-    {"GET", {"definitions"}, 1, defs_list},
-    {"GET", {"definitions", "*"}, 2, def_detail},
-    {"POST", {"definitions", "*", "validate"}, 3, def_validate},
-    {"POST", {"definitions", "*", "execute"}, 3, def_execute},
+/* The endpoints; "*" is a run id or a definition name (pipeline/sync, a
+ * literal, is never a run). */
+static const sm_request_route routes[] = {
+    {"POST", {"pipeline", NULL}, trigger_async, false},
+    {"POST", {"pipeline", "sync", NULL}, trigger_sync, false},
+    {"GET", {"pipelines", NULL}, runs_list, false},
+    {"GET", {"pipeline", "*", NULL}, run_detail, false},
+    {"POST", {"pipeline", "*", "resume", NULL}, run_resume, false},
+    {"GET", {"definitions", NULL}, defs_list, false},
+    {"GET", {"definitions", "*", NULL}, def_detail, false},
+    {"POST", {"definitions", "*", "validate", NULL}, def_validate, false},
+    {"POST", {"definitions", "*", "execute", NULL}, def_execute, false},
+    {NULL, {NULL}, NULL, false},
 };
 
-/* Split PATH_INFO into segments: false when it has too many or one is
- * empty, too long or "." / "..". */
-static bool split_path(struct call *c, const char *path)
-{
-	char *p, *save = NULL, *s;
-
-	if (!path || strlen(path) >= sizeof c->buf)
-		return false;
-	snprintf(c->buf, sizeof c->buf, "%s", path);
-	p = c->buf;
-	while ((s = strtok_r(p, "/", &save))) {
-		p = NULL;
-		if (c->nseg >= MAX_SEGMENTS || strlen(s) >= MAX_NAME || strcmp(s, ".") == 0 ||
-		    strcmp(s, "..") == 0)
-			return false;
-		c->seg[c->nseg++] = s;
-	}
-	return true;
-}
-
-/* The endpoint for the path and method: its index; -1 after answering
- * 404 or 405. An exact segment wins over "*": pipeline/sync is never a run. */
-static int find_endpoint(struct call *c, const char *method)
-{
-	char allow[64] = "";
-	int best = -1;
-
-	for (size_t i = 0; i < sizeof endpoints / sizeof endpoints[0]; i++) {
-		bool match = endpoints[i].nseg == c->nseg;
-		for (int k = 0; match && k < c->nseg; k++)
-			match = strcmp(endpoints[i].pattern[k], "*") == 0
-			            ? !(k == 1 && strcmp(c->seg[0], "pipeline") == 0 &&
-			                strcmp(c->seg[1], "sync") == 0)
-			            : strcmp(endpoints[i].pattern[k], c->seg[k]) == 0;
-		if (!match)
-			continue;
-		if (strcmp(endpoints[i].method, method) == 0)
-			return (int)i;
-		snprintf(allow, sizeof allow, "Allow: %s", endpoints[i].method);
-		best = -2;
-	}
-	if (best == -2)
-		reject(c->req, 405, allow, "method not allowed");
-	else
-		reject(c->req, 404, NULL, "no such endpoint under /orchestration/");
-	return -1;
-}
-
-/* A POST's Content-Length into c->length: false after answering 400 or
- * 413 (the length is checked before the key, as the webhook handler does). */
-static bool content_length(struct call *c, long long limit)
-{
-	const char *length = c->req->param(c->req->src, "CONTENT_LENGTH");
-	char *end;
-
-	c->length = 0;
-	if (length && *length) {
-		errno = 0;
-		c->length = strtoll(length, &end, 10);
-		if (errno || *end || c->length < 0)
-			return reject(c->req, 400, NULL, "bad Content-Length"), false;
-	}
-	if (c->length > limit)
-		return reject(c->req, 413, NULL, "body larger than the limit (SM_MAX_BODY)"), false;
-	return true;
-}
-
-/* Read and parse a POST's body into c->body: false after answering. */
-static bool read_json(struct call *c)
-{
-	long long want = c->length;
-	json_error_t jerr;
-	char *body;
-	size_t got;
-	bool timed_out = false;
-
-	if (!(body = malloc((size_t)want + 1)))
-		return reject(c->req, 500, NULL, "out of memory"), false;
-	got = want ? c->req->read_body(c->req->src, body, (size_t)want, &timed_out) : 0;
-	if (timed_out) {
-		free(body);
-		return reject(c->req, 408, NULL, "body not received in time (SM_READ_TIMEOUT)"),
-		       false;
-	}
-	if (got < (size_t)want) {
-		free(body);
-		return reject(c->req, 400, NULL, "body shorter than Content-Length"), false;
-	}
-	body[got] = '\0';
-	/* An empty body is an empty object. */
-	c->body = strspn(body, " \t\r\n") == got
-	              ? json_object()
-	              : sm_json_parse(body, got, JSON_REJECT_DUPLICATES, &jerr);
-	free(body);
-	if (!json_is_object(c->body)) {
-		char msg[256];
-		if (c->body)
-			snprintf(msg, sizeof msg, "body must be a JSON object");
-		else
-			snprintf(msg, sizeof msg, "malformed JSON: %s", jerr.text);
-		return reject(c->req, 400, NULL, msg), false;
-	}
-	return true;
-}
+static const sm_request_route *const route_tables[] = {routes, NULL};
 
 int sm_pipeline_http(const sm_request *req)
 {
-	const sm_auth_request auth = {req->param, req->src};
-	const char *method = req->param(req->src, "REQUEST_METHOD");
-	const char *why = NULL;
-	struct call c = {.req = req};
-	long long limit = sm_request_max_body();
-	char trace[SM_TRACE_LEN + 1];
-	int e, check;
-
-	if (sm_trace_new(trace) == 0)
-		sm_log_set_trace(trace);
-	if (limit < 0)
-		return reject(req, 500, NULL, "server misconfigured: SM_MAX_BODY");
-	if (!split_path(&c, req->param(req->src, "PATH_INFO")) || c.nseg == 0)
-		return reject(req, 404, NULL, "no such endpoint under /orchestration/");
-	if ((e = find_endpoint(&c, method ? method : "")) < 0)
-		return 0;
-	if (strcmp(endpoints[e].method, "POST") == 0 && !content_length(&c, limit))
-		return 0;
-	check = sm_auth_api_key(&auth, &why);
-	if (check <= 0)
-		return reject(req, check < 0 ? 500 : 401, NULL,
-		              check < 0 ? "cannot check API keys" : why);
-	if (strcmp(endpoints[e].method, "POST") == 0 && !read_json(&c))
-		goto out;
-	endpoints[e].fn(&c);
-out:
-	json_decref(c.body);
-	sm_store_close(c.store);
-	sm_log_set_trace(NULL);
-	return 0;
+	return sm_request_dispatch(req, "/orchestration/", route_tables, NULL);
 }
 
 int sm_pipeline_http_cgi(const sm_error *config_err)
 {
-	long long timeout_ms;
-	sm_request req = {&timeout_ms, sm_request_cgi_param, sm_request_cgi_read_body,
-	                  sm_request_cgi_write};
-
-	sm_log_init(NULL); /* SM_LOG_LEVEL may come from the dotenv file */
-	if (config_err) {
-		sm_log_kv(SM_LOG_ERROR, "bad configuration", "error", config_err->msg, SM_LOG_END);
-		reject(&req, 500, NULL, "server misconfigured");
-		return SM_EXIT_OK;
-	}
-	timeout_ms = sm_request_read_timeout_ms();
-	if (timeout_ms < 0) {
-		reject(&req, 500, NULL, "server misconfigured: SM_READ_TIMEOUT");
-		return SM_EXIT_OK;
-	}
-	sm_pipeline_http(&req);
-	return SM_EXIT_OK;
+	return sm_request_cgi_serve(sm_pipeline_http, config_err);
 }

@@ -1,7 +1,10 @@
 /* test_request.c - the request and answer shared by the HTTP handlers: the
  * status line and headers of an answer, the limits from the environment,
- * and the CGI variables removed before a stage starts. */
+ * the CGI variables removed before a stage starts, the APIs' dispatch by
+ * route tables and their numbers. */
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "testutil.h"
 #include "sm/request.h"
 
@@ -79,12 +82,233 @@ static void scrub(void **state)
 	assert_string_equal(getenv("HTTPS_PROXY_NOT_A_HEADER"), "kept");
 }
 
+/* A request from a list of "NAME=value" variables and a body. */
+struct fake {
+	const char *const *vars;
+	const char *body;
+	struct sink out;
+};
+
+static const char *fake_param(void *src, const char *name)
+{
+	const struct fake *f = src;
+	size_t n = strlen(name);
+
+	for (const char *const *v = f->vars; *v; v++)
+		if (strncmp(*v, name, n) == 0 && (*v)[n] == '=')
+			return *v + n + 1;
+	return NULL;
+}
+
+static size_t fake_read(void *src, char *buf, size_t want, bool *timed_out)
+{
+	const struct fake *f = src;
+	size_t n = strlen(f->body) < want ? strlen(f->body) : want;
+
+	(void)timed_out;
+	memcpy(buf, f->body, n);
+	return n;
+}
+
+static void fake_write(void *src, const char *text, size_t len)
+{
+	sink_write(&((struct fake *)src)->out, text, len);
+}
+
+static char called[64];
+
+static void ep_literal(sm_request_call *c)
+{
+	snprintf(called, sizeof called, "literal");
+	sm_request_respond(c->req, 200, NULL, json_object());
+}
+
+static void ep_star(sm_request_call *c)
+{
+	snprintf(called, sizeof called, "star %s", c->seg[1]);
+	sm_request_respond(c->req, 200, NULL, json_object());
+}
+
+static void ep_post(sm_request_call *c)
+{
+	snprintf(called, sizeof called, "post %s",
+	         json_string_value(json_object_get(c->body, "a")));
+	sm_request_respond(c->req, 200, NULL, json_object());
+}
+
+static const sm_request_route table_a[] = {
+    {"POST", {"x", "sync", NULL}, ep_post, false},
+    {"GET", {"x", "*", NULL}, ep_star, false},
+    {NULL, {NULL}, NULL, false},
+};
+static const sm_request_route table_b[] = {
+    {"GET", {"health", NULL}, ep_literal, true},
+    {"DELETE", {"x", "*", NULL}, ep_star, false},
+    {NULL, {NULL}, NULL, false},
+};
+static const sm_request_route *const tables[] = {table_a, table_b, NULL};
+
+/* Dispatch a request of vars and body: the status line's code. */
+static int dispatch(const char *const *vars, const char *body, struct fake *f)
+{
+	sm_request req = {f, fake_param, fake_read, fake_write};
+
+	memset(f, 0, sizeof *f);
+	f->vars = vars;
+	f->body = body ? body : "";
+	called[0] = '\0';
+	sm_request_dispatch(&req, "/t/", tables, NULL);
+	return atoi(f->out.text + strlen("Status: "));
+}
+
+static void routes(void **state)
+{
+	struct fake f = {0};
+	char keys[] = "/tmp/sm-test-keys.XXXXXX";
+	FILE *k;
+	int fd;
+
+	(void)state;
+	unsetenv("SM_API_KEYS_FILE");
+	unsetenv("SM_MAX_BODY");
+	/* A literal segment wins over "*": x/sync is never x/<name>. */
+	assert_int_equal(
+	    dispatch((const char *const[]){"REQUEST_METHOD=GET", "PATH_INFO=/x/abc/", NULL}, NULL,
+	             &f),
+	    200);
+	assert_string_equal(called, "star abc");
+	assert_int_equal(
+	    dispatch((const char *const[]){"REQUEST_METHOD=GET", "PATH_INFO=/x/sync", NULL}, NULL,
+	             &f),
+	    405);
+	assert_non_null(strstr(f.out.text, "Allow: POST\r\n"));
+	assert_string_equal(called, "");
+	/* Another table's row for the same path adds its method. */
+	assert_int_equal(
+	    dispatch((const char *const[]){"REQUEST_METHOD=PUT", "PATH_INFO=/x/abc", NULL}, NULL,
+	             &f),
+	    405);
+	assert_non_null(strstr(f.out.text, "Allow: GET, DELETE\r\n"));
+	assert_int_equal(
+	    dispatch((const char *const[]){"REQUEST_METHOD=DELETE", "PATH_INFO=/x/abc", NULL}, NULL,
+	             &f),
+	    200);
+	assert_int_equal(
+	    dispatch((const char *const[]){"REQUEST_METHOD=GET", "PATH_INFO=/nope/", NULL}, NULL,
+	             &f),
+	    404);
+	assert_non_null(strstr(f.out.text, "\"message\":\"no such endpoint under /t/\""));
+	assert_int_equal(
+	    dispatch((const char *const[]){"REQUEST_METHOD=GET", "PATH_INFO=/x/../health", NULL},
+	             NULL, &f),
+	    404);
+	/* A POST: its JSON body; malformed 400, oversize 413. */
+	assert_int_equal(dispatch((const char *const[]){"REQUEST_METHOD=POST", "PATH_INFO=/x/sync",
+	                                                "CONTENT_LENGTH=9", NULL},
+	                          "{\"a\":\"b\"}", &f),
+	                 200);
+	assert_string_equal(called, "post b");
+	assert_int_equal(dispatch((const char *const[]){"REQUEST_METHOD=POST", "PATH_INFO=/x/sync",
+	                                                "CONTENT_LENGTH=3", NULL},
+	                          "{x}", &f),
+	                 400);
+	assert_string_equal(called, "");
+	setenv("SM_MAX_BODY", "8", 1);
+	assert_int_equal(dispatch((const char *const[]){"REQUEST_METHOD=POST", "PATH_INFO=/x/sync",
+	                                                "CONTENT_LENGTH=9", NULL},
+	                          "{\"a\":\"b\"}", &f),
+	                 413);
+	unsetenv("SM_MAX_BODY");
+	/* With API keys: 401 without one, except for a no_key route. */
+	fd = mkstemp(keys);
+	assert_true(fd >= 0);
+	fchmod(fd, 0600);
+	k = fdopen(fd, "w");
+	fprintf(k, "ops\t%s\n", "0000000000000000000000000000000000000000000000000000000000000000");
+	fclose(k);
+	setenv("SM_API_KEYS_FILE", keys, 1);
+	assert_int_equal(
+	    dispatch((const char *const[]){"REQUEST_METHOD=GET", "PATH_INFO=/x/abc/", NULL}, NULL,
+	             &f),
+	    401);
+	assert_string_equal(called, "");
+	assert_int_equal(
+	    dispatch((const char *const[]){"REQUEST_METHOD=GET", "PATH_INFO=/health", NULL}, NULL,
+	             &f),
+	    200);
+	unsetenv("SM_API_KEYS_FILE");
+	unlink(keys);
+}
+
+static void numbers(void **state)
+{
+	struct fake f = {0};
+	sm_request req = {&f, fake_param, fake_read, fake_write};
+	json_t *v;
+	double d;
+
+	(void)state;
+	assert_int_equal(sm_request_number(&req, "n", "12", NULL, 1, 100, true, &d), 0);
+	assert_true(d == 12);
+	assert_int_equal(sm_request_number(&req, "n", "1.5", NULL, 0, 100, false, &d), 0);
+	assert_true(d == 1.5);
+	v = json_integer(7);
+	assert_int_equal(sm_request_number(&req, "n", NULL, v, 1, 100, true, &d), 0);
+	json_decref(v);
+	assert_true(d == 7);
+	assert_int_equal(f.out.len, 0);
+	/* Each of these is a 400 naming the field. */
+	const char *bad[] = {"", "x", "1.5", "0", "101", " 5", "5 ", "nan", "inf", "1e400"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		memset(&f.out, 0, sizeof f.out);
+		assert_int_equal(sm_request_number(&req, "top_n", bad[i], NULL, 1, 100, true, &d),
+		                 -1);
+		assert_non_null(strstr(f.out.text, "Status: 400 "));
+		assert_non_null(strstr(f.out.text, "top_n: expected a whole number from 1 to 100"));
+	}
+	v = json_true();
+	assert_int_equal(sm_request_number(&req, "n", NULL, v, 1, 100, true, &d), -1);
+	json_decref(v);
+}
+
+/* The CGI serve: the request's variables are gone from the environment
+ * when the handler runs (a program it starts does not see them), and the
+ * handler still reads them. */
+static int cgi_handler(const sm_request *req)
+{
+	assert_null(getenv("GATEWAY_INTERFACE"));
+	assert_null(getenv("REQUEST_METHOD"));
+	assert_null(getenv("CONTENT_LENGTH"));
+	assert_null(getenv("HTTP_X_API_KEY"));
+	assert_string_equal(getenv("SM_DB"), "/tmp/x.db");
+	assert_string_equal(req->param(req->src, "REQUEST_METHOD"), "GET");
+	assert_string_equal(req->param(req->src, "PATH_INFO"), "/health");
+	assert_string_equal(req->param(req->src, "HTTP_X_API_KEY"), "secret");
+	assert_null(req->param(req->src, "SM_DB"));
+	snprintf(called, sizeof called, "cgi");
+	return 0;
+}
+
+static void cgi_serve(void **state)
+{
+	(void)state;
+	setenv("GATEWAY_INTERFACE", "CGI/1.1", 1);
+	setenv("REQUEST_METHOD", "GET", 1);
+	setenv("CONTENT_LENGTH", "0", 1);
+	setenv("PATH_INFO", "/health", 1);
+	setenv("HTTP_X_API_KEY", "secret", 1);
+	setenv("SM_DB", "/tmp/x.db", 1);
+	called[0] = '\0';
+	assert_int_equal(sm_request_cgi_serve(cgi_handler, NULL), 0);
+	assert_string_equal(called, "cgi");
+	assert_null(getenv("PATH_INFO"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(answers),
-	    cmocka_unit_test(limits),
-	    cmocka_unit_test(scrub),
+	    cmocka_unit_test(answers), cmocka_unit_test(limits),  cmocka_unit_test(scrub),
+	    cmocka_unit_test(routes),  cmocka_unit_test(numbers), cmocka_unit_test(cgi_serve),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
