@@ -84,6 +84,15 @@ const char *sm_notify_event(json_t *env)
 	json_t *incident = json_object_get(env, "incident"), *a;
 	size_t i;
 
+	/* An alert starting or stopping to flap says more than the refire or
+	 * resolution (and the incident's reopening) that tipped it. */
+	json_array_foreach(json_object_get(env, "alerts"), i, a)
+	{
+		if (notify_str_is(a, "flapping_change", "started"))
+			return "flapping started";
+		if (notify_str_is(a, "flapping_change", "stopped"))
+			return "flapping stopped";
+	}
 	if (json_is_object(incident)) {
 		for (size_t k = 0; k < sizeof incident_events / sizeof incident_events[0]; k++)
 			if (notify_str_is(incident, "change", incident_events[k].change))
@@ -131,6 +140,41 @@ static const char *change(const struct facts *f, const char **due)
 	if (event)
 		*due = event;
 	return NULL;
+}
+
+/* While every alert of the envelope flaps, nothing is said about them but
+ * that they started or stopped flapping. */
+static const char *flapping(const struct facts *f, const char **due)
+{
+	json_t *alerts = json_object_get(f->env, "alerts"), *a;
+	size_t i;
+
+	if (json_array_size(alerts) == 0)
+		return NULL;
+	json_array_foreach(alerts, i, a)
+	{
+		if (!json_is_true(json_object_get(a, "flapping")) ||
+		    json_is_string(json_object_get(a, "flapping_change")))
+			return NULL;
+	}
+	(void)due;
+	return "flapping";
+}
+
+/* Someone is on an acknowledged incident: only a rise of its severity is
+ * worth a message (its resolution or reopening ends the acknowledgement,
+ * and so does the rise, in the store). */
+static const char *acknowledged(const struct facts *f, const char **due)
+{
+	json_t *incident = json_object_get(f->env, "incident");
+
+	(void)due;
+	if (!json_is_object(incident) || !notify_str_is(incident, "status", "acknowledged"))
+		return NULL;
+	if (notify_str_is(incident, "change", "escalated") ||
+	    json_is_string(json_object_get(incident, "previous_severity")))
+		return NULL;
+	return "acknowledged";
 }
 
 /* Without news, only something still wrong is worth a reminder. */
@@ -183,6 +227,8 @@ static rule_fn *const rules[] = {
     min_severity,
     change,
     /* silences, inhibition, maintenance windows, flapping, acknowledged: here */
+    flapping,
+    acknowledged,
     still_wrong,
     repeat_interval,
 };
