@@ -47,6 +47,8 @@ result() { # F|R [SEVERITY]
 	am_payload DiskFull db-01 "$state" "${2:-warning}" | sm-ingest | sm-notify >"$TEST_DIR/out.json"
 }
 
+ingest_notify() { sm-ingest <"$1" | sm-notify; }
+
 results() { # a string of F and R
 	local s=$1 i
 	for ((i = 0; i < ${#s}; i++)); do
@@ -178,4 +180,21 @@ results() { # a string of F and R
 	[ "$(events)" = "$(printf '%s\n' 'incident created' 'incident resolved')" ]
 	[ "$(sql "SELECT group_concat(status || ':' || reason, ' ') FROM notification_deliveries")" = \
 		'sent:incident created skipped:acknowledged sent:incident resolved' ]
+}
+
+@test "flapping: the text message says so" {
+	# No channel stored: the stdout driver writes text to stderr on a pipe.
+	for s in firing resolved firing resolved; do
+		am_payload DiskFull db-01 "$s" | sm-ingest | sm-notify >/dev/null 2>&1
+	done
+	am_payload DiskFull db-01 firing >"$TEST_DIR/firing.json"
+	am_payload DiskFull db-01 resolved >"$TEST_DIR/resolved.json"
+	run --separate-stderr ingest_notify "$TEST_DIR/firing.json"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"Event: flapping started"* ]]
+	[[ "$stderr" == *"- DiskFull [firing, warning, flapping]"* ]]
+	# While it flaps, nothing.
+	run --separate-stderr ingest_notify "$TEST_DIR/resolved.json"
+	[ "$status" -eq 0 ]
+	[ "$stderr" = "" ]
 }
