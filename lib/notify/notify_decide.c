@@ -149,6 +149,7 @@ static const char *flapping(const struct facts *f, const char **due)
 	json_t *alerts = json_object_get(f->env, "alerts"), *a;
 	size_t i;
 
+	(void)due;
 	if (json_array_size(alerts) == 0)
 		return NULL;
 	json_array_foreach(alerts, i, a)
@@ -157,7 +158,6 @@ static const char *flapping(const struct facts *f, const char **due)
 		    json_is_string(json_object_get(a, "flapping_change")))
 			return NULL;
 	}
-	(void)due;
 	return "flapping";
 }
 
