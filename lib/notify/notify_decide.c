@@ -142,23 +142,44 @@ static const char *change(const struct facts *f, const char **due)
 	return NULL;
 }
 
-/* While every alert of the envelope flaps, nothing is said about them but
- * that they started or stopped flapping. */
+/* Whether the alert is news: created, refired or resolved, or started or
+ * stopped flapping. */
+static bool alert_is_news(json_t *a)
+{
+	static const char *const changes[] = {"created", "refired", "resolved"};
+
+	if (json_is_string(json_object_get(a, "flapping_change")))
+		return true;
+	for (size_t k = 0; k < sizeof changes / sizeof changes[0]; k++)
+		if (notify_str_is(a, "change", changes[k]))
+			return true;
+	return false;
+}
+
+/* While the alerts the envelope is about flap, nothing is said about them
+ * but that they started or stopped flapping. The alerts it is about are
+ * those that are news, or all of them when none is (a reminder): a
+ * sender's group repeats its steady alerts beside the flapping one. */
 static const char *flapping(const struct facts *f, const char **due)
 {
 	json_t *alerts = json_object_get(f->env, "alerts"), *a;
-	size_t i;
+	size_t i, news = 0, concerned = 0;
 
 	(void)due;
-	if (json_array_size(alerts) == 0)
-		return NULL;
 	json_array_foreach(alerts, i, a)
 	{
+		news += alert_is_news(a);
+	}
+	json_array_foreach(alerts, i, a)
+	{
+		if (news && !alert_is_news(a))
+			continue;
 		if (!json_is_true(json_object_get(a, "flapping")) ||
 		    json_is_string(json_object_get(a, "flapping_change")))
 			return NULL;
+		concerned++;
 	}
-	return "flapping";
+	return concerned ? "flapping" : NULL;
 }
 
 /* Someone is on an acknowledged incident: only a rise of its severity is

@@ -198,3 +198,22 @@ results() { # a string of F and R
 	[ "$status" -eq 0 ]
 	[ "$stderr" = "" ]
 }
+
+@test "flapping: a group's steady alerts beside the flapping one do not make it news" {
+	hook_channel
+	# One Alertmanager group, two alerts of one incident: / flaps, /var fires on.
+	group() { # STATE of /
+		printf '{"receiver":"sm","status":"firing","groupKey":"{}:{alertname=\\"DiskFull\\"}","alerts":[%s,%s]}\n' \
+			"{\"status\":\"$1\",\"labels\":{\"alertname\":\"DiskFull\",\"instance\":\"db-01\",\"mount\":\"/\"},\"startsAt\":\"2026-11-22T01:00:00Z\"}" \
+			'{"status":"firing","labels":{"alertname":"DiskFull","instance":"db-01","mount":"/var"},"startsAt":"2026-11-22T01:00:00Z"}' |
+			sm-ingest | sm-notify >"$TEST_DIR/out.json"
+	}
+	for s in firing resolved firing resolved firing; do group "$s"; done
+	[ "$(events)" = "$(printf '%s\n' 'incident created' 'alert resolved' 'alert refired' \
+		'alert resolved' 'flapping started')" ]
+	group resolved
+	group firing
+	[ "$(events | wc -l)" = 5 ]
+	[ "$(json_get '[a["flapping"] for a in d["alerts"]], d["notifications"][0]["reason"]' <"$TEST_DIR/out.json")" = \
+		'[[true, false], "flapping"]' ]
+}

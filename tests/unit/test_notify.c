@@ -129,6 +129,24 @@ static const struct decide_case {
      "incident reopened"},
     {"flapping below min_severity", FLAP("reopened", "open", "refired", "firing", FLAPPING),
      "{\"min_severity\":\"critical\"}", 10, false, "below min_severity"},
+    /* A sender's group repeats its steady alerts beside the flapping one:
+     * the news is the flapping one's. */
+    {"one alert flaps, another repeats",
+     "{\"incident\":{\"status\":\"open\",\"severity\":\"warning\",\"change\":\"updated\"},"
+     "\"alerts\":[{\"name\":\"A\",\"status\":\"firing\",\"change\":\"unchanged\",\"flapping\":"
+     "false},{\"name\":\"A\",\"status\":\"firing\",\"change\":\"refired\",\"flapping\":true}]}",
+     "{}", 10, false, "flapping"},
+    {"one alert flaps, another is still wrong",
+     "{\"incident\":{\"status\":\"open\",\"severity\":\"warning\",\"change\":\"unchanged\"},"
+     "\"alerts\":[{\"name\":\"A\",\"status\":\"firing\",\"change\":\"unchanged\",\"flapping\":"
+     "false},{\"name\":\"A\",\"status\":\"firing\",\"change\":\"unchanged\",\"flapping\":true}]}",
+     "{}", 14400, true, "reminder"},
+    {"two flap, one starts",
+     "{\"incident\":{\"status\":\"open\",\"severity\":\"warning\",\"change\":\"updated\"},"
+     "\"alerts\":[{\"name\":\"A\",\"status\":\"firing\",\"change\":\"refired\",\"flapping\":"
+     "true},{\"name\":\"A\",\"status\":\"firing\",\"change\":\"refired\",\"flapping\":true,"
+     "\"flapping_change\":\"started\"}]}",
+     "{}", 10, true, "flapping started"},
     {"one alert flaps, another joins",
      "{\"incident\":{\"status\":\"open\",\"severity\":\"warning\",\"change\":\"updated\"},"
      "\"alerts\":[{\"name\":\"A\",\"status\":\"firing\",\"change\":\"refired\",\"flapping\":"
