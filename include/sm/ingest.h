@@ -91,6 +91,40 @@ const char *sm_change_name(enum sm_change change);
 enum sm_severity sm_ingest_incident_severity(enum sm_incident_step step, enum sm_severity incident,
                                              enum sm_severity alert);
 
+/* --- flapping -------------------------------------------------------------
+ * An alert flaps when its state changes too often: over its last
+ * SM_FLAP_WINDOW results (every firing or resolved state received for it,
+ * repeats included), the percentage of results that changed the state,
+ * each change weighted from 0.8 (the oldest) to 1.2 (the newest), so that
+ * 100% means every result changed it. It starts flapping when that rises
+ * above the start threshold and stops when it falls below the stop
+ * threshold. Webhook results come when something happens, not on a
+ * schedule: after a quiet spell without results the window starts over. */
+#define SM_FLAP_WINDOW   21
+#define SM_FLAP_START    20.0   /* percent */
+#define SM_FLAP_STOP     5.0    /* percent */
+#define SM_FLAP_QUIET_S  3600.0 /* seconds; 0: never start over */
+#define SM_FLAP_FIRING   'F'
+#define SM_FLAP_RESOLVED 'R'
+
+typedef struct sm_flap_settings {
+	double start, stop, quiet_s;
+} sm_flap_settings;
+
+/* states (oldest first): at most SM_FLAP_WINDOW of SM_FLAP_FIRING and
+ * SM_FLAP_RESOLVED; fewer mean the older results changed nothing. */
+double sm_ingest_flap_percent(const char *states);
+/* Append state to states (room for SM_FLAP_WINDOW + 1 chars), dropping the
+ * oldest when the window is full. */
+void sm_ingest_flap_push(char *states, char state);
+/* Whether an alert flaps after a result of percent, given whether it did
+ * before: the two thresholds make a hysteresis. */
+bool sm_ingest_flapping(bool was_flapping, double percent, double start, double stop);
+/* The settings from $SM_FLAP_START, $SM_FLAP_STOP and $SM_FLAP_QUIET_S
+ * (defaults above); -1 with err (a usage error) unless 0 <= stop <= start
+ * <= 100 and quiet_s >= 0. */
+int sm_ingest_flap_settings(sm_flap_settings *s, sm_error *err);
+
 /* Incident management: ack (open → acknowledged), resolve (open or
  * acknowledged → resolved), close (any → closed). Returns 1 when changed,
  * 0 when the incident was already in (or past) that state, -1 with err when

@@ -65,7 +65,8 @@ int sm_notify_channel_remove(sm_store *store, const char *name, sm_error *err);
 const char *sm_notify_severity(json_t *env);
 /* What changed that is worth a message: "alert created", "alert refired",
  * "alert resolved", "incident created", "incident reopened", "incident
- * resolved", "severity rose"; NULL when nothing did. */
+ * resolved", "severity rose", "flapping started", "flapping stopped" (an
+ * alert's flapping_change, first); NULL when nothing did. */
 const char *sm_notify_event(json_t *env);
 
 typedef struct sm_notify_decision {

@@ -242,6 +242,14 @@ static const char *const migrations[] = {
     /* 7: sm-pipeline status: open incidents counted by severity from the
      * index alone, and the newest of each severity found by a seek. */
     "CREATE INDEX incidents_open ON incidents (status, severity, updated_at);",
+    /* 8: flap detection (ingest.h): each alert's last results, oldest
+     * first, as F (firing) and R (resolved), whether it flaps, and when
+     * (Unix seconds) the window last moved. */
+    ("ALTER TABLE alerts ADD COLUMN flap_states TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE alerts ADD COLUMN flapping INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE alerts ADD COLUMN flap_at INTEGER;"),
+    /* 9: why a delivery was sent or skipped (sm-notify's decision). */
+    "ALTER TABLE notification_deliveries ADD COLUMN reason TEXT NOT NULL DEFAULT '';",
 };
 
 #define LATEST ((int)(sizeof migrations / sizeof migrations[0]))

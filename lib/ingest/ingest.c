@@ -22,6 +22,7 @@ enum stmt {
 	RESOLVE_INCIDENT,
 	REOPEN_INCIDENT,
 	INCIDENT_ROW,
+	FLAP,
 	NSTMT,
 };
 
@@ -32,14 +33,18 @@ enum stmt {
 
 static const char *const sql[NSTMT] = {
     [FIND_ALERT] = "SELECT id, status, severity, incident_id, description, labels, annotations,"
-                   " started_at, ended_at FROM alerts WHERE source = ?1 AND fingerprint = ?2",
+                   " started_at, ended_at, flap_states, flapping, flap_at FROM alerts"
+                   " WHERE source = ?1 AND fingerprint = ?2",
     [INSERT_ALERT] = "INSERT INTO alerts (source, fingerprint, name, status, severity,"
                      " description, labels, annotations, raw, started_at, ended_at,"
-                     " incident_id, created_at, updated_at)"
-                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
+                     " incident_id, created_at, updated_at, flap_states, flapping, flap_at)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13,"
+                     " ?14, ?15, ?16)",
     [UPDATE_ALERT] = "UPDATE alerts SET name = ?2, status = ?3, severity = ?4, description = ?5,"
                      " labels = ?6, annotations = ?7, raw = ?8, ended_at = ?9,"
-                     " incident_id = ?10, updated_at = ?11 WHERE id = ?1",
+                     " incident_id = ?10, updated_at = ?11, flap_states = ?12, flapping = ?13,"
+                     " flap_at = ?14"
+                     " WHERE id = ?1",
     [HISTORY] = "INSERT INTO alert_history (alert_id, change, old_status, new_status,"
                 " old_severity, new_severity, at, trace_id)"
                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -50,7 +55,13 @@ static const char *const sql[NSTMT] = {
                         " created_at, updated_at, trace_id)"
                         " VALUES (?1, 'open', ?2, ?3, ?4, ?5, ?5, ?6)",
     [INCIDENT_OF] = "SELECT status, severity FROM incidents WHERE id = ?1",
-    [ESCALATE] = "UPDATE incidents SET severity = ?2, updated_at = ?3 WHERE id = ?1",
+    /* An acknowledgement covers the severity it was given at: a rise makes
+     * the incident open again, so its reminders resume until acked anew. */
+    [ESCALATE] = "UPDATE incidents SET severity = ?2, updated_at = ?3,"
+                 " acknowledged_at = CASE status WHEN 'acknowledged' THEN NULL"
+                 " ELSE acknowledged_at END,"
+                 " status = CASE status WHEN 'acknowledged' THEN 'open' ELSE status END"
+                 " WHERE id = ?1",
     [COUNT_FIRING] = "SELECT count(*) FROM alerts WHERE incident_id = ?1 AND status = 'firing'",
     [RESOLVE_INCIDENT] = "UPDATE incidents SET status = 'resolved', resolved_at = ?2,"
                          " updated_at = ?2 WHERE id = ?1"
@@ -60,11 +71,16 @@ static const char *const sql[NSTMT] = {
     [REOPEN_INCIDENT] = "UPDATE incidents SET status = 'open', resolved_at = NULL,"
                         " acknowledged_at = NULL, severity = ?3, updated_at = ?2 WHERE id = ?1",
     [INCIDENT_ROW] = INCIDENT_COLUMNS " WHERE id = ?1",
+    /* A result that changes neither the alert nor its incident still
+     * moves the alert's flap window. */
+    [FLAP] = "UPDATE alerts SET flap_states = ?2, flapping = ?3, flap_at = ?4 WHERE id = ?1",
 };
 
 struct sm_ingest {
 	sm_store *store;
 	sqlite3_stmt *st[NSTMT];
+	sm_flap_settings flap;
+	long long now_s; /* the batch's time, for the flap window's quiet spell */
 };
 
 sm_ingest *sm_ingest_new(sm_store *store, sm_error *err)
@@ -76,6 +92,10 @@ sm_ingest *sm_ingest_new(sm_store *store, sm_error *err)
 		return NULL;
 	}
 	in->store = store;
+	if (sm_ingest_flap_settings(&in->flap, err) < 0) {
+		free(in);
+		return NULL;
+	}
 	for (int i = 0; i < NSTMT; i++) {
 		in->st[i] = sm_store_prepare(store, sql[i], err);
 		if (!in->st[i]) {
@@ -409,6 +429,8 @@ static long long reopen(sm_ingest *in, struct result *r, const char *source, con
 /* What the store holds for an alert after the write. */
 struct stored {
 	const char *status, *severity, *started, *ended;
+	bool flapping;
+	const char *flapping_change; /* "started", "stopped" or NULL */
 };
 
 /* Append a string literal's bytes. */
@@ -442,6 +464,14 @@ static void alert_text(sm_text *t, const sm_alert *a, long long id, const char *
 	sm_text_str(t, now->ended);
 	RAW(t, ",\"change\":");
 	sm_text_str(t, change);
+	if (now->flapping)
+		RAW(t, ",\"flapping\":true");
+	else
+		RAW(t, ",\"flapping\":false");
+	if (now->flapping_change) {
+		RAW(t, ",\"flapping_change\":");
+		sm_text_str(t, now->flapping_change);
+	}
 	RAW(t, "}");
 }
 
@@ -461,6 +491,9 @@ static int apply_one(sm_ingest *in, struct result *r, const char *source, const 
 	long long id = 0, incident = 0;
 	sqlite3_stmt *st;
 	int rc = -1;
+	char states[SM_FLAP_WINDOW + 1] = "", states_before[SM_FLAP_WINDOW + 1];
+	bool was_flapping = false, flapping;
+	long long flap_at = 0;
 
 	time_text(started, &a->started_at, a->started_set, now);
 	time_text(ended, &a->ended_at, a->ended_set, now); /* a resolve without a time: now */
@@ -481,6 +514,11 @@ static int apply_one(sm_ingest *in, struct result *r, const char *source, const 
 		old_started = strdup((const char *)sqlite3_column_text(st, 7));
 		if (sqlite3_column_type(st, 8) != SQLITE_NULL)
 			old_ended = strdup((const char *)sqlite3_column_text(st, 8));
+		if (sqlite3_column_type(st, 9) == SQLITE_TEXT)
+			snprintf(states, sizeof states, "%s",
+			         (const char *)sqlite3_column_text(st, 9));
+		was_flapping = sqlite3_column_int(st, 10) != 0;
+		flap_at = sqlite3_column_int64(st, 11);
 		if (!old_status || !old_sev || !old_started) {
 			sm_error_set(err, "out of memory");
 			goto done;
@@ -496,6 +534,14 @@ static int apply_one(sm_ingest *in, struct result *r, const char *source, const 
 		goto done;
 	}
 	change = sm_change_name(decision.change);
+	/* Every result counts, a repeat too: an alert that keeps firing (or
+	 * stays resolved) is what brings the percentage down. */
+	memcpy(states_before, states, sizeof states);
+	if (in->flap.quiet_s > 0 && flap_at > 0 && (double)(in->now_s - flap_at) > in->flap.quiet_s)
+		states[0] = '\0';
+	sm_ingest_flap_push(states, a->resolved ? SM_FLAP_RESOLVED : SM_FLAP_FIRING);
+	flapping = sm_ingest_flapping(was_flapping, sm_ingest_flap_percent(states), in->flap.start,
+	                              in->flap.stop);
 	if (decision.keep_severity)
 		sev = old_sev;
 	switch (decision.incident) {
@@ -529,6 +575,9 @@ static int apply_one(sm_ingest *in, struct result *r, const char *source, const 
 		bind_text(st, 9, a->resolved ? ended : NULL);
 		bind_id(st, 10, incident);
 		bind_text(st, 11, now);
+		bind_text(st, 12, states);
+		sqlite3_bind_int(st, 13, flapping);
+		sqlite3_bind_int64(st, 14, in->now_s);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			failed(in, err);
 			goto done;
@@ -548,6 +597,9 @@ static int apply_one(sm_ingest *in, struct result *r, const char *source, const 
 		bind_text(st, 11, a->resolved ? ended : NULL);
 		bind_id(st, 12, incident);
 		bind_text(st, 13, now);
+		bind_text(st, 14, states);
+		sqlite3_bind_int(st, 15, flapping);
+		sqlite3_bind_int64(st, 16, in->now_s);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			failed(in, err);
 			goto done;
@@ -557,14 +609,33 @@ static int apply_one(sm_ingest *in, struct result *r, const char *source, const 
 	if (decision.write &&
 	    history(in, id, change, old_status, status, old_sev, sev, now, trace_id, err) < 0)
 		goto done;
+	/* A steady full window stays as it is: a steady repeat writes nothing. */
+	if (prior.known && !decision.write && strcmp(states, states_before) != 0) {
+		st = use(in, FLAP);
+		sqlite3_bind_int64(st, 1, id);
+		bind_text(st, 2, states);
+		sqlite3_bind_int(st, 3, flapping);
+		sqlite3_bind_int64(st, 4, in->now_s);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			failed(in, err);
+			goto done;
+		}
+	}
 	if (decision.incident == SM_INCIDENT_RESOLVE &&
 	    maybe_resolve(in, r, incident, now, err) < 0)
 		goto done;
 	if (prior.known && !decision.write)
-		out = (struct stored){old_status, old_sev, old_started, old_ended};
+		out = (struct stored){old_status, old_sev, old_started, old_ended, flapping, NULL};
 	else
-		out = (struct stored){status, sev, old_started ? old_started : started,
-		                      a->resolved ? ended : NULL};
+		out = (struct stored){
+		    status,   sev, old_started ? old_started : started, a->resolved ? ended : NULL,
+		    flapping, NULL};
+	if (flapping != was_flapping) {
+		out.flapping_change = flapping ? "started" : "stopped";
+		if (history(in, id, flapping ? "flapping-started" : "flapping-stopped", out.status,
+		            out.status, out.severity, out.severity, now, trace_id, err) < 0)
+			goto done;
+	}
 	{
 		struct touched *t = touch(r, incident);
 		if (!t) {
@@ -623,6 +694,11 @@ int sm_ingest_apply_text(sm_ingest *in, sm_alert_batch *batch, const char *trace
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	sm_rfc3339_now(now, true);
+	{
+		struct timespec wall;
+		clock_gettime(CLOCK_REALTIME, &wall);
+		in->now_s = (long long)wall.tv_sec;
+	}
 	if (sm_batch_print(batch) < 0) { /* a no-op when the caller did it */
 		sm_error_set(err, "out of memory");
 		rc = -1;

@@ -636,7 +636,7 @@ int sm_stream_ingest(sm_store *store, int fd, const char *name, const sm_stream_
 	int rc;
 
 	if (store && !(r.ingest = sm_ingest_new(store, &err)))
-		return report(&r, SM_EXIT_FAILURE, "%s", err.msg);
+		return report(&r, sm_error_exit(&err), "%s", err.msg);
 	rc = ingest_stream(&r, fd, name);
 	sm_ingest_free(r.ingest);
 	free(r.pending.p);

@@ -84,6 +84,15 @@ const char *sm_notify_event(json_t *env)
 	json_t *incident = json_object_get(env, "incident"), *a;
 	size_t i;
 
+	/* An alert starting or stopping to flap says more than the refire or
+	 * resolution (and the incident's reopening) that tipped it. */
+	json_array_foreach(json_object_get(env, "alerts"), i, a)
+	{
+		if (notify_str_is(a, "flapping_change", "started"))
+			return "flapping started";
+		if (notify_str_is(a, "flapping_change", "stopped"))
+			return "flapping stopped";
+	}
 	if (json_is_object(incident)) {
 		for (size_t k = 0; k < sizeof incident_events / sizeof incident_events[0]; k++)
 			if (notify_str_is(incident, "change", incident_events[k].change))
@@ -131,6 +140,62 @@ static const char *change(const struct facts *f, const char **due)
 	if (event)
 		*due = event;
 	return NULL;
+}
+
+/* Whether the alert is news: created, refired or resolved, or started or
+ * stopped flapping. */
+static bool alert_is_news(json_t *a)
+{
+	static const char *const changes[] = {"created", "refired", "resolved"};
+
+	if (json_is_string(json_object_get(a, "flapping_change")))
+		return true;
+	for (size_t k = 0; k < sizeof changes / sizeof changes[0]; k++)
+		if (notify_str_is(a, "change", changes[k]))
+			return true;
+	return false;
+}
+
+/* While the alerts the envelope is about flap, nothing is said about them
+ * but that they started or stopped flapping. The alerts it is about are
+ * those that are news, or all of them when none is (a reminder): a
+ * sender's group repeats its steady alerts beside the flapping one. */
+static const char *flapping(const struct facts *f, const char **due)
+{
+	json_t *alerts = json_object_get(f->env, "alerts"), *a;
+	size_t i, news = 0, concerned = 0;
+
+	(void)due;
+	json_array_foreach(alerts, i, a)
+	{
+		news += alert_is_news(a);
+	}
+	json_array_foreach(alerts, i, a)
+	{
+		if (news && !alert_is_news(a))
+			continue;
+		if (!json_is_true(json_object_get(a, "flapping")) ||
+		    json_is_string(json_object_get(a, "flapping_change")))
+			return NULL;
+		concerned++;
+	}
+	return concerned ? "flapping" : NULL;
+}
+
+/* Someone is on an acknowledged incident: only a rise of its severity is
+ * worth a message (its resolution or reopening ends the acknowledgement,
+ * and so does the rise, in the store). */
+static const char *acknowledged(const struct facts *f, const char **due)
+{
+	json_t *incident = json_object_get(f->env, "incident");
+
+	(void)due;
+	if (!json_is_object(incident) || !notify_str_is(incident, "status", "acknowledged"))
+		return NULL;
+	if (notify_str_is(incident, "change", "escalated") ||
+	    json_is_string(json_object_get(incident, "previous_severity")))
+		return NULL;
+	return "acknowledged";
 }
 
 /* Without news, only something still wrong is worth a reminder. */
@@ -183,6 +248,8 @@ static rule_fn *const rules[] = {
     min_severity,
     change,
     /* silences, inhibition, maintenance windows, flapping, acknowledged: here */
+    flapping,
+    acknowledged,
     still_wrong,
     repeat_interval,
 };

@@ -40,6 +40,7 @@ struct attempt {
 	long http_status;
 	char error[512];
 	char at[SM_RFC3339_LEN];
+	const char *reason; /* the decision's: static text */
 };
 
 void sm_notifier_free(sm_notifier *n)
@@ -260,8 +261,9 @@ static json_t *deliver(sm_notifier *n, struct channel *ch, json_t *env, json_t *
 				if (a) {
 					*log = a;
 					a = &a[(*nlog)++];
-					*a = (struct attempt){ch, "failed", number, out.http_status,
-					                      "", ""};
+					*a =
+					    (struct attempt){ch, "failed", number,  out.http_status,
+					                     "", "",       d.reason};
 					snprintf(a->error, sizeof a->error, "%s", out.error);
 					sm_rfc3339_now(a->at, true);
 				}
@@ -275,9 +277,10 @@ static json_t *deliver(sm_notifier *n, struct channel *ch, json_t *env, json_t *
 	if (a) {
 		*log = a;
 		a = &a[(*nlog)++];
-		*a = (struct attempt){ch,     !d.deliver ? "skipped" : out.ok ? "sent" : "failed",
-		                      number, out.http_status,
-		                      "",     ""};
+		*a = (struct attempt){ch,      !d.deliver ? "skipped" : out.ok ? "sent" : "failed",
+		                      number,  out.http_status,
+		                      "",      "",
+		                      d.reason};
 		snprintf(a->error, sizeof a->error, "%s", d.deliver ? out.error : "");
 		sm_rfc3339_now(a->at, true);
 	}
@@ -314,9 +317,9 @@ static int record(sm_notifier *n, json_t *env, const struct attempt *log, size_t
 	st = sm_store_prepare(
 	    n->store,
 	    "INSERT INTO notification_deliveries (channel_id, channel, incident_id,"
-	    " status, attempt, http_status, error, created_at, trace_id)"
+	    " status, attempt, http_status, error, created_at, trace_id, reason)"
 	    " VALUES (?, ?, (SELECT id FROM incidents WHERE id = ?), ?, ?, ?, ?,"
-	    " ?, ?)",
+	    " ?, ?, ?)",
 	    err);
 	if (!st)
 		goto fail;
@@ -335,6 +338,7 @@ static int record(sm_notifier *n, json_t *env, const struct attempt *log, size_t
 		sqlite3_bind_text(st, 7, log[i].error, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 8, log[i].at, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 9, sm_envelope_trace_id(env), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 10, log[i].reason ? log[i].reason : "", -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			sm_error_set(err, "cannot record deliveries: %s",
 			             sqlite3_errmsg(sm_store_db(n->store)));

@@ -332,7 +332,7 @@ static void envelope_text_matches_the_envelope_functions(void **state)
 	                         "acknowledged_at resolved_at closed_at change ");
 	keys_of(json_array_get(json_object_get(env, "alerts"), 0), got, sizeof got);
 	assert_string_equal(got, "id fingerprint name status severity description labels "
-	                         "annotations started_at ended_at change ");
+	                         "annotations started_at ended_at change flapping ");
 
 	/* The text itself: one line per envelope, exactly sm_json_dump's. */
 	snprintf(b.source, sizeof b.source, "alertmanager");

@@ -51,6 +51,16 @@ static json_t *checks_env(const char *s1, const char *s2)
 	"{\"v\":1,\"host\":\"web-1\",\"incident\":null,\"alerts\":[],\"checks\":[{\"checker\":"    \
 	"\"disk\",\"status\":\"" s1 "\"},{\"checker\":\"memory\",\"status\":\"" s2 "\"}]}"
 #define NEVER (-1.0)
+/* An incident envelope whose alert has flapping members (flap: JSON text). */
+#define FLAP(change, status, alert_change, alert_status, flap)                                     \
+	"{\"v\":1,\"incident\":{\"id\":42,\"title\":\"A\",\"status\":\"" status                    \
+	"\",\"severity\":\"warning\",\"change\":\"" change "\"},\"alerts\":[{\"name\":\"A\","      \
+	"\"status\":\"" alert_status "\",\"severity\":\"warning\",\"change\":\"" alert_change      \
+	"\"," flap "}]}"
+#define FLAPPING     "\"flapping\":true"
+#define NOT_FLAPPING "\"flapping\":false"
+#define FLAP_STARTED "\"flapping\":true,\"flapping_change\":\"started\""
+#define FLAP_STOPPED "\"flapping\":false,\"flapping_change\":\"stopped\""
 
 /* When to notify, case by case: envelope, channel config, seconds since
  * the channel's last sent message about it (NEVER: none), the decision. */
@@ -98,9 +108,79 @@ static const struct decide_case {
      "{\"repeat_interval\":0}", 0, true, "repeat_interval 0"},
     {"resolved: no reminder", INCIDENT("unchanged", "resolved", "warning", "unchanged", "firing"),
      "{\"repeat_interval\":0}", NEVER, false, "incident not open"},
+    /* Flapping: one message when it starts, none while it flaps (news or
+     * reminder), one when it stops. */
+    {"flapping started", FLAP("reopened", "open", "refired", "firing", FLAP_STARTED), "{}", 10,
+     true, "flapping started"},
+    {"flapping stopped, firing", FLAP("unchanged", "open", "unchanged", "firing", FLAP_STOPPED),
+     "{}", 10, true, "flapping stopped"},
+    {"flapping stopped, resolved",
+     FLAP("unchanged", "resolved", "unchanged", "resolved", FLAP_STOPPED), "{}", 10, true,
+     "flapping stopped"},
+    {"flapping: a refire", FLAP("reopened", "open", "refired", "firing", FLAPPING), "{}", 10, false,
+     "flapping"},
+    {"flapping: a resolution", FLAP("resolved", "resolved", "resolved", "resolved", FLAPPING), "{}",
+     NEVER, false, "flapping"},
+    {"flapping: a reminder", FLAP("unchanged", "open", "unchanged", "firing", FLAPPING), "{}",
+     14400, false, "flapping"},
+    {"flapping: repeat_interval 0", FLAP("unchanged", "open", "unchanged", "firing", FLAPPING),
+     "{\"repeat_interval\":0}", 0, false, "flapping"},
+    {"not flapping", FLAP("reopened", "open", "refired", "firing", NOT_FLAPPING), "{}", 10, true,
+     "incident reopened"},
+    {"flapping below min_severity", FLAP("reopened", "open", "refired", "firing", FLAPPING),
+     "{\"min_severity\":\"critical\"}", 10, false, "below min_severity"},
+    /* A sender's group repeats its steady alerts beside the flapping one:
+     * the news is the flapping one's. */
+    {"one alert flaps, another repeats",
+     "{\"incident\":{\"status\":\"open\",\"severity\":\"warning\",\"change\":\"updated\"},"
+     "\"alerts\":[{\"name\":\"A\",\"status\":\"firing\",\"change\":\"unchanged\",\"flapping\":"
+     "false},{\"name\":\"A\",\"status\":\"firing\",\"change\":\"refired\",\"flapping\":true}]}",
+     "{}", 10, false, "flapping"},
+    {"one alert flaps, another is still wrong",
+     "{\"incident\":{\"status\":\"open\",\"severity\":\"warning\",\"change\":\"unchanged\"},"
+     "\"alerts\":[{\"name\":\"A\",\"status\":\"firing\",\"change\":\"unchanged\",\"flapping\":"
+     "false},{\"name\":\"A\",\"status\":\"firing\",\"change\":\"unchanged\",\"flapping\":true}]}",
+     "{}", 14400, true, "reminder"},
+    {"two flap, one starts",
+     "{\"incident\":{\"status\":\"open\",\"severity\":\"warning\",\"change\":\"updated\"},"
+     "\"alerts\":[{\"name\":\"A\",\"status\":\"firing\",\"change\":\"refired\",\"flapping\":"
+     "true},{\"name\":\"A\",\"status\":\"firing\",\"change\":\"refired\",\"flapping\":true,"
+     "\"flapping_change\":\"started\"}]}",
+     "{}", 10, true, "flapping started"},
+    {"one alert flaps, another joins",
+     "{\"incident\":{\"status\":\"open\",\"severity\":\"warning\",\"change\":\"updated\"},"
+     "\"alerts\":[{\"name\":\"A\",\"status\":\"firing\",\"change\":\"refired\",\"flapping\":"
+     "true},{\"name\":\"A\",\"status\":\"firing\",\"change\":\"created\",\"flapping\":false}]}",
+     "{}", 10, true, "alert created"},
+    /* Acknowledged: nothing until the severity rises or it resolves
+     * (a resolved or reopened incident is no longer acknowledged). */
     {"acknowledged: no reminder",
      INCIDENT("unchanged", "acknowledged", "warning", "unchanged", "firing"), "{}", NEVER, false,
-     "incident not open"},
+     "acknowledged"},
+    {"acknowledged: repeat_interval 0",
+     INCIDENT("unchanged", "acknowledged", "warning", "unchanged", "firing"),
+     "{\"repeat_interval\":0}", 0, false, "acknowledged"},
+    {"acknowledged: an alert joins",
+     INCIDENT("updated", "acknowledged", "warning", "created", "firing"), "{}", NEVER, false,
+     "acknowledged"},
+    {"acknowledged: an alert resolves",
+     INCIDENT("updated", "acknowledged", "warning", "resolved", "resolved"), "{}", NEVER, false,
+     "acknowledged"},
+    {"acknowledged: severity rose",
+     INCIDENT("escalated", "acknowledged", "critical", "updated", "firing"), "{}", 10, true,
+     "severity rose"},
+    {"acknowledged: previous_severity",
+     "{\"incident\":{\"status\":\"acknowledged\",\"severity\":\"critical\",\"change\":"
+     "\"updated\",\"previous_severity\":\"warning\"}}",
+     "{}", 10, true, "severity rose"},
+    {"acknowledged, then resolved",
+     INCIDENT("resolved", "resolved", "warning", "resolved", "resolved"), "{}", 10, true,
+     "incident resolved"},
+    {"acknowledged: flapping starts",
+     FLAP("updated", "acknowledged", "refired", "firing", FLAP_STARTED), "{}", 10, false,
+     "acknowledged"},
+    {"acknowledged and flapping", FLAP("updated", "acknowledged", "refired", "firing", FLAPPING),
+     "{}", 10, false, "flapping"},
     /* min_severity comes first. */
     {"below min_severity", INCIDENT("created", "open", "warning", "created", "firing"),
      "{\"min_severity\":\"critical\"}", NEVER, false, "below min_severity"},
@@ -162,6 +242,13 @@ static void severity_and_event(void **state)
 	json_decref(e);
 	e = load(INCIDENT("updated", "open", "critical", "resolved", "resolved"));
 	assert_string_equal(sm_notify_event(e), "alert resolved");
+	json_decref(e);
+	/* Flapping news says more than the refire that tipped it. */
+	e = load(FLAP("reopened", "open", "refired", "firing", FLAP_STARTED));
+	assert_string_equal(sm_notify_event(e), "flapping started");
+	json_decref(e);
+	e = load(FLAP("resolved", "resolved", "resolved", "resolved", FLAP_STOPPED));
+	assert_string_equal(sm_notify_event(e), "flapping stopped");
 	json_decref(e);
 }
 
