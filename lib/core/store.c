@@ -242,6 +242,10 @@ static const char *const migrations[] = {
     /* 7: sm-pipeline status: open incidents counted by severity from the
      * index alone, and the newest of each severity found by a seek. */
     "CREATE INDEX incidents_open ON incidents (status, severity, updated_at);",
+    /* 8: sm-push-hub: one spool per hub (HUB_URL may list several); ''
+     * marks an entry spooled before, which goes to the first hub listed. */
+    ("ALTER TABLE hub_spool ADD COLUMN hub TEXT NOT NULL DEFAULT '';"
+     "CREATE INDEX hub_spool_hub ON hub_spool (hub, state, id);"),
 };
 
 #define LATEST ((int)(sizeof migrations / sizeof migrations[0]))
