@@ -252,4 +252,5 @@ const notify_driver notify_driver_alertmanager = {
     .send = alertmanager_send,
     .repeat_default_s = 60,
     .repeat_key = "resend_interval",
+    .keep_alive = true,
 };

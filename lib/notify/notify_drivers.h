@@ -110,6 +110,10 @@ typedef struct notify_driver {
 	/* The driver's own key that, when set, overrides repeat_interval, or
 	 * NULL. */
 	const char *repeat_key;
+	/* The receiver ends a firing alert that is not sent again (an
+	 * Alertmanager's resolve_timeout): sm-notify resend sends every
+	 * firing alert of the store to these channels every repeat_interval. */
+	bool keep_alive;
 } notify_driver;
 
 /* Every driver, sorted by name: listings and messages show them in this
