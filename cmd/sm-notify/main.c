@@ -29,6 +29,8 @@ static const char usage_text[] =
     "       sm-notify test DRIVER [KEY=VALUE ...]          one test message, no stored channel\n"
     "       sm-notify --fastcgi [ADDRESS]                  answer /notify/ as a FastCGI "
     "responder\n"
+    "       sm-notify resend [--channel NAME ...]          firing alerts again to alertmanager "
+    "channels\n"
     "\n"
     "  -c, --channel NAME  deliver to this channel only (repeatable; default: every enabled "
     "one)\n"
@@ -362,6 +364,24 @@ static int deliver(const struct args *a)
 	return rc;
 }
 
+/* sm-notify resend [--channel NAME ...]: the store's firing alerts, again,
+ * to the channels that end an alert not sent again. */
+static int resend(const struct args *a)
+{
+	sm_notify_opts opts = {.channels = a->channels, .text_out = text_stream()};
+	sm_store *store = NULL;
+	sm_error err;
+	int rc;
+
+	if (a->noperands > 1)
+		return sm_err(SM_EXIT_USAGE, "usage: sm-notify resend [--channel NAME ...]");
+	if (sm_store_open(NULL, &store, &err) < 0)
+		return sm_err_report(SM_EXIT_FAILURE, &err);
+	rc = sm_notify_resend(store, &opts, stdout);
+	sm_store_close(store);
+	return rc == SM_EXIT_FAILURE ? rc : flushed(rc);
+}
+
 static int help(void)
 {
 	char *drivers = sm_notify_drivers_help();
@@ -424,6 +444,8 @@ int main(int argc, char **argv)
 			rc = channel_command(&a);
 		else if (strcmp(cmd, "test") == 0)
 			rc = test_command(&a);
+		else if (strcmp(cmd, "resend") == 0)
+			rc = resend(&a);
 		else
 			rc = deliver(&a);
 	}

@@ -1,6 +1,7 @@
-/* sm-push-hub - an agent: push this host's check results to a hub (sm-ingest
- * behind a web server with CLUSTER_ENABLED=1), signed, with a spool so a
- * push the hub could not take is sent first next time. */
+/* sm-push-hub - an agent: push this host's check results to its hubs
+ * (sm-ingest behind a web server with CLUSTER_ENABLED=1), signed, with a
+ * spool per hub so a push a hub could not take is sent first next time.
+ * The pushing is libsm's (push.h); this is the front end. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -23,7 +24,7 @@
 static const char usage_text[] =
     "usage: sm-check --json | sm-push-hub [options]   push check envelopes to the hub\n"
     "       sm-push-hub [--checkers NAME,...] [options] run the checkers, then push\n"
-    "       sm-push-hub --spool                       list what waits in the spool\n"
+    "       sm-push-hub --spool                       list what waits in each hub's spool\n"
     "       sm-push-hub --retry-refused               send the pushes the hub refused again\n"
     "\n"
     "  --checkers N,...   checkers to run when nothing comes on stdin (default: all)\n"
@@ -34,7 +35,8 @@ static const char usage_text[] =
     "  -h, --help         this text\n"
     "  --version          version\n"
     "\n"
-    "Environment: HUB_URL (required), INSTANCE_ID (default: host name),\n"
+    "Environment: HUB_URL (required; several hubs comma-separated),\n"
+    "INSTANCE_ID (default: host name),\n"
     "WEBHOOK_SECRET_CLUSTER, HUB_API_KEY, SM_SPOOL_MAX (default 1000), SM_DB, SM_ENV_FILE.\n";
 
 enum {
@@ -58,30 +60,23 @@ static const struct option long_options[] = {
 struct agent {
 	const char *checkers;
 	bool dry_run, json, spool, retry;
-	/* The push URL; it also names the hub in messages, being free of
-	 * credentials, query and fragment (configure refuses those). */
-	char url[2048];
 	char instance_id[256], hostname[256];
-	const char *secret;
 	char api_key_header[512]; /* "X-API-Key: …" when HUB_API_KEY is set */
-	long long spool_max;
+	sm_push_agent push;
 	sm_store *store;
-	int refused_status; /* the last refusal's HTTP status, for the exit message */
-	char stopped[512];  /* why the last drain stopped early */
 };
 
 static int configure(struct agent *ag)
 {
 	const char *url = sm_config_get("HUB_URL", NULL), *id = sm_config_get("INSTANCE_ID", NULL);
 	const char *key;
-	char why[256];
 	double max;
 	sm_error err;
-	size_t n;
 
 	sm_host_name(ag->hostname, sizeof ag->hostname);
 	snprintf(ag->instance_id, sizeof ag->instance_id, "%s", id ? id : ag->hostname);
-	ag->secret = sm_config_get("WEBHOOK_SECRET_CLUSTER", NULL);
+	ag->push.secret = sm_config_get("WEBHOOK_SECRET_CLUSTER", NULL);
+	ag->push.timeout_s = 30;
 	key = sm_config_get("HUB_API_KEY", NULL);
 	if (key) {
 		/* A header line cannot hold a line break; nor can a key. */
@@ -89,25 +84,19 @@ static int configure(struct agent *ag)
 			return sm_err(SM_EXIT_USAGE, "HUB_API_KEY: one line of at most %zu bytes",
 			              sizeof ag->api_key_header - 12);
 		snprintf(ag->api_key_header, sizeof ag->api_key_header, "X-API-Key: %s", key);
+		ag->push.api_key_header = ag->api_key_header;
 	}
 	if (sm_config_double("SM_SPOOL_MAX", 1000, &max, &err) < 0 || max < 1 ||
 	    max != (double)(long long)max)
 		return sm_err(SM_EXIT_USAGE, "SM_SPOOL_MAX must be a whole number of entries >= 1");
-	ag->spool_max = (long long)max;
+	ag->push.spool_max = (long long)max;
 	if (!url && (ag->dry_run || ag->spool))
 		return 0;
 	if (!url)
 		return sm_err(SM_EXIT_USAGE, "HUB_URL is not set (the hub's address, "
 		                             "e.g. https://hub.example.org:8080)");
-	if (!sm_http_url_ok(url, why, sizeof why))
-		return sm_err(SM_EXIT_USAGE, "HUB_URL: %s", why);
-	if (strpbrk(url, "?#"))
-		return sm_err(SM_EXIT_USAGE, "HUB_URL: no query or fragment (the push goes to "
-		                             "HUB_URL/alerts/webhook/cluster/)");
-	n = strlen(url);
-	while (n > 0 && url[n - 1] == '/')
-		n--;
-	snprintf(ag->url, sizeof ag->url, "%.*s/alerts/webhook/cluster/", (int)n, url);
+	if (sm_push_hubs(&ag->push, url, &err) < 0)
+		return sm_err_report(SM_EXIT_USAGE, &err);
 	return 0;
 }
 
@@ -190,92 +179,16 @@ static void counts_of(const char *body, char *out, size_t size)
 	json_decref(payload);
 }
 
-enum outcome {
-	DELIVERED,
-	TEMPORARY, /* keep it and try again later */
-	REFUSED,   /* the hub said no: set it aside */
-	BROKEN,    /* could not even sign or send */
-};
-
-static enum outcome send_push(struct agent *ag, const char *body, long *status, char *why,
-                              size_t size)
+/* The line of each exchange, from the hub's thread (one fprintf: whole). */
+static void report_attempt(const sm_push_attempt *a, void *ctx)
 {
-	char sig[3][128];
-	const char *headers[6] = {"Content-Type: application/json", NULL, NULL, NULL, NULL, NULL};
-	size_t nh = 1;
-	sm_http_request req = {.method = "POST",
-	                       .url = ag->url,
-	                       .headers = headers,
-	                       .body = body,
-	                       .body_len = strlen(body),
-	                       .timeout_s = 30};
-	sm_http_response res = {0};
-	enum outcome out;
-	sm_error err;
+	char counts[128];
 
-	*status = 0;
-	if (ag->secret) {
-		/* Signed at sending time: a spooled push gets a fresh timestamp. */
-		if (sm_push_sign(ag->secret, body, (long long)time(NULL), sig, &err) < 0) {
-			snprintf(why, size, "%s", err.msg);
-			return BROKEN;
-		}
-		headers[nh++] = sig[0];
-		headers[nh++] = sig[1];
-		headers[nh++] = sig[2];
-	}
-	if (ag->api_key_header[0])
-		headers[nh++] = ag->api_key_header;
-	if (sm_http_send(&req, &res) < 0) {
-		snprintf(why, size, "unreachable: %s", res.error);
-		out = res.transient ? TEMPORARY : BROKEN;
-	} else {
-		*status = res.status;
-		snprintf(why, size, "HTTP %ld", res.status);
-		if (res.status >= 200 && res.status < 300)
-			out = DELIVERED;
-		else
-			out = res.transient ? TEMPORARY : REFUSED;
-	}
-	{
-		char counts[128];
-		counts_of(body, counts, sizeof counts);
-		fprintf(stderr, "sm-push-hub: push %s hub=%s %s %s (%.0fms)\n",
-		        out == DELIVERED ? "OK" : "FAILED", ag->url, counts, why, res.elapsed_ms);
-	}
-	sm_http_response_clear(&res);
-	return out;
-}
-
-/* Send what waits, oldest first. Stops at the first temporary failure (the
- * hub is down: the rest would fail too). Returns 1 when the hub is down. */
-static int drain_spool(struct agent *ag)
-{
-	long long after = 0;
-	sm_spooled s;
-	sm_error err;
-	int rc;
-
-	while ((rc = sm_spool_next(ag->store, after, &s, &err)) == 1) {
-		char why[512];
-		long status;
-		enum outcome out = send_push(ag, s.body, &status, why, sizeof why);
-		after = s.id;
-		if (out == DELIVERED)
-			rc = sm_spool_delete(ag->store, s.id, &err);
-		else
-			rc = sm_spool_failed(ag->store, s.id, out == REFUSED, status, why, &err);
-		if (out == REFUSED)
-			ag->refused_status = (int)status;
-		sm_spooled_clear(&s);
-		if (rc < 0)
-			return sm_err(-1, "%s", err.msg);
-		if (out == TEMPORARY || out == BROKEN) {
-			snprintf(ag->stopped, sizeof ag->stopped, "%s", why);
-			return 1;
-		}
-	}
-	return rc < 0 ? sm_err(-1, "%s", err.msg) : 0;
+	(void)ctx;
+	counts_of(a->body, counts, sizeof counts);
+	fprintf(stderr, "sm-push-hub: push %s hub=%s %s %s (%.0fms)\n",
+	        a->outcome == SM_PUSH_DELIVERED ? "OK" : "FAILED", a->url, counts, a->why,
+	        a->elapsed_ms);
 }
 
 /* Standard output flushed: SM_EXIT_OK, or the write error and 1. */
@@ -288,41 +201,142 @@ static int output_done(void)
 	return SM_EXIT_OK;
 }
 
+/* The spool on a terminal: each hub's queue under its name. */
+static void print_spool_text(struct agent *ag, json_t *rows)
+{
+	const char *shown = NULL;
+	json_t *row;
+	size_t i;
+
+	for (size_t h = 0; h < ag->push.nhubs; h++) {
+		bool any = false;
+		json_array_foreach(rows, i, row)
+		{
+			const char *hub = json_string_value(json_object_get(row, "hub"));
+			any = any || strcmp(hub, ag->push.hubs[h].base) == 0 || (h == 0 && !*hub);
+		}
+		if (!any)
+			printf("%s: empty\n", ag->push.hubs[h].base);
+	}
+	json_array_foreach(rows, i, row)
+	{
+		const char *hub = json_string_value(json_object_get(row, "hub"));
+		char *error = sm_json_text(json_object_get(row, "last_error"));
+		bool listed = false;
+
+		/* Kept before the spool had hubs: the first hub's. */
+		if (!*hub)
+			hub = ag->push.nhubs ? ag->push.hubs[0].base : "(the first hub of HUB_URL)";
+		for (size_t h = 0; h < ag->push.nhubs; h++)
+			listed = listed || strcmp(hub, ag->push.hubs[h].base) == 0;
+		if (!shown || strcmp(shown, hub) != 0)
+			printf("%s:%s\n", hub,
+			       listed || !ag->push.nhubs ? "" : " (not in HUB_URL)");
+		shown = hub;
+		printf("  %lld %-8s attempts=%lld %s %s\n",
+		       (long long)json_integer_value(json_object_get(row, "id")),
+		       json_string_value(json_object_get(row, "state")),
+		       (long long)json_integer_value(json_object_get(row, "attempts")),
+		       json_string_value(json_object_get(row, "created_at")), error);
+		free(error);
+	}
+	if (json_array_size(rows) == 0 && ag->push.nhubs == 0)
+		printf("the spool is empty\n");
+}
+
 static int print_spool(struct agent *ag)
 {
-	json_t *rows, *row;
+	json_t *rows;
 	sm_error err;
-	size_t i;
 
 	if (sm_spool_list(ag->store, &rows, &err) < 0)
 		return sm_err_report(SM_EXIT_FAILURE, &err);
-	json_array_foreach(rows, i, row)
-	{
-		if (ag->json || !sm_term_isatty(stdout)) {
+	if (ag->json || !sm_term_isatty(stdout)) {
+		json_t *row;
+		size_t i;
+		json_array_foreach(rows, i, row)
+		{
 			sm_envelope_write(stdout, row, NULL);
-		} else {
-			char *error = sm_json_text(json_object_get(row, "last_error"));
-			printf("%lld %-8s attempts=%lld %s %s\n",
-			       (long long)json_integer_value(json_object_get(row, "id")),
-			       json_string_value(json_object_get(row, "state")),
-			       (long long)json_integer_value(json_object_get(row, "attempts")),
-			       json_string_value(json_object_get(row, "created_at")), error);
-			free(error);
 		}
+	} else {
+		print_spool_text(ag, rows);
 	}
-	if (json_array_size(rows) == 0 && sm_term_isatty(stdout) && !ag->json)
-		printf("the spool is empty\n");
 	json_decref(rows);
 	return output_done();
+}
+
+/* One hub's part of the exit status, its message printed: 0; 75 a copy
+ * waits in the spool for the next run; 1 a push was refused and set
+ * aside, could not be sent for a reason that will not pass, or the spool
+ * failed. With several hubs each message names its hub. */
+static int hub_status(const struct agent *ag, const sm_push_hub *h, bool retry)
+{
+	char who[2100] = "";
+
+	if (ag->push.nhubs > 1)
+		snprintf(who, sizeof who, "hub %s: ", h->base);
+	if (h->store_failed)
+		return sm_err(SM_EXIT_FAILURE, "%s%s", who, h->err.msg);
+	switch (h->outcome) {
+	case SM_PUSH_DELIVERED:
+		break;
+	case SM_PUSH_WAITING:
+		return sm_err(
+		    SM_EXIT_TEMPFAIL,
+		    "%sthe hub did not take the spooled pushes (%s): push kept in the spool", who,
+		    h->why);
+	case SM_PUSH_TEMPORARY:
+		return sm_err(SM_EXIT_TEMPFAIL, "%s%s: %s kept in the spool", who, h->why,
+		              retry ? "pushes" : "push");
+	case SM_PUSH_REFUSED:
+		if (retry)
+			break;
+		return sm_err(SM_EXIT_FAILURE,
+		              "%sthe hub refused the push: HTTP %ld (set aside: see --spool, then "
+		              "--retry-refused once fixed)",
+		              who, h->status);
+	case SM_PUSH_BROKEN:
+		/* Not the hub's fault (TLS trust, no libcurl): kept all the same,
+		 * nothing is lost; it goes out once the cause is fixed. */
+		return retry ? sm_err(SM_EXIT_TEMPFAIL, "%s%s: kept in the spool", who, h->why)
+		             : sm_err(SM_EXIT_FAILURE, "%scannot push: %s (kept in the spool)", who,
+		                      h->why);
+	}
+	if (h->refused_status)
+		return sm_err(SM_EXIT_FAILURE,
+		              retry
+		                  ? "%sthe hub refused again: HTTP %ld"
+		                  : "%sthe hub refused a spooled push: HTTP %ld (see --spool, then "
+		                    "--retry-refused)",
+		              who, h->refused_status);
+	return SM_EXIT_OK;
+}
+
+/* Send body (NULL: the spool only) to every hub. The exit status: 1 when
+ * any hub's part is 1 (someone must act), else 75 when any copy waits in
+ * a spool, else 0. */
+static int push_all(struct agent *ag, const char *body)
+{
+	sm_error err;
+	int rc = SM_EXIT_OK;
+
+	ag->push.store = ag->store;
+	ag->push.report = report_attempt;
+	if (sm_push_run(&ag->push, body, &err) < 0)
+		return sm_err_report(SM_EXIT_FAILURE, &err);
+	for (size_t i = 0; i < ag->push.nhubs; i++) {
+		int one = hub_status(ag, &ag->push.hubs[i], body == NULL);
+		if (one == SM_EXIT_FAILURE || (one == SM_EXIT_TEMPFAIL && rc == SM_EXIT_OK))
+			rc = one;
+	}
+	return rc;
 }
 
 static int push(struct agent *ag)
 {
 	json_t *checks = json_array(), *payload = NULL;
-	char *body = NULL, why[512];
-	int rc, down;
-	long status;
-	sm_error err;
+	char *body = NULL;
+	int rc;
 
 	rc = collect_checks(ag, checks);
 	if (rc != 0)
@@ -335,8 +349,12 @@ static int push(struct agent *ag)
 	}
 	if (ag->dry_run || ag->json) {
 		char *shown = ag->json ? NULL : json_dumps(payload, JSON_INDENT(2));
-		if (!ag->json)
-			printf("Dry run: payload for %s\n", ag->url[0] ? ag->url : "HUB_URL");
+		if (!ag->json) {
+			printf("Dry run: payload for %s", ag->push.nhubs ? "" : "HUB_URL");
+			for (size_t i = 0; i < ag->push.nhubs; i++)
+				printf("%s%s", i ? ", " : "", ag->push.hubs[i].url);
+			printf("\n");
+		}
 		puts(shown ? shown : body);
 		free(shown);
 		/* Printed is acknowledged: a payload that was not written is no
@@ -345,55 +363,7 @@ static int push(struct agent *ag)
 		if (rc != SM_EXIT_OK || ag->dry_run)
 			goto out;
 	}
-	down = drain_spool(ag);
-	if (down < 0) {
-		rc = SM_EXIT_FAILURE;
-		goto out;
-	}
-	if (down) {
-		/* The hub is down: the new push waits behind the spooled ones. */
-		if (sm_spool_add(ag->store, body, "pending", 0, "queued behind the spool",
-		                 ag->spool_max, &err) < 0) {
-			rc = sm_err_report(SM_EXIT_FAILURE, &err);
-			goto out;
-		}
-		rc = sm_err(SM_EXIT_TEMPFAIL,
-		            "the hub did not take the spooled pushes (%s): push kept in the spool",
-		            ag->stopped);
-		goto out;
-	}
-	switch (send_push(ag, body, &status, why, sizeof why)) {
-	case DELIVERED:
-		rc = ag->refused_status ? sm_err(SM_EXIT_FAILURE,
-		                                 "the hub refused a spooled push: HTTP %d "
-		                                 "(see --spool, then --retry-refused)",
-		                                 ag->refused_status)
-		                        : SM_EXIT_OK;
-		break;
-	case REFUSED:
-		if (sm_spool_add(ag->store, body, "refused", status, why, ag->spool_max, &err) < 0)
-			sm_err_report(SM_EXIT_FAILURE, &err);
-		rc = sm_err(SM_EXIT_FAILURE,
-		            "the hub refused the push: HTTP %ld (set aside: see --spool, then "
-		            "--retry-refused once fixed)",
-		            status);
-		break;
-	case TEMPORARY:
-		if (sm_spool_add(ag->store, body, "pending", status, why, ag->spool_max, &err) <
-		    0) {
-			rc = sm_err_report(SM_EXIT_FAILURE, &err);
-			break;
-		}
-		rc = sm_err(SM_EXIT_TEMPFAIL, "%s: push kept in the spool", why);
-		break;
-	default:
-		/* Not the hub's fault (TLS trust, no libcurl): keep it all the same,
-		 * nothing is lost; it goes out once the cause is fixed. */
-		if (sm_spool_add(ag->store, body, "pending", 0, why, ag->spool_max, &err) < 0)
-			sm_err_report(SM_EXIT_FAILURE, &err);
-		rc = sm_err(SM_EXIT_FAILURE, "cannot push: %s (kept in the spool)", why);
-		break;
-	}
+	rc = push_all(ag, body);
 out:
 	free(body);
 	json_decref(payload);
@@ -447,18 +417,7 @@ int main(int argc, char **argv)
 		rc = print_spool(&ag);
 	} else if (ag.retry) {
 		long long moved = sm_spool_retry_refused(ag.store, &err);
-		if (moved < 0) {
-			rc = sm_err_report(SM_EXIT_FAILURE, &err);
-		} else {
-			int down = drain_spool(&ag);
-			rc = down < 0 ? SM_EXIT_FAILURE
-			     : down > 0
-			         ? sm_err(SM_EXIT_TEMPFAIL, "%s: kept in the spool", ag.stopped)
-			     : ag.refused_status
-			         ? sm_err(SM_EXIT_FAILURE, "the hub refused again: HTTP %d",
-			                  ag.refused_status)
-			         : SM_EXIT_OK;
-		}
+		rc = moved < 0 ? sm_err_report(SM_EXIT_FAILURE, &err) : push_all(&ag, NULL);
 	} else {
 		rc = push(&ag);
 	}

@@ -16,8 +16,11 @@
 #ifndef SM_HTTP_H
 #define SM_HTTP_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "sm/err.h"
 
 #define SM_HTTP_TIMEOUT_S    10.0        /* when timeout_s is 0 */
 #define SM_HTTP_MAX_RESPONSE (64 * 1024) /* when max_response is 0 */
@@ -61,5 +64,13 @@ void sm_http_response_clear(sm_http_response *res);
  * only printable ASCII (no spaces or control characters)? When not, a
  * reason that never quotes the URL goes to why (size bytes; may be NULL). */
 bool sm_http_url_ok(const char *url, char *why, size_t size);
+
+/* A comma-separated list of base URLs (a cluster's replicas, an agent's
+ * hubs) as a JSON array of strings, blanks around each entry trimmed. An
+ * empty or bad entry (sm_http_url_ok, or a query or fragment), or one
+ * given twice (trailing slashes aside), is refused with a usage error
+ * "NAME: entry N 'URL': why", the URL left out when it may hold a secret
+ * (user:password@, a query). */
+json_t *sm_http_url_list(const char *text, const char *name, sm_error *err);
 
 #endif

@@ -120,6 +120,14 @@ int sm_notifier_run(sm_notifier *n, FILE *in, const char *name, FILE *out);
  * an unknown driver. */
 int sm_notify_send(const char *channel, const char *driver, json_t *config, json_t *env,
                    json_t *extra, FILE *text_out, json_t **result);
+/* sm-notify resend: every open incident of the store with a firing alert,
+ * as an envelope made from the store, through sm_notifier_process to the
+ * channels of opts (NULL: every enabled channel whose receiver ends an
+ * alert not sent again, the alertmanager driver's), whose repeat_interval
+ * (resend_interval) decides which are due; each envelope written to out.
+ * The exit status as sm_notifier_run's; SM_EXIT_OK with nothing to do. */
+int sm_notify_resend(sm_store *store, const sm_notify_opts *opts, FILE *out);
+
 /* One test message through driver with config (no decision, nothing
  * recorded). *result gets the notification entry. SM_EXIT_OK when sent,
  * SM_EXIT_TEMPFAIL when it failed. */

@@ -460,3 +460,69 @@ void sm_http_response_clear(sm_http_response *res)
 	free(res->body);
 	memset(res, 0, sizeof *res);
 }
+
+/* Equal but for trailing slashes: the same base URL. */
+static bool same_base(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+
+	while (na > 0 && a[na - 1] == '/')
+		na--;
+	while (nb > 0 && b[nb - 1] == '/')
+		nb--;
+	return na == nb && strncmp(a, b, na) == 0;
+}
+
+json_t *sm_http_url_list(const char *text, const char *name, sm_error *err)
+{
+	json_t *list = json_array();
+	const char *p = text;
+
+	for (;;) {
+		char why[128] = "";
+		size_t n = strcspn(p, ",");
+		char *entry = strndup(p, n), *s = entry, *e;
+		size_t i;
+		json_t *v;
+		bool dup = false;
+
+		if (!entry) {
+			json_decref(list);
+			sm_error_set(err, "out of memory");
+			return NULL;
+		}
+		while (isspace((unsigned char)*s))
+			s++;
+		e = s + strlen(s);
+		while (e > s && isspace((unsigned char)e[-1]))
+			*--e = '\0';
+		json_array_foreach(list, i, v)
+		{
+			dup = dup || same_base(json_string_value(v), s);
+		}
+		if (!*s)
+			snprintf(why, sizeof why, "empty");
+		else if (dup)
+			snprintf(why, sizeof why, "given twice");
+		else if (sm_http_url_ok(s, why, sizeof why) && s[strcspn(s, "?#")])
+			snprintf(why, sizeof why, "a base URL takes no query or fragment");
+		if (*why) {
+			/* Quoted unless it may hold a secret (user:password@, a query). */
+			if (s[strcspn(s, "@?#")])
+				sm_error_set_kind(err, SM_ERROR_USAGE, "%s: entry %zu: %s", name,
+				                  json_array_size(list) + 1, why);
+			else
+				sm_error_set_kind(err, SM_ERROR_USAGE, "%s: entry %zu '%.200s': %s",
+				                  name, json_array_size(list) + 1, s, why);
+			free(entry);
+			json_decref(list);
+			return NULL;
+		}
+		json_array_append_new(list, json_string(s));
+		free(entry);
+		if (!p[n])
+			break;
+		p += n + 1;
+	}
+	return list;
+}

@@ -250,6 +250,10 @@ static const char *const migrations[] = {
      "ALTER TABLE alerts ADD COLUMN flap_at INTEGER;"),
     /* 9: why a delivery was sent or skipped (sm-notify's decision). */
     "ALTER TABLE notification_deliveries ADD COLUMN reason TEXT NOT NULL DEFAULT '';",
+    /* 10: sm-push-hub: one spool per hub (HUB_URL may list several); ''
+     * marks an entry spooled before, which goes to the first hub listed. */
+    ("ALTER TABLE hub_spool ADD COLUMN hub TEXT NOT NULL DEFAULT '';"
+     "CREATE INDEX hub_spool_hub ON hub_spool (hub, state, id);"),
 };
 
 #define LATEST ((int)(sizeof migrations / sizeof migrations[0]))
@@ -571,10 +575,12 @@ int sm_store_open(const char *path, sm_store **out, sm_error *err)
 	                   * temporary files: per-payload savepoints once made a
 	                   * batch write 776 k times to one. */
 	                  " PRAGMA temp_store = MEMORY;"
-	                  /* Room for a batch transaction's pages (up to 16 MiB,
-	                   * used only as pages are read): 2 MiB made the second
-	                   * 50 k batch re-read and re-write evicted index pages. */
-	                  " PRAGMA cache_size = -16384;",
+	                  /* 1 MiB of page cache: a process that handles one
+	                   * envelope after another (sm-notify on a stream, the
+	                   * worker, the FastCGI responder) would otherwise grow
+	                   * with the store, up to the cache's size. A batch
+	                   * ingest sets its own (ingest/stream.c). */
+	                  " PRAGMA cache_size = -1024;",
 	                  err) < 0)
 		goto fail;
 	if (use_wal(store, err) < 0 || keep_wal(store, err) < 0)

@@ -78,6 +78,10 @@ static json_t *am_alert(const notify_job *job, json_t *alert, const char *now)
 	const char *v;
 	char why[128];
 
+	/* The cluster knows an alert by its labels: alertname must not change
+	 * while the alert lives. An agent's alert is named "<checker>: <its
+	 * message>", which does, so its checker names it. */
+	set_default(labels, "alertname", json_string_value(json_object_get(labels, "checker")));
 	set_default(labels, "alertname", json_string_value(json_object_get(alert, "name")));
 	set_default(labels, "alertname", "sm");
 	set_default(labels, "severity", json_string_value(json_object_get(alert, "severity")));
@@ -248,4 +252,5 @@ const notify_driver notify_driver_alertmanager = {
     .send = alertmanager_send,
     .repeat_default_s = 60,
     .repeat_key = "resend_interval",
+    .keep_alive = true,
 };

@@ -343,63 +343,6 @@ static json_t *parse_env(const char *text, const char *key, sm_error *err)
 	return obj;
 }
 
-/* Comma-separated http(s) URLs (blanks around each trimmed) as a list;
- * an empty or bad entry is refused by its text, as is the same URL twice
- * (it would get every message twice). */
-static json_t *parse_url_list(const char *text, const char *key, sm_error *err)
-{
-	json_t *list = json_array();
-	const char *p = text;
-
-	for (;;) {
-		char why[128] = "";
-		size_t n = strcspn(p, ",");
-		char *entry = strndup(p, n), *s = entry, *e;
-		size_t i;
-		json_t *v;
-		bool dup = false;
-
-		if (!entry) {
-			json_decref(list);
-			sm_error_set(err, "out of memory");
-			return NULL;
-		}
-		while (isspace((unsigned char)*s))
-			s++;
-		e = s + strlen(s);
-		while (e > s && isspace((unsigned char)e[-1]))
-			*--e = '\0';
-		json_array_foreach(list, i, v)
-		{
-			dup = dup || strcmp(json_string_value(v), s) == 0;
-		}
-		if (!*s)
-			snprintf(why, sizeof why, "empty");
-		else if (dup)
-			snprintf(why, sizeof why, "given twice");
-		else if (sm_http_url_ok(s, why, sizeof why) && s[strcspn(s, "?#")])
-			snprintf(why, sizeof why, "a base URL takes no query or fragment");
-		if (*why) {
-			/* Quoted unless it may hold a secret (user:password@, a query). */
-			if (s[strcspn(s, "@?#")])
-				sm_error_set(err, "%s: entry %zu: %s", key,
-				             json_array_size(list) + 1, why);
-			else
-				sm_error_set(err, "%s: entry %zu '%.200s': %s", key,
-				             json_array_size(list) + 1, s, why);
-			free(entry);
-			json_decref(list);
-			return NULL;
-		}
-		json_array_append_new(list, json_string(s));
-		free(entry);
-		if (!p[n])
-			break;
-		p += n + 1;
-	}
-	return list;
-}
-
 /* The typed value of key k from its text, or NULL with err. */
 static json_t *parse_value(const notify_key *k, const notify_driver *d, const char *text,
                            sm_error *err)
@@ -504,7 +447,7 @@ static json_t *parse_value(const notify_key *k, const notify_driver *d, const ch
 		return list;
 	}
 	case NOTIFY_KEY_URL_LIST:
-		return parse_url_list(text, k->name, err);
+		return sm_http_url_list(text, k->name, err);
 	case NOTIFY_KEY_FILE: {
 		char *real = realpath(text, NULL);
 		json_t *v;

@@ -114,6 +114,10 @@ typedef struct notify_driver {
 	 * configuration from the request (it runs programs or writes to the
 	 * server's own streams). */
 	bool local_only;
+	/* The receiver ends a firing alert that is not sent again (an
+	 * Alertmanager's resolve_timeout): sm-notify resend sends every
+	 * firing alert of the store to these channels every repeat_interval. */
+	bool keep_alive;
 } notify_driver;
 
 /* Every driver, sorted by name: listings and messages show them in this

@@ -267,6 +267,42 @@ static void the_exact_body(void **state)
 	json_decref(env);
 }
 
+/* An agent's alert is named "<checker>: <message>", and the message
+ * changes while it fires: its checker names it in the cluster, so the
+ * firing alert and its resolve are one alert there. */
+static void an_agents_alert_is_named_by_its_checker(void **state)
+{
+	static const char *const messages[] = {"disk: / 95% used", "disk: / 40% used"};
+	json_t *names = json_array();
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		json_t *env = json_pack(
+		    "{s:i,s:s,s:s,s:[{s:s,s:s,s:s,s:s,s:{s:s,s:s,s:s}}]}", "v", 1, "source",
+		    "cluster", "host", "hub-1", "alerts", "fingerprint", "disk-web-01", "name",
+		    messages[i], "status", i ? "resolved" : "firing", "severity", "critical",
+		    "labels", "checker", "disk", "hostname", "web-01", "instance_id", "web-01");
+		json_t *cfg, *ctx, *body;
+		notify_job job;
+		notify_message msg;
+
+		prepare("{\"urls\":[\"http://am-1:9093\"]}", env, &cfg, &ctx, &job, &msg);
+		body = load(msg.body);
+		json_array_append(names, json_object_get(json_array_get(body, 0), "labels"));
+		json_decref(body);
+		notify_message_clear(&msg);
+		json_decref(ctx);
+		json_decref(cfg);
+		json_decref(env);
+	}
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(names, 0), "alertname")), "disk");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(names, 0), "instance")), "web-01");
+	assert_true(json_equal(json_array_get(names, 0), json_array_get(names, 1)));
+	json_decref(names);
+}
+
 static void every_replica_gets_it(void **state)
 {
 	json_t *env = envelope(), *a, *b;
@@ -407,6 +443,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(urls_are_checked),
 	    cmocka_unit_test(the_exact_body),
+	    cmocka_unit_test(an_agents_alert_is_named_by_its_checker),
 	    cmocka_unit_test(every_replica_gets_it),
 	    cmocka_unit_test(one_down_still_delivered),
 	    cmocka_unit_test(both_down_is_temporary),

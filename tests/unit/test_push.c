@@ -76,6 +76,9 @@ static void signatures(void **state)
 	assert_int_equal(sm_hmac_verify("s", 1, "1795310425.{}", 13, h[2] + 16, &err), 0);
 }
 
+#define A "http://hub-a:8080"
+#define B "http://hub-b"
+
 static void spool(void **state)
 {
 	char dir[] = "/tmp/sm-spool-XXXXXX", path[64];
@@ -88,38 +91,81 @@ static void spool(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof path, "%s/a.db", dir);
 	assert_int_equal(sm_store_open(path, &store, &err), 0);
-	assert_int_equal(sm_spool_next(store, 0, &s, &err), 0);
-	assert_int_equal(sm_spool_add(store, "one", "pending", 0, "down", 3, &err), 0);
-	assert_int_equal(sm_spool_add(store, "two", "refused", 401, "HTTP 401", 3, &err), 0);
-	assert_int_equal(sm_spool_add(store, "three", "pending", 503, "HTTP 503", 3, &err), 0);
-	/* Pending ones, oldest first; refused ones are skipped. */
-	assert_int_equal(sm_spool_next(store, 0, &s, &err), 1);
+	assert_int_equal(sm_spool_next(store, A, 0, &s, &err), 0);
+	assert_int_equal(sm_spool_add(store, A, "one", "pending", 1, 0, "down", 3, &err), 0);
+	assert_int_equal(sm_spool_add(store, B, "b-one", "pending", 0, 0, NULL, 3, &err), 0);
+	assert_int_equal(sm_spool_add(store, A, "two", "refused", 1, 401, "HTTP 401", 3, &err), 0);
+	assert_int_equal(sm_spool_add(store, A, "three", "pending", 1, 503, "HTTP 503", 3, &err),
+	                 0);
+	/* Pending ones of the hub, oldest first; refused ones are skipped. */
+	assert_int_equal(sm_spool_next(store, A, 0, &s, &err), 1);
 	assert_string_equal(s.body, "one");
 	long long first = s.id;
 	sm_spooled_clear(&s);
-	assert_int_equal(sm_spool_next(store, first, &s, &err), 1);
+	assert_int_equal(sm_spool_next(store, A, first, &s, &err), 1);
 	assert_string_equal(s.body, "three");
 	sm_spooled_clear(&s);
-	/* Bounded: a fourth entry drops the oldest. */
-	assert_int_equal(sm_spool_add(store, "four", "pending", 0, NULL, 3, &err), 0);
+	/* Each hub its own queue. */
+	assert_int_equal(sm_spool_next(store, B, 0, &s, &err), 1);
+	assert_string_equal(s.body, "b-one");
+	assert_int_equal(s.attempts, 0);
+	sm_spooled_clear(&s);
+	/* Bounded per hub: a fourth entry of A drops A's oldest, not B's. */
+	assert_int_equal(sm_spool_add(store, A, "four", "pending", 1, 0, NULL, 3, &err), 0);
 	assert_int_equal(sm_spool_list(store, &rows, &err), 0);
-	assert_int_equal(json_array_size(rows), 3);
+	assert_int_equal(json_array_size(rows), 4);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 0), "hub")), A);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 0), "state")),
 	                    "refused");
 	assert_int_equal(
 	    json_integer_value(json_object_get(json_array_get(rows, 0), "http_status")), 401);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 3), "hub")), B);
 	json_decref(rows);
 	assert_int_equal(sm_spool_retry_refused(store, &err), 1);
-	assert_int_equal(sm_spool_next(store, 0, &s, &err), 1);
+	assert_int_equal(sm_spool_next(store, A, 0, &s, &err), 1);
 	assert_string_equal(s.body, "two");
 	assert_int_equal(sm_spool_failed(store, s.id, true, 403, "HTTP 403", &err), 0);
 	assert_int_equal(sm_spool_delete(store, s.id, &err), 0);
 	sm_spooled_clear(&s);
 	assert_int_equal(sm_spool_list(store, &rows, &err), 0);
-	assert_int_equal(json_array_size(rows), 2);
+	assert_int_equal(json_array_size(rows), 3);
 	json_decref(rows);
 	sm_store_close(store);
 	rm_rf(dir);
+}
+
+/* HUB_URL: the hubs in order, each with its push URL; a bad list is a
+ * usage error naming the entry (by number when it may hold a secret). */
+static void hub_lists(void **state)
+{
+	static const struct {
+		const char *list, *error;
+	} bad[] = {
+	    {"http://a,ftp://b", "HUB_URL: entry 2 'ftp://b': "},
+	    {"http://a,,http://b", "HUB_URL: entry 2 '': empty"},
+	    {"http://a/, http://a", "HUB_URL: entry 2 'http://a': given twice"},
+	    {"http://a,http://u:secret@b", "HUB_URL: entry 2: "},
+	    {"http://a,http://b/?token=secret", "HUB_URL: entry 2: "},
+	    {"http://1,http://2,http://3,http://4,http://5,http://6,http://7,http://8,http://9",
+	     "HUB_URL: 9 hubs, at most 8"},
+	};
+	sm_push_agent ag = {0};
+	sm_error err;
+
+	(void)state;
+	assert_int_equal(sm_push_hubs(&ag, " https://hub-a:8443/sm// ,http://10.0.0.5", &err), 0);
+	assert_int_equal(ag.nhubs, 2);
+	assert_string_equal(ag.hubs[0].base, "https://hub-a:8443/sm");
+	assert_string_equal(ag.hubs[0].url, "https://hub-a:8443/sm/alerts/webhook/cluster/");
+	assert_string_equal(ag.hubs[1].url, "http://10.0.0.5/alerts/webhook/cluster/");
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		err.msg[0] = '\0';
+		assert_int_equal(sm_push_hubs(&ag, bad[i].list, &err), -1);
+		assert_int_equal(err.kind, SM_ERROR_USAGE);
+		if (strncmp(err.msg, bad[i].error, strlen(bad[i].error)) != 0)
+			fail_msg("%s: got '%s'", bad[i].list, err.msg);
+		assert_null(strstr(err.msg, "secret"));
+	}
 }
 
 int main(void)
@@ -128,6 +174,7 @@ int main(void)
 	    cmocka_unit_test(payload_mapping),
 	    cmocka_unit_test(signatures),
 	    cmocka_unit_test(spool),
+	    cmocka_unit_test(hub_lists),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
