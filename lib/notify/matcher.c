@@ -1,0 +1,295 @@
+/* matcher.c - Alertmanager's label matchers: parsing (name, operator,
+ * bare or quoted value), the anchored regexes, and matching an alert. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sm/matcher.h"
+
+/* Longest first: "=~" before "=". */
+static const struct {
+	const char *text;
+	sm_match_op op;
+} ops[] = {
+    {"!=", SM_MATCH_NOT_EQUAL},
+    {"!~", SM_MATCH_NOT_REGEX},
+    {"=~", SM_MATCH_REGEX},
+    {"=", SM_MATCH_EQUAL},
+};
+
+static const char *op_text(sm_match_op op)
+{
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+		if (ops[i].op == op)
+			return ops[i].text;
+	return "=";
+}
+
+static bool name_char(char c, bool first)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+	       (!first && c >= '0' && c <= '9');
+}
+
+/* The value after the operator: bare, or quoted with escapes. NULL with
+ * err when a quoted value is malformed. */
+static char *parse_value(const char *s, sm_error *err)
+{
+	size_t len = strlen(s), n = 0;
+	char *out;
+
+	out = *s == '"' ? malloc(len) : strdup(s);
+	if (!out || *s != '"') {
+		if (!out)
+			sm_error_set(err, "out of memory");
+		return out;
+	}
+	for (s++; *s && *s != '"'; s++) {
+		if (*s == '\\') {
+			s++;
+			if (*s == 'n')
+				out[n++] = '\n';
+			else if (*s == '"' || *s == '\\')
+				out[n++] = *s;
+			else {
+				sm_error_set_kind(err, SM_ERROR_USAGE,
+				                  "bad escape in quoted value");
+				free(out);
+				return NULL;
+			}
+		} else {
+			out[n++] = *s;
+		}
+	}
+	if (*s != '"' || s[1]) {
+		sm_error_set_kind(err, SM_ERROR_USAGE, "%s",
+		                  *s ? "text after the closing quote" : "unterminated quote");
+		free(out);
+		return NULL;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+/* Compile the anchored form of m->value. The expression must compile on
+ * its own first: "a)|(b" would otherwise escape the anchors once wrapped. */
+static int compile(sm_matcher *m, sm_error *err)
+{
+	regex_t alone;
+	char msg[128];
+	size_t len = strlen(m->value);
+	char *anchored = malloc(len + 5);
+	int rc;
+
+	if (!anchored) {
+		sm_error_set(err, "out of memory");
+		return -1;
+	}
+	rc = regcomp(&alone, m->value, REG_EXTENDED | REG_NOSUB);
+	if (rc == 0) {
+		regfree(&alone);
+		snprintf(anchored, len + 5, "^(%s)$", m->value);
+		rc = regcomp(&m->re, anchored, REG_EXTENDED | REG_NOSUB);
+	}
+	free(anchored);
+	if (rc != 0) {
+		regerror(rc, NULL, msg, sizeof msg);
+		sm_error_set_kind(err, SM_ERROR_USAGE, "invalid regex: %s", msg);
+		return -1;
+	}
+	m->compiled = true;
+	return 0;
+}
+
+int sm_matcher_parse(const char *text, sm_matcher *m, sm_error *err)
+{
+	const char *p = text;
+	size_t i;
+
+	memset(m, 0, sizeof *m);
+	while (name_char(*p, p == text))
+		p++;
+	if (p == text) {
+		sm_error_set_kind(
+		    err, SM_ERROR_USAGE,
+		    "a matcher is NAME=VALUE, NAME!=VALUE, NAME=~REGEX or NAME!~REGEX, "
+		    "NAME a label name");
+		return -1;
+	}
+	for (i = 0; i < sizeof ops / sizeof ops[0]; i++)
+		if (strncmp(p, ops[i].text, strlen(ops[i].text)) == 0)
+			break;
+	if (i == sizeof ops / sizeof ops[0]) {
+		sm_error_set_kind(err, SM_ERROR_USAGE, "no operator (=, !=, =~ or !~) after '%.*s'",
+		                  (int)(p - text), text);
+		return -1;
+	}
+	m->op = ops[i].op;
+	m->name = strndup(text, (size_t)(p - text));
+	if (!m->name) {
+		sm_error_set(err, "out of memory");
+		return -1;
+	}
+	m->value = parse_value(p + strlen(ops[i].text), err);
+	if (!m->value)
+		goto fail;
+	if ((m->op == SM_MATCH_REGEX || m->op == SM_MATCH_NOT_REGEX) && compile(m, err) < 0)
+		goto fail;
+	return 0;
+fail:
+	sm_matcher_clear(m);
+	return -1;
+}
+
+void sm_matcher_clear(sm_matcher *m)
+{
+	if (m->compiled)
+		regfree(&m->re);
+	free(m->name);
+	free(m->value);
+	memset(m, 0, sizeof *m);
+}
+
+char *sm_matcher_text(const sm_matcher *m)
+{
+	const char *op = op_text(m->op);
+	size_t len = strlen(m->name) + strlen(op) + 2 * strlen(m->value) + 3, n;
+	char *out = malloc(len);
+
+	if (!out)
+		return NULL;
+	n = (size_t)snprintf(out, len, "%s%s\"", m->name, op);
+	for (const char *s = m->value; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			out[n++] = '\\';
+		if (*s == '\n') {
+			out[n++] = '\\';
+			out[n++] = 'n';
+		} else {
+			out[n++] = *s;
+		}
+	}
+	out[n++] = '"';
+	out[n] = '\0';
+	return out;
+}
+
+int sm_matchers_parse(sm_matchers *list, const char *const *texts, size_t n, sm_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		sm_matcher *items = realloc(list->items, (list->count + 1) * sizeof *items);
+		if (!items) {
+			sm_error_set(err, "out of memory");
+			return -1;
+		}
+		list->items = items;
+		if (sm_matcher_parse(texts[i], &items[list->count], err) < 0) {
+			sm_error_prefix(err, "matcher '%s'", texts[i]);
+			return -1;
+		}
+		list->count++;
+	}
+	return 0;
+}
+
+int sm_matchers_from_json(sm_matchers *list, json_t *array, sm_error *err)
+{
+	json_t *v;
+	size_t i;
+
+	if (!json_is_array(array)) {
+		sm_error_set_kind(err, SM_ERROR_DATA, "matchers must be a list of strings");
+		return -1;
+	}
+	json_array_foreach(array, i, v)
+	{
+		const char *text = json_string_value(v);
+		if (!text) {
+			sm_error_set_kind(err, SM_ERROR_DATA, "matchers must be a list of strings");
+			return -1;
+		}
+		if (sm_matchers_parse(list, &text, 1, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+json_t *sm_matchers_to_json(const sm_matchers *list)
+{
+	json_t *out = json_array();
+
+	for (size_t i = 0; out && i < list->count; i++) {
+		char *text = sm_matcher_text(&list->items[i]);
+		if (!text || json_array_append_new(out, json_string(text)) < 0) {
+			free(text);
+			json_decref(out);
+			return NULL;
+		}
+		free(text);
+	}
+	return out;
+}
+
+void sm_matchers_clear(sm_matchers *list)
+{
+	for (size_t i = 0; i < list->count; i++)
+		sm_matcher_clear(&list->items[i]);
+	free(list->items);
+	list->items = NULL;
+	list->count = 0;
+}
+
+/* Names an alert offers beyond its labels: the member or labels that
+ * stand in when it has no label of that name. */
+static const struct {
+	const char *name, *member, *label1, *label2;
+} fallbacks[] = {
+    {"alertname", "name", NULL, NULL},
+    {"severity", "severity", NULL, NULL},
+    {"instance", NULL, "hostname", "instance_id"},
+};
+
+const char *sm_matcher_value(json_t *alert, const char *name)
+{
+	json_t *labels = json_object_get(alert, "labels");
+	const char *v = json_string_value(json_object_get(labels, name));
+
+	if (v)
+		return v;
+	for (size_t i = 0; i < sizeof fallbacks / sizeof fallbacks[0]; i++) {
+		if (strcmp(name, fallbacks[i].name) != 0)
+			continue;
+		if (fallbacks[i].member)
+			v = json_string_value(json_object_get(alert, fallbacks[i].member));
+		if (!v && fallbacks[i].label1)
+			v = json_string_value(json_object_get(labels, fallbacks[i].label1));
+		if (!v && fallbacks[i].label2)
+			v = json_string_value(json_object_get(labels, fallbacks[i].label2));
+		break;
+	}
+	return v ? v : "";
+}
+
+bool sm_matcher_matches(const sm_matcher *m, json_t *alert)
+{
+	const char *v = sm_matcher_value(alert, m->name);
+
+	switch (m->op) {
+	case SM_MATCH_EQUAL:
+		return strcmp(v, m->value) == 0;
+	case SM_MATCH_NOT_EQUAL:
+		return strcmp(v, m->value) != 0;
+	case SM_MATCH_REGEX:
+		return m->compiled && regexec(&m->re, v, 0, NULL, 0) == 0;
+	case SM_MATCH_NOT_REGEX:
+		return m->compiled && regexec(&m->re, v, 0, NULL, 0) != 0;
+	}
+	return false;
+}
+
+bool sm_matchers_match(const sm_matchers *list, json_t *alert)
+{
+	for (size_t i = 0; i < list->count; i++)
+		if (!sm_matcher_matches(&list->items[i], alert))
+			return false;
+	return true;
+}
