@@ -131,7 +131,7 @@ int sm_noise_schedule_parse(const char *text, sm_noise_schedule *s, sm_error *er
 	const char *p = text;
 
 	memset(s, 0, sizeof *s);
-	while (*p) {
+	for (;;) {
 		size_t len = strcspn(p, ",;");
 		const char *b = p, *e = p + len;
 
@@ -146,9 +146,9 @@ int sm_noise_schedule_parse(const char *text, sm_noise_schedule *s, sm_error *er
 		}
 		if (item_parse(b, (size_t)(e - b), &pending, s, err) < 0)
 			return -1;
-		p += len;
-		if (*p)
-			p++;
+		if (!p[len])
+			break;
+		p += len + 1;
 	}
 	if (pending || s->count == 0) {
 		sm_error_set_kind(
