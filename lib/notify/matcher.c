@@ -70,6 +70,125 @@ static char *parse_value(const char *s, sm_error *err)
 	return out;
 }
 
+/* glibc builds a regex's parse tree with a copy of the operand for each
+ * '+' and counted repetition, so "a++++..." or "((a{99}){99}){99}" takes
+ * gigabytes in regcomp. A stored regex is compiled for every envelope, so
+ * one that would cost more than this many tree nodes (an estimate made
+ * before regcomp sees it) is refused, and so are back-references, which
+ * Alertmanager's regexes do not have and which make matching exponential. */
+#define REGEX_COST_MAX  20000
+#define REGEX_DEPTH_MAX 64
+
+static long cost_alternation(const char **p, int depth);
+
+static long cost_atom(const char **p, int depth)
+{
+	const char *s = *p;
+	long c;
+
+	if (*s == '(') {
+		*p = s + 1;
+		if (depth >= REGEX_DEPTH_MAX)
+			return REGEX_COST_MAX + 1;
+		c = cost_alternation(p, depth + 1);
+		if (**p == ')')
+			(*p)++;
+		return c + 1;
+	}
+	if (*s == '[') { /* a bracket expression is one node */
+		s++;
+		s += *s == '^';
+		s += *s == ']';
+		while (*s && *s != ']') {
+			if (*s == '[' && (s[1] == ':' || s[1] == '.' || s[1] == '=')) {
+				char close = s[1];
+				for (s += 2; *s && !(*s == close && s[1] == ']'); s++)
+					;
+				s += *s ? 2 : 0;
+			} else {
+				s++;
+			}
+		}
+		*p = s + (*s != '\0');
+		return 1;
+	}
+	if (*s == '\\' && s[1] >= '1' && s[1] <= '9')
+		return REGEX_COST_MAX + 1; /* a back-reference */
+	*p = s + (*s == '\\' && s[1] ? 2 : 1);
+	return 1;
+}
+
+/* "{n}", "{n,}" or "{n,m}" at *p: the most copies it makes, or -1 when
+ * it is not a count (then '{' is an ordinary character). */
+static long repeat_count(const char **p)
+{
+	const char *s = *p + 1;
+	long n = 0, m = -1;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++)
+		n = n < 100000 ? n * 10 + (*s - '0') : n;
+	if (*s == ',') {
+		m = n + 1; /* "{n,}": n copies and a star */
+		if (s[1] >= '0' && s[1] <= '9')
+			for (m = 0, s++; *s >= '0' && *s <= '9'; s++)
+				m = m < 100000 ? m * 10 + (*s - '0') : m;
+		else
+			s++;
+	}
+	if (*s != '}')
+		return -1;
+	*p = s + 1;
+	return m > n ? m : n;
+}
+
+static long cost_piece(const char **p, int depth)
+{
+	long c = cost_atom(p, depth), k;
+
+	while (c <= REGEX_COST_MAX) {
+		if (**p == '*' || **p == '?') {
+			c++;
+			(*p)++;
+		} else if (**p == '+') {
+			c = 2 * c + 1;
+			(*p)++;
+		} else if (**p == '{' && (k = repeat_count(p)) >= 0) {
+			c = k > REGEX_COST_MAX ? REGEX_COST_MAX + 1 : c * (k + 1) + 1;
+		} else {
+			break;
+		}
+	}
+	return c;
+}
+
+static long cost_alternation(const char **p, int depth)
+{
+	long c = 0;
+
+	while (**p && **p != ')' && c <= REGEX_COST_MAX) {
+		if (**p == '|') {
+			(*p)++;
+			c++;
+		} else {
+			c += cost_piece(p, depth);
+		}
+	}
+	return c;
+}
+
+static bool regex_affordable(const char *re)
+{
+	long c = 0;
+
+	while (*re && c <= REGEX_COST_MAX) {
+		c += cost_alternation(&re, 0);
+		re += *re == ')'; /* an unmatched ')' is an ordinary character */
+	}
+	return c <= REGEX_COST_MAX;
+}
+
 /* Compile the anchored form of m->value. The expression must compile on
  * its own first: "a)|(b" would otherwise escape the anchors once wrapped. */
 static int compile(sm_matcher *m, sm_error *err)
@@ -82,6 +201,12 @@ static int compile(sm_matcher *m, sm_error *err)
 
 	if (!anchored) {
 		sm_error_set(err, "out of memory");
+		return -1;
+	}
+	if (!regex_affordable(m->value)) {
+		free(anchored);
+		sm_error_set_kind(err, SM_ERROR_USAGE,
+		                  "invalid regex: too complex, or a back-reference");
 		return -1;
 	}
 	rc = regcomp(&alone, m->value, REG_EXTENDED | REG_NOSUB);

@@ -376,7 +376,8 @@ int sm_notifier_process(sm_notifier *n, json_t *env, sm_error *err)
 	}
 	/* A store that cannot say what is silenced must not silence the
 	 * alert: notify, and say why on stderr. */
-	if (notify_noise_find(n->store, env, time(NULL), &noise, &noise_err) < 0)
+	memset(&noise, 0, sizeof noise);
+	if (n->n > 0 && notify_noise_find(n->store, env, time(NULL), &noise, &noise_err) < 0)
 		sm_log_kv(SM_LOG_WARN, "noise control skipped", "error", noise_err.msg, SM_LOG_END);
 	for (size_t i = 0; i < n->n; i++) {
 		bool f = false;

@@ -41,6 +41,10 @@ static const struct match_case {
     {"path=/var lib", true},     /* bare, the rest of the word */
     {"quote=\"a\\\"b\"", true},  /* an escaped quote */
     {"job=~\"(node|db)\"", true},
+    {"instance=~\"[a-z]{1,3}-[0-9]{1,3}\"", true}, /* counted repetitions within bounds */
+    {"instance=~\"([[:alpha:]]+-[[:digit:]])\"", true},
+    {"instance=~web-1{1}", true},
+    {"job=~no{2,}de|x", false},
     {"job=~node)|(x", false}, /* never reached: does not parse */
 };
 
@@ -69,9 +73,27 @@ static void matching_table(void **state)
 
 /* What does not parse, and the kind of error it is. */
 static const char *const bad_matchers[] = {
-    "",        "job",           "=node",      "9job=x",     "job==~x",     "job=~(",
-    "job=~[",  "job=~node)|(x", "job=\"open", "job=\"a\"b", "job=\"\\q\"", "job~=x",
+    "",
+    "job",
+    "=node",
+    "9job=x",
+    "job==~x",
+    "job=~(",
+    "job=~[",
+    "job=~node)|(x",
+    "job=\"open",
+    "job=\"a\"b",
+    "job=\"\\q\"",
+    "job~=x",
     "job-x=y",
+    /* What would cost glibc's regcomp gigabytes, and back-references. */
+    "job=~a+++++++++++++++++++++++++++++++++++++++++++++++++++++++++",
+    "job=~[09]++++++++++++++++++++++++++++++++++++++++++++++++++++++",
+    "job=~((((((((((((((((((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)"
+    "+)+",
+    "job=~((a{99}){99}){99}",
+    "job=~a{30000}",
+    "job=~(a)\\1",
 };
 
 static void parse_errors(void **state)
