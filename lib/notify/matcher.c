@@ -84,9 +84,9 @@ static long cost_alternation(const char **p, int depth);
 static long cost_atom(const char **p, int depth)
 {
 	const char *s = *p;
-	long c;
 
 	if (*s == '(') {
+		long c;
 		*p = s + 1;
 		if (depth >= REGEX_DEPTH_MAX)
 			return REGEX_COST_MAX + 1;
@@ -194,7 +194,6 @@ static bool regex_affordable(const char *re)
 static int compile(sm_matcher *m, sm_error *err)
 {
 	regex_t alone;
-	char msg[128];
 	size_t len = strlen(m->value);
 	char *anchored = malloc(len + 5);
 	int rc;
@@ -217,6 +216,7 @@ static int compile(sm_matcher *m, sm_error *err)
 	}
 	free(anchored);
 	if (rc != 0) {
+		char msg[128];
 		regerror(rc, NULL, msg, sizeof msg);
 		sm_error_set_kind(err, SM_ERROR_USAGE, "invalid regex: %s", msg);
 		return -1;
