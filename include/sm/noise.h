@@ -86,7 +86,9 @@ int sm_noise_schedule_parse(const char *text, sm_noise_schedule *s, sm_error *er
 bool sm_noise_schedule_active(const sm_noise_schedule *s, int wday, int minute);
 /* Whether zone is "", "UTC" or a zone in the system's database. */
 bool sm_noise_zone_valid(const char *zone);
-/* Whether now, seen in zone ("" the host's), is inside s. */
+/* Whether now, seen in zone ("" the host's), is inside s. It sets TZ for
+ * the conversion and puts it back: not for a program whose other threads
+ * read the time zone meanwhile. */
 bool sm_noise_schedule_active_at(const sm_noise_schedule *s, const char *zone, time_t now);
 
 #endif

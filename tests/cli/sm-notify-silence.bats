@@ -202,6 +202,11 @@ print(sorted((r["matchers"][0], r["state"], r["held_back"]) for r in rows))')" =
 	run sm-notify silence expire "$id"
 	[ "$status" -eq 64 ]
 	[ "$output" = "sm-notify: silence '$id' has expired already" ]
+	# With --json, add prints the whole silence.
+	run sm-notify silence add alertname=X --duration 90s --author bob --json
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json_get '[d["matchers"], d["state"], d["author"], len(d["id"])]')" = \
+		'[["alertname=\"X\""], "active", "bob", 36]' ]
 }
 
 @test "a silence from --start to --end; a pending one silences nothing yet" {
@@ -277,8 +282,9 @@ print(sorted((r["matchers"][0], r["state"], r["held_back"]) for r in rows))')" =
 	run sm-notify maintenance add instance=db-01 --schedule 'daily 00:00-24:00' --tz UTC --comment always
 	[ "$status" -eq 0 ]
 	always=$output
-	# A window on a day other than today (in UTC) is not open now.
-	other=$(python3 -c 'import datetime; print(["Tue","Wed","Thu","Fri","Sat","Sun","Mon"][datetime.datetime.now(datetime.timezone.utc).weekday()])')
+	# A window the day after tomorrow (in UTC) is not open now, even if
+	# the test runs over midnight.
+	other=$(python3 -c 'import datetime; print(["Wed","Thu","Fri","Sat","Sun","Mon","Tue"][datetime.datetime.now(datetime.timezone.utc).weekday()])')
 	run sm-notify maintenance add instance=db-02 --schedule "$other 00:00-24:00" --tz UTC
 	[ "$status" -eq 0 ]
 	run sm-notify maintenance list --json
