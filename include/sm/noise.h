@@ -37,6 +37,9 @@ int sm_noise_silence_add(sm_store *store, json_t *request, json_t **out, sm_erro
  * "expired"), comment, author, created_at, updated_at, held_back (the
  * notifications it skipped)}. */
 int sm_noise_silence_list(sm_store *store, bool all, json_t **out, sm_error *err);
+/* One silence as the listing shows it; SM_EXIT_USAGE when there is none
+ * (an HTTP handler's 404, asked before an expire). */
+int sm_noise_silence_get(sm_store *store, const char *id, json_t **out, sm_error *err);
 /* End the silence now (a pending one never starts); *out (may be NULL)
  * gets it. An unknown or already expired id is SM_EXIT_USAGE. */
 int sm_noise_silence_expire(sm_store *store, const char *id, json_t **out, sm_error *err);

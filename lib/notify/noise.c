@@ -305,9 +305,7 @@ int sm_noise_silence_add(sm_store *store, json_t *request, json_t **out, sm_erro
 	sm_matchers_clear(&list);
 	if ((rc = write_row(store, st, err)) != SM_EXIT_OK)
 		return rc;
-	return row_by_id(store, SILENCE_SELECT " WHERE id = ?", silence_cols,
-	                 sizeof silence_cols / sizeof silence_cols[0], silence_state, "silence", id,
-	                 out, err);
+	return sm_noise_silence_get(store, id, out, err);
 fail:
 	sm_matchers_clear(&list);
 	return sm_error_exit(err);
@@ -334,17 +332,24 @@ int sm_noise_silence_list(sm_store *store, bool all, json_t **out, sm_error *err
 	            silence_state, out, err);
 }
 
+int sm_noise_silence_get(sm_store *store, const char *id, json_t **out, sm_error *err)
+{
+	*out = NULL;
+	return row_by_id(store, SILENCE_SELECT " WHERE id = ?", silence_cols,
+	                 sizeof silence_cols / sizeof silence_cols[0], silence_state, "silence", id,
+	                 out, err);
+}
+
 int sm_noise_silence_expire(sm_store *store, const char *id, json_t **out, sm_error *err)
 {
 	char now[SM_RFC3339_LEN];
 	json_t *row;
 	sqlite3_stmt *st;
-	int rc = row_by_id(store, SILENCE_SELECT " WHERE id = ?", silence_cols,
-	                   sizeof silence_cols / sizeof silence_cols[0], silence_state, "silence",
-	                   id, &row, err);
+	int rc;
 
 	if (out)
 		*out = NULL;
+	rc = sm_noise_silence_get(store, id, &row, err);
 	if (rc != SM_EXIT_OK)
 		return rc;
 	if (notify_str_is(row, "state", "expired")) {
@@ -364,9 +369,7 @@ int sm_noise_silence_expire(sm_store *store, const char *id, json_t **out, sm_er
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
 	if ((rc = write_row(store, st, err)) != SM_EXIT_OK || !out)
 		return rc;
-	return row_by_id(store, SILENCE_SELECT " WHERE id = ?", silence_cols,
-	                 sizeof silence_cols / sizeof silence_cols[0], silence_state, "silence", id,
-	                 out, err);
+	return sm_noise_silence_get(store, id, out, err);
 }
 
 /* --- inhibit rules ------------------------------------------------------- */

@@ -104,6 +104,11 @@ static void silences(void **state)
 	json_decref(row);
 	assert_int_equal(sm_noise_silence_expire(store, id, NULL, &err), SM_EXIT_USAGE);
 	assert_non_null(strstr(err.msg, "expired already"));
+	assert_int_equal(sm_noise_silence_get(store, id, &row, &err), SM_EXIT_OK);
+	assert_string_equal(json_string_value(json_object_get(row, "comment")), "disk swap");
+	json_decref(row);
+	assert_int_equal(sm_noise_silence_get(store, "no-such-id", &row, &err), SM_EXIT_USAGE);
+	assert_null(row);
 	assert_int_equal(sm_noise_silence_expire(store, "no-such-id", NULL, &err), SM_EXIT_USAGE);
 	assert_string_equal(err.msg, "no silence 'no-such-id'");
 	/* A pending silence expired never starts. */
