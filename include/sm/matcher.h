@@ -3,11 +3,12 @@
  * (sm-notify(1), MATCHERS).
  *
  * A matcher is NAME OP VALUE with OP one of = != =~ !~. VALUE may be
- * written bare (the rest of the word) or in double quotes with \" \\ and
- * \n escapes, as amtool accepts it. A regex is a POSIX extended regular
- * expression anchored at both ends: "web" matches only "web". A name the
- * alert does not offer counts as the empty string, so team= matches an
- * alert without a team label and team!=web matches it too.
+ * written bare (the rest of the word) or in double quotes; in both, \" \\
+ * and \n are escapes and any other backslash stays, as amtool reads it.
+ * A regex is a POSIX extended regular expression anchored at both ends:
+ * "web" matches only "web". A name the alert does not offer counts as the
+ * empty string, so team= matches an alert without a team label and
+ * team!=web matches it too.
  *
  * The names an alert (an envelope's alert object, or a stored alert in
  * the same shape) offers are its labels, then alertname (its name),

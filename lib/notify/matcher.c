@@ -26,43 +26,53 @@ static const char *op_text(sm_match_op op)
 
 static bool name_char(char c, bool first)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
 	       (!first && c >= '0' && c <= '9');
 }
 
-/* The value after the operator: bare, or quoted with escapes. NULL with
- * err when a quoted value is malformed. */
-static char *parse_value(const char *s, sm_error *err)
+static bool space(char c)
 {
-	size_t len = strlen(s), n = 0;
-	char *out;
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
-	out = *s == '"' ? malloc(len) : strdup(s);
-	if (!out || *s != '"') {
-		if (!out)
-			sm_error_set(err, "out of memory");
-		return out;
+/* The value after the operator, its len bytes, unescaped as amtool does:
+ * an opening '"' needs its closing one at the end; \n, \" and \\ are
+ * escapes, a backslash before anything else stays (so a regex keeps
+ * "\."); a '"' elsewhere is refused. NULL with err. */
+static char *parse_value(const char *s, size_t len, sm_error *err)
+{
+	bool quoted = len > 0 && *s == '"';
+	char *out = malloc(len + 1);
+	size_t n = 0;
+
+	if (!out) {
+		sm_error_set(err, "out of memory");
+		return NULL;
 	}
-	for (s++; *s && *s != '"'; s++) {
-		if (*s == '\\') {
-			s++;
-			if (*s == 'n')
+	for (size_t i = quoted; i < len; i++) {
+		if (s[i] == '\\' && i + 1 < len) {
+			i++;
+			if (s[i] == 'n') {
 				out[n++] = '\n';
-			else if (*s == '"' || *s == '\\')
-				out[n++] = *s;
-			else {
+			} else {
+				if (s[i] != '"' && s[i] != '\\')
+					out[n++] = '\\';
+				out[n++] = s[i];
+			}
+		} else if (s[i] == '"') {
+			if (!quoted || i + 1 < len) {
 				sm_error_set_kind(err, SM_ERROR_USAGE,
-				                  "bad escape in quoted value");
+				                  "a '\"' in the value: write it \\\"");
 				free(out);
 				return NULL;
 			}
+			quoted = false; /* the closing quote */
 		} else {
-			out[n++] = *s;
+			out[n++] = s[i];
 		}
 	}
-	if (*s != '"' || s[1]) {
-		sm_error_set_kind(err, SM_ERROR_USAGE, "%s",
-		                  *s ? "text after the closing quote" : "unterminated quote");
+	if (quoted) {
+		sm_error_set_kind(err, SM_ERROR_USAGE, "no closing quote");
 		free(out);
 		return NULL;
 	}
@@ -76,7 +86,7 @@ static char *parse_value(const char *s, sm_error *err)
  * one that would cost more than this many tree nodes (an estimate made
  * before regcomp sees it) is refused, and so are back-references, which
  * Alertmanager's regexes do not have and which make matching exponential. */
-#define REGEX_COST_MAX  20000
+#define REGEX_COST_MAX  5000
 #define REGEX_DEPTH_MAX 64
 
 static long cost_alternation(const char **p, int depth);
@@ -227,34 +237,43 @@ static int compile(sm_matcher *m, sm_error *err)
 
 int sm_matcher_parse(const char *text, sm_matcher *m, sm_error *err)
 {
-	const char *p = text;
+	const char *p, *name, *value, *end;
 	size_t i;
 
 	memset(m, 0, sizeof *m);
-	while (name_char(*p, p == text))
-		p++;
-	if (p == text) {
+	/* Spaces around the name, the operator and the value do not count. */
+	for (name = text; space(*name); name++)
+		;
+	for (p = name; name_char(*p, p == name); p++)
+		;
+	if (p == name) {
 		sm_error_set_kind(
 		    err, SM_ERROR_USAGE,
 		    "a matcher is NAME=VALUE, NAME!=VALUE, NAME=~REGEX or NAME!~REGEX, "
 		    "NAME a label name");
 		return -1;
 	}
+	for (end = p; space(*p); p++)
+		;
 	for (i = 0; i < sizeof ops / sizeof ops[0]; i++)
 		if (strncmp(p, ops[i].text, strlen(ops[i].text)) == 0)
 			break;
 	if (i == sizeof ops / sizeof ops[0]) {
 		sm_error_set_kind(err, SM_ERROR_USAGE, "no operator (=, !=, =~ or !~) after '%.*s'",
-		                  (int)(p - text), text);
+		                  (int)(end - name), name);
 		return -1;
 	}
 	m->op = ops[i].op;
-	m->name = strndup(text, (size_t)(p - text));
+	m->name = strndup(name, (size_t)(end - name));
 	if (!m->name) {
 		sm_error_set(err, "out of memory");
 		return -1;
 	}
-	m->value = parse_value(p + strlen(ops[i].text), err);
+	for (value = p + strlen(ops[i].text); space(*value); value++)
+		;
+	for (end = value + strlen(value); end > value && space(end[-1]); end--)
+		;
+	m->value = parse_value(value, (size_t)(end - value), err);
 	if (!m->value)
 		goto fail;
 	if ((m->op == SM_MATCH_REGEX || m->op == SM_MATCH_NOT_REGEX) && compile(m, err) < 0)

@@ -41,9 +41,16 @@ static const struct match_case {
     {"path=/var lib", true},     /* bare, the rest of the word */
     {"quote=\"a\\\"b\"", true},  /* an escaped quote */
     {"job=~\"(node|db)\"", true},
+    {"quote=a\\\"b", true},                        /* bare, escaped the same way */
+    {" job = node ", true},                        /* spaces around do not count */
+    {"instance=~web\\-1", true},                   /* \- stays a backslash and '-' */
+    {"instance=~\"web\\.1\"", false},              /* \. stays: a literal dot */
+    {"path=\"/var lib\\\\\"", false},              /* \\ is one backslash */
+    {"job=\"no\\de\"", false},                     /* \d stays: "no\de" */
     {"instance=~\"[a-z]{1,3}-[0-9]{1,3}\"", true}, /* counted repetitions within bounds */
     {"instance=~\"([[:alpha:]]+-[[:digit:]])\"", true},
     {"instance=~web-1{1}", true},
+    {"instance=~\"(([a-z0-9-]{1,63}\\.){0,9}[a-z0-9-]{1,63})\"", true}, /* a host name */
     {"job=~no{2,}de|x", false},
     {"job=~node)|(x", false}, /* never reached: does not parse */
 };
@@ -83,7 +90,9 @@ static const char *const bad_matchers[] = {
     "job=~node)|(x",
     "job=\"open",
     "job=\"a\"b",
-    "job=\"\\q\"",
+    "job=a\"b",
+    "job=\"",
+    "job=\"a\\\"",
     "job~=x",
     "job-x=y",
     /* What would cost glibc's regcomp gigabytes, and back-references. */
