@@ -31,6 +31,12 @@ static const char usage_text[] =
     "responder\n"
     "       sm-notify resend [--channel NAME ...]          firing alerts again to alertmanager "
     "channels\n"
+    "       sm-notify silence add MATCHER... [--duration D | --start T --end T] [--comment TEXT]\n"
+    "                 [--author NAME] | list [--all] | expire ID\n"
+    "       sm-notify inhibit add --source MATCHER... --target MATCHER... [--equal LABEL,...] |\n"
+    "                 list | rm ID\n"
+    "       sm-notify maintenance add MATCHER... --schedule SPEC [--tz ZONE] [--comment TEXT] |\n"
+    "                 list | rm ID\n"
     "\n"
     "  -c, --channel NAME  deliver to this channel only (repeatable; default: every enabled "
     "one)\n"
@@ -325,6 +331,16 @@ static int test_command(const struct args *a)
 	return print_test_result(result, rc, a);
 }
 
+/* The silence, inhibit and maintenance commands (noise.c): argv[0] is the
+ * command; they read their own flags. */
+int noise_command(int argc, char **argv);
+
+static bool noise_command_name(const char *s)
+{
+	return s && (strcmp(s, "silence") == 0 || strcmp(s, "inhibit") == 0 ||
+	             strcmp(s, "maintenance") == 0);
+}
+
 /* --- delivering -------------------------------------------------------- */
 
 static int deliver(const struct args *a)
@@ -437,6 +453,8 @@ int main(int argc, char **argv)
 		return sm_notify_http_cgi(sm_config_load(&err) < 0 ? &err : NULL);
 	if (sm_config_load(&err) < 0)
 		return sm_err_report(SM_EXIT_FAILURE, &err);
+	if (argc > 1 && noise_command_name(argv[1]))
+		return noise_command(argc - 1, argv + 1);
 	rc = parse_args(argc, argv, &a);
 	if (rc < 0) {
 		const char *cmd = a.noperands > 0 ? a.operands[0] : "";

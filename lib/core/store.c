@@ -254,6 +254,34 @@ static const char *const migrations[] = {
      * marks an entry spooled before, which goes to the first hub listed. */
     ("ALTER TABLE hub_spool ADD COLUMN hub TEXT NOT NULL DEFAULT '';"
      "CREATE INDEX hub_spool_hub ON hub_spool (hub, state, id);"),
+    /* 11: noise control (sm-notify silence|inhibit|maintenance): matchers
+     * are JSON lists of matcher texts, ids UUIDs; each delivery row says
+     * why it was sent or skipped, so a silence can count what it held back. */
+    ("CREATE TABLE silences ("
+     " id TEXT PRIMARY KEY,"
+     " matchers TEXT NOT NULL,"
+     " starts_at TEXT NOT NULL,"
+     " ends_at TEXT NOT NULL,"
+     " comment TEXT NOT NULL DEFAULT '',"
+     " author TEXT NOT NULL DEFAULT '',"
+     " created_at TEXT NOT NULL,"
+     " updated_at TEXT NOT NULL);"
+     "CREATE INDEX silences_ends ON silences (ends_at);"
+     "CREATE TABLE inhibit_rules ("
+     " id TEXT PRIMARY KEY,"
+     " source_matchers TEXT NOT NULL,"
+     " target_matchers TEXT NOT NULL,"
+     " equal TEXT NOT NULL DEFAULT '[]',"
+     " created_at TEXT NOT NULL);"
+     "CREATE TABLE maintenance_windows ("
+     " id TEXT PRIMARY KEY,"
+     " matchers TEXT NOT NULL,"
+     " schedule TEXT NOT NULL,"
+     " tz TEXT NOT NULL DEFAULT '',"
+     " comment TEXT NOT NULL DEFAULT '',"
+     " created_at TEXT NOT NULL);"
+     "CREATE INDEX notification_deliveries_skipped ON notification_deliveries (reason)"
+     " WHERE status = 'skipped';"),
 };
 
 #define LATEST ((int)(sizeof migrations / sizeof migrations[0]))

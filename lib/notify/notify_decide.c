@@ -1,14 +1,15 @@
 /* notify_decide.c - when to notify: for one channel and one envelope,
  * send or skip, and why. A pure function of the envelope, the channel's
- * configuration and the age of the channel's last sent message about the
- * same incident: no store, no clock, so a table of cases tests it whole.
+ * configuration, the age of the channel's last sent message about the
+ * same incident and noise control's findings: no store, no clock, so a
+ * table of cases tests it whole.
  *
  * The decision is an ordered list of rules (the rules[] table). A rule may
  * skip the envelope (final, with its reason) or mark it due (the reason it
  * is sent); the first skip wins. Noise control (silences, inhibition,
- * maintenance windows, flapping, acknowledgement) joins as rows between
- * the change rule and the still-wrong rule, in that order, each a skip
- * with its reason. */
+ * maintenance windows, flapping, acknowledgement) sits between the change
+ * rule and the still-wrong rule, in that order, each a skip with its
+ * reason; the store facts it needs come in a struct notify_noise. */
 #include <string.h>
 
 #include "notify_private.h"
@@ -114,7 +115,8 @@ const char *sm_notify_event(json_t *env)
 struct facts {
 	json_t *env;
 	json_t *config;
-	double last_sent_age_s; /* < 0: never sent */
+	double last_sent_age_s;           /* < 0: never sent */
+	const struct notify_noise *noise; /* never NULL */
 };
 
 /* A rule returns the reason to skip, or NULL to go on; it may set *due
@@ -140,6 +142,26 @@ static const char *change(const struct facts *f, const char **due)
 	if (event)
 		*due = event;
 	return NULL;
+}
+
+/* Noise control: skips even news. What applies was found beforehand
+ * (notify_noise.c); each rule names the first thing it found. */
+static const char *silenced(const struct facts *f, const char **due)
+{
+	(void)due;
+	return *f->noise->silenced ? f->noise->silenced : NULL;
+}
+
+static const char *inhibited(const struct facts *f, const char **due)
+{
+	(void)due;
+	return *f->noise->inhibited ? f->noise->inhibited : NULL;
+}
+
+static const char *in_maintenance(const struct facts *f, const char **due)
+{
+	(void)due;
+	return *f->noise->maintenance ? f->noise->maintenance : NULL;
 }
 
 /* Whether the alert is news: created, refired or resolved, or started or
@@ -247,7 +269,9 @@ static const char *repeat_interval(const struct facts *f, const char **due)
 static rule_fn *const rules[] = {
     min_severity,
     change,
-    /* silences, inhibition, maintenance windows, flapping, acknowledged: here */
+    silenced,
+    inhibited,
+    in_maintenance,
     flapping,
     acknowledged,
     still_wrong,
@@ -256,7 +280,14 @@ static rule_fn *const rules[] = {
 
 sm_notify_decision sm_notify_decide(json_t *env, json_t *config, double last_sent_age_s)
 {
-	const struct facts f = {env, config, last_sent_age_s};
+	return notify_decide(env, config, last_sent_age_s, NULL);
+}
+
+sm_notify_decision notify_decide(json_t *env, json_t *config, double last_sent_age_s,
+                                 const struct notify_noise *noise)
+{
+	static const struct notify_noise quiet;
+	const struct facts f = {env, config, last_sent_age_s, noise ? noise : &quiet};
 	const char *due = NULL;
 
 	for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {

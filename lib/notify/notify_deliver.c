@@ -38,9 +38,9 @@ struct attempt {
 	const char *status;
 	int number;
 	long http_status;
+	const char *reason; /* the decision's: why sent or skipped */
 	char error[512];
 	char at[SM_RFC3339_LEN];
-	const char *reason; /* the decision's: static text */
 };
 
 void sm_notifier_free(sm_notifier *n)
@@ -222,9 +222,10 @@ static void sleep_s(double s)
 
 /* Deliver through one channel: its entry, attempts appended to *log. */
 static json_t *deliver(sm_notifier *n, struct channel *ch, json_t *env, json_t *context,
-                       struct attempt **log, size_t *nlog, bool *failed)
+                       const struct notify_noise *noise, struct attempt **log, size_t *nlog,
+                       bool *failed)
 {
-	sm_notify_decision d = sm_notify_decide(env, ch->config, last_sent_age(n, ch, env));
+	sm_notify_decision d = notify_decide(env, ch->config, last_sent_age(n, ch, env), noise);
 	notify_job job = {
 	    .channel = ch->name,
 	    .config = ch->config,
@@ -261,9 +262,9 @@ static json_t *deliver(sm_notifier *n, struct channel *ch, json_t *env, json_t *
 				if (a) {
 					*log = a;
 					a = &a[(*nlog)++];
-					*a =
-					    (struct attempt){ch, "failed", number,  out.http_status,
-					                     "", "",       d.reason};
+					*a = (struct attempt){
+					    ch,       "failed", number, out.http_status,
+					    d.reason, "",       ""};
 					snprintf(a->error, sizeof a->error, "%s", out.error);
 					sm_rfc3339_now(a->at, true);
 				}
@@ -277,10 +278,10 @@ static json_t *deliver(sm_notifier *n, struct channel *ch, json_t *env, json_t *
 	if (a) {
 		*log = a;
 		a = &a[(*nlog)++];
-		*a = (struct attempt){ch,      !d.deliver ? "skipped" : out.ok ? "sent" : "failed",
-		                      number,  out.http_status,
-		                      "",      "",
-		                      d.reason};
+		*a = (struct attempt){ch,       !d.deliver ? "skipped" : out.ok ? "sent" : "failed",
+		                      number,   out.http_status,
+		                      d.reason, "",
+		                      ""};
 		snprintf(a->error, sizeof a->error, "%s", d.deliver ? out.error : "");
 		sm_rfc3339_now(a->at, true);
 	}
@@ -362,8 +363,10 @@ int sm_notifier_process(sm_notifier *n, json_t *env, sm_error *err)
 	json_t *context = sm_notify_context(env, NULL),
 	       *entries = json_object_get(env, "notifications");
 	struct attempt *log = NULL;
+	struct notify_noise noise;
 	size_t nlog = 0, nfailed = 0;
 	bool failed = false, stored;
+	sm_error noise_err;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	sm_rfc3339_now(started, true);
@@ -371,10 +374,15 @@ int sm_notifier_process(sm_notifier *n, json_t *env, sm_error *err)
 		entries = json_array();
 		json_object_set_new(env, "notifications", entries);
 	}
+	/* A store that cannot say what is silenced must not silence the
+	 * alert: notify, and say why on stderr. */
+	memset(&noise, 0, sizeof noise);
+	if (n->n > 0 && notify_noise_find(n->store, env, time(NULL), &noise, &noise_err) < 0)
+		sm_log_kv(SM_LOG_WARN, "noise control skipped", "error", noise_err.msg, SM_LOG_END);
 	for (size_t i = 0; i < n->n; i++) {
 		bool f = false;
-		json_array_append_new(entries,
-		                      deliver(n, &n->channels[i], env, context, &log, &nlog, &f));
+		json_array_append_new(
+		    entries, deliver(n, &n->channels[i], env, context, &noise, &log, &nlog, &f));
 		nfailed += f;
 		failed = failed || f;
 	}

@@ -5,6 +5,10 @@
  *   notify_config.c    channel configurations: typed, validated, masked
  *   notify_channels.c  channels in the store
  *   notify_decide.c    when to notify: a pure decision per channel
+ *   notify_noise.c     noise control's findings about an envelope, for it
+ *   noise.c, noise_schedule.c, matcher.c  silences, inhibit rules and
+ *                      maintenance windows in the store (sm/noise.h), and
+ *                      the label matchers they select with (sm/matcher.h)
  *   notify_context.c   the context templates render against
  *   notify_render.c    templates: the templates directory, rendering
  *   notify_message.c   prepared messages and the HTTP send
@@ -15,6 +19,8 @@
  * sm/notify.h. */
 #ifndef SM_NOTIFY_PRIVATE_H
 #define SM_NOTIFY_PRIVATE_H
+
+#include <time.h>
 
 #include "notify_drivers.h"
 #include "sm/notify.h"
@@ -30,6 +36,27 @@ int notify_severity_rank(const char *severity);
 int notify_check_rank(const char *status);
 /* Whether obj's member key is the string value. */
 bool notify_str_is(json_t *obj, const char *key, const char *value);
+
+/* Noise control's findings about one envelope (notify_noise.c), found in
+ * the store before the decision so that the decision stays pure. Each is
+ * the reason to skip, or "" when it does not apply. The alerts concerned
+ * are the envelope's firing alerts, or all of them when none fires. */
+struct notify_noise {
+	char silenced[64];    /* "silenced by <id>": every alert concerned is silenced */
+	char inhibited[320];  /* "inhibited by <alert>": each silenced or inhibited */
+	char maintenance[64]; /* "maintenance <id>": each silenced, inhibited or in a window */
+};
+
+/* Fill noise for env as of now: the silences active then, the inhibit
+ * rules against the firing alerts of the store (an alert never inhibits
+ * itself), the maintenance windows open then. 0, or -1 with err when the
+ * store could not be read (noise is then all ""). */
+int notify_noise_find(sm_store *store, json_t *env, time_t now, struct notify_noise *noise,
+                      sm_error *err);
+
+/* sm_notify_decide with noise control's findings (NULL: none). */
+sm_notify_decision notify_decide(json_t *env, json_t *config, double last_sent_age_s,
+                                 const struct notify_noise *noise);
 
 /* Every stored channel by name, enabled or not, as sm_notify_channel_get
  * gives one (config unmasked) (notify_channels.c). */

@@ -1,0 +1,269 @@
+/* notify_noise.c - what noise control says about one envelope, read from
+ * the store before the decision (notify_decide.c) so the decision stays a
+ * pure function. Each alert concerned is looked up on its own: the first
+ * active silence whose matchers hold, the first inhibit rule with a firing
+ * alert of the store that inhibits it (Alertmanager's inhibit_rules), the
+ * first maintenance window open now. The envelope is then held back only
+ * when every alert concerned is. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "notify_private.h"
+#include "sm/matcher.h"
+#include "sm/noise.h"
+#include "sm/rfc3339.h"
+
+/* A stored row's id and matchers, parsed (a row whose matchers no longer
+ * parse matches nothing). */
+struct selector {
+	char *id;
+	sm_matchers matchers;
+	sm_matchers target; /* inhibit rules: source in matchers */
+	json_t *equal;      /* inhibit rules: label names */
+	bool usable;
+};
+
+struct selectors {
+	struct selector *items;
+	size_t count;
+};
+
+static void selectors_clear(struct selectors *s)
+{
+	for (size_t i = 0; i < s->count; i++) {
+		free(s->items[i].id);
+		sm_matchers_clear(&s->items[i].matchers);
+		sm_matchers_clear(&s->items[i].target);
+		json_decref(s->items[i].equal);
+	}
+	free(s->items);
+	s->items = NULL;
+	s->count = 0;
+}
+
+static bool parse_json_matchers(const unsigned char *text, sm_matchers *out)
+{
+	json_t *a = json_loads(text ? (const char *)text : "", 0, NULL);
+	sm_error err;
+	bool ok = a && sm_matchers_from_json(out, a, &err) == 0;
+
+	json_decref(a);
+	return ok;
+}
+
+/* Each row of sql (now bound as ?1 when it asks): column 0 the id, 1 the
+ * matchers; inhibit rules add 2 the target and 3 equal; windows add 2 the
+ * schedule and 3 the zone, and only the windows open at now are kept. */
+enum kind { SILENCES, INHIBIT_RULES, WINDOWS };
+
+static int load(sm_store *store, enum kind kind, const char *sql, time_t now, struct selectors *out,
+                sm_error *err)
+{
+	char at[SM_RFC3339_LEN];
+	struct timespec ts = {now, 0};
+	sqlite3_stmt *st = sm_store_prepare(store, sql, err);
+	int step;
+
+	if (!st)
+		return -1;
+	sm_rfc3339_format(at, &ts, false);
+	if (sqlite3_bind_parameter_count(st) > 0)
+		sqlite3_bind_text(st, 1, at, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct selector *items = realloc(out->items, (out->count + 1) * sizeof *items), *s;
+		if (!items) {
+			sqlite3_finalize(st);
+			sm_error_set(err, "out of memory");
+			return -1;
+		}
+		out->items = items;
+		s = memset(&items[out->count++], 0, sizeof *s);
+		s->id = strdup((const char *)sqlite3_column_text(st, 0));
+		s->usable = s->id && parse_json_matchers(sqlite3_column_text(st, 1), &s->matchers);
+		if (kind == INHIBIT_RULES) {
+			s->usable = s->usable &&
+			            parse_json_matchers(sqlite3_column_text(st, 2), &s->target);
+			s->equal = json_loads((const char *)sqlite3_column_text(st, 3), 0, NULL);
+		} else if (kind == WINDOWS) {
+			sm_noise_schedule sched;
+			sm_error e;
+			const char *zone = (const char *)sqlite3_column_text(st, 3);
+			s->usable =
+			    s->usable &&
+			    sm_noise_schedule_parse((const char *)sqlite3_column_text(st, 2),
+			                            &sched, &e) == 0 &&
+			    sm_noise_schedule_active_at(&sched, zone ? zone : "", now);
+		}
+	}
+	sqlite3_finalize(st);
+	if (step != SQLITE_DONE) {
+		sm_error_set(err, "cannot read noise control: %s",
+		             sqlite3_errmsg(sm_store_db(store)));
+		return -1;
+	}
+	return 0;
+}
+
+/* The firing alerts of the store, shaped like an envelope's alerts
+ * (name, severity, labels) plus their source and fingerprint. */
+static int firing_alerts(sm_store *store, json_t **out, sm_error *err)
+{
+	sqlite3_stmt *st = sm_store_prepare(store,
+	                                    "SELECT source, fingerprint, name, severity, labels "
+	                                    "FROM alerts WHERE status = 'firing'",
+	                                    err);
+	json_t *list = json_array();
+	int step;
+
+	if (!st || !list) {
+		sqlite3_finalize(st);
+		json_decref(list);
+		return -1;
+	}
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *labels = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
+		json_array_append_new(
+		    list,
+		    json_pack("{s:s,s:s,s:s,s:s,s:o}", "source", sqlite3_column_text(st, 0),
+		              "fingerprint", sqlite3_column_text(st, 1), "name",
+		              sqlite3_column_text(st, 2), "severity", sqlite3_column_text(st, 3),
+		              "labels", json_is_object(labels) ? labels : json_object()));
+		if (!json_is_object(labels))
+			json_decref(labels);
+	}
+	sqlite3_finalize(st);
+	if (step != SQLITE_DONE) {
+		sm_error_set(err, "cannot read the alerts: %s", sqlite3_errmsg(sm_store_db(store)));
+		json_decref(list);
+		return -1;
+	}
+	*out = list;
+	return 0;
+}
+
+static bool same_alert(json_t *a, const char *source, json_t *b)
+{
+	const char *fa = json_string_value(json_object_get(a, "fingerprint")),
+	           *fb = json_string_value(json_object_get(b, "fingerprint")),
+	           *sb = json_string_value(json_object_get(b, "source"));
+
+	return fa && fb && sb && source && strcmp(fa, fb) == 0 && strcmp(source, sb) == 0;
+}
+
+/* The firing alert that inhibits alert through rule r, or NULL. As in
+ * Alertmanager: the target matchers hold for alert; a source alert
+ * matches the source matchers and has alert's values of the equal labels
+ * (a missing label is ""); when alert matches the source matchers too,
+ * source alerts that match the target matchers are passed over, so two
+ * alerts matching both sides do not silence each other. */
+static json_t *inhibitor(const struct selector *r, json_t *alert, const char *source,
+                         json_t *firing)
+{
+	json_t *f, *name;
+	size_t i, k;
+	bool two_sided;
+
+	if (!r->usable || !sm_matchers_match(&r->target, alert))
+		return NULL;
+	two_sided = sm_matchers_match(&r->matchers, alert);
+	json_array_foreach(firing, i, f)
+	{
+		bool equal = true;
+		if (same_alert(alert, source, f) || !sm_matchers_match(&r->matchers, f))
+			continue;
+		json_array_foreach(r->equal, k, name)
+		{
+			const char *label = json_string_value(name);
+			equal =
+			    equal && label &&
+			    strcmp(sm_matcher_value(alert, label), sm_matcher_value(f, label)) == 0;
+		}
+		if (equal && !(two_sided && sm_matchers_match(&r->target, f)))
+			return f;
+	}
+	return NULL;
+}
+
+static const struct selector *first_match(const struct selectors *s, json_t *alert)
+{
+	for (size_t i = 0; i < s->count; i++)
+		if (s->items[i].usable && sm_matchers_match(&s->items[i].matchers, alert))
+			return &s->items[i];
+	return NULL;
+}
+
+int notify_noise_find(sm_store *store, json_t *env, time_t now, struct notify_noise *noise,
+                      sm_error *err)
+{
+	struct selectors silences = {0}, rules = {0}, windows = {0};
+	json_t *alerts = json_object_get(env, "alerts"), *a, *firing = NULL;
+	const char *source = json_string_value(json_object_get(env, "source"));
+	bool any_firing = false, all_s = true, all_si = true, all_sim = true;
+	size_t i;
+	int rc = -1;
+
+	memset(noise, 0, sizeof *noise);
+	if (json_array_size(alerts) == 0)
+		return 0;
+	json_array_foreach(alerts, i, a)
+	{
+		any_firing = any_firing || notify_str_is(a, "status", "firing");
+	}
+	if (load(store, SILENCES,
+	         "SELECT id, matchers FROM silences WHERE starts_at <= ?1 AND ends_at > ?1"
+	         " ORDER BY created_at, rowid",
+	         now, &silences, err) < 0 ||
+	    load(store, INHIBIT_RULES,
+	         "SELECT id, source_matchers, target_matchers, equal FROM inhibit_rules"
+	         " ORDER BY created_at, rowid",
+	         now, &rules, err) < 0 ||
+	    load(store, WINDOWS,
+	         "SELECT id, matchers, schedule, tz FROM maintenance_windows"
+	         " ORDER BY created_at, rowid",
+	         now, &windows, err) < 0 ||
+	    (rules.count > 0 && firing_alerts(store, &firing, err) < 0))
+		goto done;
+	json_array_foreach(alerts, i, a)
+	{
+		const struct selector *s, *w = NULL;
+		json_t *by = NULL;
+
+		if (any_firing && !notify_str_is(a, "status", "firing"))
+			continue;
+		s = first_match(&silences, a);
+		for (size_t r = 0; !by && r < rules.count; r++)
+			by = inhibitor(&rules.items[r], a, source, firing);
+		w = first_match(&windows, a);
+		all_s = all_s && s;
+		all_si = all_si && (s || by);
+		all_sim = all_sim && (s || by || w);
+		if (s && !*noise->silenced)
+			snprintf(noise->silenced, sizeof noise->silenced, "silenced by %s", s->id);
+		if (by && !*noise->inhibited) {
+			const char *instance = sm_matcher_value(by, "instance");
+			snprintf(noise->inhibited, sizeof noise->inhibited,
+			         "inhibited by %.128s%s%.128s", sm_matcher_value(by, "alertname"),
+			         *instance ? " on " : "", instance);
+		}
+		if (w && !*noise->maintenance)
+			snprintf(noise->maintenance, sizeof noise->maintenance, "maintenance %s",
+			         w->id);
+	}
+	/* Each finding stands only when it, or one before it, holds back every
+	 * alert concerned. */
+	if (!all_s)
+		*noise->silenced = '\0';
+	if (!all_si)
+		*noise->inhibited = '\0';
+	if (!all_sim)
+		*noise->maintenance = '\0';
+	rc = 0;
+done:
+	if (rc < 0)
+		memset(noise, 0, sizeof *noise);
+	json_decref(firing);
+	selectors_clear(&silences);
+	selectors_clear(&rules);
+	selectors_clear(&windows);
+	return rc;
+}
