@@ -22,6 +22,7 @@
 #include "sm/pipeline_http.h"
 #include "sm/pipeline_route.h"
 #include "sm/pipeline_run.h"
+#include "sm/pipeline_status_html.h"
 #include "sm/store.h"
 #include "sm/trace.h"
 
@@ -625,6 +626,15 @@ out:
 	return 0;
 }
 
+/* The web server maps two prefixes to this program: /status (the page)
+ * and /orchestration (the API); SCRIPT_NAME says which was asked for. */
+static bool status_page(const char *script_name)
+{
+	const char *last = script_name ? strrchr(script_name, '/') : NULL;
+
+	return last && strcmp(last, "/status") == 0;
+}
+
 int sm_pipeline_http_cgi(const sm_error *config_err)
 {
 	long long timeout_ms;
@@ -642,6 +652,9 @@ int sm_pipeline_http_cgi(const sm_error *config_err)
 		reject(&req, 500, NULL, "server misconfigured: SM_READ_TIMEOUT");
 		return SM_EXIT_OK;
 	}
-	sm_pipeline_http(&req);
+	if (status_page(getenv("SCRIPT_NAME")))
+		sm_pipeline_status_http(&req);
+	else
+		sm_pipeline_http(&req);
 	return SM_EXIT_OK;
 }

@@ -194,7 +194,7 @@ runs: 1 failed in the last day
 	rm -f "$SM_DB"
 	run --separate-stderr sm-pipeline status now
 	[ "$status" -eq 64 ]
-	[ "$stderr" = "sm-pipeline: usage: sm-pipeline status [--json]" ]
+	[ "$stderr" = "sm-pipeline: usage: sm-pipeline status [--json | --html]" ]
 }
 
 @test "status on a terminal: messages cut to the width" {
