@@ -812,8 +812,9 @@ static int key_ok(const sm_request *req, const char **why)
 	*why = "invalid API key";
 	if (base64_decode(header + 6, decoded, sizeof decoded) < 0 ||
 	    !(colon = strchr((const char *)decoded, ':')) || !colon[1])
-		return 0;
-	ok = sm_config_api_key_check(file, colon + 1, &err);
+		ok = 0;
+	else
+		ok = sm_config_api_key_check(file, colon + 1, &err);
 	explicit_bzero(decoded, sizeof decoded);
 	if (ok < 0)
 		sm_log(SM_LOG_ERROR, "SM_API_KEYS_FILE %s", err.msg);
