@@ -146,22 +146,35 @@ static const char style[] =
     "figure{margin:0}figcaption{font-size:.85em}\n"
     "svg{display:block;width:100%;height:auto}svg text{font-size:9px;fill:var(--mute)}"
     ".grid{stroke:var(--line);stroke-width:.5}.area{fill:var(--plot);opacity:.18}"
-    ".line{fill:none;stroke:var(--plot);stroke-width:1.4}.dot{fill:var(--plot)}.hit{fill:"
-    "transparent}"
-    ".hit:hover{fill:var(--plot);opacity:.15}\n"
+    ".line{fill:none;stroke:var(--plot);stroke-width:1.4}.dot{fill:var(--plot)}\n"
     ".bar.critical{fill:var(--crit)}.bar.warning{fill:var(--warn)}.bar.info{fill:var(--ok)}"
     ".bar.ended{opacity:.45}\n"
     "</style>\n";
 
-/* Reload over HTTP every minute while the page is shown, and show times in
- * the reader's zone. Nothing else depends on it. */
-static const char script[] = "<script>\n"
-                             "document.querySelectorAll('time[datetime]').forEach(function(t){"
-                             "var d=new Date(t.getAttribute('datetime'));"
-                             "if(!isNaN(d))t.textContent=d.toLocaleString();});\n"
-                             "if(location.protocol.indexOf('http')===0)setInterval(function(){"
-                             "if(!document.hidden)location.reload();},60000);\n"
-                             "</script>\n";
+/* Reload over HTTP every minute while the page is shown, show times in
+ * the reader's zone, and a tooltip with the figures of the point under
+ * the pointer (from data-points). Nothing else depends on it. */
+static const char script[] =
+    "<div id=\"tip\" hidden style=\"position:fixed;pointer-events:none;background:var(--card);"
+    "border:1px solid var(--line);border-radius:4px;padding:2px 6px;font-size:12px\"></div>\n"
+    "<script>\n"
+    "document.querySelectorAll('time[datetime]').forEach(function(t){"
+    "var d=new Date(t.getAttribute('datetime'));"
+    "if(!isNaN(d))t.textContent=d.toLocaleString();});\n"
+    "var tip=document.getElementById('tip');\n"
+    "document.querySelectorAll('svg.chart[data-points]').forEach(function(s){"
+    "var p=s.getAttribute('data-points').split(';'),start=+s.getAttribute('data-start'),"
+    "step=+s.getAttribute('data-step'),u=s.getAttribute('data-unit');"
+    "s.addEventListener('mousemove',function(e){"
+    "var r=s.getBoundingClientRect(),i=Math.floor((e.clientX-r.left)/r.width*p.length);"
+    "if(!p[i]){tip.hidden=true;return;}var v=p[i].split(',');"
+    "tip.textContent=new Date((start+i*step)*1000).toLocaleString()+': '+v[0]+u+' ('+v[1]+"
+    "' to '+v[2]+')';tip.style.left=(e.clientX+12)+'px';tip.style.top=(e.clientY+12)+'px';"
+    "tip.hidden=false;});"
+    "s.addEventListener('mouseleave',function(){tip.hidden=true;});});\n"
+    "if(location.protocol.indexOf('http')===0)setInterval(function(){"
+    "if(!document.hidden)location.reload();},60000);\n"
+    "</script>\n";
 
 /* --- charts ----------------------------------------------------------------- */
 
@@ -251,6 +264,31 @@ static void draw_series(FILE *out, const struct series *s, double max)
 	}
 }
 
+/* The chart's tooltip without the script: the window's average, lowest
+ * and highest. */
+static void summary(FILE *out, const struct chart *c, const struct window *w,
+                    const struct series *s)
+{
+	double sum = 0, lo = NAN, hi = NAN;
+	int n = 0;
+
+	for (int i = 0; i < s->n; i++) {
+		if (isnan(s->avg[i]))
+			continue;
+		sum += s->avg[i];
+		n++;
+		lo = isnan(lo) || s->lo[i] < lo ? s->lo[i] : lo;
+		hi = isnan(hi) || s->hi[i] > hi ? s->hi[i] : hi;
+	}
+	fprintf(out, "<title>%s, %s: ", c->title, w->name);
+	if (n)
+		fprintf(out, "average %.2f%s, lowest %.2f%s, highest %.2f%s", sum / n, c->unit, lo,
+		        c->unit, hi, c->unit);
+	else
+		fputs("no results", out);
+	fputs("</title>", out);
+}
+
 static void draw_chart(FILE *out, const struct chart *c, const struct window *w,
                        const struct series *s, time_t now)
 {
@@ -268,29 +306,28 @@ static void draw_chart(FILE *out, const struct chart *c, const struct window *w,
 	fprintf(out, "<figure><figcaption>%s, %s", c->title, w->name);
 	if (!isnan(last))
 		fprintf(out, ": <b>%.*f%s</b> now", c->max ? 1 : 2, last, c->unit);
+	/* The points in data-points ("average,lowest,highest" per interval,
+	 * empty without results), for the script's tooltips: a hover target
+	 * per point would put thousands of elements in the page. */
 	fprintf(out,
 	        "</figcaption><svg class=\"chart\" viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\""
-	        " role=\"img\" aria-label=\"%s, %s\">",
-	        CW, CH, CW, CH, c->title, w->name);
+	        " role=\"img\" aria-label=\"%s, %s\" data-start=\"%lld\" data-step=\"%d\""
+	        " data-unit=\"%s\" data-points=\"",
+	        CW, CH, CW, CH, c->title, w->name, (long long)(now - w->seconds), bucket, c->unit);
+	for (int i = 0; i < s->n; i++) {
+		if (!isnan(s->avg[i]))
+			fprintf(out, "%.2f,%.2f,%.2f", s->avg[i], s->lo[i], s->hi[i]);
+		if (i + 1 < s->n)
+			fputc(';', out);
+	}
+	fputs("\">", out);
+	summary(out, c, w, s);
 	fprintf(out,
 	        "<line class=\"grid\" x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>"
 	        "<line class=\"grid\" x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>"
 	        "<line class=\"grid\" x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>",
 	        PT, CW, PT, (PT + PB) / 2, CW, (PT + PB) / 2, PB, CW, PB);
 	draw_series(out, s, max);
-	/* A hover target per bucket with results: its figures as a tooltip. */
-	for (int i = 0; i < s->n; i++) {
-		struct timespec ts = {.tv_sec = now - w->seconds + (time_t)i * bucket};
-		char t[SM_RFC3339_LEN];
-		if (isnan(s->avg[i]))
-			continue;
-		sm_rfc3339_format(t, &ts, false);
-		fprintf(out,
-		        "<rect class=\"hit\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\">"
-		        "<title>%.10s %.5s UTC: %.2f%s (%.2f to %.2f)</title></rect>",
-		        (double)i * CW / s->n, PT, (double)CW / s->n, PB - PT, t, t + 11, s->avg[i],
-		        c->unit, s->lo[i], s->hi[i]);
-	}
 	fprintf(out,
 	        "<text x=\"2\" y=\"%d\">%g%s</text><text x=\"2\" y=\"%d\">0</text>"
 	        "<text x=\"0\" y=\"%d\">%s</text><text x=\"%d\" y=\"%d\" "

@@ -68,7 +68,11 @@ hostile_store() {
 # The number of lines of the page matching a regular expression.
 count() { grep -c -- "$1" "$TEST_DIR/page.html" || true; }
 
-# The SVG elements of class CLASS (a chart's figure is one line).
+# The points with results of the chart captioned CAPTION (its figure is
+# one line; data-points has one entry per interval, empty without results).
+points() { grep "<figcaption>$1" "$TEST_DIR/page.html" | grep -o 'data-points="[^"]*"' | tr ';' '\n' | grep -c '[0-9]' || true; }
+
+# The SVG elements of class CLASS.
 svgs() { grep -o "<svg class=\"$1\"" "$TEST_DIR/page.html" | wc -l; }
 
 @test "status --html: one self-contained page; every stored string escaped; exit status as status's" {
@@ -108,8 +112,8 @@ svgs() { grep -o "<svg class=\"$1\"" "$TEST_DIR/page.html" | wc -l; }
 	grep -q 'load per CPU (1 min), 24 hours: <b>0.25</b> now' "$TEST_DIR/page.html"
 	# A day of memory every 5 minutes: 96 points of a quarter of an hour,
 	# 25 hourly points over the week; the row that is not JSON left out.
-	[ "$(grep '<figcaption>memory, 24 hours' "$TEST_DIR/page.html" | grep -o '<rect class="hit"' | wc -l)" -eq 96 ]
-	[ "$(grep '<figcaption>memory, 7 days' "$TEST_DIR/page.html" | grep -o '<rect class="hit"' | wc -l)" -le 26 ]
+	[ "$(points 'memory, 24 hours')" -eq 96 ]
+	[ "$(points 'memory, 7 days')" -le 26 ]
 	# The hostile host's one result shows as a dot.
 	[ "$(count '<circle class="dot"')" -ge 1 ]
 	# The timeline: the open incident and the one resolved four days ago.
@@ -124,10 +128,14 @@ svgs() { grep -o "<svg class=\"$1\"" "$TEST_DIR/page.html" | wc -l; }
 	rows big cpu "json_object('cpu_percent', i % 100)" 10 604800
 	[ "$(sql "SELECT count(*) FROM check_runs")" -gt 60000 ]
 	sm-pipeline status --html >"$TEST_DIR/page.html"
-	[ "$(grep '<figcaption>cpu, 24 hours' "$TEST_DIR/page.html" | grep -o '<rect class="hit"' | wc -l)" -eq 96 ]
-	[ "$(grep '<figcaption>cpu, 7 days' "$TEST_DIR/page.html" | grep -o '<rect class="hit"' | wc -l)" -eq 168 ]
-	# Each point says what it stands for: the average and the range.
-	grep -Eq '<title>[0-9-]{10} [0-9:]{5} UTC: [0-9]+\.[0-9]{2}% \(0\.00 to 99\.00\)</title>' "$TEST_DIR/page.html"
+	[ "$(points 'cpu, 24 hours')" -eq 96 ]
+	[ "$(points 'cpu, 7 days')" -eq 168 ]
+	# Each point: the average and the range of its interval; the chart's
+	# title sums the window up.
+	grep -Eq 'data-points="[0-9]+\.[0-9]{2},0\.00,99\.00;' "$TEST_DIR/page.html"
+	grep -Eq '<title>cpu, 7 days: average [0-9.]+%, lowest 0\.00%, highest 99\.00%</title>' "$TEST_DIR/page.html"
+	# Without a hover target per point, the page stays small.
+	[ "$(wc -c <"$TEST_DIR/page.html")" -lt 30000 ]
 }
 
 @test "status --html on an empty store: this host without results, nothing drawn, OK" {
@@ -171,6 +179,8 @@ svgs() { grep -o "<svg class=\"$1\"" "$TEST_DIR/page.html" | wc -l; }
 	[ "$(report 'all(s["width"] > 100 and s["height"] > 20 for s in d["svgs"])')" = true ]
 	[ "$(report 'min(s["paths"] for s in d["svgs"] if s["class"] == "chart")')" -ge 2 ]
 	[ "$(report '[s["rects"] for s in d["svgs"] if s["class"] == "timeline"][0]')" -eq 2 ]
+	# The script's tooltip: the time of the point and its figures.
+	[[ "$(report 'd["tooltip"]')" =~ ^[0-9].*": "[0-9.]+"% ("[0-9.]+" to "[0-9.]+")"$ ]]
 	# A PNG image.
 	[ "$(head -c 8 "$shots/status.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]
 }

@@ -96,18 +96,24 @@ static void a_point_is_the_average_and_range_of_its_interval(void **state)
 	text = page(&level);
 	day = line_of(text, "<figcaption>cpu, 24 hours");
 	week = line_of(text, "<figcaption>cpu, 7 days");
-	assert_int_equal(count(day, "<rect class=\"hit\""), 2);
-	assert_non_null(
-	    strstr(day, "<title>2026-12-01 11:30 UTC: 20.00% (10.00 to 30.00)</title>"));
-	assert_non_null(
-	    strstr(day, "<title>2026-12-01 11:45 UTC: 77.00% (77.00 to 77.00)</title>"));
+	/* 96 quarters from NOW - 24 h: the one from 11:30 (94) and the one
+	 * from 11:45 (95), which takes the current second too. */
+	assert_non_null(strstr(day, "data-start=\"1796040000\" data-step=\"900\" data-unit=\"%\""));
+	assert_int_equal(count(day, ";"), 95);
+	assert_non_null(strstr(day, ";;20.00,10.00,30.00;77.00,77.00,77.00\">"));
+	assert_non_null(strstr(
+	    day, "<title>cpu, 24 hours: average 48.50%, lowest 10.00%, highest 77.00%</title>"));
 	assert_non_null(strstr(day, ": <b>77.0%</b> now"));
 	/* The week: one point for the hour from 11:00. */
-	assert_int_equal(count(week, "<rect class=\"hit\""), 1);
-	assert_non_null(
-	    strstr(week, "<title>2026-12-01 11:00 UTC: 39.00% (10.00 to 77.00)</title>"));
-	/* The 24 hours span the width: bucket 94 of 96 starts at x 313.3. */
-	assert_non_null(strstr(day, "<rect class=\"hit\" x=\"313.3\""));
+	assert_non_null(strstr(week, "data-start=\"1795521600\" data-step=\"3600\""));
+	assert_int_equal(count(week, ";"), 167);
+	{
+		char want[256] = "data-points=\"";
+		for (int i = 0; i < 167; i++)
+			strcat(want, ";");
+		strcat(want, "39.00,10.00,77.00\">");
+		assert_non_null(strstr(week, want));
+	}
 	free(day);
 	free(week);
 	free(text);
