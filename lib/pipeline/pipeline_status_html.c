@@ -593,17 +593,18 @@ static void draw_timeline(FILE *out, const struct bar *bars, int n, time_t now)
 static int write_incidents(sm_store *store, FILE *out, const json_t *status, time_t now,
                            sm_error *err)
 {
-	const json_t *inc = json_object_get(status, "incidents"), *o;
+	const json_t *inc = json_object_get(status, "incidents");
 	struct bar bars[2 * SM_STATUS_HTML_TIMELINE] = {{0}};
 	long long ended = 0;
 	int n = 0, rc;
-	size_t i;
 
 	fprintf(out,
 	        "<h2 id=\"incidents\">Incidents</h2>\n<p>%lld open: %lld critical, %lld warning, "
 	        "%lld info.</p>\n",
 	        num(inc, "open"), num(inc, "critical"), num(inc, "warning"), num(inc, "info"));
 	if (json_array_size(json_object_get(inc, "latest")) > 0) {
+		const json_t *o;
+		size_t i;
 		fputs("<table><tr><th>id</th><th>severity</th><th>status</th><th>changed</th>"
 		      "<th>title</th></tr>\n",
 		      out);

@@ -15,7 +15,7 @@ static json_t *parse(const char *text)
 	return v;
 }
 
-static char *dump(const json_t *v)
+static char *text_of(const json_t *v)
 {
 	return json_dumps(v, SM_JSON_FLAGS);
 }
@@ -93,7 +93,7 @@ static void the_checkers_own_count_wins_lists_without_sizes_keep_their_order(voi
 	assert_int_equal(json_array_size(json_object_get(s, "per_cpu_percent")), 30);
 	/* Nested objects are walked; a list not all sized keeps its order
 	 * and gets a count but no total. */
-	text = dump(json_object_get(s, "disks"));
+	text = text_of(json_object_get(s, "disks"));
 	assert_string_equal(text,
 	                    "{\"/\":{\"percent\":10},\"mixed\":[{\"size_mb\":5.0},\"no "
 	                    "size\",\"no size\",\"no size\",\"no size\",\"no size\",\"no "
@@ -103,7 +103,7 @@ static void the_checkers_own_count_wins_lists_without_sizes_keep_their_order(voi
 	json_decref(m);
 	/* Not an object: an empty one. */
 	s = sm_check_stored_metrics(NULL);
-	text = dump(s);
+	text = text_of(s);
 	assert_string_equal(text, "{}");
 	free(text);
 	json_decref(s);

@@ -60,12 +60,12 @@ static char *page(enum sm_status *level)
 /* The line of the page holding needle (a chart's figure is one line). */
 static char *line_of(const char *text, const char *needle)
 {
-	const char *at = strstr(text, needle), *start, *end;
+	const char *found = strstr(text, needle), *start, *end;
 
-	assert_non_null(at);
-	for (start = at; start > text && start[-1] != '\n'; start--)
+	assert_non_null(found);
+	for (start = found; start > text && start[-1] != '\n'; start--)
 		;
-	end = strchr(at, '\n');
+	end = strchr(found, '\n');
 	return strndup(start, end ? (size_t)(end - start) : strlen(start));
 }
 
