@@ -18,7 +18,9 @@ int sm_pipeline_http(const sm_request *req);
 
 /* Serve the CGI request of this process (GATEWAY_INTERFACE is set), after
  * the dotenv file was read; config_err (not NULL) is why it could not be,
- * answered with a 500 (the details only in the log). The exit status. */
+ * answered with a 500 (the details only in the log). A SCRIPT_NAME ending
+ * in /status is the status page (pipeline_status_html.h), any other the
+ * API. The exit status. */
 int sm_pipeline_http_cgi(const sm_error *config_err);
 
 #endif
