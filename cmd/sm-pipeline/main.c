@@ -27,6 +27,7 @@
 #include "sm/pipeline_run.h"
 #include "sm/pipeline_setup.h"
 #include "sm/pipeline_status.h"
+#include "sm/pipeline_status_html.h"
 #include "sm/pipeline_work.h"
 #include "sm/store.h"
 #include "sm/term.h"
@@ -45,7 +46,7 @@ static const char usage_text[] =
     "       sm-pipeline work [--once] [--workers N] [--definition NAME]\n"
     "       sm-pipeline queue [--status S] [--limit N] [--json] | queue retry ID|--failed\n"
     "       sm-pipeline route [ENVELOPE-FILE|-] [--json]\n"
-    "       sm-pipeline status [--json]\n"
+    "       sm-pipeline status [--json | --html]\n"
     "       sm-pipeline prune [--older-than DURATION] [--dry-run] [--vacuum] [--json]\n"
     "       sm-pipeline --fastcgi [ADDRESS]   answer /orchestration/ as a FastCGI responder\n"
     "\n"
@@ -62,6 +63,7 @@ static const char usage_text[] =
     "  --limit N              list at most N runs, newest first (default 20, 0 = all)\n"
     "  --attempts             show every attempt of every stage\n"
     "  --json                 JSON even on a terminal\n"
+    "  --html                 status: the page with charts, one self-contained HTML file\n"
     "  --once                 work: drain the queue, then exit\n"
     "  --workers N            work: N worker processes (default 1)\n"
     "  --failed               queue retry: every failed item\n"
@@ -100,6 +102,7 @@ enum {
 	OPT_FAILED,
 	OPT_OLDER_THAN,
 	OPT_VACUUM,
+	OPT_HTML,
 };
 
 static const struct option long_options[] = {
@@ -125,13 +128,14 @@ static const struct option long_options[] = {
     {"failed", no_argument, NULL, OPT_FAILED},
     {"older-than", required_argument, NULL, OPT_OLDER_THAN},
     {"vacuum", no_argument, NULL, OPT_VACUUM},
+    {"html", no_argument, NULL, OPT_HTML},
     SM_CLI_LONG_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
 struct args {
 	const char *definition, *config, *payload, *source, *trace_id, *status, *older_than;
-	bool sample, dry_run, checks_only, attempts, json, once, failed, vacuum;
+	bool sample, dry_run, checks_only, attempts, json, once, failed, vacuum, html;
 	long limit, workers;
 	sm_pipeline_setup_opts setup;
 	char **operands;
@@ -969,6 +973,24 @@ static int route_command(struct args *a)
 
 /* --- the operator's view -------------------------------------------------------- */
 
+/* The page on standard output; the exit status as status's. */
+static int status_html(void)
+{
+	enum sm_status level = SM_UNKNOWN;
+	sm_store *store = NULL;
+	sm_error err = {0};
+	int rc;
+
+	rc = sm_store_open_readonly(NULL, &store, &err);
+	if (rc == 0)
+		rc = sm_pipeline_status_html(store, time(NULL), stdout, &level, &err);
+	sm_store_close(store);
+	if (rc < 0)
+		return sm_err_report(SM_UNKNOWN, &err);
+	return fflush(stdout) == 0 ? (int)level
+	                           : sm_err(SM_UNKNOWN, "standard output: write failed");
+}
+
 /* Text even on a pipe (a monitoring plugin reads it through one); the exit
  * status is the worst open problem, 3 when the store cannot be read. */
 static int status_command(struct args *a)
@@ -978,8 +1000,10 @@ static int status_command(struct args *a)
 	json_t *status = NULL;
 	sm_error err = {0};
 
-	if (a->noperands != 1)
-		return sm_err(SM_EXIT_USAGE, "usage: sm-pipeline status [--json]");
+	if (a->noperands != 1 || (a->json && a->html))
+		return sm_err(SM_EXIT_USAGE, "usage: sm-pipeline status [--json | --html]");
+	if (a->html)
+		return status_html();
 	if (sm_store_open_readonly(NULL, &store, &err) < 0 ||
 	    sm_pipeline_status(store, time(NULL), &status, &level, &err) < 0) {
 		sm_store_close(store);
@@ -1129,6 +1153,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case OPT_JSON:
 			a->json = true;
+			break;
+		case OPT_HTML:
+			a->html = true;
 			break;
 		case OPT_PRESET:
 			a->setup.preset = optarg;

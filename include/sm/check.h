@@ -134,9 +134,21 @@ void sm_check_result_clear(sm_check_result *res);
 json_t *sm_check_result_json(const sm_check_result *res);
 
 /* Insert the check_runs row for res (inside the caller's transaction);
- * alert_id is the alert the result became or resolved (0: none). */
+ * alert_id is the alert the result became or resolved (0: none). The
+ * metrics are stored as sm_check_stored_metrics makes them. */
 int sm_check_record(sm_store *store, const sm_check_result *res, const char *hostname,
                     const char *trace_id, long long alert_id, sm_error *err);
+
+/* How many items of a list in the metrics are stored. */
+#define SM_CHECK_STORED_ITEMS 10
+
+/* A copy of metrics as stored: every list (array) of more than
+ * SM_CHECK_STORED_ITEMS items that are not all numbers keeps only that
+ * many, the largest by "size_mb" when every item has one (else the first),
+ * with <name>_count and, for sized items, <name>_total_mb beside it unless
+ * the checker set them. Lists of numbers (one per CPU) stay whole; objects
+ * are walked. A new reference; {} when metrics is not an object. */
+json_t *sm_check_stored_metrics(const json_t *metrics);
 
 /* Whether s is an acceptable ping target: a host name or an IPv4/IPv6
  * address, never empty, never starting with '-', no spaces or controls. */

@@ -10,7 +10,9 @@
 #include "sm/err.h"
 #include "sm/request.h"
 
-/* Answer one request; errors are answered too (JSON bodies). The CGI
+/* Answer one request; errors are answered too (JSON bodies). A
+ * SCRIPT_NAME ending in /status is the status page (pipeline_status_html.h),
+ * any other the API. The CGI
  * variables are removed from the environment before any stage starts.
  * Returns 0. */
 int sm_pipeline_http(const sm_request *req);

@@ -3,6 +3,10 @@
  *
  * Kinds and what each removes once older than its retention:
  *   check_runs  check results, except the newest of each (hostname, checker)
+ *   check_detail  check results thinned to the first of each hour per
+ *               (hostname, checker): an OK result that made or resolved
+ *               no alert goes unless it is its hour's first (or the
+ *               newest of its pair)
  *   runs        finished pipeline runs (notified, checked or failed) and
  *               their stage_executions, unless a queue item still waiting or
  *               failed names the run
@@ -23,6 +27,7 @@
 
 enum sm_pipeline_retention_kind {
 	SM_RETAIN_CHECK_RUNS,
+	SM_RETAIN_CHECK_DETAIL,
 	SM_RETAIN_RUNS,
 	SM_RETAIN_HISTORY,
 	SM_RETAIN_DELIVERIES,
@@ -36,7 +41,8 @@ typedef struct sm_pipeline_retention {
 } sm_pipeline_retention;
 
 /* The defaults, as SM_RETENTION would spell them. */
-#define SM_RETENTION_DEFAULT "check_runs=30d,runs=30d,history=180d,deliveries=90d,queue=7d"
+#define SM_RETENTION_DEFAULT                                                                       \
+	"check_runs=30d,check_detail=7d,runs=30d,history=180d,deliveries=90d,queue=7d"
 
 /* A duration: a whole number with an optional unit s, m, h or d ("90s",
  * "15m", "4h", "7d"; "300" is seconds). 0, or -1 when malformed. */

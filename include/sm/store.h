@@ -38,6 +38,18 @@ int sm_store_begin(sm_store *store, sm_error *err);
 int sm_store_commit(sm_store *store, sm_error *err);
 void sm_store_rollback(sm_store *store);
 
+/* The number a check_runs row is charted by (the status page): cpu's
+ * cpu_percent, memory's memory_percent, disk's worst_percent, load's
+ * load1_per_cpu; NULL for other checkers or metrics that are not JSON.
+ * The index check_runs_checker holds it after (checker, hostname,
+ * executed_at), so a chart reads the index alone; a query must spell the
+ * expression exactly so for SQLite to use it. (No IN list: it would make
+ * every insert build a temporary table.) */
+#define SM_STORE_CHART_VALUE                                                                       \
+	"(CASE WHEN json_valid(metrics) THEN json_extract(metrics, CASE checker"                   \
+	" WHEN 'cpu' THEN '$.cpu_percent' WHEN 'memory' THEN '$.memory_percent'"                   \
+	" WHEN 'disk' THEN '$.worst_percent' WHEN 'load' THEN '$.load1_per_cpu' END) END)"
+
 /* Prepare a statement, filling err with SQLite's message on failure. */
 sqlite3_stmt *sm_store_prepare(sm_store *store, const char *sql, sm_error *err);
 /* Run SQL without results (one or more statements). */

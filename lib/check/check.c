@@ -376,7 +376,8 @@ int sm_check_record(sm_store *store, const sm_check_result *res, const char *hos
 	    " warning_threshold, critical_threshold, duration_ms, executed_at, trace_id, alert_id)"
 	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 	char now[SM_RFC3339_LEN];
-	char *metrics = res->metrics ? sm_json_dump(res->metrics, NULL) : strdup("{}");
+	json_t *stored = sm_check_stored_metrics(res->metrics);
+	char *metrics = stored ? sm_json_dump(stored, NULL) : NULL;
 	sqlite3_stmt *st = sm_store_prepare(store, sql, err);
 	int rc = -1;
 
@@ -407,6 +408,7 @@ int sm_check_record(sm_store *store, const sm_check_result *res, const char *hos
 done:
 	sqlite3_finalize(st);
 	free(metrics);
+	json_decref(stored);
 	return rc;
 }
 

@@ -18,6 +18,7 @@
 #include "sm/pipeline_http.h"
 #include "sm/pipeline_route.h"
 #include "sm/pipeline_run.h"
+#include "sm/pipeline_status_html.h"
 #include "sm/store.h"
 #include "sm/trace.h"
 
@@ -406,8 +407,19 @@ static const sm_request_route routes[] = {
 
 static const sm_request_route *const route_tables[] = {routes, NULL};
 
+/* The web server maps two prefixes to this program: /status (the page)
+ * and /orchestration (the API); SCRIPT_NAME says which was asked for. */
+static bool status_page(const char *script_name)
+{
+	const char *last = script_name ? strrchr(script_name, '/') : NULL;
+
+	return last && strcmp(last, "/status") == 0;
+}
+
 int sm_pipeline_http(const sm_request *req)
 {
+	if (status_page(req->param(req->src, "SCRIPT_NAME")))
+		return sm_pipeline_status_http(req);
 	return sm_request_dispatch(req, "/orchestration/", route_tables, NULL);
 }
 

@@ -10,8 +10,11 @@
 #include "sm/rfc3339.h"
 
 static const char *const kind_names[SM_RETAIN_KINDS] = {
-    [SM_RETAIN_CHECK_RUNS] = "check_runs", [SM_RETAIN_RUNS] = "runs",
-    [SM_RETAIN_HISTORY] = "history",       [SM_RETAIN_DELIVERIES] = "deliveries",
+    [SM_RETAIN_CHECK_RUNS] = "check_runs",
+    [SM_RETAIN_CHECK_DETAIL] = "check_detail",
+    [SM_RETAIN_RUNS] = "runs",
+    [SM_RETAIN_HISTORY] = "history",
+    [SM_RETAIN_DELIVERIES] = "deliveries",
     [SM_RETAIN_QUEUE] = "queue",
 };
 
@@ -24,9 +27,14 @@ static const char *const kind_names[SM_RETAIN_KINDS] = {
 	" OR state = 'claimed' OR state = 'failed') AND run_id IS NOT NULL)"
 
 /* What is removed, in this order (a run's stage_executions before the
- * run). ?1 is the kind's cutoff; the check_runs row runs once per
+ * run). ?1 is the kind's cutoff; the check_runs rows run once per
  * (checker, hostname) with ?2, ?3 and ?4 the pair and the id of its newest
- * row, which stays, so each delete walks one range of the index. */
+ * row, which stays, so each delete walks one range of the index; ?5 is
+ * the cutoff of check_runs, so thinning does not count again (in a dry
+ * run) what expires anyway. Thinning keeps the first result of each hour
+ * (the first 13 characters of its time), every result that is not OK and
+ * every one that made or resolved an alert: the problems stay in full
+ * until check_runs expires them, and an hour of OK results is one. */
 static const struct prune_step {
 	const char *table;
 	enum sm_pipeline_retention_kind kind;
@@ -35,6 +43,12 @@ static const struct prune_step {
 } steps[] = {
     {"check_runs", SM_RETAIN_CHECK_RUNS,
      "checker = ?2 AND hostname = ?3 AND executed_at < ?1 AND id <> ?4", true},
+    {"check_runs", SM_RETAIN_CHECK_DETAIL,
+     "checker = ?2 AND hostname = ?3 AND executed_at < ?1 AND executed_at >= ?5 AND id <> ?4"
+     " AND status = 'ok' AND alert_id IS NULL AND id NOT IN (SELECT min(id) FROM check_runs"
+     " WHERE checker = ?2 AND hostname = ?3 AND executed_at < ?1 AND executed_at >= ?5"
+     " GROUP BY substr(executed_at, 1, 13))",
+     true},
     {"stage_executions", SM_RETAIN_RUNS,
      "run IN (SELECT id FROM pipeline_runs WHERE " FINISHED_RUN ")", false},
     {"pipeline_runs", SM_RETAIN_RUNS, FINISHED_RUN, false},
@@ -109,11 +123,10 @@ static int apply_spec(const char *spec, sm_pipeline_retention *out, sm_error *er
 			if (strcmp(kind_names[k], item) == 0)
 				kind = k;
 		if (kind < 0) {
-			sm_error_set_kind(
-			    err, SM_ERROR_USAGE,
-			    "SM_RETENTION: unknown kind '%s' (expected check_runs, runs, "
-			    "history, deliveries or queue)",
-			    item);
+			sm_error_set_kind(err, SM_ERROR_USAGE,
+			                  "SM_RETENTION: unknown kind '%s' (expected check_runs, "
+			                  "check_detail, runs, history, deliveries or queue)",
+			                  item);
 			rc = -1;
 		} else if (sm_pipeline_prune_duration(eq + 1, &out->seconds[kind]) < 0) {
 			sm_error_set_kind(
@@ -149,7 +162,8 @@ static int store_error(sm_store *store, sm_error *err)
 /* Run one step's count or delete with its bindings; the rows it covers
  * added to *count. */
 static int run_step(sm_store *store, const struct prune_step *step, const char *cutoff,
-                    const json_t *check, bool dry_run, long long *count, sm_error *err)
+                    const char *checks_cutoff, const json_t *check, bool dry_run, long long *count,
+                    sm_error *err)
 {
 	char sql[1024];
 	sqlite3_stmt *st;
@@ -166,6 +180,8 @@ static int run_step(sm_store *store, const struct prune_step *step, const char *
 		sqlite3_bind_text(st, 3, json_string_value(json_object_get(check, "hostname")), -1,
 		                  SQLITE_STATIC);
 		sqlite3_bind_int64(st, 4, json_integer_value(json_object_get(check, "id")));
+		if (sqlite3_bind_parameter_count(st) >= 5)
+			sqlite3_bind_text(st, 5, checks_cutoff, -1, SQLITE_STATIC);
 	}
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
@@ -206,14 +222,17 @@ int sm_pipeline_prune(sm_store *store, const sm_pipeline_retention *r, time_t no
 			size_t k;
 			json_array_foreach(checks, k, check)
 			{
-				if (run_step(store, step, cutoff[step->kind], check, dry_run,
-				             &count, err) < 0)
+				if (run_step(store, step, cutoff[step->kind],
+				             cutoff[SM_RETAIN_CHECK_RUNS], check, dry_run, &count,
+				             err) < 0)
 					goto fail;
 			}
-		} else if (run_step(store, step, cutoff[step->kind], NULL, dry_run, &count, err) <
-		           0) {
+		} else if (run_step(store, step, cutoff[step->kind], NULL, NULL, dry_run, &count,
+		                    err) < 0) {
 			goto fail;
 		}
+		/* check_runs has two steps: one count. */
+		count += json_integer_value(json_object_get(removed, step->table));
 		json_object_set_new(removed, step->table, json_integer(count));
 	}
 	if (dry_run)

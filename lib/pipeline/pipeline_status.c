@@ -408,8 +408,10 @@ int sm_pipeline_status(sm_store *store, time_t now, json_t **out, enum sm_status
 	*out = NULL;
 	sm_rfc3339_format(buf, &ts, false);
 	json_object_set_new(status, "generated_at", json_string(buf));
-	/* One read transaction: every part is of the same moment. */
-	if (sm_store_exec(store, "BEGIN", err) < 0) {
+	/* One read transaction: every part is of the same moment. The pages
+	 * are read once each: a small page cache keeps the peak memory down
+	 * (the store's 16 MiB is for batch writes). */
+	if (sm_store_exec(store, "PRAGMA cache_size = -256; BEGIN", err) < 0) {
 		json_decref(status);
 		return -1;
 	}

@@ -194,7 +194,7 @@ runs: 1 failed in the last day
 	rm -f "$SM_DB"
 	run --separate-stderr sm-pipeline status now
 	[ "$status" -eq 64 ]
-	[ "$stderr" = "sm-pipeline: usage: sm-pipeline status [--json]" ]
+	[ "$stderr" = "sm-pipeline: usage: sm-pipeline status [--json | --html]" ]
 }
 
 @test "status on a terminal: messages cut to the width" {
@@ -283,7 +283,7 @@ inbox                             1 removed" ]
 	# Nothing more to remove.
 	run --separate-stderr sm-pipeline prune --json
 	[ "$status" -eq 0 ]
-	[ "$(echo "$output" | json_get 'd["dry_run"], sorted(set(d["removed"].values())), sorted(d["before"])')" = '[false, [0], ["check_runs", "deliveries", "history", "queue", "runs"]]' ]
+	[ "$(echo "$output" | json_get 'd["dry_run"], sorted(set(d["removed"].values())), sorted(d["before"])')" = '[false, [0], ["check_detail", "check_runs", "deliveries", "history", "queue", "runs"]]' ]
 }
 
 @test "prune: SM_RETENTION overrides some kinds, --older-than all of them; --json reports the cutoffs" {
@@ -322,7 +322,7 @@ inbox                             1 removed" ]
 		[ "$stderr" = "sm-pipeline: $message" ]
 	done <<-'CASES'
 		check_runs=30 days||SM_RETENTION: check_runs: expected a duration such as 90s, 15m, 4h or 7d, got '30 days'
-		checks=30d||SM_RETENTION: unknown kind 'checks' (expected check_runs, runs, history, deliveries or queue)
+		checks=30d||SM_RETENTION: unknown kind 'checks' (expected check_runs, check_detail, runs, history, deliveries or queue)
 		check_runs||SM_RETENTION: expected KIND=DURATION, got 'check_runs'
 		runs=-1d||SM_RETENTION: runs: expected a duration such as 90s, 15m, 4h or 7d, got '-1d'
 		|7w|--older-than: expected a duration such as 90s, 15m, 4h or 7d, got '7w'

@@ -74,6 +74,7 @@ static void retention_specs(void **state)
 	(void)state;
 	assert_int_equal(sm_pipeline_prune_retention(NULL, &r, &err), 0);
 	assert_int_equal(r.seconds[SM_RETAIN_CHECK_RUNS], 30 * DAY);
+	assert_int_equal(r.seconds[SM_RETAIN_CHECK_DETAIL], 7 * DAY);
 	assert_int_equal(r.seconds[SM_RETAIN_RUNS], 30 * DAY);
 	assert_int_equal(r.seconds[SM_RETAIN_HISTORY], 180 * DAY);
 	assert_int_equal(r.seconds[SM_RETAIN_DELIVERIES], 90 * DAY);
@@ -227,11 +228,57 @@ static void what_goes_and_what_stays(void **state)
 	json_decref(report);
 }
 
+/* Beyond check_detail (7 days), an hour of OK results is its first; the
+ * results that are not OK or that made or resolved an alert stay, and
+ * nothing newer is touched. */
+static void old_results_are_thinned_to_one_an_hour(void **state)
+{
+	sm_pipeline_retention r;
+	json_t *report;
+	sm_error err;
+
+	(void)state;
+	/* Three hours of five-minute results 10 days before NOW (36 rows),
+	 * one of them a warning and one the OK that resolved alert 1; a
+	 * day of them 2 days before NOW (12 rows, the newest of the pair). */
+	exec("INSERT INTO alerts (id, source, fingerprint, name, status, severity, created_at,"
+	     " updated_at) VALUES (1, 's', 'f', 'n', 'resolved', 'warning', 'x', 'x');"
+	     "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 35)"
+	     " INSERT INTO check_runs (checker, hostname, status, message, executed_at, alert_id)"
+	     " SELECT 'cpu', 'h', CASE i WHEN 13 THEN 'warning' ELSE 'ok' END, '',"
+	     " strftime('%Y-%m-%dT%H:%M:%fZ', '2026-11-21T09:00:00', '+' || (i * 5) || ' minutes'),"
+	     " CASE i WHEN 30 THEN 1 END FROM n;"
+	     "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 11)"
+	     " INSERT INTO check_runs (checker, hostname, status, message, executed_at)"
+	     " SELECT 'cpu', 'h', 'ok', '',"
+	     " strftime('%Y-%m-%dT%H:%M:%fZ', '2026-11-29T09:00:00', '+' || (i * 5) || ' minutes')"
+	     " FROM n");
+	assert_int_equal(sm_pipeline_prune_retention(NULL, &r, &err), 0);
+	assert_int_equal(sm_pipeline_prune(store, &r, NOW, true, &report, &err), SM_EXIT_OK);
+	assert_int_equal(removed(report, "check_runs"), 36 - 5);
+	json_decref(report);
+	assert_int_equal(sm_pipeline_prune(store, &r, NOW, false, &report, &err), SM_EXIT_OK);
+	assert_int_equal(removed(report, "check_runs"), 36 - 5);
+	json_decref(report);
+	assert_int_equal(count("SELECT count(*) FROM check_runs WHERE executed_at < '2026-11-22'"
+	                       " AND (executed_at IN ('2026-11-21T09:00:00.000Z',"
+	                       " '2026-11-21T10:00:00.000Z', '2026-11-21T11:00:00.000Z')"
+	                       " OR status = 'warning' OR alert_id = 1)"),
+	                 5);
+	assert_int_equal(count("SELECT count(*) FROM check_runs"), 5 + 12);
+	/* Again: the first of each hour stays the first. */
+	assert_int_equal(sm_pipeline_prune(store, &r, NOW, false, &report, &err), SM_EXIT_OK);
+	assert_int_equal(removed(report, "check_runs"), 0);
+	json_decref(report);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(durations),
 	    cmocka_unit_test(retention_specs),
+	    cmocka_unit_test_setup_teardown(old_results_are_thinned_to_one_an_hour, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(what_goes_and_what_stays, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
