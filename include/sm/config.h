@@ -25,6 +25,15 @@ int sm_config_bool(const char *name, int def);
 /* Parse a number setting; def when unset; -1 with err when malformed. */
 int sm_config_double(const char *name, double def, double *out, sm_error *err);
 
+/* A duration wherever seconds are asked (settings, flags, channel keys): a
+ * number of seconds, fractions allowed, with an optional unit s, m, h or d
+ * ("90s", "15m", "4h", "7d", "0.5"); at most a thousand years. -1 when
+ * malformed (signs, spaces, exponents, other units). */
+int sm_config_duration(const char *text, double *seconds);
+/* A duration setting: def when unset; -1 with err naming the setting when
+ * malformed. */
+int sm_config_seconds(const char *name, double def, double *out, sm_error *err);
+
 #define SM_CONFIG_VALUE_FILE_MAX (64 * 1024)
 /* The value of a KEY=@FILE argument (channel and provider keys, so secrets
  * stay out of shell history): the file's text, at most

@@ -172,6 +172,58 @@ int sm_config_double(const char *name, double def, double *out, sm_error *err)
 	return 0;
 }
 
+int sm_config_duration(const char *text, double *seconds)
+{
+	static const struct {
+		char unit;
+		double seconds;
+	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+	double n, scale = 1;
+	size_t digits;
+	char *end;
+
+	if (!text)
+		return -1;
+	/* strtod would also take signs, blanks, exponents, hex, inf and nan. */
+	digits = strspn(text, "0123456789.");
+	if (digits == 0)
+		return -1;
+	errno = 0;
+	n = strtod(text, &end);
+	if (errno || end != text + digits || !isfinite(n))
+		return -1;
+	if (*end) {
+		scale = 0;
+		for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+			if (end[0] == units[i].unit && end[1] == '\0')
+				scale = units[i].seconds;
+		if (scale == 0)
+			return -1;
+	}
+	/* Beyond a thousand years a cutoff would leave time_t's range. */
+	if (n * scale > 1000.0 * 366 * 86400)
+		return -1;
+	*seconds = n * scale;
+	return 0;
+}
+
+int sm_config_seconds(const char *name, double def, double *out, sm_error *err)
+{
+	const char *v = sm_config_get(name, NULL);
+
+	if (!v) {
+		*out = def;
+		return 0;
+	}
+	if (sm_config_duration(v, out) < 0) {
+		sm_error_set(
+		    err, "%s: expected seconds or a duration such as 90s, 15m, 4h, 7d, got '%s'",
+		    name, v);
+		return -1;
+	}
+	return 0;
+}
+
 char *sm_config_value_file(const char *key, const char *path, sm_error *err)
 {
 	FILE *f = fopen(path, "re");

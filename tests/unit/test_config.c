@@ -163,6 +163,48 @@ static void typed_getters(void **state)
 	assert_true(d == 7);
 }
 
+/* One duration syntax wherever seconds are asked. */
+static void durations(void **state)
+{
+	static const struct {
+		const char *text;
+		double seconds; /* < 0: malformed */
+	} cases[] = {
+	    {"90s", 90},     {"15m", 900},  {"4h", 14400},  {"7d", 604800},
+	    {"300", 300},    {"0.5", 0.5},  {"1.5h", 5400}, {"0", 0},
+	    {".25s", 0.25},  {"", -1},      {"s", -1},      {"-1", -1},
+	    {"+5", -1},      {" 5", -1},    {"5 ", -1},     {"1e3", -1},
+	    {"0x10", -1},    {"inf", -1},   {"nan", -1},    {"5w", -1},
+	    {"5ss", -1},     {"1.2.3", -1}, {".", -1},      {"366000d", 366000.0 * 86400},
+	    {"366001d", -1},
+	};
+	sm_error err;
+	double d;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		d = -2;
+		if (cases[i].seconds < 0) {
+			assert_int_equal(sm_config_duration(cases[i].text, &d), -1);
+			assert_true(d == -2);
+		} else {
+			assert_int_equal(sm_config_duration(cases[i].text, &d), 0);
+			assert_true(d == cases[i].seconds);
+		}
+	}
+	assert_int_equal(sm_config_duration(NULL, &d), -1);
+	setenv("SMT_SECONDS", "15m", 1);
+	assert_int_equal(sm_config_seconds("SMT_SECONDS", 5, &d, &err), 0);
+	assert_true(d == 900);
+	setenv("SMT_SECONDS", "15 minutes", 1);
+	assert_int_equal(sm_config_seconds("SMT_SECONDS", 5, &d, &err), -1);
+	assert_non_null(strstr(err.msg, "SMT_SECONDS"));
+	assert_non_null(strstr(err.msg, "15 minutes"));
+	unsetenv("SMT_SECONDS");
+	assert_int_equal(sm_config_seconds("SMT_SECONDS", 5, &d, &err), 0);
+	assert_true(d == 5);
+}
+
 /* The API keys file: comments and blank lines, a line is a name and a
  * digest and nothing else. */
 static void api_keys_file(void **state)
@@ -202,6 +244,7 @@ int main(void)
 	    cmocka_unit_test(dotenv_forms),  cmocka_unit_test(dotenv_sets_the_log_level),
 	    cmocka_unit_test(value_files),   cmocka_unit_test(dotenv_errors_name_the_line),
 	    cmocka_unit_test(typed_getters), cmocka_unit_test(api_keys_file),
+	    cmocka_unit_test(durations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
