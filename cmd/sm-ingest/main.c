@@ -360,7 +360,7 @@ int main(int argc, char **argv)
 {
 	struct args a = {.filter.limit = 100};
 	sm_error err;
-	int rc;
+	int rc, config_rc;
 
 	guard_standard_fds();
 	sm_json_arena_install(); /* before any tree is made */
@@ -368,16 +368,16 @@ int main(int argc, char **argv)
 	sm_log_init("sm-ingest");
 	if (fcgi_wanted(argc, argv)) /* FastCGI responder (cgi.c): loads its own config */
 		return fcgi_main(argc, argv);
-	if (sm_config_load(&err) < 0) {
-		if (getenv("GATEWAY_INTERFACE"))
-			return cgi_config_error(err.msg);
-		return sm_err_report(SM_EXIT_FAILURE, &err);
-	}
+	config_rc = sm_config_load(&err);
 	if (getenv("GATEWAY_INTERFACE"))
-		return cgi_main();
+		return config_rc < 0 ? cgi_config_error(err.msg) : cgi_main();
+	/* A broken env file is reported after the arguments: --help and
+	 * --version still answer. */
 	rc = parse_args(argc, argv, &a);
 	if (rc != 0)
 		return rc;
+	if (config_rc < 0)
+		return sm_err_report(SM_EXIT_FAILURE, &err);
 	if (a.list_drivers)
 		return list_drivers(a.json);
 	if (a.noperands > 0 &&

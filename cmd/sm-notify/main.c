@@ -20,20 +20,23 @@
 #include "sm/term.h"
 
 static const char usage_text[] =
-    "usage: sm-notify [--channel NAME ...] [FILE]          deliver the envelopes on stdin (or "
-    "FILE)\n"
-    "       sm-notify channel add NAME DRIVER [KEY=VALUE ...]   KEY=@FILE reads the value from "
-    "a file\n"
-    "       sm-notify channel list|show NAME|enable NAME|disable NAME|rm NAME|test NAME\n"
-    "       sm-notify test DRIVER [KEY=VALUE ...]          one test message, no stored channel\n"
+    "usage: sm-notify [--channel NAME ...] [FILE]\n"
+    "       sm-notify channel add NAME DRIVER [KEY=VALUE ...]\n"
+    "       sm-notify channel list|show NAME|enable NAME|disable NAME|rm NAME\n"
+    "       sm-notify channel test NAME\n"
+    "       sm-notify test DRIVER [KEY=VALUE ...]\n"
     "\n"
-    "  -c, --channel NAME  deliver to this channel only (repeatable; default: every enabled "
-    "one)\n"
+    "Delivers the envelopes on stdin (or in FILE) to the notification channels;\n"
+    "manages the channels (KEY=@FILE reads a value from a file); `test` sends one\n"
+    "test message through a driver, with no stored channel.\n"
+    "\n"
+    "  -c, --channel NAME  deliver to this channel only (repeatable; default: every\n"
+    "                      enabled one)\n"
     "  --json              JSON even on a terminal\n"
     "  -h, --help          this text\n"
     "  --version           version\n"
     "\n"
-    "Environment: SM_DB, SM_LOG_LEVEL, SM_NOTIFY_RETRIES, SM_NOTIFY_BACKOFF_S, "
+    "Environment: SM_DB, SM_LOG_LEVEL, SM_NOTIFY_RETRIES, SM_NOTIFY_BACKOFF_S,\n"
     "SM_TEMPLATE_DIR, SM_ENV_FILE.\n"
     "\n";
 
@@ -404,13 +407,16 @@ int main(int argc, char **argv)
 {
 	struct args a = {0};
 	sm_error err;
-	int rc;
+	int rc, config_rc;
 
 	sm_err_set_progname(argv[0]);
 	sm_log_init("sm-notify");
-	if (sm_config_load(&err) < 0)
-		return sm_err_report(SM_EXIT_FAILURE, &err);
+	/* A broken env file is reported after the arguments: --help and
+	 * --version still answer. */
+	config_rc = sm_config_load(&err);
 	rc = parse_args(argc, argv, &a);
+	if (rc < 0 && config_rc < 0)
+		rc = sm_err_report(SM_EXIT_FAILURE, &err);
 	if (rc < 0) {
 		const char *cmd = a.noperands > 0 ? a.operands[0] : "";
 		if (strcmp(cmd, "channel") == 0)

@@ -12,7 +12,9 @@
 
 /* Load the dotenv file, if any, then read SM_LOG_LEVEL again (the file may
  * set it). A named $SM_ENV_FILE that is missing, or a malformed line, is an
- * error (message names file and line). */
+ * error (the message names SM_ENV_FILE or "env file", the file and the
+ * line); so is an SM_LOG_LEVEL that is not a level. A tool reports it after
+ * reading its arguments, so that --help and --version still answer. */
 int sm_config_load(sm_error *err);
 /* Parse one dotenv file into the environment (no override). */
 int sm_config_load_file(const char *path, sm_error *err);

@@ -76,6 +76,39 @@ static void dotenv_sets_the_log_level(void **state)
 	unsetenv("SM_LOG_LEVEL");
 }
 
+/* An unknown level is refused, from the file or the environment, instead
+ * of logging at the default; the env file's errors name SM_ENV_FILE. */
+static void unknown_log_level_and_env_file_errors(void **state)
+{
+	sm_error err;
+
+	(void)state;
+	write_file("SM_LOG_LEVEL=verbose\n");
+	setenv("SM_ENV_FILE", path, 1);
+	assert_int_equal(sm_config_load(&err), -1);
+	assert_string_equal(
+	    err.msg, "SM_LOG_LEVEL: unknown level 'verbose' (debug, info, warn, error, off)");
+	unlink(path);
+	unsetenv("SM_LOG_LEVEL");
+	setenv("SM_ENV_FILE", "/dev/null", 1);
+	setenv("SM_LOG_LEVEL", "loud", 1);
+	assert_int_equal(sm_config_load(&err), -1);
+	assert_non_null(strstr(err.msg, "'loud'"));
+	setenv("SM_LOG_LEVEL", "WARNING", 1); /* any case, and the long spelling */
+	assert_int_equal(sm_config_load(&err), 0);
+	unsetenv("SM_LOG_LEVEL");
+	write_file("A=1\nnot a line\n");
+	setenv("SM_ENV_FILE", path, 1);
+	assert_int_equal(sm_config_load(&err), -1);
+	assert_true(strncmp(err.msg, "SM_ENV_FILE: ", 13) == 0);
+	assert_non_null(strstr(err.msg, ":2: expected KEY=VALUE"));
+	unlink(path);
+	setenv("SM_ENV_FILE", "/nonexistent/sm.env", 1);
+	assert_int_equal(sm_config_load(&err), -1);
+	assert_string_equal(err.msg, "SM_ENV_FILE: /nonexistent/sm.env: No such file or directory");
+	unsetenv("SM_ENV_FILE");
+}
+
 /* KEY=@FILE values: one line break dropped; missing, binary or oversize
  * files refused with the key and path named. */
 static void value_files(void **state)
@@ -241,10 +274,14 @@ static void api_keys_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(dotenv_forms),  cmocka_unit_test(dotenv_sets_the_log_level),
-	    cmocka_unit_test(value_files),   cmocka_unit_test(dotenv_errors_name_the_line),
-	    cmocka_unit_test(typed_getters), cmocka_unit_test(api_keys_file),
+	    cmocka_unit_test(dotenv_forms),
+	    cmocka_unit_test(dotenv_sets_the_log_level),
+	    cmocka_unit_test(value_files),
+	    cmocka_unit_test(dotenv_errors_name_the_line),
+	    cmocka_unit_test(typed_getters),
+	    cmocka_unit_test(api_keys_file),
 	    cmocka_unit_test(durations),
+	    cmocka_unit_test(unknown_log_level_and_env_file_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
