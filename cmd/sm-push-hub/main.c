@@ -24,18 +24,20 @@ static const char usage_text[] =
     "usage: sm-check --json | sm-push-hub [options]   push check envelopes to the hub\n"
     "       sm-push-hub [--checkers NAME,...] [options] run the checkers, then push\n"
     "       sm-push-hub --spool                       list what waits in the spool\n"
-    "       sm-push-hub --retry-refused               send the pushes the hub refused again\n"
+    "       sm-push-hub --retry-refused               send again what the hub refused\n"
     "\n"
     "  --checkers N,...   checkers to run when nothing comes on stdin (default: all)\n"
     "  --dry-run          print the payload, send nothing\n"
     "  --json             print the payload (or the spool) as JSON\n"
     "  --spool            list the pushes waiting in the spool, and exit\n"
     "  --retry-refused    send the pushes the hub refused again, and exit\n"
+    "  -q, --quiet        print only failures (for cron)\n"
     "  -h, --help         this text\n"
     "  --version          version\n"
     "\n"
     "Environment: HUB_URL (required), INSTANCE_ID (default: host name),\n"
-    "WEBHOOK_SECRET_CLUSTER, HUB_API_KEY, SM_SPOOL_MAX (default 1000), SM_DB, SM_ENV_FILE.\n";
+    "WEBHOOK_SECRET_CLUSTER, HUB_API_KEY, SM_SPOOL_MAX (default 1000), SM_DB,\n"
+    "SM_ENV_FILE.\n";
 
 enum {
 	OPT_CHECKERS = 256,
@@ -51,13 +53,14 @@ static const struct option long_options[] = {
     {"json", no_argument, NULL, OPT_JSON},
     {"spool", no_argument, NULL, OPT_SPOOL},
     {"retry-refused", no_argument, NULL, OPT_RETRY},
+    {"quiet", no_argument, NULL, 'q'},
     SM_CLI_LONG_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
 struct agent {
 	const char *checkers;
-	bool dry_run, json, spool, retry;
+	bool dry_run, json, spool, retry, quiet;
 	/* The push URL; it also names the hub in messages, being free of
 	 * credentials, query and fragment (configure refuses those). */
 	char url[2048];
@@ -240,11 +243,28 @@ static enum outcome send_push(struct agent *ag, const char *body, long *status, 
 	{
 		char counts[128];
 		counts_of(body, counts, sizeof counts);
-		fprintf(stderr, "sm-push-hub: push %s hub=%s %s %s (%.0fms)\n",
-		        out == DELIVERED ? "OK" : "FAILED", ag->url, counts, why, res.elapsed_ms);
+		if (out != DELIVERED || !ag->quiet)
+			fprintf(stderr, "sm-push-hub: push %s hub=%s %s %s (%.0fms)\n",
+			        out == DELIVERED ? "OK" : "FAILED", ag->url, counts, why,
+			        res.elapsed_ms);
 	}
 	sm_http_response_clear(&res);
 	return out;
+}
+
+/* What to check after the hub refused a push with status: a 401 or 403 is
+ * about the credentials this agent sends. "" for other statuses. */
+static const char *refusal_hint(const struct agent *ag, long status)
+{
+	if (status != 401 && status != 403)
+		return "";
+	if (ag->api_key_header[0] && ag->secret)
+		return "; check HUB_API_KEY and WEBHOOK_SECRET_CLUSTER against the hub's";
+	if (ag->api_key_header[0])
+		return "; check HUB_API_KEY against the hub's API keys";
+	if (ag->secret)
+		return "; check WEBHOOK_SECRET_CLUSTER against the hub's";
+	return "; the hub wants credentials: set HUB_API_KEY or WEBHOOK_SECRET_CLUSTER";
 }
 
 /* Send what waits, oldest first. Stops at the first temporary failure (the
@@ -364,19 +384,20 @@ static int push(struct agent *ag)
 	}
 	switch (send_push(ag, body, &status, why, sizeof why)) {
 	case DELIVERED:
-		rc = ag->refused_status ? sm_err(SM_EXIT_FAILURE,
-		                                 "the hub refused a spooled push: HTTP %d "
-		                                 "(see --spool, then --retry-refused)",
-		                                 ag->refused_status)
-		                        : SM_EXIT_OK;
+		rc = ag->refused_status
+		         ? sm_err(SM_EXIT_FAILURE,
+		                  "the hub refused a spooled push: HTTP %d%s "
+		                  "(see --spool, then --retry-refused)",
+		                  ag->refused_status, refusal_hint(ag, ag->refused_status))
+		         : SM_EXIT_OK;
 		break;
 	case REFUSED:
 		if (sm_spool_add(ag->store, body, "refused", status, why, ag->spool_max, &err) < 0)
 			sm_err_report(SM_EXIT_FAILURE, &err);
 		rc = sm_err(SM_EXIT_FAILURE,
-		            "the hub refused the push: HTTP %ld (set aside: see --spool, then "
+		            "the hub refused the push: HTTP %ld%s (set aside: see --spool, then "
 		            "--retry-refused once fixed)",
-		            status);
+		            status, refusal_hint(ag, status));
 		break;
 	case TEMPORARY:
 		if (sm_spool_add(ag->store, body, "pending", status, why, ag->spool_max, &err) <
@@ -405,15 +426,16 @@ int main(int argc, char **argv)
 {
 	struct agent ag = {0};
 	sm_error err;
-	int opt, rc;
+	int opt, rc, config_rc;
 
 	sm_err_set_progname(argv[0]);
 	sm_log_init("sm-push-hub");
 	json_object_seed(0);
-	if (sm_config_load(&err) < 0)
-		return sm_err_report(SM_EXIT_FAILURE, &err);
+	/* A broken env file is reported after the arguments: --help and
+	 * --version still answer. */
+	config_rc = sm_config_load(&err);
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":hq", long_options, NULL)) != -1) {
 		switch (opt) {
 		case OPT_CHECKERS:
 			ag.checkers = optarg;
@@ -430,10 +452,15 @@ int main(int argc, char **argv)
 		case OPT_RETRY:
 			ag.retry = true;
 			break;
+		case 'q':
+			ag.quiet = true;
+			break;
 		default: /* -h, --version, getopt failures */
 			return sm_cli_option(opt, usage_text, argv);
 		}
 	}
+	if (config_rc < 0)
+		return sm_err_report(SM_EXIT_FAILURE, &err);
 	if (optind < argc)
 		return sm_err(SM_EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
 	if ((ag.spool || ag.retry) && (ag.dry_run || (ag.spool && ag.retry)))
@@ -455,8 +482,8 @@ int main(int argc, char **argv)
 			     : down > 0
 			         ? sm_err(SM_EXIT_TEMPFAIL, "%s: kept in the spool", ag.stopped)
 			     : ag.refused_status
-			         ? sm_err(SM_EXIT_FAILURE, "the hub refused again: HTTP %d",
-			                  ag.refused_status)
+			         ? sm_err(SM_EXIT_FAILURE, "the hub refused again: HTTP %d%s",
+			                  ag.refused_status, refusal_hint(&ag, ag.refused_status))
 			         : SM_EXIT_OK;
 		}
 	} else {
