@@ -87,7 +87,7 @@ static void print_table(const json_t *rows, const struct column *columns)
 	const json_t *row;
 	size_t i;
 
-	while (columns[ncols].header && ncols < 16) {
+	while (ncols < 16 && columns[ncols].header) {
 		headers[ncols] = columns[ncols].header;
 		ncols++;
 	}
@@ -102,8 +102,8 @@ static void print_table(const json_t *rows, const struct column *columns)
 		for (int c = 0; c < ncols; c++) {
 			json_t *v = json_object_get(row, columns[c].member);
 			char *text = json_is_null(v) || !v ? strdup("") : sm_json_text(v);
-			char when[64];
 			if (columns[c].kind == CELL_TIME) {
+				char when[64];
 				sm_term_local_time(when, sizeof when, text);
 				sm_table_cell(t, when, SM_COLOR_NONE);
 			} else {
@@ -120,10 +120,11 @@ static void print_table(const json_t *rows, const struct column *columns)
 
 int listing_print(const char *what, const json_t *rows, long long total, bool json)
 {
-	size_t shown = json_array_size(rows), i;
-	const json_t *row;
+	size_t shown = json_array_size(rows);
 
 	if (json) {
+		size_t i;
+		const json_t *row;
 		json_array_foreach(rows, i, row)
 		{
 			sm_envelope_write(stdout, (json_t *)row, NULL);

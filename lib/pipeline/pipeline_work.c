@@ -71,8 +71,10 @@ int sm_pipeline_work_settings_get(sm_pipeline_work_settings *s, sm_error *err)
 
 	for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
 		double v;
-		if ((settings[i].seconds ? sm_config_seconds : sm_config_double)(
-		        settings[i].name, settings[i].def, &v, err) < 0)
+		int rc = settings[i].seconds
+		             ? sm_config_seconds(settings[i].name, settings[i].def, &v, err)
+		             : sm_config_double(settings[i].name, settings[i].def, &v, err);
+		if (rc < 0)
 			return -1;
 		if (v < settings[i].min || v > settings[i].max) {
 			sm_error_set(err, "%s: expected a number from %g to %g", settings[i].name,
