@@ -21,15 +21,14 @@
 #include "sm-analyze.h"
 
 static const char usage_text[] =
-    "usage: sm-analyze [--provider NAME] [FILE]          analyze the envelopes on stdin (or FILE)\n"
-    "       sm-analyze --memory|--disk [PATH]|--cpu [--json]   analyze this host (local rules)\n"
-    "       sm-analyze --incident-id N [--provider NAME] [--json]   analyze a stored incident\n"
-    "       sm-analyze --list-providers [--json]           the provider family and defaults\n"
-    "       sm-analyze [--json]                        on a terminal: the general scan\n"
+    "usage: sm-analyze [--provider NAME] [FILE]    analyze envelopes (stdin or FILE)\n"
+    "       sm-analyze --memory|--disk [PATH]|--cpu [--json]  this host (local rules)\n"
+    "       sm-analyze --incident-id N [--provider NAME] [--json]   a stored incident\n"
+    "       sm-analyze --list-providers [--json]     the provider family and defaults\n"
+    "       sm-analyze [--json]                      on a terminal: the general scan\n"
     "       sm-analyze provider add NAME PROVIDER [KEY=VALUE ...]\n"
     "       sm-analyze provider list|show NAME|activate NAME|rm NAME|test NAME\n"
-    "       sm-analyze --fastcgi [ADDRESS]               answer /intelligence/ as a FastCGI "
-    "responder\n"
+    "       sm-analyze --fastcgi [ADDRESS]           answer /intelligence/ (FastCGI)\n"
     "\n"
     "  --provider NAME     use this stored provider instead of the active one\n"
     "                      (\"local\": the local rules)\n"
@@ -53,14 +52,17 @@ static const char usage_tail[] =
 /* --help: the providers and their keys come from their lists. */
 static void usage(void)
 {
-	char names[512], ai_keys[256], local_keys[256];
+	char names[512], ai_keys[256], local_keys[256], text[1024];
 
 	sm_analyze_provider_names(names, sizeof names);
 	sm_analyze_config_keys("openai", ai_keys, sizeof ai_keys);
 	sm_analyze_config_keys("local", local_keys, sizeof local_keys);
 	fputs(usage_text, stdout);
-	printf("Providers: %s.\n", names);
-	printf("Keys: %s (KEY=@FILE reads the value from FILE); local: %s.\n", ai_keys, local_keys);
+	snprintf(text, sizeof text, "%s.", names);
+	sm_cli_wrap(stdout, "Providers: ", 2, text);
+	snprintf(text, sizeof text, "%s (KEY=@FILE reads the value from FILE); local: %s.", ai_keys,
+	         local_keys);
+	sm_cli_wrap(stdout, "Keys: ", 2, text);
 	fputs(usage_tail, stdout);
 }
 
@@ -343,20 +345,23 @@ int main(int argc, char **argv)
 	struct args a = {0};
 	sm_store *store = NULL;
 	sm_error err;
-	int rc, fallback;
+	int rc, fallback, config_rc;
 
 	sm_err_set_progname(argv[0]);
 	sm_log_init("sm-analyze");
 	json_object_seed(0);
 	if (sm_request_fcgi_wanted(argc, argv)) /* a web server's FastCGI responder */
 		return sm_request_fcgi_serve("sm-analyze", argc, argv, sm_analyze_http);
+	/* A broken env file is reported after the arguments: --help and
+	 * --version still answer. */
+	config_rc = sm_config_load(&err);
 	if (getenv("GATEWAY_INTERFACE")) /* run by a web server: answer its request */
-		return sm_analyze_http_cgi(sm_config_load(&err) < 0 ? &err : NULL);
-	if (sm_config_load(&err) < 0)
-		return sm_err_report(SM_EXIT_FAILURE, &err);
+		return sm_analyze_http_cgi(config_rc < 0 ? &err : NULL);
 	rc = parse(argc, argv, &a);
 	if (rc != 0)
 		return rc < 0 ? sm_cli_finish(SM_EXIT_OK) : rc;
+	if (config_rc < 0)
+		return sm_err_report(SM_EXIT_FAILURE, &err);
 	fallback = sm_config_bool("ORCHESTRATION_INTELLIGENCE_FALLBACK_ENABLED", 1);
 	if (fallback < 0)
 		return sm_err(SM_EXIT_USAGE,

@@ -31,7 +31,8 @@ static const char usage_head[] =
     "  -w, --warning X      warning threshold (number or [@][start:][end])\n"
     "  -c, --critical X     critical threshold\n"
     "  --alerts             results become alerts and incidents in the store\n"
-    "  --hostname NAME      the host's name in results and alerts (default: this host's)\n"
+    "  --hostname NAME      the host's name in results and alerts (default: this\n"
+    "                       host's)\n"
     "  --label KEY=VALUE    with --alerts: a label on each alert (repeatable)\n"
     "  -h, --help           this text\n"
     "  --version            version\n"
@@ -89,11 +90,13 @@ static void usage(void)
 
 	fputs(usage_head, stdout);
 	for (size_t i = 0; i < n; i++) {
-		char flag[64], users[256];
+		char flag[64], users[256], lead[80], text[512];
 		snprintf(flag, sizeof flag, "--%s%s%s", all[i]->name, all[i]->arg ? " " : "",
 		         all[i]->arg ? all[i]->arg : "");
 		sm_check_option_users(all[i], users, sizeof users);
-		printf("  %-20s %s: %s\n", flag, users, all[i]->help);
+		snprintf(lead, sizeof lead, "  %-20s ", flag);
+		snprintf(text, sizeof text, "%s: %s", users, all[i]->help);
+		sm_cli_wrap(stdout, lead, 23, text);
 	}
 }
 
@@ -296,22 +299,46 @@ static int enrich_stream(struct check_run *run, const sm_checker **selected, siz
 	return res.failed && rc == SM_OK ? SM_UNKNOWN : rc;
 }
 
+/* --nagios among the arguments (before "--"), looked for before they are
+ * parsed: a usage error that comes first is a plugin answer too. */
+static bool nagios_wanted(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--nagios") == 0)
+			return true;
+	return false;
+}
+
+/* With --nagios, a usage or configuration error keeps the plugin contract:
+ * UNKNOWN (3) and one line on stdout saying why. */
+static int plugin_error(void)
+{
+	printf("SM UNKNOWN - %s\n", sm_err_last());
+	fflush(stdout);
+	return SM_UNKNOWN;
+}
+
 int main(int argc, char **argv)
 {
 	struct args a = {.run.output = OUTPUT_AUTO};
+	bool nagios = nagios_wanted(argc, argv);
 	sm_error err;
-	int rc;
+	int rc, config_rc;
 
 	sm_err_set_progname(argv[0]);
 	sm_log_init("sm-check");
 	json_object_seed(0); /* before any thread builds objects */
-	if (sm_config_load(&err) < 0) {
+	/* A broken env file is reported after the arguments are read, so that
+	 * --help and --version still answer. */
+	config_rc = sm_config_load(&err);
+	rc = parse_args(argc, argv, &a);
+	if (rc == 0 && config_rc < 0)
 		rc = sm_err_report(SM_UNKNOWN, &err);
+	if (rc != 0) {
+		if (nagios)
+			rc = plugin_error();
 		goto out;
 	}
-	rc = parse_args(argc, argv, &a);
-	if (rc != 0)
-		goto out;
 	if (a.list) {
 		rc = list_checkers(a.run.output);
 		goto out;

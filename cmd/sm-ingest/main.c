@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sm/cli.h"
@@ -15,6 +16,7 @@
 #include "sm/ingest.h"
 #include "sm/json.h"
 #include "sm/json_arena.h"
+#include "sm/listing.h"
 #include "sm/log.h"
 #include "sm/request.h"
 #include "sm/stream.h"
@@ -22,20 +24,30 @@
 #include "sm-ingest.h"
 
 static const char usage_text[] =
-    "usage: sm-ingest [-d DRIVER] [--dry-run] [--queue] [FILE]   ingest payloads (stdin or FILE)\n"
-    "       sm-ingest --list-drivers\n"
-    "       sm-ingest --fastcgi [ADDRESS]   serve webhooks as a FastCGI responder\n"
-    "       sm-ingest alerts|incidents [--status S] [--limit N] [--json]\n"
+    "usage: sm-ingest [-d DRIVER] [--dry-run] [--queue] [FILE]\n"
+    "       sm-ingest --list-drivers [--json]\n"
+    "       sm-ingest --fastcgi [ADDRESS]\n"
+    "       sm-ingest alerts|incidents [--status S] [--severity S] [--source NAME]\n"
+    "                 [--since DURATION] [--limit N] [--json]\n"
+    "       sm-ingest incident show ID [--json]\n"
     "       sm-ingest incident ack|resolve|close ID\n"
     "\n"
-    "  -d, --driver NAME   parse with this driver instead of auto-detecting\n"
-    "  --dry-run           parse and print one envelope per payload; store nothing\n"
-    "  --queue             also queue each envelope for `sm-pipeline work`\n"
-    "  --status S          list only rows with this status\n"
-    "  --limit N           list at most N rows, newest first (default 100, 0 = all)\n"
-    "  --json              JSON lines even on a terminal\n"
-    "  -h, --help          this text\n"
-    "  --version           version\n";
+    "Ingests the webhook payloads on stdin (or in FILE), or serves them as a\n"
+    "FastCGI responder; lists and manages the alerts and incidents stored.\n"
+    "\n"
+    "  -d, --driver NAME    parse with this driver instead of auto-detecting\n"
+    "  --dry-run            parse and print one envelope per payload; store nothing\n"
+    "  --queue              also queue each envelope for `sm-pipeline work`\n"
+    "  --status S           list only rows with this status\n"
+    "  --severity S         list only this severity or worse (info, warning,\n"
+    "                       critical)\n"
+    "  --source NAME        list only alerts or incidents from this driver\n"
+    "  --since DURATION     list only rows changed in the last DURATION (90s, 15m,\n"
+    "                       4h, 7d)\n"
+    "  --limit N            list at most N rows, newest first (default 100, 0 = all)\n"
+    "  --json               JSON lines even on a terminal\n"
+    "  -h, --help           this text\n"
+    "  --version            version\n";
 
 enum {
 	OPT_DRY_RUN = 256,
@@ -44,6 +56,9 @@ enum {
 	OPT_STATUS,
 	OPT_LIMIT,
 	OPT_JSON,
+	OPT_SEVERITY,
+	OPT_SOURCE,
+	OPT_SINCE,
 };
 
 static const struct option long_options[] = {
@@ -54,6 +69,9 @@ static const struct option long_options[] = {
     {"status", required_argument, NULL, OPT_STATUS},
     {"limit", required_argument, NULL, OPT_LIMIT},
     {"json", no_argument, NULL, OPT_JSON},
+    {"severity", required_argument, NULL, OPT_SEVERITY},
+    {"source", required_argument, NULL, OPT_SOURCE},
+    {"since", required_argument, NULL, OPT_SINCE},
     SM_CLI_LONG_OPTIONS,
     {NULL, 0, NULL, 0},
 };
@@ -61,8 +79,7 @@ static const struct option long_options[] = {
 struct args {
 	const sm_driver *driver;
 	bool dry_run, queue, list_drivers, json;
-	const char *status;
-	long long limit;
+	sm_listing_filter filter;
 	char **operands;
 	int noperands;
 };
@@ -105,49 +122,36 @@ static int list_drivers(bool json)
 
 static int list_rows(sm_store *store, const char *what, struct args *a)
 {
-	static const char *const alert_cols[] = {"id",   "status",      "severity",  "source",
-	                                         "name", "incident_id", "updated_at"};
-	static const char *const incident_cols[] = {"id", "status", "severity", "title",
-	                                            "updated_at"};
-	bool alerts = strcmp(what, "alerts") == 0;
-	const char *const *cols = alerts ? alert_cols : incident_cols;
-	int ncols = alerts ? 7 : 5;
-	json_t *rows, *row;
+	json_t *rows;
+	long long total;
 	sm_error err;
-	size_t i;
 
-	if (sm_ingest_list(store, what, a->status, a->limit, &rows, &err) < 0)
+	a->filter.now = time(NULL);
+	if (sm_listing_rows(store, what, &a->filter, &rows, &total, &err) < 0)
 		return sm_err_report(SM_EXIT_FAILURE, &err);
-	if (a->json || !sm_term_isatty(stdout)) {
-		json_array_foreach(rows, i, row)
-		{
-			sm_envelope_write(stdout, row, NULL);
-		}
-	} else {
-		const char *headers[7];
-		sm_table *t;
-		for (int c = 0; c < ncols; c++)
-			headers[c] = cols[c];
-		t = sm_table_new(ncols, headers);
-		json_array_foreach(rows, i, row)
-		{
-			sm_table_row(t);
-			for (int c = 0; c < ncols; c++) {
-				char *text = sm_json_text(json_object_get(row, cols[c]));
-				sm_table_cell(t, text, SM_COLOR_NONE);
-				free(text);
-			}
-		}
-		sm_table_print(t, stdout, sm_term_color(stdout), sm_term_columns(stdout));
-		sm_table_free(t);
-	}
+	listing_print(what, rows, total, a->json || !sm_term_isatty(stdout));
 	json_decref(rows);
+	return output_done();
+}
+
+/* `incident show ID`: everything stored about one incident. */
+static int incident_show(sm_store *store, long long id, struct args *a)
+{
+	json_t *all;
+	sm_error err;
+
+	if (sm_listing_incident(store, id, &all, &err) < 0)
+		return sm_err_report(SM_EXIT_FAILURE, &err);
+	if (!all)
+		return sm_err(SM_EXIT_USAGE, "no incident %lld", id);
+	incident_print(all, a->json || !sm_term_isatty(stdout));
+	json_decref(all);
 	return output_done();
 }
 
 static int incident_command(sm_store *store, struct args *a)
 {
-	static const char *const actions[] = {"ack", "resolve", "close"};
+	static const char *const actions[] = {"ack", "resolve", "close", "show"};
 	const char *action, *id_text;
 	long long id;
 	char *end;
@@ -157,19 +161,21 @@ static int incident_command(sm_store *store, struct args *a)
 	bool known = false;
 
 	if (a->noperands != 3)
-		return sm_err(SM_EXIT_USAGE, "usage: sm-ingest incident ack|resolve|close ID");
+		return sm_err(SM_EXIT_USAGE, "usage: sm-ingest incident show|ack|resolve|close ID");
 	action = a->operands[1];
 	id_text = a->operands[2];
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
 		known = known || strcmp(action, actions[i]) == 0;
 	if (!known)
-		return sm_err(SM_EXIT_USAGE, "unknown incident action '%s' (ack, resolve, close)",
-		              action);
+		return sm_err(SM_EXIT_USAGE,
+		              "unknown incident action '%s' (show, ack, resolve, close)", action);
 	errno = 0;
 	id = strtoll(id_text, &end, 10);
 	if (errno || *end || id <= 0)
 		return sm_err(SM_EXIT_USAGE, "incident id must be a positive number, got '%s'",
 		              id_text);
+	if (strcmp(action, "show") == 0)
+		return incident_show(store, id, a);
 	rc = sm_incident_set_status(store, id, action, &err);
 	if (rc < 0)
 		return sm_err_report(strncmp(err.msg, "no incident", 11) == 0 ? SM_EXIT_USAGE
@@ -216,12 +222,31 @@ static int parse_args(int argc, char **argv, struct args *a)
 			a->list_drivers = true;
 			break;
 		case OPT_STATUS:
-			a->status = optarg;
+			a->filter.status = optarg;
+			break;
+		case OPT_SEVERITY:
+			if (sm_severity_parse(optarg) < 0)
+				return sm_err(
+				    SM_EXIT_USAGE,
+				    "--severity: expected info, warning or critical, got '%s'",
+				    optarg);
+			a->filter.severity = optarg;
+			break;
+		case OPT_SOURCE:
+			a->filter.source = optarg;
+			break;
+		case OPT_SINCE:
+			if (sm_config_duration(optarg, &a->filter.since_s) < 0)
+				return sm_err(
+				    SM_EXIT_USAGE,
+				    "--since: expected a duration such as 90s, 15m, 4h, 7d, "
+				    "got '%s'",
+				    optarg);
 			break;
 		case OPT_LIMIT:
 			errno = 0;
-			a->limit = strtoll(optarg, &end, 10);
-			if (errno || *end || end == optarg || a->limit < 0)
+			a->filter.limit = strtoll(optarg, &end, 10);
+			if (errno || *end || end == optarg || a->filter.limit < 0)
 				return sm_err(SM_EXIT_USAGE,
 				              "--limit: expected a whole number >= 0");
 			break;
@@ -244,24 +269,25 @@ static int run_command(struct args *a)
 	sm_error err;
 	int rc;
 	bool listing = cmd && (strcmp(cmd, "alerts") == 0 || strcmp(cmd, "incidents") == 0);
+	bool reads;
 
 	if (listing && a->noperands != 1)
 		return sm_err(SM_EXIT_USAGE, "usage: sm-ingest %s [--status S] [--limit N]", cmd);
-	if (listing && a->status) { /* Each listing has its own statuses. */
+	if (listing && a->filter.status) { /* Each listing has its own statuses. */
 		static const char *const alerts[] = {"firing", "resolved", NULL};
 		static const char *const incidents[] = {"open", "acknowledged", "resolved",
 		                                        "closed", NULL};
 		const char *const *ok = strcmp(cmd, "alerts") == 0 ? alerts : incidents;
 		bool valid = false;
 		for (size_t i = 0; ok[i]; i++)
-			valid = valid || strcmp(a->status, ok[i]) == 0;
+			valid = valid || strcmp(a->filter.status, ok[i]) == 0;
 		if (!valid)
 			return sm_err(SM_EXIT_USAGE, "--status: %s have no status '%s'", cmd,
-			              a->status);
+			              a->filter.status);
 	}
 	/* A listing only reads: it works on a store it may not write. */
-	rc = listing ? sm_store_open_readonly(NULL, &store, &err)
-	             : sm_store_open(NULL, &store, &err);
+	reads = listing || (a->noperands > 1 && strcmp(a->operands[1], "show") == 0);
+	rc = reads ? sm_store_open_readonly(NULL, &store, &err) : sm_store_open(NULL, &store, &err);
 	if (rc < 0)
 		return sm_err_report(SM_EXIT_FAILURE, &err);
 	if (listing)
@@ -332,9 +358,9 @@ static void guard_standard_fds(void)
 
 int main(int argc, char **argv)
 {
-	struct args a = {.limit = 100};
+	struct args a = {.filter.limit = 100};
 	sm_error err;
-	int rc;
+	int rc, config_rc;
 
 	guard_standard_fds();
 	sm_json_arena_install(); /* before any tree is made */
@@ -342,16 +368,16 @@ int main(int argc, char **argv)
 	sm_log_init("sm-ingest");
 	if (fcgi_wanted(argc, argv)) /* FastCGI responder (cgi.c): loads its own config */
 		return fcgi_main(argc, argv);
-	if (sm_config_load(&err) < 0) {
-		if (getenv("GATEWAY_INTERFACE"))
-			return cgi_config_error(err.msg);
-		return sm_err_report(SM_EXIT_FAILURE, &err);
-	}
+	config_rc = sm_config_load(&err);
 	if (getenv("GATEWAY_INTERFACE"))
-		return cgi_main();
+		return config_rc < 0 ? cgi_config_error(err.msg) : cgi_main();
+	/* A broken env file is reported after the arguments: --help and
+	 * --version still answer. */
 	rc = parse_args(argc, argv, &a);
 	if (rc != 0)
 		return rc;
+	if (config_rc < 0)
+		return sm_err_report(SM_EXIT_FAILURE, &err);
 	if (a.list_drivers)
 		return list_drivers(a.json);
 	if (a.noperands > 0 &&

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
 #include "sm/alert.h"
 
 /* Answer a CGI request with a JSON 500 when the configuration is broken
@@ -16,5 +17,11 @@ int cgi_main(void);
  * listening socket on standard input (a web server's spawner). */
 bool fcgi_wanted(int argc, char **argv);
 int fcgi_main(int argc, char **argv);
+
+/* A listing (listing.c): JSON lines when json, else a table fitted to the
+ * terminal and, when the limit left rows out, "100 of 2,345 shown". */
+int listing_print(const char *what, const json_t *rows, long long total, bool json);
+/* sm_listing_incident's answer: one JSON line when json, else for people. */
+int incident_print(const json_t *all, bool json);
 
 #endif

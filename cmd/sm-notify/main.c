@@ -21,30 +21,36 @@
 #include "sm/term.h"
 
 static const char usage_text[] =
-    "usage: sm-notify [--channel NAME ...] [FILE]          deliver the envelopes on stdin (or "
-    "FILE)\n"
-    "       sm-notify channel add NAME DRIVER [KEY=VALUE ...]   KEY=@FILE reads the value from "
-    "a file\n"
-    "       sm-notify channel list|show NAME|enable NAME|disable NAME|rm NAME|test NAME\n"
-    "       sm-notify test DRIVER [KEY=VALUE ...]          one test message, no stored channel\n"
-    "       sm-notify --fastcgi [ADDRESS]                  answer /notify/ as a FastCGI "
-    "responder\n"
-    "       sm-notify resend [--channel NAME ...]          firing alerts again to alertmanager "
-    "channels\n"
-    "       sm-notify silence add MATCHER... [--duration D | --start T --end T] [--comment TEXT]\n"
-    "                 [--author NAME] | list [--all] | expire ID\n"
-    "       sm-notify inhibit add --source MATCHER... --target MATCHER... [--equal LABEL,...] |\n"
-    "                 list | rm ID\n"
-    "       sm-notify maintenance add MATCHER... --schedule SPEC [--tz ZONE] [--comment TEXT] |\n"
-    "                 list | rm ID\n"
+    "usage: sm-notify [--channel NAME ...] [FILE]\n"
+    "       sm-notify channel add NAME DRIVER [KEY=VALUE ...]\n"
+    "       sm-notify channel list|show NAME|enable NAME|disable NAME|rm NAME\n"
+    "       sm-notify channel test NAME\n"
+    "       sm-notify test DRIVER [KEY=VALUE ...]\n"
+    "       sm-notify resend [--channel NAME ...]\n"
+    "       sm-notify silence add MATCHER... [--duration D | --start T --end T]\n"
+    "                 [--comment TEXT] [--author NAME]\n"
+    "       sm-notify silence list [--all] | silence expire ID\n"
+    "       sm-notify inhibit add --source MATCHER... --target MATCHER...\n"
+    "                 [--equal LABEL,...]\n"
+    "       sm-notify inhibit list | inhibit rm ID\n"
+    "       sm-notify maintenance add MATCHER... --schedule SPEC [--tz ZONE]\n"
+    "                 [--comment TEXT]\n"
+    "       sm-notify maintenance list | maintenance rm ID\n"
+    "       sm-notify --fastcgi [ADDRESS]\n"
     "\n"
-    "  -c, --channel NAME  deliver to this channel only (repeatable; default: every enabled "
-    "one)\n"
+    "Delivers the envelopes on stdin (or in FILE) to the notification channels;\n"
+    "manages the channels (KEY=@FILE reads a value from a file); `test` sends one\n"
+    "test message through a driver, with no stored channel; `resend` sends the\n"
+    "firing alerts again to the alertmanager channels; silences, inhibit rules and\n"
+    "maintenance windows hold notifications back; --fastcgi answers /notify/.\n"
+    "\n"
+    "  -c, --channel NAME  deliver to this channel only (repeatable; default: every\n"
+    "                      enabled one)\n"
     "  --json              JSON even on a terminal\n"
     "  -h, --help          this text\n"
     "  --version           version\n"
     "\n"
-    "Environment: SM_DB, SM_LOG_LEVEL, SM_NOTIFY_RETRIES, SM_NOTIFY_BACKOFF_S, "
+    "Environment: SM_DB, SM_LOG_LEVEL, SM_NOTIFY_RETRIES, SM_NOTIFY_BACKOFF_S,\n"
     "SM_TEMPLATE_DIR, SM_ENV_FILE.\n"
     "\n";
 
@@ -443,19 +449,25 @@ int main(int argc, char **argv)
 {
 	struct args a = {0};
 	sm_error err;
-	int rc;
+	int rc, config_rc;
 
 	sm_err_set_progname(argv[0]);
 	sm_log_init("sm-notify");
 	if (sm_request_fcgi_wanted(argc, argv)) /* a web server's FastCGI responder */
 		return sm_request_fcgi_serve("sm-notify", argc, argv, sm_notify_http);
+	/* A broken env file is reported after the arguments: --help and
+	 * --version still answer. */
+	config_rc = sm_config_load(&err);
 	if (getenv("GATEWAY_INTERFACE")) /* run by a web server: answer its request */
-		return sm_notify_http_cgi(sm_config_load(&err) < 0 ? &err : NULL);
-	if (sm_config_load(&err) < 0)
-		return sm_err_report(SM_EXIT_FAILURE, &err);
-	if (argc > 1 && noise_command_name(argv[1]))
+		return sm_notify_http_cgi(config_rc < 0 ? &err : NULL);
+	if (argc > 1 && noise_command_name(argv[1])) {
+		if (config_rc < 0)
+			return sm_err_report(SM_EXIT_FAILURE, &err);
 		return noise_command(argc - 1, argv + 1);
+	}
 	rc = parse_args(argc, argv, &a);
+	if (rc < 0 && config_rc < 0)
+		rc = sm_err_report(SM_EXIT_FAILURE, &err);
 	if (rc < 0) {
 		const char *cmd = a.noperands > 0 ? a.operands[0] : "";
 		if (strcmp(cmd, "channel") == 0)

@@ -34,24 +34,27 @@
 #include "sm/trace.h"
 
 static const char usage_text[] =
-    "usage: sm-pipeline run [--definition NAME | --config FILE] [--payload FILE | --sample]\n"
-    "                       [--dry-run] [--checks-only] [--source S] [--trace-id ID]\n"
+    "usage: sm-pipeline run [--definition NAME | --config FILE]\n"
+    "                       [--payload FILE | --sample] [--dry-run] [--checks-only]\n"
+    "                       [--source S] [--trace-id ID]\n"
     "       sm-pipeline resume RUN_ID\n"
     "       sm-pipeline runs [--status S] [--limit N] [--json]\n"
     "       sm-pipeline show RUN_ID [--attempts] [--json]\n"
     "       sm-pipeline definition add NAME FILE|-\n"
-    "       sm-pipeline definition list [--json] | show NAME | validate FILE|NAME | rm NAME\n"
-    "       sm-pipeline setup [--preset NAME --name NAME --channel NAME ... --checker NAME ...\n"
-    "                          --provider NAME]\n"
+    "       sm-pipeline definition list [--json] | show NAME | validate FILE|NAME\n"
+    "       sm-pipeline definition rm NAME\n"
+    "       sm-pipeline setup [--preset NAME --name NAME --channel NAME ...\n"
+    "                          --checker NAME ... --provider NAME]\n"
     "       sm-pipeline work [--once] [--workers N] [--definition NAME]\n"
-    "       sm-pipeline queue [--status S] [--limit N] [--json] | queue retry ID|--failed\n"
+    "       sm-pipeline queue [--status S] [--limit N] [--json]\n"
+    "       sm-pipeline queue retry ID|--failed\n"
     "       sm-pipeline route [ENVELOPE-FILE|-] [--json]\n"
     "       sm-pipeline status [--json | --html]\n"
     "       sm-pipeline prune [--older-than DURATION] [--dry-run] [--vacuum] [--json]\n"
-    "       sm-pipeline --fastcgi [ADDRESS]   answer /orchestration/ as a FastCGI responder\n"
+    "       sm-pipeline --fastcgi [ADDRESS]   answer /orchestration/ (FastCGI)\n"
     "\n"
-    "  -d, --definition NAME  the stored or built-in definition to run (default: full with\n"
-    "                         a payload, local-monitor without)\n"
+    "  -d, --definition NAME  the stored or built-in definition to run (default: full\n"
+    "                         with a payload, local-monitor without)\n"
     "  --config FILE          run the definition in FILE\n"
     "  --payload FILE         the payload (or envelopes) to start with; - reads stdin\n"
     "  --sample               a built-in sample payload chosen by --source\n"
@@ -63,7 +66,7 @@ static const char usage_text[] =
     "  --limit N              list at most N runs, newest first (default 20, 0 = all)\n"
     "  --attempts             show every attempt of every stage\n"
     "  --json                 JSON even on a terminal\n"
-    "  --html                 status: the page with charts, one self-contained HTML file\n"
+    "  --html                 status: one self-contained HTML page, charts\n"
     "  --once                 work: drain the queue, then exit\n"
     "  --workers N            work: N worker processes (default 1)\n"
     "  --failed               queue retry: every failed item\n"
@@ -72,11 +75,11 @@ static const char usage_text[] =
     "  -h, --help             this text\n"
     "  --version              version\n"
     "\n"
-    "Built-in definitions: local-monitor, local-smart, direct, health-checked, ai-analyzed,\n"
-    "full. Environment: ORCHESTRATION_MAX_RETRIES_PER_STAGE, ORCHESTRATION_BACKOFF_FACTOR,\n"
-    "ORCHESTRATION_QUEUE_STALE_SECONDS, ORCHESTRATION_QUEUE_MAX_RETRIES,\n"
-    "ORCHESTRATION_QUEUE_RETRY_SECONDS, ORCHESTRATION_QUEUE_POLL_SECONDS, INBOX_DEPTH_WARN,\n"
-    "SM_DEFAULT_DEFINITION,\n"
+    "Built-in definitions: local-monitor, local-smart, direct, health-checked,\n"
+    "ai-analyzed, full. Environment: ORCHESTRATION_MAX_RETRIES_PER_STAGE,\n"
+    "ORCHESTRATION_BACKOFF_FACTOR, ORCHESTRATION_QUEUE_STALE_SECONDS,\n"
+    "ORCHESTRATION_QUEUE_MAX_RETRIES, ORCHESTRATION_QUEUE_RETRY_SECONDS,\n"
+    "ORCHESTRATION_QUEUE_POLL_SECONDS, INBOX_DEPTH_WARN, SM_DEFAULT_DEFINITION,\n"
     "ORCHESTRATION_METRICS_BACKEND, STATSD_HOST, STATSD_PORT, STATSD_PREFIX,\n"
     "SM_METRICS_TEXTFILE, SM_RETENTION, SM_DB, SM_ENV_FILE, SM_LOG_LEVEL.\n";
 
@@ -181,6 +184,7 @@ static char *slurp(const char *file, size_t *len)
 	FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
 	char *text = NULL;
 	size_t cap = 0, n = 0, got;
+	int read_errno = 0;
 
 	if (!f) {
 		sm_err(SM_EXIT_FAILURE, "%s: %s", file, strerror(errno));
@@ -200,13 +204,15 @@ static char *slurp(const char *file, size_t *len)
 		n += got;
 	} while (got > 0);
 	if (text && ferror(f)) {
+		read_errno = errno;
 		free(text);
 		text = NULL;
 	}
 	if (f != stdin)
 		fclose(f);
-	if (!text) {
-		sm_err(SM_EXIT_FAILURE, "%s: cannot read", file);
+	if (!text) { /* as every tool says it: "FILE: read error: Is a directory" */
+		sm_err(SM_EXIT_FAILURE, "%s: read error: %s", file,
+		       read_errno ? strerror(read_errno) : "out of memory");
 		return NULL;
 	}
 	text[n] = '\0';
@@ -1218,7 +1224,7 @@ int main(int argc, char **argv)
 {
 	struct args a = {0};
 	sm_error err;
-	int rc;
+	int rc, config_rc;
 
 	sm_err_set_progname(argv[0]);
 	sm_log_init("sm-pipeline");
@@ -1226,9 +1232,12 @@ int main(int argc, char **argv)
 		return sm_request_fcgi_serve("sm-pipeline", argc, argv, sm_pipeline_http);
 	if (getenv("GATEWAY_INTERFACE")) /* run by a web server: answer its request */
 		return sm_pipeline_http_cgi(sm_config_load(&err) < 0 ? &err : NULL);
-	if (sm_config_load(&err) < 0)
-		return sm_err_report(SM_EXIT_FAILURE, &err);
+	/* A broken env file is reported after the arguments: --help and
+	 * --version still answer. */
+	config_rc = sm_config_load(&err);
 	rc = parse_args(argc, argv, &a);
+	if (rc == 0 && config_rc < 0)
+		rc = sm_err_report(SM_EXIT_FAILURE, &err);
 	if (rc == 0 && a.noperands == 0)
 		rc = sm_err(SM_EXIT_USAGE, "no command (see sm-pipeline --help)");
 	for (size_t i = 0; rc == 0 && i < sizeof commands / sizeof commands[0]; i++)

@@ -24,20 +24,21 @@
 static const char usage_text[] =
     "usage: sm-check --json | sm-push-hub [options]   push check envelopes to the hub\n"
     "       sm-push-hub [--checkers NAME,...] [options] run the checkers, then push\n"
-    "       sm-push-hub --spool                       list what waits in each hub's spool\n"
-    "       sm-push-hub --retry-refused               send the pushes the hub refused again\n"
+    "       sm-push-hub --spool                       list each hub's spool\n"
+    "       sm-push-hub --retry-refused               send what the hubs refused again\n"
     "\n"
     "  --checkers N,...   checkers to run when nothing comes on stdin (default: all)\n"
     "  --dry-run          print the payload, send nothing\n"
     "  --json             print the payload (or the spool) as JSON\n"
     "  --spool            list the pushes waiting in the spool, and exit\n"
     "  --retry-refused    send the pushes the hub refused again, and exit\n"
+    "  -q, --quiet        print only failures (for cron)\n"
     "  -h, --help         this text\n"
     "  --version          version\n"
     "\n"
     "Environment: HUB_URL (required; several hubs comma-separated),\n"
-    "INSTANCE_ID (default: host name),\n"
-    "WEBHOOK_SECRET_CLUSTER, HUB_API_KEY, SM_SPOOL_MAX (default 1000), SM_DB, SM_ENV_FILE.\n";
+    "INSTANCE_ID (default: host name), WEBHOOK_SECRET_CLUSTER, HUB_API_KEY,\n"
+    "SM_SPOOL_MAX (default 1000), SM_DB, SM_ENV_FILE.\n";
 
 enum {
 	OPT_CHECKERS = 256,
@@ -53,13 +54,14 @@ static const struct option long_options[] = {
     {"json", no_argument, NULL, OPT_JSON},
     {"spool", no_argument, NULL, OPT_SPOOL},
     {"retry-refused", no_argument, NULL, OPT_RETRY},
+    {"quiet", no_argument, NULL, 'q'},
     SM_CLI_LONG_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
 struct agent {
 	const char *checkers;
-	bool dry_run, json, spool, retry;
+	bool dry_run, json, spool, retry, quiet;
 	char instance_id[256], hostname[256];
 	char api_key_header[512]; /* "X-API-Key: …" when HUB_API_KEY is set */
 	sm_push_agent push;
@@ -179,12 +181,15 @@ static void counts_of(const char *body, char *out, size_t size)
 	json_decref(payload);
 }
 
-/* The line of each exchange, from the hub's thread (one fprintf: whole). */
+/* The line of each exchange, from the hub's thread (one fprintf: whole);
+ * with --quiet only the failed ones. */
 static void report_attempt(const sm_push_attempt *a, void *ctx)
 {
+	const struct agent *ag = ctx;
 	char counts[128];
 
-	(void)ctx;
+	if (ag->quiet && a->outcome == SM_PUSH_DELIVERED)
+		return;
 	counts_of(a->body, counts, sizeof counts);
 	fprintf(stderr, "sm-push-hub: push %s hub=%s %s %s (%.0fms)\n",
 	        a->outcome == SM_PUSH_DELIVERED ? "OK" : "FAILED", a->url, counts, a->why,
@@ -265,6 +270,22 @@ static int print_spool(struct agent *ag)
 	return output_done();
 }
 
+/* What to check after the hub refused a push with status: a 401 or 403 is
+ * about the credentials this agent sends (named, never shown). "" for other
+ * statuses. */
+static const char *refusal_hint(const struct agent *ag, long status)
+{
+	if (status != 401 && status != 403)
+		return "";
+	if (ag->api_key_header[0] && ag->push.secret)
+		return "; check HUB_API_KEY and WEBHOOK_SECRET_CLUSTER against the hub's";
+	if (ag->api_key_header[0])
+		return "; check HUB_API_KEY against the hub's API keys";
+	if (ag->push.secret)
+		return "; check WEBHOOK_SECRET_CLUSTER against the hub's";
+	return "; the hub wants credentials: set HUB_API_KEY or WEBHOOK_SECRET_CLUSTER";
+}
+
 /* One hub's part of the exit status, its message printed: 0; 75 a copy
  * waits in the spool for the next run; 1 a push was refused and set
  * aside, could not be sent for a reason that will not pass, or the spool
@@ -291,10 +312,11 @@ static int hub_status(const struct agent *ag, const sm_push_hub *h, bool retry)
 	case SM_PUSH_REFUSED:
 		if (retry)
 			break;
-		return sm_err(SM_EXIT_FAILURE,
-		              "%sthe hub refused the push: HTTP %ld (set aside: see --spool, then "
-		              "--retry-refused once fixed)",
-		              who, h->status);
+		return sm_err(
+		    SM_EXIT_FAILURE,
+		    "%sthe hub refused the push: HTTP %ld%s (set aside: see --spool, then "
+		    "--retry-refused once fixed)",
+		    who, h->status, refusal_hint(ag, h->status));
 	case SM_PUSH_BROKEN:
 		/* Not the hub's fault (TLS trust, no libcurl): kept all the same,
 		 * nothing is lost; it goes out once the cause is fixed. */
@@ -303,12 +325,12 @@ static int hub_status(const struct agent *ag, const sm_push_hub *h, bool retry)
 		                      h->why);
 	}
 	if (h->refused_status)
-		return sm_err(SM_EXIT_FAILURE,
-		              retry
-		                  ? "%sthe hub refused again: HTTP %ld"
-		                  : "%sthe hub refused a spooled push: HTTP %ld (see --spool, then "
-		                    "--retry-refused)",
-		              who, h->refused_status);
+		return sm_err(
+		    SM_EXIT_FAILURE,
+		    retry ? "%sthe hub refused again: HTTP %ld%s"
+		          : "%sthe hub refused a spooled push: HTTP %ld%s (see --spool, then "
+		            "--retry-refused)",
+		    who, h->refused_status, refusal_hint(ag, h->refused_status));
 	return SM_EXIT_OK;
 }
 
@@ -322,6 +344,7 @@ static int push_all(struct agent *ag, const char *body)
 
 	ag->push.store = ag->store;
 	ag->push.report = report_attempt;
+	ag->push.report_ctx = ag;
 	if (sm_push_run(&ag->push, body, &err) < 0)
 		return sm_err_report(SM_EXIT_FAILURE, &err);
 	for (size_t i = 0; i < ag->push.nhubs; i++) {
@@ -375,15 +398,16 @@ int main(int argc, char **argv)
 {
 	struct agent ag = {0};
 	sm_error err;
-	int opt, rc;
+	int opt, rc, config_rc;
 
 	sm_err_set_progname(argv[0]);
 	sm_log_init("sm-push-hub");
 	json_object_seed(0);
-	if (sm_config_load(&err) < 0)
-		return sm_err_report(SM_EXIT_FAILURE, &err);
+	/* A broken env file is reported after the arguments: --help and
+	 * --version still answer. */
+	config_rc = sm_config_load(&err);
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":hq", long_options, NULL)) != -1) {
 		switch (opt) {
 		case OPT_CHECKERS:
 			ag.checkers = optarg;
@@ -400,10 +424,15 @@ int main(int argc, char **argv)
 		case OPT_RETRY:
 			ag.retry = true;
 			break;
+		case 'q':
+			ag.quiet = true;
+			break;
 		default: /* -h, --version, getopt failures */
 			return sm_cli_option(opt, usage_text, argv);
 		}
 	}
+	if (config_rc < 0)
+		return sm_err_report(SM_EXIT_FAILURE, &err);
 	if (optind < argc)
 		return sm_err(SM_EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
 	if ((ag.spool || ag.retry) && (ag.dry_run || (ag.spool && ag.retry)))

@@ -43,6 +43,7 @@ typedef struct sm_check_option {
 	const char *help;                /* what it sets, for --help */
 	double min, max;                 /* NUMBER: the accepted range */
 	bool whole;                      /* NUMBER: whole numbers only */
+	bool seconds;                    /* NUMBER: a duration (sm_config_duration: 90s, 15m) */
 	bool (*valid)(const char *item); /* LIST: each item; NULL accepts any */
 	const char *invalid;             /* LIST: what an item valid refuses is not */
 } sm_check_option;

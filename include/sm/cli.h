@@ -10,6 +10,8 @@
 #ifndef SM_CLI_H
 #define SM_CLI_H
 
+#include <stdio.h>
+
 /* getopt_long's value for --version (outside every short option). */
 #define SM_OPT_VERSION 0x7000 /* tools number their own options from 256 */
 /* The shared entries of a tool's struct option table. */
@@ -30,5 +32,12 @@ int sm_cli_option(int opt, const char *usage, char *const *argv);
  * output which did not reach stdout (a full disk, a closed pipe) turns a
  * success into SM_EXIT_FAILURE with "standard output: write error: why". */
 int sm_cli_finish(int rc);
+
+/* --help fits 80 columns: text built at run time (lists from the tables)
+ * is wrapped at SM_CLI_WIDTH. */
+#define SM_CLI_WIDTH 79
+/* lead, then text's words wrapped at SM_CLI_WIDTH, continuation lines
+ * indented by indent spaces, and a newline. */
+void sm_cli_wrap(FILE *out, const char *lead, int indent, const char *text);
 
 #endif

@@ -12,7 +12,9 @@
 
 /* Load the dotenv file, if any, then read SM_LOG_LEVEL again (the file may
  * set it). A named $SM_ENV_FILE that is missing, or a malformed line, is an
- * error (message names file and line). */
+ * error (the message names SM_ENV_FILE or "env file", the file and the
+ * line); so is an SM_LOG_LEVEL that is not a level. A tool reports it after
+ * reading its arguments, so that --help and --version still answer. */
 int sm_config_load(sm_error *err);
 /* Parse one dotenv file into the environment (no override). */
 int sm_config_load_file(const char *path, sm_error *err);
@@ -24,6 +26,15 @@ const char *sm_config_get(const char *name, const char *def);
 int sm_config_bool(const char *name, int def);
 /* Parse a number setting; def when unset; -1 with err when malformed. */
 int sm_config_double(const char *name, double def, double *out, sm_error *err);
+
+/* A duration wherever seconds are asked (settings, flags, channel keys): a
+ * number of seconds, fractions allowed, with an optional unit s, m, h or d
+ * ("90s", "15m", "4h", "7d", "0.5"); at most a thousand years. -1 when
+ * malformed (signs, spaces, exponents, other units). */
+int sm_config_duration(const char *text, double *seconds);
+/* A duration setting: def when unset; -1 with err naming the setting when
+ * malformed. */
+int sm_config_seconds(const char *name, double def, double *out, sm_error *err);
 
 #define SM_CONFIG_VALUE_FILE_MAX (64 * 1024)
 /* The value of a KEY=@FILE argument (channel and provider keys, so secrets

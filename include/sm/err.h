@@ -60,6 +60,9 @@ int sm_err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 int sm_err_option(int c, const char *arg);
 /* The same with ": <the system's reason for errno>" appended. */
 int sm_err_errno(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The message the last sm_err/sm_err_errno/sm_err_report printed, without
+ * the program's name ("" before any): a plugin repeats it on stdout. */
+const char *sm_err_last(void);
 /* Print "prog: message" with the text of an sm_error. */
 int sm_err_report(int code, const sm_error *err);
 

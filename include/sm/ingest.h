@@ -133,8 +133,11 @@ int sm_incident_set_status(sm_store *store, long long id, const char *action, sm
 /* The incident as an envelope's "incident" object; NULL when absent. */
 json_t *sm_incident_json(sm_store *store, long long id);
 
-/* Rows for listings, newest first (limit 0 = all, status NULL = any). */
-int sm_ingest_list(sm_store *store, const char *what, const char *status, long long limit,
-                   json_t **rows, sm_error *err);
+/* The current row of st as an object, the one printer of rows for
+ * envelopes and listings: columns named *_json hold JSON text and appear
+ * parsed under the name without the suffix. NULL when out of memory. */
+json_t *sm_ingest_row_json(sqlite3_stmt *st);
+/* "SELECT <an incident's columns> FROM incidents", to add a WHERE to. */
+const char *sm_ingest_incident_columns(void);
 
 #endif

@@ -44,8 +44,8 @@ typedef struct sm_pipeline_retention {
 #define SM_RETENTION_DEFAULT                                                                       \
 	"check_runs=30d,check_detail=7d,runs=30d,history=180d,deliveries=90d,queue=7d"
 
-/* A duration: a whole number with an optional unit s, m, h or d ("90s",
- * "15m", "4h", "7d"; "300" is seconds). 0, or -1 when malformed. */
+/* A duration as sm_config_duration reads it, in whole seconds. 0, or -1
+ * when malformed. */
 int sm_pipeline_prune_duration(const char *text, long long *seconds);
 
 /* The defaults overridden by spec ("kind=DURATION,..."; NULL or empty: the

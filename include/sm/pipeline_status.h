@@ -39,7 +39,7 @@ int sm_pipeline_status(sm_store *store, time_t now, json_t **out, enum sm_status
  * messages cut to width columns (0: no limit). */
 void sm_pipeline_status_print(const json_t *status, FILE *out, bool color, int width);
 
-/* "5 s ago", "12 min ago", "3 h ago", "9 d ago" (hours up to two days). */
+/* sm_term_age: "5 s ago", "12 min ago", "3 h ago", "9 d ago". */
 void sm_pipeline_status_age(char *buf, size_t size, long long seconds);
 
 #endif

@@ -31,10 +31,23 @@ typedef struct sm_table sm_table;
 /* A table with ncols columns and their headers. */
 sm_table *sm_table_new(int ncols, const char *const *headers);
 void sm_table_free(sm_table *t);
+/* Let column col be left out when the table is wider than the terminal:
+ * the columns marked are dropped in order of rank, highest first, until the
+ * others fit beside 20 columns for the last one (which is cut to fit). A
+ * column is never cut, so timestamps stay whole. */
+void sm_table_optional(sm_table *t, int col, int rank);
 /* Start a new row; then one sm_table_cell per column. */
 int sm_table_row(sm_table *t);
 int sm_table_cell(sm_table *t, const char *text, enum sm_color color);
 /* Print aligned; the last column is cut to fit width (0: no limit). */
 void sm_table_print(const sm_table *t, FILE *out, bool color, int width);
+
+/* Times for people: a stored RFC 3339 timestamp in local time,
+ * "2026-12-06 10:04:05" (the text itself when it does not parse, "-" for
+ * NULL or empty); "5 s ago", "12 min ago", "3 h ago", "9 d ago" (hours up
+ * to two days); a count with thousands separators, "2,345". */
+void sm_term_local_time(char *buf, size_t size, const char *rfc3339);
+void sm_term_age(char *buf, size_t size, long long seconds);
+void sm_term_count(char *buf, size_t size, long long n);
 
 #endif

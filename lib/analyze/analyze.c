@@ -156,8 +156,11 @@ static json_t *key_value(const struct key *k, const sm_ai_provider *ai, const ch
 	case SECONDS:
 	case MEGABYTES:
 		errno = 0;
-		d = strtod(text, &end);
-		if (errno || *end || !(d > 0) || d > k->max) {
+		if (k->kind == SECONDS && sm_config_duration(text, &d) < 0)
+			d = 0; /* refused below */
+		else if (k->kind == MEGABYTES)
+			d = strtod(text, &end);
+		if ((k->kind == MEGABYTES && (errno || *end)) || !(d > 0) || d > k->max) {
 			sm_error_set(err, "%s: must be a number above 0, at most %g", k->name,
 			             k->max);
 			return NULL;

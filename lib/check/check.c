@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "checkers.h"
+#include "sm/config.h"
 #include "sm/json.h"
 #include "sm/rfc3339.h"
 
@@ -47,9 +48,10 @@ const sm_check_option sm_check_option_interval = {
     .name = "interval",
     .kind = SM_CHECK_NUMBER,
     .arg = "S",
-    .help = "seconds per sample (default 1)",
+    .help = "seconds per sample (default 1; or 2s, 1m)",
     .min = 0.001,
     .max = 3600,
+    .seconds = true,
 };
 
 const sm_checker *const *sm_checkers(size_t *count)
@@ -196,8 +198,11 @@ int sm_check_opts_set(sm_check_opts *opts, const sm_check_option *option, const 
 		return add_items(v, option, text, err);
 	case SM_CHECK_NUMBER:
 		errno = 0;
-		d = strtod(text, &end);
-		if (errno || end == text || *end || !(d >= option->min && d <= option->max)) {
+		if (option->seconds && sm_config_duration(text, &d) < 0)
+			d = NAN; /* refused below, with the range */
+		else if (!option->seconds && (d = strtod(text, &end), errno || end == text || *end))
+			d = NAN;
+		if (!(d >= option->min && d <= option->max)) {
 			sm_error_set(err, "--%s: expected a number from %g to %g, got '%s'",
 			             option->name, option->min, option->max, text);
 			return -1;

@@ -207,10 +207,11 @@ static const sm_check_option push_interval = {
     .name = "push-interval",
     .kind = SM_CHECK_NUMBER,
     .arg = "S",
-    .help = "seconds between an agent's pushes (default 300)",
+    .help = "seconds between an agent's pushes (default 300; or 5m, 1h)",
     .min = 1,
     .max = 86400,
     .whole = true,
+    .seconds = true,
 };
 
 SM_CHECKER_RUN(run)

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "checkers.h"
+#include "sm/config.h"
 #include "sm/json.h"
 
 #define DEFAULT_TIMEOUT 5
@@ -115,14 +116,12 @@ static void printable(char *buf, size_t size, const char *s)
 static int ping_timeout(void)
 {
 	const char *env = getenv("SM_PING_TIMEOUT");
-	char *end;
-	long v;
+	double v;
 
 	if (!env || !*env)
 		return DEFAULT_TIMEOUT;
-	errno = 0;
-	v = strtol(env, &end, 10);
-	if (errno || *end || end == env || v < 1 || v > 600)
+	/* ping's -W takes whole seconds. */
+	if (sm_config_duration(env, &v) < 0 || v < 1 || v > 600 || v != floor(v))
 		return -1;
 	return (int)v;
 }

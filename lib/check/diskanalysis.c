@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "diskanalysis.h"
+#include "sm/config.h"
 #include "sm/host.h"
 #include "sm/json.h"
 #include "sm/walk.h"
@@ -121,16 +122,12 @@ bool sm_diskanalysis_keyword_match(const char *path, const char *keyword)
 int sm_diskanalysis_budget(double *seconds)
 {
 	const char *v = getenv("SM_WALK_TIMEOUT");
-	char *end;
 	double d;
 
 	*seconds = SM_DISKANALYSIS_BUDGET;
 	if (!v || !*v)
 		return 0;
-	d = strtod(v, &end);
-	while (isspace((unsigned char)*end))
-		end++;
-	if (end == v || *end || !isfinite(d) || !(d > 0))
+	if (sm_config_duration(v, &d) < 0 || !(d > 0))
 		return -1;
 	*seconds = d;
 	return 0;
@@ -472,6 +469,7 @@ static void fill_result(struct analysis *a, sm_check_result *res)
 {
 	json_t *m = res->metrics;
 	double total;
+	char label[64];
 
 	sm_metric_str(m, "platform", "linux");
 	total = list_json(&a->hogs, m, "space_hogs");
@@ -485,7 +483,9 @@ static void fill_result(struct analysis *a, sm_check_result *res)
 	/* A cut walk gives a lower bound: a WARNING or CRITICAL still holds. */
 	sm_result_set(res, sm_result_level(res, total), "Disk analysis: %.1f MB recoverable%s",
 	              total, a->complete ? "" : " (walk cut short)");
-	sm_result_perf(res, "recoverable", total, "MB", true, 0, NAN);
+	/* disk_common and disk_linux both report it: each label names its own. */
+	snprintf(label, sizeof label, "%s_recoverable", res->checker ? res->checker : "disk");
+	sm_result_perf(res, label, total, "MB", true, 0, NAN);
 }
 
 void sm_diskanalysis_run(const sm_diskanalysis_spec *spec, sm_check_result *res)

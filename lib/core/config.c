@@ -107,27 +107,50 @@ fail:
 	return -1;
 }
 
+/* The env file's errors say which setting chose it, so that an operator
+ * knows what to fix or point elsewhere. */
 static int load_first(sm_error *err)
 {
+	static const char *const defaults[] = {"/etc/sm/sm.env", ".env"};
 	const char *named = getenv("SM_ENV_FILE");
 
-	if (named && *named)
-		return sm_config_load_file(named, err);
-	if (access("/etc/sm/sm.env", F_OK) == 0)
-		return sm_config_load_file("/etc/sm/sm.env", err);
-	if (access(".env", F_OK) == 0)
-		return sm_config_load_file(".env", err);
+	if (named && *named) {
+		if (sm_config_load_file(named, err) < 0) {
+			sm_error_prefix(err, "SM_ENV_FILE");
+			return -1;
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
+		if (access(defaults[i], F_OK) != 0)
+			continue;
+		if (sm_config_load_file(defaults[i], err) < 0) {
+			sm_error_prefix(err, "env file");
+			snprintf(err->msg + strlen(err->msg), sizeof err->msg - strlen(err->msg),
+			         " (SM_ENV_FILE names another)");
+			return -1;
+		}
+		return 0;
+	}
 	return 0;
 }
 
 int sm_config_load(sm_error *err)
 {
-	int rc = load_first(err);
+	const char *level;
 
-	/* The file may set SM_LOG_LEVEL: the log reads it again. */
-	if (rc == 0)
-		sm_log_init(NULL);
-	return rc;
+	if (load_first(err) < 0)
+		return -1;
+	/* The file may set SM_LOG_LEVEL: the log reads it again. A level it
+	 * does not know would silently log at the default: refuse it. */
+	level = sm_config_get("SM_LOG_LEVEL", NULL);
+	if (level && sm_log_level_parse(level) < 0) {
+		sm_error_set(
+		    err, "SM_LOG_LEVEL: unknown level '%s' (debug, info, warn, error, off)", level);
+		return -1;
+	}
+	sm_log_init(NULL);
+	return 0;
 }
 
 const char *sm_config_get(const char *name, const char *def)
@@ -167,6 +190,58 @@ int sm_config_double(const char *name, double def, double *out, sm_error *err)
 	*out = strtod(v, &end);
 	if (errno || end == v || *end || !isfinite(*out)) {
 		sm_error_set(err, "%s: not a number: '%s'", name, v);
+		return -1;
+	}
+	return 0;
+}
+
+int sm_config_duration(const char *text, double *seconds)
+{
+	static const struct {
+		char unit;
+		double seconds;
+	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+	double n, scale = 1;
+	size_t digits;
+	char *end;
+
+	if (!text)
+		return -1;
+	/* strtod would also take signs, blanks, exponents, hex, inf and nan. */
+	digits = strspn(text, "0123456789.");
+	if (digits == 0)
+		return -1;
+	errno = 0;
+	n = strtod(text, &end);
+	if (errno || end != text + digits || !isfinite(n))
+		return -1;
+	if (*end) {
+		scale = 0;
+		for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+			if (end[0] == units[i].unit && end[1] == '\0')
+				scale = units[i].seconds;
+		if (scale == 0)
+			return -1;
+	}
+	/* Beyond a thousand years a cutoff would leave time_t's range. */
+	if (n * scale > 1000.0 * 366 * 86400)
+		return -1;
+	*seconds = n * scale;
+	return 0;
+}
+
+int sm_config_seconds(const char *name, double def, double *out, sm_error *err)
+{
+	const char *v = sm_config_get(name, NULL);
+
+	if (!v) {
+		*out = def;
+		return 0;
+	}
+	if (sm_config_duration(v, out) < 0) {
+		sm_error_set(
+		    err, "%s: expected seconds or a duration such as 90s, 15m, 4h, 7d, got '%s'",
+		    name, v);
 		return -1;
 	}
 	return 0;

@@ -94,15 +94,23 @@ const char *sm_err_progname(void)
 	return progname;
 }
 
+/* The message of the last sm_err or sm_err_errno (per thread), for
+ * sm_err_last. */
+static _Thread_local char last_message[1024];
+
+const char *sm_err_last(void)
+{
+	return last_message;
+}
+
 int sm_err(int code, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	vsnprintf(last_message, sizeof last_message, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s: %s\n", progname, msg);
+	fprintf(stderr, "%s: %s\n", progname, last_message);
 	return code;
 }
 
@@ -115,7 +123,8 @@ int sm_err_errno(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s: %s: %s\n", progname, msg, strerror(saved));
+	snprintf(last_message, sizeof last_message, "%.900s: %s", msg, strerror(saved));
+	fprintf(stderr, "%s: %s\n", progname, last_message);
 	return code;
 }
 

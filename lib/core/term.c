@@ -4,6 +4,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "sm/rfc3339.h"
 #include "sm/term.h"
 
 bool sm_term_isatty(FILE *f)
@@ -57,6 +58,7 @@ struct cell {
 
 struct sm_table {
 	int ncols;
+	int rank[16];       /* sm_table_optional: 0 = always shown */
 	struct cell *cells; /* rows × ncols, row 0 is the header */
 	size_t rows, cap, filled;
 };
@@ -85,6 +87,12 @@ void sm_table_free(sm_table *t)
 		free(t->cells[i].text);
 	free(t->cells);
 	free(t);
+}
+
+void sm_table_optional(sm_table *t, int col, int rank)
+{
+	if (col >= 0 && col < 16 && col < t->ncols - 1)
+		t->rank[col] = rank;
 }
 
 int sm_table_row(sm_table *t)
@@ -141,9 +149,33 @@ static size_t bytes_for(const char *s, size_t cols)
 	return i;
 }
 
+/* Columns left out so that the others fit width beside room for the
+ * last one: the optional ones, highest rank first. */
+static void drop_columns(const sm_table *t, const size_t *widths, int ncols, int width,
+                         bool *dropped)
+{
+	enum { LAST_MIN = 20 };
+	size_t used = 0;
+
+	for (int c = 0; c < ncols - 1; c++)
+		used += widths[c] + 2;
+	while (width > 0 && used + LAST_MIN > (size_t)width) {
+		int worst = -1;
+		for (int c = 0; c < ncols - 1; c++)
+			if (!dropped[c] && t->rank[c] > 0 &&
+			    (worst < 0 || t->rank[c] > t->rank[worst]))
+				worst = c;
+		if (worst < 0)
+			return;
+		dropped[worst] = true;
+		used -= widths[worst] + 2;
+	}
+}
+
 void sm_table_print(const sm_table *t, FILE *out, bool color, int width)
 {
 	size_t widths[16] = {0}, used = 0;
+	bool dropped[16] = {false};
 	int ncols = t->ncols < 16 ? t->ncols : 16;
 
 	for (size_t r = 0; r < t->rows; r++)
@@ -153,14 +185,18 @@ void sm_table_print(const sm_table *t, FILE *out, bool color, int width)
 			if (w > widths[c])
 				widths[c] = w;
 		}
+	drop_columns(t, widths, ncols, width, dropped);
 	for (int c = 0; c < ncols - 1; c++)
-		used += widths[c] + 2;
+		if (!dropped[c])
+			used += widths[c] + 2;
 	for (size_t r = 0; r < t->rows; r++) {
 		for (int c = 0; c < ncols; c++) {
 			const struct cell *cell = &t->cells[r * (size_t)t->ncols + (size_t)c];
 			const char *s = cell->text ? cell->text : "";
 			size_t w = width_of(s), n = strlen(s);
 			bool last = c == ncols - 1;
+			if (dropped[c])
+				continue;
 			if (last && width > 0 && used + w > (size_t)width) {
 				size_t room =
 				    (size_t)width > used + 1 ? (size_t)width - used - 1 : 0;
@@ -179,4 +215,49 @@ void sm_table_print(const sm_table *t, FILE *out, bool color, int width)
 		}
 		fputc('\n', out);
 	}
+}
+
+void sm_term_local_time(char *buf, size_t size, const char *rfc3339)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	if (!rfc3339 || !*rfc3339)
+		snprintf(buf, size, "-");
+	else if (sm_rfc3339_parse(rfc3339, &ts) == 1 && localtime_r(&ts.tv_sec, &tm) &&
+	         strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm) > 0)
+		return;
+	else
+		snprintf(buf, size, "%s", rfc3339);
+}
+
+void sm_term_age(char *buf, size_t size, long long seconds)
+{
+	if (seconds < 0)
+		seconds = 0;
+	if (seconds < 60)
+		snprintf(buf, size, "%lld s ago", seconds);
+	else if (seconds < 3600)
+		snprintf(buf, size, "%lld min ago", seconds / 60);
+	else if (seconds < 2 * 86400)
+		snprintf(buf, size, "%lld h ago", seconds / 3600);
+	else
+		snprintf(buf, size, "%lld d ago", seconds / 86400);
+}
+
+void sm_term_count(char *buf, size_t size, long long n)
+{
+	char digits[32];
+	size_t len, at = 0;
+
+	if (size == 0)
+		return;
+	snprintf(digits, sizeof digits, "%lld", n < 0 ? 0 : n);
+	len = strlen(digits);
+	for (size_t i = 0; i < len && at + 2 < size; i++) {
+		if (i > 0 && (len - i) % 3 == 0)
+			buf[at++] = ',';
+		buf[at++] = digits[i];
+	}
+	buf[at] = '\0';
 }

@@ -938,36 +938,12 @@ done:
 	return rc;
 }
 
-int sm_ingest_list(sm_store *store, const char *what, const char *status, long long limit,
-                   json_t **rows, sm_error *err)
+json_t *sm_ingest_row_json(sqlite3_stmt *st)
 {
-	char q[512];
-	sqlite3_stmt *st;
+	return row_json(st);
+}
 
-	*rows = NULL;
-	if (strcmp(what, "incidents") == 0)
-		snprintf(q, sizeof q, "%s%s ORDER BY id DESC LIMIT ?2", INCIDENT_COLUMNS,
-		         status ? " WHERE status = ?1" : "");
-	else if (strcmp(what, "alerts") == 0)
-		snprintf(q, sizeof q,
-		         "SELECT id, source, fingerprint, name, status, severity, description,"
-		         " labels AS labels_json, annotations AS annotations_json, started_at,"
-		         " ended_at, incident_id, created_at, updated_at FROM alerts%s"
-		         " ORDER BY id DESC LIMIT ?2",
-		         status ? " WHERE status = ?1" : "");
-	else {
-		sm_error_set(err, "nothing called '%s' to list", what);
-		return -1;
-	}
-	st = sm_store_prepare(store, q, err);
-	if (!st)
-		return -1;
-	if (status)
-		sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, limit > 0 ? limit : -1);
-	*rows = json_array();
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(*rows, row_json(st));
-	sqlite3_finalize(st);
-	return 0;
+const char *sm_ingest_incident_columns(void)
+{
+	return INCIDENT_COLUMNS;
 }

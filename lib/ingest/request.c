@@ -61,7 +61,7 @@ long long sm_request_read_timeout_ms(void)
 	double v;
 	sm_error err;
 
-	if (sm_config_double("SM_READ_TIMEOUT", SM_REQUEST_READ_TIMEOUT, &v, &err) < 0 || v <= 0 ||
+	if (sm_config_seconds("SM_READ_TIMEOUT", SM_REQUEST_READ_TIMEOUT, &v, &err) < 0 || v <= 0 ||
 	    v > 86400) {
 		sm_log(SM_LOG_ERROR, "SM_READ_TIMEOUT must be a number of seconds above 0, "
 		                     "at most 86400");

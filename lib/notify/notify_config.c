@@ -366,8 +366,18 @@ static json_t *parse_value(const notify_key *k, const notify_driver *d, const ch
 			return NULL;
 		}
 		return json_string(text);
-	case NOTIFY_KEY_SECONDS:
-		return parse_number(text, k->name, 0, 1e7, false, err);
+	case NOTIFY_KEY_SECONDS: {
+		double s;
+		if (sm_config_duration(text, &s) < 0 || s > 1e7) {
+			sm_error_set(
+			    err,
+			    "%s: expected seconds from 0 to 1e7 or a duration such as 90s, "
+			    "15m, 4h, got '%s'",
+			    k->name, text);
+			return NULL;
+		}
+		return s == floor(s) ? json_integer((json_int_t)s) : json_real(s);
+	}
 	case NOTIFY_KEY_COUNT:
 		return parse_number(text, k->name, 0, 10, true, err);
 	case NOTIFY_KEY_PORT:
@@ -525,12 +535,21 @@ int sm_notify_config_build(const char *driver, char *const *words, int nwords, j
 	}
 	sets[0] = d->keys;
 	sets[1] = notify_common_keys;
-	for (int s = 0; s < 2; s++)
-		for (const notify_key *k = sets[s]; k && k->name; k++)
-			if (k->required && !json_object_get(cfg, k->name)) {
-				sm_error_set(err, "driver %s needs %s", d->name, k->name);
-				goto usage;
-			}
+	{ /* Every missing key at once: one round of fixing, not one per key. */
+		char missing[256] = "";
+		size_t used = 0;
+		for (int s = 0; s < 2; s++)
+			for (const notify_key *k = sets[s]; k && k->name; k++)
+				if (k->required && !json_object_get(cfg, k->name) &&
+				    used < sizeof missing)
+					used +=
+					    (size_t)snprintf(missing + used, sizeof missing - used,
+					                     "%s%s", used ? ", " : "", k->name);
+		if (used) {
+			sm_error_set(err, "driver %s needs %s", d->name, missing);
+			goto usage;
+		}
+	}
 	*config = cfg;
 	return SM_EXIT_OK;
 usage:

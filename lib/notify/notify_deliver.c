@@ -137,7 +137,7 @@ int sm_notifier_new(sm_store *store, const sm_notify_opts *opts, sm_notifier **o
 		rc = SM_EXIT_USAGE;
 		goto fail;
 	}
-	if (sm_config_double("SM_NOTIFY_BACKOFF_S", SM_NOTIFY_BACKOFF_S, &n->backoff_s, err) < 0 ||
+	if (sm_config_seconds("SM_NOTIFY_BACKOFF_S", SM_NOTIFY_BACKOFF_S, &n->backoff_s, err) < 0 ||
 	    n->backoff_s < 0 || n->backoff_s > 60) {
 		sm_error_set(err, "SM_NOTIFY_BACKOFF_S must be a number of seconds from 0 to 60");
 		rc = SM_EXIT_USAGE;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sm/config.h"
 #include "sm/pipeline_prune.h"
 #include "sm/pipeline_status.h"
 #include "sm/rfc3339.h"
@@ -70,31 +71,11 @@ const char *sm_pipeline_prune_kind(enum sm_pipeline_retention_kind kind)
 
 int sm_pipeline_prune_duration(const char *text, long long *seconds)
 {
-	static const struct {
-		char unit;
-		long long seconds;
-	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
-	long long n, scale = 1;
-	char *end;
+	double s;
 
-	if (!text || *text < '0' || *text > '9')
+	if (sm_config_duration(text, &s) < 0)
 		return -1;
-	errno = 0;
-	n = strtoll(text, &end, 10);
-	if (errno)
-		return -1;
-	if (*end) {
-		scale = 0;
-		for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-			if (end[0] == units[i].unit && end[1] == '\0')
-				scale = units[i].seconds;
-		if (!scale)
-			return -1;
-	}
-	/* Beyond a thousand years the cutoff would leave time_t's range. */
-	if (n > 1000LL * 366 * 86400 / scale)
-		return -1;
-	*seconds = n * scale;
+	*seconds = (long long)s;
 	return 0;
 }
 

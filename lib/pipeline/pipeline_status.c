@@ -433,16 +433,7 @@ int sm_pipeline_status(sm_store *store, time_t now, json_t **out, enum sm_status
 
 void sm_pipeline_status_age(char *buf, size_t size, long long seconds)
 {
-	if (seconds < 0)
-		seconds = 0;
-	if (seconds < 60)
-		snprintf(buf, size, "%lld s ago", seconds);
-	else if (seconds < 3600)
-		snprintf(buf, size, "%lld min ago", seconds / 60);
-	else if (seconds < 2 * 86400)
-		snprintf(buf, size, "%lld h ago", seconds / 3600);
-	else
-		snprintf(buf, size, "%lld d ago", seconds / 86400);
+	sm_term_age(buf, size, seconds);
 }
 
 static const char *str(const json_t *o, const char *name)

@@ -46,20 +46,23 @@ void sm_pipeline_work_stop(void)
 	errno = saved;
 }
 
-/* One setting: its variable, default, and the smallest value allowed. */
+/* One setting: its variable, default, the range allowed, and whether it
+ * is a duration (sm_config_seconds: 90s, 15m) or a plain number. */
 static const struct {
 	const char *name;
 	double def, min, max;
+	bool seconds;
 	size_t offset;
 } settings[] = {
-    {"ORCHESTRATION_QUEUE_STALE_SECONDS", 900, 0.001, 1e9,
+    {"ORCHESTRATION_QUEUE_STALE_SECONDS", 900, 0.001, 1e9, true,
      offsetof(sm_pipeline_work_settings, stale_s)},
-    {"ORCHESTRATION_QUEUE_MAX_RETRIES", 3, 0, 1000,
+    {"ORCHESTRATION_QUEUE_MAX_RETRIES", 3, 0, 1000, false,
      offsetof(sm_pipeline_work_settings, max_retries)},
-    {"ORCHESTRATION_QUEUE_RETRY_SECONDS", 30, 0, 1e7, offsetof(sm_pipeline_work_settings, retry_s)},
-    {"ORCHESTRATION_QUEUE_POLL_SECONDS", 5, 0.01, 86400,
+    {"ORCHESTRATION_QUEUE_RETRY_SECONDS", 30, 0, 1e7, true,
+     offsetof(sm_pipeline_work_settings, retry_s)},
+    {"ORCHESTRATION_QUEUE_POLL_SECONDS", 5, 0.01, 86400, true,
      offsetof(sm_pipeline_work_settings, poll_s)},
-    {"INBOX_DEPTH_WARN", 500, 0, 1e12, offsetof(sm_pipeline_work_settings, depth_warn)},
+    {"INBOX_DEPTH_WARN", 500, 0, 1e12, false, offsetof(sm_pipeline_work_settings, depth_warn)},
 };
 
 int sm_pipeline_work_settings_get(sm_pipeline_work_settings *s, sm_error *err)
@@ -68,7 +71,10 @@ int sm_pipeline_work_settings_get(sm_pipeline_work_settings *s, sm_error *err)
 
 	for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
 		double v;
-		if (sm_config_double(settings[i].name, settings[i].def, &v, err) < 0)
+		int rc = settings[i].seconds
+		             ? sm_config_seconds(settings[i].name, settings[i].def, &v, err)
+		             : sm_config_double(settings[i].name, settings[i].def, &v, err);
+		if (rc < 0)
 			return -1;
 		if (v < settings[i].min || v > settings[i].max) {
 			sm_error_set(err, "%s: expected a number from %g to %g", settings[i].name,

@@ -33,7 +33,9 @@ bad_runpath() {
 	# The tools, their pages and the service units, nothing else: libsm is
 	# linked into each tool.
 	[ "$(cd "$TEST_DIR/p" && find . -type f | grep -cv -e '^\./bin/sm-' -e '^\./share/man/man[157]/' \
-		-e '^\./lib/systemd/system/sm-' -e '^\./lib/sysusers\.d/sm\.conf$')" = 0 ]
+		-e '^\./lib/systemd/system/sm-' -e '^\./lib/sysusers\.d/sm\.conf$' \
+		-e '^\./share/bash-completion/completions/sm-' \
+		-e '^\./share/doc/sm/sm\.env\.example$')" = 0 ]
 	[ -x "$TEST_DIR/p/bin/sm-check" ] && [ -f "$TEST_DIR/p/share/man/man7/sm.7" ]
 	# A copy elsewhere runs too: nothing points back at the build tree.
 	mv "$TEST_DIR/p" "$TEST_DIR/moved"

@@ -535,7 +535,9 @@ assert recs[1]["actions"][3] == "Run: find /var/log -mtime +30 -type f -name '"'
 	run sm-analyze --help
 	[ "$status" -eq 0 ]
 	[[ "$output" == *$'\n'"Providers: local, openai, claude, gemini, copilot, grok, ollama, mistral."$'\n'* ]]
-	[[ "$output" == *$'\n'"Keys: api_key, model, base_url, max_tokens, timeout_s (KEY=@FILE reads the value from FILE); local: top_n_processes, large_file_threshold_mb, old_file_days."$'\n'* ]]
+	# Wrapped to 80 columns: compare the text with its line breaks as spaces.
+	flat=$(printf '%s\n' "$output" | tr '\n' ' ' | tr -s ' ')
+	[[ "$flat" == *" Keys: api_key, model, base_url, max_tokens, timeout_s (KEY=@FILE reads the value from FILE); local: top_n_processes, large_file_threshold_mb, old_file_days. "* ]]
 	[[ "$output" == *"--incident-id N"*"--list-providers"* ]]
 }
 

@@ -53,7 +53,7 @@ teardown() { teardown_sm; }
 	for args in "--bogus" "-w" "--warning abc memory" "--critical 20:10 memory" \
 		"--samples 0 cpu" "--samples 1.5 cpu" "--interval -1 cpu" "--interval x cpu" \
 		"--paths relative/dir disk" "--hosts -oProxyCommand=x network" "--hosts a;b network" \
-		"--nagios --fail-on-warning memory" "--push-interval 0 agents" \
+		"--push-interval 0 agents" \
 		"--push-interval 1.5 agents" "--push-interval 86401 agents" "--push-interval x agents"; do
 		# shellcheck disable=SC2086
 		run sm-check $args
@@ -219,7 +219,7 @@ $t2" ]
 	printf 'GOOD=1\nnot a setting\n' >"$TEST_DIR/sm.env"
 	SM_ENV_FILE="$TEST_DIR/sm.env" run sm-check memory
 	[ "$status" -eq 3 ]
-	[ "$output" = "sm-check: $TEST_DIR/sm.env:2: expected KEY=VALUE" ]
+	[ "$output" = "sm-check: SM_ENV_FILE: $TEST_DIR/sm.env:2: expected KEY=VALUE" ]
 }
 
 @test "real run: memory agrees with /proc/meminfo" {

@@ -85,7 +85,7 @@ count() { sql "SELECT count(*) FROM $1"; }
 	run sm-ingest incidents --status closed
 	[ "${#lines[@]}" -eq 1 ]
 	run script -qec "$SM_BIN/sm-ingest incidents" /dev/null
-	[[ "$output" == *"id"*"status"*"severity"*"title"* ]]
+	[[ "$output" == *"ID"*"SEVERITY"*"STATUS"*"UPDATED"*"TITLE"* ]]
 }
 
 @test "--dry-run prints one envelope per payload and stores nothing" {

@@ -121,7 +121,7 @@ print(json.dumps({"v": 1, "source": "local", "host": "web-1", "incident": None, 
 	[ "$output" = "sm-notify: from_address: not an e-mail address: 'me'" ]
 	run sm-notify channel add ops slack webhook_url=https://h/x repeat_interval=-5
 	[ "$status" -eq 64 ]
-	[[ "$output" == "sm-notify: repeat_interval: expected a number"* ]]
+	[[ "$output" == "sm-notify: repeat_interval: expected seconds"* ]]
 	run sm-notify channel add 'bad name' slack webhook_url=https://h/x
 	[ "$status" -eq 64 ]
 	# Nothing was stored by any of them.

@@ -100,10 +100,10 @@ static void test_budget(void **state)
 	setenv("SM_WALK_TIMEOUT", "2.5", 1);
 	assert_int_equal(sm_diskanalysis_budget(&s), 0);
 	assert_true(s == 2.5);
-	setenv("SM_WALK_TIMEOUT", " 30 ", 1);
+	setenv("SM_WALK_TIMEOUT", "1m", 1); /* a duration, as every setting of seconds */
 	assert_int_equal(sm_diskanalysis_budget(&s), 0);
-	assert_true(s == 30);
-	const char *bad[] = {"0", "-1", "abc", "1s", "nan", "inf"};
+	assert_true(s == 60);
+	const char *bad[] = {"0", "-1", "abc", "1x", "nan", "inf", " 30 "};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		setenv("SM_WALK_TIMEOUT", bad[i], 1);
 		assert_int_equal(sm_diskanalysis_budget(&s), -1);
@@ -209,7 +209,7 @@ static void test_common_analysis(void **state)
 	assert_string_equal(json_string_value(json_array_get(json_array_get(recs, 4), 0)),
 	                    "Review and remove large files in home directory");
 	assert_non_null(res.perfdata);
-	assert_string_equal(res.perfdata, "recoverable=358MB;5000;20000;0");
+	assert_string_equal(res.perfdata, "disk_common_recoverable=358MB;5000;20000;0");
 	sm_check_result_clear(&res);
 }
 

@@ -70,6 +70,83 @@ static void shared_options(void **state)
 	unlink(errp);
 }
 
+/* The message a getopt failure of argv gives ("" for none). */
+static const char *failure_of(int argc, char **argv)
+{
+	static const struct option options[] = {
+	    {"json", no_argument, NULL, 300},
+	    {"driver", required_argument, NULL, 'd'},
+	    {"limit", required_argument, NULL, 301},
+	    {NULL, 0, NULL, 0},
+	};
+	int opt;
+
+	optind = 0; /* glibc: start afresh, clusters too */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":hd:v", options, NULL)) != -1)
+		if (opt == '?' || opt == ':') {
+			assert_int_equal(sm_cli_option(opt, "", argv), SM_EXIT_USAGE);
+			return sm_err_last();
+		}
+	return "";
+}
+
+/* The error names the option as written: never the program, never the
+ * cluster or the value around it. */
+static void failures_name_the_option(void **state)
+{
+	static const struct {
+		const char *args[4];
+		const char *msg;
+	} cases[] = {
+	    {{"-x"}, "unknown option '-x' (see sm-test --help)"},
+	    {{"-vx"}, "unknown option '-x' (see sm-test --help)"},
+	    {{"-xv"}, "unknown option '-x' (see sm-test --help)"},
+	    {{"--json", "-vx"}, "unknown option '-x' (see sm-test --help)"},
+	    {{"--json", "-xv", "a"}, "unknown option '-x' (see sm-test --help)"},
+	    {{"--bogus"}, "unknown option '--bogus' (see sm-test --help)"},
+	    {{"--bogus=1"}, "unknown option '--bogus' (see sm-test --help)"},
+	    {{"--json=3"}, "option '--json' takes no value (see sm-test --help)"},
+	    {{"--limit"}, "option '--limit' needs a value (see sm-test --help)"},
+	    {{"--driver"}, "option '--driver' needs a value (see sm-test --help)"},
+	    {{"-d"}, "option '-d' needs a value (see sm-test --help)"},
+	    {{"-vd"}, "option '-d' needs a value (see sm-test --help)"},
+	    {{"--json", "a"}, ""},
+	};
+
+	(void)state;
+	sm_err_set_progname("sm-test");
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *argv[6] = {"sm-test"};
+		int argc = 1;
+		for (int k = 0; k < 4 && cases[i].args[k]; k++)
+			argv[argc++] = (char *)cases[i].args[k];
+		const char *got = failure_of(argc, argv);
+		if (strcmp(got, cases[i].msg) != 0)
+			fail_msg("case %zu: '%s', want '%s'", i, got, cases[i].msg);
+	}
+}
+
+/* Text built at run time wraps at SM_CLI_WIDTH under its indent. */
+static void wrapped_help(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	sm_cli_wrap(f, "  --flag X  ", 12,
+	            "one two three four five six seven eight nine ten eleven twelve thirteen "
+	            "fourteen fifteen");
+	sm_cli_wrap(f, "Short: ", 2, "a  b");
+	fclose(f);
+	assert_string_equal(
+	    buf, "  --flag X  one two three four five six seven eight nine ten eleven twelve\n"
+	         "            thirteen fourteen fifteen\n"
+	         "Short: a b\n");
+	free(buf);
+}
+
 /* A command whose output did not reach stdout fails, whatever it returned. */
 static void finish_checks_stdout(void **state)
 {
@@ -103,6 +180,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(shared_options),
+	    cmocka_unit_test(failures_name_the_option),
+	    cmocka_unit_test(wrapped_help),
 	    cmocka_unit_test(finish_checks_stdout),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -76,6 +76,39 @@ static void dotenv_sets_the_log_level(void **state)
 	unsetenv("SM_LOG_LEVEL");
 }
 
+/* An unknown level is refused, from the file or the environment, instead
+ * of logging at the default; the env file's errors name SM_ENV_FILE. */
+static void unknown_log_level_and_env_file_errors(void **state)
+{
+	sm_error err;
+
+	(void)state;
+	write_file("SM_LOG_LEVEL=verbose\n");
+	setenv("SM_ENV_FILE", path, 1);
+	assert_int_equal(sm_config_load(&err), -1);
+	assert_string_equal(
+	    err.msg, "SM_LOG_LEVEL: unknown level 'verbose' (debug, info, warn, error, off)");
+	unlink(path);
+	unsetenv("SM_LOG_LEVEL");
+	setenv("SM_ENV_FILE", "/dev/null", 1);
+	setenv("SM_LOG_LEVEL", "loud", 1);
+	assert_int_equal(sm_config_load(&err), -1);
+	assert_non_null(strstr(err.msg, "'loud'"));
+	setenv("SM_LOG_LEVEL", "WARNING", 1); /* any case, and the long spelling */
+	assert_int_equal(sm_config_load(&err), 0);
+	unsetenv("SM_LOG_LEVEL");
+	write_file("A=1\nnot a line\n");
+	setenv("SM_ENV_FILE", path, 1);
+	assert_int_equal(sm_config_load(&err), -1);
+	assert_true(strncmp(err.msg, "SM_ENV_FILE: ", 13) == 0);
+	assert_non_null(strstr(err.msg, ":2: expected KEY=VALUE"));
+	unlink(path);
+	setenv("SM_ENV_FILE", "/nonexistent/sm.env", 1);
+	assert_int_equal(sm_config_load(&err), -1);
+	assert_string_equal(err.msg, "SM_ENV_FILE: /nonexistent/sm.env: No such file or directory");
+	unsetenv("SM_ENV_FILE");
+}
+
 /* KEY=@FILE values: one line break dropped; missing, binary or oversize
  * files refused with the key and path named. */
 static void value_files(void **state)
@@ -163,6 +196,48 @@ static void typed_getters(void **state)
 	assert_true(d == 7);
 }
 
+/* One duration syntax wherever seconds are asked. */
+static void durations(void **state)
+{
+	static const struct {
+		const char *text;
+		double seconds; /* < 0: malformed */
+	} cases[] = {
+	    {"90s", 90},     {"15m", 900},  {"4h", 14400},  {"7d", 604800},
+	    {"300", 300},    {"0.5", 0.5},  {"1.5h", 5400}, {"0", 0},
+	    {".25s", 0.25},  {"", -1},      {"s", -1},      {"-1", -1},
+	    {"+5", -1},      {" 5", -1},    {"5 ", -1},     {"1e3", -1},
+	    {"0x10", -1},    {"inf", -1},   {"nan", -1},    {"5w", -1},
+	    {"5ss", -1},     {"1.2.3", -1}, {".", -1},      {"366000d", 366000.0 * 86400},
+	    {"366001d", -1},
+	};
+	sm_error err;
+	double d;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		d = -2;
+		if (cases[i].seconds < 0) {
+			assert_int_equal(sm_config_duration(cases[i].text, &d), -1);
+			assert_true(d == -2);
+		} else {
+			assert_int_equal(sm_config_duration(cases[i].text, &d), 0);
+			assert_true(d == cases[i].seconds);
+		}
+	}
+	assert_int_equal(sm_config_duration(NULL, &d), -1);
+	setenv("SMT_SECONDS", "15m", 1);
+	assert_int_equal(sm_config_seconds("SMT_SECONDS", 5, &d, &err), 0);
+	assert_true(d == 900);
+	setenv("SMT_SECONDS", "15 minutes", 1);
+	assert_int_equal(sm_config_seconds("SMT_SECONDS", 5, &d, &err), -1);
+	assert_non_null(strstr(err.msg, "SMT_SECONDS"));
+	assert_non_null(strstr(err.msg, "15 minutes"));
+	unsetenv("SMT_SECONDS");
+	assert_int_equal(sm_config_seconds("SMT_SECONDS", 5, &d, &err), 0);
+	assert_true(d == 5);
+}
+
 /* The API keys file: comments and blank lines, a line is a name and a
  * digest and nothing else. */
 static void api_keys_file(void **state)
@@ -199,9 +274,14 @@ static void api_keys_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(dotenv_forms),  cmocka_unit_test(dotenv_sets_the_log_level),
-	    cmocka_unit_test(value_files),   cmocka_unit_test(dotenv_errors_name_the_line),
-	    cmocka_unit_test(typed_getters), cmocka_unit_test(api_keys_file),
+	    cmocka_unit_test(dotenv_forms),
+	    cmocka_unit_test(dotenv_sets_the_log_level),
+	    cmocka_unit_test(value_files),
+	    cmocka_unit_test(dotenv_errors_name_the_line),
+	    cmocka_unit_test(typed_getters),
+	    cmocka_unit_test(api_keys_file),
+	    cmocka_unit_test(durations),
+	    cmocka_unit_test(unknown_log_level_and_env_file_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

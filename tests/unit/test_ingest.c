@@ -5,6 +5,7 @@
 #include "testutil.h"
 #include "sm/envelope.h"
 #include "sm/ingest.h"
+#include "sm/listing.h"
 
 static const char *dir, *path;
 static sm_store *store;
@@ -244,18 +245,20 @@ static void listing(void **state)
 {
 	json_t *rows;
 	sm_error err;
+	long long total;
+	sm_listing_filter open = {.status = "open"}, two = {.limit = 2};
 
 	(void)state;
-	assert_int_equal(sm_ingest_list(store, "incidents", "open", 0, &rows, &err), 0);
+	assert_int_equal(sm_listing_rows(store, "incidents", &open, &rows, &total, &err), 0);
 	assert_true(json_array_size(rows) >= 1);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 0), "status")),
 	                    "open");
 	json_decref(rows);
-	assert_int_equal(sm_ingest_list(store, "alerts", NULL, 2, &rows, &err), 0);
+	assert_int_equal(sm_listing_rows(store, "alerts", &two, &rows, &total, &err), 0);
 	assert_int_equal(json_array_size(rows), 2);
 	assert_true(json_is_object(json_object_get(json_array_get(rows, 0), "labels")));
 	json_decref(rows);
-	assert_int_equal(sm_ingest_list(store, "secrets", NULL, 0, &rows, &err), -1);
+	assert_int_equal(sm_listing_rows(store, "secrets", &two, &rows, &total, &err), -1);
 	{
 		sqlite3_stmt *st = sm_store_prepare(store, "PRAGMA integrity_check", NULL);
 		assert_int_equal(sqlite3_step(st), SQLITE_ROW);

@@ -436,7 +436,8 @@ static void configs_are_typed_and_checked(void **state)
 	             "webhook_url given twice");
 	assert_build("slack", "webhook_url", 64, "expected KEY=VALUE, got 'webhook_url'");
 	assert_build("slack", "webhook_url=https://h/x repeat_interval=soon", 64,
-	             "repeat_interval: expected a number from 0 to 1e+07, got 'soon'");
+	             "repeat_interval: expected seconds from 0 to 1e7 or a duration such as 90s, "
+	             "15m, 4h, got 'soon'");
 	assert_build("slack", "webhook_url=https://h/x retries=11", 64,
 	             "retries: expected a whole number from 0 to 10, got '11'");
 	assert_build("slack", "webhook_url=https://h/x min_severity=high", 64,
