@@ -25,7 +25,7 @@ static const char usage_text[] =
     "usage: sm-check --json | sm-push-hub [options]   push check envelopes to the hub\n"
     "       sm-push-hub [--checkers NAME,...] [options] run the checkers, then push\n"
     "       sm-push-hub --spool                       list each hub's spool\n"
-    "       sm-push-hub --retry-refused               send what the hubs refused again\n"
+    "       sm-push-hub --retry-refused               resend what the hubs refused\n"
     "\n"
     "  --checkers N,...   checkers to run when nothing comes on stdin (default: all)\n"
     "  --dry-run          print the payload, send nothing\n"
