@@ -29,6 +29,9 @@ PY
 # alert that fires again after its incident closed moves to a new one.)
 store_consistent() {
 	[ "$(sql 'PRAGMA integrity_check')" = ok ] || { echo "integrity: $(sql 'PRAGMA integrity_check')"; return 1; }
+	# Killed while the first open created the schema: its transaction was
+	# rolled back, an empty store is sound (the next open creates it).
+	[ "$(sql 'PRAGMA user_version')" != 0 ] || return 0
 	[ "$(sql 'PRAGMA foreign_key_check' | wc -l)" -eq 0 ] || { echo "foreign keys"; return 1; }
 	[ "$(sql "SELECT count(*) FROM alerts WHERE incident_id IS NULL OR incident_id NOT IN (SELECT id FROM incidents)")" = 0 ] ||
 		{ echo "alerts without incident"; return 1; }
