@@ -27,10 +27,11 @@ int sm_config_bool(const char *name, int def);
 /* Parse a number setting; def when unset; -1 with err when malformed. */
 int sm_config_double(const char *name, double def, double *out, sm_error *err);
 
-/* A duration wherever seconds are asked (settings, flags, channel keys): a
- * number of seconds, fractions allowed, with an optional unit s, m, h or d
- * ("90s", "15m", "4h", "7d", "0.5"); at most a thousand years. -1 when
- * malformed (signs, spaces, exponents, other units). */
+/* A duration wherever seconds are asked (settings, flags, channel keys,
+ * silences): a number of seconds ("0.5"), or numbers each with a unit s,
+ * m, h, d or w, fractions allowed ("90s", "15m", "1.5h", "7d", "2w",
+ * "1h30m"); at most a thousand years. -1 when malformed (signs, spaces,
+ * exponents, other units). */
 int sm_config_duration(const char *text, double *seconds);
 /* A duration setting: def when unset; -1 with err naming the setting when
  * malformed. */

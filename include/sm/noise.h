@@ -65,10 +65,6 @@ int sm_noise_maintenance_remove(sm_store *store, const char *id, sm_error *err);
 
 /* --- the pieces, pure ---------------------------------------------------- */
 
-/* "90s", "15m", "4h", "7d", "2w", or several ("1h30m") into seconds; -1
- * when it does not parse or is zero. */
-int sm_noise_duration_parse(const char *text, long long *seconds);
-
 #define SM_NOISE_RANGES_MAX 32
 
 /* A weekly schedule: ranges of minutes on days of the week. */

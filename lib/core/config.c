@@ -200,33 +200,42 @@ int sm_config_duration(const char *text, double *seconds)
 	static const struct {
 		char unit;
 		double seconds;
-	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
-	double n, scale = 1;
-	size_t digits;
-	char *end;
+	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 604800}};
+	double total = 0;
+	const char *p = text;
 
-	if (!text)
+	if (!text || !*text)
 		return -1;
-	/* strtod would also take signs, blanks, exponents, hex, inf and nan. */
-	digits = strspn(text, "0123456789.");
-	if (digits == 0)
-		return -1;
-	errno = 0;
-	n = strtod(text, &end);
-	if (errno || end != text + digits || !isfinite(n))
-		return -1;
-	if (*end) {
-		scale = 0;
-		for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-			if (end[0] == units[i].unit && end[1] == '\0')
-				scale = units[i].seconds;
-		if (scale == 0)
+	/* Groups of a number and a unit ("1h30m"); a lone number is seconds. */
+	while (*p) {
+		size_t digits = strspn(p, "0123456789.");
+		double n, scale = 0;
+		char *end;
+
+		/* strtod would also take signs, blanks, exponents, hex, inf and nan. */
+		if (digits == 0)
 			return -1;
+		errno = 0;
+		n = strtod(p, &end);
+		if (errno || end != p + digits || !isfinite(n))
+			return -1;
+		if (*end == '\0' && p == text) {
+			scale = 1;
+		} else {
+			for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+				if (*end == units[i].unit)
+					scale = units[i].seconds;
+			if (scale == 0)
+				return -1;
+			end++;
+		}
+		total += n * scale;
+		/* Beyond a thousand years a cutoff would leave time_t's range. */
+		if (total > 1000.0 * 366 * 86400)
+			return -1;
+		p = end;
 	}
-	/* Beyond a thousand years a cutoff would leave time_t's range. */
-	if (n * scale > 1000.0 * 366 * 86400)
-		return -1;
-	*seconds = n * scale;
+	*seconds = total;
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "notify_private.h"
+#include "sm/config.h"
 #include "sm/json.h"
 #include "sm/matcher.h"
 #include "sm/noise.h"
@@ -240,7 +241,7 @@ int sm_noise_silence_add(sm_store *store, json_t *request, json_t **out, sm_erro
 	const char *duration = NULL, *comment = "", *author = "";
 	char id[37], starts[SM_RFC3339_LEN], ends[SM_RFC3339_LEN], at[SM_RFC3339_LEN];
 	bool start_given, end_given;
-	long long seconds;
+	double seconds;
 	sqlite3_stmt *st;
 	int rc;
 
@@ -261,8 +262,9 @@ int sm_noise_silence_add(sm_store *store, json_t *request, json_t **out, sm_erro
 		goto fail;
 	}
 	if (!end_given) {
-		if (sm_noise_duration_parse(duration ? duration : SM_NOISE_DEFAULT_DURATION,
-		                            &seconds) < 0) {
+		if (sm_config_duration(duration ? duration : SM_NOISE_DEFAULT_DURATION, &seconds) <
+		        0 ||
+		    seconds < 1) {
 			sm_error_set_kind(err, SM_ERROR_USAGE,
 			                  "duration: '%.64s' is not a duration (90s, 15m, 4h, 7d)",
 			                  duration);
@@ -567,44 +569,4 @@ int sm_noise_maintenance_remove(sm_store *store, const char *id, sm_error *err)
 {
 	return remove_row(store, "DELETE FROM maintenance_windows WHERE id = ?",
 	                  "maintenance window", id, err);
-}
-
-/* --- durations ----------------------------------------------------------- */
-
-int sm_noise_duration_parse(const char *text, long long *seconds)
-{
-	static const struct {
-		char unit;
-		long long seconds;
-	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 604800}};
-	long long total = 0;
-	const char *p = text;
-
-	if (!text || !*text)
-		return -1;
-	while (*p) {
-		long long n = 0;
-		size_t u;
-
-		if (*p < '0' || *p > '9')
-			return -1;
-		for (; *p >= '0' && *p <= '9'; p++) {
-			if (n > 100000000)
-				return -1;
-			n = n * 10 + (*p - '0');
-		}
-		for (u = 0; u < sizeof units / sizeof units[0]; u++)
-			if (*p == units[u].unit)
-				break;
-		if (u == sizeof units / sizeof units[0])
-			return -1;
-		p++;
-		total += n * units[u].seconds;
-		if (total > 100LL * 365 * 86400)
-			return -1;
-	}
-	if (total <= 0)
-		return -1;
-	*seconds = total;
-	return 0;
 }

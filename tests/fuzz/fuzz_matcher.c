@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sm/config.h"
 #include "sm/matcher.h"
 #include "sm/noise.h"
 
@@ -60,7 +61,7 @@ static void schedule(const char *text)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text;
-	long long seconds;
+	double seconds;
 
 	if (size < 1)
 		return 0;
@@ -77,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		schedule(text);
 		break;
 	default:
-		if (sm_noise_duration_parse(text, &seconds) == 0 && seconds <= 0)
+		if (sm_config_duration(text, &seconds) == 0 && !(seconds >= 0))
 			abort();
 		break;
 	}

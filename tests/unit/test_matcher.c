@@ -1,6 +1,6 @@
 /* test_matcher.c - Alertmanager's label matchers (parsing, anchoring,
- * missing labels, the names an alert offers), maintenance schedules and
- * durations, each a table of cases. */
+ * missing labels, the names an alert offers), and maintenance schedules,
+ * each a table of cases (durations: test_config). */
 #include "sm/matcher.h"
 #include "sm/noise.h"
 #include "testutil.h"
@@ -329,30 +329,6 @@ static void schedule_in_zones(void **state)
 	assert_false(sm_noise_zone_valid("Europe"));
 }
 
-static void durations(void **state)
-{
-	static const struct {
-		const char *text;
-		long long seconds; /* -1: does not parse */
-	} cases[] = {
-	    {"90s", 90},     {"15m", 900},
-	    {"4h", 14400},   {"7d", 604800},
-	    {"2w", 1209600}, {"1h30m", 5400},
-	    {"0s", -1},      {"", -1},
-	    {"h", -1},       {"5", -1},
-	    {"5x", -1},      {"-5m", -1},
-	    {"1.5h", -1},    {"999999999999d", -1},
-	};
-	(void)state;
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		long long s = -1;
-		int rc = sm_noise_duration_parse(cases[i].text, &s);
-		if (cases[i].seconds < 0 ? rc == 0 : (rc != 0 || s != cases[i].seconds))
-			fail_msg("'%s': rc %d, %lld seconds, want %lld", cases[i].text, rc, s,
-			         cases[i].seconds);
-	}
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -360,7 +336,6 @@ int main(void)
 	    cmocka_unit_test(canonical_text),  cmocka_unit_test(lists),
 	    cmocka_unit_test(offered_names),   cmocka_unit_test(schedule_table),
 	    cmocka_unit_test(schedule_errors), cmocka_unit_test(schedule_in_zones),
-	    cmocka_unit_test(durations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
