@@ -16,6 +16,9 @@
  * /notify/ endpoints (silences) are tables of their own, joined to this
  * one in the list of tables of notify_http.c. */
 extern const sm_request_route sm_notify_http_routes[];
+/* The silences (noise_http.c): GET and POST silences/, GET and DELETE
+ * silences/ID/, POST silences/ID/expire/. */
+extern const sm_request_route sm_notify_silence_routes[];
 
 /* Answer one request under /notify/ (errors too, as JSON). Returns 0. */
 int sm_notify_http(const sm_request *req);

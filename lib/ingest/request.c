@@ -28,6 +28,7 @@ static const struct {
 	const char *reason;
 } reasons[] = {
     {200, "OK"},
+    {201, "Created"},
     {202, "Accepted"},
     {400, "Bad Request"},
     {401, "Unauthorized"},

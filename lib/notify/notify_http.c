@@ -500,9 +500,10 @@ const sm_request_route sm_notify_http_routes[] = {
     {NULL, {NULL}, NULL, false},
 };
 
-/* Every /notify/ table: a module with endpoints of its own (silences)
- * adds its table here. */
-static const sm_request_route *const route_tables[] = {sm_notify_http_routes, NULL};
+/* Every /notify/ table: a module with endpoints of its own adds its table
+ * here. */
+static const sm_request_route *const route_tables[] = {sm_notify_http_routes,
+                                                       sm_notify_silence_routes, NULL};
 
 int sm_notify_http(const sm_request *req)
 {
