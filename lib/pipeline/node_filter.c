@@ -196,6 +196,7 @@ static void child(const char *const *argv, int fds[4][2])
 		for (int fd = STATUS_FD + 1; fd < 1024; fd++)
 			close(fd);
 	setenv("SM_STAGE_STATUS_FD", "3", 1);
+	setenv("SM_STORE_SYNC", "normal", 1); /* as the worker's own records */
 	execv(argv[0], (char *const *)argv);
 	dprintf(2, "%s: %s\n", argv[0], strerror(errno));
 	_exit(127);
