@@ -177,7 +177,31 @@ void node_filters_enable(void)
 	enabled = true;
 }
 
-static void child(const char *const *argv, int fds[4][2])
+extern char **environ;
+
+/* The filter's environment: ours, with the status descriptor named and the
+ * stage's syncs relaxed as the worker's own (made before the fork: the
+ * child of a threaded process only calls what is safe after fork). */
+static char **filter_env(void)
+{
+	static char status_var[] = "SM_STAGE_STATUS_FD=3", sync_var[] = "SM_STORE_SYNC=normal";
+	size_t n = 0, k = 0;
+	char **env;
+
+	while (environ[n])
+		n++;
+	if (!(env = calloc(n + 3, sizeof *env)))
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "SM_STAGE_STATUS_FD=", 19) != 0 &&
+		    strncmp(environ[i], "SM_STORE_SYNC=", 14) != 0)
+			env[k++] = environ[i];
+	env[k++] = status_var;
+	env[k] = sync_var;
+	return env;
+}
+
+static void child(const char *const *argv, char **env, int fds[4][2])
 {
 	sigset_t none;
 	static const int reset[] = {SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD};
@@ -190,14 +214,15 @@ static void child(const char *const *argv, int fds[4][2])
 	if (dup2(fds[0][0], 0) < 0 || dup2(fds[1][1], 1) < 0 || dup2(fds[2][1], 2) < 0 ||
 	    dup2(fds[3][1], STATUS_FD) < 0)
 		_exit(127);
+	/* dup2 onto itself keeps close-on-exec: clear it on the four. */
+	for (int fd = 0; fd <= STATUS_FD; fd++)
+		fcntl(fd, F_SETFD, 0);
 #ifdef SYS_close_range
 	if (syscall(SYS_close_range, STATUS_FD + 1U, ~0U, 0U) < 0)
 #endif
 		for (int fd = STATUS_FD + 1; fd < 1024; fd++)
 			close(fd);
-	setenv("SM_STAGE_STATUS_FD", "3", 1);
-	setenv("SM_STORE_SYNC", "normal", 1); /* as the worker's own records */
-	execv(argv[0], (char *const *)argv);
+	execve(argv[0], (char *const *)argv, env);
 	dprintf(2, "%s: %s\n", argv[0], strerror(errno));
 	_exit(127);
 }
@@ -209,8 +234,9 @@ static int start(struct filter *f, const char *const *argv, const char *key, siz
 	int fds[4][2];
 	size_t made = 0;
 	pid_t pid;
+	char **env = filter_env();
 
-	for (; made < 4; made++)
+	for (; env && made < 4; made++)
 		if (pipe2(fds[made], O_CLOEXEC) < 0)
 			break;
 	if (made < 4 || !(f->key = malloc(key_len))) {
@@ -219,11 +245,13 @@ static int start(struct filter *f, const char *const *argv, const char *key, siz
 			close(fds[i][0]);
 			close(fds[i][1]);
 		}
+		free(env);
 		return -1;
 	}
 	pid = fork();
 	if (pid == 0)
-		child(argv, fds);
+		child(argv, env, fds);
+	free(env);
 	close(fds[0][0]);
 	close(fds[1][1]);
 	close(fds[2][1]);
