@@ -234,6 +234,26 @@ analyzed_definition() {
 	[ -z "$(pgrep -P "$worker")" ]
 }
 
+@test "a filter past the node's timeout is killed, the attempt fails as a timeout; the next item gets a new filter" {
+	echo "200 3" >"$TEST_DIR/script"
+	receiver hook --script "$TEST_DIR/script"
+	cat >"$TEST_DIR/quick.json" <<-'EOF'
+		{"version": "1", "match": [], "defaults": {"timeout_seconds": 1},
+		 "nodes": [{"id": "ingest", "type": "ingest", "next": "notify"},
+		           {"id": "notify", "type": "notify"}]}
+	EOF
+	sm-pipeline definition add quick "$TEST_DIR/quick.json"
+	queued Slow
+	queued Fast
+	ORCHESTRATION_QUEUE_MAX_RETRIES=0 SM_LOG_LEVEL=debug run --separate-stderr sm-pipeline work --once
+	[ "$status" -eq 0 ]
+	[ "$output" = "1 done, 1 failed, 0 to retry later" ]
+	[[ "$(sql "SELECT error FROM inbox WHERE id = 1")" == 'node "notify": sm-notify timed out after 1s'* ]]
+	[ "$(sql "SELECT state FROM inbox WHERE id = 2")" = "done" ]
+	[ "$(grep -c 'msg="stage filter started"' <<<"$stderr")" = 2 ]
+	grep -q '"Fast on db-01' "$TEST_DIR/hook.log"
+}
+
 @test "a stage run as a filter reports each line on SM_STAGE_STATUS_FD: ready, then one status per line" {
 	sm-notify channel add out stdout >/dev/null
 	{
