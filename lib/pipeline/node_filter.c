@@ -411,7 +411,6 @@ static enum fate one(struct filter *f, const char *line, size_t len, double dead
 		                      {.fd = f->err, .events = POLLIN},
 		                      {.fd = f->status, .events = POLLIN}};
 		double left = deadline > 0 ? deadline - now_ms() : -1;
-		char *nl;
 		int n;
 
 		if (deadline > 0 && left <= 0) {
@@ -437,7 +436,7 @@ static enum fate one(struct filter *f, const char *line, size_t len, double dead
 		if (p[3].revents && drain(f->status, &st) < 0 &&
 		    !memchr(st.p ? st.p : "", '\n', st.len))
 			break;
-		if ((nl = st.p ? memchr(st.p, '\n', st.len) : NULL) != NULL) {
+		if (st.p && memchr(st.p, '\n', st.len)) {
 			*status = atoi(st.p);
 			/* What it wrote before the status is in the pipes. */
 			drain(f->out, out);
