@@ -339,14 +339,14 @@ notify	1	succeeded	" ]
 	[[ "$(sql 'SELECT error FROM pipeline_runs')" == 'node "analyze": sm-analyze was killed by signal 11'* ]]
 	fake sm-analyze 'sleep 30'
 	cat >"$TEST_DIR/d.json" <<-'JSON'
-		{"version":"1","defaults":{"max_retries":1,"timeout_seconds":0.3},
+		{"version":"1","defaults":{"max_retries":1,"timeout_seconds":1},
 		 "nodes":[{"id":"in","type":"ingest"},{"id":"analyze","type":"intelligence"}]}
 	JSON
 	run --separate-stderr sm-pipeline run --config "$TEST_DIR/d.json" --payload "$TEST_DIR/payload.json"
 	[ "$status" -eq 75 ]
 	id=$(last_run)
 	[ "$(sql "SELECT count(*) FROM stage_executions s JOIN pipeline_runs r ON s.run = r.id WHERE r.run_id = '$id' AND s.node_id = 'analyze' AND s.status = 'failed'")" = 2 ]
-	[[ "$(sql "SELECT error FROM pipeline_runs WHERE run_id = '$id'")" == 'node "analyze": sm-analyze timed out after 0.3s' ]]
+	[[ "$(sql "SELECT error FROM pipeline_runs WHERE run_id = '$id'")" == 'node "analyze": sm-analyze timed out after 1s' ]]
 	# The cause fixed (the real sm-analyze back), the resume carries on.
 	ln -sf "$SM_BIN/sm-analyze" "$TEST_DIR/bin/sm-analyze"
 	run --separate-stderr sm-pipeline resume "$id"
