@@ -10,6 +10,15 @@
  *   - input that cannot be read (a directory, a closed or non-blocking
  *     descriptor, an I/O error) stops the loop;
  *   - a write error on the output stops the loop.
+ * Run as a long-lived filter (sm-pipeline work keeps one per stage), the
+ * stage is told where to report each line's end: SM_STAGE_STATUS_FD names
+ * a descriptor on which the loop writes "ready\n" when it starts (the
+ * stage is set up and speaks this protocol), then "STATUS\n" after each
+ * line read,
+ * once that line's envelope (if any) is written and flushed. STATUS is what
+ * sm_stage_exit would give for that line alone, so the reader knows the
+ * line is done even when the stage wrote nothing for it (a filtered or
+ * malformed line), and how it went.
  */
 #ifndef SM_STAGE_H
 #define SM_STAGE_H

@@ -28,7 +28,8 @@
 	X(process)                                                                                 \
 	X(raid)                                                                                    \
 	X(reboot_debian)                                                                           \
-	X(agents)
+	X(agents)                                                                                  \
+	X(queue)
 
 #define SM_CHECKER_DECLARE(name) extern const sm_checker sm_checker_##name;
 SM_CHECKER_LIST(SM_CHECKER_DECLARE)

@@ -616,6 +616,12 @@ int sm_store_open(const char *path, sm_store **out, sm_error *err)
 	                  " PRAGMA cache_size = -1024;",
 	                  err) < 0)
 		goto fail;
+	/* A stage that `sm-pipeline work` keeps as a filter commits as the
+	 * worker does, without waiting for the disk (sm-pipeline(1), work):
+	 * what the worker was handed is the handler's, committed in full. */
+	if (getenv("SM_STORE_SYNC") && strcmp(getenv("SM_STORE_SYNC"), "normal") == 0 &&
+	    sm_store_exec(store, "PRAGMA synchronous = NORMAL", err) < 0)
+		goto fail;
 	if (use_wal(store, err) < 0 || keep_wal(store, err) < 0)
 		goto fail;
 	if (migrate(store, err) < 0)

@@ -124,10 +124,13 @@ int sm_inbox_claim(sm_store *store, const char *worker, double stale_s, sm_inbox
 	sqlite3_stmt *st = sm_store_prepare(
 	    store,
 	    "UPDATE inbox SET state = 'claimed', claimed_by = ?1, claimed_at = ?2,"
-	    " heartbeat_at = NULL, attempts = attempts + 1 WHERE id = (SELECT id FROM inbox"
-	    " WHERE (state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?2))"
-	    " OR (state = 'claimed' AND coalesce(heartbeat_at, claimed_at) < ?3)"
-	    " ORDER BY id LIMIT 1)"
+	    " heartbeat_at = NULL, attempts = attempts + 1 WHERE id = (SELECT min(id) FROM"
+	    /* Each side walks inbox_state in id order and stops at its first
+	     * match: one OR over both sorted every pending item on each claim. */
+	    " (SELECT * FROM (SELECT id FROM inbox WHERE state = 'pending'"
+	    "   AND (next_attempt_at IS NULL OR next_attempt_at <= ?2) ORDER BY id LIMIT 1)"
+	    "  UNION ALL SELECT * FROM (SELECT id FROM inbox WHERE state = 'claimed'"
+	    "   AND coalesce(heartbeat_at, claimed_at) < ?3 ORDER BY id LIMIT 1)))"
 	    " RETURNING id, envelope, attempts, coalesce(run_id, ''), coalesce(definition, '')",
 	    err);
 	int rc = -1, step;

@@ -29,6 +29,7 @@ const node_type node_intelligence = {
     .program = "sm-analyze",
     .run_status = "analyzed",
     .ok_max = 0,
+    .filter = true,
     .summary = "analyze and recommend",
     .validate = validate,
     .arguments = arguments,

@@ -161,6 +161,7 @@ const node_type node_notify = {
     .program = "sm-notify",
     .run_status = "notified",
     .ok_max = 0,
+    .filter = true,
     .summary = "deliver to the notification channels",
     .validate = validate,
     .arguments = arguments,

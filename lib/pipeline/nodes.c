@@ -230,11 +230,40 @@ static void relay(const char *text, size_t len, const char *run_id)
 	free(t.p);
 }
 
+void node_judge(const node_type *t, const node_ctx *ctx, int exit_status, int signal,
+                bool timed_out, const char *text, size_t len, const char *errtext, size_t errlen,
+                node_outcome *out)
+{
+	char why[256] = "";
+	size_t shown = errlen;
+
+	out->exit_status = exit_status;
+	out->output = parse_stream(text, len, why, sizeof why);
+	if (timed_out) {
+		out->temporary = true;
+		snprintf(out->error, sizeof out->error, "%s timed out after %gs", t->program,
+		         ctx->timeout_s);
+	} else if (signal) {
+		out->temporary = true;
+		snprintf(out->error, sizeof out->error, "%s was killed by signal %d (%s)",
+		         t->program, signal, strsignal(signal));
+	} else if (exit_status < 0 || exit_status > t->ok_max) {
+		char line[700];
+		/* Its last line becomes the stage's error, printed once. */
+		shown = last_line(errtext, errlen, line, sizeof line);
+		out->temporary = exit_status == SM_EXIT_TEMPFAIL;
+		snprintf(out->error, sizeof out->error, "%s exited %d%s%s", t->program, exit_status,
+		         *line ? ": " : "", line);
+	} else if (!out->output) {
+		snprintf(out->error, sizeof out->error, "%s: %s", t->program, why);
+	}
+	relay(errtext, shown, ctx->run_id);
+}
+
 void node_spawn(const node_type *t, const node_ctx *ctx, const json_t *input,
                 const json_t *arguments, node_outcome *out)
 {
-	char path[PATH_MAX], why[256] = "";
-	size_t shown;
+	char path[PATH_MAX];
 	const char **argv = NULL;
 	json_t *args = arguments ? json_deep_copy(arguments) : json_array(), *v;
 	sm_spawn_result res = {0};
@@ -250,8 +279,7 @@ void node_spawn(const node_type *t, const node_ctx *ctx, const json_t *input,
 		goto done;
 	}
 	argv = calloc(json_array_size(args) + 2, sizeof *argv);
-	text = ctx->entry && json_array_size(input) == 0 ? NULL : stream_text(input, &len);
-	if (!argv || (!text && !(ctx->entry && json_array_size(input) == 0))) {
+	if (!argv) {
 		snprintf(out->error, sizeof out->error, "out of memory");
 		goto done;
 	}
@@ -259,6 +287,16 @@ void node_spawn(const node_type *t, const node_ctx *ctx, const json_t *input,
 	json_array_foreach(args, i, v)
 	{
 		argv[i + 1] = json_string_value(v);
+	}
+	/* In a worker, a stage that has envelopes to read is a long-lived
+	 * filter rather than a process per run. */
+	if (t->filter && !ctx->entry && json_array_size(input) > 0 &&
+	    node_filter_run(t, ctx, argv, input, out))
+		goto done;
+	text = ctx->entry && json_array_size(input) == 0 ? NULL : stream_text(input, &len);
+	if (!text && !(ctx->entry && json_array_size(input) == 0)) {
+		snprintf(out->error, sizeof out->error, "out of memory");
+		goto done;
 	}
 	{
 		/* The run's ids, for a stage that records or logs them. */
@@ -279,28 +317,8 @@ void node_spawn(const node_type *t, const node_ctx *ctx, const json_t *input,
 			goto done;
 		}
 	}
-	shown = res.errout_len;
-	out->exit_status = res.exit_status;
-	out->output = parse_stream(res.out, res.out_len, why, sizeof why);
-	if (res.timed_out) {
-		out->temporary = true;
-		snprintf(out->error, sizeof out->error, "%s timed out after %gs", t->program,
-		         ctx->timeout_s);
-	} else if (res.signal) {
-		out->temporary = true;
-		snprintf(out->error, sizeof out->error, "%s was killed by signal %d (%s)",
-		         t->program, res.signal, strsignal(res.signal));
-	} else if (res.exit_status < 0 || res.exit_status > t->ok_max) {
-		char line[700];
-		/* Its last line becomes the stage's error, printed once. */
-		shown = last_line(res.errout, res.errout_len, line, sizeof line);
-		out->temporary = res.exit_status == SM_EXIT_TEMPFAIL;
-		snprintf(out->error, sizeof out->error, "%s exited %d%s%s", t->program,
-		         res.exit_status, *line ? ": " : "", line);
-	} else if (!out->output) {
-		snprintf(out->error, sizeof out->error, "%s: %s", t->program, why);
-	}
-	relay(res.errout, shown, ctx->run_id);
+	node_judge(t, ctx, res.exit_status, res.signal, res.timed_out, res.out, res.out_len,
+	           res.errout, res.errout_len, out);
 done:
 	sm_spawn_result_clear(&res);
 	free(text);

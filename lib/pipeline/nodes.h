@@ -42,6 +42,8 @@ typedef struct node_type {
 	const char *program;    /* sibling program; NULL: runs in-process */
 	const char *run_status; /* the run's status once the node succeeded; NULL: unchanged */
 	int ok_max;             /* highest exit status meaning success (sm-check's 0-3) */
+	bool filter;            /* its exit status is its envelope loop's (stage.h), so a
+	                           worker may keep it running as a filter */
 	const char *summary;    /* what it does, for --dry-run and the man page */
 	/* Append a string per problem of config to problems, each naming node. */
 	void (*validate)(const json_t *def, const char *node, const json_t *config,
@@ -67,6 +69,34 @@ void node_run(const node_type *t, const node_ctx *ctx, const json_t *input, node
  * ctx), judging its end by its exit status. */
 void node_spawn(const node_type *t, const node_ctx *ctx, const json_t *input,
                 const json_t *arguments, node_outcome *out);
+/* Judge one attempt of t's program: its exit status (-1 when it did not
+ * exit), the signal that ended it, whether it timed out, its stdout and
+ * stderr. Fills out (output, error, temporary) and relays stderr. */
+void node_judge(const node_type *t, const node_ctx *ctx, int exit_status, int signal,
+                bool timed_out, const char *text, size_t len, const char *errtext, size_t errlen,
+                node_outcome *out);
+
+/* Long-lived filters (node_filter.c), for `sm-pipeline work`: once enabled
+ * in a process, a type with .filter runs its program (argv, argv[0] a
+ * path) as a filter kept across runs, one per distinct argv, handing it
+ * one envelope at a time and reading that envelope's status on
+ * SM_STAGE_STATUS_FD (stage.h). The outcome is judged as node_spawn judges
+ * a process's: the worst status of the envelopes stands for the exit
+ * status. A filter that dies or times out fails the attempt as a crash or
+ * timeout would, and a new one starts on the next use. Returns false, out
+ * untouched, when filters are not enabled. */
+bool node_filter_run(const node_type *t, const node_ctx *ctx, const char *const *argv,
+                     const json_t *input, node_outcome *out);
+
+/* Let this process keep filters (sm-pipeline work); SIGPIPE is ignored. */
+void node_filters_enable(void);
+/* Stop the filters when the configuration they started with changed: the
+ * environment file (SM_ENV_FILE), the notification channels or the
+ * intelligence providers in store. Cheap; called before each queue item. */
+void node_filters_refresh(sm_store *store);
+/* Stop every filter: stdin closed, each given a moment to exit, then killed. */
+void node_filters_stop(void);
+
 /* Where program lives: next to the running executable, else on PATH.
  * 0 with buf filled, -1 with err saying why not. */
 int node_program_path(const char *program, char *buf, size_t size, sm_error *err);

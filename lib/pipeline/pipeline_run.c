@@ -4,6 +4,8 @@
  * The store is written in short autocommit statements, never a transaction
  * held across a stage: the stages are other processes that write the same
  * store while they run. */
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -11,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "pipeline/nodes.h"
 #include "sm/config.h"
@@ -88,6 +91,47 @@ int sm_pipeline_new_run_id(char out[SM_PIPELINE_ID_LEN + 1])
 	snprintf(out, SM_PIPELINE_ID_LEN + 1, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12,
 	         hex + 16, hex + 20);
 	return 0;
+}
+
+/* --- who runs a run ------------------------------------------------------------ */
+
+/* A process running a run holds a lock on one byte, at the run's row id,
+ * of the file "<store>-runs" beside the store (an open file description
+ * lock, F_OFD_SETLK). The kernel lets go of it when the process ends,
+ * however it ends, so a run left pending by a process that was killed is
+ * told apart from one still running: its byte can be locked. */
+static int runs_fd = -1;
+static char runs_path[4200];
+
+/* 1 when this process now holds run row's lock, 0 when another process
+ * holds it, -1 when locking is not possible (err says why). */
+static int run_lock(sm_store *store, sqlite3_int64 row, bool take, sm_error *err)
+{
+	char path[4200];
+	struct flock fl = {.l_type = take ? F_WRLCK : F_UNLCK,
+	                   .l_whence = SEEK_SET,
+	                   .l_start = (off_t)row,
+	                   .l_len = 1};
+
+	snprintf(path, sizeof path, "%s-runs", sm_store_path(store));
+	if (runs_fd >= 0 && strcmp(path, runs_path) != 0) {
+		close(runs_fd);
+		runs_fd = -1;
+	}
+	if (runs_fd < 0) {
+		runs_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (runs_fd < 0) {
+			sm_error_set(err, "%s: %s", path, strerror(errno));
+			return -1;
+		}
+		snprintf(runs_path, sizeof runs_path, "%s", path);
+	}
+	if (fcntl(runs_fd, F_OFD_SETLK, &fl) == 0)
+		return 1;
+	if (errno == EAGAIN || errno == EACCES)
+		return 0;
+	sm_error_set(err, "%s: %s", path, strerror(errno));
+	return -1;
 }
 
 /* --- the plan ---------------------------------------------------------------- */
@@ -474,6 +518,7 @@ static void execute(struct run *r, size_t first, json_t *stream, sm_pipeline_res
 		if (r->fresh && i == 0 && out.exit_status == SM_EXIT_DATAERR) {
 			exec_sql(r, "DELETE FROM pipeline_runs WHERE id = ?", "i",
 			         (sqlite3_int64)r->row);
+			run_lock(r->store, r->row, false, &(sm_error){0});
 			snprintf(res->error, sizeof res->error, "%s", out.error);
 			snprintf(res->status, sizeof res->status, "rejected");
 			res->exit_status = SM_EXIT_DATAERR;
@@ -501,6 +546,7 @@ static void execute(struct run *r, size_t first, json_t *stream, sm_pipeline_res
 	note(r, strcmp(final, "failed") == 0 ? SM_LOG_WARN : SM_LOG_INFO, "run finished", NULL,
 	     res->error);
 	snprintf(res->status, sizeof res->status, "%s", final);
+	run_lock(r->store, r->row, false, &(sm_error){0});
 	res->exit_status = strcmp(final, "failed") != 0 ? SM_EXIT_OK
 	                   : temporary                  ? SM_EXIT_TEMPFAIL
 	                                                : SM_EXIT_FAILURE;
@@ -584,6 +630,14 @@ int sm_pipeline_run(sm_store *store, const sm_pipeline_run_opts *opts, sm_pipeli
 		return SM_EXIT_FAILURE;
 	}
 	r.row = sqlite3_last_insert_rowid(sm_store_db(store));
+	{
+		sm_error lerr = {0};
+		if (run_lock(store, r.row, true, &lerr) < 0)
+			note(&r, SM_LOG_WARN,
+			     "cannot mark the run as this process's: a resume cannot "
+			     "tell it ended if this process is killed",
+			     NULL, lerr.msg);
+	}
 	snprintf(res->run_id, sizeof res->run_id, "%s", r.run_id);
 	snprintf(res->trace_id, sizeof res->trace_id, "%s", r.trace_id);
 	sm_pipeline_metrics_context(opts->source ? opts->source : "cli", r.run_id);
@@ -638,6 +692,41 @@ int sm_pipeline_resume(sm_store *store, const char *run_id, sm_pipeline_result *
 		json_decref(latest);
 		sm_error_set(err, "unknown run '%s' (see sm-pipeline runs)", run_id);
 		return SM_EXIT_USAGE;
+	}
+	if (strcmp(status, "failed") != 0 && strcmp(status, "notified") != 0 &&
+	    !(r.checks_only && strcmp(status, "checked") == 0)) {
+		/* Not ended: still running, or its process was killed. */
+		int held = run_lock(store, r.row, true, err);
+		if (held < 0) {
+			json_decref(latest);
+			json_decref(def);
+			return SM_EXIT_FAILURE;
+		}
+		if (held == 0) {
+			json_decref(latest);
+			json_decref(def);
+			sm_error_set(err, "run %s is %s and its process is still running it",
+			             run_id, status);
+			return SM_EXIT_FAILURE;
+		}
+		char now[SM_RFC3339_LEN];
+		sm_rfc3339_now(now, true);
+		snprintf(r.run_id, sizeof r.run_id, "%s", run_id);
+		exec_sql(&r,
+		         "UPDATE pipeline_runs SET status = 'failed', error = 'its process ended"
+		         " during the run', finished_at = ? WHERE id = ?",
+		         "si", now, (sqlite3_int64)r.row);
+		exec_sql(&r,
+		         "UPDATE stage_executions SET status = 'failed', error = 'its process ended"
+		         " during the stage' WHERE run = ? AND status = 'running'",
+		         "i", (sqlite3_int64)r.row);
+		note(&r, SM_LOG_WARN, "run left by a process that ended: resuming it", NULL, NULL);
+		snprintf(status, sizeof status, "failed");
+	} else if (strcmp(status, "failed") == 0 && run_lock(store, r.row, true, err) == 0) {
+		json_decref(latest);
+		json_decref(def);
+		sm_error_set(err, "run %s is being resumed by another process", run_id);
+		return SM_EXIT_FAILURE;
 	}
 	if (strcmp(status, "failed") != 0) {
 		json_decref(latest);
@@ -715,6 +804,8 @@ int sm_pipeline_resume(sm_store *store, const char *run_id, sm_pipeline_result *
 	sm_pipeline_metrics_run("started", 0);
 	execute(&r, first, stream, res);
 out:
+	if (rc != SM_EXIT_OK)
+		run_lock(store, r.row, false, &(sm_error){0});
 	run_free(&r);
 	json_decref(latest);
 	json_decref(def);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pipeline/nodes.h"
 #include "sm/config.h"
 #include "sm/inbox.h"
 #include "sm/log.h"
@@ -304,25 +305,11 @@ static int continue_run(struct worker *w, const sm_inbox_item *item)
 		finish_done(w, item, item->run_id); /* it died after the run ended */
 		return 1;
 	}
-	if (strcmp(status, "failed") != 0) {
-		/* Its worker died mid-run: the run ends failed, then resumes from the
-		 * node it was in, so nodes that succeeded are not run again. */
-		char now[SM_RFC3339_LEN];
-		sqlite3_stmt *st = sm_store_prepare(
-		    w->store,
-		    "UPDATE pipeline_runs SET status = 'failed', finished_at = ?2,"
-		    " error = 'its worker stopped during the run' WHERE run_id = ?1",
-		    &err);
-		sm_rfc3339_now(now, true);
-		if (st) {
-			sqlite3_bind_text(st, 1, item->run_id, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-			sqlite3_step(st);
-			sqlite3_finalize(st);
-		}
+	/* Its worker died mid-run: the resume ends the run failed and goes on
+	 * from the node it was in, so nodes that succeeded are not run again. */
+	if (strcmp(status, "failed") != 0)
 		item_log(SM_LOG_WARN, "queue item taken over from a stopped worker", item,
 		         item->run_id, NULL);
-	}
 	if (sm_pipeline_resume(w->store, item->run_id, &res, &err) != SM_EXIT_OK)
 		finish_fail(w, item, item->run_id, err.msg);
 	else
@@ -554,6 +541,7 @@ static int work_loop(struct worker *w, sm_error *err)
 		check_depth(w);
 		rc = sm_inbox_claim(w->store, w->id, w->set.stale_s, &item, err);
 		if (rc == 1) {
+			node_filters_refresh(w->store);
 			beat_item(&w->beat, &item);
 			handle(w, &item);
 			beat_item(&w->beat, NULL);
@@ -591,14 +579,24 @@ static int work_one(const sm_pipeline_work_opts *opts, sm_pipeline_work_counts *
 		return SM_EXIT_USAGE;
 	if (sm_store_open(NULL, &w.store, err) < 0)
 		return SM_EXIT_FAILURE;
+	/* The worker's own records (claims, runs, stages) are committed
+	 * without waiting for the disk: in WAL mode that survives the worker
+	 * being killed, and a power loss can only undo its latest records, so
+	 * an item is handled again, never lost. What was accepted is the
+	 * handler's commit, which does wait (synchronous FULL). */
+	if (sqlite3_exec(sm_store_db(w.store), "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		sm_log_kv(SM_LOG_WARN, "cannot relax the worker's syncs", SM_LOG_END);
 	if (pipe2(stop_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
 		stop_pipe[0] = stop_pipe[1] = -1;
 	gethostname(host, sizeof host - 1);
 	snprintf(w.id, sizeof w.id, "%s:%ld", host, (long)getpid());
 	wake_setup(&w);
 	beat_start(&w.beat, sm_store_path(w.store), w.set.stale_s);
+	node_filters_enable();
 	sm_log_kv(SM_LOG_INFO, "worker started", "worker", w.id, SM_LOG_END);
 	rc = work_loop(&w, err);
+	node_filters_stop();
 	beat_stop(&w.beat);
 	sm_log_kv(SM_LOG_INFO, "worker stopped", "worker", w.id, SM_LOG_END);
 	if (w.inotify >= 0)

@@ -23,19 +23,20 @@ teardown() { teardown_sm; }
 @test "--list prints every checker in run order with a description" {
 	run sm-check --list
 	[ "$status" -eq 0 ]
-	[ "${#lines[@]}" -eq 17 ]
+	[ "${#lines[@]}" -eq 18 ]
 	[[ "${lines[0]}" == "cpu "* ]]
 	[[ "${lines[2]}" == "memory "* ]]
 	[[ "${lines[15]}" == "reboot_debian "* ]]
 	[[ "${lines[16]}" == "agents "*"(hub only)." ]]
+	[[ "${lines[17]}" == "queue "*"(hub only)." ]]
 	names=$(printf '%s\n' "${lines[@]}" | awk '{print $1}' | tr '\n' ' ')
-	[ "$names" = "cpu cpu_temp memory swap load disk disk_inodes disk_common disk_linux disk_temp io_strain listening_ports network process raid reboot_debian agents " ]
+	[ "$names" = "cpu cpu_temp memory swap load disk disk_inodes disk_common disk_linux disk_temp io_strain listening_ports network process raid reboot_debian agents queue " ]
 }
 
 @test "--list --json prints one object per checker" {
 	run sm-check --list --json
 	[ "$status" -eq 0 ]
-	[ "${#lines[@]}" -eq 17 ]
+	[ "${#lines[@]}" -eq 18 ]
 	[ "$(echo "${lines[2]}" | json_get 'd["name"], d["warning"], d["critical"]')" = '["memory", 70.0, 90.0]' ]
 	[ "$(echo "${lines[14]}" | json_get '"warning" in d')" = "false" ]
 	[ "$(echo "${lines[16]}" | json_get 'd["name"], d["warning"], d["critical"]')" = '["agents", 900.0, 1800.0]' ]
@@ -403,6 +404,29 @@ PY
 	done
 	run sm-check --hostname "a b" memory
 	[ "$status" -eq 64 ]
+}
+
+@test "queue: skipped off a hub; a queue deeper than INBOX_DEPTH_WARN is WARNING, -c CRITICAL" {
+	host cli-ok
+	# No store: nothing is created for the check's sake beyond sm-check's own.
+	run sm-check queue
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json_get 'd["checks"][0]["status"], d["checks"][0]["message"]')" = '["ok", "Skipped: nothing was ever queued in this store"]' ]
+	for name in A B C; do am_payload "$name" db-01 firing | sm-ingest --queue >/dev/null; done
+	run sm-check queue
+	[ "$(echo "$output" | json_get 'd["checks"][0]["status"], d["checks"][0]["message"], d["checks"][0]["metrics"], d["checks"][0]["thresholds"]')" = '["ok", "3 items waiting in the webhook queue", {"depth": 3, "failed": 0}, {"warning": "500", "critical": "5000"}]' ]
+	INBOX_DEPTH_WARN=2 run sm-check queue
+	[ "$(echo "$output" | json_get 'd["checks"][0]["status"], d["checks"][0]["message"], d["checks"][0]["thresholds"]')" = '["warning", "3 items waiting in the webhook queue: the workers do not keep up (sm-pipeline work)", {"warning": "2", "critical": "20"}]' ]
+	run sm-check --nagios -c 2 queue
+	[ "$status" -eq 2 ]
+	[[ "${lines[0]}" == *"queue: 3 items waiting in the webhook queue: the workers do not keep up (sm-pipeline work) | depth=3;500;2;0"* ]]
+	# Drained items no longer count; a dead letter is named.
+	sql "UPDATE inbox SET state = 'done' WHERE id < 3"
+	sql "UPDATE inbox SET state = 'failed' WHERE id = 3"
+	run sm-check queue
+	[ "$(echo "$output" | json_get 'd["checks"][0]["status"], d["checks"][0]["message"]')" = '["ok", "0 items waiting in the webhook queue; 1 failed (sm-pipeline queue --status failed)"]' ]
+	INBOX_DEPTH_WARN=x run --separate-stderr sm-check queue
+	[ "$(echo "$output" | json_get 'd["checks"][0]["status"], d["checks"][0]["message"]')" = '["unknown", "Check failed: INBOX_DEPTH_WARN: expected a number from 0"]' ]
 }
 
 @test "checker options come from the checkers: --help and --list --json name them" {

@@ -30,10 +30,11 @@ teardown() {
 	teardown_sm
 }
 
-# The CGI handler under lighttpd, writing the test's store.
+# The CGI (or, serve fastcgi, the FastCGI) handler under lighttpd, writing
+# the test's store.
 serve() {
 	command -v lighttpd >/dev/null || skip "lighttpd is not installed (scripts/deps test)"
-	export CGI_DIR=$TEST_DIR SERVE_MODE=cgi SM_SERVE_DIR=$TEST_DIR/serve
+	export CGI_DIR=$TEST_DIR SERVE_MODE=${1:-cgi} SM_SERVE_DIR=$TEST_DIR/serve
 	export SM_INGEST=$SM_BIN/sm-ingest PORT
 	PORT=$(free_port)
 	start_server
@@ -148,6 +149,127 @@ analyzed_definition() {
 	run sm-pipeline work --once
 	[ "$output" = "0 done, 0 failed, 0 to retry later" ]
 	[ "$(requests hook)" = 3 ]
+}
+
+@test "FastCGI under lighttpd, two workers, one killed -9 mid-run: every accepted alert delivered, at most one twice, the queue empty" {
+	# Each delivery takes a second, so a worker is nearly always in flight.
+	receiver hook --delay 1
+	serve fastcgi
+	export ORCHESTRATION_QUEUE_STALE_SECONDS=2 ORCHESTRATION_QUEUE_POLL_SECONDS=0.2
+	accepted=0
+	accept() {
+		post /alerts/webhook/alertmanager/ "$(am_payload "Kill$1" "host-$1" firing)"
+		[ "$code" = 202 ]
+		accepted=$((accepted + 1))
+	}
+	for i in $(seq 8); do accept "$i"; done
+	sm-pipeline work 2>"$TEST_DIR/a.err" &
+	a=$!
+	echo "$a" >>"$TEST_DIR/pids"
+	sm-pipeline work 2>"$TEST_DIR/b.err" &
+	b=$!
+	echo "$b" >>"$TEST_DIR/pids"
+	# Worker a, in the middle of an item: claimed, its run under way.
+	in_flight() { [ "$(sql "SELECT count(*) FROM inbox WHERE state = 'claimed' AND claimed_by LIKE '%:$a'")" = 1 ]; }
+	wait_for in_flight
+	kill -9 "$a"
+	exited "$a"
+	[ "$rc" = 137 ]
+	# More webhooks while b drains.
+	for i in $(seq 9 12); do accept "$i"; done
+	queue_empty() { [ "$(sql "SELECT count(*) FROM inbox WHERE state <> 'done'")" = 0 ]; }
+	wait_for queue_empty
+	[ "$(sql "SELECT count(*) FROM inbox")" = "$accepted" ]
+	# Every alert delivered; only the one in flight at the kill maybe twice.
+	for i in $(seq 12); do
+		n=$(grep -c "\"Kill$i on host-$i" "$TEST_DIR/hook.log")
+		[ "$n" -ge 1 ] && [ "$n" -le 2 ]
+	done
+	[ "$(requests hook)" -le $((accepted + 1)) ]
+	[ "$(sql "SELECT count(*) FROM pipeline_runs WHERE status = 'notified'")" = "$accepted" ]
+	grep -q 'msg="queue item taken over from a stopped worker"' "$TEST_DIR/b.err"
+	kill -TERM "$b"
+	exited "$b"
+	[ "$rc" = 0 ]
+}
+
+@test "the worker keeps sm-notify running across items, restarts it when the channels change or it dies" {
+	receiver hook
+	ORCHESTRATION_QUEUE_POLL_SECONDS=3600 SM_LOG_LEVEL=debug sm-pipeline work 2>"$TEST_DIR/work.err" &
+	worker=$!
+	echo "$worker" >>"$TEST_DIR/pids"
+	wait_for test -e "$SM_DB-wake"
+	for i in 1 2 3; do queued "Keep$i"; done
+	wait_for at_least hook 3
+	wait_for states_are "done done done"
+	# One filter for the three items, in its own process group.
+	[ "$(grep -c 'msg="stage filter started"' "$TEST_DIR/work.err")" = 1 ]
+	filter=$(pgrep -P "$worker" -x sm-notify)
+	[ "$(ps -o pgid= -p "$filter" | tr -d ' ')" = "$filter" ]
+	# A channel added: the next item goes to both, through a new filter.
+	port=$(free_port)
+	/usr/bin/python3 "$SM_FIXTURES/bin/receiver.py" "$port" --log "$TEST_DIR/second.log" >/dev/null 2>&1 &
+	echo $! >>"$TEST_DIR/pids"
+	wait_port "$port"
+	: >>"$TEST_DIR/second.log"
+	sm-notify channel add second generic "webhook_url=http://127.0.0.1:$port/x" retries=0 >/dev/null
+	queued Keep4
+	wait_for at_least second 1
+	wait_for at_least hook 4
+	grep -q 'msg="configuration changed: restarting the stage filters"' "$TEST_DIR/work.err"
+	[ "$(grep -c 'msg="stage filter started"' "$TEST_DIR/work.err")" = 2 ]
+	# The filter killed between items: the next item starts another.
+	wait_for states_are "done done done done"
+	kill -9 "$(pgrep -P "$worker" -x sm-notify)"
+	queued Keep5
+	wait_for at_least hook 5
+	wait_for states_are "done done done done done"
+	[ "$(grep -c 'msg="stage filter started"' "$TEST_DIR/work.err")" = 3 ]
+	[ "$(requests hook)" = 5 ]
+	[ "$(requests second)" = 2 ]
+	kill -TERM "$worker"
+	exited "$worker"
+	[ "$rc" = 0 ]
+	# Its filters end with it.
+	[ -z "$(pgrep -P "$worker")" ]
+}
+
+@test "a filter past the node's timeout is killed, the attempt fails as a timeout; the next item gets a new filter" {
+	echo "200 3" >"$TEST_DIR/script"
+	receiver hook --script "$TEST_DIR/script"
+	cat >"$TEST_DIR/quick.json" <<-'EOF'
+		{"version": "1", "match": [], "defaults": {"timeout_seconds": 1},
+		 "nodes": [{"id": "ingest", "type": "ingest", "next": "notify"},
+		           {"id": "notify", "type": "notify"}]}
+	EOF
+	sm-pipeline definition add quick "$TEST_DIR/quick.json"
+	queued Slow
+	queued Fast
+	ORCHESTRATION_QUEUE_MAX_RETRIES=0 SM_LOG_LEVEL=debug run --separate-stderr sm-pipeline work --once
+	[ "$status" -eq 0 ]
+	[ "$output" = "1 done, 1 failed, 0 to retry later" ]
+	[[ "$(sql "SELECT error FROM inbox WHERE id = 1")" == 'node "notify": sm-notify timed out after 1s'* ]]
+	[ "$(sql "SELECT state FROM inbox WHERE id = 2")" = "done" ]
+	[ "$(grep -c 'msg="stage filter started"' <<<"$stderr")" = 2 ]
+	grep -q '"Fast on db-01' "$TEST_DIR/hook.log"
+}
+
+@test "a stage run as a filter reports each line on SM_STAGE_STATUS_FD: ready, then one status per line" {
+	sm-notify channel add out stdout >/dev/null
+	{
+		am_payload A db-01 firing | sm-ingest
+		echo 'not json'
+		am_payload B db-01 firing | sm-ingest
+	} >"$TEST_DIR/in"
+	SM_STAGE_STATUS_FD=3 sm-notify <"$TEST_DIR/in" >"$TEST_DIR/out" 2>/dev/null 3>"$TEST_DIR/status" || true
+	[ "$(cat "$TEST_DIR/status")" = "ready
+0
+65
+0" ]
+	[ "$(grep -c '"notifications"' "$TEST_DIR/out")" = 2 ]
+	# Without the variable, nothing is written on descriptor 3.
+	sm-notify <"$TEST_DIR/in" >/dev/null 2>&1 3>"$TEST_DIR/status2" || true
+	[ ! -s "$TEST_DIR/status2" ]
 }
 
 @test "a running worker is woken by the handler's commit (no poll), and SIGTERM lets it finish the item in hand" {

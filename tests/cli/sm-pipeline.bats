@@ -254,6 +254,43 @@ notify	4	succeeded" ]
 	[ "$output" = "sm-pipeline: unknown run 'no-such-run' (see sm-pipeline runs)" ]
 }
 
+@test "a run whose process was killed -9 is resumable; a run still running is not resumed" {
+	port=$(free_port)
+	hook_channel "$port" >/dev/null
+	receiver "$port" hook
+	private_bin
+	# The first analysis hangs (the run is killed meanwhile); later ones
+	# pass the envelopes on.
+	fake sm-analyze "if [ ! -e '$TEST_DIR/hung' ]; then : >'$TEST_DIR/hung'; echo \$\$ >>'$TEST_DIR/pids'; exec sleep 60; fi; exec cat"
+	payload DiskFull critical
+	sm-pipeline run --definition ai-analyzed --payload "$TEST_DIR/payload.json" >/dev/null 2>&1 &
+	pid=$!
+	echo "$pid" >>"$TEST_DIR/pids"
+	for _ in $(seq 400); do [ -e "$TEST_DIR/hung" ] && break; sleep 0.05; done
+	[ -e "$TEST_DIR/hung" ]
+	id=$(last_run)
+	[ "$(sql 'SELECT status FROM pipeline_runs')" = ingested ]
+	# Its process is alive: the run is not taken from it.
+	run --separate-stderr sm-pipeline resume "$id"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "sm-pipeline: run $id is ingested and its process is still running it" ]
+	kill -9 "$pid"
+	wait "$pid" || true
+	[ "$(sql 'SELECT status FROM pipeline_runs')" = ingested ]
+	# Its process is gone: the run ends failed and resumes from the node it
+	# was in; ingest is not run again, the alert delivered once.
+	run --separate-stderr sm-pipeline resume "$id"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *'msg="run left by a process that ended: resuming it"'* ]]
+	[ "$(requests hook)" = 1 ]
+	[ "$(sql 'SELECT run_id, status, attempts FROM pipeline_runs')" = "$id	notified	2" ]
+	[ "$(sql "SELECT node_id, attempt, status, error FROM stage_executions ORDER BY id")" = "ingest	1	succeeded	
+analyze	1	failed	its process ended during the stage
+analyze	2	succeeded	
+notify	1	succeeded	" ]
+	[ "$(sql 'SELECT count(*) FROM alerts')" = 1 ]
+}
+
 @test "retries and a resume deliver only to the channels that failed: each gets it once" {
 	good=$(free_port)
 	bad=$(free_port)
@@ -302,14 +339,14 @@ notify	4	succeeded" ]
 	[[ "$(sql 'SELECT error FROM pipeline_runs')" == 'node "analyze": sm-analyze was killed by signal 11'* ]]
 	fake sm-analyze 'sleep 30'
 	cat >"$TEST_DIR/d.json" <<-'JSON'
-		{"version":"1","defaults":{"max_retries":1,"timeout_seconds":0.3},
+		{"version":"1","defaults":{"max_retries":1,"timeout_seconds":1},
 		 "nodes":[{"id":"in","type":"ingest"},{"id":"analyze","type":"intelligence"}]}
 	JSON
 	run --separate-stderr sm-pipeline run --config "$TEST_DIR/d.json" --payload "$TEST_DIR/payload.json"
 	[ "$status" -eq 75 ]
 	id=$(last_run)
 	[ "$(sql "SELECT count(*) FROM stage_executions s JOIN pipeline_runs r ON s.run = r.id WHERE r.run_id = '$id' AND s.node_id = 'analyze' AND s.status = 'failed'")" = 2 ]
-	[[ "$(sql "SELECT error FROM pipeline_runs WHERE run_id = '$id'")" == 'node "analyze": sm-analyze timed out after 0.3s' ]]
+	[[ "$(sql "SELECT error FROM pipeline_runs WHERE run_id = '$id'")" == 'node "analyze": sm-analyze timed out after 1s' ]]
 	# The cause fixed (the real sm-analyze back), the resume carries on.
 	ln -sf "$SM_BIN/sm-analyze" "$TEST_DIR/bin/sm-analyze"
 	run --separate-stderr sm-pipeline resume "$id"

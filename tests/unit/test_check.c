@@ -10,7 +10,7 @@ static void registry_order_and_lookup(void **state)
 	    "cpu",           "cpu_temp",        "memory",      "swap",       "load",
 	    "disk",          "disk_inodes",     "disk_common", "disk_linux", "disk_temp",
 	    "io_strain",     "listening_ports", "network",     "process",    "raid",
-	    "reboot_debian", "agents"};
+	    "reboot_debian", "agents",          "queue"};
 	size_t n;
 	const sm_checker *const *all = sm_checkers(&n);
 

@@ -93,8 +93,9 @@ static void registry_row(void **state)
 
 	(void)state;
 	assert_non_null(c);
-	assert_ptr_equal(c, all[n - 1]);
-	assert_string_equal(all[n - 2]->name, "reboot_debian");
+	assert_ptr_equal(c, all[n - 2]);
+	assert_string_equal(all[n - 3]->name, "reboot_debian");
+	assert_string_equal(all[n - 1]->name, "queue");
 	assert_true(c->warning == 900 && c->critical == 1800);
 	assert_false(c->minimum);
 	assert_false(c->slow);
