@@ -53,7 +53,7 @@ on_terminal() {
 	run sm-ingest incidents --severity high
 	[ "$status" -eq 64 ]
 	[ "$output" = "sm-ingest: --severity: expected info, warning or critical, got 'high'" ]
-	for bad in 5x -1h 1w "" "1 h"; do
+	for bad in 5x -1h 1y "" "1 h"; do
 		run sm-ingest alerts --since "$bad"
 		[ "$status" -eq 64 ]
 		[[ "$output" == "sm-ingest: --since: expected a duration such as 90s, 15m, 4h, 7d, got '$bad'" ]]

@@ -325,7 +325,7 @@ inbox                             1 removed" ]
 		checks=30d||SM_RETENTION: unknown kind 'checks' (expected check_runs, check_detail, runs, history, deliveries or queue)
 		check_runs||SM_RETENTION: expected KIND=DURATION, got 'check_runs'
 		runs=-1d||SM_RETENTION: runs: expected a duration such as 90s, 15m, 4h or 7d, got '-1d'
-		|7w|--older-than: expected a duration such as 90s, 15m, 4h or 7d, got '7w'
+		|7y|--older-than: expected a duration such as 90s, 15m, 4h or 7d, got '7y'
 		|1dd|--older-than: expected a duration such as 90s, 15m, 4h or 7d, got '1dd'
 		|99999999999d|--older-than: expected a duration such as 90s, 15m, 4h or 7d, got '99999999999d'
 		queue=1x|1d|SM_RETENTION: queue: expected a duration such as 90s, 15m, 4h or 7d, got '1x'
