@@ -34,6 +34,7 @@ static const char usage_head[] =
     "  --hostname NAME      the host's name in results and alerts (default: this\n"
     "                       host's)\n"
     "  --label KEY=VALUE    with --alerts: a label on each alert (repeatable)\n"
+    "  -v, --verbose        on a terminal: details of every result, full lists\n"
     "  -h, --help           this text\n"
     "  --version            version\n"
     "\n"
@@ -62,6 +63,7 @@ static const struct option tool_options[] = {
     {"alerts", no_argument, NULL, OPT_ALERTS},
     {"hostname", required_argument, NULL, OPT_HOSTNAME},
     {"label", required_argument, NULL, OPT_LABEL},
+    {"verbose", no_argument, NULL, 'v'},
     SM_CLI_LONG_OPTIONS,
 };
 
@@ -165,11 +167,14 @@ static int parse_args(int argc, char **argv, struct args *a)
 
 	build_options(long_options);
 	opterr = 0; /* one line of our own instead of getopt's two */
-	while ((opt = getopt_long(argc, argv, ":hw:c:", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":hvw:c:", long_options, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
 			usage();
 			exit(sm_cli_finish(SM_EXIT_OK));
+		case 'v':
+			a->run.verbose = true;
+			break;
 		case OPT_JSON:
 			a->run.output = OUTPUT_JSON;
 			break;

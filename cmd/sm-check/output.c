@@ -1,11 +1,14 @@
 /* output.c - the human table and the monitoring-plugin output. */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "sm/human.h"
 #include "sm/json.h"
 #include "sm/term.h"
 #include "sm-check.h"
+
+/* Items listed per list in a result's details; -v lists them all. */
+#define DETAIL_ITEMS 5
 
 static const char *const status_labels[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
 
@@ -22,19 +25,68 @@ static const char *label(enum sm_status s)
 	return (unsigned)s <= SM_UNKNOWN ? status_labels[s] : "UNKNOWN";
 }
 
-/* One metric value as text: numbers as printed in JSON, strings bare,
- * objects and arrays compact. */
-static void print_value(FILE *out, json_t *v)
+static bool ends_with(const char *s, const char *tail)
 {
-	char *s;
+	size_t n = strlen(s), t = strlen(tail);
 
-	if (json_is_string(v)) {
+	return n >= t && strcmp(s + n - t, tail) == 0;
+}
+
+static void print_value(FILE *out, const char *key, json_t *v);
+
+/* An object on one line: "path /var, size 1.8 GB". */
+static void print_inline(FILE *out, json_t *obj)
+{
+	const char *key, *sep = "";
+	json_t *v;
+
+	json_object_foreach(obj, key, v)
+	{
+		fprintf(out, "%s%s ", sep, key);
+		print_value(out, key, v);
+		sep = ", ";
+	}
+}
+
+/* One metric value for people: sizes in binary units by the key's unit
+ * (_mb, _gb, _bytes), percentages with '%', strings bare, null as '-',
+ * objects as "key value" pairs; deeper nesting stays JSON. */
+static void print_value(FILE *out, const char *key, json_t *v)
+{
+	char buf[SM_HUMAN_LEN], *s;
+
+	switch (json_typeof(v)) {
+	case JSON_STRING:
 		fputs(json_string_value(v), out);
 		return;
-	}
-	if (json_is_real(v)) {
-		fprintf(out, "%.1f", json_real_value(v));
+	case JSON_NULL:
+		fputc('-', out);
 		return;
+	case JSON_INTEGER:
+	case JSON_REAL:
+		if (ends_with(key, "_gb"))
+			fputs(sm_human_gb(json_number_value(v), buf), out);
+		else if (ends_with(key, "_mb"))
+			fputs(sm_human_mb(json_number_value(v), buf), out);
+		else if (ends_with(key, "_bytes"))
+			fputs(sm_human_size(json_number_value(v), buf), out);
+		else if (ends_with(key, "percent"))
+			fprintf(out, "%.1f%%", json_number_value(v));
+		else if (json_is_real(v) && json_real_value(v) == (double)(long long)json_real_value(v))
+			fprintf(out, "%.1f", json_real_value(v)); /* 3.0, not 3 */
+		else if (json_is_real(v))
+			fprintf(out, "%.10g", json_real_value(v));
+		else
+			fprintf(out, "%lld", (long long)json_integer_value(v));
+		return;
+	case JSON_OBJECT:
+		if (key) {
+			print_inline(out, v);
+			return;
+		}
+		break;
+	default:
+		break;
 	}
 	s = sm_json_dump(v, NULL);
 	if (s)
@@ -42,43 +94,121 @@ static void print_value(FILE *out, json_t *v)
 	free(s);
 }
 
-/* Details of a non-OK result: scalar metrics, then one line per entry of
- * nested objects (disks by path, hosts, processes). Lists stay in JSON. */
-static void print_details(FILE *out, const sm_check_result *r, bool color)
+/* A list or a map of entries, one line each, at most limit (0: all). */
+static void print_entries(FILE *out, const char *key, json_t *v, size_t limit)
+{
+	size_t n = json_is_array(v) ? json_array_size(v) : json_object_size(v), shown = 0;
+	bool scalars = true;
+	const char *sub;
+	json_t *e;
+	size_t i;
+
+	if (n == 0)
+		return;
+	json_array_foreach(v, i, e)
+	{
+		if (json_is_object(e) || json_is_array(e))
+			scalars = false;
+	}
+	if (json_is_array(v) && scalars) { /* one line: "unexpected_ports: 22, 8080" */
+		fprintf(out, "    %s: ", key);
+		json_array_foreach(v, i, e)
+		{
+			if (limit && i == limit)
+				break;
+			fputs(i ? ", " : "", out);
+			print_value(out, key, e);
+		}
+		if (limit && n > limit)
+			fprintf(out, ", ... %zu more (-v)", n - limit);
+		fputc('\n', out);
+		return;
+	}
+	fprintf(out, "    %s:\n", key);
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, e)
+		{
+			if (limit && shown == limit)
+				break;
+			fputs("      ", out);
+			print_value(out, key, e);
+			fputc('\n', out);
+			shown++;
+		}
+	} else {
+		json_object_foreach(v, sub, e)
+		{
+			if (limit && shown == limit)
+				break;
+			fprintf(out, "      %s: ", sub);
+			print_value(out, sub, e);
+			fputc('\n', out);
+			shown++;
+		}
+	}
+	if (shown < n)
+		fprintf(out, "      ... %zu more (-v)\n", n - shown);
+}
+
+/* The metrics of a checker without its own details: scalars, then lists
+ * and maps one entry a line. */
+static void print_metrics(FILE *out, const sm_check_result *r, size_t limit)
 {
 	const char *key;
 	json_t *v;
 
-	fprintf(out, "\n%s%s%s %s\n", color ? sm_term_start(status_color(r->status)) : "",
-	        label(r->status), color ? sm_term_reset() : "", r->checker);
-	fprintf(out, "    %s\n", r->message);
-	if (r->error)
-		fprintf(out, "    error: %s\n", r->error);
 	json_object_foreach(r->metrics, key, v)
 	{
-		if (json_is_array(v) || strcmp(key, "platform") == 0)
+		if (strcmp(key, "platform") == 0 || json_is_array(v) || json_is_object(v))
 			continue;
-		if (json_is_object(v)) {
-			const char *sub;
-			json_t *sv;
-			if (json_object_size(v) == 0)
-				continue;
-			fprintf(out, "    %s:\n", key);
-			json_object_foreach(v, sub, sv)
-			{
-				fprintf(out, "      %s: ", sub);
-				print_value(out, sv);
-				fputc('\n', out);
-			}
-			continue;
-		}
 		fprintf(out, "    %s: ", key);
-		print_value(out, v);
+		print_value(out, key, v);
 		fputc('\n', out);
+	}
+	json_object_foreach(r->metrics, key, v)
+	{
+		if (json_is_array(v) || json_is_object(v))
+			print_entries(out, key, v, limit);
 	}
 }
 
-void output_table(FILE *out, const sm_check_result *results, size_t n, bool color, int width)
+/* The checker's advice, its word PATH replaced by the path the result is
+ * about (the checker's path_metric) when there is one. */
+static void print_advice(FILE *out, const sm_checker *c, const sm_check_result *r)
+{
+	const char *path = c->path_metric
+	                       ? json_string_value(json_object_get(r->metrics, c->path_metric))
+	                       : NULL;
+	const char *at = path && *path ? strstr(c->advice, "PATH") : NULL;
+
+	if (at)
+		fprintf(out, "    what to do: %.*s%s%s\n", (int)(at - c->advice), c->advice, path,
+		        at + 4);
+	else
+		fprintf(out, "    what to do: %s\n", c->advice);
+}
+
+/* A result for people: status and checker, the message, the checker's
+ * details (or its metrics), and what to do when it is not OK. */
+static void print_details(FILE *out, const sm_check_result *r, bool color, size_t limit)
+{
+	const sm_checker *c = sm_checker_find(r->checker);
+
+	fprintf(out, "\n%s%s%s %s\n", color ? sm_term_start(status_color(r->status)) : "",
+	        label(r->status), color ? sm_term_reset() : "", r->checker);
+	fprintf(out, "    %s\n", r->message);
+	if (r->error && strcmp(r->error, r->message) != 0)
+		fprintf(out, "    error: %s\n", r->error);
+	if (c && c->details)
+		c->details(r, out, limit);
+	else
+		print_metrics(out, r, limit);
+	if (r->status != SM_OK && c && c->advice)
+		print_advice(out, c, r);
+}
+
+void output_table(FILE *out, const sm_check_result *results, size_t n, bool color, int width,
+                  bool verbose)
 {
 	static const char *const headers[] = {"CHECKER", "STATUS", "MESSAGE"};
 	int counts[4] = {0};
@@ -95,8 +225,8 @@ void output_table(FILE *out, const sm_check_result *results, size_t n, bool colo
 	sm_table_free(t);
 	for (size_t i = 0; i < n; i++) {
 		counts[results[i].status <= SM_UNKNOWN ? results[i].status : SM_UNKNOWN]++;
-		if (results[i].status != SM_OK)
-			print_details(out, &results[i], color);
+		if (verbose || results[i].status != SM_OK)
+			print_details(out, &results[i], color, verbose ? 0 : DETAIL_ITEMS);
 	}
 	fprintf(out, "\n%zu checks: %d ok, %d warning, %d critical, %d unknown\n", n, counts[0],
 	        counts[1], counts[2], counts[3]);

@@ -285,7 +285,8 @@ int check_run_once(struct check_run *run, const sm_checker **selected, size_t n)
 		status = SM_UNKNOWN; /* the run could not be recorded */
 	switch (run->output) {
 	case OUTPUT_TABLE:
-		output_table(stdout, results, n, sm_term_color(stdout), sm_term_columns(stdout));
+		output_table(stdout, results, n, sm_term_color(stdout), sm_term_columns(stdout),
+		             run->verbose);
 		output_incidents(stdout, incidents);
 		break;
 	case OUTPUT_NAGIOS:

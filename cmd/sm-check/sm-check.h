@@ -24,6 +24,7 @@ struct check_run {
 	sm_check_opts opts;
 	enum output_mode output;
 	bool fail_on_warning, fail_on_critical;
+	bool verbose;  /* -v: details of every result, full lists */
 	bool alerts;   /* --alerts: results become local alerts and incidents */
 	char **labels; /* --label KEY=VALUE words, added to each alert */
 	size_t nlabels;
@@ -42,7 +43,10 @@ int check_run_envelope(struct check_run *run, const sm_checker **selected, size_
 /* The exit status for what the tally holds. */
 int check_exit_status(const struct check_run *run);
 
-void output_table(FILE *out, const sm_check_result *results, size_t n, bool color, int width);
+/* The table, then the details of each result that is not OK (with
+ * verbose: of every result, every item of its lists). */
+void output_table(FILE *out, const sm_check_result *results, size_t n, bool color, int width,
+                  bool verbose);
 /* One line per incident an --alerts run touched. */
 void output_incidents(FILE *out, json_t *incidents);
 void output_nagios(FILE *out, const sm_check_result *results, size_t n, int status);

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <jansson.h>
 #include "sm/err.h"
 #include "sm/json.h" /* sm_round */
@@ -107,6 +108,14 @@ typedef struct sm_checker {
 	/* The metric naming the filesystem path a non-OK result is about (the
 	 * analysis looks there); NULL: none. */
 	const char *path_metric;
+	/* What to do when it is not OK, one line for people (sm-check's
+	 * terminal details); NULL: the details say it. */
+	const char *advice;
+	/* The result for people, under its status line on a terminal: what
+	 * the metrics say, largest items first, at most limit items per list
+	 * (0: all), each line indented four spaces. NULL: sm-check prints the
+	 * metrics themselves. */
+	void (*details)(const sm_check_result *res, FILE *out, size_t limit);
 } sm_checker;
 
 /* The family, in run order (declared once, in lib/check/checkers.h). */

@@ -249,4 +249,6 @@ const sm_checker sm_checker_agents = {
     .warning = 900,
     .critical = 1800,
     .options = SM_CHECK_OPTIONS(&push_interval),
+    .advice = "on the silent agent: run sm-push-hub by hand and check its cron entry and the "
+              "network to the hub",
 };

@@ -343,4 +343,5 @@ const sm_checker sm_checker_cpu = {
     .critical = 90,
     .slow = true,
     .options = SM_CHECK_OPTIONS(&per_cpu, &sm_check_option_samples, &sm_check_option_interval),
+    .advice = "see what is busy: top -o %CPU, or ps -eo pid,pcpu,comm --sort=-pcpu | head",
 };

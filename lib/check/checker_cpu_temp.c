@@ -28,4 +28,5 @@ const sm_checker sm_checker_cpu_temp = {
     .run = run,
     .warning = 80,
     .critical = 90,
+    .advice = "check fans, airflow and dust; sensors shows every reading",
 };

@@ -13,6 +13,7 @@
 
 #include "checkers.h"
 #include "sm/host.h"
+#include "sm/human.h"
 #include "sm/json.h"
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
@@ -94,6 +95,28 @@ SM_CHECKER_RUN(run)
 	              worst);
 }
 
+/* One line per path: "/  81.2% used, 47.1 GB free of 251.0 GB". */
+static void details(const sm_check_result *res, FILE *out, size_t limit)
+{
+	const char *path;
+	json_t *d;
+
+	(void)limit; /* every path asked for */
+	json_object_foreach(json_object_get(res->metrics, "disks"), path, d)
+	{
+		char freed[SM_HUMAN_LEN], total[SM_HUMAN_LEN];
+		json_t *error = json_object_get(d, "error");
+		if (json_is_string(error)) {
+			fprintf(out, "    %s  error: %s\n", path, json_string_value(error));
+			continue;
+		}
+		fprintf(out, "    %s  %.1f%% used, %s free of %s\n", path,
+		        json_number_value(json_object_get(d, "percent")),
+		        sm_human_gb(json_number_value(json_object_get(d, "free_gb")), freed),
+		        sm_human_gb(json_number_value(json_object_get(d, "total_gb")), total));
+	}
+}
+
 const sm_checker sm_checker_disk = {
     .name = "disk",
     .description = "Disk space usage of mount points.",
@@ -102,4 +125,7 @@ const sm_checker sm_checker_disk = {
     .critical = 95,
     .options = SM_CHECK_OPTIONS(&sm_check_option_paths),
     .path_metric = "worst_path",
+    .advice = "see what fills it: sudo du -xh --max-depth=2 PATH | sort -h | tail; "
+              "sm-check disk_common disk_linux finds caches and logs to clear",
+    .details = details,
 };

@@ -76,6 +76,28 @@ SM_CHECKER_RUN(run)
 	}
 }
 
+/* One line per path: "/  91.0% of inodes used, 1200 free of 65536". */
+static void details(const sm_check_result *res, FILE *out, size_t limit)
+{
+	const char *path;
+	json_t *d;
+
+	(void)limit; /* every path asked for */
+	json_object_foreach(json_object_get(res->metrics, "filesystems"), path, d)
+	{
+		json_t *error = json_object_get(d, "error");
+		if (json_is_string(error))
+			fprintf(out, "    %s  error: %s\n", path, json_string_value(error));
+		else if (json_is_false(json_object_get(d, "inodes_supported")))
+			fprintf(out, "    %s  no inode limit\n", path);
+		else
+			fprintf(out, "    %s  %.1f%% of inodes used, %lld free of %lld\n", path,
+			        json_number_value(json_object_get(d, "percent")),
+			        json_integer_value(json_object_get(d, "free")),
+			        json_integer_value(json_object_get(d, "total")));
+	}
+}
+
 const sm_checker sm_checker_disk_inodes = {
     .name = "disk_inodes",
     .description = "Inode usage per filesystem; the worst path drives the status.",
@@ -84,4 +106,7 @@ const sm_checker sm_checker_disk_inodes = {
     .critical = 95,
     .options = SM_CHECK_OPTIONS(&sm_check_option_paths),
     .path_metric = "worst_path",
+    .advice = "find the directories with the most files: sudo du -x --inodes PATH | sort -n | "
+              "tail",
+    .details = details,
 };

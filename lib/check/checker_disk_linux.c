@@ -52,4 +52,5 @@ const sm_checker sm_checker_disk_linux = {
     .warning = 5000,
     .critical = 20000,
     .slow = true,
+    .details = sm_diskanalysis_details,
 };

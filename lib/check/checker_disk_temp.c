@@ -31,4 +31,5 @@ const sm_checker sm_checker_disk_temp = {
     .run = run,
     .warning = 55,
     .critical = 60,
+    .advice = "check the drive's cooling and health: sudo smartctl -a /dev/DISK",
 };

@@ -343,4 +343,5 @@ const sm_checker sm_checker_io_strain = {
     .critical = 95,
     .slow = true,
     .options = SM_CHECK_OPTIONS(&sm_check_option_samples, &sm_check_option_interval),
+    .advice = "see which processes read and write: sudo iotop -o, or pidstat -d 1",
 };

@@ -521,4 +521,6 @@ const sm_checker sm_checker_listening_ports = {
     .run = run,
     .warning = NAN,
     .critical = NAN,
+    .advice = "stop the service, or allow the port in LISTENING_PORTS_ALLOWLIST; sudo ss -ltnp "
+              "names the process",
 };

@@ -81,4 +81,5 @@ const sm_checker sm_checker_load = {
     .run = run,
     .warning = 1.5,
     .critical = 3.0,
+    .advice = "see what runs or waits for I/O: top, and ps -eo state,pid,comm | grep '^[RD]'",
 };

@@ -153,4 +153,5 @@ const sm_checker sm_checker_memory = {
     .run = run,
     .warning = 70,
     .critical = 90,
+    .advice = "see what holds memory: ps -eo pid,rss,comm --sort=-rss | head",
 };

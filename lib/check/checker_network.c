@@ -413,4 +413,5 @@ const sm_checker sm_checker_network = {
     .minimum = true,
     .slow = true,
     .options = SM_CHECK_OPTIONS(&hosts_option),
+    .advice = "check the route and name resolution: ping HOST, ip route, resolvectl status",
 };

@@ -237,4 +237,5 @@ const sm_checker sm_checker_process = {
     .critical = 50,
     .minimum = true,
     .options = SM_CHECK_OPTIONS(&names_option),
+    .advice = "start it and see why it stopped: systemctl status NAME; journalctl -u NAME",
 };

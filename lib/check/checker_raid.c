@@ -371,4 +371,6 @@ const sm_checker sm_checker_raid = {
     .run = run,
     .warning = NAN,
     .critical = NAN,
+    .advice =
+        "see the array and replace failed devices: cat /proc/mdstat; sudo mdadm --detail /dev/MD",
 };

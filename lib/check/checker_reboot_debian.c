@@ -204,4 +204,6 @@ const sm_checker sm_checker_reboot_debian = {
     .run = run,
     .warning = NAN,
     .critical = NAN,
+    .advice = "reboot when convenient to run the updated packages; needrestart lists services to "
+              "restart instead",
 };

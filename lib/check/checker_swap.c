@@ -67,4 +67,5 @@ const sm_checker sm_checker_swap = {
     .run = run,
     .warning = 50,
     .critical = 80,
+    .advice = "see what is swapped out: grep VmSwap /proc/[0-9]*/status | sort -k2 -n | tail",
 };

@@ -25,16 +25,20 @@
 #include "diskanalysis.h"
 #include "sm/config.h"
 #include "sm/host.h"
+#include "sm/human.h"
 #include "sm/json.h"
 #include "sm/walk.h"
 
 #define MIB (1024.0 * 1024.0)
 
+struct target;
+
 struct item {
 	char *path; /* host path */
 	double size_mb;
-	long long age_days; /* old items only */
-	size_t order;       /* collection order: ties keep it when sorting */
+	long long age_days;          /* old items only */
+	size_t order;                /* collection order: ties keep it when sorting */
+	const struct target *target; /* the one walked to find it */
 };
 
 struct list {
@@ -224,7 +228,7 @@ static int add(struct analysis *a, struct list *l, const char *real, unsigned lo
 		return SM_WALK_CONTINUE;
 	}
 	l->items[l->n++] =
-	    (struct item){path, sm_round((double)bytes / MIB, 1), age_days, a->order++};
+	    (struct item){path, sm_round((double)bytes / MIB, 1), age_days, a->order++, t};
 	return SM_WALK_CONTINUE;
 oom:
 	a->error = ENOMEM;
@@ -465,6 +469,111 @@ static json_t *recommendations(const struct analysis *a)
 	return recs;
 }
 
+/* A rule as one line: "Clear APT package cache: sudo apt clean" (a title
+ * ending in ':' is followed by its first detail, the command). */
+static json_t *rule_action(const sm_diskanalysis_rule *rule)
+{
+	const char *title = rule->lines[0];
+	size_t n = strlen(title);
+	char *text;
+	json_t *s;
+
+	if (n == 0 || title[n - 1] != ':' || !rule->lines[1])
+		return json_string(title);
+	if (asprintf(&text, "%s %s", title, rule->lines[1]) < 0)
+		return NULL;
+	s = json_string(text);
+	free(text);
+	return s;
+}
+
+/* One by_directory row per target with items in l: its host path, what
+ * the items are, their total and number (listed or not), and what to do
+ * about them (the rules matching its items, or fixed advice). */
+static void group_rows(const struct analysis *a, const struct list *l, const struct targets *ts,
+                       const char *kind, const char *advice, json_t *rows)
+{
+	for (size_t t = 0; t < ts->n; t++) {
+		const struct target *target = &ts->t[t];
+		double mb = 0;
+		long long count = 0;
+		json_t *row, *actions;
+
+		for (size_t i = 0; i < l->n; i++)
+			if (l->items[i].target == target) {
+				mb += l->items[i].size_mb;
+				count++;
+			}
+		if (count == 0)
+			continue;
+		actions = json_array();
+		if (advice) {
+			json_array_append_new(actions, json_string(advice));
+		} else {
+			for (size_t r = 0; r < a->spec->nrules; r++) {
+				const sm_diskanalysis_rule *rule = &a->spec->rules[r];
+				bool hit = false;
+				for (size_t i = 0; i < l->n && !hit; i++)
+					for (const char *const *k = rule->keywords;
+					     *k && !hit && l->items[i].target == target; k++)
+						hit = sm_diskanalysis_keyword_match(
+						    l->items[i].path, *k);
+				if (hit)
+					json_array_append_new(actions, rule_action(rule));
+			}
+		}
+		row = json_object();
+		json_object_set_new(row, "path", sm_json_string(target->host));
+		sm_metric_str(row, "kind", kind);
+		sm_metric_real(row, "size_mb", sm_round(mb, 1));
+		sm_metric_int(row, "count", count);
+		json_object_set_new(row, "advice", actions);
+		json_array_append_new(rows, row);
+	}
+}
+
+static int by_size_mb_desc(const void *pa, const void *pb)
+{
+	double x = json_real_value(json_object_get(*(json_t *const *)pa, "size_mb"));
+	double y = json_real_value(json_object_get(*(json_t *const *)pb, "size_mb"));
+
+	return x > y ? -1 : x < y;
+}
+
+/* The items grouped by the directory they were found in, largest first. */
+static json_t *by_directory(const struct analysis *a)
+{
+	json_t *rows = json_array(), *sorted = json_array(), *row;
+	json_t **v;
+	size_t n, i;
+
+	group_rows(a, &a->hogs, &a->hog_targets, "space_hogs", NULL, rows);
+	group_rows(a, &a->old, &a->old_targets, "old_files", a->spec->old_files_advice, rows);
+	group_rows(a, &a->large, &a->large_targets, "large_files", a->spec->large_files_advice,
+	           rows);
+	n = json_array_size(rows);
+	v = calloc(n ? n : 1, sizeof *v);
+	if (!v)
+		return rows;
+	json_array_foreach(rows, i, row)
+	{
+		v[i] = row;
+	}
+	/* qsort is not stable: equal sizes keep the order of the collections
+	 * through a stable insertion sort instead (a few rows). */
+	for (i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && by_size_mb_desc(&v[j - 1], &v[j]) > 0; j--) {
+			json_t *tmp = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = tmp;
+		}
+	for (i = 0; i < n; i++)
+		json_array_append(sorted, v[i]);
+	free(v);
+	json_decref(rows);
+	return sorted;
+}
+
 static void fill_result(struct analysis *a, sm_check_result *res)
 {
 	json_t *m = res->metrics;
@@ -475,6 +584,7 @@ static void fill_result(struct analysis *a, sm_check_result *res)
 	total = list_json(&a->hogs, m, "space_hogs");
 	total += list_json(&a->old, m, "old_files");
 	total += list_json(&a->large, m, "large_files");
+	json_object_set_new(m, "by_directory", by_directory(a));
 	/* Items carry one decimal; rounding the sum only drops float noise. */
 	total = sm_round(total, 1);
 	sm_metric_real(m, "total_recoverable_mb", total);
@@ -543,4 +653,85 @@ out:
 	free(a.hog_targets.t);
 	free(a.old_targets.t);
 	free(a.large_targets.t);
+}
+
+/* "312 items", "1 large file". */
+static void count_words(long long n, const char *kind, char *buf, size_t size)
+{
+	static const struct {
+		const char *kind, *one, *many;
+	} words[] = {
+	    {"space_hogs", "item", "items"},
+	    {"old_files", "old item", "old items"},
+	    {"large_files", "large file", "large files"},
+	};
+
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (kind && strcmp(kind, words[i].kind) == 0) {
+			snprintf(buf, size, "%lld %s", n, n == 1 ? words[i].one : words[i].many);
+			return;
+		}
+	snprintf(buf, size, "%lld", n);
+}
+
+static int item_cmp(const void *pa, const void *pb)
+{
+	return by_size_mb_desc(pa, pb);
+}
+
+void sm_diskanalysis_details(const sm_check_result *res, FILE *out, size_t limit)
+{
+	static const char *const lists[] = {"space_hogs", "old_files", "large_files"};
+	json_t *m = res->metrics, *row, *items[3 * SM_DISKANALYSIS_LISTED + 1];
+	size_t i, n = 0, shown;
+	long long all = 0;
+	char size[SM_HUMAN_LEN], words[64];
+
+	json_array_foreach(json_object_get(m, "by_directory"), i, row)
+	{
+		json_t *advice = json_object_get(row, "advice"), *a;
+		size_t j;
+		count_words(json_integer_value(json_object_get(row, "count")),
+		            json_string_value(json_object_get(row, "kind")), words, sizeof words);
+		fprintf(out, "    %s  %s in %s", json_string_value(json_object_get(row, "path")),
+		        sm_human_mb(json_number_value(json_object_get(row, "size_mb")), size),
+		        words);
+		json_array_foreach(advice, j, a)
+		{
+			fprintf(out, j == 0 ? " - %s\n" : "      - %s\n", json_string_value(a));
+		}
+		if (json_array_size(advice) == 0)
+			fputc('\n', out);
+	}
+	for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++) {
+		char key[64];
+		json_t *item;
+		snprintf(key, sizeof key, "%s_count", lists[l]);
+		all += json_integer_value(json_object_get(m, key));
+		json_array_foreach(json_object_get(m, lists[l]), i, item)
+		{
+			if (n < sizeof items / sizeof items[0])
+				items[n++] = item;
+		}
+	}
+	if (n == 0)
+		return;
+	/* Largest first; qsort's order for equal sizes does not matter here
+	 * beyond being the same each run for the same input. */
+	qsort(items, n, sizeof *items, item_cmp);
+	shown = limit && limit < n ? limit : n;
+	fprintf(out, "    largest:\n");
+	for (i = 0; i < shown; i++) {
+		json_t *age = json_object_get(items[i], "age_days");
+		fprintf(out, "      %9s  %s",
+		        sm_human_mb(json_number_value(json_object_get(items[i], "size_mb")), size),
+		        json_string_value(json_object_get(items[i], "path")));
+		if (json_is_integer(age))
+			fprintf(out, " (%lld days old)", json_integer_value(age));
+		fputc('\n', out);
+	}
+	if (shown < n)
+		fprintf(out, "      ... %zu more (-v)\n", n - shown);
+	else if ((long long)n < all)
+		fprintf(out, "      (the largest %zu of %lld)\n", n, all);
 }

@@ -45,6 +45,10 @@ typedef struct sm_diskanalysis_spec {
  * perfdata); thresholds in res are MB recoverable. */
 void sm_diskanalysis_run(const sm_diskanalysis_spec *spec, sm_check_result *res);
 
+/* The analyzers' details for people (sm_checker.details): the totals by
+ * directory with what to do about each, then the largest items. */
+void sm_diskanalysis_details(const sm_check_result *res, FILE *out, size_t limit);
+
 /* Whether keyword names whole components of path: "pip" matches
  * "/root/.cache/pip" but not "/root/.cache/pipewire"; "go/pkg" matches two
  * consecutive components; a leading '/' anchors at the root, so "/var/log"

@@ -269,7 +269,9 @@ for path in ("/", "/tmp"):
 	[[ "$output" == *"CHECKER"*"STATUS"*"MESSAGE"* ]]
 	[[ "$output" == *$'\e[33mWARNING'* ]]
 	[[ "$output" == *"2 checks: 0 ok, 2 warning, 0 critical, 0 unknown"* ]]
-	[[ "$output" == *"memory_percent: 75.0"* ]]
+	[[ "$output" == *"memory_percent: 75.0%"* ]]
+	[[ "$output" == *"memory_total_gb: "*" GB"* ]]
+	[[ "$output" == *"what to do: see what holds memory: ps -eo pid,rss,comm --sort=-rss | head"* ]]
 	NO_COLOR=1 run script -qec "$SM_BIN/sm-check memory" /dev/null
 	[[ "$output" != *$'\e['* ]]
 	[[ "$output" == *"memory   WARNING  Memory usage: 75.0%"* ]]
@@ -278,6 +280,69 @@ for path in ("/", "/tmp"):
 	# --json wins over the terminal.
 	run script -qec "$SM_BIN/sm-check --json memory" /dev/null
 	[[ "$output" == '{"v":1,'* ]]
+}
+
+# A host tree for disk_linux: seven package archives (3 MB down to 1 MB,
+# 13 MB in all), a journal and a large file under /opt.
+disk_host() {
+	local root=$TEST_DIR/host
+	mkdir -p "$root/var/cache/apt/archives" "$root/var/log/journal/x" "$root/opt/data"
+	for i in 1 2 3 4 5 6 7; do
+		truncate -s "$(((i < 3 ? 3 : i < 5 ? 2 : 1) * 1048576))" "$root/var/cache/apt/archives/p$i.deb"
+	done
+	truncate -s 2M "$root/var/log/journal/x/system.journal"
+	truncate -s 150M "$root/opt/data/disk.img"
+	export SM_HOST_ROOT=$root
+}
+
+@test "on a terminal: the disk analysis by directory with what to do, the largest items, -v for all" {
+	disk_host
+	NO_COLOR=1 run script -qec "$SM_BIN/sm-check -w 1 disk_linux" /dev/null
+	[[ "$output" == *"disk_linux  WARNING  Disk analysis: 165.0 MB recoverable"* ]]
+	# Largest directory first, each with its advice on the same line.
+	[[ "$output" == *"WARNING disk_linux"*"    /opt  150.0 MB in 1 large file - Review and remove large files in /srv and /opt"*"    /var/cache/apt/archives  13.0 MB in 7 items - Clear APT package cache: sudo apt clean"*"    /var/log/journal  2.0 MB in 1 item - Trim systemd journal logs: sudo journalctl --vacuum-size=100M"* ]]
+	[[ "$output" == *"    largest:"*"       150.0 MB  /opt/data/disk.img"*"         3.0 MB  /var/cache/apt/archives/p1.deb"* ]]
+	# Five items by default, the rest behind -v.
+	[ "$(echo "$output" | grep -c '^ *[0-9.]* MB  /')" -eq 5 ]
+	[[ "$output" == *"      ... 4 more (-v)"* ]]
+	NO_COLOR=1 run script -qec "$SM_BIN/sm-check -v -w 1 disk_linux" /dev/null
+	[ "$(echo "$output" | grep -c '^ *[0-9.]* MB  /')" -eq 9 ]
+	[[ "$output" == *"         1.0 MB  /var/cache/apt/archives/p7.deb"* ]]
+	[[ "$output" != *"more (-v)"* ]]
+	# The envelope carries the same groups, advice included.
+	run sm-check -w 1 disk_linux
+	[ "$(echo "$output" | json_get '[(g["path"], g["kind"], g["size_mb"], g["count"], g["advice"]) for g in d["checks"][0]["metrics"]["by_directory"]]')" = '[["/opt", "large_files", 150.0, 1, ["Review and remove large files in /srv and /opt"]], ["/var/cache/apt/archives", "space_hogs", 13.0, 7, ["Clear APT package cache: sudo apt clean"]], ["/var/log/journal", "space_hogs", 2.0, 1, ["Trim systemd journal logs: sudo journalctl --vacuum-size=100M"]]]' ]
+}
+
+@test "on a terminal: disk --paths, one row per path with the free space beside the percentage" {
+	disk_host
+	NO_COLOR=1 run script -qec "$SM_BIN/sm-check -w 0 --paths /,/opt,/missing disk" /dev/null
+	[[ "$output" == *"UNKNOWN disk"* ]]
+	echo "$output" | grep -Eq '^    /  [0-9]+\.[0-9]% used, [0-9.]+ [KMGTP]?B free of [0-9.]+ [KMGTP]?B'
+	echo "$output" | grep -Eq '^    /opt  [0-9]+\.[0-9]% used, [0-9.]+ [KMGTP]?B free of [0-9.]+ [KMGTP]?B'
+	[[ "$output" == *"    /missing  error: No such file or directory"* ]]
+	# No raw JSON in the details, and the error is not said twice.
+	[[ "$output" != *'{"percent"'* ]]
+	[[ "$output" == *"    Disk check error: path '/missing' not accessible"* ]]
+	[[ "$output" != *"    error: Disk check error"* ]]
+	# The advice names the path the result is about.
+	NO_COLOR=1 run script -qec "$SM_BIN/sm-check -w 0 --paths /opt disk" /dev/null
+	[[ "$output" == *"what to do: see what fills it: sudo du -xh --max-depth=2 /opt | sort -h | tail"* ]]
+	NO_COLOR=1 run script -qec "$SM_BIN/sm-check -w 0 --paths /opt disk_inodes" /dev/null
+	echo "$output" | grep -Eq '^    /opt  [0-9]+\.[0-9]% of inodes used, [0-9]+ free of [0-9]+'
+}
+
+@test "on a terminal: -v shows the details of OK results too; lists are cut at five otherwise" {
+	host cli-ok
+	NO_COLOR=1 run script -qec "$SM_BIN/sm-check memory" /dev/null
+	[[ "$output" != *"OK memory"* ]]
+	NO_COLOR=1 run script -qec "$SM_BIN/sm-check --verbose memory" /dev/null
+	[[ "$output" == *"OK memory"*"memory_percent: "*"%"* ]]
+	# No advice for a result that needs none.
+	[[ "$output" != *"what to do"* ]]
+	run sm-check -v memory
+	[ "$status" -eq 0 ]
+	[[ "$output" == '{"v":1,'* ]] # -v changes nothing off a terminal
 }
 
 @test "real run: listening_ports sees real listeners, netlink and /proc agree" {

@@ -67,6 +67,22 @@ static bool has_rec(const sm_check_result *res, const char *title)
 	return false;
 }
 
+/* metrics[key] equals the JSON text want. */
+static void assert_metrics_subset(const sm_check_result *res, const char *key, const char *want)
+{
+	json_error_t jerr;
+	json_t *w = json_loads(want, 0, &jerr);
+
+	assert_non_null(w);
+	if (!json_equal(json_object_get(res->metrics, key), w)) {
+		char *got = json_dumps(json_object_get(res->metrics, key), 0);
+		print_error("%s: got %s\n", key, got ? got : "(none)");
+		free(got);
+		fail();
+	}
+	json_decref(w);
+}
+
 static void test_keyword_match(void **state)
 {
 	(void)state;
@@ -210,6 +226,22 @@ static void test_common_analysis(void **state)
 	                    "Review and remove large files in home directory");
 	assert_non_null(res.perfdata);
 	assert_string_equal(res.perfdata, "disk_common_recoverable=358MB;5000;20000;0");
+
+	/* The same items by the directory they were found in, largest first,
+	 * each with what to do: every rule matching one of its items. */
+	assert_metrics_subset(
+	    &res, "by_directory",
+	    "[{\"path\":\"/home/user/.cache\",\"kind\":\"space_hogs\","
+	    "\"size_mb\":205.0,\"count\":3,\"advice\":[\"Clear pip cache: pip "
+	    "cache purge\",\"Clear user caches in ~/.cache (review per-app "
+	    "first)\"]},"
+	    "{\"path\":\"/home/user\",\"kind\":\"large_files\",\"size_mb\":150.0,"
+	    "\"count\":1,\"advice\":[\"Review and remove large files in home "
+	    "directory\"]},"
+	    "{\"path\":\"/var/log\",\"kind\":\"space_hogs\",\"size_mb\":2.0,"
+	    "\"count\":1,\"advice\":[\"Compress or rotate large logs in /var/log\"]},"
+	    "{\"path\":\"/tmp\",\"kind\":\"old_files\",\"size_mb\":1.0,\"count\":2,"
+	    "\"advice\":[\"Remove old temporary files from /tmp and /var/tmp\"]}]");
 	sm_check_result_clear(&res);
 }
 
