@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <time.h>
 
 #include "sm/cli.h"
@@ -323,6 +324,18 @@ static int plugin_error(void)
 	return SM_UNKNOWN;
 }
 
+/* A seed for jansson's hash tables from AT_RANDOM (never 0, which would
+ * make jansson read /dev/urandom itself). */
+static size_t hash_seed(void)
+{
+	const unsigned char *r = (const unsigned char *)getauxval(AT_RANDOM);
+	size_t seed = 0;
+
+	if (r)
+		memcpy(&seed, r, sizeof seed);
+	return seed ? seed : 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct args a = {.run.output = OUTPUT_AUTO};
@@ -332,7 +345,10 @@ int main(int argc, char **argv)
 
 	sm_err_set_progname(argv[0]);
 	sm_log_init("sm-check");
-	json_object_seed(0); /* before any thread builds objects */
+	/* Before any thread builds objects; from the kernel's random bytes
+	 * given at exec, where json_object_seed(0) would open and read
+	 * /dev/urandom. */
+	json_object_seed(hash_seed());
 	/* A broken env file is reported after the arguments are read, so that
 	 * --help and --version still answer. */
 	config_rc = sm_config_load(&err);

@@ -52,6 +52,11 @@ void sm_store_rollback(sm_store *store);
 
 /* Prepare a statement, filling err with SQLite's message on failure. */
 sqlite3_stmt *sm_store_prepare(sm_store *store, const char *sql, sm_error *err);
+/* The same, kept by the handle for the next call with the same SQL (a
+ * statement run once per row of a transaction is parsed once): returned
+ * reset, its bindings cleared; never finalized by the caller (closing the
+ * store does). sql must outlive the handle (a string constant). */
+sqlite3_stmt *sm_store_prepare_kept(sm_store *store, const char *sql, sm_error *err);
 /* Run SQL without results (one or more statements). */
 int sm_store_exec(sm_store *store, const char *sql, sm_error *err);
 

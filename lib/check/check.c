@@ -383,7 +383,8 @@ int sm_check_record(sm_store *store, const sm_check_result *res, const char *hos
 	char now[SM_RFC3339_LEN];
 	json_t *stored = sm_check_stored_metrics(res->metrics);
 	char *metrics = stored ? sm_json_dump(stored, NULL) : NULL;
-	sqlite3_stmt *st = sm_store_prepare(store, sql, err);
+	/* Kept: a run records one row per checker in one transaction. */
+	sqlite3_stmt *st = sm_store_prepare_kept(store, sql, err);
 	int rc = -1;
 
 	if (!st || !metrics)
@@ -411,7 +412,10 @@ int sm_check_record(sm_store *store, const sm_check_result *res, const char *hos
 	}
 	rc = 0;
 done:
-	sqlite3_finalize(st);
+	if (st) { /* kept by the store: let go of this row's values */
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
 	free(metrics);
 	json_decref(stored);
 	return rc;

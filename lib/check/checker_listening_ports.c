@@ -24,6 +24,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,30 +266,26 @@ static unsigned long socket_inode(const char *target)
 	return strcmp(end, "]") == 0 ? inode : 0;
 }
 
-/* Give each listener the lowest pid holding its socket. */
-static void find_owners(listeners *list)
+/* Match the socket links among the fds of pid (its fd directory open as
+ * fd) to the unresolved listeners. The directory is read with getdents64
+ * into a stack buffer: opendir would allocate and free 32 KiB per process,
+ * and this loop visits every process. */
+static void scan_fds(int fd, long pid, listeners *list, size_t *unresolved)
 {
-	long *pids = NULL;
-	size_t npids = 0, unresolved = 0;
-	int errnum;
+	char buf[4096] __attribute__((aligned(8)));
+	ssize_t got;
 
-	for (size_t i = 0; i < list->count; i++)
-		if (list->items[i].inode != 0)
-			unresolved++;
-	if (unresolved == 0 || sm_procfs_pids(&pids, &npids, &errnum) < 0)
-		return;
-	for (size_t p = 0; p < npids && unresolved > 0; p++) {
-		char rel[64], dir[4096], target[64];
-		struct dirent *e;
-		DIR *d;
-
-		snprintf(rel, sizeof rel, "/proc/%ld/fd", pids[p]);
-		if (sm_host_path(dir, sizeof dir, rel) < 0 || !(d = opendir(dir)))
-			continue;
-		while (unresolved > 0 && (e = readdir(d)) != NULL) {
-			/* readlink works on dangling links, such as fixtures' sockets. */
-			ssize_t n = readlinkat(dirfd(d), e->d_name, target, sizeof target - 1);
+	while (*unresolved > 0 && (got = getdents64(fd, buf, sizeof buf)) > 0) {
+		for (ssize_t off = 0; off<got && * unresolved> 0;) {
+			const struct dirent64 *e = (const struct dirent64 *)(buf + off);
+			char target[64];
+			ssize_t n;
 			unsigned long inode;
+			off += e->d_reclen;
+			if (e->d_name[0] == '.')
+				continue;
+			/* readlink works on dangling links, such as fixtures' sockets. */
+			n = readlinkat(fd, e->d_name, target, sizeof target - 1);
 			if (n <= 0)
 				continue;
 			target[n] = '\0';
@@ -297,13 +294,47 @@ static void find_owners(listeners *list)
 				continue;
 			for (size_t i = 0; i < list->count; i++) {
 				if (list->items[i].inode == inode && list->items[i].pid < 0) {
-					list->items[i].pid = pids[p];
-					unresolved--;
+					list->items[i].pid = pid;
+					(*unresolved)--;
 				}
 			}
 		}
-		closedir(d);
 	}
+}
+
+/* Give each listener the lowest pid holding its socket. */
+static void find_owners(listeners *list)
+{
+	long *pids = NULL;
+	size_t npids = 0, unresolved = 0;
+	char proc[4096];
+	int errnum, procfd;
+
+	for (size_t i = 0; i < list->count; i++)
+		if (list->items[i].inode != 0)
+			unresolved++;
+	if (unresolved == 0 || sm_host_path(proc, sizeof proc, "/proc") < 0)
+		return;
+	/* Each process's fd directory is opened relative to /proc, resolved
+	 * once. */
+	procfd = open(proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (procfd < 0)
+		return;
+	if (sm_procfs_pids(&pids, &npids, &errnum) < 0) {
+		close(procfd);
+		return;
+	}
+	for (size_t p = 0; p < npids && unresolved > 0; p++) {
+		char rel[32];
+		int fd;
+		snprintf(rel, sizeof rel, "%ld/fd", pids[p]);
+		fd = openat(procfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		scan_fds(fd, pids[p], list, &unresolved);
+		close(fd);
+	}
+	close(procfd);
 	free(pids);
 }
 

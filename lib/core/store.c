@@ -17,6 +17,8 @@
  * sqlite3_exec would parse it again each time. */
 #define EXEC_CACHE   8
 #define EXEC_SQL_MAX 48
+/* Statements sm_store_prepare_kept keeps for the life of the handle. */
+#define KEPT_MAX 8
 /* How long a writer waits for the write lock before giving up. */
 #define BUSY_TIMEOUT_MS 10000
 
@@ -28,6 +30,10 @@ struct sm_store {
 		char sql[EXEC_SQL_MAX + 1];
 		sqlite3_stmt *st;
 	} cache[EXEC_CACHE];
+	struct {
+		const char *sql; /* the caller's, static */
+		sqlite3_stmt *st;
+	} kept[KEPT_MAX];
 };
 
 /* Each entry moves the schema from version i to i+1. Never edit a shipped
@@ -421,6 +427,31 @@ sqlite3_stmt *sm_store_prepare(sm_store *store, const char *sql, sm_error *err)
 	return st;
 }
 
+sqlite3_stmt *sm_store_prepare_kept(sm_store *store, const char *sql, sm_error *err)
+{
+	int i;
+
+	for (i = 0; i < KEPT_MAX && store->kept[i].sql; i++)
+		if (strcmp(store->kept[i].sql, sql) == 0) {
+			sqlite3_reset(store->kept[i].st);
+			sqlite3_clear_bindings(store->kept[i].st);
+			return store->kept[i].st;
+		}
+	if (i == KEPT_MAX) {
+		sm_error_set(err, "%s: too many kept statements", store->path);
+		return NULL;
+	}
+	if (sqlite3_prepare_v3(store->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &store->kept[i].st,
+	                       NULL) != SQLITE_OK) {
+		sm_error_set(err, "%s: %s", store->path, sqlite3_errmsg(store->db));
+		sqlite3_finalize(store->kept[i].st);
+		store->kept[i].st = NULL;
+		return NULL;
+	}
+	store->kept[i].sql = sql;
+	return store->kept[i].st;
+}
+
 int sm_store_schema_version(sm_store *store)
 {
 	sqlite3_stmt *st = sm_store_prepare(store, "PRAGMA user_version", NULL);
@@ -718,6 +749,8 @@ void sm_store_close(sm_store *store)
 		return;
 	for (int i = 0; i < EXEC_CACHE; i++)
 		sqlite3_finalize(store->cache[i].st);
+	for (int i = 0; i < KEPT_MAX; i++)
+		sqlite3_finalize(store->kept[i].st);
 	if (store->wal_frames >= WAL_TRUNCATE_FRAMES) {
 		sqlite3_busy_timeout(store->db, 0);
 		sqlite3_wal_checkpoint_v2(store->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);

@@ -336,6 +336,42 @@ static void exec_reuses_short_statements(void **state)
 	assert_int_equal(open_files_under(dir), 0);
 }
 
+/* A kept statement is parsed once: the same one comes back, reset and
+ * with its bindings cleared; closing the store finalizes it. */
+static void kept_statements_are_reused(void **state)
+{
+	static const char insert[] = "INSERT INTO inbox (envelope, trace_id, created_at)"
+	                             " VALUES (?, '', 'now')";
+	static const char count[] = "SELECT count(*), count(envelope) FROM inbox";
+	char path[256];
+	sm_store *store;
+	sm_error err;
+	sqlite3_stmt *first, *st;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/kept.db", dir);
+	assert_int_equal(sm_store_open(path, &store, &err), 0);
+	first = sm_store_prepare_kept(store, insert, &err);
+	assert_non_null(first);
+	sqlite3_bind_text(first, 1, "{}", -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(first), SQLITE_DONE);
+	/* Not reset by the caller: the store does it. */
+	st = sm_store_prepare_kept(store, insert, &err);
+	assert_ptr_equal(st, first);
+	/* Bindings cleared: envelope NULL, which the table refuses. */
+	assert_int_equal(sqlite3_step(st) & 0xff, SQLITE_CONSTRAINT);
+	st = sm_store_prepare_kept(store, count, &err);
+	assert_non_null(st);
+	assert_ptr_not_equal(st, first);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 1);
+	/* A statement that does not parse is an error naming the store. */
+	assert_null(sm_store_prepare_kept(store, "SELECT FROM nothing", &err));
+	assert_non_null(strstr(err.msg, path));
+	sm_store_close(store);
+	assert_int_equal(open_files_under(dir), 0);
+}
+
 /* One write per process, as a CGI handler or sm-check makes: closing does
  * not checkpoint, so the WAL (and what it holds) stays for the next
  * process, and a reader sees every commit; the process whose commit took
@@ -402,6 +438,7 @@ int main(void)
 	    cmocka_unit_test(concurrent_openers_migrate_once),
 	    cmocka_unit_test(hot_paths_need_no_temporary_btrees),
 	    cmocka_unit_test(exec_reuses_short_statements),
+	    cmocka_unit_test(kept_statements_are_reused),
 	    cmocka_unit_test(wal_kept_and_bounded_across_processes),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
