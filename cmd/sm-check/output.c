@@ -57,7 +57,7 @@ static void print_value(FILE *out, const char *key, json_t *v)
 
 	switch (json_typeof(v)) {
 	case JSON_STRING:
-		fputs(json_string_value(v), out);
+		sm_human_puts(json_string_value(v), out);
 		return;
 	case JSON_NULL:
 		fputc('-', out);
@@ -72,7 +72,9 @@ static void print_value(FILE *out, const char *key, json_t *v)
 			fputs(sm_human_size(json_number_value(v), buf), out);
 		else if (ends_with(key, "percent"))
 			fprintf(out, "%.1f%%", json_number_value(v));
-		else if (json_is_real(v) && json_real_value(v) == (double)(long long)json_real_value(v))
+		else if (json_is_real(v) && json_real_value(v) > -1e15 &&
+		         json_real_value(v) < 1e15 &&
+		         json_real_value(v) == (double)(long long)json_real_value(v))
 			fprintf(out, "%.1f", json_real_value(v)); /* 3.0, not 3 */
 		else if (json_is_real(v))
 			fprintf(out, "%.10g", json_real_value(v));
@@ -80,11 +82,8 @@ static void print_value(FILE *out, const char *key, json_t *v)
 			fprintf(out, "%lld", (long long)json_integer_value(v));
 		return;
 	case JSON_OBJECT:
-		if (key) {
-			print_inline(out, v);
-			return;
-		}
-		break;
+		print_inline(out, v);
+		return;
 	default:
 		break;
 	}
@@ -140,7 +139,9 @@ static void print_entries(FILE *out, const char *key, json_t *v, size_t limit)
 		{
 			if (limit && shown == limit)
 				break;
-			fprintf(out, "      %s: ", sub);
+			fputs("      ", out);
+			sm_human_puts(sub, out);
+			fputs(": ", out);
 			print_value(out, sub, e);
 			fputc('\n', out);
 			shown++;
@@ -181,10 +182,11 @@ static void print_advice(FILE *out, const sm_checker *c, const sm_check_result *
 	                       : NULL;
 	const char *at = path && *path ? strstr(c->advice, "PATH") : NULL;
 
-	if (at)
-		fprintf(out, "    what to do: %.*s%s%s\n", (int)(at - c->advice), c->advice, path,
-		        at + 4);
-	else
+	if (at) {
+		fprintf(out, "    what to do: %.*s", (int)(at - c->advice), c->advice);
+		sm_human_puts(path, out);
+		fprintf(out, "%s\n", at + 4);
+	} else
 		fprintf(out, "    what to do: %s\n", c->advice);
 }
 
@@ -196,9 +198,14 @@ static void print_details(FILE *out, const sm_check_result *r, bool color, size_
 
 	fprintf(out, "\n%s%s%s %s\n", color ? sm_term_start(status_color(r->status)) : "",
 	        label(r->status), color ? sm_term_reset() : "", r->checker);
-	fprintf(out, "    %s\n", r->message);
-	if (r->error && strcmp(r->error, r->message) != 0)
-		fprintf(out, "    error: %s\n", r->error);
+	fputs("    ", out);
+	sm_human_puts(r->message, out);
+	fputc('\n', out);
+	if (r->error && strcmp(r->error, r->message) != 0) {
+		fputs("    error: ", out);
+		sm_human_puts(r->error, out);
+		fputc('\n', out);
+	}
 	if (c && c->details)
 		c->details(r, out, limit);
 	else

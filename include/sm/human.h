@@ -7,6 +7,7 @@
 #define SM_HUMAN_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #define SM_HUMAN_LEN 16 /* "1023.9 TB", a sign and the NUL fit */
 
@@ -18,5 +19,10 @@ const char *sm_human_size(double bytes, char buf[SM_HUMAN_LEN]);
 /* The same from a value in MB or GB (the metrics' units). */
 const char *sm_human_mb(double mb, char buf[SM_HUMAN_LEN]);
 const char *sm_human_gb(double gb, char buf[SM_HUMAN_LEN]);
+
+/* Text from the host (file and process names, messages) onto a terminal:
+ * control characters (C0 and DEL) print as '?', so a name cannot move the
+ * cursor, change colours or retitle the window. */
+void sm_human_puts(const char *s, FILE *out);
 
 #endif

@@ -693,12 +693,16 @@ void sm_diskanalysis_details(const sm_check_result *res, FILE *out, size_t limit
 		size_t j;
 		count_words(json_integer_value(json_object_get(row, "count")),
 		            json_string_value(json_object_get(row, "kind")), words, sizeof words);
-		fprintf(out, "    %s  %s in %s", json_string_value(json_object_get(row, "path")),
+		fputs("    ", out);
+		sm_human_puts(json_string_value(json_object_get(row, "path")), out);
+		fprintf(out, "  %s in %s",
 		        sm_human_mb(json_number_value(json_object_get(row, "size_mb")), size),
 		        words);
 		json_array_foreach(advice, j, a)
 		{
-			fprintf(out, j == 0 ? " - %s\n" : "      - %s\n", json_string_value(a));
+			fputs(j == 0 ? " - " : "      - ", out);
+			sm_human_puts(json_string_value(a), out);
+			fputc('\n', out);
 		}
 		if (json_array_size(advice) == 0)
 			fputc('\n', out);
@@ -723,9 +727,9 @@ void sm_diskanalysis_details(const sm_check_result *res, FILE *out, size_t limit
 	fprintf(out, "    largest:\n");
 	for (i = 0; i < shown; i++) {
 		json_t *age = json_object_get(items[i], "age_days");
-		fprintf(out, "      %9s  %s",
-		        sm_human_mb(json_number_value(json_object_get(items[i], "size_mb")), size),
-		        json_string_value(json_object_get(items[i], "path")));
+		fprintf(out, "      %9s  ",
+		        sm_human_mb(json_number_value(json_object_get(items[i], "size_mb")), size));
+		sm_human_puts(json_string_value(json_object_get(items[i], "path")), out);
 		if (json_is_integer(age))
 			fprintf(out, " (%lld days old)", json_integer_value(age));
 		fputc('\n', out);

@@ -37,3 +37,11 @@ const char *sm_human_gb(double gb, char buf[SM_HUMAN_LEN])
 {
 	return sm_human_size(gb * 1024 * 1024 * 1024, buf);
 }
+
+void sm_human_puts(const char *s, FILE *out)
+{
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		putc(c < 0x20 || c == 0x7f ? '?' : c, out);
+	}
+}

@@ -292,6 +292,9 @@ disk_host() {
 	done
 	truncate -s 2M "$root/var/log/journal/x/system.journal"
 	truncate -s 150M "$root/opt/data/disk.img"
+	# An old file whose name would recolour a terminal.
+	mkdir -p "$root/tmp"
+	touch -d '10 days ago' "$root/tmp/evil"$'\e'"[31mname"
 	export SM_HOST_ROOT=$root
 }
 
@@ -302,16 +305,20 @@ disk_host() {
 	# Largest directory first, each with its advice on the same line.
 	[[ "$output" == *"WARNING disk_linux"*"    /opt  150.0 MB in 1 large file - Review and remove large files in /srv and /opt"*"    /var/cache/apt/archives  13.0 MB in 7 items - Clear APT package cache: sudo apt clean"*"    /var/log/journal  2.0 MB in 1 item - Trim systemd journal logs: sudo journalctl --vacuum-size=100M"* ]]
 	[[ "$output" == *"    largest:"*"       150.0 MB  /opt/data/disk.img"*"         3.0 MB  /var/cache/apt/archives/p1.deb"* ]]
+	[[ "$output" == *"    /tmp  0 B in 1 old item - Remove old temporary files from /tmp"* ]]
 	# Five items by default, the rest behind -v.
 	[ "$(echo "$output" | grep -c '^ *[0-9.]* MB  /')" -eq 5 ]
-	[[ "$output" == *"      ... 4 more (-v)"* ]]
+	[[ "$output" == *"      ... 5 more (-v)"* ]]
 	NO_COLOR=1 run script -qec "$SM_BIN/sm-check -v -w 1 disk_linux" /dev/null
 	[ "$(echo "$output" | grep -c '^ *[0-9.]* MB  /')" -eq 9 ]
 	[[ "$output" == *"         1.0 MB  /var/cache/apt/archives/p7.deb"* ]]
 	[[ "$output" != *"more (-v)"* ]]
+	# Names from the host print without their control characters.
+	[[ "$output" == *"          0 B  /tmp/evil?[31mname (10 days old)"* ]]
+	[[ "$output" != *$'\e'* ]]
 	# The envelope carries the same groups, advice included.
 	run sm-check -w 1 disk_linux
-	[ "$(echo "$output" | json_get '[(g["path"], g["kind"], g["size_mb"], g["count"], g["advice"]) for g in d["checks"][0]["metrics"]["by_directory"]]')" = '[["/opt", "large_files", 150.0, 1, ["Review and remove large files in /srv and /opt"]], ["/var/cache/apt/archives", "space_hogs", 13.0, 7, ["Clear APT package cache: sudo apt clean"]], ["/var/log/journal", "space_hogs", 2.0, 1, ["Trim systemd journal logs: sudo journalctl --vacuum-size=100M"]]]' ]
+	[ "$(echo "$output" | json_get '[(g["path"], g["kind"], g["size_mb"], g["count"], g["advice"]) for g in d["checks"][0]["metrics"]["by_directory"]]')" = '[["/opt", "large_files", 150.0, 1, ["Review and remove large files in /srv and /opt"]], ["/var/cache/apt/archives", "space_hogs", 13.0, 7, ["Clear APT package cache: sudo apt clean"]], ["/var/log/journal", "space_hogs", 2.0, 1, ["Trim systemd journal logs: sudo journalctl --vacuum-size=100M"]], ["/tmp", "old_files", 0.0, 1, ["Remove old temporary files from /tmp"]]]' ]
 }
 
 @test "on a terminal: disk --paths, one row per path with the free space beside the percentage" {

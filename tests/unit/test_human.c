@@ -46,11 +46,27 @@ static void from_metric_units(void **state)
 	assert_string_equal(sm_human_gb(2048, buf), "2.0 TB");
 }
 
+/* Control characters from the host never reach the terminal as such. */
+static void text_without_controls(void **state)
+{
+	char buf[64] = "";
+	FILE *f = fmemopen(buf, sizeof buf, "w");
+
+	(void)state;
+	assert_non_null(f);
+	sm_human_puts("a\x1b[31mb\tc\x7f\xc3\xa9\n", f);
+	sm_human_puts(NULL, f);
+	fclose(f);
+	/* UTF-8 (é) stays: only C0 and DEL are replaced. */
+	assert_string_equal(buf, "a?[31mb?c?\xc3\xa9?");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(sizes),
 	    cmocka_unit_test(from_metric_units),
+	    cmocka_unit_test(text_without_controls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
