@@ -177,9 +177,8 @@ static void print_metrics(FILE *out, const sm_check_result *r, size_t limit)
  * about (the checker's path_metric) when there is one. */
 static void print_advice(FILE *out, const sm_checker *c, const sm_check_result *r)
 {
-	const char *path = c->path_metric
-	                       ? json_string_value(json_object_get(r->metrics, c->path_metric))
-	                       : NULL;
+	const char *path =
+	    c->path_metric ? json_string_value(json_object_get(r->metrics, c->path_metric)) : NULL;
 	const char *at = path && *path ? strstr(c->advice, "PATH") : NULL;
 
 	if (at) {

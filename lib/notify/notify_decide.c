@@ -267,15 +267,8 @@ static const char *repeat_interval(const struct facts *f, const char **due)
 
 /* In order; the first skip wins. */
 static rule_fn *const rules[] = {
-    min_severity,
-    change,
-    silenced,
-    inhibited,
-    in_maintenance,
-    flapping,
-    acknowledged,
-    still_wrong,
-    repeat_interval,
+    min_severity, change,       silenced,    inhibited,       in_maintenance,
+    flapping,     acknowledged, still_wrong, repeat_interval,
 };
 
 sm_notify_decision sm_notify_decide(json_t *env, json_t *config, double last_sent_age_s)
