@@ -403,15 +403,8 @@ int cgi_main(void)
 
 /* --- FastCGI: one long-running process, many requests --------------------- */
 
-/* Set by SIGTERM (lighttpd stops its FastCGI children so) and SIGINT. */
-static volatile sig_atomic_t stopping;
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	stopping = 1;
-}
-
+/* The responder's state (sm_request_fcgi_run runs it, and stops at
+ * SIGTERM, as lighttpd stops its FastCGI children, or SIGINT). */
 struct fcgi_state {
 	struct writer writer;
 	const char *config_error; /* when the dotenv file is broken: every request 500 */
@@ -454,70 +447,12 @@ static void fcgi_requests(void *ctx, sm_fcgi_conn **conns, size_t n)
 		handle(items, n, &state->writer);
 }
 
-bool fcgi_wanted(int argc, char **argv)
-{
-	if (argc > 1 &&
-	    (strcmp(argv[1], "--fastcgi") == 0 || strncmp(argv[1], "--fastcgi=", 10) == 0))
-		return true;
-	/* Spawned by a web server: a listening socket on descriptor 0. */
-	return argc == 1 && !getenv("GATEWAY_INTERFACE") && sm_fcgi_is_listener(STDIN_FILENO);
-}
-
 int fcgi_main(int argc, char **argv)
 {
 	struct fcgi_state state = {{NULL, NULL, true}, NULL};
-	struct sigaction stop = {.sa_handler = on_stop}; /* no SA_RESTART: accept and poll return */
-	sm_fcgi_limits limits = {.max_params = 128 * 1024};
-	const char *address = NULL;
-	long long limit;
-	sm_error err, config_err;
-	int fd = STDIN_FILENO, rc;
+	int rc = sm_request_fcgi_run("sm-ingest", argc, argv, fcgi_requests, &state,
+	                             &state.config_error);
 
-	if (argc > 1 && strncmp(argv[1], "--fastcgi=", 10) == 0)
-		address = argv[1] + 10;
-	else if (argc > 2)
-		address = argv[2];
-	if (argc > 3 || (argc > 2 && argv[1][9] == '='))
-		return sm_err(SM_EXIT_USAGE, "usage: sm-ingest --fastcgi [ADDRESS]");
-	if (address && !*address)
-		return sm_err(SM_EXIT_USAGE, "--fastcgi: empty address");
-	/* Read once: a change to the dotenv file needs a restart. */
-	if (sm_config_load(&config_err) < 0)
-		state.config_error = config_err.msg;
-	sm_log_init(NULL); /* SM_LOG_LEVEL may come from the dotenv file */
-	limit = state.config_error ? 0 : sm_request_max_body();
-	limits.max_body = limit > 0 ? (size_t)limit : 0;
-	limits.read_timeout_ms = state.config_error ? 0 : sm_request_read_timeout_ms();
-	if (limits.read_timeout_ms < 0) {
-		state.config_error = "SM_READ_TIMEOUT";
-		limits.read_timeout_ms = 0;
-	}
-	if (address) {
-		fd = sm_fcgi_listen(address, &err);
-		if (fd < 0)
-			return sm_err(SM_EXIT_FAILURE, "--fastcgi: %s", err.msg);
-	} else if (!sm_fcgi_is_listener(STDIN_FILENO)) {
-		return sm_err(SM_EXIT_USAGE, "--fastcgi: no ADDRESS and standard input is not a "
-		                             "listening socket");
-	}
-	sigemptyset(&stop.sa_mask);
-	sigaction(SIGTERM, &stop, NULL);
-	sigaction(SIGINT, &stop, NULL);
-	signal(SIGPIPE, SIG_IGN); /* a vanished web server is an error, not a death */
-	if (state.config_error)
-		sm_log_kv(SM_LOG_ERROR, "bad configuration", "error", state.config_error,
-		          SM_LOG_END);
-	sm_log_kv(SM_LOG_INFO, "FastCGI responder ready", "address", address ? address : "stdin",
-	          SM_LOG_END);
-	rc = sm_fcgi_serve(fd, &limits, fcgi_requests, &state, &stopping, &err);
 	writer_close(&state.writer);
-	if (address) {
-		if (strchr(address, '/'))
-			unlink(address);
-		close(fd);
-	}
-	if (rc < 0)
-		return sm_err(SM_EXIT_FAILURE, "--fastcgi: %s", err.msg);
-	sm_log(SM_LOG_INFO, "FastCGI responder stopped");
-	return SM_EXIT_OK;
+	return rc;
 }

@@ -366,7 +366,8 @@ int main(int argc, char **argv)
 	sm_json_arena_install(); /* before any tree is made */
 	sm_err_set_progname(argv[0]);
 	sm_log_init("sm-ingest");
-	if (fcgi_wanted(argc, argv)) /* FastCGI responder (cgi.c): loads its own config */
+	if (sm_request_fcgi_wanted(argc,
+	                           argv)) /* FastCGI responder (cgi.c): loads its own config */
 		return fcgi_main(argc, argv);
 	config_rc = sm_config_load(&err);
 	if (getenv("GATEWAY_INTERFACE"))

@@ -15,7 +15,6 @@ int cgi_config_error(const char *message);
 int cgi_main(void);
 /* FastCGI mode: `--fastcgi [ADDRESS]` as the first argument, or a
  * listening socket on standard input (a web server's spawner). */
-bool fcgi_wanted(int argc, char **argv);
 int fcgi_main(int argc, char **argv);
 
 /* A listing (listing.c): JSON lines when json, else a table fitted to the

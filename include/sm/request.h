@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "sm/err.h"
+#include "sm/fcgi.h"
 #include "sm/store.h"
 
 #define SM_REQUEST_MAX_BODY     (1u << 20) /* SM_MAX_BODY default: 1 MiB */
@@ -128,6 +129,14 @@ int sm_request_cgi_serve(int (*fn)(const sm_request *req), const sm_error *confi
  * [ADDRESS]" as its arguments, or alone with a listening socket on its
  * standard input (as a web server spawns one) and no CGI request. */
 bool sm_request_fcgi_wanted(int argc, char **argv);
+/* The FastCGI responder's life, for any handler of fcgi.h: the ADDRESS
+ * argument (else a listening socket on standard input), the dotenv file and
+ * the request limits read once (a problem is left in *config_error, which
+ * ctx's handler answers with a 500), SIGTERM and SIGINT to stop, the
+ * socket file removed at the end. tool names it in usage messages. The
+ * exit status. */
+int sm_request_fcgi_run(const char *tool, int argc, char **argv, sm_fcgi_handler *handler,
+                        void *ctx, const char **config_error);
 /* Run the FastCGI responder (fcgi.h) answering each request with fn until
  * SIGTERM or SIGINT: reads the dotenv file once (a broken one answers
  * every request 500). tool names it in usage messages. The exit status. */

@@ -581,9 +581,9 @@ bool sm_request_fcgi_wanted(int argc, char **argv)
 	return argc == 1 && !getenv("GATEWAY_INTERFACE") && sm_fcgi_is_listener(STDIN_FILENO);
 }
 
-int sm_request_fcgi_serve(const char *tool, int argc, char **argv, int (*fn)(const sm_request *req))
+int sm_request_fcgi_run(const char *tool, int argc, char **argv, sm_fcgi_handler *handler,
+                        void *ctx, const char **config_error)
 {
-	struct fcgi_api api = {fn, NULL};
 	struct sigaction stop = {.sa_handler = fcgi_on_stop}; /* no SA_RESTART */
 	sm_fcgi_limits limits = {.max_params = 128 * 1024};
 	const char *address = NULL;
@@ -601,13 +601,13 @@ int sm_request_fcgi_serve(const char *tool, int argc, char **argv, int (*fn)(con
 		return sm_err(SM_EXIT_USAGE, "--fastcgi: empty address");
 	/* Read once: a change to the dotenv file needs a restart. */
 	if (sm_config_load(&config_err) < 0)
-		api.config_error = config_err.msg;
+		*config_error = config_err.msg;
 	sm_log_init(NULL);
-	limit = api.config_error ? 0 : sm_request_max_body();
+	limit = *config_error ? 0 : sm_request_max_body();
 	limits.max_body = limit > 0 ? (size_t)limit : 0;
-	limits.read_timeout_ms = api.config_error ? 0 : sm_request_read_timeout_ms();
+	limits.read_timeout_ms = *config_error ? 0 : sm_request_read_timeout_ms();
 	if (limits.read_timeout_ms < 0) {
-		api.config_error = "SM_READ_TIMEOUT";
+		*config_error = "SM_READ_TIMEOUT";
 		limits.read_timeout_ms = 0;
 	}
 	if (address) {
@@ -622,11 +622,11 @@ int sm_request_fcgi_serve(const char *tool, int argc, char **argv, int (*fn)(con
 	sigaction(SIGTERM, &stop, NULL);
 	sigaction(SIGINT, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN); /* a vanished web server is an error, not a death */
-	if (api.config_error)
-		sm_log_kv(SM_LOG_ERROR, "bad configuration", "error", api.config_error, SM_LOG_END);
+	if (*config_error)
+		sm_log_kv(SM_LOG_ERROR, "bad configuration", "error", *config_error, SM_LOG_END);
 	sm_log_kv(SM_LOG_INFO, "FastCGI responder ready", "address", address ? address : "stdin",
 	          SM_LOG_END);
-	rc = sm_fcgi_serve(fd, &limits, fcgi_requests, &api, &fcgi_stopping, &err);
+	rc = sm_fcgi_serve(fd, &limits, handler, ctx, &fcgi_stopping, &err);
 	if (address) {
 		if (strchr(address, '/'))
 			unlink(address);
@@ -636,4 +636,11 @@ int sm_request_fcgi_serve(const char *tool, int argc, char **argv, int (*fn)(con
 		return sm_err(SM_EXIT_FAILURE, "--fastcgi: %s", err.msg);
 	sm_log(SM_LOG_INFO, "FastCGI responder stopped");
 	return SM_EXIT_OK;
+}
+
+int sm_request_fcgi_serve(const char *tool, int argc, char **argv, int (*fn)(const sm_request *req))
+{
+	struct fcgi_api api = {fn, NULL};
+
+	return sm_request_fcgi_run(tool, argc, argv, fcgi_requests, &api, &api.config_error);
 }

@@ -9,6 +9,7 @@
 
 bats_require_minimum_version 1.5.0
 load helpers
+load http_api # call and get
 
 setup_file() {
 	: "${SM_BIN:?}" "${SM_FIXTURES:?}"
@@ -56,25 +57,6 @@ wipe() {
 		sql "DELETE FROM $t"
 	done
 }
-
-# call METHOD PATH [BODY [Header: value ...]]: sets $code, $headers, $body.
-call() {
-	local method=$1 path=$2 out
-	shift 2
-	if [ $# -gt 0 ]; then
-		printf '%s' "$1" >"$API_DIR/body"
-		shift
-		out=$(python3 "$BATS_TEST_DIRNAME/request.py" "$method" "http://127.0.0.1:$PORT$path" \
-			"$API_DIR/body" "Content-Type: application/json" "$@")
-	else
-		out=$(python3 "$BATS_TEST_DIRNAME/request.py" "$method" "http://127.0.0.1:$PORT$path")
-	fi
-	code=$(echo "$out" | head -1)
-	headers=$(echo "$out" | sed -n '2,/^$/p')
-	body=$(echo "$out" | sed '1,/^$/d')
-}
-
-get() { echo "$body" | json_get "$1"; }
 
 stored() {
 	sql "SELECT (SELECT count(*) FROM alerts) + (SELECT count(*) FROM inbox)
