@@ -98,7 +98,6 @@ static void print_entries(FILE *out, const char *key, json_t *v, size_t limit)
 {
 	size_t n = json_is_array(v) ? json_array_size(v) : json_object_size(v), shown = 0;
 	bool scalars = true;
-	const char *sub;
 	json_t *e;
 	size_t i;
 
@@ -135,6 +134,8 @@ static void print_entries(FILE *out, const char *key, json_t *v, size_t limit)
 			shown++;
 		}
 	} else {
+		const char *sub;
+
 		json_object_foreach(v, sub, e)
 		{
 			if (limit && shown == limit)

@@ -261,10 +261,10 @@ static inline const char *scratch_make(const char *prefix)
  * not created; sm_store_open makes it). */
 static inline const char *scratch_db(void)
 {
-	static char db[4200];
+	static char store_file[4200];
 
-	snprintf(db, sizeof db, "%s/sm.db", scratch_root());
-	return db;
+	snprintf(store_file, sizeof store_file, "%s/sm.db", scratch_root());
+	return store_file;
 }
 
 /* root + rel under the scratch root ('/' added if rel lacks one); 3 live at once. */
