@@ -6,26 +6,8 @@
 # once, so set_env restarts the server in that mode.
 # shellcheck shell=bash
 
-start_server() {
-	SM_SERVE_MODE=$SERVE_MODE "$BATS_TEST_DIRNAME/../../scripts/serve" "$PORT" >>"$CGI_DIR/serve.log" 2>&1 &
-	echo $! >"$CGI_DIR/serve.pid"
-	wait_port "$PORT"
-}
-
-# Stop lighttpd (it stops its FastCGI processes) and wait until it is gone.
-stop_server() {
-	local pid
-	[ -f "$CGI_DIR/serve.pid" ] || return 0
-	pid=$(cat "$CGI_DIR/serve.pid")
-	rm -f "$CGI_DIR/serve.pid"
-	kill "$pid" 2>/dev/null || return 0
-	for _ in $(seq 100); do
-		# Gone, or a zombie nobody reaps: either way it has let go of the port.
-		[ -r "/proc/$pid/stat" ] || return 0
-		[ "$(cut -d' ' -f3 "/proc/$pid/stat")" = Z ] && return 0
-		sleep 0.05
-	done
-}
+start_server() { serve_start "$CGI_DIR"; }
+stop_server() { serve_stop "$CGI_DIR"; }
 
 cgi_setup_file() {
 	: "${SM_BIN:?}" "${SM_FIXTURES:?}" "${SERVE_MODE:?}"

@@ -87,3 +87,31 @@ am_payload() { # NAME INSTANCE STATUS [SEVERITY]
 	printf '{"receiver":"sm","status":"%s","groupKey":"{}:{alertname=\\"%s\\"}","alerts":[{"status":"%s","labels":{"alertname":"%s","instance":"%s","severity":"%s"},"annotations":{"summary":"%s on %s"},"startsAt":"2026-11-22T01:00:00Z","endsAt":"0001-01-01T00:00:00Z"}]}\n' \
 		"$3" "$1" "$3" "$1" "$2" "${4:-warning}" "$1" "$2"
 }
+
+# serve_start DIR [VAR=VALUE ...]: scripts/serve (a real lighttpd) on $PORT
+# in mode $SERVE_MODE with these variables, its pid in DIR/serve.pid and its
+# output in DIR/serve.log; returns once the port answers.
+serve_start() {
+	local dir=$1
+	shift
+	env SM_SERVE_MODE="$SERVE_MODE" "$@" "$BATS_TEST_DIRNAME/../../scripts/serve" "${PORT:?}" \
+		>>"$dir/serve.log" 2>&1 &
+	echo $! >"$dir/serve.pid"
+	wait_port "$PORT"
+}
+
+# serve_stop DIR: stop what serve_start started (lighttpd stops its FastCGI
+# processes) and wait until it is gone, or a zombie nobody reaps: either way
+# it has let go of the port.
+serve_stop() {
+	local pid
+	[ -f "$1/serve.pid" ] || return 0
+	pid=$(cat "$1/serve.pid")
+	rm -f "$1/serve.pid"
+	kill "$pid" 2>/dev/null || return 0
+	for _ in $(seq 100); do
+		[ -r "/proc/$pid/stat" ] || return 0
+		[ "$(cut -d' ' -f3 "/proc/$pid/stat")" = Z ] && return 0
+		sleep 0.05
+	done
+}

@@ -8,25 +8,9 @@
 # shellcheck disable=SC2034 # call sets code, headers and body for the tests
 
 api_start() {
-	SM_SERVE_MODE=$SERVE_MODE SM_SERVE_DIR="$API_DIR/serve" SM_INGEST="$API_DIR/bin/sm-ingest" \
-		"$BATS_TEST_DIRNAME/../../scripts/serve" "$PORT" >>"$API_DIR/serve.log" 2>&1 &
-	echo $! >"$API_DIR/serve.pid"
-	wait_port "$PORT"
+	serve_start "$API_DIR" SM_SERVE_DIR="$API_DIR/serve" SM_INGEST="$API_DIR/bin/sm-ingest"
 }
-
-# Stop lighttpd (it stops its FastCGI processes) and wait until it is gone.
-api_stop() {
-	local pid
-	[ -f "$API_DIR/serve.pid" ] || return 0
-	pid=$(cat "$API_DIR/serve.pid")
-	rm -f "$API_DIR/serve.pid"
-	kill "$pid" 2>/dev/null || return 0
-	for _ in $(seq 100); do
-		[ -r "/proc/$pid/stat" ] || return 0
-		[ "$(cut -d' ' -f3 "/proc/$pid/stat")" = Z ] && return 0
-		sleep 0.05
-	done
-}
+api_stop() { serve_stop "$API_DIR"; }
 
 api_setup_file() {
 	: "${SM_BIN:?}" "${SM_FIXTURES:?}" "${SERVE_MODE:?}"
