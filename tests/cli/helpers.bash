@@ -32,6 +32,24 @@ teardown_sm() {
 	rm -rf "$TEST_DIR"
 }
 
+# stop_pids FILE [SIGNAL]: send SIGNAL (default TERM) to each pid listed in
+# FILE, then wait (up to 5 s each) until it is gone or a zombie, so that no
+# server still writes under $TEST_DIR when teardown_sm removes it.
+stop_pids() {
+	local pid
+	[ -f "$1" ] || return 0
+	while read -r pid; do
+		kill "-${2:-TERM}" "$pid" 2>/dev/null || true
+	done <"$1"
+	while read -r pid; do
+		for _ in $(seq 100); do
+			[ -r "/proc/$pid/stat" ] || break
+			[ "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" = Z ] && break
+			sleep 0.05
+		done
+	done <"$1"
+}
+
 host() {
 	export SM_HOST_ROOT="$SM_FIXTURES/hosts/$1"
 }

@@ -19,9 +19,7 @@ setup() {
 
 teardown() {
 	# KILL: a replica told to stop waits for the mesh it leaves.
-	while read -r pid; do
-		kill -KILL "$pid" 2>/dev/null || true
-	done <"$TEST_DIR/pids"
+	stop_pids "$TEST_DIR/pids" KILL
 	teardown_sm
 }
 

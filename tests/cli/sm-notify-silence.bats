@@ -14,9 +14,7 @@ setup() {
 }
 
 teardown() {
-	while read -r pid; do
-		kill "$pid" 2>/dev/null || true
-	done <"$TEST_DIR/pids"
+	stop_pids "$TEST_DIR/pids"
 	teardown_sm
 }
 
