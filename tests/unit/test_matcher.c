@@ -103,6 +103,10 @@ static const char *const bad_matchers[] = {
     "job=~((a{99}){99}){99}",
     "job=~a{30000}",
     "job=~(a)\\1",
+    /* Stacked repetitions: regcomp's closures grow with their square. */
+    "job=~x**",
+    "job=~x*****************************************************************",
+    "job=~x+?",
 };
 
 static void parse_errors(void **state)
