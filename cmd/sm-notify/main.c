@@ -22,7 +22,7 @@
 
 static const char usage_text[] =
     "usage: sm-notify [--channel NAME ...] [FILE]\n"
-    "       sm-notify channel add NAME DRIVER [KEY=VALUE ...]\n"
+    "       sm-notify channel add NAME DRIVER [KEY=VALUE ... | -]\n"
     "       sm-notify channel list|show NAME|enable NAME|disable NAME|rm NAME\n"
     "       sm-notify channel test NAME\n"
     "       sm-notify test DRIVER [KEY=VALUE ...]\n"
@@ -39,10 +39,11 @@ static const char usage_text[] =
     "       sm-notify --fastcgi [ADDRESS]\n"
     "\n"
     "Delivers the envelopes on stdin (or in FILE) to the notification channels;\n"
-    "manages the channels (KEY=@FILE reads a value from a file); `test` sends one\n"
-    "test message through a driver, with no stored channel; `resend` sends the\n"
-    "firing alerts again to the alertmanager channels; silences, inhibit rules and\n"
-    "maintenance windows hold notifications back; --fastcgi answers /notify/.\n"
+    "manages the channels (KEY=@FILE reads a value from a file; - alone reads the\n"
+    "settings from stdin, one KEY=VALUE a line); `test` sends one test message\n"
+    "through a driver, with no stored channel; `resend` sends the firing alerts\n"
+    "again to the alertmanager channels; silences, inhibit rules and maintenance\n"
+    "windows hold notifications back; --fastcgi answers /notify/.\n"
     "\n"
     "  -c, --channel NAME  deliver to this channel only (repeatable; default: every\n"
     "                      enabled one)\n"
@@ -264,6 +265,49 @@ static int channel_rm(sm_store *store, const struct cmd *c)
 	return rc == SM_EXIT_OK ? rc : sm_err_report(rc, &err);
 }
 
+#define SETTINGS_MAX (1024 * 1024)
+
+/* "channel add NAME DRIVER -": the settings from standard input, one
+ * KEY=VALUE a line (blank lines skipped), so that no secret shows in the
+ * process list (sm-pipeline setup adds its channel so). *text holds the
+ * words; 0, or -1 with err. */
+static int stdin_settings(char **text, char ***words, int *n, sm_error *err)
+{
+	size_t len = 0, got;
+	char *buf = malloc(SETTINGS_MAX + 1);
+
+	*words = NULL;
+	*n = 0;
+	*text = buf;
+	if (!buf) {
+		sm_error_set(err, "out of memory");
+		return -1;
+	}
+	while ((got = fread(buf + len, 1, SETTINGS_MAX + 1 - len, stdin)) > 0 &&
+	       len + got <= SETTINGS_MAX)
+		len += got;
+	if (got > 0 || ferror(stdin)) {
+		sm_error_set(err, "standard input: %s",
+		             got > 0 ? "settings longer than 1 MiB" : strerror(errno));
+		return -1;
+	}
+	buf[len] = '\0';
+	*words = calloc(len / 2 + 1, sizeof **words);
+	if (!*words) {
+		sm_error_set(err, "out of memory");
+		return -1;
+	}
+	for (char *line = buf, *end; line && *line; line = end) {
+		end = strchr(line, '\n');
+		if (end)
+			*end++ = '\0';
+		line[strcspn(line, "\r")] = '\0';
+		if (*line)
+			(*words)[(*n)++] = line;
+	}
+	return 0;
+}
+
 /* The channel verbs: the operands each takes after "channel VERB" (-1: no
  * most), and whether it takes DRIVER KEY=VALUE... as a configuration,
  * checked before the store is opened. */
@@ -302,8 +346,19 @@ static int channel_command(const struct args *a)
 		if (nargs < v->min_args || (v->max_args >= 0 && nargs > v->max_args))
 			break;
 		if (v->config) {
-			rc = sm_notify_config_build(a->operands[3], a->operands + 4,
-			                            a->noperands - 4, &c.config, &err);
+			char *text = NULL, **words = NULL;
+			int n = 0;
+			rc = SM_EXIT_USAGE;
+			if (a->noperands == 5 && strcmp(a->operands[4], "-") == 0) {
+				if (stdin_settings(&text, &words, &n, &err) == 0)
+					rc = sm_notify_config_build(a->operands[3], words, n,
+					                            &c.config, &err);
+			} else {
+				rc = sm_notify_config_build(a->operands[3], a->operands + 4,
+				                            a->noperands - 4, &c.config, &err);
+			}
+			free(words);
+			free(text);
 			if (rc != SM_EXIT_OK)
 				return sm_err_report(rc, &err);
 		}

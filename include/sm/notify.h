@@ -54,6 +54,10 @@ int sm_notify_channel_add(sm_store *store, const char *name, const char *driver,
 int sm_notify_channel_get(sm_store *store, const char *name, json_t **out, sm_error *err);
 /* All channels by name, configs masked. */
 int sm_notify_channel_list(sm_store *store, json_t **out, sm_error *err);
+/* All channels by name as {name,driver,enabled}, without their configs:
+ * for a program that picks channels and sends nothing (sm-pipeline), as
+ * it reaches no driver's code and so does not link libcurl. */
+int sm_notify_channel_names(sm_store *store, json_t **out, sm_error *err);
 int sm_notify_channel_set_enabled(sm_store *store, const char *name, bool enabled, sm_error *err);
 int sm_notify_channel_remove(sm_store *store, const char *name, sm_error *err);
 

@@ -60,7 +60,7 @@ static int arguments(const node_ctx *ctx, json_t *args, sm_error *err)
 		add_channel(args, one);
 	if (!by_driver)
 		return 0;
-	if (sm_notify_channel_list(ctx->store, &channels, err) != SM_EXIT_OK)
+	if (sm_notify_channel_names(ctx->store, &channels, err) != SM_EXIT_OK)
 		return -1;
 	before = json_array_size(args);
 	json_array_foreach(channels, i, v)

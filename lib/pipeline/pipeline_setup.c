@@ -1,17 +1,24 @@
 /* pipeline_setup.c - the setup wizard: a preset made concrete (checkers,
  * provider, channels) and stored as a definition. On a terminal it asks,
- * showing first what an earlier run set up; otherwise the options say. */
+ * showing first what an earlier run set up; otherwise the options say.
+ *
+ * A new channel is added by the sibling `sm-notify channel add`, which
+ * knows the drivers: linking their table here would link libcurl into
+ * sm-pipeline, and every command of it (status above all) would map
+ * libcurl and its thirty libraries at start for nothing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include "pipeline/nodes.h"
 #include "sm/check.h"
 #include "sm/json.h"
 #include "sm/notify.h"
 #include "sm/pipeline.h"
 #include "sm/pipeline_setup.h"
+#include "sm/spawn.h"
 
 #define DEFAULT_NAME "main"
 
@@ -59,7 +66,7 @@ static json_t *build(sm_store *store, const sm_pipeline_setup_opts *o, sm_error 
 			             o->checkers[i]);
 			goto fail;
 		}
-	if (o->nchannels && sm_notify_channel_list(store, &channels, err) != SM_EXIT_OK)
+	if (o->nchannels && sm_notify_channel_names(store, &channels, err) != SM_EXIT_OK)
 		goto fail;
 	for (size_t i = 0; i < o->nchannels; i++) {
 		json_t *c;
@@ -157,12 +164,12 @@ static bool yes(const char *answer, bool def)
 	return strcmp(answer, "y") == 0 || strcmp(answer, "Y") == 0 || strcmp(answer, "yes") == 0;
 }
 
-/* Split a comma- or blank-separated answer into words (pointers into buf). */
-static size_t split(char *buf, const char **words, size_t max)
+/* Split an answer at each of seps into words (pointers into buf). */
+static size_t split(char *buf, const char *seps, const char **words, size_t max)
 {
 	size_t n = 0;
 
-	for (char *w = strtok(buf, ", \t"); w && n < max; w = strtok(NULL, ", \t"))
+	for (char *w = strtok(buf, seps); w && n < max; w = strtok(NULL, seps))
 		words[n++] = w;
 	return n;
 }
@@ -226,38 +233,88 @@ static bool show_existing(sm_store *store, FILE *out, char *name, size_t size)
 	return any;
 }
 
-/* A new channel from the answers; 0, or -1 with err. */
-static int add_channel(sm_store *store, FILE *in, FILE *out, char *name, size_t size, sm_error *err)
+/* Run `sm-notify channel add name driver -` with the settings on its
+ * stdin, one a line: they are secrets, kept out of the process list. The
+ * exit status of sm-notify, with err from its message. */
+static int notify_channel_add(const char *name, const char *driver, const char *const *words,
+                              size_t n, sm_error *err)
+{
+	char program[4096], input[4096 + 64];
+	const char *argv[] = {program, "channel", "add", name, driver, "-", NULL};
+	sm_spawn_opts opts = {.argv = argv, .input = input};
+	sm_spawn_result res = {0};
+	size_t len = 0;
+	int rc;
+
+	if (node_program_path("sm-notify", program, sizeof program, err) < 0)
+		return SM_EXIT_FAILURE;
+	for (size_t i = 0; i < n && len < sizeof input; i++)
+		len += (size_t)snprintf(input + len, sizeof input - len, "%s\n", words[i]);
+	if (len >= sizeof input) {
+		sm_error_set(err, "setup: the settings are too long");
+		return SM_EXIT_USAGE;
+	}
+	opts.input_len = len;
+	if (sm_spawn_run(&opts, &res) < 0) {
+		sm_error_set(err, "%s", res.error);
+		sm_spawn_result_clear(&res);
+		return SM_EXIT_FAILURE;
+	}
+	rc = res.exit_status == 0               ? SM_EXIT_OK
+	     : res.exit_status == SM_EXIT_USAGE ? SM_EXIT_USAGE
+	                                        : SM_EXIT_FAILURE;
+	if (rc != SM_EXIT_OK) {
+		/* Its one-line error, without its "sm-notify: " (ours is put
+		 * before it). */
+		char *msg = res.errout;
+		size_t end = res.errout_len;
+		while (end > 0 && (msg[end - 1] == '\n' || msg[end - 1] == '\r'))
+			msg[--end] = '\0';
+		if (strrchr(msg, '\n'))
+			msg = strrchr(msg, '\n') + 1;
+		if (strncmp(msg, "sm-notify: ", 11) == 0)
+			msg += 11;
+		if (*msg)
+			sm_error_set(err, "%s", msg);
+		else
+			sm_error_set(err, "sm-notify channel add: exit status %d", res.exit_status);
+	}
+	sm_spawn_result_clear(&res);
+	return rc;
+}
+
+/* A new channel from the answers: SM_EXIT_OK (nothing added when the
+ * driver is left empty), else the exit status with err. */
+static int add_channel(FILE *in, FILE *out, char *name, size_t size, sm_error *err)
 {
 	char driver[64], settings[4096], prompt[128], def_name[96];
 	const char *words[64];
-	json_t *config = NULL;
 	size_t n;
 	int rc;
 
 	if (ask(in, out,
 	        "New channel's driver (slack, generic, pagerduty, email, ...; empty: none)", "",
-	        false, driver, sizeof driver) < 0 ||
-	    !*driver)
-		return 0;
+	        false, driver, sizeof driver) < 0)
+		goto eof;
+	if (!*driver)
+		return SM_EXIT_OK;
 	snprintf(prompt, sizeof prompt, "%s settings as KEY=VALUE words (not echoed)", driver);
 	if (ask(in, out, prompt, "", true, settings, sizeof settings) < 0)
-		return -1;
-	n = split(settings, words, 64);
-	rc = sm_notify_config_build(driver, (char *const *)words, (int)n, &config, err);
-	if (rc != SM_EXIT_OK)
-		return -1;
+		goto eof;
+	/* Blanks only: a value may be a comma-separated list (to_addresses). */
+	n = split(settings, " \t", words, 64);
 	snprintf(def_name, sizeof def_name, "ops-%s", driver);
-	if (ask(in, out, "Channel name", def_name, false, name, size) < 0) {
-		json_decref(config);
-		return -1;
+	if (ask(in, out, "Channel name", def_name, false, name, size) < 0)
+		goto eof;
+	if ((rc = notify_channel_add(name, driver, words, n, err)) != SM_EXIT_OK) {
+		*name = '\0';
+		return rc;
 	}
-	rc = sm_notify_channel_add(store, name, driver, config, err);
-	json_decref(config);
-	if (rc != SM_EXIT_OK)
-		return -1;
 	fprintf(out, "channel %s (%s) added\n", name, driver);
-	return 0;
+	return SM_EXIT_OK;
+eof:
+	sm_error_set(err, "setup: input ended before the questions did");
+	return SM_EXIT_USAGE;
 }
 
 static int interview(sm_store *store, FILE *in, FILE *out, sm_error *err)
@@ -301,7 +358,7 @@ static int interview(sm_store *store, FILE *in, FILE *out, sm_error *err)
 		if (ask(in, out, "Checkers (comma-separated; empty: all)", "", false, checkers,
 		        sizeof checkers) < 0)
 			goto eof;
-		o.ncheckers = split(checkers, checker_words, 64);
+		o.ncheckers = split(checkers, ", \t", checker_words, 64);
 		o.checkers = checker_words;
 	}
 	if (has_type(preset_def, "intelligence")) {
@@ -313,7 +370,7 @@ static int interview(sm_store *store, FILE *in, FILE *out, sm_error *err)
 	if (has_type(preset_def, "notify")) {
 		json_t *list = NULL, *c;
 		size_t i;
-		if (sm_notify_channel_list(store, &list, err) != SM_EXIT_OK) {
+		if (sm_notify_channel_names(store, &list, err) != SM_EXIT_OK) {
 			json_decref(preset_def);
 			return SM_EXIT_FAILURE;
 		}
@@ -326,14 +383,14 @@ static int interview(sm_store *store, FILE *in, FILE *out, sm_error *err)
 			        json_is_true(json_object_get(c, "enabled")) ? "" : " disabled");
 		}
 		json_decref(list);
-		if (add_channel(store, in, out, added, sizeof added, err) < 0) {
+		if ((rc = add_channel(in, out, added, sizeof added, err)) != SM_EXIT_OK) {
 			json_decref(preset_def);
-			return *err->msg ? SM_EXIT_USAGE : SM_EXIT_FAILURE;
+			return rc;
 		}
 		if (ask(in, out, "Channels to use (comma-separated; empty: every enabled one)",
 		        added, false, channels, sizeof channels) < 0)
 			goto eof;
-		o.nchannels = split(channels, channel_words, 64);
+		o.nchannels = split(channels, ", \t", channel_words, 64);
 		o.channels = channel_words;
 	}
 	json_decref(preset_def);

@@ -173,6 +173,20 @@ print(json.dumps({"v": 1, "source": "local", "host": "web-1", "incident": None, 
 	[ "$status" -eq 64 ]
 }
 
+@test "channel add NAME DRIVER -: the settings from stdin, one a line, checked the same" {
+	printf 'webhook_url=https://h.example/hook?token=STDINSECRET\r\n\nheaders={"X-Team": "on call"}\nretries=0' |
+		sm-notify channel add hook generic -
+	[ "$(sql "SELECT config FROM notification_channels WHERE name = 'hook'" | json_get 'd')" = \
+		'{"webhook_url": "https://h.example/hook?token=STDINSECRET", "headers": {"X-Team": "on call"}, "retries": 0}' ]
+	run bash -c 'printf "webhook_url=https://h/x\ncolour=red\n" | sm-notify channel add other slack -'
+	[ "$status" -eq 64 ]
+	[[ "$output" == "sm-notify: unknown key 'colour' for driver slack"* ]]
+	run bash -c 'head -c 1100000 /dev/zero | tr "\\0" x | sm-notify channel add other slack -'
+	[ "$status" -eq 64 ]
+	[ "$output" = "sm-notify: standard input: settings longer than 1 MiB" ]
+	[ "$(sql 'SELECT group_concat(name) FROM notification_channels')" = hook ]
+}
+
 @test "no channel at all: the stdout driver, text on stderr, the envelope alone on stdout" {
 	ingest "$SM_FIXTURES/payloads/alertmanager/firing.json"
 	run --separate-stderr sm-notify "$TEST_DIR/env.json"

@@ -615,6 +615,44 @@ with open(sys.argv[2], "a") as f:
 	[ "$(sql 'SELECT name FROM pipeline_definitions')" = cron ]
 }
 
+@test "setup adds its channel through sm-notify: a bad setting is 64 with its message, nothing stored" {
+	ask() { python3 "$DEFS/pty_answer.py" "$@" -- sm-pipeline setup; }
+	run ask 3 generic "webhook_url=http://127.0.0.1:9/SECRET-PATH colour=red" ""
+	[ "$status" -eq 64 ]
+	[[ "$output" == *"sm-pipeline: unknown key 'colour' for driver generic (keys: "* ]]
+	[[ "$output" != *"SECRET-PATH"* ]]
+	[ "$(sql 'SELECT count(*) FROM notification_channels')" = 0 ]
+	[ "$(sql 'SELECT count(*) FROM pipeline_definitions')" = 0 ]
+	# Settings are split at blanks only: a value may be a comma-separated list.
+	run ask 3 email "smtp_host=mx.example from_address=sm@example.org to_addresses=a@example.org,b@example.org" mail "" "" ""
+	[ "$status" -eq 0 ]
+	[ "$(sql "SELECT config FROM notification_channels WHERE name = 'mail'" | json_get 'd["to_addresses"]')" = '["a@example.org", "b@example.org"]' ]
+}
+
+@test "a notify node's drivers: every enabled channel of those drivers" {
+	sm-notify channel add g1 generic webhook_url=http://127.0.0.1:9/a
+	sm-notify channel add g2 generic webhook_url=http://127.0.0.1:9/b
+	sm-notify channel disable g2
+	sm-notify channel add s1 slack webhook_url=https://h.example/x
+	sm-notify channel add s2 slack webhook_url=https://h.example/y
+	printf '%s' '{"version":"1","nodes":[{"id":"in","type":"ingest","next":"n"},{"id":"n","type":"notify","config":{"drivers":["generic","slack"],"channel":"g2"}}]}' >"$TEST_DIR/d.json"
+	run sm-pipeline run --config "$TEST_DIR/d.json" --sample --dry-run
+	[ "$status" -eq 0 ]
+	[[ "${lines[2]}" == *"/sm-notify --channel g2 --channel g1 --channel s1 --channel s2" ]]
+}
+
+# Only the tools that send map libcurl: sm-pipeline picks channels and runs
+# sm-notify for them, so none of its commands pays for libcurl's 30 libraries.
+@test "sm-pipeline, sm-check and sm-ingest do not link libcurl" {
+	for tool in sm-pipeline sm-check sm-ingest; do
+		run readelf -d "$SM_BIN/$tool"
+		[ "$status" -eq 0 ]
+		[[ "$output" != *libcurl* ]]
+	done
+	run readelf -d "$SM_BIN/sm-notify"
+	[[ "$output" == *"(NEEDED)"*"[libcurl.so"* ]]
+}
+
 @test "listings check their writes: a full disk exits 1 'write error'" {
 	for cmd in "definition list" "definition list --json" "definition show full"; do
 		run --separate-stderr bash -c "sm-pipeline $cmd >/dev/full"
