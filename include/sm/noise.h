@@ -63,6 +63,16 @@ int sm_noise_maintenance_add(sm_store *store, json_t *request, json_t **out, sm_
 int sm_noise_maintenance_list(sm_store *store, json_t **out, sm_error *err);
 int sm_noise_maintenance_remove(sm_store *store, const char *id, sm_error *err);
 
+/* --- in force ----------------------------------------------------------- */
+
+/* What holds notifications back at now (sm-pipeline status):
+ * {"silences": {active, pending (counts), latest (the first max active
+ * ones, the soonest to end first, as sm_noise_silence_list shows them plus
+ * remaining_seconds)}, "maintenance": {open (a count), windows (the first
+ * max open at now, as sm_noise_maintenance_list shows them)}}. Only
+ * reads; SM_EXIT_FAILURE with err when the store fails. */
+int sm_noise_in_force(sm_store *store, time_t now, size_t max, json_t **out, sm_error *err);
+
 /* --- the pieces, pure ---------------------------------------------------- */
 
 #define SM_NOISE_RANGES_MAX 32

@@ -20,6 +20,8 @@
 /* How many open incidents and recent runs the summary lists. */
 #define SM_STATUS_INCIDENTS 10
 #define SM_STATUS_RUNS      5
+/* How many active silences and open maintenance windows it lists. */
+#define SM_STATUS_SILENCES 10
 
 /* Each (hostname, checker)'s newest check_runs row, ordered by checker
  * then hostname, as {"id","checker","hostname","status","message",

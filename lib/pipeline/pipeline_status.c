@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "sm/host.h"
+#include "sm/noise.h"
 #include "sm/pipeline_status.h"
 #include "sm/rfc3339.h"
 #include "sm/term.h"
@@ -320,6 +321,21 @@ static int add_incidents(sm_store *store, json_t *status, time_t now, enum sm_st
 	return rc;
 }
 
+/* The silences and maintenance windows in force: they hold notifications
+ * back but are no problem, so the level is left alone. */
+static int add_noise(sm_store *store, json_t *status, time_t now, sm_error *err)
+{
+	json_t *noise = NULL;
+
+	/* Their times are stored as RFC 3339 UTC in whole seconds already. */
+	if (sm_noise_in_force(store, now, SM_STATUS_SILENCES, &noise, err) != SM_EXIT_OK)
+		return -1;
+	json_object_set(status, "silences", json_object_get(noise, "silences"));
+	json_object_set(status, "maintenance", json_object_get(noise, "maintenance"));
+	json_decref(noise);
+	return 0;
+}
+
 static int add_queue(sm_store *store, json_t *status, enum sm_status *level, sm_error *err)
 {
 	static const char *const states[] = {"pending", "claimed", "failed"};
@@ -417,7 +433,7 @@ int sm_pipeline_status(sm_store *store, time_t now, json_t **out, enum sm_status
 	}
 	if (add_hosts(store, status, now, level, err) < 0 ||
 	    add_incidents(store, status, now, level, err) < 0 ||
-	    add_queue(store, status, level, err) < 0 ||
+	    add_noise(store, status, now, err) < 0 || add_queue(store, status, level, err) < 0 ||
 	    add_runs(store, status, now, level, err) < 0) {
 		sm_store_rollback(store);
 		json_decref(status);
@@ -548,6 +564,78 @@ static void print_incidents(const json_t *status, FILE *out, bool color, int wid
 		            (long long)json_array_size(json_object_get(inc, "latest")));
 }
 
+/* "    " lead, matchers as {a="b", c=~"d"}, " by who" and ": text" when
+ * not empty, cut to width. */
+static void noise_line(FILE *out, const char *lead, const json_t *matchers, const char *who,
+                       const char *text, int width)
+{
+	char *line = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&line, &len);
+	const json_t *m;
+	size_t i;
+
+	if (!mem)
+		return;
+	fprintf(mem, "%s: {", lead);
+	json_array_foreach(matchers, i, m)
+	{
+		fprintf(mem, "%s%s", i ? ", " : "",
+		        json_string_value(m) ? json_string_value(m) : "");
+	}
+	fputc('}', mem);
+	if (who && *who)
+		fprintf(mem, " by %s", who);
+	if (text && *text)
+		fprintf(mem, ": %s", text);
+	if (fclose(mem) == 0) {
+		fputs("    ", out);
+		print_rest(out, line, 4, width);
+	}
+	free(line);
+}
+
+static void print_noise(const json_t *status, FILE *out, int width)
+{
+	const json_t *sil = json_object_get(status, "silences"), *o;
+	const json_t *maint = json_object_get(status, "maintenance");
+	size_t i;
+	long long more;
+
+	fprintf(out, "silences: %lld active, %lld pending; maintenance windows: %lld open\n",
+	        num(sil, "active"), num(sil, "pending"), num(maint, "open"));
+	json_array_foreach(json_object_get(sil, "latest"), i, o)
+	{
+		char lead[96] = "", left[32], *ago;
+		struct timespec ts;
+		struct tm tm;
+		if (sm_rfc3339_parse(str(o, "ends_at"), &ts) == 1 && localtime_r(&ts.tv_sec, &tm))
+			strftime(lead, sizeof lead, "until %Y-%m-%d %H:%M", &tm);
+		sm_term_age(left, sizeof left, num(o, "remaining_seconds"));
+		if ((ago = strstr(left, " ago")) != NULL)
+			snprintf(ago, sizeof left - (size_t)(ago - left), " left");
+		snprintf(lead + strlen(lead), sizeof lead - strlen(lead), " (%s)", left);
+		fprintf(out, "  silence %s, held back %lld\n", str(o, "id"), num(o, "held_back"));
+		noise_line(out, lead, json_object_get(o, "matchers"), str(o, "author"),
+		           str(o, "comment"), width);
+	}
+	more = num(sil, "active") - (long long)json_array_size(json_object_get(sil, "latest"));
+	if (more > 0)
+		fprintf(out, "  (%lld more silences: sm-notify silence list)\n", more);
+	json_array_foreach(json_object_get(maint, "windows"), i, o)
+	{
+		char lead[256];
+		snprintf(lead, sizeof lead, "%s%s%s%s", str(o, "schedule"),
+		         *str(o, "tz") ? " (" : "", str(o, "tz"), *str(o, "tz") ? ")" : "");
+		fprintf(out, "  window %s, held back %lld\n", str(o, "id"), num(o, "held_back"));
+		noise_line(out, lead, json_object_get(o, "matchers"), NULL, str(o, "comment"),
+		           width);
+	}
+	more = num(maint, "open") - (long long)json_array_size(json_object_get(maint, "windows"));
+	if (more > 0)
+		fprintf(out, "  (%lld more windows: sm-notify maintenance list)\n", more);
+}
+
 static void print_runs(const json_t *status, FILE *out, bool color, int width)
 {
 	const json_t *runs = json_object_get(status, "runs"), *o;
@@ -600,6 +688,7 @@ void sm_pipeline_status_print(const json_t *status, FILE *out, bool color, int w
 	fprintf(mem, " at %s\n", when);
 	print_hosts(status, mem, color, width);
 	print_incidents(status, mem, color, width);
+	print_noise(status, mem, width);
 	fprintf(mem, "queue: %lld pending, %lld claimed, %lld failed\n", num(queue, "pending"),
 	        num(queue, "claimed"), num(queue, "failed"));
 	print_runs(status, mem, color, width);

@@ -649,6 +649,98 @@ static int write_incidents(sm_store *store, FILE *out, const json_t *status, tim
 	return rc;
 }
 
+/* A list of matchers, each as code. */
+static void matchers(FILE *out, const json_t *list)
+{
+	const json_t *m;
+	size_t i;
+
+	json_array_foreach(list, i, m)
+	{
+		fputs(i ? ", <code>" : "<code>", out);
+		esc(out, json_string_value(m));
+		fputs("</code>", out);
+	}
+}
+
+/* The silences and maintenance windows in force. */
+static void write_noise(FILE *out, const json_t *status)
+{
+	const json_t *sil = json_object_get(status, "silences"), *o;
+	const json_t *maint = json_object_get(status, "maintenance");
+	size_t i, shown = json_array_size(json_object_get(sil, "latest"));
+
+	fprintf(out,
+	        "<h2 id=\"silences\">Silences</h2>\n<p>%lld active, %lld pending: "
+	        "notifications they match are held back.</p>\n",
+	        num(sil, "active"), num(sil, "pending"));
+	if (shown)
+		fputs("<table class=\"silences\"><tr><th>id</th><th>matchers</th><th>until</th>"
+		      "<th>held back</th><th>by</th><th>comment</th></tr>\n",
+		      out);
+	json_array_foreach(json_object_get(sil, "latest"), i, o)
+	{
+		const char *t = str(o, "ends_at");
+		char left[32], shown_at[48], *ago;
+		sm_pipeline_status_age(left, sizeof left, num(o, "remaining_seconds"));
+		if ((ago = strstr(left, " ago")) != NULL)
+			snprintf(ago, sizeof left - (size_t)(ago - left), " left");
+		fputs("<tr><td><code>", out);
+		esc(out, str(o, "id"));
+		fputs("</code></td><td>", out);
+		matchers(out, json_object_get(o, "matchers"));
+		fputs("</td><td><time datetime=\"", out);
+		esc(out, t);
+		fputs("\">", out);
+		snprintf(shown_at, sizeof shown_at, "%.10s %.8s UTC", t,
+		         strlen(t) >= 19 ? t + 11 : "");
+		esc(out, shown_at);
+		fprintf(out, "</time> <span class=\"age\">(%s)</span></td><td>%lld</td><td>", left,
+		        num(o, "held_back"));
+		esc(out, str(o, "author"));
+		fputs("</td><td>", out);
+		esc(out, str(o, "comment"));
+		fputs("</td></tr>\n", out);
+	}
+	if (shown)
+		fputs("</table>\n", out);
+	if (num(sil, "active") > (long long)shown)
+		fprintf(
+		    out,
+		    "<p class=\"mute\">%lld more active: <code>sm-notify silence list</code></p>\n",
+		    num(sil, "active") - (long long)shown);
+	shown = json_array_size(json_object_get(maint, "windows"));
+	fprintf(out, "<h3>Maintenance windows</h3>\n<p>%lld open now.</p>\n", num(maint, "open"));
+	if (shown)
+		fputs("<table class=\"maintenance\"><tr><th>id</th><th>matchers</th>"
+		      "<th>schedule</th><th>held back</th><th>comment</th></tr>\n",
+		      out);
+	json_array_foreach(json_object_get(maint, "windows"), i, o)
+	{
+		fputs("<tr><td><code>", out);
+		esc(out, str(o, "id"));
+		fputs("</code></td><td>", out);
+		matchers(out, json_object_get(o, "matchers"));
+		fputs("</td><td>", out);
+		esc(out, str(o, "schedule"));
+		if (*str(o, "tz")) {
+			fputs(" (", out);
+			esc(out, str(o, "tz"));
+			fputs(")", out);
+		}
+		fprintf(out, "</td><td>%lld</td><td>", num(o, "held_back"));
+		esc(out, str(o, "comment"));
+		fputs("</td></tr>\n", out);
+	}
+	if (shown)
+		fputs("</table>\n", out);
+	if (num(maint, "open") > (long long)shown)
+		fprintf(out,
+		        "<p class=\"mute\">%lld more open: <code>sm-notify maintenance "
+		        "list</code></p>\n",
+		        num(maint, "open") - (long long)shown);
+}
+
 static void write_agents(FILE *out, const json_t *status)
 {
 	const json_t *h;
@@ -767,7 +859,8 @@ int sm_pipeline_status_html(sm_store *store, time_t now, FILE *out, enum sm_stat
 	esc(out, str(status, "generated_at"));
 	fprintf(out,
 	        "\">%.10s %.8s UTC</time> &middot; <a href=\"#hosts\">hosts</a> &middot; "
-	        "<a href=\"#incidents\">incidents</a> &middot; <a href=\"#agents\">agents</a> "
+	        "<a href=\"#incidents\">incidents</a> &middot; <a href=\"#silences\">silences</a> "
+	        "&middot; <a href=\"#agents\">agents</a> "
 	        "&middot; <a href=\"#queue\">queue</a> &middot; <a href=\"#runs\">runs</a></p>\n",
 	        str(status, "generated_at"),
 	        strlen(str(status, "generated_at")) >= 19 ? str(status, "generated_at") + 11 : "");
@@ -779,6 +872,7 @@ int sm_pipeline_status_html(sm_store *store, time_t now, FILE *out, enum sm_stat
 		if (rc == 0)
 			rc = write_incidents(store, out, status, now, err);
 		if (rc == 0) {
+			write_noise(out, status);
 			write_agents(out, status);
 			rc = write_runs(store, out, status, now, err);
 		}

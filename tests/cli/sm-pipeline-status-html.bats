@@ -59,6 +59,17 @@ hostile_store() {
 	sql "INSERT INTO pipeline_runs (run_id, trace_id, definition, status, error, created_at)
 	     VALUES ('run-1', 't', 'full', 'failed', '$(printf %s "$evil" | sed "s/'/''/g")',
 	             strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-3 minutes'))"
+	# A silence and a maintenance window in force, hostile in every string.
+	sql "INSERT INTO silences (id, matchers, starts_at, ends_at, comment, author, created_at,
+	                           updated_at)
+	     VALUES ('$(printf %s "$evil" | sed "s/'/''/g")',
+	             json_array('alertname=' || '$(printf %s "$evil" | sed "s/'/''/g")'),
+	             strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 hours'),
+	             strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+2 hours', '+30 minutes'),
+	             '$(printf %s "$evil" | sed "s/'/''/g")', '$(printf %s "$evil" | sed "s/'/''/g")',
+	             strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 hours'),
+	             strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 hours'))"
+	sm-notify maintenance add host=db1 --schedule 'daily 00:00-24:00' --comment "$evil" >/dev/null
 	sql "INSERT INTO agents (instance_id, hostname, first_push_at, last_push_at, pushes)
 	     VALUES ('$(printf %s "$evil" | sed "s/'/''/g")', 'agent-host',
 	             strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 hours'),
@@ -92,9 +103,17 @@ svgs() { grep -o "<svg class=\"$1\"" "$TEST_DIR/page.html" | wc -l; }
 	grep -q 'UTC</time> <span class="age">(1 min ago)</span>' "$TEST_DIR/page.html"
 	grep -q '<title>sm status: critical</title>' "$TEST_DIR/page.html"
 	# The sections.
-	for id in hosts incidents agents queue runs; do
+	for id in hosts incidents silences agents queue runs; do
 		grep -q "<h2 id=\"$id\">" "$TEST_DIR/page.html"
 	done
+	# The silence in force: its id, matchers, end and time left, author and
+	# comment; the open maintenance window with its schedule.
+	grep -q '<p>1 active, 0 pending: ' "$TEST_DIR/page.html"
+	grep -q '<table class="silences">' "$TEST_DIR/page.html"
+	grep -q 'UTC</time> <span class="age">(2 h left)</span></td><td>0</td>' "$TEST_DIR/page.html"
+	grep -q '<td><code>alertname=&lt;script&gt;alert(&quot;x&quot;)' "$TEST_DIR/page.html"
+	grep -q '<p>1 open now.</p>' "$TEST_DIR/page.html"
+	grep -q '<td>daily 00:00-24:00</td><td>0</td><td>&lt;script&gt;' "$TEST_DIR/page.html"
 	grep -q '<td><code>run-1</code></td><td>full</td><td><span class="b failed">failed</span>' \
 		"$TEST_DIR/page.html"
 	grep -q '<td>agent-host</td>' "$TEST_DIR/page.html"
@@ -179,6 +198,13 @@ svgs() { grep -o "<svg class=\"$1\"" "$TEST_DIR/page.html" | wc -l; }
 	[ "$(report 'all(s["width"] > 100 and s["height"] > 20 for s in d["svgs"])')" = true ]
 	[ "$(report 'min(s["paths"] for s in d["svgs"] if s["class"] == "chart")')" -ge 2 ]
 	[ "$(report '[s["rects"] for s in d["svgs"] if s["class"] == "timeline"][0]')" -eq 2 ]
+	# The silences and maintenance windows in force, their stored strings
+	# shown as text.
+	[ "$(report 'd["sections"]')" = '["hosts", "incidents", "silences", "agents", "queue", "runs"]' ]
+	[ "$(report 'len(d["tables"]["silences"])')" -eq 1 ]
+	[ "$(report 'd["tables"]["silences"][0][4]')" = "$evil" ] # by
+	[ "$(report 'd["tables"]["silences"][0][5]')" = "$evil" ] # comment
+	[ "$(report '[r[2] for r in d["tables"]["maintenance"]]')" = '["daily 00:00-24:00"]' ]
 	# The script's tooltip: the time of the point and its figures.
 	[[ "$(report 'd["tooltip"]')" =~ ^[0-9].*": "[0-9.]+"% ("[0-9.]+" to "[0-9.]+")"$ ]]
 	# A PNG image.

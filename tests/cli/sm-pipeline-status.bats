@@ -69,6 +69,7 @@ body() { printf '%s\n' "${lines[@]:1}"; }
 	[ "$(body)" = "host cli-ok (this host)
   no check results
 incidents: 0 open (0 critical, 0 warning, 0 info)
+silences: 0 active, 0 pending; maintenance windows: 0 open
 queue: 0 pending, 0 claimed, 0 failed
 runs: 0 failed in the last day" ]
 	[ -z "$stderr" ]
@@ -90,6 +91,7 @@ host cli-ok
 incidents: 2 open (0 critical, 2 warning, 0 info)
   #2       WARNING  open          20 min ago   load on cli-warn
   #1       WARNING  open          2 h ago      memory on cli-warn
+silences: 0 active, 0 pending; maintenance windows: 0 open
 queue: 0 pending, 0 claimed, 0 failed
 runs: 0 failed in the last day" ]
 	# Nothing was run or written.
@@ -126,6 +128,7 @@ host 9c1e (agent 9c1e, last push 3 h ago)
 host web-01 (agent 7f3a, last push 3 min ago)
   memory           CRITICAL 1 min ago    Memory usage: 95.0% (14.8/15.6 GB)
 incidents: 0 open (0 critical, 0 warning, 0 info)
+silences: 0 active, 0 pending; maintenance windows: 0 open
 queue: 0 pending, 0 claimed, 0 failed
 runs: 0 failed in the last day" ]
 }
@@ -150,6 +153,7 @@ incidents: 3 open (0 critical, 0 warning, 3 info)
   #3       INFO     open          25 min ago   C on db-01
   #2       INFO     open          25 min ago   B on db-01
   #1       INFO     open          25 min ago   A on db-01
+silences: 0 active, 0 pending; maintenance windows: 0 open
 queue: 1 pending, 0 claimed, 1 failed
 runs: 1 failed in the last day
   $failed broken           FAILED   10 min ago   node \"out\": sm-notify exited 64: sm-notify: no channel 'nope' (see sm-notify channel list)
@@ -158,11 +162,45 @@ runs: 1 failed in the last day
 	age pipeline_runs created_at '-2 days'
 	run --separate-stderr sm-pipeline status
 	[ "$status" -eq 1 ]
-	[ "${lines[8]}" = "runs: 0 failed in the last day" ]
+	[ "${lines[9]}" = "runs: 0 failed in the last day" ]
 	sql "UPDATE inbox SET state = 'done' WHERE state = 'failed'"
 	run --separate-stderr sm-pipeline status
 	[ "$status" -eq 0 ]
-	[ "${lines[7]}" = "queue: 1 pending, 0 claimed, 0 failed" ]
+	[ "${lines[8]}" = "queue: 1 pending, 0 claimed, 0 failed" ]
+}
+
+@test "status: the silences and maintenance windows in force, with what they held back; pending and expired ones counted or left out" {
+	host cli-ok
+	sm-notify channel add hook generic webhook_url=http://127.0.0.1:9/hook retries=0 >/dev/null
+	id=$(sm-notify silence add alertname=DiskFull --end "$(date -u -d '+150 minutes' +%Y-%m-%dT%H:%M:%SZ)" \
+		--author alice --comment 'disk swap on db-01')
+	sm-notify silence add alertname=Later --start "$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)" >/dev/null
+	gone=$(sm-notify silence add alertname=Gone)
+	sm-notify silence expire "$gone" >/dev/null
+	win=$(sm-notify maintenance add alertname=Backup --schedule 'daily 00:00-24:00' --comment backups)
+	sm-notify maintenance add alertname=Backup --schedule "$(date -u -d '+2 days' +%a) 00:00-00:01" >/dev/null
+	am_payload DiskFull db-01 firing info | sm-ingest | sm-notify >/dev/null
+	am_payload Backup db-02 firing info | sm-ingest | sm-notify >/dev/null
+	[ "$(sql "SELECT count(*) FROM notification_deliveries WHERE status = 'skipped'")" = 2 ]
+	run --separate-stderr sm-pipeline status
+	[ "$status" -eq 0 ] # they hold notifications back, they are no problem
+	[ "${lines[6]}" = "silences: 1 active, 1 pending; maintenance windows: 1 open" ]
+	[ "${lines[7]}" = "  silence $id, held back 1" ]
+	[[ "${lines[8]}" =~ ^"    until "[0-9-]{10}" "[0-9:]{5}" (2 h left): {alertname=\"DiskFull\"} by alice: disk swap on db-01"$ ]]
+	[ "${lines[9]}" = "  window $win, held back 1" ]
+	[ "${lines[10]}" = "    daily 00:00-24:00: {alertname=\"Backup\"}: backups" ]
+	[ "${lines[11]}" = "queue: 0 pending, 0 claimed, 0 failed" ]
+	run --separate-stderr sm-pipeline status --json
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json_get '[d["silences"][k] for k in ("active", "pending")], [(s["id"], s["matchers"], s["author"], s["comment"], s["held_back"], s["remaining_seconds"] // 3600) for s in d["silences"]["latest"]]')" = "[[1, 1], [[\"$id\", [\"alertname=\\\"DiskFull\\\"\"], \"alice\", \"disk swap on db-01\", 1, 2]]]" ]
+	[[ "$(echo "$output" | json_get 'd["silences"]["latest"][0]["ends_at"]')" =~ ^[0-9-]{10}T[0-9:]{8}Z$ ]]
+	[ "$(echo "$output" | json_get 'd["maintenance"]["open"], [(w["id"], w["schedule"], w["comment"], w["held_back"]) for w in d["maintenance"]["windows"]]')" = "[1, [[\"$win\", \"daily 00:00-24:00\", \"backups\", 1]]]" ]
+	# Many at once: the 10 that end first, and how many more.
+	for i in $(seq 1 11); do sm-notify silence add "alertname=Many$i" --duration "$((4 + i))h" >/dev/null; done
+	run --separate-stderr sm-pipeline status
+	[ "${lines[6]}" = "silences: 12 active, 1 pending; maintenance windows: 1 open" ]
+	[ "${lines[7]}" = "  silence $id, held back 1" ]
+	[ "${lines[27]}" = "  (2 more silences: sm-notify silence list)" ]
 }
 
 @test "status --json: one object, RFC 3339 UTC times and ages in seconds" {
@@ -180,6 +218,7 @@ runs: 1 failed in the last day
 	[ "$(echo "$output" | json_get 'd["hosts"][1]["agent"]["instance_id"], d["hosts"][1]["agent"]["pushes"]')" = '["7f3a", 4]' ]
 	[ "$(echo "$output" | json_get 'd["incidents"]["open"], d["incidents"]["warning"], [i["id"] for i in d["incidents"]["latest"]], d["incidents"]["latest"][1]["age_seconds"] // 60')" = '[2, 2, [2, 1], 150]' ]
 	[ "$(echo "$output" | json_get 'd["queue"], d["runs"]')" = '[{"pending": 0, "claimed": 0, "failed": 0}, {"latest": [], "failed_last_day": 0}]' ]
+	[ "$(echo "$output" | json_get 'd["silences"], d["maintenance"]')" = '[{"active": 0, "pending": 0, "latest": []}, {"open": 0, "windows": []}]' ]
 }
 
 @test "status: a store that cannot be read is UNKNOWN 3 with a plugin line; usage errors are 64" {

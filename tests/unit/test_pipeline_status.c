@@ -174,6 +174,7 @@ static void the_text_for_a_person(void **state)
 	         "  disk             WARNING  5 min ago    Disk usage: 85%% of\n"
 	         "incidents: 1 open (0 critical, 1 warning, 0 info)\n"
 	         "  #1       WARNING  open          3 d ago      disk on zz\n"
+	         "silences: 0 active, 0 pending; maintenance windows: 0 open\n"
 	         "queue: 1 pending, 0 claimed, 0 failed\n"
 	         "runs: 0 failed in the last day\n",
 	         json_string_value(
@@ -189,6 +190,65 @@ static void the_text_for_a_person(void **state)
 	json_decref(s);
 }
 
+/* Active at now: a silence from its start up to (not at) its end; a window
+ * whose schedule holds now in its zone. Counted all, listed the soonest
+ * ending first; they do not change the level. */
+static void silences_and_windows_in_force(void **state)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem;
+	json_t *s, *sil, *maint;
+
+	(void)state;
+	exec("INSERT INTO silences (id, matchers, starts_at, ends_at, comment, author, created_at,"
+	     " updated_at) VALUES"
+	     " ('starts-now', '[\"a=\\\"1\\\"\"]', '2026-12-01T12:00:00Z', '2026-12-01T14:00:00Z',"
+	     "  'a comment long enough to be cut at sixty columns', 'bob', 'x', 'x'),"
+	     " ('ends-first', '[\"b=~\\\"x.*\\\"\"]', '2026-11-30T00:00:00Z', "
+	     "'2026-12-01T12:00:01Z',"
+	     "  '', '', 'x', 'x'),"
+	     " ('ended-now', '[\"c=\\\"1\\\"\"]', '2026-11-30T00:00:00Z', '2026-12-01T12:00:00Z',"
+	     "  '', '', 'x', 'x'),"
+	     " ('later', '[\"d=\\\"1\\\"\"]', '2026-12-01T12:00:01Z', '2026-12-02T00:00:00Z',"
+	     "  '', '', 'x', 'x');"
+	     "INSERT INTO notification_deliveries (incident_id, channel, status, reason,"
+	     " created_at) VALUES (NULL, 'c', 'skipped', 'silenced by starts-now', 'x'),"
+	     " (NULL, 'c', 'skipped', 'maintenance open', 'x');"
+	     "INSERT INTO maintenance_windows (id, matchers, schedule, tz, comment, created_at)"
+	     " VALUES ('open', '[\"e=\\\"1\\\"\"]', 'Tue 12:00-12:01', 'UTC', 'tuesdays', 'x'),"
+	     " ('shut', '[]', 'Mon 12:00-13:00', '', '', 'x'),"
+	     " ('broken', '[]', 'not a schedule', '', '', 'x')");
+	assert_int_equal(level_now(&s), SM_OK);
+	sil = json_object_get(s, "silences");
+	assert_int_equal(json_integer_value(json_object_get(sil, "active")), 2);
+	assert_int_equal(json_integer_value(json_object_get(sil, "pending")), 1);
+	assert_int_equal(json_array_size(json_object_get(sil, "latest")), 2);
+	assert_string_equal(json_string_value(json_object_get(
+	                        json_array_get(json_object_get(sil, "latest"), 0), "id")),
+	                    "ends-first");
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_array_get(json_object_get(sil, "latest"), 0),
+	                                       "remaining_seconds")),
+	    1);
+	maint = json_object_get(s, "maintenance");
+	assert_int_equal(json_integer_value(json_object_get(maint, "open")), 1);
+	mem = open_memstream(&text, &len);
+	sm_pipeline_status_print(s, mem, false, 60);
+	fclose(mem);
+	assert_non_null(strstr(text,
+	                       "silences: 2 active, 1 pending; maintenance windows: 1 open\n"
+	                       "  silence ends-first, held back 0\n"
+	                       "    until 2026-12-01 12:00 (1 s left): {b=~\"x.*\"}\n"
+	                       "  silence starts-now, held back 1\n"
+	                       "    until 2026-12-01 14:00 (2 h left): {a=\"1\"} by bob: a co\n"
+	                       "  window open, held back 1\n"
+	                       "    Tue 12:00-12:01 (UTC): {e=\"1\"}: tuesdays\n"
+	                       "queue: "));
+	free(text);
+	json_decref(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -196,6 +256,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(the_newest_row_of_each_pair, setup, teardown),
 	    cmocka_unit_test_setup_teardown(each_problem_sets_the_level, setup, teardown),
 	    cmocka_unit_test_setup_teardown(the_text_for_a_person, setup, teardown),
+	    cmocka_unit_test_setup_teardown(silences_and_windows_in_force, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
