@@ -22,7 +22,7 @@ teardown() {
 }
 
 units=(sm-pipeline-work.service sm-check.service sm-check.timer sm-ingest.socket sm-ingest.service
-	sm-prune.service sm-prune.timer)
+	sm-prune.service sm-prune.timer sm-notify-resend.service sm-notify-resend.timer)
 
 @test "cmake --install puts the units and the sysusers.d file in place, for the installed programs" {
 	DESTDIR=$TEST_DIR/root cmake --install "$SM_BIN/.." >/dev/null
@@ -42,6 +42,7 @@ units=(sm-pipeline-work.service sm-check.service sm-check.timer sm-ingest.socket
 	grep -q '^ExecStart=.*/sm-pipeline run --definition local-monitor$' "$dir/sm-check.service"
 	grep -q '^StandardInput=socket$' "$dir/sm-ingest.service"
 	grep -q '^ExecStart=.*/sm-pipeline prune$' "$dir/sm-prune.service"
+	grep -q '^ExecStart=.*/sm-notify resend$' "$dir/sm-notify-resend.service"
 }
 
 @test "the units pass systemd-analyze verify, with the service settings the worker needs" {
@@ -62,6 +63,11 @@ units=(sm-pipeline-work.service sm-check.service sm-check.timer sm-ingest.socket
 	done
 	grep -qx "OnUnitActiveSec=5min" sm-check.timer
 	grep -qx "OnCalendar=daily" sm-prune.timer
+	grep -qx "OnUnitActiveSec=1min" sm-notify-resend.timer
+	for setting in EnvironmentFile=-/etc/sm/sm.env User=sm StateDirectory=sm Type=oneshot \
+		ProtectSystem=strict NoNewPrivileges=yes PrivateTmp=yes; do
+		grep -qx "$setting" sm-notify-resend.service
+	done
 	grep -qx "ListenStream=/run/sm/sm-ingest.sock" sm-ingest.socket
 	# A unit naming a program that is not there fails the check.
 	sed 's|^ExecStart=[^ ]*|ExecStart=/nonexistent/sm-pipeline|' sm-pipeline-work.service >broken.service
