@@ -2,7 +2,8 @@
 # bench/status.sh [RUNS] - sm-pipeline status, status --html and prune
 # --dry-run on a big store: 1,000,000 check_runs (a hub of 10 hosts running
 # the 17 checkers every five minutes for 20 days, with the metrics the
-# charts read) and 100,000 incidents (a tenth open). Then the page in a
+# charts read) and 100,000 incidents (a tenth open), with silences,
+# maintenance windows and 100,000 deliveries. Then the page in a
 # headless Chromium: the CPU of all its processes once the page has loaded,
 # against that of a blank page, and the page's own main-thread task time.
 # Prints markdown tables for bench/README.md (goals: status within 50 ms of
@@ -45,6 +46,25 @@ SELECT 'incident ' || i, CASE WHEN i % 10 = 0 THEN 'open' ELSE 'closed' END,
        strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || (i + 90) || ' minutes'),
        strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || i || ' minutes')
 FROM n;
+-- What holds notifications back: 10 active silences, 5 pending, 5 expired,
+-- 3 maintenance windows (one always open), and 100,000 deliveries of which
+-- a tenth were held back by the active silences.
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20)
+INSERT INTO silences (id, matchers, starts_at, ends_at, comment, author, created_at, updated_at)
+SELECT 's' || i, json_array('alertname="A' || i || '"'),
+       strftime('%Y-%m-%dT%H:%M:%SZ', 'now', CASE WHEN i <= 15 AND i > 10 THEN '+1 days' ELSE '-1 days' END),
+       strftime('%Y-%m-%dT%H:%M:%SZ', 'now', CASE WHEN i > 15 THEN '-1 hours' ELSE '+2 days' END),
+       'maintenance of rack ' || i, 'ops', strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 days'),
+       strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 days') FROM n;
+INSERT INTO maintenance_windows (id, matchers, schedule, tz, comment, created_at) VALUES
+  ('w1', '["instance=~\\"db-.*\\""]', 'daily 00:00-24:00', '', 'always', 'x'),
+  ('w2', '["job=\\"backup\\""]', 'Sun 02:00-04:00', 'Europe/Berlin', '', 'x'),
+  ('w3', '["job=\\"x\\""]', 'Mon-Fri 22:00-23:30', 'UTC', '', 'x');
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
+INSERT INTO notification_deliveries (channel, incident_id, status, reason, created_at)
+SELECT 'ops', i, CASE WHEN i % 10 = 0 THEN 'skipped' ELSE 'sent' END,
+       CASE WHEN i % 10 = 0 THEN 'silenced by s' || (i / 10 % 10 + 1) ELSE '' END,
+       strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || i || ' minutes') FROM n;
 """)
 c.commit()
 PY
