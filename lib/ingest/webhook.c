@@ -172,6 +172,41 @@ undo:
 	return 0;
 }
 
+/* The writer's store, opened once (CGI: per request). Its commits are
+ * written with synchronous NORMAL and synced by commit_synced after the
+ * write lock is released: with FULL the lock was held through the disk's
+ * sync, and concurrent CGI processes queued behind it (bench/README.md,
+ * issue 11, about twice the requests per second under wrk). */
+static int writer_open(struct writer *w, sm_error *err)
+{
+	if (!w->store && (sm_store_open(NULL, &w->store, err) < 0 ||
+	                  sm_store_exec(w->store, "PRAGMA synchronous = NORMAL", err) < 0))
+		return -1;
+	if (!w->ingest && !(w->ingest = sm_ingest_new(w->store, err)))
+		return -1;
+	return 0;
+}
+
+/* Commit, then sync the WAL once the write lock is released: a synced
+ * WAL holds every commit written to it before ours (the lock orders
+ * them), so ours is on disk when this returns, and only then is anything
+ * acknowledged. SQLite's sync also syncs the directory the first time
+ * when the WAL was opened to be created. */
+static int commit_synced(struct writer *w, sm_error *err)
+{
+	sqlite3 *db = sm_store_db(w->store);
+	sqlite3_file *wal = NULL;
+
+	if (sm_store_commit(w->store, err) < 0)
+		return -1;
+	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) != SQLITE_OK ||
+	    !wal || !wal->pMethods || wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL) != SQLITE_OK) {
+		sm_error_set(err, "%s: cannot sync the write-ahead log", sm_store_path(w->store));
+		return -1;
+	}
+	return 0;
+}
+
 /* Store the deferred requests in one transaction and commit once: the
  * requests that came in together share one durable commit. Each gets its
  * status for answer(). */
@@ -181,15 +216,13 @@ static void store_all(struct writer *w, sm_request_call *const *calls, size_t n)
 	bool busy = false, began = false;
 	int failed = 0;
 
-	if ((!w->store && sm_store_open(NULL, &w->store, &err) < 0) ||
-	    (!w->ingest && !(w->ingest = sm_ingest_new(w->store, &err))) ||
-	    sm_store_begin(w->store, &err) < 0)
+	if (writer_open(w, &err) < 0 || sm_store_begin(w->store, &err) < 0)
 		goto fail;
 	began = true;
 	for (size_t i = 0; i < n; i++)
 		if (store_one(w, calls[i], calls[i]->state, &err) < 0)
 			goto fail;
-	if (sm_store_commit(w->store, &err) < 0)
+	if (commit_synced(w, &err) < 0)
 		goto fail;
 	sm_inbox_wake(w->store); /* the workers waiting on the queue */
 	goto done;
