@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -358,6 +359,20 @@ static void guard_standard_fds(void)
 	}
 }
 
+/* A seed for jansson's hash tables from the kernel's random bytes given at
+ * exec (AT_RANDOM), where json_object_seed(0) would open and read
+ * /dev/urandom: a CGI request is a process each. Never 0, which would make
+ * jansson read it after all. */
+static size_t hash_seed(void)
+{
+	const unsigned char *r = (const unsigned char *)getauxval(AT_RANDOM);
+	size_t seed = 0;
+
+	if (r)
+		memcpy(&seed, r, sizeof seed);
+	return seed ? seed : 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct args a = {.filter.limit = 100};
@@ -366,6 +381,7 @@ int main(int argc, char **argv)
 
 	guard_standard_fds();
 	sm_json_arena_install(); /* before any tree is made */
+	json_object_seed(hash_seed());
 	sm_err_set_progname(argv[0]);
 	sm_log_init("sm-ingest");
 	if (sm_request_fcgi_wanted(argc, argv)) /* loads its own config */
