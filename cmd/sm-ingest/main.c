@@ -1,12 +1,14 @@
 /* sm-ingest - the INGEST stage: webhook payloads in, alerts and incidents
  * stored, one envelope out per incident touched (the batch engine is
- * lib/ingest/stream.c). Also a CGI program (see cgi.c) and the
- * listing/management commands for what it stored. */
+ * lib/ingest/stream.c). Also the webhook handler as a CGI program or a
+ * FastCGI responder (lib/ingest/webhook.c) and the listing/management
+ * commands for what it stored. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +23,7 @@
 #include "sm/request.h"
 #include "sm/stream.h"
 #include "sm/term.h"
+#include "sm/webhook.h"
 #include "sm-ingest.h"
 
 static const char usage_text[] =
@@ -356,6 +359,20 @@ static void guard_standard_fds(void)
 	}
 }
 
+/* A seed for jansson's hash tables from the kernel's random bytes given at
+ * exec (AT_RANDOM), where json_object_seed(0) would open and read
+ * /dev/urandom: a CGI request is a process each. Never 0, which would make
+ * jansson read it after all. */
+static size_t hash_seed(void)
+{
+	const unsigned char *r = (const unsigned char *)getauxval(AT_RANDOM);
+	size_t seed = 0;
+
+	if (r)
+		memcpy(&seed, r, sizeof seed);
+	return seed ? seed : 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct args a = {.filter.limit = 100};
@@ -364,14 +381,14 @@ int main(int argc, char **argv)
 
 	guard_standard_fds();
 	sm_json_arena_install(); /* before any tree is made */
+	json_object_seed(hash_seed());
 	sm_err_set_progname(argv[0]);
 	sm_log_init("sm-ingest");
-	if (sm_request_fcgi_wanted(argc,
-	                           argv)) /* FastCGI responder (cgi.c): loads its own config */
-		return fcgi_main(argc, argv);
+	if (sm_request_fcgi_wanted(argc, argv)) /* loads its own config */
+		return sm_webhook_fcgi(argc, argv);
 	config_rc = sm_config_load(&err);
 	if (getenv("GATEWAY_INTERFACE"))
-		return config_rc < 0 ? cgi_config_error(err.msg) : cgi_main();
+		return sm_webhook_cgi(config_rc < 0 ? &err : NULL);
 	/* A broken env file is reported after the arguments: --help and
 	 * --version still answer. */
 	rc = parse_args(argc, argv, &a);

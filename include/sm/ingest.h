@@ -21,7 +21,8 @@
 
 typedef struct sm_ingest sm_ingest;
 
-/* A writer over an open store (statements prepared once, reused). */
+/* A writer over an open store (each statement prepared on its first use,
+ * then reused). */
 sm_ingest *sm_ingest_new(sm_store *store, sm_error *err);
 void sm_ingest_free(sm_ingest *ingest);
 

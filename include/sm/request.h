@@ -13,6 +13,7 @@
 #include "sm/err.h"
 #include "sm/fcgi.h"
 #include "sm/store.h"
+#include "sm/trace.h"
 
 #define SM_REQUEST_MAX_BODY     (1u << 20) /* SM_MAX_BODY default: 1 MiB */
 #define SM_REQUEST_READ_TIMEOUT 30         /* SM_READ_TIMEOUT default, seconds */
@@ -65,34 +66,66 @@ typedef struct sm_request_call {
 	int nseg;
 	long long length; /* a POST's Content-Length (0 when absent) */
 	json_t *body;     /* a POST's JSON object ({} when empty); NULL for a GET */
-	sm_store *store;  /* opened by sm_request_store, closed after the endpoint */
-	void *ctx;        /* the caller's of sm_request_dispatch */
-	char buf[512];    /* holds the segments */
+	/* A POST's bytes, NUL-terminated, for a SM_REQUEST_RAW_BODY route
+	 * (whose body stays NULL); freed after the endpoint. */
+	char *raw;
+	size_t raw_len;
+	sm_store *store; /* opened by sm_request_store, closed after the endpoint */
+	void *ctx;       /* the caller's of sm_request_dispatch */
+	/* Set by an endpoint that leaves its answer to the group endpoint
+	 * (sm_request_dispatch_group), with what it needs in state. */
+	bool deferred;
+	void *state;
+	char trace[SM_TRACE_LEN + 1]; /* the request's trace id ("" when none) */
+	char buf[512];                /* holds the segments */
 } sm_request_call;
 
 typedef void sm_request_endpoint(sm_request_call *c);
+/* Answers the deferred requests of one group together: calls[0..n). */
+typedef void sm_request_group_endpoint(sm_request_call *const *calls, size_t n, void *ctx);
+
+/* A route's flags: what it asks beyond the checks every API makes. */
+enum {
+	SM_REQUEST_NO_KEY = 1 << 0,          /* answered without an API key (a health check) */
+	SM_REQUEST_LENGTH_REQUIRED = 1 << 1, /* a POST without Content-Length: 400 */
+	/* 415 unless the Content-Type, when given, is JSON: application/json,
+	 * text/json, a +json type, or text/plain (what some senders label it). */
+	SM_REQUEST_JSON_TYPE = 1 << 2,
+	/* The endpoint takes the body as bytes (c->raw) and parses it itself:
+	 * a signature covers the bytes, and is checked before the parse. */
+	SM_REQUEST_RAW_BODY = 1 << 3,
+};
 
 /* An endpoint: its method, its path as segments ("*" matches any one
- * segment, NULL ends them), the function answering it, and whether it is
- * answered without an API key (a health check). A table ends with a row
- * whose method is NULL. */
+ * segment, NULL ends them; a pattern of none is the prefix itself), the
+ * function answering it, and its flags (SM_REQUEST_*; true is
+ * SM_REQUEST_NO_KEY). A table ends with a row whose method is NULL. */
 typedef struct sm_request_route {
 	const char *method;
 	const char *pattern[SM_REQUEST_MAX_SEGMENTS + 1];
 	sm_request_endpoint *fn;
-	bool no_key;
+	unsigned flags;
 } sm_request_route;
 
 /* Answer req as an API under prefix api whose endpoints are the rows of
  * tables (a NULL-terminated list of tables, so several modules can add
  * theirs). In order: the path (404) and method (405, with Allow), where a
- * literal segment wins over "*"; for a POST the length (400, 413 past
- * SM_MAX_BODY); the API key (401, SM_API_KEYS_FILE); the body within
- * SM_READ_TIMEOUT (408) and as a JSON object (400). Then the endpoint,
- * which answers. Every answer is JSON; a rejected request opens no store.
+ * literal segment wins over "*"; for a POST the content type when the route
+ * asks (415), the length (400, 413 past SM_MAX_BODY); the API key (401,
+ * SM_API_KEYS_FILE); the body within SM_READ_TIMEOUT (408) and, unless the
+ * route takes it raw, as a JSON object (400). Then the endpoint, which
+ * answers. Every answer is JSON; a rejected request opens no store.
  * Returns 0. */
 int sm_request_dispatch(const sm_request *req, const char *api,
                         const sm_request_route *const *tables, void *ctx);
+/* The same for n requests that came in together (a FastCGI responder's
+ * ready connections, or one CGI request): each is checked and goes to its
+ * endpoint in turn; an endpoint may defer its answer (c->deferred), and
+ * once all went through, group (when not NULL) answers the deferred ones
+ * in one call, so they can share one commit. ctx goes to both. */
+int sm_request_dispatch_group(const sm_request *reqs, size_t n, const char *api,
+                              const sm_request_route *const *tables,
+                              sm_request_group_endpoint *group, void *ctx);
 
 /* An error answer {"status":"error","message":…} plus the members of
  * extra (an object, taken; may be NULL), logged at warn with the status. */
@@ -137,6 +170,12 @@ bool sm_request_fcgi_wanted(int argc, char **argv);
  * exit status. */
 int sm_request_fcgi_run(const char *tool, int argc, char **argv, sm_fcgi_handler *handler,
                         void *ctx, const char **config_error);
+/* Run the FastCGI responder (fcgi.h) for the API under prefix api: the
+ * requests ready together go to sm_request_dispatch_group with tables,
+ * group and ctx. As sm_request_fcgi_serve otherwise. */
+int sm_request_fcgi_serve_api(const char *tool, int argc, char **argv, const char *api,
+                              const sm_request_route *const *tables,
+                              sm_request_group_endpoint *group, void *ctx);
 /* Run the FastCGI responder (fcgi.h) answering each request with fn until
  * SIGTERM or SIGINT: reads the dotenv file once (a broken one answers
  * every request 500). tool names it in usage messages. The exit status. */

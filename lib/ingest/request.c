@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -280,12 +281,14 @@ int sm_request_number(const sm_request *req, const char *field, const char *text
 
 /* Split PATH_INFO into c's segments: false when it has too many or one is
  * too long or "." / "..". Empty segments (a doubled or trailing slash) are
- * skipped. */
+ * skipped; no PATH_INFO is the prefix itself (no segment). */
 static bool split_path(sm_request_call *c, const char *path)
 {
 	char *p, *save = NULL, *s;
 
-	if (!path || strlen(path) >= sizeof c->buf)
+	if (!path)
+		path = "";
+	if (strlen(path) >= sizeof c->buf)
 		return false;
 	snprintf(c->buf, sizeof c->buf, "%s", path);
 	p = c->buf;
@@ -351,14 +354,37 @@ static const sm_request_route *find_route(sm_request_call *c, const sm_request_r
 	return NULL;
 }
 
+/* Whether the request's Content-Type, when it has one, is JSON. */
+static bool json_content_type(const sm_request *req)
+{
+	const char *ct = req->param(req->src, "CONTENT_TYPE");
+	char type[128];
+	size_t n;
+
+	if (!ct || !*ct)
+		return true; /* many senders omit it */
+	n = strcspn(ct, ";");
+	while (n > 0 && isspace((unsigned char)ct[n - 1]))
+		n--;
+	if (n >= sizeof type)
+		return false;
+	memcpy(type, ct, n);
+	type[n] = '\0';
+	return strcasecmp(type, "application/json") == 0 || strcasecmp(type, "text/json") == 0 ||
+	       strcasecmp(type, "text/plain") == 0 ||
+	       (n > 5 && strcasecmp(type + n - 5, "+json") == 0);
+}
+
 /* A POST's Content-Length into c->length: false after answering 400 or
- * 413 (the length is checked before the key, as the webhook handler does). */
-static bool content_length(sm_request_call *c, long long limit)
+ * 413 (the length is checked before the key). required: 400 without one. */
+static bool content_length(sm_request_call *c, long long limit, bool required)
 {
 	const char *length = c->req->param(c->req->src, "CONTENT_LENGTH");
 	char *end;
 
 	c->length = 0;
+	if (required && (!length || !*length))
+		return sm_request_error(c->req, 400, NULL, "Content-Length required", NULL), false;
 	if (length && *length) {
 		errno = 0;
 		c->length = strtoll(length, &end, 10);
@@ -373,8 +399,9 @@ static bool content_length(sm_request_call *c, long long limit)
 	return true;
 }
 
-/* Read and parse a POST's body into c->body: false after answering. */
-static bool read_json(sm_request_call *c)
+/* Read a POST's body, then parse it into c->body, or keep the bytes in
+ * c->raw when raw: false after answering. */
+static bool read_body(sm_request_call *c, bool raw)
 {
 	long long want = c->length;
 	json_error_t jerr;
@@ -396,6 +423,11 @@ static bool read_json(sm_request_call *c)
 		return false;
 	}
 	body[got] = '\0';
+	if (raw) {
+		c->raw = body;
+		c->raw_len = got;
+		return true;
+	}
 	/* An empty body is an empty object. */
 	c->body = strspn(body, " \t\r\n") == got
 	              ? json_object()
@@ -410,49 +442,102 @@ static bool read_json(sm_request_call *c)
 	return sm_request_error(c->req, 400, NULL, msg, NULL), false;
 }
 
-int sm_request_dispatch(const sm_request *req, const char *api,
-                        const sm_request_route *const *tables, void *ctx)
+/* Every check before the endpoint, in the order of request.h: the route,
+ * or NULL after answering. */
+static const sm_request_route *check(sm_request_call *c, const sm_request_route *const *tables,
+                                     long long limit)
 {
+	const sm_request *req = c->req;
 	const sm_auth_request auth = {req->param, req->src};
 	const char *method = req->param(req->src, "REQUEST_METHOD");
 	const char *why = NULL;
 	const sm_request_route *r;
-	sm_request_call c = {.req = req, .api = api, .ctx = ctx};
-	long long limit = sm_request_max_body();
-	char trace[SM_TRACE_LEN + 1];
 	bool post;
 
-	if (sm_trace_new(trace) == 0)
-		sm_log_set_trace(trace);
 	if (limit < 0) {
 		sm_request_error(req, 500, NULL, "server misconfigured: SM_MAX_BODY", NULL);
-		goto out;
+		return NULL;
 	}
-	if (!split_path(&c, req->param(req->src, "PATH_INFO")) || c.nseg == 0) {
-		sm_request_errorf(req, 404, NULL, "no such endpoint under %s", api);
-		goto out;
+	if (!split_path(c, req->param(req->src, "PATH_INFO"))) {
+		sm_request_errorf(req, 404, NULL, "no such endpoint under %s", c->api);
+		return NULL;
 	}
-	if (!(r = find_route(&c, tables, method ? method : "")))
-		goto out;
+	if (!(r = find_route(c, tables, method ? method : "")))
+		return NULL;
 	post = strcmp(r->method, "GET") != 0;
-	if (post && !content_length(&c, limit))
-		goto out;
-	if (!r->no_key) {
-		int check = sm_auth_api_key(&auth, &why);
-		if (check <= 0) {
-			sm_request_error(req, check < 0 ? 500 : 401, NULL,
-			                 check < 0 ? "cannot check API keys" : why, NULL);
-			goto out;
+	if (post && (r->flags & SM_REQUEST_JSON_TYPE) && !json_content_type(req)) {
+		sm_request_error(req, 415, NULL, "Content-Type must be application/json", NULL);
+		return NULL;
+	}
+	if (post && !content_length(c, limit, r->flags & SM_REQUEST_LENGTH_REQUIRED))
+		return NULL;
+	if (!(r->flags & SM_REQUEST_NO_KEY)) {
+		int key = sm_auth_api_key(&auth, &why);
+		if (key <= 0) {
+			sm_request_error(req, key < 0 ? 500 : 401, NULL,
+			                 key < 0 ? "cannot check API keys" : why, NULL);
+			return NULL;
 		}
 	}
-	if (post && !read_json(&c))
+	if (post && !read_body(c, r->flags & SM_REQUEST_RAW_BODY))
+		return NULL;
+	return r;
+}
+
+static void call_free(sm_request_call *c)
+{
+	json_decref(c->body);
+	free(c->raw);
+	sm_store_close(c->store);
+	c->body = NULL;
+	c->raw = NULL;
+	c->store = NULL;
+}
+
+int sm_request_dispatch_group(const sm_request *reqs, size_t n, const char *api,
+                              const sm_request_route *const *tables,
+                              sm_request_group_endpoint *group, void *ctx)
+{
+	sm_request_call *calls = calloc(n ? n : 1, sizeof *calls);
+	sm_request_call **deferred = calloc(n ? n : 1, sizeof *deferred);
+	long long limit = sm_request_max_body();
+	size_t ndeferred = 0;
+
+	if (!calls || !deferred) {
+		for (size_t i = 0; i < n; i++)
+			sm_request_error(&reqs[i], 500, NULL, "out of memory", NULL);
 		goto out;
-	r->fn(&c);
-out:
-	json_decref(c.body);
-	sm_store_close(c.store);
+	}
+	for (size_t i = 0; i < n; i++) {
+		sm_request_call *c = &calls[i];
+		const sm_request_route *r;
+
+		*c = (sm_request_call){.req = &reqs[i], .api = api, .ctx = ctx};
+		if (sm_trace_new(c->trace) == 0)
+			sm_log_set_trace(c->trace);
+		if ((r = check(c, tables, limit)))
+			r->fn(c);
+		if (c->deferred && group)
+			deferred[ndeferred++] = c; /* its body and store stay for group */
+		else
+			call_free(c);
+		sm_log_set_trace(NULL);
+	}
+	if (ndeferred > 0)
+		group(deferred, ndeferred, ctx);
+	for (size_t i = 0; i < ndeferred; i++)
+		call_free(deferred[i]);
 	sm_log_set_trace(NULL);
+out:
+	free(deferred);
+	free(calls);
 	return 0;
+}
+
+int sm_request_dispatch(const sm_request *req, const char *api,
+                        const sm_request_route *const *tables, void *ctx)
+{
+	return sm_request_dispatch_group(req, 1, api, tables, NULL, ctx);
 }
 
 /* --- CGI ----------------------------------------------------------------- */
@@ -532,8 +617,14 @@ static void fcgi_on_stop(int sig)
 	fcgi_stopping = 1;
 }
 
+/* What answers: fn, one request at a time, or the routes of an API, each
+ * group of requests ready together at once. */
 struct fcgi_api {
 	int (*fn)(const sm_request *req);
+	const char *api;
+	const sm_request_route *const *tables;
+	sm_request_group_endpoint *group;
+	void *ctx;
 	const char *config_error; /* when the dotenv file is broken: every request 500 */
 };
 
@@ -559,18 +650,21 @@ static void fcgi_write(void *src, const char *text, size_t len)
 	sm_fcgi_write(src, text, len);
 }
 
-/* Each request on its own: an API answers one at a time. */
 static void fcgi_requests(void *ctx, sm_fcgi_conn **conns, size_t n)
 {
 	const struct fcgi_api *api = ctx;
+	sm_request reqs[SM_FCGI_MAX_CONNS];
 
-	for (size_t i = 0; i < n; i++) {
-		sm_request req = {conns[i], fcgi_param, fcgi_read_body, fcgi_write};
+	for (size_t i = 0; i < n && i < SM_FCGI_MAX_CONNS; i++) {
+		reqs[i] = (sm_request){conns[i], fcgi_param, fcgi_read_body, fcgi_write};
 		if (api->config_error)
-			sm_request_error(&req, 500, NULL, "server misconfigured", NULL);
-		else
-			api->fn(&req);
+			sm_request_error(&reqs[i], 500, NULL, "server misconfigured", NULL);
+		else if (api->fn)
+			api->fn(&reqs[i]);
 	}
+	if (!api->config_error && !api->fn)
+		sm_request_dispatch_group(reqs, n < SM_FCGI_MAX_CONNS ? n : SM_FCGI_MAX_CONNS,
+		                          api->api, api->tables, api->group, api->ctx);
 }
 
 bool sm_request_fcgi_wanted(int argc, char **argv)
@@ -640,7 +734,16 @@ int sm_request_fcgi_run(const char *tool, int argc, char **argv, sm_fcgi_handler
 
 int sm_request_fcgi_serve(const char *tool, int argc, char **argv, int (*fn)(const sm_request *req))
 {
-	struct fcgi_api api = {fn, NULL};
+	struct fcgi_api api = {.fn = fn};
+
+	return sm_request_fcgi_run(tool, argc, argv, fcgi_requests, &api, &api.config_error);
+}
+
+int sm_request_fcgi_serve_api(const char *tool, int argc, char **argv, const char *prefix,
+                              const sm_request_route *const *tables,
+                              sm_request_group_endpoint *group, void *ctx)
+{
+	struct fcgi_api api = {.api = prefix, .tables = tables, .group = group, .ctx = ctx};
 
 	return sm_request_fcgi_run(tool, argc, argv, fcgi_requests, &api, &api.config_error);
 }

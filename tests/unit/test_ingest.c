@@ -435,6 +435,56 @@ static void incident_severity_moves(void **state)
 	assert_int_equal(sm_ingest_incident_severity(SM_INCIDENT_NONE, w, c), w);
 }
 
+static int statements(void)
+{
+	int n = 0;
+
+	for (sqlite3_stmt *st = sqlite3_next_stmt(sm_store_db(store), NULL); st;
+	     st = sqlite3_next_stmt(sm_store_db(store), st))
+		n++;
+	return n;
+}
+
+/* A writer parses a statement when it first needs it (a CGI request uses
+ * a few of them once), and a statement that cannot be prepared fails the
+ * apply with the store's message. */
+static void statements_prepared_on_first_use(void **state)
+{
+	sm_alert_batch b = {0};
+	json_t *envs = json_array();
+	sm_ingest *w;
+	sm_alert *a;
+	sm_error err;
+	int before = statements();
+
+	(void)state;
+	w = sm_ingest_new(store, &err);
+	assert_non_null(w);
+	assert_int_equal(statements(), before);
+	snprintf(b.source, sizeof b.source, "%s", "generic");
+	a = sm_batch_add(&b);
+	sm_alert_set_fingerprint(a, "lazy-1");
+	sm_alert_set_name(a, "Lazy");
+	assert_int_equal(sm_batch_finish(&b, false, &err), 0);
+	assert_int_equal(sm_store_begin(store, &err), 0);
+	assert_int_equal(
+	    sm_store_exec(store, "ALTER TABLE alert_history RENAME TO alert_history_gone", &err),
+	    0);
+	assert_int_equal(sm_ingest_apply(w, &b, "0123456789abcdef0123456789abcdef", envs, &err),
+	                 -1);
+	assert_non_null(strstr(err.msg, "alert_history"));
+	sm_store_rollback(store);
+	json_array_clear(envs);
+	assert_int_equal(sm_store_begin(store, &err), 0);
+	assert_int_equal(sm_ingest_apply(w, &b, "0123456789abcdef0123456789abcdef", envs, &err), 0);
+	assert_int_equal(sm_store_commit(store, &err), 0);
+	assert_true(statements() > before);
+	sm_batch_clear(&b);
+	json_decref(envs);
+	sm_ingest_free(w);
+	assert_int_equal(statements(), before);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -447,6 +497,7 @@ int main(void)
 	    cmocka_unit_test(listing),
 	    cmocka_unit_test(no_snapshot_kept_between_commits),
 	    cmocka_unit_test(envelope_text_matches_the_envelope_functions),
+	    cmocka_unit_test(statements_prepared_on_first_use),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

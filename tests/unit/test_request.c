@@ -240,6 +240,101 @@ static void routes(void **state)
 	unlink(keys);
 }
 
+/* A route with flags, the prefix itself as a route, and endpoints that
+ * defer their answers to one group endpoint. */
+static char group_seen[128];
+
+static void ep_raw(sm_request_call *c)
+{
+	assert_null(c->body);
+	if (strcmp(c->raw, "no") == 0) {
+		sm_request_respond(c->req, 400, NULL, json_object());
+		return;
+	}
+	c->state = c->raw;
+	c->deferred = true;
+}
+
+static void ep_group(sm_request_call *const *calls, size_t n, void *ctx)
+{
+	snprintf(group_seen, sizeof group_seen, "%s %zu:", (const char *)ctx, n);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(group_seen + strlen(group_seen), sizeof group_seen - strlen(group_seen),
+		         " %s", (const char *)calls[i]->state);
+		sm_request_respond(calls[i]->req, 202, NULL, json_object());
+	}
+}
+
+static const sm_request_route table_raw[] = {
+    {"POST",
+     {NULL},
+     ep_raw,
+     SM_REQUEST_LENGTH_REQUIRED | SM_REQUEST_JSON_TYPE | SM_REQUEST_RAW_BODY},
+    {NULL, {NULL}, NULL, 0},
+};
+static const sm_request_route *const raw_tables[] = {table_raw, NULL};
+
+static int status_of(const struct fake *f)
+{
+	return atoi(f->out.text + strlen("Status: "));
+}
+
+static void route_flags(void **state)
+{
+	struct fake f[3] = {0};
+	sm_request reqs[3];
+	const char *const post[] = {"REQUEST_METHOD=POST", "CONTENT_LENGTH=2", NULL};
+	const char *const no_path[] = {"REQUEST_METHOD=POST", "PATH_INFO=", "CONTENT_LENGTH=3",
+	                               "CONTENT_TYPE=application/x-www-form-urlencoded", NULL};
+	const char *const no_length[] = {"REQUEST_METHOD=POST", "PATH_INFO=/",
+	                                 "CONTENT_TYPE=application/vnd.x+json; charset=utf-8",
+	                                 NULL};
+	const char *const get[] = {"REQUEST_METHOD=GET", NULL};
+
+	(void)state;
+	unsetenv("SM_API_KEYS_FILE");
+	unsetenv("SM_MAX_BODY");
+	for (int i = 0; i < 3; i++)
+		reqs[i] = (sm_request){&f[i], fake_param, fake_read, fake_write};
+	/* Three together: two deferred, answered by one group call with the
+	 * raw bytes (no parse: "{x" is not JSON); one the endpoint answers. */
+	f[0].vars = post;
+	f[0].body = "{x";
+	f[1].vars = post;
+	f[1].body = "no";
+	f[2].vars = post;
+	f[2].body = "ok";
+	group_seen[0] = '\0';
+	sm_request_dispatch_group(reqs, 3, "/t/", raw_tables, ep_group, "ctx");
+	assert_string_equal(group_seen, "ctx 2: {x ok");
+	assert_int_equal(status_of(&f[0]), 202);
+	assert_int_equal(status_of(&f[1]), 400);
+	assert_int_equal(status_of(&f[2]), 202);
+	/* A content type that is not JSON: 415; none at all is fine. */
+	memset(f, 0, sizeof f);
+	f[0].vars = no_path;
+	f[0].body = "abc";
+	group_seen[0] = '\0';
+	sm_request_dispatch_group(reqs, 1, "/t/", raw_tables, ep_group, "ctx");
+	assert_int_equal(status_of(&f[0]), 415);
+	assert_string_equal(group_seen, "");
+	/* A +json type passes; a missing Content-Length is then a 400. */
+	memset(f, 0, sizeof f);
+	f[0].vars = no_length;
+	f[0].body = "";
+	sm_request_dispatch_group(reqs, 1, "/t/", raw_tables, ep_group, "ctx");
+	assert_int_equal(status_of(&f[0]), 400);
+	assert_non_null(strstr(f[0].out.text, "Content-Length required"));
+	/* The prefix itself has only a POST route: 405 with Allow. */
+	memset(f, 0, sizeof f);
+	f[0].vars = get;
+	f[0].body = "";
+	sm_request_dispatch_group(reqs, 1, "/t/", raw_tables, ep_group, "ctx");
+	assert_int_equal(status_of(&f[0]), 405);
+	assert_non_null(strstr(f[0].out.text, "Allow: POST\r\n"));
+	assert_string_equal(group_seen, "");
+}
+
 static void numbers(void **state)
 {
 	struct fake f = {0};
@@ -307,8 +402,9 @@ static void cgi_serve(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(answers), cmocka_unit_test(limits),  cmocka_unit_test(scrub),
-	    cmocka_unit_test(routes),  cmocka_unit_test(numbers), cmocka_unit_test(cgi_serve),
+	    cmocka_unit_test(answers),   cmocka_unit_test(limits),      cmocka_unit_test(scrub),
+	    cmocka_unit_test(routes),    cmocka_unit_test(route_flags), cmocka_unit_test(numbers),
+	    cmocka_unit_test(cgi_serve),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
