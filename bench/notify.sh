@@ -38,7 +38,10 @@ echo "| sm-notify, $n envelopes one at a time | TCP connections | to arrival med
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 fresh
 read -r got conns reqs am ap dm dp dmean cpu rss < <(python3 bench/notify.py "$tmp/envelopes" "$recv" "$bin/sm-notify")
-[ "$got" = "$n" ] && [ "$reqs" = "$n" ] || { echo "bench/notify.sh: $reqs deliveries for $n envelopes" >&2; exit 1; }
+if [ "$got" != "$n" ] || [ "$reqs" != "$n" ]; then
+	echo "bench/notify.sh: $reqs deliveries for $n envelopes" >&2
+	exit 1
+fi
 echo "| generic channel, loopback | $conns | $am | $ap | $dm | $dp | $dmean | $cpu | $rss |"
 echo
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
