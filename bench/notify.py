@@ -11,7 +11,8 @@ Prints one line: "n connections requests to_arrival_median to_arrival_p90
 done_median done_p90 done_mean cpu_ms_per_envelope peak_rss_kib", times in
 milliseconds: to_arrival is from writing the envelope to the receiver
 reading its request (what an alert's latency sees), done to the status
-line (the envelope recorded and written). The first 5 envelopes (warm-up:
+line (the envelope recorded and written); peak RSS is the process's
+VmHWM before its input ends. The first 5 envelopes (warm-up:
 the first connection, a cold page cache) are not in the figures. CPU is
 the process's own time on CPU from its "ready" to its last status line
 (/proc/PID/schedstat), divided by the envelopes."""
@@ -106,10 +107,13 @@ for i, line in enumerate(lines):
         to_arrival.append((got - t0) * 1e3)
         done.append((t1 - t0) * 1e3)
 cpu1 = cpu_ns(proc.pid)
+# VmHWM, not wait4's ru_maxrss: a child forked from Python may count
+# Python's pages as its own.
+with open(f"/proc/{proc.pid}/status") as f:
+    hwm = next(line.split()[1] for line in f if line.startswith("VmHWM:"))
 proc.stdin.close()
 proc.stdout.read()
-_, wait_status, usage = os.wait4(proc.pid, 0)
-proc.returncode = os.waitstatus_to_exitcode(wait_status)
+proc.wait()
 
 
 def p90(xs):
@@ -120,4 +124,4 @@ n = len(lines)
 print(n, connections, len(arrivals),
       f"{statistics.median(to_arrival):.3f}", f"{p90(to_arrival):.3f}",
       f"{statistics.median(done):.3f}", f"{p90(done):.3f}", f"{statistics.mean(done):.3f}",
-      f"{(cpu1 - cpu0) / 1e6 / n:.3f}", usage.ru_maxrss)
+      f"{(cpu1 - cpu0) / 1e6 / n:.3f}", hwm)

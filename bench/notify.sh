@@ -7,7 +7,8 @@
 # the time goes: the system calls of a run (strace -c), one envelope's
 # system calls with their times (strace -r -T), and the instructions per
 # envelope by function (callgrind, on a smaller run).
-# SM_BIN=DIR measures another build (before/after). Prints markdown.
+# SM_BIN=DIR measures another build (before/after); BREAKDOWN=0 prints the
+# table alone. Prints markdown.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-500}
@@ -46,6 +47,7 @@ echo "| generic channel, loopback | $conns | $am | $ap | $dm | $dp | $dmean | $c
 echo
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
+[ "${BREAKDOWN:-1}" != 0 ] || exit 0
 
 # System calls: the whole run, then one envelope (the 20th) in order.
 fresh

@@ -10,9 +10,12 @@
  *                      maintenance windows in the store (sm/noise.h), and
  *                      the label matchers they select with (sm/matcher.h)
  *   notify_context.c   the context templates render against
- *   notify_render.c    templates: the templates directory, rendering
+ *   notify_render.c    templates: the templates directory, parsed ones kept,
+ *                      rendering
  *   notify_message.c   prepared messages and the HTTP send
- *   notify_deliver.c   an envelope's deliveries: retries, backoff, records
+ *   notify_deliver.c   an envelope's deliveries: retries, backoff, records;
+ *                      the notifier, which keeps between envelopes its HTTP
+ *                      connections, parsed templates and noise rows
  *   notify_test_message.c  one-off test messages
  *
  * The driver family's contract is notify_drivers.h; the public API is
