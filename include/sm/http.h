@@ -11,7 +11,12 @@
  * Webhook URLs and headers carry secrets, so error messages name the host
  * and port only: never the path, the query, a header value or the body.
  *
- * Thread-safe: each call uses its own handle.
+ * sm_http_send is thread-safe: each call uses its own handle and its own
+ * connection, closed when the call returns. A client (sm_http_client)
+ * keeps its handle and its open connections between requests (HTTP
+ * keep-alive): a request to a host it is still connected to goes out on
+ * that connection, without a new TCP (and TLS) handshake. A client serves
+ * one thread at a time.
  */
 #ifndef SM_HTTP_H
 #define SM_HTTP_H
@@ -55,6 +60,18 @@ typedef struct sm_http_response {
  * bad URL per sm_http_url_ok, a header without a colon or with a line
  * break, a bad method) is -1 with transient false. */
 int sm_http_send(const sm_http_request *req, sm_http_response *res);
+
+/* A client that keeps connections open between its requests; NULL when
+ * out of memory. libcurl drops a connection the server closed, or one
+ * idle for about two minutes, and connects again. */
+typedef struct sm_http_client sm_http_client;
+sm_http_client *sm_http_client_new(void);
+/* Close its connections and free it; NULL is fine. */
+void sm_http_client_free(sm_http_client *client);
+/* sm_http_send through client, on a connection it keeps open when it has
+ * one to that host (client NULL: a connection of its own, as
+ * sm_http_send). */
+int sm_http_client_send(sm_http_client *client, const sm_http_request *req, sm_http_response *res);
 
 /* Free res->body and reset res. */
 void sm_http_response_clear(sm_http_response *res);

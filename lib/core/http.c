@@ -383,7 +383,30 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+struct sm_http_client {
+	CURL *handle; /* made on the first request; holds the open connections */
+};
+
+sm_http_client *sm_http_client_new(void)
+{
+	return calloc(1, sizeof(sm_http_client));
+}
+
+void sm_http_client_free(sm_http_client *client)
+{
+	if (!client)
+		return;
+	if (client->handle)
+		curl_easy_cleanup(client->handle);
+	free(client);
+}
+
 int sm_http_send(const sm_http_request *req, sm_http_response *res)
+{
+	return sm_http_client_send(NULL, req, res);
+}
+
+int sm_http_client_send(sm_http_client *client, const sm_http_request *req, sm_http_response *res)
 {
 	const char *method = req->method ? req->method : "POST";
 	char errbuf[CURL_ERROR_SIZE] = "";
@@ -409,7 +432,9 @@ int sm_http_send(const sm_http_request *req, sm_http_response *res)
 	}
 	if (!ready(res))
 		goto done;
-	h = curl_easy_init();
+	if (client && !client->handle)
+		client->handle = curl_easy_init();
+	h = client ? client->handle : curl_easy_init();
 	if (!h || build_headers(req, &headers) < 0) {
 		snprintf(res->error, sizeof res->error, "out of memory");
 		goto done;
@@ -445,10 +470,15 @@ int sm_http_send(const sm_http_request *req, sm_http_response *res)
 	ret = 0;
 done:
 	free(sink.data);
+	/* A kept handle forgets this request's options at once (the headers,
+	 * the body, errbuf and the sink are gone after the return) and keeps
+	 * its connections for the next. */
+	if (h && client)
+		curl_easy_reset(h);
+	else if (h)
+		curl_easy_cleanup(h);
 	if (headers)
 		curl_slist_free_all(headers);
-	if (h)
-		curl_easy_cleanup(h);
 	res->elapsed_ms = now_ms() - start;
 	return ret;
 }

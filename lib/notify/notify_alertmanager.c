@@ -193,7 +193,7 @@ static void alertmanager_send(const notify_job *job, const notify_message *msg, 
 
 		if (t->state != NOTIFY_TARGET_PENDING)
 			continue;
-		if (sm_http_send(&req, &res) < 0) {
+		if (sm_http_client_send(job->http, &req, &res) < 0) {
 			snprintf(t->error, sizeof t->error, "%s", res.error);
 			t->state = res.transient ? NOTIFY_TARGET_PENDING : NOTIFY_TARGET_REFUSED;
 		} else if (res.status >= 200 && res.status < 300) {

@@ -30,6 +30,12 @@ struct sm_notifier {
 	size_t n;
 	FILE *text_out;
 	double retries, backoff_s;
+	/* Kept for the process: a channel's next message goes out on the
+	 * connection its last one opened (a filter of `sm-pipeline work`
+	 * delivers envelope after envelope). */
+	sm_http_client *http;
+	struct notify_noise_cache *noise; /* the rules as last read */
+	notify_templates *templates;      /* the channels' templates, parsed */
 };
 
 /* One attempt to record. */
@@ -52,6 +58,9 @@ void sm_notifier_free(sm_notifier *n)
 		json_decref(n->channels[i].config);
 	}
 	free(n->channels);
+	sm_http_client_free(n->http);
+	notify_noise_cache_free(n->noise);
+	notify_templates_free(n->templates);
 	free(n);
 }
 
@@ -131,6 +140,12 @@ int sm_notifier_new(sm_store *store, const sm_notify_opts *opts, sm_notifier **o
 	}
 	n->store = store;
 	n->text_out = opts && opts->text_out ? opts->text_out : stderr;
+	if (!(n->http = sm_http_client_new()) || !(n->noise = notify_noise_cache_new()) ||
+	    !(n->templates = notify_templates_new())) {
+		sm_error_set(err, "out of memory");
+		rc = SM_EXIT_FAILURE;
+		goto fail;
+	}
 	if (sm_config_double("SM_NOTIFY_RETRIES", SM_NOTIFY_RETRIES, &n->retries, err) < 0 ||
 	    n->retries < 0 || n->retries > 10 || n->retries != floor(n->retries)) {
 		sm_error_set(err, "SM_NOTIFY_RETRIES must be a whole number from 0 to 10");
@@ -187,12 +202,12 @@ static double last_sent_age(sm_notifier *n, const struct channel *ch, json_t *en
 {
 	json_t *id = json_object_get(json_object_get(env, "incident"), "id");
 	sqlite3_stmt *st =
-	    sm_store_prepare(n->store,
-	                     "SELECT created_at FROM notification_deliveries"
-	                     " WHERE channel = ? AND status = 'sent'"
-	                     " AND incident_id IS (SELECT id FROM incidents WHERE id = ?)"
-	                     " ORDER BY id DESC LIMIT 1",
-	                     NULL);
+	    sm_store_prepare_kept(n->store,
+	                          "SELECT created_at FROM notification_deliveries"
+	                          " WHERE channel = ? AND status = 'sent'"
+	                          " AND incident_id IS (SELECT id FROM incidents WHERE id = ?)"
+	                          " ORDER BY id DESC LIMIT 1",
+	                          NULL);
 	struct timespec then, now;
 	double age = -1;
 
@@ -208,7 +223,7 @@ static double last_sent_age(sm_notifier *n, const struct channel *ch, json_t *en
 		if (age < 0)
 			age = 0;
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st); /* a statement left on its row would hold a read snapshot */
 	return age;
 }
 
@@ -233,6 +248,8 @@ static json_t *deliver(sm_notifier *n, struct channel *ch, json_t *env, json_t *
 	    .context = context,
 	    .timeout_s = notify_cfg_num(ch->config, "timeout_s", SM_NOTIFY_TIMEOUT_S),
 	    .text_out = n->text_out,
+	    .http = n->http,
+	    .templates = n->templates,
 	};
 	int retries = (int)notify_cfg_num(ch->config, "retries", n->retries);
 	double backoff = notify_cfg_num(ch->config, "backoff_s", n->backoff_s);
@@ -313,9 +330,11 @@ static int record(sm_notifier *n, json_t *env, const struct attempt *log, size_t
 	json_t *id = json_object_get(json_object_get(env, "incident"), "id");
 	sqlite3_stmt *st;
 
+	if (nlog == 0) /* no channel: nothing to write */
+		return 0;
 	if (sm_store_begin(n->store, err) < 0)
 		return -1;
-	st = sm_store_prepare(
+	st = sm_store_prepare_kept(
 	    n->store,
 	    "INSERT INTO notification_deliveries (channel_id, channel, incident_id,"
 	    " status, attempt, http_status, error, created_at, trace_id, reason)"
@@ -343,11 +362,11 @@ static int record(sm_notifier *n, json_t *env, const struct attempt *log, size_t
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			sm_error_set(err, "cannot record deliveries: %s",
 			             sqlite3_errmsg(sm_store_db(n->store)));
-			sqlite3_finalize(st);
+			sqlite3_reset(st);
 			goto fail;
 		}
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (sm_store_commit(n->store, err) < 0)
 		goto fail;
 	return 0;
@@ -377,7 +396,8 @@ int sm_notifier_process(sm_notifier *n, json_t *env, sm_error *err)
 	/* A store that cannot say what is silenced must not silence the
 	 * alert: notify, and say why on stderr. */
 	memset(&noise, 0, sizeof noise);
-	if (n->n > 0 && notify_noise_find(n->store, env, time(NULL), &noise, &noise_err) < 0)
+	if (n->n > 0 &&
+	    notify_noise_find(n->store, n->noise, env, time(NULL), &noise, &noise_err) < 0)
 		sm_log_kv(SM_LOG_WARN, "noise control skipped", "error", noise_err.msg, SM_LOG_END);
 	for (size_t i = 0; i < n->n; i++) {
 		bool f = false;

@@ -13,6 +13,7 @@
 #define SM_NOTIFY_DRIVERS_H
 
 #include "sm/err.h"
+#include "sm/http.h"
 #include "sm/template.h"
 #include <jansson.h>
 #include <stdbool.h>
@@ -48,6 +49,11 @@ typedef struct notify_key {
 	                               its template_mode */
 } notify_key;
 
+/* Templates parsed once and kept (notify_render.c). */
+typedef struct notify_templates notify_templates;
+notify_templates *notify_templates_new(void);
+void notify_templates_free(notify_templates *templates);
+
 /* One delivery's input. */
 typedef struct notify_job {
 	const char *channel; /* name, for SM_CHANNEL and messages */
@@ -55,7 +61,9 @@ typedef struct notify_job {
 	json_t *env;         /* the envelope */
 	json_t *context;     /* sm_notify_context of it */
 	double timeout_s;
-	FILE *text_out; /* the stdout driver's stream */
+	FILE *text_out;              /* the stdout driver's stream */
+	sm_http_client *http;        /* HTTP drivers send through it; NULL: a connection each */
+	notify_templates *templates; /* parsed templates to reuse; NULL: parse each time */
 } notify_job;
 
 /* What prepare made; what send sends. Everything malloc'd, freed by
@@ -148,14 +156,16 @@ extern const char notify_template_slack[];     /* Slack webhook body, JSON */
 extern const char notify_template_pagerduty[]; /* PagerDuty payload object, JSON */
 extern const char notify_template_generic[];   /* generic webhook body, JSON */
 
-/* Render the channel's template_file-like key (key NULL: none) or else
- * builtin, in mode, against context: the malloc'd text, or NULL with err. */
-char *notify_render(json_t *config, const char *key, const char *builtin,
+/* Render the template named by the job's channel under key (a
+ * template_file-like key; key NULL: none) or else builtin, in mode,
+ * against context: the malloc'd text, or NULL with err. A template file
+ * is read again when it changed since it was parsed. */
+char *notify_render(const notify_job *job, const char *key, const char *builtin,
                     enum sm_template_mode mode, json_t *context, sm_error *err);
 /* notify_render of a JSON template parsed back: the value (an object), or
  * NULL with err when the output is not a JSON object. */
-json_t *notify_render_json(json_t *config, const char *key, const char *builtin, json_t *context,
-                           sm_error *err);
+json_t *notify_render_json(const notify_job *job, const char *key, const char *builtin,
+                           json_t *context, sm_error *err);
 
 /* Config accessors: the value, or def when absent. */
 const char *notify_cfg_str(json_t *config, const char *key, const char *def);

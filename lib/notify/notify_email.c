@@ -25,16 +25,16 @@ static const notify_key email_keys[] = {
 
 static int email_prepare(const notify_job *job, notify_message *msg, sm_error *err)
 {
-	msg->subject = notify_render(job->config, "subject_template_file", notify_template_subject,
+	msg->subject = notify_render(job, "subject_template_file", notify_template_subject,
 	                             SM_TEMPLATE_TEXT, job->context, err);
 	if (!msg->subject)
 		return -1;
-	msg->text = notify_render(job->config, "template_file", notify_template_text,
-	                          SM_TEMPLATE_TEXT, job->context, err);
+	msg->text = notify_render(job, "template_file", notify_template_text, SM_TEMPLATE_TEXT,
+	                          job->context, err);
 	if (!msg->text)
 		return -1;
-	msg->html = notify_render(job->config, "html_template_file", notify_template_html,
-	                          SM_TEMPLATE_HTML, job->context, err);
+	msg->html = notify_render(job, "html_template_file", notify_template_html, SM_TEMPLATE_HTML,
+	                          job->context, err);
 	if (!msg->html)
 		return -1;
 	/* A subject is one line: a template's line breaks become spaces. */

@@ -84,7 +84,7 @@ static int exec_prepare(const notify_job *job, notify_message *msg, sm_error *er
 			goto oom;
 		}
 	}
-	text = notify_render(job->config, "template_file", notify_template_text, SM_TEMPLATE_TEXT,
+	text = notify_render(job, "template_file", notify_template_text, SM_TEMPLATE_TEXT,
 	                     job->context, err);
 	if (!text)
 		return -1;

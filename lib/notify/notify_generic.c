@@ -18,8 +18,8 @@ static const notify_key generic_keys[] = {
 
 static int generic_prepare(const notify_job *job, notify_message *msg, sm_error *err)
 {
-	json_t *body = notify_render_json(job->config, "template_file", notify_template_generic,
-	                                  job->context, err);
+	json_t *body =
+	    notify_render_json(job, "template_file", notify_template_generic, job->context, err);
 	const char *secret = notify_cfg_str(job->config, "secret", NULL), *name;
 	json_t *value;
 

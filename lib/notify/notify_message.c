@@ -82,7 +82,7 @@ void notify_http_send(const notify_job *job, const notify_message *msg, notify_o
 	char text[256];
 
 	memset(out, 0, sizeof *out);
-	if (sm_http_send(&req, &res) < 0) {
+	if (sm_http_client_send(job->http, &req, &res) < 0) {
 		out->transient = res.transient;
 		snprintf(out->error, sizeof out->error, "%s", res.error);
 	} else {

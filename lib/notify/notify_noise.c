@@ -5,40 +5,75 @@
  * alert of the store that inhibits it (Alertmanager's inhibit_rules), the
  * first maintenance window open now. The envelope is then held back only
  * when every alert concerned is. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "notify_private.h"
+#include "sm/json.h"
 #include "sm/matcher.h"
 #include "sm/noise.h"
 #include "sm/rfc3339.h"
 
 /* A stored row's id and matchers, parsed (a row whose matchers no longer
- * parse matches nothing). */
+ * parse matches nothing), with the row's text it was parsed from. */
 struct selector {
 	char *id;
+	char *text; /* the row's columns, joined: parsed again only when it changes */
 	sm_matchers matchers;
-	sm_matchers target; /* inhibit rules: source in matchers */
-	json_t *equal;      /* inhibit rules: label names */
-	bool usable;
+	sm_matchers target;         /* inhibit rules: source in matchers */
+	json_t *equal;              /* inhibit rules: label names */
+	sm_noise_schedule schedule; /* windows */
+	char *zone;                 /* windows */
+	bool parsed;                /* every part parsed */
+	bool usable;                /* parsed, and (windows) open now */
 };
 
 struct selectors {
-	struct selector *items;
+	struct selector **items;
 	size_t count;
 };
 
+/* What a notifier keeps between envelopes: the rows of each kind as last
+ * read and parsed. */
+struct notify_noise_cache {
+	struct selectors kinds[3];
+};
+
+static void selector_free(struct selector *s)
+{
+	if (!s)
+		return;
+	free(s->id);
+	free(s->text);
+	sm_matchers_clear(&s->matchers);
+	sm_matchers_clear(&s->target);
+	json_decref(s->equal);
+	free(s->zone);
+	free(s);
+}
+
 static void selectors_clear(struct selectors *s)
 {
-	for (size_t i = 0; i < s->count; i++) {
-		free(s->items[i].id);
-		sm_matchers_clear(&s->items[i].matchers);
-		sm_matchers_clear(&s->items[i].target);
-		json_decref(s->items[i].equal);
-	}
+	for (size_t i = 0; i < s->count; i++)
+		selector_free(s->items[i]);
 	free(s->items);
 	s->items = NULL;
 	s->count = 0;
+}
+
+struct notify_noise_cache *notify_noise_cache_new(void)
+{
+	return calloc(1, sizeof(struct notify_noise_cache));
+}
+
+void notify_noise_cache_free(struct notify_noise_cache *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < sizeof c->kinds / sizeof c->kinds[0]; i++)
+		selectors_clear(&c->kinds[i]);
+	free(c);
 }
 
 static bool parse_json_matchers(const unsigned char *text, sm_matchers *out)
@@ -53,16 +88,62 @@ static bool parse_json_matchers(const unsigned char *text, sm_matchers *out)
 
 /* Each row of sql (now bound as ?1 when it asks): column 0 the id, 1 the
  * matchers; inhibit rules add 2 the target and 3 equal; windows add 2 the
- * schedule and 3 the zone, and only the windows open at now are kept. */
+ * schedule and 3 the zone, and only the windows open at now are usable. */
 enum kind { SILENCES, INHIBIT_RULES, WINDOWS };
 
-static int load(sm_store *store, enum kind kind, const char *sql, time_t now, struct selectors *out,
-                sm_error *err)
+static const char *const kind_sql[] = {
+    [SILENCES] = "SELECT id, matchers FROM silences WHERE starts_at <= ?1 AND ends_at > ?1"
+                 " ORDER BY created_at, rowid",
+    [INHIBIT_RULES] = "SELECT id, source_matchers, target_matchers, equal FROM inhibit_rules"
+                      " ORDER BY created_at, rowid",
+    [WINDOWS] = "SELECT id, matchers, schedule, tz FROM maintenance_windows"
+                " ORDER BY created_at, rowid",
+};
+
+static const char *column(sqlite3_stmt *st, int i)
+{
+	const unsigned char *v = sqlite3_column_text(st, i);
+
+	return v ? (const char *)v : "";
+}
+
+/* A new selector parsed from the current row of st (text is the row's
+ * columns joined, taken). NULL when out of memory. */
+static struct selector *parse_row(enum kind kind, sqlite3_stmt *st, char *text)
+{
+	struct selector *s = calloc(1, sizeof *s);
+
+	if (!s || !(s->id = strdup(column(st, 0)))) {
+		free(s);
+		free(text);
+		return NULL;
+	}
+	s->text = text;
+	s->parsed = parse_json_matchers(sqlite3_column_text(st, 1), &s->matchers);
+	if (kind == INHIBIT_RULES) {
+		s->parsed =
+		    s->parsed && parse_json_matchers(sqlite3_column_text(st, 2), &s->target);
+		s->equal = json_loads(column(st, 3), 0, NULL);
+	} else if (kind == WINDOWS) {
+		sm_error e;
+		s->zone = strdup(column(st, 3));
+		s->parsed = s->parsed && s->zone &&
+		            sm_noise_schedule_parse(column(st, 2), &s->schedule, &e) == 0;
+	}
+	return s;
+}
+
+/* The rows of kind as of now into *rows, each parsed anew only when its
+ * text is not one of *rows' already (those are reused, the others freed).
+ * The store is read each time: a silence added while a filter runs holds
+ * back its next envelope. */
+static int load(sm_store *store, enum kind kind, time_t now, struct selectors *rows, sm_error *err)
 {
 	char at[SM_RFC3339_LEN];
 	struct timespec ts = {now, 0};
-	sqlite3_stmt *st = sm_store_prepare(store, sql, err);
-	int step;
+	sqlite3_stmt *st = sm_store_prepare_kept(store, kind_sql[kind], err);
+	struct selectors fresh = {0};
+	int step, columns = kind == SILENCES ? 2 : 4;
 
 	if (!st)
 		return -1;
@@ -70,58 +151,65 @@ static int load(sm_store *store, enum kind kind, const char *sql, time_t now, st
 	if (sqlite3_bind_parameter_count(st) > 0)
 		sqlite3_bind_text(st, 1, at, -1, SQLITE_STATIC);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		struct selector *items = realloc(out->items, (out->count + 1) * sizeof *items), *s;
-		if (!items) {
-			sqlite3_finalize(st);
-			sm_error_set(err, "out of memory");
-			return -1;
-		}
-		out->items = items;
-		s = memset(&items[out->count++], 0, sizeof *s);
-		s->id = strdup((const char *)sqlite3_column_text(st, 0));
-		s->usable = s->id && parse_json_matchers(sqlite3_column_text(st, 1), &s->matchers);
-		if (kind == INHIBIT_RULES) {
-			s->usable = s->usable &&
-			            parse_json_matchers(sqlite3_column_text(st, 2), &s->target);
-			s->equal = json_loads((const char *)sqlite3_column_text(st, 3), 0, NULL);
-		} else if (kind == WINDOWS) {
-			sm_noise_schedule sched;
-			sm_error e;
-			const char *zone = (const char *)sqlite3_column_text(st, 3);
-			s->usable =
-			    s->usable &&
-			    sm_noise_schedule_parse((const char *)sqlite3_column_text(st, 2),
-			                            &sched, &e) == 0 &&
-			    sm_noise_schedule_active_at(&sched, zone ? zone : "", now);
-		}
+		struct selector **items = realloc(fresh.items, (fresh.count + 1) * sizeof *items),
+		                *s = NULL;
+		char *text = NULL;
+
+		if (items)
+			fresh.items = items;
+		if (!items || asprintf(&text, "%s\x1f%s\x1f%s\x1f%s", column(st, 0), column(st, 1),
+		                       columns > 2 ? column(st, 2) : "",
+		                       columns > 2 ? column(st, 3) : "") < 0)
+			goto oom;
+		for (size_t i = 0; i < rows->count && !s; i++)
+			if (rows->items[i] && strcmp(rows->items[i]->text, text) == 0) {
+				s = rows->items[i];
+				rows->items[i] = NULL;
+			}
+		if (s)
+			free(text);
+		else if (!(s = parse_row(kind, st, text)))
+			goto oom;
+		s->usable = s->parsed && (kind != WINDOWS ||
+		                          sm_noise_schedule_active_at(&s->schedule, s->zone, now));
+		fresh.items[fresh.count++] = s;
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (step != SQLITE_DONE) {
 		sm_error_set(err, "cannot read noise control: %s",
 		             sqlite3_errmsg(sm_store_db(store)));
+		selectors_clear(&fresh);
 		return -1;
 	}
+	selectors_clear(rows);
+	*rows = fresh;
 	return 0;
+oom:
+	sqlite3_reset(st);
+	selectors_clear(&fresh);
+	sm_error_set(err, "out of memory");
+	return -1;
 }
 
 /* The firing alerts of the store, shaped like an envelope's alerts
  * (name, severity, labels) plus their source and fingerprint. */
 static int firing_alerts(sm_store *store, json_t **out, sm_error *err)
 {
-	sqlite3_stmt *st = sm_store_prepare(store,
-	                                    "SELECT source, fingerprint, name, severity, labels "
-	                                    "FROM alerts WHERE status = 'firing'",
-	                                    err);
+	sqlite3_stmt *st =
+	    sm_store_prepare_kept(store,
+	                          "SELECT source, fingerprint, name, severity, labels "
+	                          "FROM alerts WHERE status = 'firing'",
+	                          err);
 	json_t *list = json_array();
 	int step;
 
 	if (!st || !list) {
-		sqlite3_finalize(st);
 		json_decref(list);
 		return -1;
 	}
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *labels = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
+		const char *text = column(st, 4);
+		json_t *labels = sm_json_parse(text, strlen(text), 0, NULL);
 		json_array_append_new(
 		    list,
 		    json_pack("{s:s,s:s,s:s,s:s,s:o}", "source", sqlite3_column_text(st, 0),
@@ -131,7 +219,7 @@ static int firing_alerts(sm_store *store, json_t **out, sm_error *err)
 		if (!json_is_object(labels))
 			json_decref(labels);
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (step != SQLITE_DONE) {
 		sm_error_set(err, "cannot read the alerts: %s", sqlite3_errmsg(sm_store_db(store)));
 		json_decref(list);
@@ -187,15 +275,17 @@ static json_t *inhibitor(const struct selector *r, json_t *alert, const char *so
 static const struct selector *first_match(const struct selectors *s, json_t *alert)
 {
 	for (size_t i = 0; i < s->count; i++)
-		if (s->items[i].usable && sm_matchers_match(&s->items[i].matchers, alert))
-			return &s->items[i];
+		if (s->items[i]->usable && sm_matchers_match(&s->items[i]->matchers, alert))
+			return s->items[i];
 	return NULL;
 }
 
-int notify_noise_find(sm_store *store, json_t *env, time_t now, struct notify_noise *noise,
-                      sm_error *err)
+int notify_noise_find(sm_store *store, struct notify_noise_cache *cache, json_t *env, time_t now,
+                      struct notify_noise *noise, sm_error *err)
 {
-	struct selectors silences = {0}, rules = {0}, windows = {0};
+	struct notify_noise_cache own = {0}, *c = cache ? cache : &own;
+	struct selectors *silences = &c->kinds[SILENCES], *rules = &c->kinds[INHIBIT_RULES],
+	                 *windows = &c->kinds[WINDOWS];
 	json_t *alerts = json_object_get(env, "alerts"), *a, *firing = NULL;
 	const char *source = json_string_value(json_object_get(env, "source"));
 	bool any_firing = false, all_s = true, all_si = true, all_sim = true;
@@ -209,19 +299,10 @@ int notify_noise_find(sm_store *store, json_t *env, time_t now, struct notify_no
 	{
 		any_firing = any_firing || notify_str_is(a, "status", "firing");
 	}
-	if (load(store, SILENCES,
-	         "SELECT id, matchers FROM silences WHERE starts_at <= ?1 AND ends_at > ?1"
-	         " ORDER BY created_at, rowid",
-	         now, &silences, err) < 0 ||
-	    load(store, INHIBIT_RULES,
-	         "SELECT id, source_matchers, target_matchers, equal FROM inhibit_rules"
-	         " ORDER BY created_at, rowid",
-	         now, &rules, err) < 0 ||
-	    load(store, WINDOWS,
-	         "SELECT id, matchers, schedule, tz FROM maintenance_windows"
-	         " ORDER BY created_at, rowid",
-	         now, &windows, err) < 0 ||
-	    (rules.count > 0 && firing_alerts(store, &firing, err) < 0))
+	if (load(store, SILENCES, now, silences, err) < 0 ||
+	    load(store, INHIBIT_RULES, now, rules, err) < 0 ||
+	    load(store, WINDOWS, now, windows, err) < 0 ||
+	    (rules->count > 0 && firing_alerts(store, &firing, err) < 0))
 		goto done;
 	json_array_foreach(alerts, i, a)
 	{
@@ -230,10 +311,10 @@ int notify_noise_find(sm_store *store, json_t *env, time_t now, struct notify_no
 
 		if (any_firing && !notify_str_is(a, "status", "firing"))
 			continue;
-		s = first_match(&silences, a);
-		for (size_t r = 0; !by && r < rules.count; r++)
-			by = inhibitor(&rules.items[r], a, source, firing);
-		w = first_match(&windows, a);
+		s = first_match(silences, a);
+		for (size_t r = 0; !by && r < rules->count; r++)
+			by = inhibitor(rules->items[r], a, source, firing);
+		w = first_match(windows, a);
 		all_s = all_s && s;
 		all_si = all_si && (s || by);
 		all_sim = all_sim && (s || by || w);
@@ -262,8 +343,7 @@ done:
 	if (rc < 0)
 		memset(noise, 0, sizeof *noise);
 	json_decref(firing);
-	selectors_clear(&silences);
-	selectors_clear(&rules);
-	selectors_clear(&windows);
+	for (size_t k = 0; k < sizeof own.kinds / sizeof own.kinds[0]; k++)
+		selectors_clear(&own.kinds[k]);
 	return rc;
 }

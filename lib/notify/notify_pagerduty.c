@@ -78,8 +78,8 @@ static int pagerduty_prepare(const notify_job *job, notify_message *msg, sm_erro
 		return -1;
 	}
 	if (!resolve) {
-		payload = notify_render_json(job->config, "template_file",
-		                             notify_template_pagerduty, job->context, err);
+		payload = notify_render_json(job, "template_file", notify_template_pagerduty,
+		                             job->context, err);
 		if (!payload) {
 			free(dedup);
 			return -1;

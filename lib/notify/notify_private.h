@@ -10,9 +10,12 @@
  *                      maintenance windows in the store (sm/noise.h), and
  *                      the label matchers they select with (sm/matcher.h)
  *   notify_context.c   the context templates render against
- *   notify_render.c    templates: the templates directory, rendering
+ *   notify_render.c    templates: the templates directory, parsed ones kept,
+ *                      rendering
  *   notify_message.c   prepared messages and the HTTP send
- *   notify_deliver.c   an envelope's deliveries: retries, backoff, records
+ *   notify_deliver.c   an envelope's deliveries: retries, backoff, records;
+ *                      the notifier, which keeps between envelopes its HTTP
+ *                      connections, parsed templates and noise rows
  *   notify_test_message.c  one-off test messages
  *
  * The driver family's contract is notify_drivers.h; the public API is
@@ -47,12 +50,21 @@ struct notify_noise {
 	char maintenance[64]; /* "maintenance <id>": each silenced, inhibited or in a window */
 };
 
+/* What a notifier keeps of noise control between envelopes: the rows of
+ * silences, inhibit rules and maintenance windows with their matchers
+ * parsed, each parsed again only when its row changed. */
+struct notify_noise_cache;
+struct notify_noise_cache *notify_noise_cache_new(void);
+void notify_noise_cache_free(struct notify_noise_cache *cache);
+
 /* Fill noise for env as of now: the silences active then, the inhibit
  * rules against the firing alerts of the store (an alert never inhibits
- * itself), the maintenance windows open then. 0, or -1 with err when the
- * store could not be read (noise is then all ""). */
-int notify_noise_find(sm_store *store, json_t *env, time_t now, struct notify_noise *noise,
-                      sm_error *err);
+ * itself), the maintenance windows open then, all read from the store at
+ * each call (cache, may be NULL, spares parsing the rows that did not
+ * change). 0, or -1 with err when the store could not be read (noise is
+ * then all ""). */
+int notify_noise_find(sm_store *store, struct notify_noise_cache *cache, json_t *env, time_t now,
+                      struct notify_noise *noise, sm_error *err);
 
 /* sm_notify_decide with noise control's findings (NULL: none). */
 sm_notify_decision notify_decide(json_t *env, json_t *config, double last_sent_age_s,

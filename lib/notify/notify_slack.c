@@ -88,7 +88,7 @@ static int slack_prepare(const notify_job *job, notify_message *msg, sm_error *e
 {
 	json_t *context = slack_safe(job->context);
 	json_t *body =
-	    notify_render_json(job->config, "template_file", notify_template_slack, context, err);
+	    notify_render_json(job, "template_file", notify_template_slack, context, err);
 
 	json_decref(context);
 	if (!body)

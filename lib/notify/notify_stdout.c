@@ -13,8 +13,8 @@ static const notify_key stdout_keys[] = {
 
 static int stdout_prepare(const notify_job *job, notify_message *msg, sm_error *err)
 {
-	msg->body = notify_render(job->config, "template_file", notify_template_text,
-	                          SM_TEMPLATE_TEXT, job->context, err);
+	msg->body = notify_render(job, "template_file", notify_template_text, SM_TEMPLATE_TEXT,
+	                          job->context, err);
 	if (!msg->body)
 		return -1;
 	msg->body_len = strlen(msg->body);

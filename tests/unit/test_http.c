@@ -21,42 +21,57 @@ static struct {
 	char log[4096], script[4096];
 } rx;
 
-/* Start receiver.py on a free port, logging to and scripted from files in
- * a scratch directory; read back its "PORT n" line. */
-static int start_receiver(void **state)
+/* Start receiver.py on a free port with flags (NULL-terminated, at most
+ * 8), logging to log; its pid and port. -1 when it did not start. */
+static int spawn_receiver(const char *log, const char *const *flags, pid_t *pid, int *port)
 {
 	char receiver[4096], line[64];
+	const char *argv[16] = {"python3", receiver, "--log", log};
+	size_t n = 4;
 	int fds[2];
 	FILE *out;
 
-	(void)state;
 	snprintf(receiver, sizeof receiver, "%s", fixture("bin/receiver.py"));
-	scratch_make("sm-http");
-	snprintf(rx.log, sizeof rx.log, "%s", at("requests.log"));
-	snprintf(rx.script, sizeof rx.script, "%s", at("script"));
+	for (size_t i = 0; flags[i] && n < 14; i++)
+		argv[n++] = flags[i];
+	argv[n++] = "0";
+	argv[n] = NULL;
 	if (pipe(fds) < 0)
 		return -1;
-	rx.pid = fork();
-	if (rx.pid < 0)
+	*pid = fork();
+	if (*pid < 0)
 		return -1;
-	if (rx.pid == 0) {
+	if (*pid == 0) {
 		dup2(fds[1], STDOUT_FILENO);
 		close(fds[0]);
 		close(fds[1]);
-		execlp("python3", "python3", receiver, "--log", rx.log, "--script", rx.script,
-		       "--body", ANSWER, "--header", "Location: /moved", "0", (char *)NULL);
+		execvp("python3", (char *const *)argv);
 		_exit(127);
 	}
 	close(fds[1]);
 	out = fdopen(fds[0], "r");
 	if (!out)
 		return -1;
-	if (!fgets(line, sizeof line, out) || sscanf(line, "PORT %d", &rx.port) != 1) {
+	if (!fgets(line, sizeof line, out) || sscanf(line, "PORT %d", port) != 1) {
 		fclose(out);
 		return -1;
 	}
 	fclose(out);
 	return 0;
+}
+
+/* The receiver of most tests, logging to and scripted from files in a
+ * scratch directory; it closes every connection after its answer. */
+static int start_receiver(void **state)
+{
+	const char *flags[] = {"--script", rx.script,          "--body", ANSWER,
+	                       "--header", "Location: /moved", NULL};
+
+	(void)state;
+	scratch_make("sm-http");
+	snprintf(rx.log, sizeof rx.log, "%s", at("requests.log"));
+	snprintf(rx.script, sizeof rx.script, "%s", at("script"));
+	return spawn_receiver(rx.log, flags, &rx.pid, &rx.port);
 }
 
 static int stop_receiver(void **state)
@@ -90,13 +105,13 @@ static void script(const char *lines)
 	fclose(f);
 }
 
-/* The requests logged so far, as a JSON array (caller decrefs). */
-static json_t *logged(void)
+/* The requests logged so far in log, as a JSON array (caller decrefs). */
+static json_t *logged_in(const char *log)
 {
 	json_t *all = json_array();
 	char *line = NULL;
 	size_t cap = 0;
-	FILE *f = fopen(rx.log, "r");
+	FILE *f = fopen(log, "r");
 
 	if (!f)
 		return all;
@@ -111,6 +126,11 @@ static json_t *logged(void)
 	free(line);
 	fclose(f);
 	return all;
+}
+
+static json_t *logged(void)
+{
+	return logged_in(rx.log);
 }
 
 static size_t logged_count(void)
@@ -514,6 +534,100 @@ static void threads(void **state)
 	assert_int_equal(logged_count(), before + THREADS * REQUESTS);
 }
 
+/* The TCP connection each request logged in log came on (--keep-alive),
+ * as "1 1 2". */
+static void connections(const char *log, char *out, size_t size)
+{
+	json_t *all = logged_in(log), *one;
+	size_t i, n = 0;
+
+	out[0] = '\0';
+	json_array_foreach(all, i, one)
+	{
+		n += (size_t)snprintf(
+		    out + n, size - n, "%s%lld", i ? " " : "",
+		    (long long)json_integer_value(json_object_get(one, "connection")));
+		if (n >= size)
+			break;
+	}
+	json_decref(all);
+}
+
+static int send_one(sm_http_client *client, const char *where, sm_http_response *res)
+{
+	sm_http_request req = {.url = where, .body = "{}", .body_len = 2};
+	int rc = client ? sm_http_client_send(client, &req, res) : sm_http_send(&req, res);
+
+	if (rc == 0)
+		assert_int_equal(res->status, 200);
+	return rc;
+}
+
+/* A client sends its requests to a host on one connection (keep-alive),
+ * and to a host that closes each connection after its answer on a new one
+ * each time; sm_http_send uses a connection per call. A server gone since
+ * the last request is found out at the next: the kept connection is dead,
+ * and connecting again is the usual "connection refused". */
+static void client_keeps_connections(void **state)
+{
+	const char *flags[] = {"--keep-alive", NULL}, *closing[] = {NULL};
+	char log[4096], log2[4096], where[128], where2[128], seen[64], expected[160];
+	sm_http_client *client = sm_http_client_new();
+	sm_http_response res;
+	json_t *all;
+	pid_t pid, pid2;
+	int port, port2;
+
+	(void)state;
+	assert_non_null(client);
+	snprintf(log, sizeof log, "%s", at("kept.log"));
+	snprintf(log2, sizeof log2, "%s", at("closing.log"));
+	assert_int_equal(spawn_receiver(log, flags, &pid, &port), 0);
+	assert_int_equal(spawn_receiver(log2, closing, &pid2, &port2), 0);
+	snprintf(where, sizeof where, "http://127.0.0.1:%d/kept", port);
+	snprintf(where2, sizeof where2, "http://127.0.0.1:%d/closing", port2);
+
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(send_one(client, where, &res), 0);
+		sm_http_response_clear(&res);
+		/* Another host between two requests: its own connection. */
+		assert_int_equal(send_one(client, where2, &res), 0);
+		sm_http_response_clear(&res);
+	}
+	connections(log, seen, sizeof seen);
+	assert_string_equal(seen, "1 1 1");
+	all = logged_in(log2);
+	assert_int_equal(json_array_size(all), 3);
+	json_decref(all);
+
+	/* No client: a connection of its own each time. */
+	assert_int_equal(send_one(NULL, where, &res), 0);
+	sm_http_response_clear(&res);
+	assert_int_equal(send_one(NULL, where, &res), 0);
+	sm_http_response_clear(&res);
+	connections(log, seen, sizeof seen);
+	assert_string_equal(seen, "1 1 1 2 3");
+
+	/* The server goes away: the kept connection is dead, and connecting
+	 * again is refused, a failure worth retrying. */
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	assert_int_equal(send_one(client, where, &res), -1);
+	assert_true(res.transient);
+	snprintf(expected, sizeof expected, "connect to 127.0.0.1 port %d: Connection refused",
+	         port);
+	assert_string_equal(res.error, expected);
+	sm_http_response_clear(&res);
+	/* The client still serves the other host. */
+	assert_int_equal(send_one(client, where2, &res), 0);
+	sm_http_response_clear(&res);
+
+	sm_http_client_free(client);
+	sm_http_client_free(NULL);
+	kill(pid2, SIGTERM);
+	waitpid(pid2, NULL, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -528,6 +642,7 @@ int main(void)
 	    cmocka_unit_test(url_checks),
 	    cmocka_unit_test(refused_before_sending),
 	    cmocka_unit_test(response_is_capped),
+	    cmocka_unit_test(client_keeps_connections),
 	};
 
 	/* A peer closing early must fail a write, not kill the test; a proxy

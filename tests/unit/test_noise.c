@@ -279,12 +279,14 @@ static void store_alert(sm_store *store, const char *fingerprint, const char *na
 	"\",\"severity\":\"" severity "\",\"labels\":" labels "}"
 #define ENV(alerts) "{\"v\":1,\"source\":\"alertmanager\",\"alerts\":[" alerts "]}"
 
+struct findings_case {
+	const char *what, *env;
+	const char *silenced, *inhibited, *maintenance; /* prefixes; "" none */
+};
+
 static void findings(void **state)
 {
-	static const struct {
-		const char *what, *env;
-		const char *silenced, *inhibited, *maintenance; /* prefixes; "" none */
-	} cases[] = {
+	static const struct findings_case cases[] = {
 	    {"silenced by its name", ENV(ALERT("f1", "Disk", "firing", "warning", "{}")),
 	     "silenced by ", "", ""},
 	    {"anchored: Disk2 is not Disk", ENV(ALERT("f1", "Disk2", "firing", "warning", "{}")),
@@ -315,10 +317,12 @@ static void findings(void **state)
 	    {"no alerts: nothing", ENV(""), "", "", ""},
 	};
 	sm_store *store = open_store();
+	struct notify_noise_cache *cache = notify_noise_cache_new();
 	json_t *req, *row;
 	sm_error err;
 
 	(void)state;
+	assert_non_null(cache);
 	assert_int_equal(add_silence(store, "{\"matchers\":[\"alertname=Disk\"]}", NULL, &err),
 	                 SM_EXIT_OK);
 	/* Expired: silences nothing. */
@@ -341,22 +345,26 @@ static void findings(void **state)
 	json_decref(req);
 	store_alert(store, "src", "NodeDown", "critical", "{\"instance\":\"web-1\"}");
 
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		json_t *env = load(cases[i].env);
+	/* Each case twice: with no cache, and with one kept across the cases
+	 * (rows parsed once, reused). */
+	for (size_t i = 0; i < 2 * (sizeof cases / sizeof cases[0]); i++) {
+		json_t *env = load(cases[i / 2].env);
 		struct notify_noise n;
 
-		assert_int_equal(notify_noise_find(store, env, time(NULL), &n, &err), 0);
-		if (strncmp(n.silenced, cases[i].silenced, strlen(cases[i].silenced)) != 0 ||
-		    (!*cases[i].silenced && *n.silenced) ||
-		    strncmp(n.inhibited, cases[i].inhibited, strlen(cases[i].inhibited)) != 0 ||
-		    (!*cases[i].inhibited && *n.inhibited) ||
-		    strncmp(n.maintenance, cases[i].maintenance, strlen(cases[i].maintenance)) !=
-		        0 ||
-		    (!*cases[i].maintenance && *n.maintenance))
-			fail_msg("%s: '%s' '%s' '%s'", cases[i].what, n.silenced, n.inhibited,
+		assert_int_equal(
+		    notify_noise_find(store, i % 2 ? cache : NULL, env, time(NULL), &n, &err), 0);
+		const struct findings_case *c = &cases[i / 2];
+		if (strncmp(n.silenced, c->silenced, strlen(c->silenced)) != 0 ||
+		    (!*c->silenced && *n.silenced) ||
+		    strncmp(n.inhibited, c->inhibited, strlen(c->inhibited)) != 0 ||
+		    (!*c->inhibited && *n.inhibited) ||
+		    strncmp(n.maintenance, c->maintenance, strlen(c->maintenance)) != 0 ||
+		    (!*c->maintenance && *n.maintenance))
+			fail_msg("%s: '%s' '%s' '%s'", cases[i / 2].what, n.silenced, n.inhibited,
 			         n.maintenance);
 		json_decref(env);
 	}
+	notify_noise_cache_free(cache);
 	sm_store_close(store);
 }
 
@@ -384,17 +392,88 @@ static void inhibition_edges(void **state)
 	store_alert(store, "up", "Up", "warning", "{}");
 
 	env = load(ENV(ALERT("b", "B", "firing", "warning", "{}")));
-	assert_int_equal(notify_noise_find(store, env, time(NULL), &n, &err), 0);
+	assert_int_equal(notify_noise_find(store, NULL, env, time(NULL), &n, &err), 0);
 	assert_string_equal(n.inhibited, "");
 	json_decref(env);
 	env = load(ENV(ALERT("d", "Down", "firing", "warning", "{}")));
-	assert_int_equal(notify_noise_find(store, env, time(NULL), &n, &err), 0);
+	assert_int_equal(notify_noise_find(store, NULL, env, time(NULL), &n, &err), 0);
 	assert_string_equal(n.inhibited, "inhibited by Up");
 	json_decref(env);
 	env = load(ENV(ALERT("d", "Down", "firing", "warning", "{\"cluster\":\"eu\"}")));
-	assert_int_equal(notify_noise_find(store, env, time(NULL), &n, &err), 0);
+	assert_int_equal(notify_noise_find(store, NULL, env, time(NULL), &n, &err), 0);
 	assert_string_equal(n.inhibited, "");
 	json_decref(env);
+	sm_store_close(store);
+}
+
+/* One cache across calls, as a notifier keeps it: each call still reads
+ * the store, so a silence added, changed or expired between two envelopes,
+ * an inhibit rule removed, or a window that closed is seen at the next. */
+static void cache_follows_the_store(void **state)
+{
+	sm_store *store = open_store();
+	struct notify_noise_cache *cache = notify_noise_cache_new();
+	json_t *disk = load(ENV(ALERT("f1", "Disk", "firing", "warning", "{}"))),
+	       *cpu = load(ENV(ALERT("f2", "Cpu", "firing", "warning", "{\"instance\":\"db-1\"}"))),
+	       *req, *row;
+	char id[40], sql[200], expect[64];
+	struct notify_noise n;
+	time_t monday = 1764547200; /* 2025-12-01T00:00:00Z, a Monday */
+	sm_error err;
+
+	(void)state;
+	assert_non_null(cache);
+	assert_int_equal(notify_noise_find(store, cache, disk, time(NULL), &n, &err), 0);
+	assert_string_equal(n.silenced, "");
+	assert_int_equal(add_silence(store, "{\"matchers\":[\"alertname=~Disk|Mem\"]}", id, &err),
+	                 SM_EXIT_OK);
+	snprintf(expect, sizeof expect, "silenced by %s", id);
+	assert_int_equal(notify_noise_find(store, cache, disk, time(NULL), &n, &err), 0);
+	assert_string_equal(n.silenced, expect);
+	assert_int_equal(notify_noise_find(store, cache, disk, time(NULL), &n, &err), 0);
+	assert_string_equal(n.silenced, expect);
+	/* The same row with other matchers: parsed again. */
+	snprintf(sql, sizeof sql,
+	         "UPDATE silences SET matchers = '[\"alertname=Cpu\"]' WHERE id = '%s'", id);
+	assert_int_equal(sm_store_exec(store, sql, &err), 0);
+	assert_int_equal(notify_noise_find(store, cache, disk, time(NULL), &n, &err), 0);
+	assert_string_equal(n.silenced, "");
+	assert_int_equal(notify_noise_find(store, cache, cpu, time(NULL), &n, &err), 0);
+	assert_string_equal(n.silenced, expect);
+	assert_int_equal(sm_noise_silence_expire(store, id, NULL, &err), SM_EXIT_OK);
+	assert_int_equal(notify_noise_find(store, cache, cpu, time(NULL), &n, &err), 0);
+	assert_string_equal(n.silenced, "");
+
+	/* An inhibit rule, then none. */
+	req = load("{\"source\":[\"alertname=NodeDown\"],\"target\":[\"alertname=Cpu\"]}");
+	assert_int_equal(sm_noise_inhibit_add(store, req, &row, &err), SM_EXIT_OK);
+	snprintf(id, sizeof id, "%s", json_string_value(json_object_get(row, "id")));
+	json_decref(row);
+	json_decref(req);
+	store_alert(store, "src", "NodeDown", "critical", "{}");
+	assert_int_equal(notify_noise_find(store, cache, cpu, time(NULL), &n, &err), 0);
+	assert_string_equal(n.inhibited, "inhibited by NodeDown");
+	assert_int_equal(sm_noise_inhibit_remove(store, id, &err), SM_EXIT_OK);
+	assert_int_equal(notify_noise_find(store, cache, cpu, time(NULL), &n, &err), 0);
+	assert_string_equal(n.inhibited, "");
+
+	/* A kept window is open or not at each call's time. */
+	req = load("{\"matchers\":[\"instance=db-1\"],\"schedule\":\"Mon 00:00-01:00\","
+	           "\"tz\":\"UTC\"}");
+	assert_int_equal(sm_noise_maintenance_add(store, req, &row, &err), SM_EXIT_OK);
+	json_decref(row);
+	json_decref(req);
+	assert_int_equal(notify_noise_find(store, cache, cpu, monday + 1800, &n, &err), 0);
+	assert_memory_equal(n.maintenance, "maintenance ", 12);
+	assert_int_equal(notify_noise_find(store, cache, cpu, monday + 7200, &n, &err), 0);
+	assert_string_equal(n.maintenance, "");
+	assert_int_equal(notify_noise_find(store, cache, cpu, monday + 7 * 86400 + 60, &n, &err),
+	                 0);
+	assert_memory_equal(n.maintenance, "maintenance ", 12);
+
+	json_decref(disk);
+	json_decref(cpu);
+	notify_noise_cache_free(cache);
 	sm_store_close(store);
 }
 
@@ -453,6 +532,7 @@ int main(void)
 	    cmocka_unit_test_teardown(maintenance_windows, cleanup),
 	    cmocka_unit_test_teardown(findings, cleanup),
 	    cmocka_unit_test_teardown(inhibition_edges, cleanup),
+	    cmocka_unit_test_teardown(cache_follows_the_store, cleanup),
 	    cmocka_unit_test(decision_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -267,6 +267,7 @@ static const char *ctx_str(json_t *ctx, const char *key)
 static void context_of_an_incident(void **state)
 {
 	json_t *e = incident_env("created", "open", "critical", "created"), *ctx, *a, *l;
+	char *before, *after;
 
 	(void)state;
 	json_array_append_new(json_object_get(e, "alerts"),
@@ -275,7 +276,14 @@ static void context_of_an_incident(void **state)
 	json_object_set_new(e, "analysis",
 	                    load("{\"summary\":\"disk filling\",\"recommendations\":["
 	                         "{\"title\":\"Clean /var\",\"priority\":\"high\"},\"plain\"]}"));
+	json_object_set_new(e, "checks", load("[{\"checker\":\"disk\",\"status\":\"critical\"}]"));
+	json_object_set_new(e, "notifications", load("[{\"channel\":\"earlier\"}]"));
+	before = sm_json_dump(e, NULL);
 	ctx = sm_notify_context(e, "ops");
+	/* What the stage adds to the envelope later is not in the context. */
+	json_array_append_new(json_object_get(e, "notifications"), load("{\"channel\":\"ops\"}"));
+	assert_int_equal(json_array_size(json_object_get(ctx, "notifications")), 1);
+	json_array_remove(json_object_get(e, "notifications"), 1);
 	assert_string_equal(ctx_str(ctx, "title"), "DiskFull on db-01");
 	assert_string_equal(ctx_str(ctx, "severity"), "critical");
 	assert_string_equal(ctx_str(ctx, "SEVERITY"), "CRITICAL");
@@ -310,8 +318,12 @@ static void context_of_an_incident(void **state)
 	assert_int_equal(json_array_size(l), 2);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(l, 1), "title")),
 	                    "plain");
-	/* The envelope itself is untouched. */
+	/* The envelope itself is untouched (the context shares its values). */
 	assert_null(json_object_get(json_array_get(json_object_get(e, "alerts"), 0), "first"));
+	after = sm_json_dump(e, NULL);
+	assert_string_equal(after, before);
+	free(before);
+	free(after);
 	json_decref(ctx);
 	json_decref(e);
 }
