@@ -93,3 +93,27 @@ no_dynamic_opens() {
 	[[ "${lines[0]}" == "Status: 401"* ]]
 	[ "$(sql "SELECT count(*) FROM alerts")" = 1 ]
 }
+
+@test "static sm-ingest: --fastcgi HOST:PORT, by number or from /etc/hosts, loads no NSS module" {
+	is_static sm-ingest
+	need_peer "strace is not installed" command -v strace
+	grep -qE '^[^#]*[[:space:]]localhost([[:space:]]|$)' /etc/hosts || skip "no localhost in /etc/hosts"
+	for host in 127.0.0.1 localhost; do
+		port=$(free_port)
+		: >"$TEST_DIR/trace"
+		strace -f -qq -e trace=open,openat,listen -o "$TEST_DIR/trace" \
+			"$SM_BIN/sm-ingest" --fastcgi "$host:$port" 2>/dev/null 3>&- &
+		tracer=$!
+		# No deadline: the trace shows listen() once the socket is ready.
+		until grep -q 'listen(' "$TEST_DIR/trace"; do
+			kill -0 "$tracer"
+			sleep 0.05
+		done
+		kill -TERM "$(pgrep -P "$tracer")"
+		wait "$tracer"
+		grep -q 'listen(.*= 0$' "$TEST_DIR/trace"
+		# glibc reads nsswitch.conf for a name; its files and dns sources
+		# are built in, nothing is loaded.
+		! grep -E '\.so([."]|$)|ld\.so\.cache' "$TEST_DIR/trace"
+	done
+}
