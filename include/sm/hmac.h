@@ -1,7 +1,7 @@
-/* hmac.h - SHA-256 digests and HMAC-SHA256 signatures (OpenSSL's
- * libcrypto, loaded on first use: a missing libcrypto is an error at the
- * call). Every input is a pointer and a length: any byte, a NUL included, is
- * part of what is digested or signed.
+/* hmac.h - SHA-256 digests and HMAC-SHA256 signatures through OpenSSL's
+ * libcrypto (an OpenSSL failure is an error at the call). Every input is a
+ * pointer and a length: any byte, a NUL included, is part of what is
+ * digested or signed.
  */
 #ifndef SM_HMAC_H
 #define SM_HMAC_H

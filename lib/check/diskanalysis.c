@@ -13,7 +13,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include <unistd.h>
 
 #include "diskanalysis.h"
+#include "procfs.h"
 #include "sm/config.h"
 #include "sm/host.h"
 #include "sm/human.h"
@@ -322,21 +322,21 @@ static void collect(struct analysis *a, const struct targets *ts, const sm_walk_
 	}
 }
 
-/* $HOME (else the password database) as a host path without a trailing
- * slash ("" for "/"); -1 when there is none. */
+/* $HOME (else the home of the effective uid in the host's /etc/passwd,
+ * read as user names are: never through NSS, which a static sm-check cannot
+ * load) as a host path without a trailing slash ("" for "/"); -1 when
+ * there is none. */
 static int home_dir(char *buf, size_t size)
 {
 	const char *h = getenv("HOME");
+	char pw_home[4096] = "";
 	size_t n = 0;
 
 	if (!h || h[0] != '/') {
-		struct passwd pw, *found = NULL;
-		char pwbuf[4096];
-		if (getpwuid_r(geteuid(), &pw, pwbuf, sizeof pwbuf, &found) != 0 || !found)
+		if (sm_procfs_user_home((long)geteuid(), pw_home, sizeof pw_home) < 0 ||
+		    pw_home[0] != '/')
 			return -1;
-		h = found->pw_dir;
-		if (!h || h[0] != '/')
-			return -1;
+		h = pw_home;
 	}
 	for (; *h; h++) {
 		if (*h == '/' && (h[1] == '/' || h[1] == '\0'))

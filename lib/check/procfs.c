@@ -193,7 +193,8 @@ int sm_procfs_uid(long pid, long *uid)
 	return rc;
 }
 
-int sm_procfs_user_name(long uid, char *buf, size_t size)
+/* Field field (0: name, 5: home) of uid's line in the host's /etc/passwd. */
+static int passwd_field(long uid, int field, char *buf, size_t size)
 {
 	char *data, *line, *next;
 	int errnum, rc = -1;
@@ -202,26 +203,38 @@ int sm_procfs_user_name(long uid, char *buf, size_t size)
 		return -1;
 	/* name:password:uid:gid:gecos:home:shell */
 	for (line = data; line && *line; line = next) {
-		char *colon1, *colon2, *end;
+		char *f[7], *end;
+		int n = 1;
 		long id;
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = '\0';
-		colon1 = strchr(line, ':');
-		if (!colon1 || colon1 == line)
-			continue;
-		colon2 = strchr(colon1 + 1, ':');
-		if (!colon2)
+		f[0] = line;
+		for (char *p = line; *p && n < 7; p++)
+			if (*p == ':') {
+				*p = '\0';
+				f[n++] = p + 1;
+			}
+		if (n <= field || n < 3 || f[0][0] == '\0')
 			continue;
 		errno = 0;
-		id = strtol(colon2 + 1, &end, 10);
-		if (errno || end == colon2 + 1 || *end != ':' || id != uid)
+		id = strtol(f[2], &end, 10);
+		if (errno || end == f[2] || *end != '\0' || id != uid)
 			continue;
-		*colon1 = '\0';
-		snprintf(buf, size, "%s", line);
+		snprintf(buf, size, "%s", f[field]);
 		rc = 0;
 		break;
 	}
 	free(data);
 	return rc;
+}
+
+int sm_procfs_user_name(long uid, char *buf, size_t size)
+{
+	return passwd_field(uid, 0, buf, size);
+}
+
+int sm_procfs_user_home(long uid, char *buf, size_t size)
+{
+	return passwd_field(uid, 5, buf, size);
 }

@@ -32,5 +32,7 @@ int sm_procfs_uid(long pid, long *uid);
 /* The user name of uid from the host's /etc/passwd (parsed here, never
  * through NSS, so it is the watched host's database); -1 when absent. */
 int sm_procfs_user_name(long uid, char *buf, size_t size);
+/* The home directory of uid, from the same file; -1 when absent. */
+int sm_procfs_user_home(long uid, char *buf, size_t size);
 
 #endif

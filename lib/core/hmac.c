@@ -1,17 +1,26 @@
-/* hmac.c - SHA-256 and HMAC-SHA256 through libcrypto, loaded on first use.
+/* hmac.c - SHA-256 and HMAC-SHA256 through OpenSSL's libcrypto, called
+ * directly.
  *
- * The one library libsm loads by hand. Mapped at start, as linking it
- * normally would, libcrypto costs every process about 1.4 MiB of resident
- * memory and 0.5 ms of CPU (relocating it), signing or not, and sm-check
- * (fingerprints, with --alerts only) and every CGI request of sm-ingest
- * (keys and signatures, only when configured) would pay it; linked
- * statically, its digests pull in OpenSSL's providers and cost more
- * (bench/README.md, issue 11). The tools that send (sm-notify, sm-analyze,
- * sm-push-hub) map it through libcurl anyway; dlopen then finds it loaded.
+ * sm-check and sm-ingest, which run as a process per check or per request,
+ * are linked static-pie with libcrypto.a where the static libraries exist
+ * (CMakeLists.txt, SM_STATIC_TOOLS): they carry only the OpenSSL code these
+ * functions reach, and a process that never digests never touches it.
+ *
+ * Digests use SHA256_Init/Update/Final, deprecated since OpenSSL 3.0 but
+ * still its own implementation without the provider machinery: EVP_Digest
+ * (and OpenSSL 3's one-shot SHA256(), built on it) reach the default
+ * provider's tables of every algorithm, which a static sm-check would carry
+ * and relocate at every start whether it digests or not (peak RSS 3536
+ * against 2596 KiB, bench/README.md, issue 11), and whose first use builds
+ * them (about 1 ms and 1.4 MiB). HMAC has no such form: HMAC() goes through
+ * EVP and the providers, paid by the tools that verify or sign (sm-ingest,
+ * sm-notify, sm-push-hub). The tools that send map libcrypto through
+ * libcurl anyway.
  */
+/* The SHA256_* functions without their deprecation attribute (1.1.1 API). */
+#define OPENSSL_API_COMPAT 0x10101000L
+
 #include <ctype.h>
-#include <dlfcn.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,55 +31,9 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/opensslv.h>
+#include <openssl/sha.h>
 
 #include "sm/hmac.h"
-
-#define STR2(x)   #x
-#define STR(x)    STR2(x)
-#define LIBCRYPTO "libcrypto.so." STR(OPENSSL_VERSION_MAJOR)
-
-/* The functions we call, typed from OpenSSL's own prototypes. */
-static struct {
-	__typeof__(EVP_sha256) *sha256;
-	__typeof__(EVP_Digest) *digest;
-	__typeof__(HMAC) *hmac;
-	__typeof__(CRYPTO_memcmp) *memcmp;
-	char error[256];
-} crypto;
-
-static void load(void)
-{
-	void *h = dlopen(LIBCRYPTO, RTLD_NOW | RTLD_LOCAL);
-
-	if (!h) {
-		snprintf(crypto.error, sizeof crypto.error, "cannot load %s: %s", LIBCRYPTO,
-		         dlerror());
-		return;
-	}
-	*(void **)&crypto.sha256 = dlsym(h, "EVP_sha256");
-	*(void **)&crypto.digest = dlsym(h, "EVP_Digest");
-	*(void **)&crypto.hmac = dlsym(h, "HMAC");
-	*(void **)&crypto.memcmp = dlsym(h, "CRYPTO_memcmp");
-	if (!crypto.sha256 || !crypto.digest || !crypto.hmac || !crypto.memcmp) {
-		snprintf(crypto.error, sizeof crypto.error, "%s lacks a needed function",
-		         LIBCRYPTO);
-		crypto.sha256 = NULL;
-	}
-	/* The handle stays open for the life of the process. */
-}
-
-static int ready(sm_error *err)
-{
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-	pthread_once(&once, load);
-	if (!crypto.sha256) {
-		sm_error_set(err, "%s", crypto.error);
-		return -1;
-	}
-	return 0;
-}
 
 static void to_hex(const unsigned char *md, size_t n, char *out)
 {
@@ -85,16 +48,14 @@ static void to_hex(const unsigned char *md, size_t n, char *out)
 
 int sm_sha256_hex(const void *data, size_t len, char out[SM_SHA256_HEX], sm_error *err)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	SHA256_CTX ctx;
 
-	if (ready(err) < 0)
-		return -1;
-	if (!crypto.digest(data, len, md, &n, crypto.sha256(), NULL) || n != 32) {
+	if (!SHA256_Init(&ctx) || !SHA256_Update(&ctx, data, len) || !SHA256_Final(md, &ctx)) {
 		sm_error_set(err, "SHA-256 failed");
 		return -1;
 	}
-	to_hex(md, n, out);
+	to_hex(md, sizeof md, out);
 	return 0;
 }
 
@@ -103,10 +64,8 @@ static int hmac_raw(const void *key, size_t keylen, const void *data, size_t len
 {
 	unsigned int n = 0;
 
-	if (ready(err) < 0)
-		return -1;
 	if (keylen > (size_t)0x7fffffff ||
-	    !crypto.hmac(crypto.sha256(), key, (int)keylen, data, len, md, &n) || n != 32) {
+	    !HMAC(EVP_sha256(), key, (int)keylen, data, len, md, &n) || n != 32) {
 		sm_error_set(err, "HMAC-SHA256 failed");
 		return -1;
 	}
@@ -169,7 +128,7 @@ int sm_hmac_verify(const void *key, size_t keylen, const void *data, size_t len,
 	 * rotating its secret signs with both); any one may match. */
 	for (const char *p = signature; *p;) {
 		size_t n = strcspn(p, ", ");
-		if (n > 0 && decode(p, n, got) && crypto.memcmp(want, got, 32) == 0)
+		if (n > 0 && decode(p, n, got) && CRYPTO_memcmp(want, got, 32) == 0)
 			valid = 1;
 		p += n;
 		p += strspn(p, ", ");

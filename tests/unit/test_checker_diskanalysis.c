@@ -245,6 +245,34 @@ static void test_common_analysis(void **state)
 	sm_check_result_clear(&res);
 }
 
+/* Without $HOME, "~" is the effective user's home in the watched host's
+ * /etc/passwd, read directly (no NSS: a static sm-check cannot load it). */
+static void test_home_from_host_passwd(void **state)
+{
+	sm_check_result res;
+	char line[256];
+	FILE *f;
+	json_t *large;
+
+	(void)state;
+	unsetenv("HOME");
+	mkdirs(at("/etc"));
+	f = fopen(at("/etc/passwd"), "w");
+	assert_non_null(f);
+	snprintf(line, sizeof line,
+	         "other:x:%ld:0::/home/other:/bin/sh\nme:x:%ld:0:Me:/srv/me:/bin/sh\n",
+	         (long)geteuid() + 1, (long)geteuid());
+	fputs(line, f);
+	fclose(f);
+	mkfile(at("/srv/me/disk.img"), 120 * MB);
+	mkfile(at("/home/other/disk.img"), 130 * MB);
+	run_checker("disk_common", NULL, &res);
+	large = list(&res, "large_files");
+	assert_int_equal(json_array_size(large), 1);
+	assert_string_equal(item_path(large, 0), "/srv/me/disk.img");
+	sm_check_result_clear(&res);
+}
+
 static void test_thresholds(void **state)
 {
 	sm_check_opts opts = {0};
@@ -421,6 +449,7 @@ int main(void)
 	    cmocka_unit_test(test_budget),
 	    cmocka_unit_test_setup_teardown(test_skip_without_targets, setup, scratch_remove),
 	    cmocka_unit_test_setup_teardown(test_common_analysis, setup, scratch_remove),
+	    cmocka_unit_test_setup_teardown(test_home_from_host_passwd, setup, scratch_remove),
 	    cmocka_unit_test_setup_teardown(test_thresholds, setup, scratch_remove),
 	    cmocka_unit_test_setup_teardown(test_linux_analysis, setup, scratch_remove),
 	    cmocka_unit_test_setup_teardown(test_lists_keep_ten, setup, scratch_remove),

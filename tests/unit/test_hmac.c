@@ -57,12 +57,38 @@ static void digest_covers_bytes_after_a_nul(void **state)
 	assert_string_not_equal(whole, head);
 }
 
+/* Known answers: FIPS 180-2 (SHA-256 of "abc" and of the empty string),
+ * RFC 4231 test case 2 (HMAC-SHA256). */
+static void known_answers(void **state)
+{
+	char hex[SM_SHA256_HEX];
+	sm_error err = {0};
+
+	(void)state;
+	assert_int_equal(sm_sha256_hex("abc", 3, hex, &err), 0);
+	assert_string_equal(hex,
+	                    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_int_equal(sm_sha256_hex("", 0, hex, &err), 0);
+	assert_string_equal(hex,
+	                    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	assert_int_equal(
+	    sm_hmac_sha256_hex("Jefe", 4, "what do ya want for nothing?", 28, hex, &err), 0);
+	assert_string_equal(hex,
+	                    "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+	assert_int_equal(
+	    sm_hmac_verify(
+	        "Jefe", 4, "what do ya want for nothing?", 28,
+	        "sha256=5BDCC146BF60754E6A042426089575C75A003F089D2739839DEC58B964EC3843", &err),
+	    1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(stamped_is_stamp_dot_every_byte),
 	    cmocka_unit_test(stamped_verify_covers_bytes_after_a_nul),
 	    cmocka_unit_test(digest_covers_bytes_after_a_nul),
+	    cmocka_unit_test(known_answers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
