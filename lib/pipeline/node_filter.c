@@ -557,7 +557,7 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 
 static uint64_t table_hash(sm_store *store, uint64_t h, const char *sql)
 {
-	sqlite3_stmt *st = sm_store_prepare(store, sql, NULL);
+	sqlite3_stmt *st = sm_store_prepare_kept(store, sql, NULL);
 
 	if (!st)
 		return fnv(h, "?", 1);
@@ -567,7 +567,7 @@ static uint64_t table_hash(sm_store *store, uint64_t h, const char *sql)
 			h = fnv(h, v ? (const char *)v : "", v ? strlen((const char *)v) + 1 : 0);
 			h = fnv(h, "\x1f", 1);
 		}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return h;
 }
 
