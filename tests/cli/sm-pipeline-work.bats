@@ -388,6 +388,35 @@ analyzed_definition() {
 	[ "$(sm-pipeline show "$run_id" --json | json_get '[(s["node"], s["attempts"]) for s in d["stages"]]')" = '[["analyze", 2], ["notify", 1]]' ]
 }
 
+@test "a stage sees its item claimed and its run recorded, and writes the store at once: no lock held across it" {
+	receiver hook
+	private_bin
+	analyzed_definition
+	# The stage (a stand-in for sm-analyze) notes what the store says while
+	# it runs, and writes it without waiting for the write lock.
+	cat >"$TEST_DIR/probe.py" <<-'EOF'
+		import sqlite3, sys
+		c = sqlite3.connect(sys.argv[1], timeout=0)
+		row = c.execute("SELECT i.state, r.status, s.node_id, s.status FROM inbox i"
+		                " JOIN pipeline_runs r ON r.run_id = i.run_id"
+		                " JOIN stage_executions s ON s.run = r.id ORDER BY s.id DESC LIMIT 1").fetchone()
+		c.execute("CREATE TABLE IF NOT EXISTS probe (x)")
+		c.execute("INSERT INTO probe VALUES (1)")
+		c.commit()
+		print(" ".join(map(str, row)))
+	EOF
+	fake sm-analyze "/usr/bin/python3 '$TEST_DIR/probe.py' '$SM_DB' >>'$TEST_DIR/seen' || exit 1; exec cat"
+	queued DiskFull
+	run --separate-stderr sm-pipeline work --once
+	[ "$status" -eq 0 ]
+	[ "$output" = "1 done, 0 failed, 0 to retry later" ]
+	# (Twice: tried as a filter first, then as a process per run.)
+	[ "$(sort -u "$TEST_DIR/seen")" = "claimed pending analyze running" ]
+	[ "$(sql "SELECT count(*) FROM probe")" = "$(wc -l <"$TEST_DIR/seen")" ]
+	[ "$(requests hook)" = 1 ]
+	[ "$(sql "SELECT state FROM inbox")" = done ]
+}
+
 @test "a run failing for a reason that may pass: retried, then failed (dead letter); queue retry delivers once" {
 	printf '500\n500\n500\n' >"$TEST_DIR/script"
 	receiver hook --script "$TEST_DIR/script"
