@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""latency.py N SM_URL AM_PORT RECV_PORT - alert-to-notification latency,
-one alert at a time, sm and Alertmanager alternating: each alert (a new
-alertname, so a new incident in sm and a new group in Alertmanager) is
-POSTed, then the script waits until the loopback receiver on RECV_PORT
-(served here) has the notification naming it. Prints one line per system:
-"NAME median p90 min max accepted" in milliseconds, accepted being the
-median time to the POST's answer (sm's 202 comes after its commit)."""
+"""latency.py N AM_PORT RECV_PORT NAME=SM_URL... - alert-to-notification
+latency, one alert at a time, each sm handler (NAME, lower-case letters,
+posting to SM_URL) and Alertmanager in turn: each alert (a new alertname,
+so a new incident in sm and a new group in Alertmanager) is POSTed, then
+the script waits until the loopback receiver on RECV_PORT (served here) has
+the notification naming it. Prints one line per system, "am" for
+Alertmanager: "NAME median p90 min max accepted" in milliseconds, accepted
+being the median time to the POST's answer (sm's 202 comes after its
+commit)."""
 import json
 import re
 import statistics
@@ -15,7 +17,8 @@ import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-n, sm_url, am_port, recv_port = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+n, am_port, recv_port = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+sm_urls = dict(a.split("=", 1) for a in sys.argv[4:])
 seen = {}
 cv = threading.Condition()
 
@@ -31,7 +34,7 @@ class Receiver(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(b"ok")
         with cv:
-            for token in re.findall(r"Lat(?:sm|am)\d+x\d+", body):
+            for token in re.findall(r"Lat[a-z]+\d+x\d+", body):
                 seen.setdefault(token, now)
             cv.notify_all()
 
@@ -50,9 +53,9 @@ def post(url, body):
         assert r.status in (200, 202), r.status
 
 
-def sm_send(name):
+def sm_send(url, name):
     labels = {"alertname": name, "instance": "lat-host", "severity": "warning"}
-    post(sm_url, {"receiver": "sm", "status": "firing", "groupKey": "{}", "version": "4",
+    post(url, {"receiver": "sm", "status": "firing", "groupKey": "{}", "version": "4",
                   "alerts": [{"status": "firing", "labels": labels,
                               "annotations": {"summary": name},
                               "startsAt": "2026-11-22T01:00:00Z",
@@ -76,11 +79,13 @@ def one(send, name):
         return (seen[name] - t0) * 1000, (t1 - t0) * 1000
 
 
-results = {"sm": [], "am": []}
-accepted = {"sm": [], "am": []}
+systems = [(k, lambda name, url=v: sm_send(url, name)) for k, v in sm_urls.items()]
+systems.append(("am", am_send))
+results = {k: [] for k, _ in systems}
+accepted = {k: [] for k, _ in systems}
 stamp = int(time.time())
 for i in range(-2, n):  # two warm-up rounds, not counted
-    for system, send in (("sm", sm_send), ("am", am_send)):
+    for system, send in systems:
         ms, acc = one(send, f"Lat{system}{stamp}x{i + 2}")
         if i >= 0:
             results[system].append(ms)

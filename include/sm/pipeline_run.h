@@ -67,7 +67,12 @@ int sm_pipeline_new_run_id(char out[SM_PIPELINE_ID_LEN + 1]);
 
 /* Run opts->definition, recording it. Returns SM_EXIT_OK when the run was
  * made (its outcome in res, which the caller clears), else the exit status
- * with err set and nothing recorded. */
+ * with err set and nothing recorded.
+ *
+ * Called inside a transaction (sm_pipeline_resume too), the run groups its
+ * records: it commits that transaction before each stage and before a
+ * retry's wait, begins another after, and returns with the records after
+ * its last stage uncommitted, for the caller to commit with its own. */
 int sm_pipeline_run(sm_store *store, const sm_pipeline_run_opts *opts, sm_pipeline_result *res,
                     sm_error *err);
 /* Continue the failed run run_id from its first failed node, on that

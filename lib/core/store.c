@@ -18,7 +18,7 @@
 #define EXEC_CACHE   8
 #define EXEC_SQL_MAX 48
 /* Statements sm_store_prepare_kept keeps for the life of the handle. */
-#define KEPT_MAX 8
+#define KEPT_MAX 32
 /* How long a writer waits for the write lock before giving up. */
 #define BUSY_TIMEOUT_MS 10000
 

@@ -121,7 +121,7 @@ int sm_inbox_claim(sm_store *store, const char *worker, double stale_s, sm_inbox
                    sm_error *err)
 {
 	char now[SM_RFC3339_LEN], stale[SM_RFC3339_LEN], why[JSON_ERROR_TEXT_LENGTH] = "";
-	sqlite3_stmt *st = sm_store_prepare(
+	sqlite3_stmt *st = sm_store_prepare_kept(
 	    store,
 	    "UPDATE inbox SET state = 'claimed', claimed_by = ?1, claimed_at = ?2,"
 	    " heartbeat_at = NULL, attempts = attempts + 1 WHERE id = (SELECT min(id) FROM"
@@ -162,10 +162,11 @@ int sm_inbox_claim(sm_store *store, const char *worker, double stale_s, sm_inbox
 	} else {
 		db_error(store, err);
 	}
-	/* Step to the end so the UPDATE completes before finalize. */
+	/* Step to the end so the UPDATE completes, then reset: a kept
+	 * statement left active would hold its read transaction open. */
 	while (step == SQLITE_ROW)
 		step = sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (*why) {
 		fail_unreadable(store, item, why);
 		sm_inbox_item_clear(item);
@@ -177,7 +178,7 @@ int sm_inbox_claim(sm_store *store, const char *worker, double stale_s, sm_inbox
 int sm_inbox_set_run(sm_store *store, const sm_inbox_item *item, const char *run_id,
                      const char *definition, sm_error *err)
 {
-	sqlite3_stmt *st = sm_store_prepare(
+	sqlite3_stmt *st = sm_store_prepare_kept(
 	    store, "UPDATE inbox SET run_id = ?2, definition = ?3 WHERE id = ?1", err);
 	int rc = 0;
 
@@ -188,7 +189,7 @@ int sm_inbox_set_run(sm_store *store, const sm_inbox_item *item, const char *run
 	sqlite3_bind_text(st, 3, definition, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = db_error(store, err);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
 
@@ -221,7 +222,7 @@ int sm_inbox_heartbeat(sm_store *store, const sm_inbox_item *item, sm_error *err
 static int end_claim(sm_store *store, const sm_inbox_item *item, const char *state, const char *due,
                      const char *error, sm_error *err)
 {
-	sqlite3_stmt *st = sm_store_prepare(
+	sqlite3_stmt *st = sm_store_prepare_kept(
 	    store,
 	    "UPDATE inbox SET state = ?4, next_attempt_at = ?5, error = ?6,"
 	    " claimed_by = CASE WHEN ?4 = 'pending' THEN NULL ELSE claimed_by END"
@@ -244,7 +245,7 @@ static int end_claim(sm_store *store, const sm_inbox_item *item, const char *sta
 		db_error(store, err);
 	else
 		rc = sqlite3_changes(sm_store_db(store)) > 0;
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
 

@@ -114,6 +114,22 @@ static int drain(int fd, struct buf *b)
 	}
 }
 
+/* What a filter wrote on stderr outside any envelope (after an envelope's
+ * status, before the next one is handed over; at its exit) belongs to no
+ * run: passed on as it is, not under the next run's id, and not taken for
+ * the next attempt's error. */
+static void pass_between(struct filter *f)
+{
+	struct buf b = {0};
+
+	if (f->err < 0)
+		return;
+	drain(f->err, &b);
+	if (b.len && write(STDERR_FILENO, b.p, b.len) < 0)
+		sm_log(SM_LOG_DEBUG, "stderr: %s", strerror(errno));
+	free(b.p);
+}
+
 /* --- starting and stopping ------------------------------------------------- */
 
 static void close_fd(int *fd)
@@ -125,8 +141,9 @@ static void close_fd(int *fd)
 
 /* End f: its stdin closed so it exits by itself, then its group killed if
  * it has not within grace_ms. Its exit status, or -1 with *sig set when a
- * signal ended it. */
-static int reap(struct filter *f, double grace_ms, int *sig)
+ * signal ended it. rest: what it wrote on stderr since its last envelope
+ * is passed on (a stop between runs; otherwise the caller judges it). */
+static int reap(struct filter *f, double grace_ms, bool rest, int *sig)
 {
 	double until = now_ms() + grace_ms;
 	int status = 0, rc = -1;
@@ -148,6 +165,8 @@ static int reap(struct filter *f, double grace_ms, int *sig)
 		rc = WEXITSTATUS(status);
 	else if (got == f->pid && WIFSIGNALED(status))
 		*sig = WTERMSIG(status);
+	if (rest)
+		pass_between(f);
 	close_fd(&f->out);
 	close_fd(&f->err);
 	close_fd(&f->status);
@@ -162,7 +181,7 @@ void node_filters_stop(void)
 	for (size_t i = 0; i < MAX_FILTERS; i++)
 		if (filters[i].key) {
 			int sig;
-			reap(&filters[i], STOP_GRACE_MS, &sig);
+			reap(&filters[i], STOP_GRACE_MS, true, &sig);
 		}
 }
 
@@ -311,7 +330,7 @@ static struct filter *find(const char *const *argv, char *why, size_t size)
 		if (waitpid(g->pid, NULL, WNOHANG) != 0 || g->program.st_ino != program.st_ino ||
 		    g->program.st_mtim.tv_sec != program.st_mtim.tv_sec ||
 		    g->program.st_mtim.tv_nsec != program.st_mtim.tv_nsec)
-			reap(g, 0, &sig);
+			reap(g, 0, true, &sig);
 		else
 			f = g;
 	}
@@ -327,7 +346,7 @@ static struct filter *find(const char *const *argv, char *why, size_t size)
 				slot = &filters[i];
 		}
 		if (slot->key)
-			reap(slot, STOP_GRACE_MS, &sig);
+			reap(slot, STOP_GRACE_MS, true, &sig);
 		if (start(slot, argv, key.p, key.len, &program, why, size) == 0)
 			f = slot;
 	}
@@ -480,7 +499,7 @@ bool node_filter_run(const node_type *t, const node_ctx *ctx, const char *const 
 	if (!f->ready) {
 		enum hello how = handshake(f, &err);
 		if (how == SILENT) {
-			reap(f, 0, &sig);
+			reap(f, 0, false, &sig);
 			free(err.p);
 			set_plain(argv[0]);
 			return false;
@@ -488,13 +507,15 @@ bool node_filter_run(const node_type *t, const node_ctx *ctx, const char *const 
 		if (how == EXITED) {
 			/* Judged as a process that ended before reading: its exit
 			 * status and its last line. */
-			int code = reap(f, KILL_GRACE_MS, &sig);
+			int code = reap(f, KILL_GRACE_MS, false, &sig);
 			node_judge(t, ctx, sig ? -1 : code, sig, false, "", 0, err.p ? err.p : "",
 			           err.len, out);
 			free(err.p);
 			return true;
 		}
 		f->ready = true;
+	} else {
+		pass_between(f);
 	}
 	json_array_foreach(input, i, env)
 	{
@@ -519,12 +540,12 @@ bool node_filter_run(const node_type *t, const node_ctx *ctx, const char *const 
 		if (fate == TIMED_OUT) {
 			timed_out = true;
 			kill(-f->pid, SIGTERM);
-			reap(f, KILL_GRACE_MS, &sig);
+			reap(f, KILL_GRACE_MS, false, &sig);
 			sig = 0;
 		} else {
 			int code;
 			drain(f->err, &err);
-			code = reap(f, KILL_GRACE_MS, &sig);
+			code = reap(f, KILL_GRACE_MS, false, &sig);
 			/* Gone before the envelope's status: a crash, whatever its exit. */
 			worst = code > t->ok_max ? code : -1;
 			died = true;
@@ -557,7 +578,7 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 
 static uint64_t table_hash(sm_store *store, uint64_t h, const char *sql)
 {
-	sqlite3_stmt *st = sm_store_prepare(store, sql, NULL);
+	sqlite3_stmt *st = sm_store_prepare_kept(store, sql, NULL);
 
 	if (!st)
 		return fnv(h, "?", 1);
@@ -567,7 +588,7 @@ static uint64_t table_hash(sm_store *store, uint64_t h, const char *sql)
 			h = fnv(h, v ? (const char *)v : "", v ? strlen((const char *)v) + 1 : 0);
 			h = fnv(h, "\x1f", 1);
 		}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return h;
 }
 

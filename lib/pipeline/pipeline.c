@@ -281,7 +281,7 @@ static bool name_ok(const char *name)
 
 int sm_pipeline_load(sm_store *store, const char *name, json_t **out, bool *builtin, sm_error *err)
 {
-	sqlite3_stmt *st = sm_store_prepare(
+	sqlite3_stmt *st = sm_store_prepare_kept(
 	    store, "SELECT definition FROM pipeline_definitions WHERE name = ?", err);
 	int rc;
 
@@ -292,7 +292,7 @@ int sm_pipeline_load(sm_store *store, const char *name, json_t **out, bool *buil
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*out = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		sm_error_set(err, "%s", sqlite3_errstr(rc));
 		return SM_EXIT_FAILURE;

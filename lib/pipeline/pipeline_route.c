@@ -294,7 +294,7 @@ static int by_priority(const void *a, const void *b)
  * in routing order. */
 static json_t *lanes(sm_store *store, sm_error *err)
 {
-	sqlite3_stmt *st = sm_store_prepare(
+	sqlite3_stmt *st = sm_store_prepare_kept(
 	    store, "SELECT name, definition FROM pipeline_definitions ORDER BY name", err);
 	json_t *list, **rows;
 	size_t n;
@@ -313,7 +313,7 @@ static json_t *lanes(sm_store *store, sm_error *err)
 			                    (json_int_t)priority_of(def), "match", match));
 		json_decref(def);
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (step != SQLITE_DONE) {
 		sm_error_set(err, "%s: %s", sm_store_path(store), sqlite3_errstr(step));
 		json_decref(list);

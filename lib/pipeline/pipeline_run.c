@@ -1,9 +1,13 @@
 /* pipeline_run.c - running a definition node by node, recording every run
  * and attempt, retrying with backoff, resuming, and reading runs back.
  *
- * The store is written in short autocommit statements, never a transaction
- * held across a stage: the stages are other processes that write the same
- * store while they run. */
+ * The store is written in short statements, never in a transaction held
+ * across a stage: the stages are other processes that write the same store
+ * while they run. A caller that begins a transaction before the run (the
+ * queue worker: its claim and the run's first records commit together)
+ * has the records between two stages grouped the same way: the run commits
+ * before each stage and before a retry's wait, and begins again after, and
+ * the caller commits what follows the last stage with its own records. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -40,6 +44,7 @@ struct run {
 	json_t *previous; /* a resumed node's last failed output */
 	char run_id[SM_PIPELINE_ID_LEN + 1], trace_id[40];
 	bool checks_only, resumed, fresh;
+	bool grouped; /* the caller held a transaction: records between stages grouped */
 	double max_retries, backoff, timeout_s;
 	bool incident_known;
 	struct timespec t0;
@@ -213,7 +218,8 @@ static const json_t *node_of(const json_t *def, const char *id)
 static int exec_sql(struct run *r, const char *sql, const char *types, ...)
 {
 	sm_error err = {0};
-	sqlite3_stmt *st = sm_store_prepare(r->store, sql, &err);
+	/* Kept: the same few statements run for every run a worker handles. */
+	sqlite3_stmt *st = sm_store_prepare_kept(r->store, sql, &err);
 	va_list ap;
 	int rc;
 
@@ -242,12 +248,34 @@ static int exec_sql(struct run *r, const char *sql, const char *types, ...)
 	}
 	va_end(ap);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		note(r, SM_LOG_ERROR, "cannot record the run", NULL, sqlite3_errstr(rc));
 		return -1;
 	}
 	return 0;
+}
+
+/* Before a stage runs (or a retry waits): commit the records so far, so the
+ * stage's process can write the store. */
+static void records_commit(struct run *r)
+{
+	sm_error err = {0};
+
+	if (r->grouped && !sqlite3_get_autocommit(sm_store_db(r->store)) &&
+	    sm_store_exec(r->store, "COMMIT", &err) < 0)
+		note(r, SM_LOG_ERROR, "cannot record the run", NULL, err.msg);
+}
+
+/* After a stage: the records up to the next stage as one transaction. A
+ * failure leaves them one statement at a time, as without grouping. */
+static void records_begin(struct run *r)
+{
+	sm_error err = {0};
+
+	if (r->grouped && sqlite3_get_autocommit(sm_store_db(r->store)) &&
+	    sm_store_exec(r->store, "BEGIN IMMEDIATE", &err) < 0)
+		note(r, SM_LOG_WARN, "cannot group the run's records", NULL, err.msg);
 }
 
 static void set_status(struct run *r, const char *status, const char *stage)
@@ -348,7 +376,7 @@ static bool should_skip(const struct run *r, const json_t *node, char *why, size
 static sqlite3_int64 last_attempt(struct run *r, const char *node)
 {
 	sm_error err = {0};
-	sqlite3_stmt *st = sm_store_prepare(
+	sqlite3_stmt *st = sm_store_prepare_kept(
 	    r->store, "SELECT max(attempt) FROM stage_executions WHERE run = ? AND node_id = ?",
 	    &err);
 	sqlite3_int64 n = 0;
@@ -359,7 +387,7 @@ static sqlite3_int64 last_attempt(struct run *r, const char *node)
 	sqlite3_bind_text(st, 2, node, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return n;
 }
 
@@ -413,10 +441,12 @@ static int run_node(struct run *r, const json_t *node, const node_type *t, bool 
 		row = sqlite3_last_insert_rowid(sm_store_db(r->store));
 		note(r, SM_LOG_INFO, "stage started", id, NULL);
 		sm_pipeline_metrics_stage(t->name, "started", 0);
+		records_commit(r);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		ctx.previous = last;
 		node_run(t, &ctx, input, out);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
+		records_begin(r);
 		ms = sm_round(sm_elapsed_ms(&t0, &t1), 3);
 		if (!*out->error && out->output) {
 			json_t *stamped =
@@ -453,7 +483,9 @@ static int run_node(struct run *r, const json_t *node, const node_type *t, bool 
 			last = out->output;
 			out->output = NULL;
 		}
+		records_commit(r);
 		sleep_s(pow(r->backoff, k));
+		records_begin(r);
 	}
 	json_decref(last);
 	free(in_text);
@@ -582,7 +614,10 @@ static int prepare(struct run *r, const json_t *def, sm_error *err)
 int sm_pipeline_run(sm_store *store, const sm_pipeline_run_opts *opts, sm_pipeline_result *res,
                     sm_error *err)
 {
-	struct run r = {.store = store, .checks_only = opts->checks_only, .fresh = true};
+	struct run r = {.store = store,
+	                .checks_only = opts->checks_only,
+	                .fresh = true,
+	                .grouped = !sqlite3_get_autocommit(sm_store_db(store))};
 	char now[SM_RFC3339_LEN], *def_text;
 	json_t *stream;
 	int rc;
@@ -660,7 +695,9 @@ int sm_pipeline_run(sm_store *store, const sm_pipeline_run_opts *opts, sm_pipeli
 
 int sm_pipeline_resume(sm_store *store, const char *run_id, sm_pipeline_result *res, sm_error *err)
 {
-	struct run r = {.store = store, .resumed = true};
+	struct run r = {.store = store,
+	                .resumed = true,
+	                .grouped = !sqlite3_get_autocommit(sm_store_db(store))};
 	sqlite3_stmt *st;
 	json_t *def = NULL, *latest = json_object(), *stream = NULL, *row;
 	char status[32] = "", start[256] = "", source[64] = "";

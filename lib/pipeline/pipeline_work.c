@@ -189,6 +189,7 @@ struct worker {
 	int inotify;         /* -1: poll only */
 	struct timespec depth_checked;
 	bool depth_said;
+	bool ran; /* a run ended: the metrics to flush */
 	struct beat beat;
 };
 
@@ -260,7 +261,6 @@ static void finish_failed_run(struct worker *w, const sm_inbox_item *item,
 
 static void finish_run(struct worker *w, const sm_inbox_item *item, sm_pipeline_result *res)
 {
-	sm_error err = {0};
 	char msg[1300];
 
 	if (res->exit_status == SM_EXIT_OK) {
@@ -271,8 +271,7 @@ static void finish_run(struct worker *w, const sm_inbox_item *item, sm_pipeline_
 	} else {
 		finish_failed_run(w, item, res);
 	}
-	if (sm_pipeline_metrics_flush(w->store, &err) < 0)
-		sm_log_kv(SM_LOG_WARN, "cannot flush the metrics", "error", err.msg, SM_LOG_END);
+	w->ran = true;
 }
 
 /* The status of run run_id, "" when there is no such run. */
@@ -531,6 +530,26 @@ static void check_depth(struct worker *w)
 	          "INBOX_DEPTH_WARN", limit, SM_LOG_END);
 }
 
+/* End the transaction the claim began (the run may have committed it and
+ * begun another), then flush the metrics of a run that ended. */
+static void commit(struct worker *w)
+{
+	sm_error err = {0};
+
+	if (!sqlite3_get_autocommit(sm_store_db(w->store)) &&
+	    sm_store_exec(w->store, "COMMIT", &err) < 0) {
+		sm_log_kv(SM_LOG_ERROR, "cannot record the queue item", "error", err.msg,
+		          SM_LOG_END);
+		/* Rolled back: the item stays claimed and is taken again once
+		 * stale, which a run that was recorded allows for. */
+		if (!sqlite3_get_autocommit(sm_store_db(w->store)))
+			sm_store_exec(w->store, "ROLLBACK", &err);
+	}
+	if (w->ran && sm_pipeline_metrics_flush(w->store, &err) < 0)
+		sm_log_kv(SM_LOG_WARN, "cannot flush the metrics", "error", err.msg, SM_LOG_END);
+	w->ran = false;
+}
+
 static int work_loop(struct worker *w, sm_error *err)
 {
 	while (!stopping) {
@@ -539,15 +558,23 @@ static int work_loop(struct worker *w, sm_error *err)
 		int rc;
 
 		check_depth(w);
-		rc = sm_inbox_claim(w->store, w->id, w->set.stale_s, &item, err);
+		/* The claim, the route and the run's first records (the run, its
+		 * first stage) in one transaction: the run commits it before its
+		 * stage starts (pipeline_run.h), and the records after the last
+		 * stage commit with the item's end, below. */
+		rc = sm_store_exec(w->store, "BEGIN IMMEDIATE", err) < 0
+		         ? -1
+		         : sm_inbox_claim(w->store, w->id, w->set.stale_s, &item, err);
 		if (rc == 1) {
 			node_filters_refresh(w->store);
 			beat_item(&w->beat, &item);
 			handle(w, &item);
+			commit(w);
 			beat_item(&w->beat, NULL);
 			sm_inbox_item_clear(&item);
 			continue;
 		}
+		commit(w);
 		if (rc < 0) {
 			/* The store busy past its timeout, or worse: say so and try
 			 * again later rather than die and be restarted in a loop. */

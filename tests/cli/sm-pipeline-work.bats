@@ -254,6 +254,56 @@ analyzed_definition() {
 	grep -q '"Fast on db-01' "$TEST_DIR/hook.log"
 }
 
+@test "a filter's stderr between two envelopes is passed on under no run's id, not the next run's" {
+	receiver hook
+	private_bin
+	analyzed_definition
+	# A stand-in sm-analyze speaking the filter protocol: a line during each
+	# envelope; once its item is done, a line between envelopes, then a mark.
+	cat >"$TEST_DIR/done.py" <<-'EOF'
+		import sqlite3, sys, time
+		for _ in range(400):
+		    c = sqlite3.connect(sys.argv[1])
+		    if c.execute("SELECT state FROM inbox WHERE id = ?", (sys.argv[2],)).fetchone()[0] == "done":
+		        break
+		    c.close()
+		    time.sleep(0.05)
+	EOF
+	fake sm-analyze "echo ready >&3
+n=0
+while IFS= read -r line; do
+	n=\$((n + 1))
+	echo 'ts=2026-01-01T00:00:00.000Z level=warn tool=sm-analyze msg=during' >&2
+	printf '%s\\n' \"\$line\"
+	echo 0 >&3
+	/usr/bin/python3 '$TEST_DIR/done.py' '$SM_DB' \$n
+	echo 'ts=2026-01-01T00:00:00.000Z level=warn tool=sm-analyze msg=between' >&2
+	: >'$TEST_DIR/between.'\$n
+done"
+	ORCHESTRATION_QUEUE_POLL_SECONDS=3600 sm-pipeline work 2>"$TEST_DIR/work.err" &
+	worker=$!
+	echo "$worker" >>"$TEST_DIR/pids"
+	wait_for test -e "$SM_DB-wake"
+	queued Between1
+	wait_for states_are done
+	# The line after the first envelope is in its pipe before the next item.
+	wait_for test -e "$TEST_DIR/between.1"
+	queued Between2
+	wait_for states_are "done done"
+	wait_for test -e "$TEST_DIR/between.2"
+	kill -TERM "$worker"
+	exited "$worker"
+	[ "$rc" = 0 ]
+	[ "$(requests hook)" = 2 ]
+	# During an envelope: under its run. Between them (and the last one,
+	# at the filter's stop): passed on as written.
+	first=$(sql "SELECT run_id FROM inbox WHERE id = 1")
+	second=$(sql "SELECT run_id FROM inbox WHERE id = 2")
+	[ "$(grep 'msg=during' "$TEST_DIR/work.err" | grep -o 'run_id=[-0-9a-f]*')" = "run_id=$first
+run_id=$second" ]
+	[ "$(grep -c 'msg=between$' "$TEST_DIR/work.err")" = 2 ]
+}
+
 @test "a stage run as a filter reports each line on SM_STAGE_STATUS_FD: ready, then one status per line" {
 	sm-notify channel add out stdout >/dev/null
 	{
@@ -386,6 +436,35 @@ analyzed_definition() {
 	# One run, resumed: the analysis tried twice, the delivery once.
 	[ "$(sql "SELECT count(*), max(status), max(attempts) FROM pipeline_runs")" = "1	notified	2" ]
 	[ "$(sm-pipeline show "$run_id" --json | json_get '[(s["node"], s["attempts"]) for s in d["stages"]]')" = '[["analyze", 2], ["notify", 1]]' ]
+}
+
+@test "a stage sees its item claimed and its run recorded, and writes the store at once: no lock held across it" {
+	receiver hook
+	private_bin
+	analyzed_definition
+	# The stage (a stand-in for sm-analyze) notes what the store says while
+	# it runs, and writes it without waiting for the write lock.
+	cat >"$TEST_DIR/probe.py" <<-'EOF'
+		import sqlite3, sys
+		c = sqlite3.connect(sys.argv[1], timeout=0)
+		row = c.execute("SELECT i.state, r.status, s.node_id, s.status FROM inbox i"
+		                " JOIN pipeline_runs r ON r.run_id = i.run_id"
+		                " JOIN stage_executions s ON s.run = r.id ORDER BY s.id DESC LIMIT 1").fetchone()
+		c.execute("CREATE TABLE IF NOT EXISTS probe (x)")
+		c.execute("INSERT INTO probe VALUES (1)")
+		c.commit()
+		print(" ".join(map(str, row)))
+	EOF
+	fake sm-analyze "/usr/bin/python3 '$TEST_DIR/probe.py' '$SM_DB' >>'$TEST_DIR/seen' || exit 1; exec cat"
+	queued DiskFull
+	run --separate-stderr sm-pipeline work --once
+	[ "$status" -eq 0 ]
+	[ "$output" = "1 done, 0 failed, 0 to retry later" ]
+	# (Twice: tried as a filter first, then as a process per run.)
+	[ "$(sort -u "$TEST_DIR/seen")" = "claimed pending analyze running" ]
+	[ "$(sql "SELECT count(*) FROM probe")" = "$(wc -l <"$TEST_DIR/seen")" ]
+	[ "$(requests hook)" = 1 ]
+	[ "$(sql "SELECT state FROM inbox")" = done ]
 }
 
 @test "a run failing for a reason that may pass: retried, then failed (dead letter); queue retry delivers once" {

@@ -349,6 +349,67 @@ static void settings_from_the_environment(void **state)
 	setenv("ORCHESTRATION_BACKOFF_FACTOR", "0.001", 1);
 }
 
+/* Called inside a transaction (the queue worker's claim), a run commits it
+ * before each stage, so the stage's process can write the store at once,
+ * and returns with the records after its last stage in a transaction of
+ * the caller's. */
+static void a_run_in_a_transaction_groups_its_records(void **state)
+{
+	char body[1024];
+	sm_store *store;
+	sm_error err = {0};
+	sm_pipeline_result res;
+	json_t *def = definition(
+	    "{\"version\":1,\"nodes\":[{\"id\":\"in\",\"type\":\"ingest\",\"next\":\"out\"},"
+	    "{\"id\":\"out\",\"type\":\"notify\"}]}");
+	json_t *payloads = envelopes("[{\"alert\":1}]");
+	sm_pipeline_run_opts opts = {.definition_name = "g", .definition = def, .input = payloads};
+
+	(void)state;
+	/* Each stage writes the store without waiting for the write lock: it
+	 * fails if the run still holds it. */
+	snprintf(body, sizeof body,
+	         "python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1], timeout=0);"
+	         " c.execute(\"CREATE TABLE IF NOT EXISTS probe (x)\");"
+	         " c.execute(\"INSERT INTO probe VALUES (1)\"); c.commit()' '%s' || exit 1;"
+	         " read x; echo '{\"v\":1,\"trace_id\":\"x\"}'",
+	         path);
+	stage_program("sm-ingest", body);
+	stage_program("sm-notify", body);
+	assert_int_equal(sm_store_open(path, &store, &err), 0);
+	assert_int_equal(sm_store_exec(store, "BEGIN IMMEDIATE", &err), 0);
+	assert_int_equal(sm_pipeline_run(store, &opts, &res, &err), SM_EXIT_OK);
+	assert_string_equal(res.error, "");
+	assert_string_equal(res.status, "notified");
+	/* The caller's transaction again, holding what followed the last stage. */
+	assert_int_equal(sqlite3_get_autocommit(sm_store_db(store)), 0);
+	assert_int_equal(count(store, "SELECT count(*) FROM probe"), 2);
+	assert_int_equal(sm_store_exec(store, "ROLLBACK", &err), 0);
+	/* Rolled back: the run, both stages started and the first one's end
+	 * stay; the last stage's end and the run's do not. */
+	assert_int_equal(count(store, "SELECT count(*) FROM pipeline_runs WHERE definition = 'g'"
+	                              " AND status <> 'notified' AND finished_at IS NULL"),
+	                 1);
+	assert_int_equal(count(store, "SELECT count(*) FROM stage_executions s JOIN pipeline_runs r"
+	                              " ON s.run = r.id WHERE r.definition = 'g' AND"
+	                              " s.status = 'succeeded'"),
+	                 1);
+	assert_int_equal(count(store, "SELECT count(*) FROM stage_executions s JOIN pipeline_runs r"
+	                              " ON s.run = r.id WHERE r.definition = 'g' AND"
+	                              " s.status = 'running'"),
+	                 1);
+	sm_pipeline_result_clear(&res);
+
+	/* Outside a transaction, every record is committed as it is made. */
+	assert_int_equal(sm_pipeline_run(store, &opts, &res, &err), SM_EXIT_OK);
+	assert_string_equal(res.status, "notified");
+	assert_int_not_equal(sqlite3_get_autocommit(sm_store_db(store)), 0);
+	sm_pipeline_result_clear(&res);
+	sm_store_close(store);
+	json_decref(payloads);
+	json_decref(def);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -356,6 +417,7 @@ int main(void)
 	    cmocka_unit_test(transform_filters_extracts_and_maps),
 	    cmocka_unit_test(retries_resume_and_start_node),
 	    cmocka_unit_test(settings_from_the_environment),
+	    cmocka_unit_test(a_run_in_a_transaction_groups_its_records),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
