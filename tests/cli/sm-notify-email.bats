@@ -62,7 +62,8 @@ add_channel() {
 	local name=$1
 	shift
 	sm-notify channel add "$name" email smtp_host=127.0.0.1 smtp_port="$SMTPD_PORT" \
-		from_address=sm@example.test to_addresses=ops@example.test,dba@example.test "$@"
+		from_address=sm@example.test to_addresses=ops@example.test,dba@example.test \
+		timeout_s=60 "$@"
 }
 
 # The message number N the server kept, as JSON: its envelope, its
@@ -125,7 +126,7 @@ EOF
 	rm -f "$TEST_DIR"/spool/*
 
 	start_smtpd --smtps server.pem server.key
-	run sm-notify test email smtp_host=127.0.0.1 smtp_port="$SMTPD_PORT" use_ssl=1 \
+	run sm-notify test email smtp_host=127.0.0.1 smtp_port="$SMTPD_PORT" use_ssl=1 timeout_s=60 \
 		ca_file="$CERTS/ca.pem" from_address=sm@example.test to_addresses=ops@example.test
 	[ "$status" -eq 0 ]
 	[ "$(spooled 1 | json_get 'd["envelope"]["tls"], d["envelope"]["rcpt_tos"]')" = '[true, ["ops@example.test"]]' ]
