@@ -14,6 +14,7 @@ lock = threading.Lock()
 
 class Sink(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # header and body leave at once: no 40 ms stall on a kept connection
 
     def do_POST(self):
         global count
