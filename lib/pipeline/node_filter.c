@@ -75,6 +75,8 @@ static double now_ms(void)
 
 static int buf_add(struct buf *b, const char *p, size_t n)
 {
+	if (n > SIZE_MAX / 4 - b->len)
+		return -1; /* no line is that long; the doubling below stays in range */
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 4096;
 		char *grown;

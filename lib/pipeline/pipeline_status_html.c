@@ -476,19 +476,19 @@ static int load_bars(sm_store *store, time_t now, struct bar *bars, int *nbars,
                      long long *ended_total, sm_error *err)
 {
 	static const char *const sql[] = {
-	    "SELECT * FROM (SELECT id, title, severity, status, created_at, NULL FROM incidents"
-	    " WHERE status = 'open' ORDER BY updated_at DESC LIMIT ?2) UNION ALL SELECT * FROM"
-	    " (SELECT id, title, severity, status, created_at, NULL FROM incidents"
-	    " WHERE status = 'acknowledged' ORDER BY updated_at DESC LIMIT ?2)"
-	    " ORDER BY 1 DESC LIMIT ?2",
-	    "SELECT * FROM (SELECT id, title, severity, status, created_at, coalesce(resolved_at,"
-	    " closed_at, updated_at) FROM incidents WHERE status = 'resolved' AND updated_at >= ?1"
-	    " ORDER BY updated_at DESC LIMIT ?2) UNION ALL SELECT * FROM (SELECT id, title,"
-	    " severity, status, created_at, coalesce(resolved_at, closed_at, updated_at) FROM"
-	    " incidents WHERE status = 'closed' AND updated_at >= ?1 ORDER BY updated_at DESC"
-	    " LIMIT ?2) ORDER BY 1 DESC LIMIT ?2",
-	    "SELECT count(*) FROM incidents WHERE status IN ('resolved', 'closed')"
-	    " AND updated_at >= ?1",
+	    ("SELECT * FROM (SELECT id, title, severity, status, created_at, NULL FROM incidents"
+	     " WHERE status = 'open' ORDER BY updated_at DESC LIMIT ?2) UNION ALL SELECT * FROM"
+	     " (SELECT id, title, severity, status, created_at, NULL FROM incidents"
+	     " WHERE status = 'acknowledged' ORDER BY updated_at DESC LIMIT ?2)"
+	     " ORDER BY 1 DESC LIMIT ?2"),
+	    ("SELECT * FROM (SELECT id, title, severity, status, created_at, coalesce(resolved_at,"
+	     " closed_at, updated_at) FROM incidents WHERE status = 'resolved' AND updated_at >= ?1"
+	     " ORDER BY updated_at DESC LIMIT ?2) UNION ALL SELECT * FROM (SELECT id, title,"
+	     " severity, status, created_at, coalesce(resolved_at, closed_at, updated_at) FROM"
+	     " incidents WHERE status = 'closed' AND updated_at >= ?1 ORDER BY updated_at DESC"
+	     " LIMIT ?2) ORDER BY 1 DESC LIMIT ?2"),
+	    ("SELECT count(*) FROM incidents WHERE status IN ('resolved', 'closed')"
+	     " AND updated_at >= ?1"),
 	};
 	struct timespec since = {.tv_sec = now - WEEK};
 	char start[SM_RFC3339_LEN];

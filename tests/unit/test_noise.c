@@ -233,8 +233,8 @@ static void maintenance_windows(void **state)
 	static const char *const bad[] = {
 	    "{\"matchers\":[\"instance=db-1\"]}",
 	    "{\"matchers\":[\"instance=db-1\"],\"schedule\":\"Sun\"}",
-	    "{\"matchers\":[\"instance=db-1\"],\"schedule\":\"Sun "
-	    "02:00-04:00\",\"tz\":\"Nowhere\"}",
+	    ("{\"matchers\":[\"instance=db-1\"],\"schedule\":\"Sun "
+	     "02:00-04:00\",\"tz\":\"Nowhere\"}"),
 	    "{\"matchers\":[\"team=\"],\"schedule\":\"Sun 02:00-04:00\"}",
 	    "{\"schedule\":\"Sun 02:00-04:00\"}",
 	};

@@ -46,9 +46,14 @@ static void exec(const char *sql)
 /* The page at NOW; its exit level in *level. */
 static char *page(enum sm_status *level)
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *out = open_memstream(&text, &len);
+	/* Static: with a local whose address the stream keeps, GCC 12's
+	 * -Wdangling-pointer (Release) takes the page for that local. */
+	static char *text;
+	static size_t len;
+	FILE *out;
+
+	text = NULL;
+	out = open_memstream(&text, &len);
 	sm_error err;
 
 	assert_non_null(out);
@@ -60,13 +65,16 @@ static char *page(enum sm_status *level)
 /* The line of the page holding needle (a chart's figure is one line). */
 static char *line_of(const char *text, const char *needle)
 {
-	const char *found = strstr(text, needle), *start, *end;
+	const char *found = strstr(text, needle);
+	size_t at, from, to;
 
 	assert_non_null(found);
-	for (start = found; start > text && start[-1] != '\n'; start--)
+	at = (size_t)(found - text);
+	for (from = at; from > 0 && text[from - 1] != '\n'; from--)
 		;
-	end = strchr(found, '\n');
-	return strndup(start, end ? (size_t)(end - start) : strlen(start));
+	for (to = at; text[to] && text[to] != '\n'; to++)
+		;
+	return strndup(text + from, to - from);
 }
 
 static size_t count(const char *text, const char *needle)
