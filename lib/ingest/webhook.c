@@ -176,7 +176,8 @@ undo:
  * written with synchronous NORMAL and synced by commit_synced after the
  * write lock is released: with FULL the lock was held through the disk's
  * sync, and concurrent CGI processes queued behind it (bench/README.md,
- * issue 11, about twice the requests per second under wrk). */
+ * issue 11: twice the requests per second where the disk's sync is what
+ * they wait on). */
 static int writer_open(struct writer *w, sm_error *err)
 {
 	if (!w->store && (sm_store_open(NULL, &w->store, err) < 0 ||
