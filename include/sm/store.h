@@ -9,6 +9,7 @@
 #ifndef SM_STORE_H
 #define SM_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sqlite3.h>
 #include "sm/err.h"
@@ -29,6 +30,9 @@ void sm_store_close(sm_store *store);
 
 sqlite3 *sm_store_db(sm_store *store);
 const char *sm_store_path(const sm_store *store);
+/* Whether a commit waits for the disk: true unless the process runs with
+ * SM_STORE_SYNC=normal (sm-ingest(1)). */
+bool sm_store_waits_for_disk(const sm_store *store);
 int sm_store_schema_version(sm_store *store);
 
 /* One transaction per unit of work; begin takes the write lock at once

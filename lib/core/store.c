@@ -25,6 +25,7 @@
 struct sm_store {
 	sqlite3 *db;
 	int wal_frames; /* in the WAL after this connection's last commit */
+	bool no_disk_wait; /* SM_STORE_SYNC=normal: commits do not wait for the disk */
 	char path[4096];
 	struct {
 		char sql[EXEC_SQL_MAX + 1];
@@ -650,8 +651,9 @@ int sm_store_open(const char *path, sm_store **out, sm_error *err)
 	/* A stage that `sm-pipeline work` keeps as a filter commits as the
 	 * worker does, without waiting for the disk (sm-pipeline(1), work):
 	 * what the worker was handed is the handler's, committed in full. */
-	if (getenv("SM_STORE_SYNC") && strcmp(getenv("SM_STORE_SYNC"), "normal") == 0 &&
-	    sm_store_exec(store, "PRAGMA synchronous = NORMAL", err) < 0)
+	store->no_disk_wait =
+	    getenv("SM_STORE_SYNC") && strcmp(getenv("SM_STORE_SYNC"), "normal") == 0;
+	if (store->no_disk_wait && sm_store_exec(store, "PRAGMA synchronous = NORMAL", err) < 0)
 		goto fail;
 	if (use_wal(store, err) < 0 || keep_wal(store, err) < 0)
 		goto fail;
@@ -762,6 +764,11 @@ void sm_store_close(sm_store *store)
 sqlite3 *sm_store_db(sm_store *store)
 {
 	return store->db;
+}
+
+bool sm_store_waits_for_disk(const sm_store *store)
+{
+	return !store->no_disk_wait;
 }
 
 const char *sm_store_path(const sm_store *store)

@@ -200,6 +200,8 @@ static int commit_synced(struct writer *w, sm_error *err)
 
 	if (sm_store_commit(w->store, err) < 0)
 		return -1;
+	if (!sm_store_waits_for_disk(w->store))
+		return 0; /* SM_STORE_SYNC=normal: the operator's choice (sm-ingest(1)) */
 	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) != SQLITE_OK ||
 	    !wal || !wal->pMethods || wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL) != SQLITE_OK) {
 		sm_error_set(err, "%s: cannot sync the write-ahead log", sm_store_path(w->store));

@@ -403,3 +403,26 @@ for i in range(3000): print(json.dumps({"title": "t%d %s" % (i, "x" * 300), "sta
 DiskSpaceLow on db-01
 db-01a down on db-01" ]
 }
+
+# cgi_request MODE: one webhook to sm-ingest run as a CGI program under
+# strace, its fsync/fdatasync calls in $TEST_DIR/syncs.MODE; prints the
+# status line.
+cgi_request() {
+	local body
+	body=$(am_payload "Sync$1" db-01 firing)
+	printf %s "$body" | env SM_STORE_SYNC="$1" GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=POST \
+		SCRIPT_NAME=/alerts/webhook PATH_INFO=/alertmanager/ CONTENT_TYPE=application/json \
+		CONTENT_LENGTH=${#body} strace -f -qq -e trace=fsync,fdatasync \
+		-o "$TEST_DIR/syncs.$1" "$SM_BIN/sm-ingest" | head -1
+}
+
+@test "the webhook's 202 waits for the disk, unless SM_STORE_SYNC=normal" {
+	need_peer "strace is not installed" command -v strace
+	cgi_request first >/dev/null # the store made and migrated
+	[[ "$(cgi_request full)" == "Status: 202 Accepted"* ]]
+	[ "$(grep -c sync "$TEST_DIR/syncs.full")" -ge 1 ]
+	[[ "$(cgi_request normal)" == "Status: 202 Accepted"* ]]
+	[ "$(grep -c sync "$TEST_DIR/syncs.normal")" -eq 0 ]
+	# Both accepted and queued.
+	[ "$(sql "SELECT count(*) FROM inbox")" -eq 3 ]
+}
