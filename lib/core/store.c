@@ -24,7 +24,7 @@
 
 struct sm_store {
 	sqlite3 *db;
-	int wal_frames; /* in the WAL after this connection's last commit */
+	int wal_frames;    /* in the WAL after this connection's last commit */
 	bool no_disk_wait; /* SM_STORE_SYNC=normal: commits do not wait for the disk */
 	char path[4096];
 	struct {

@@ -66,13 +66,13 @@ static char *page(enum sm_status *level)
 static char *line_of(const char *text, const char *needle)
 {
 	const char *found = strstr(text, needle);
-	size_t at, from, to;
+	size_t pos, from, to;
 
 	assert_non_null(found);
-	at = (size_t)(found - text);
-	for (from = at; from > 0 && text[from - 1] != '\n'; from--)
+	pos = (size_t)(found - text);
+	for (from = pos; from > 0 && text[from - 1] != '\n'; from--)
 		;
-	for (to = at; text[to] && text[to] != '\n'; to++)
+	for (to = pos; text[to] && text[to] != '\n'; to++)
 		;
 	return strndup(text + from, to - from);
 }
