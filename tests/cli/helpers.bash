@@ -133,3 +133,18 @@ serve_stop() {
 		sleep 0.05
 	done
 }
+
+# receiver_start DIR NAME URLPATH [receiver.py flags]: a loopback HTTP
+# receiver (tests/fixtures/bin/receiver.py) logging each request to
+# DIR/NAME.log, its pid added to DIR/pids; prints its URL,
+# http://127.0.0.1:PORT/URLPATH.
+receiver_start() {
+	local dir=$1 name=$2 path=$3 port=
+	shift 3
+	: >"$dir/$name.log"
+	/usr/bin/python3 "$SM_FIXTURES/bin/receiver.py" --log "$dir/$name.log" "$@" \
+		>"$dir/$name.port" 2>/dev/null &
+	echo $! >>"$dir/pids"
+	port=$(server_port "$dir/$name.port" $!)
+	echo "http://127.0.0.1:$port/$path"
+}

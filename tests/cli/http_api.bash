@@ -91,16 +91,7 @@ keys_file() {
 
 # start_receiver NAME [receiver.py flags]: a loopback receiver logging to
 # $API_DIR/NAME.log; prints its URL.
-start_receiver() {
-	local name=$1 port=
-	shift
-	: >"$API_DIR/$name.log"
-	/usr/bin/python3 "$SM_FIXTURES/bin/receiver.py" --log "$API_DIR/$name.log" "$@" \
-		>"$API_DIR/$name.port" 2>/dev/null &
-	echo $! >>"$API_DIR/pids"
-	port=$(server_port "$API_DIR/$name.port" $!)
-	echo "http://127.0.0.1:$port/$name/hook"
-}
+start_receiver() { receiver_start "$API_DIR" "$1" "$1/hook" "${@:2}"; }
 
 # The number of requests a receiver got.
 requests() { wc -l <"$API_DIR/$1.log" | tr -d ' '; }

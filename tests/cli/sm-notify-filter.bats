@@ -21,16 +21,7 @@ teardown() {
 
 # start_receiver NAME [receiver.py flags]: a receiver logging to
 # $TEST_DIR/NAME.log; its URL is printed.
-start_receiver() {
-	local name=$1 port=
-	shift
-	/usr/bin/python3 "$SM_FIXTURES/bin/receiver.py" --log "$TEST_DIR/$name.log" "$@" \
-		>"$TEST_DIR/$name.port" 2>/dev/null &
-	echo $! >>"$TEST_DIR/pids"
-	port=$(server_port "$TEST_DIR/$name.port" $!)
-	: >>"$TEST_DIR/$name.log"
-	echo "http://127.0.0.1:$port/$name"
-}
+start_receiver() { receiver_start "$TEST_DIR" "$1" "$1" "${@:2}"; }
 
 # A Python expression over each request a receiver logged (`req`, `body`
 # its parsed JSON), one line each.
