@@ -1,4 +1,4 @@
-/* hmac.c - SHA-256 and HMAC-SHA256 through OpenSSL's libcrypto, called
+/* hmac.c - SHA-256 and HMAC-SHA256 on OpenSSL's libcrypto, called
  * directly.
  *
  * sm-check and sm-ingest, which run as a process per check or per request,
@@ -6,16 +6,18 @@
  * (CMakeLists.txt, SM_STATIC_TOOLS): they carry only the OpenSSL code these
  * functions reach, and a process that never digests never touches it.
  *
- * Digests use SHA256_Init/Update/Final, deprecated since OpenSSL 3.0 but
- * still its own implementation without the provider machinery: EVP_Digest
- * (and OpenSSL 3's one-shot SHA256(), built on it) reach the default
- * provider's tables of every algorithm, which a static sm-check would carry
- * and relocate at every start whether it digests or not (peak RSS 3536
- * against 2596 KiB, bench/README.md, issue 11), and whose first use builds
- * them (about 1 ms and 1.4 MiB). HMAC has no such form: HMAC() goes through
- * EVP and the providers, paid by the tools that verify or sign (sm-ingest,
- * sm-notify, sm-push-hub). The tools that send map libcrypto through
- * libcurl anyway.
+ * Everything goes through SHA256_Init/Update/Final, deprecated since
+ * OpenSSL 3.0 but still its own implementation without the provider
+ * machinery. EVP_Digest, HMAC() and OpenSSL 3's one-shot SHA256() all
+ * reach the default provider's tables of every algorithm: a static tool
+ * linked with them carries and relocates about 3 MiB of code and 350 KiB
+ * of tables at every start, digest or not (sm-ingest 5.8 against 2.8 MB of
+ * text; one CGI request 1.6 against 1.3 ms of CPU; bench/README.md, issue
+ * 11), and their first use builds the tables (about 1 ms and 1.4 MiB).
+ * HMAC is therefore the two nested SHA-256 passes of RFC 2104 over
+ * OpenSSL's SHA-256, its known answers (RFC 4231) in tests/unit/test_hmac.c;
+ * signatures are compared with OpenSSL's CRYPTO_memcmp and the key material
+ * is wiped with OPENSSL_cleanse.
  */
 /* The SHA256_* functions without their deprecation attribute (1.1.1 API). */
 #define OPENSSL_API_COMPAT 0x10101000L
@@ -29,8 +31,6 @@
 #include <strings.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/sha.h>
 
 #include "sm/hmac.h"
@@ -60,12 +60,29 @@ int sm_sha256_hex(const void *data, size_t len, char out[SM_SHA256_HEX], sm_erro
 }
 
 static int hmac_raw(const void *key, size_t keylen, const void *data, size_t len,
-                    unsigned char md[EVP_MAX_MD_SIZE], sm_error *err)
+                    unsigned char md[SHA256_DIGEST_LENGTH], sm_error *err)
 {
-	unsigned int n = 0;
+	unsigned char k[SHA256_CBLOCK] = {0}, pad[SHA256_CBLOCK], inner[SHA256_DIGEST_LENGTH];
+	SHA256_CTX ctx;
+	int ok = 1;
 
-	if (keylen > (size_t)0x7fffffff ||
-	    !HMAC(EVP_sha256(), key, (int)keylen, data, len, md, &n) || n != 32) {
+	if (keylen > SHA256_CBLOCK)
+		ok &=
+		    SHA256_Init(&ctx) && SHA256_Update(&ctx, key, keylen) && SHA256_Final(k, &ctx);
+	else if (keylen)
+		memcpy(k, key, keylen);
+	for (size_t i = 0; i < sizeof pad; i++)
+		pad[i] = k[i] ^ 0x36;
+	ok &= SHA256_Init(&ctx) && SHA256_Update(&ctx, pad, sizeof pad) &&
+	      SHA256_Update(&ctx, data, len) && SHA256_Final(inner, &ctx);
+	for (size_t i = 0; i < sizeof pad; i++)
+		pad[i] = k[i] ^ 0x5c;
+	ok &= SHA256_Init(&ctx) && SHA256_Update(&ctx, pad, sizeof pad) &&
+	      SHA256_Update(&ctx, inner, sizeof inner) && SHA256_Final(md, &ctx);
+	OPENSSL_cleanse(k, sizeof k);
+	OPENSSL_cleanse(pad, sizeof pad);
+	OPENSSL_cleanse(&ctx, sizeof ctx);
+	if (!ok) {
 		sm_error_set(err, "HMAC-SHA256 failed");
 		return -1;
 	}
@@ -75,7 +92,7 @@ static int hmac_raw(const void *key, size_t keylen, const void *data, size_t len
 int sm_hmac_sha256_hex(const void *key, size_t keylen, const void *data, size_t len,
                        char out[SM_SHA256_HEX], sm_error *err)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned char md[SHA256_DIGEST_LENGTH];
 
 	if (hmac_raw(key, keylen, data, len, md, err) < 0)
 		return -1;
@@ -117,7 +134,7 @@ static bool decode(const char *s, size_t n, unsigned char out[32])
 int sm_hmac_verify(const void *key, size_t keylen, const void *data, size_t len,
                    const char *signature, sm_error *err)
 {
-	unsigned char want[EVP_MAX_MD_SIZE], got[32];
+	unsigned char want[SHA256_DIGEST_LENGTH], got[32];
 	int valid = 0;
 
 	if (!signature || !*signature)

@@ -82,6 +82,37 @@ static void known_answers(void **state)
 	    1);
 }
 
+/* The HMAC construction at each key length it treats differently (RFC
+ * 4231 cases 1 and 6; a key of exactly one block; no key and no data). */
+static void hmac_key_lengths(void **state)
+{
+	unsigned char block[64], long_key[131];
+	char hex[SM_SHA256_HEX];
+	static const char case6[] = "Test Using Larger Than Block-Size Key - Hash Key First";
+
+	(void)state;
+	memset(long_key, 0xaa, sizeof long_key);
+	for (size_t i = 0; i < sizeof block; i++)
+		block[i] = (unsigned char)i;
+	assert_int_equal(sm_hmac_sha256_hex("\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b"
+	                                    "\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b",
+	                                    20, "Hi There", 8, hex, NULL),
+	                 0);
+	assert_string_equal(hex,
+	                    "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+	assert_int_equal(
+	    sm_hmac_sha256_hex(long_key, sizeof long_key, case6, strlen(case6), hex, NULL), 0);
+	assert_string_equal(hex,
+	                    "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+	assert_int_equal(
+	    sm_hmac_sha256_hex(block, sizeof block, "exactly one block of key", 24, hex, NULL), 0);
+	assert_string_equal(hex,
+	                    "aed89a53f83495834369f6c764db660e0e41d224347eb2b6f2054241399e36e2");
+	assert_int_equal(sm_hmac_sha256_hex("", 0, "", 0, hex, NULL), 0);
+	assert_string_equal(hex,
+	                    "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -89,6 +120,7 @@ int main(void)
 	    cmocka_unit_test(stamped_verify_covers_bytes_after_a_nul),
 	    cmocka_unit_test(digest_covers_bytes_after_a_nul),
 	    cmocka_unit_test(known_answers),
+	    cmocka_unit_test(hmac_key_lengths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
