@@ -251,11 +251,14 @@ static int notify_channel_add(const char *name, const char *driver, const char *
 	for (size_t i = 0; i < n && len < sizeof input; i++)
 		len += (size_t)snprintf(input + len, sizeof input - len, "%s\n", words[i]);
 	if (len >= sizeof input) {
+		explicit_bzero(input, sizeof input);
 		sm_error_set(err, "setup: the settings are too long");
 		return SM_EXIT_USAGE;
 	}
 	opts.input_len = len;
-	if (sm_spawn_run(&opts, &res) < 0) {
+	rc = sm_spawn_run(&opts, &res);
+	explicit_bzero(input, sizeof input); /* secrets: not left on the stack */
+	if (rc < 0) {
 		sm_error_set(err, "%s", res.error);
 		sm_spawn_result_clear(&res);
 		return SM_EXIT_FAILURE;
@@ -306,13 +309,16 @@ static int add_channel(FILE *in, FILE *out, char *name, size_t size, sm_error *e
 	snprintf(def_name, sizeof def_name, "ops-%s", driver);
 	if (ask(in, out, "Channel name", def_name, false, name, size) < 0)
 		goto eof;
-	if ((rc = notify_channel_add(name, driver, words, n, err)) != SM_EXIT_OK) {
+	rc = notify_channel_add(name, driver, words, n, err);
+	explicit_bzero(settings, sizeof settings); /* secrets: not left on the stack */
+	if (rc != SM_EXIT_OK) {
 		*name = '\0';
 		return rc;
 	}
 	fprintf(out, "channel %s (%s) added\n", name, driver);
 	return SM_EXIT_OK;
 eof:
+	explicit_bzero(settings, sizeof settings);
 	sm_error_set(err, "setup: input ended before the questions did");
 	return SM_EXIT_USAGE;
 }
