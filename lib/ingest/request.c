@@ -136,11 +136,22 @@ size_t sm_request_cgi_read_body(void *src, char *buf, size_t want, bool *timed_o
 	return got;
 }
 
+/* Straight to the descriptor: the whole answer is one call, and stdio's
+ * buffer for stdout was a malloc that consolidated the heap (57 k of a CGI
+ * request's 2.4 M instructions, callgrind). */
 void sm_request_cgi_write(void *src, const char *text, size_t len)
 {
 	(void)src;
-	fwrite(text, 1, len, stdout);
-	fflush(stdout);
+	fflush(stdout); /* anything written through stdio before goes first */
+	while (len > 0) {
+		ssize_t n = write(STDOUT_FILENO, text, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return; /* the web server went away: nobody to tell */
+		text += n;
+		len -= (size_t)n;
+	}
 }
 
 /* The meta-variables of RFC 3875 section 4.1 and the web servers' usual
@@ -154,26 +165,29 @@ static const char *const cgi_vars[] = {
     "HTTPS",
 };
 
+static bool is_cgi_var(const char *entry)
+{
+	size_t n = strcspn(entry, "=");
+
+	if (strncmp(entry, "HTTP_", 5) == 0)
+		return true;
+	for (size_t i = 0; i < sizeof cgi_vars / sizeof cgi_vars[0]; i++)
+		if (strlen(cgi_vars[i]) == n && strncmp(entry, cgi_vars[i], n) == 0)
+			return true;
+	return false;
+}
+
 void sm_request_cgi_scrub_env(void)
 {
-	char name[256];
+	char **kept = environ;
 
-	for (size_t i = 0; i < sizeof cgi_vars / sizeof cgi_vars[0]; i++)
-		unsetenv(cgi_vars[i]);
-	/* unsetenv changes environ: start over after each removal. */
-	for (bool again = true; again;) {
-		again = false;
-		for (char **e = environ; e && *e; e++) {
-			size_t n = strcspn(*e, "=");
-			if (strncmp(*e, "HTTP_", 5) != 0 || n >= sizeof name)
-				continue;
-			memcpy(name, *e, n);
-			name[n] = '\0';
-			unsetenv(name);
-			again = true;
-			break;
-		}
-	}
+	/* One pass that keeps the other entries in place (unsetenv for each
+	 * variable scanned the environment once per name). */
+	for (char **e = environ; e && *e; e++)
+		if (!is_cgi_var(*e))
+			*kept++ = *e;
+	if (kept)
+		*kept = NULL;
 }
 
 /* --- errors -------------------------------------------------------------- */
@@ -548,18 +562,6 @@ struct cgi_src {
 	char **vars; /* "NAME=value" */
 	size_t n;
 };
-
-static bool is_cgi_var(const char *entry)
-{
-	size_t n = strcspn(entry, "=");
-
-	if (strncmp(entry, "HTTP_", 5) == 0)
-		return true;
-	for (size_t i = 0; i < sizeof cgi_vars / sizeof cgi_vars[0]; i++)
-		if (strlen(cgi_vars[i]) == n && strncmp(entry, cgi_vars[i], n) == 0)
-			return true;
-	return false;
-}
 
 static const char *cgi_copy_param(void *src, const char *name)
 {

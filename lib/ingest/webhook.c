@@ -11,8 +11,8 @@
  * signature of a detected driver (401); the key and signature rules are
  * auth.c's. Only then is anything written: the alerts and the queued
  * envelopes in one transaction, a timestamped signature seen before
- * refused there (409), and 202 after the commit, then the queue's
- * wake-up. The requests a FastCGI responder has ready together share that
+ * refused there (409), the queue's wake-up after the commit, and 202
+ * once the commit is on disk. The requests a FastCGI responder has ready together share that
  * transaction (each in a savepoint of its own) and its one commit. Every
  * answer is a JSON body; nothing is stored for a rejection. */
 #include <stdlib.h>
@@ -192,7 +192,13 @@ static int writer_open(struct writer *w, sm_error *err)
  * WAL holds every commit written to it before ours (the lock orders
  * them), so ours is on disk when this returns, and only then is anything
  * acknowledged. SQLite's sync also syncs the directory the first time
- * when the WAL was opened to be created. */
+ * when the WAL was opened to be created.
+ *
+ * The queue's workers are woken between the two: a worker reads the
+ * committed items and delivers while this process waits for the disk.
+ * Should the machine stop before the sync, the sender got no 202 and
+ * sends again; at worst a notification goes out twice, never not at all
+ * (sm-ingest(1)). */
 static int commit_synced(struct writer *w, sm_error *err)
 {
 	sqlite3 *db = sm_store_db(w->store);
@@ -200,6 +206,7 @@ static int commit_synced(struct writer *w, sm_error *err)
 
 	if (sm_store_commit(w->store, err) < 0)
 		return -1;
+	sm_inbox_wake(w->store); /* the workers waiting on the queue */
 	if (!sm_store_waits_for_disk(w->store))
 		return 0; /* SM_STORE_SYNC=normal: the operator's choice (sm-ingest(1)) */
 	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) != SQLITE_OK ||
@@ -227,7 +234,6 @@ static void store_all(struct writer *w, sm_request_call *const *calls, size_t n)
 			goto fail;
 	if (commit_synced(w, &err) < 0)
 		goto fail;
-	sm_inbox_wake(w->store); /* the workers waiting on the queue */
 	goto done;
 fail:
 	sm_log_kv(SM_LOG_ERROR, "cannot store", "error", err.msg, SM_LOG_END);

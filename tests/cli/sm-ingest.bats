@@ -405,14 +405,14 @@ db-01a down on db-01" ]
 }
 
 # cgi_request MODE: one webhook to sm-ingest run as a CGI program under
-# strace, its fsync/fdatasync calls in $TEST_DIR/syncs.MODE; prints the
-# status line.
+# strace, its fsync/fdatasync calls, the queue's wake-up (utimensat) and
+# its opens in $TEST_DIR/syncs.MODE; prints the status line.
 cgi_request() {
 	local body
 	body=$(am_payload "Sync$1" db-01 firing)
 	printf %s "$body" | env SM_STORE_SYNC="$1" GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=POST \
 		SCRIPT_NAME=/alerts/webhook PATH_INFO=/alertmanager/ CONTENT_TYPE=application/json \
-		CONTENT_LENGTH=${#body} strace -f -qq -e trace=fsync,fdatasync \
+		CONTENT_LENGTH=${#body} strace -f -qq -e trace=fsync,fdatasync,utimensat,openat \
 		-o "$TEST_DIR/syncs.$1" "$SM_BIN/sm-ingest" | head -1
 }
 
@@ -420,9 +420,31 @@ cgi_request() {
 	need_peer "strace is not installed" command -v strace
 	cgi_request first >/dev/null # the store made and migrated
 	[[ "$(cgi_request full)" == "Status: 202 Accepted"* ]]
-	[ "$(grep -c sync "$TEST_DIR/syncs.full")" -ge 1 ]
+	[ "$(grep -cE 'fsync\(|fdatasync\(' "$TEST_DIR/syncs.full")" -ge 1 ]
 	[[ "$(cgi_request normal)" == "Status: 202 Accepted"* ]]
-	[ "$(grep -c sync "$TEST_DIR/syncs.normal")" -eq 0 ]
+	[ "$(grep -cE 'fsync\(|fdatasync\(' "$TEST_DIR/syncs.normal")" -eq 0 ]
 	# Both accepted and queued.
 	[ "$(sql "SELECT count(*) FROM inbox")" -eq 3 ]
+}
+
+@test "the webhook wakes the queue's workers after the commit, before its sync of the WAL" {
+	need_peer "strace is not installed" command -v strace
+	cgi_request first >/dev/null # the store made and migrated
+	[[ "$(cgi_request full)" == "Status: 202 Accepted"* ]]
+	# The first call is the wake-up of the store's -wake file; the WAL's
+	# sync follows it, and the 202 waits for that.
+	first=$(grep -m1 -E 'utimensat|sync\(' "$TEST_DIR/syncs.full")
+	[[ "$first" == *"utimensat(AT_FDCWD, \"$SM_DB-wake\""* ]]
+	grep -A100 utimensat "$TEST_DIR/syncs.full" | grep -q fdatasync
+}
+
+@test "the webhook's first sync of the WAL in a process also syncs the store's directory" {
+	need_peer "strace is not installed" command -v strace
+	cgi_request first >/dev/null # the store made and migrated
+	[[ "$(cgi_request full)" == "Status: 202 Accepted"* ]]
+	# The log's name is on disk too, whoever made the file.
+	dirfd=$(sed -n "s|.*openat(AT_FDCWD, \"$(dirname "$SM_DB")\", O_RDONLY.*) = \([0-9]*\)\$|\1|p" \
+		"$TEST_DIR/syncs.full")
+	[ -n "$dirfd" ]
+	grep -q "fdatasync($dirfd)" "$TEST_DIR/syncs.full"
 }
