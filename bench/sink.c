@@ -59,7 +59,8 @@ static size_t complete(const struct conn *c)
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in addr = {.sin_family = AF_INET,
+	                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	struct epoll_event ev = {.events = EPOLLIN}, evs[64];
 	struct sigaction sa = {.sa_handler = on_term};
 	unsigned long long count = 0;
