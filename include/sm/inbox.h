@@ -3,8 +3,9 @@
  * sm-ingest --queue and the CGI handler put each envelope in the inbox table
  * in the same transaction as the alerts it describes, so an acknowledged
  * webhook is never lost, and poke the wake-up file after the commit.
- * Workers claim items one at a time; a claim is a single UPDATE … RETURNING
- * under SQLite's write lock, so several workers never get the same item. A
+ * A worker claims the items due, up to a few at once, each by a single
+ * UPDATE … RETURNING under SQLite's write lock, so several workers never
+ * get the same item. A
  * claim older than the stale limit (a worker that died) may be taken again;
  * a worker alive keeps its claim fresh with heartbeats.
  *
@@ -74,6 +75,11 @@ int sm_inbox_done(sm_store *store, const sm_inbox_item *item, sm_error *err);
 int sm_inbox_fail(sm_store *store, const sm_inbox_item *item, const char *error, sm_error *err);
 int sm_inbox_defer(sm_store *store, const sm_inbox_item *item, double delay_s, const char *error,
                    sm_error *err);
+
+/* Give back a claim not started (its run not begun): pending again with
+ * the attempt it counted undone. 1, 0 when the claim was no longer this
+ * one, -1 with err. */
+int sm_inbox_release(sm_store *store, const sm_inbox_item *item, sm_error *err);
 
 /* Put failed items back as new: item id, or every failed one with id 0.
  * *count is how many. SM_EXIT_OK; SM_EXIT_USAGE for an unknown id,

@@ -147,7 +147,8 @@ int sm_inbox_claim(sm_store *store, const char *worker, double stale_s, sm_inbox
 	if (step == SQLITE_ROW) {
 		json_error_t jerr = {0};
 		item->id = sqlite3_column_int64(st, 0);
-		item->envelope = json_loads((const char *)sqlite3_column_text(st, 1), 0, &jerr);
+		item->envelope = sm_json_parse((const char *)sqlite3_column_text(st, 1),
+		                               (size_t)sqlite3_column_bytes(st, 1), 0, &jerr);
 		item->attempts = sqlite3_column_int64(st, 2);
 		snprintf(item->run_id, sizeof item->run_id, "%s", sqlite3_column_text(st, 3));
 		snprintf(item->definition, sizeof item->definition, "%s",
@@ -266,6 +267,29 @@ int sm_inbox_defer(sm_store *store, const sm_inbox_item *item, double delay_s, c
 
 	now_plus(due, delay_s > 0 ? delay_s : 0);
 	return end_claim(store, item, "pending", due, error, err);
+}
+
+int sm_inbox_release(sm_store *store, const sm_inbox_item *item, sm_error *err)
+{
+	sqlite3_stmt *st = sm_store_prepare_kept(
+	    store,
+	    "UPDATE inbox SET state = 'pending', claimed_by = NULL, claimed_at = NULL,"
+	    " heartbeat_at = NULL, attempts = max(attempts - 1, 0)"
+	    " WHERE id = ?1 AND state = 'claimed' AND claimed_by = ?2 AND claimed_at = ?3",
+	    err);
+	int rc = -1;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, item->id);
+	sqlite3_bind_text(st, 2, item->worker, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, item->claimed_at, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		db_error(store, err);
+	else
+		rc = sqlite3_changes(sm_store_db(store)) > 0;
+	sqlite3_reset(st);
+	return rc;
 }
 
 int sm_inbox_retry(sm_store *store, long long id, long long *count, sm_error *err)
