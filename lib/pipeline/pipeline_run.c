@@ -446,7 +446,6 @@ static int run_node(struct run *r, const json_t *node, const node_type *t, bool 
 		ctx.previous = last;
 		node_run(t, &ctx, input, out);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		records_begin(r);
 		ms = sm_round(sm_elapsed_ms(&t0, &t1), 3);
 		if (!*out->error && out->output) {
 			json_t *stamped =
@@ -455,6 +454,9 @@ static int run_node(struct run *r, const json_t *node, const node_type *t, bool 
 			out->output = stamped;
 		}
 		out_text = dump(out->output);
+		/* The write lock from here, not while the output is worked on:
+		 * other workers and stages wait for it. */
+		records_begin(r);
 		exec_sql(r,
 		         "UPDATE stage_executions SET status = ?, output = ?, error = ?,"
 		         " duration_ms = ?, exit_status = ?, temporary = ? WHERE id = ?",
@@ -678,14 +680,14 @@ int sm_pipeline_run(sm_store *store, const sm_pipeline_run_opts *opts, sm_pipeli
 	sm_pipeline_metrics_context(opts->source ? opts->source : "cli", r.run_id);
 	note(&r, SM_LOG_INFO, "run started", NULL, NULL);
 	sm_pipeline_metrics_run("started", 0);
-	stream = opts->input ? json_deep_copy(opts->input) : json_array();
+	/* Envelopes in carry the run's ids: each stamped copy is a new object
+	 * (sharing the caller's values, which no node changes in place), so
+	 * the caller's input needs no copy of its own then. */
 	if (json_array_size(r.plan) &&
-	    strcmp(json_string_value(json_object_get(json_array_get(r.plan, 0), "type")),
-	           "ingest")) {
-		json_t *stamped = stamp_all(stream, &r); /* envelopes in carry the run's ids */
-		json_decref(stream);
-		stream = stamped;
-	}
+	    strcmp(json_string_value(json_object_get(json_array_get(r.plan, 0), "type")), "ingest"))
+		stream = stamp_all(opts->input ? opts->input : json_array(), &r);
+	else
+		stream = opts->input ? json_deep_copy(opts->input) : json_array();
 	execute(&r, 0, stream, res);
 	run_free(&r);
 	return SM_EXIT_OK;
