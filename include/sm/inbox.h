@@ -59,6 +59,10 @@ int sm_inbox_put_run(sm_store *store, json_t *env, const char *run_id, const cha
  * whose envelope is not JSON is failed on the spot and the next one tried. */
 int sm_inbox_claim(sm_store *store, const char *worker, double stale_s, sm_inbox_item *item,
                    sm_error *err);
+/* The same for up to max items in one statement, oldest first, into
+ * items[0 .. *n - 1]: 1 when *n > 0, 0 when there is none, -1 with err. */
+int sm_inbox_claim_many(sm_store *store, const char *worker, double stale_s, sm_inbox_item *items,
+                        size_t max, size_t *n, sm_error *err);
 void sm_inbox_item_clear(sm_inbox_item *item);
 /* Record the run handling the claimed item (NULL: none) and the definition
  * it took. */

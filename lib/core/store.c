@@ -572,12 +572,12 @@ static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
 	/* Past the limit, SQLite's own hook tries on every commit: with other
 	 * processes reading, a try copies the few frames they let it and
 	 * syncs the WAL and the store twice (two queue workers and their
-	 * stages: a sync every two items). A try per WAL_AUTOCHECKPOINT / 4
-	 * frames this connection saw added instead. */
+	 * stages: a sync every two items). A try per WAL_AUTOCHECKPOINT
+	 * frames this connection saw added instead (a sync every 25 items). */
 	if (frames < store->wal_frames)
 		store->ckpt_frames = 0; /* the WAL started over */
 	store->wal_frames = frames;
-	if (frames >= WAL_AUTOCHECKPOINT && frames >= store->ckpt_frames + WAL_AUTOCHECKPOINT / 4) {
+	if (frames >= WAL_AUTOCHECKPOINT && frames >= store->ckpt_frames + WAL_AUTOCHECKPOINT) {
 		store->ckpt_frames = frames;
 		sqlite3_wal_checkpoint(db, name);
 	}

@@ -31,8 +31,9 @@
 
 #define DEPTH_EVERY_S 60.0    /* how often a deep queue is said again */
 #define MAX_DELAY_S   86400.0 /* the longest wait before a retry */
-/* Items claimed in one transaction when that many are due (sm-pipeline(1)):
- * a worker killed -9 leaves them claimed until stale. */
+/* Items claimed at once when that many are due (sm-pipeline(1)); only
+ * what is due now, so a lone alert is claimed alone and never waits for a
+ * batch to fill. A worker killed -9 leaves them claimed until stale. */
 #define CLAIM_BATCH 8
 
 /* A stop request: the flag, and a pipe the wait polls so that a signal
@@ -565,29 +566,6 @@ static void release(struct worker *w, sm_inbox_item *items, size_t from, size_t 
 			          SM_LOG_END);
 }
 
-/* Claim what is due now, up to CLAIM_BATCH items, in the transaction just
- * begun: 1 with *n items, 0 for none, -1 with err. A lone item is claimed
- * alone, so batching never waits for more. */
-static int claim_batch(struct worker *w, sm_inbox_item *items, size_t *n, sm_error *err)
-{
-	int rc = sm_inbox_claim(w->store, w->id, w->set.stale_s, &items[0], err);
-
-	*n = rc == 1;
-	while (rc == 1 && *n < CLAIM_BATCH) {
-		int more = sm_inbox_claim(w->store, w->id, w->set.stale_s, &items[*n], err);
-		if (more < 0) {
-			/* The claims so far stand; the next batch tries again. */
-			sm_log_kv(SM_LOG_WARN, "cannot claim from the queue", "error", err->msg,
-			          SM_LOG_END);
-			break;
-		}
-		if (more == 0)
-			break;
-		(*n)++;
-	}
-	return rc;
-}
-
 /* The claim of an item claimed with others is still this worker's: the
  * heartbeat renews only the item in hand, so after a long item (retries,
  * timeouts) the next one's claim may have gone stale and been taken. */
@@ -624,7 +602,8 @@ static int work_loop(struct worker *w, sm_error *err)
 		 * end of every item it handed to a stage but the one in flight. */
 		rc = sm_store_exec(w->store, "BEGIN IMMEDIATE", err) < 0
 		         ? -1
-		         : claim_batch(w, items, &n, err);
+		         : sm_inbox_claim_many(w->store, w->id, w->set.stale_s, items, CLAIM_BATCH,
+		                               &n, err);
 		clock_gettime(CLOCK_MONOTONIC, &claimed);
 		for (i = 0; i < n; i++) {
 			if (i > 0 && stopping) {
