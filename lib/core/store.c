@@ -621,12 +621,17 @@ static sm_store *store_new(const char *path, sm_error *err)
 
 /* Waiting for the write lock: SQLite's own handler sleeps 1, 2, 5, 10 ms
  * and longer between tries, where another writer holds the lock for tens
- * of microseconds (a queue worker's claim, a delivery record): two workers
- * draining side by side spent most of their time asleep. Short sleeps
- * instead, 50 us doubling up to 2 ms, for BUSY_TIMEOUT_MS in all. */
+ * of microseconds (a queue worker's claim, a delivery record) or for a
+ * commit's sync (the webhook handler's, about a millisecond): two workers
+ * draining side by side spent most of their time asleep, and a worker
+ * woken for a new alert could start up to a sleep late. Tries 50 us apart
+ * for the first 2 ms (a try is a lock attempt, a few microseconds), then
+ * sleeps doubling up to 2 ms, for BUSY_TIMEOUT_MS in all. */
+#define BUSY_FINE_TRIES 40
 static int busy_wait(void *arg, int tries)
 {
-	struct timespec *t0 = arg, now, nap = {0, 50000L << (tries < 5 ? tries : 5)};
+	int k = tries < BUSY_FINE_TRIES ? 0 : tries - BUSY_FINE_TRIES + 1;
+	struct timespec *t0 = arg, now, nap = {0, 50000L << (k < 5 ? k : 5)};
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (tries == 0)
