@@ -198,8 +198,8 @@ analyzed_definition() {
 claimed_by() { sql "SELECT count(*) FROM inbox WHERE state = 'claimed' AND claimed_by LIKE '%:$1'"; }
 
 @test "a worker claims the due items together; killed -9 mid-batch, the rest are taken once stale, delivered once, only the one in flight maybe twice" {
-	# The first delivery takes two seconds: the worker is killed in it.
-	echo "200 2" >"$TEST_DIR/script"
+	# The first delivery takes three seconds: the worker is killed in it.
+	echo "200 3" >"$TEST_DIR/script"
 	receiver hook --script "$TEST_DIR/script"
 	for i in $(seq 5); do queued "Batch$i" "host-$i"; done
 	sm-pipeline work 2>"$TEST_DIR/a.err" &
@@ -227,7 +227,7 @@ claimed_by() { sql "SELECT count(*) FROM inbox WHERE state = 'claimed' AND claim
 }
 
 @test "a worker stopped mid-batch finishes the item in hand and gives the other claims back, not counted as attempts" {
-	echo "200 2" >"$TEST_DIR/script"
+	echo "200 3" >"$TEST_DIR/script"
 	receiver hook --script "$TEST_DIR/script"
 	for i in $(seq 4); do queued "Stop$i" "host-$i"; done
 	sm-pipeline work 2>"$TEST_DIR/work.err" &
