@@ -249,6 +249,35 @@ claimed_by() { sql "SELECT count(*) FROM inbox WHERE state = 'claimed' AND claim
 	done
 }
 
+@test "an item of a batch whose claim went stale while the first one ran is left to the worker that took it: delivered once" {
+	echo "200 3" >"$TEST_DIR/script"
+	receiver hook --script "$TEST_DIR/script"
+	queued Slow1 host-1
+	queued Slow2 host-2
+	export ORCHESTRATION_QUEUE_STALE_SECONDS=1
+	sm-pipeline work 2>"$TEST_DIR/a.err" &
+	a=$!
+	echo "$a" >>"$TEST_DIR/pids"
+	wait_for at_least hook 1
+	[ "$(claimed_by "$a")" = 2 ]
+	# The heartbeat renews the item in hand only: the second claim goes
+	# stale, and another worker takes that item and delivers it.
+	took_it() {
+		sm-pipeline work --once >/dev/null 2>&1
+		grep -q '"Slow2 on host-2' "$TEST_DIR/hook.log"
+	}
+	wait_for took_it
+	# The first worker, done with its item, finds the claim gone.
+	wait_for grep -q 'msg="queue item claimed with others was taken over meanwhile"' "$TEST_DIR/a.err"
+	kill -TERM "$a"
+	exited "$a"
+	[ "$rc" = 0 ]
+	[ "$(states)" = "done done" ]
+	[ "$(grep -c '"Slow1 on host-1' "$TEST_DIR/hook.log")" = 1 ]
+	[ "$(grep -c '"Slow2 on host-2' "$TEST_DIR/hook.log")" = 1 ]
+	[ "$(sql "SELECT count(*) FROM pipeline_runs")" = 2 ]
+}
+
 @test "the worker keeps sm-notify running across items, restarts it when the channels change or it dies" {
 	receiver hook
 	ORCHESTRATION_QUEUE_POLL_SECONDS=3600 SM_LOG_LEVEL=debug sm-pipeline work 2>"$TEST_DIR/work.err" &
