@@ -3,8 +3,9 @@
  * sm-ingest --queue and the CGI handler put each envelope in the inbox table
  * in the same transaction as the alerts it describes, so an acknowledged
  * webhook is never lost, and poke the wake-up file after the commit.
- * Workers claim items one at a time; a claim is a single UPDATE … RETURNING
- * under SQLite's write lock, so several workers never get the same item. A
+ * A worker claims the items due, up to a few at once, each by a single
+ * UPDATE … RETURNING under SQLite's write lock, so several workers never
+ * get the same item. A
  * claim older than the stale limit (a worker that died) may be taken again;
  * a worker alive keeps its claim fresh with heartbeats.
  *
@@ -58,6 +59,10 @@ int sm_inbox_put_run(sm_store *store, json_t *env, const char *run_id, const cha
  * whose envelope is not JSON is failed on the spot and the next one tried. */
 int sm_inbox_claim(sm_store *store, const char *worker, double stale_s, sm_inbox_item *item,
                    sm_error *err);
+/* The same for up to max items in one statement, oldest first, into
+ * items[0 .. *n - 1]: 1 when *n > 0, 0 when there is none, -1 with err. */
+int sm_inbox_claim_many(sm_store *store, const char *worker, double stale_s, sm_inbox_item *items,
+                        size_t max, size_t *n, sm_error *err);
 void sm_inbox_item_clear(sm_inbox_item *item);
 /* Record the run handling the claimed item (NULL: none) and the definition
  * it took. */
@@ -74,6 +79,11 @@ int sm_inbox_done(sm_store *store, const sm_inbox_item *item, sm_error *err);
 int sm_inbox_fail(sm_store *store, const sm_inbox_item *item, const char *error, sm_error *err);
 int sm_inbox_defer(sm_store *store, const sm_inbox_item *item, double delay_s, const char *error,
                    sm_error *err);
+
+/* Give back a claim not started (its run not begun): pending again with
+ * the attempt it counted undone. 1, 0 when the claim was no longer this
+ * one, -1 with err. */
+int sm_inbox_release(sm_store *store, const sm_inbox_item *item, sm_error *err);
 
 /* Put failed items back as new: item id, or every failed one with id 0.
  * *count is how many. SM_EXIT_OK; SM_EXIT_USAGE for an unknown id,

@@ -117,62 +117,106 @@ static void fail_unreadable(sm_store *store, const sm_inbox_item *item, const ch
 	sm_inbox_fail(store, item, msg, &ignored);
 }
 
-int sm_inbox_claim(sm_store *store, const char *worker, double stale_s, sm_inbox_item *item,
-                   sm_error *err)
+static int by_id(const void *a, const void *b)
 {
-	char now[SM_RFC3339_LEN], stale[SM_RFC3339_LEN], why[JSON_ERROR_TEXT_LENGTH] = "";
+	const sm_inbox_item *x = a, *y = b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+int sm_inbox_claim_many(sm_store *store, const char *worker, double stale_s, sm_inbox_item *items,
+                        size_t max, size_t *n, sm_error *err)
+{
+	char now[SM_RFC3339_LEN], stale[SM_RFC3339_LEN];
+	/* One statement for the batch: each side walks inbox_state in id
+	 * order and stops at its limit (one OR over both sorted every pending
+	 * item on each claim); the merge sorts at most 2 × max ids. */
 	sqlite3_stmt *st = sm_store_prepare_kept(
 	    store,
 	    "UPDATE inbox SET state = 'claimed', claimed_by = ?1, claimed_at = ?2,"
-	    " heartbeat_at = NULL, attempts = attempts + 1 WHERE id = (SELECT min(id) FROM"
-	    /* Each side walks inbox_state in id order and stops at its first
-	     * match: one OR over both sorted every pending item on each claim. */
+	    " heartbeat_at = NULL, attempts = attempts + 1 WHERE id IN (SELECT id FROM"
 	    " (SELECT * FROM (SELECT id FROM inbox WHERE state = 'pending'"
-	    "   AND (next_attempt_at IS NULL OR next_attempt_at <= ?2) ORDER BY id LIMIT 1)"
+	    "   AND (next_attempt_at IS NULL OR next_attempt_at <= ?2) ORDER BY id LIMIT ?4)"
 	    "  UNION ALL SELECT * FROM (SELECT id FROM inbox WHERE state = 'claimed'"
-	    "   AND coalesce(heartbeat_at, claimed_at) < ?3 ORDER BY id LIMIT 1)))"
+	    "   AND coalesce(heartbeat_at, claimed_at) < ?3 ORDER BY id LIMIT ?4))"
+	    " ORDER BY id LIMIT ?4)"
 	    " RETURNING id, envelope, attempts, coalesce(run_id, ''), coalesce(definition, '')",
 	    err);
-	int rc = -1, step;
+	size_t got = 0, unreadable = 0;
+	char(*why)[160];
+	int step;
 
-	memset(item, 0, sizeof *item);
+	*n = 0;
 	if (!st)
 		return -1;
+	if (max == 0)
+		return 0;
+	if (!(why = calloc(max, sizeof *why))) {
+		sm_error_set(err, "out of memory");
+		return -1;
+	}
 	sm_rfc3339_now(now, true);
 	now_plus(stale, -(stale_s > 0 ? stale_s : 900));
 	sqlite3_bind_text(st, 1, worker, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, stale, -1, SQLITE_STATIC);
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)max);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		sm_inbox_item *item = &items[got];
 		json_error_t jerr = {0};
+		if (got == max)
+			continue; /* cannot be: the statement's own limit */
+		memset(item, 0, sizeof *item);
 		item->id = sqlite3_column_int64(st, 0);
-		item->envelope = json_loads((const char *)sqlite3_column_text(st, 1), 0, &jerr);
+		item->envelope = sm_json_parse((const char *)sqlite3_column_text(st, 1),
+		                               (size_t)sqlite3_column_bytes(st, 1), 0, &jerr);
+		if (!json_is_object(item->envelope))
+			snprintf(why[got], sizeof why[got], "%s",
+			         item->envelope ? "not an object" : jerr.text);
 		item->attempts = sqlite3_column_int64(st, 2);
 		snprintf(item->run_id, sizeof item->run_id, "%s", sqlite3_column_text(st, 3));
 		snprintf(item->definition, sizeof item->definition, "%s",
 		         sqlite3_column_text(st, 4));
 		snprintf(item->worker, sizeof item->worker, "%s", worker);
 		snprintf(item->claimed_at, sizeof item->claimed_at, "%s", now);
-		rc = 1;
-		if (!json_is_object(item->envelope))
-			snprintf(why, sizeof why, "%s", *jerr.text ? jerr.text : "not an object");
-	} else if (step == SQLITE_DONE) {
-		rc = 0;
-	} else {
-		db_error(store, err);
+		got++;
 	}
-	/* Step to the end so the UPDATE completes, then reset: a kept
-	 * statement left active would hold its read transaction open. */
-	while (step == SQLITE_ROW)
-		step = sqlite3_step(st);
+	/* Reset at once: a kept statement left active would hold its read
+	 * transaction open. */
 	sqlite3_reset(st);
-	if (*why) {
-		fail_unreadable(store, item, why);
-		sm_inbox_item_clear(item);
-		return sm_inbox_claim(store, worker, stale_s, item, err);
+	if (step != SQLITE_DONE) {
+		while (got > 0)
+			sm_inbox_item_clear(&items[--got]);
+		free(why);
+		return db_error(store, err);
 	}
-	return rc;
+	/* Not JSON, or not an object: failed now, or it would block the
+	 * queue. The rest keep the order they were queued in. */
+	for (size_t i = 0; i < got; i++) {
+		if (!why[i][0]) {
+			if (i != *n)
+				items[*n] = items[i];
+			(*n)++;
+			continue;
+		}
+		fail_unreadable(store, &items[i], why[i]);
+		sm_inbox_item_clear(&items[i]);
+		unreadable++;
+	}
+	free(why);
+	qsort(items, *n, sizeof *items, by_id);
+	if (*n == 0 && unreadable > 0)
+		return sm_inbox_claim_many(store, worker, stale_s, items, max, n, err);
+	return *n > 0;
+}
+
+int sm_inbox_claim(sm_store *store, const char *worker, double stale_s, sm_inbox_item *item,
+                   sm_error *err)
+{
+	size_t n;
+
+	memset(item, 0, sizeof *item);
+	return sm_inbox_claim_many(store, worker, stale_s, item, 1, &n, err);
 }
 
 int sm_inbox_set_run(sm_store *store, const sm_inbox_item *item, const char *run_id,
@@ -266,6 +310,29 @@ int sm_inbox_defer(sm_store *store, const sm_inbox_item *item, double delay_s, c
 
 	now_plus(due, delay_s > 0 ? delay_s : 0);
 	return end_claim(store, item, "pending", due, error, err);
+}
+
+int sm_inbox_release(sm_store *store, const sm_inbox_item *item, sm_error *err)
+{
+	sqlite3_stmt *st = sm_store_prepare_kept(
+	    store,
+	    "UPDATE inbox SET state = 'pending', claimed_by = NULL, claimed_at = NULL,"
+	    " heartbeat_at = NULL, attempts = max(attempts - 1, 0)"
+	    " WHERE id = ?1 AND state = 'claimed' AND claimed_by = ?2 AND claimed_at = ?3",
+	    err);
+	int rc = -1;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, item->id);
+	sqlite3_bind_text(st, 2, item->worker, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, item->claimed_at, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		db_error(store, err);
+	else
+		rc = sqlite3_changes(sm_store_db(store)) > 0;
+	sqlite3_reset(st);
+	return rc;
 }
 
 int sm_inbox_retry(sm_store *store, long long id, long long *count, sm_error *err)

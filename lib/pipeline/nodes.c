@@ -174,6 +174,21 @@ static json_t *parse_stream(const char *text, size_t len, char *why, size_t size
 			pos++;
 			continue;
 		}
+		/* A line at a time with sm's parser (a stage writes one envelope a
+		 * line); text that is not one value a line, with jansson's. */
+		{
+			const char *nl = memchr(text + pos, '\n', len - pos);
+			size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+			v = sm_json_parse(text + pos, n, JSON_DECODE_ANY, NULL);
+			if (v) {
+				if (json_is_object(v)) {
+					json_array_append_new(list, v);
+					pos += n;
+					continue;
+				}
+				json_decref(v);
+			}
+		}
 		v = json_loadb(text + pos, len - pos, JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY, &e);
 		if (!v || !json_is_object(v)) {
 			snprintf(why, size, "output line %zu is not a JSON object%s%s", line,

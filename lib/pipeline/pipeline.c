@@ -60,7 +60,7 @@ json_t *sm_pipeline_preset(const char *name)
 {
 	for (size_t i = 0; name && i < NPRESETS; i++)
 		if (strcmp(presets[i].name, name) == 0)
-			return json_loads(presets[i].text, 0, NULL);
+			return sm_json_parse(presets[i].text, strlen(presets[i].text), 0, NULL);
 	return NULL;
 }
 
@@ -291,7 +291,8 @@ int sm_pipeline_load(sm_store *store, const char *name, json_t **out, bool *buil
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		*out = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+		*out = sm_json_parse((const char *)sqlite3_column_text(st, 0),
+		                     (size_t)sqlite3_column_bytes(st, 0), 0, NULL);
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		sm_error_set(err, "%s", sqlite3_errstr(rc));

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "sm/config.h"
+#include "sm/json.h"
 #include "sm/pipeline_route.h"
 
 #define DEFAULT_DEFINITION "ai-analyzed"
@@ -304,7 +305,8 @@ static json_t *lanes(sm_store *store, sm_error *err)
 		return NULL;
 	list = json_array();
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *def = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+		json_t *def = sm_json_parse((const char *)sqlite3_column_text(st, 1),
+		                            (size_t)sqlite3_column_bytes(st, 1), 0, NULL);
 		const json_t *match = json_object_get(def, "match");
 		if (match)
 			json_array_append_new(

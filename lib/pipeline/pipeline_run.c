@@ -47,6 +47,7 @@ struct run {
 	bool grouped; /* the caller held a transaction: records between stages grouped */
 	double max_retries, backoff, timeout_s;
 	bool incident_known;
+	json_int_t incident_later; /* noted by the last node: set with the run's end */
 	struct timespec t0;
 };
 
@@ -286,8 +287,9 @@ static void set_status(struct run *r, const char *status, const char *stage)
 	         "ssi", status, stage, (sqlite3_int64)r->row);
 }
 
-/* The incident of the run: the first envelope's incident that has an id. */
-static void note_incident(struct run *r, const json_t *output)
+/* The incident of the run: the first envelope's incident that has an id.
+ * later: kept for the run's last record, which sets it. */
+static void note_incident(struct run *r, const json_t *output, bool later)
 {
 	const json_t *env;
 	size_t i;
@@ -297,6 +299,10 @@ static void note_incident(struct run *r, const json_t *output)
 		json_t *id = json_object_get(json_object_get(env, "incident"), "id");
 		if (!r->incident_known && json_is_integer(id)) {
 			r->incident_known = true;
+			if (later) {
+				r->incident_later = json_integer_value(id);
+				continue;
+			}
 			exec_sql(r,
 			         "UPDATE pipeline_runs SET incident_id ="
 			         " (SELECT id FROM incidents WHERE id = ?) WHERE id = ?",
@@ -417,7 +423,8 @@ static int run_node(struct run *r, const json_t *node, const node_type *t, bool 
 	                .timeout_s = r->timeout_s,
 	                .entry = entry,
 	                .outputs = r->outputs};
-	sqlite3_int64 base = last_attempt(r, id);
+	/* A fresh run has no attempt of any node yet. */
+	sqlite3_int64 base = r->fresh ? 0 : last_attempt(r, id);
 	char *in_text = dump(input);
 	int tries = 1 + (int)r->max_retries, ok = 0;
 
@@ -446,7 +453,6 @@ static int run_node(struct run *r, const json_t *node, const node_type *t, bool 
 		ctx.previous = last;
 		node_run(t, &ctx, input, out);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		records_begin(r);
 		ms = sm_round(sm_elapsed_ms(&t0, &t1), 3);
 		if (!*out->error && out->output) {
 			json_t *stamped =
@@ -455,6 +461,9 @@ static int run_node(struct run *r, const json_t *node, const node_type *t, bool 
 			out->output = stamped;
 		}
 		out_text = dump(out->output);
+		/* The write lock from here, not while the output is worked on:
+		 * other workers and stages wait for it. */
+		records_begin(r);
 		exec_sql(r,
 		         "UPDATE stage_executions SET status = ?, output = ?, error = ?,"
 		         " duration_ms = ?, exit_status = ?, temporary = ? WHERE id = ?",
@@ -500,7 +509,7 @@ static void execute(struct run *r, size_t first, json_t *stream, sm_pipeline_res
 	struct timespec t1;
 	size_t i;
 	bool temporary = false;
-	const char *final = r->checks_only ? "checked" : "notified";
+	const char *final = r->checks_only ? "checked" : "notified", *stage_now = NULL;
 
 	res->error[0] = '\0';
 	for (i = first; i < json_array_size(r->plan); i++) {
@@ -530,10 +539,17 @@ static void execute(struct run *r, size_t first, json_t *stream, sm_pipeline_res
 		}
 		if (run_node(r, node, t, i == 0 && json_array_size(stream) == 0, stream,
 		             i == first ? r->previous : NULL, &output, &out)) {
+			bool last = i + 1 == json_array_size(r->plan);
 			json_object_set(r->outputs, id, output);
 			json_decref(stream);
 			stream = output;
-			note_incident(r, stream);
+			/* The last node's stage and incident go with the run's end,
+			 * one statement fewer each. */
+			note_incident(r, stream, last);
+			if (last) {
+				stage_now = t->name;
+				continue;
+			}
 			/* "notified" is the end of the run, set below; a resumed run
 			 * stays "retrying" until then. */
 			set_status(r,
@@ -571,9 +587,12 @@ static void execute(struct run *r, size_t first, json_t *stream, sm_pipeline_res
 	sm_rfc3339_now(finished, true);
 	exec_sql(r,
 	         "UPDATE pipeline_runs SET status = ?, error = ?, finished_at = ?, temporary = ?,"
-	         " duration_ms = duration_ms + ? WHERE id = ?",
-	         "sssidi", final, res->error, finished, (sqlite3_int64)temporary,
-	         sm_round(sm_elapsed_ms(&r->t0, &t1), 3), (sqlite3_int64)r->row);
+	         " duration_ms = duration_ms + ?, current_stage = coalesce(?, current_stage),"
+	         " incident_id = coalesce((SELECT id FROM incidents WHERE id = ?), incident_id)"
+	         " WHERE id = ?",
+	         "sssidsii", final, res->error, finished, (sqlite3_int64)temporary,
+	         sm_round(sm_elapsed_ms(&r->t0, &t1), 3), stage_now,
+	         (sqlite3_int64)r->incident_later, (sqlite3_int64)r->row);
 	sm_pipeline_metrics_run(final, sm_elapsed_ms(&r->t0, &t1));
 	note(r, strcmp(final, "failed") == 0 ? SM_LOG_WARN : SM_LOG_INFO, "run finished", NULL,
 	     res->error);
@@ -678,14 +697,14 @@ int sm_pipeline_run(sm_store *store, const sm_pipeline_run_opts *opts, sm_pipeli
 	sm_pipeline_metrics_context(opts->source ? opts->source : "cli", r.run_id);
 	note(&r, SM_LOG_INFO, "run started", NULL, NULL);
 	sm_pipeline_metrics_run("started", 0);
-	stream = opts->input ? json_deep_copy(opts->input) : json_array();
+	/* Envelopes in carry the run's ids: each stamped copy is a new object
+	 * (sharing the caller's values, which no node changes in place), so
+	 * the caller's input needs no copy of its own then. */
 	if (json_array_size(r.plan) &&
-	    strcmp(json_string_value(json_object_get(json_array_get(r.plan, 0), "type")),
-	           "ingest")) {
-		json_t *stamped = stamp_all(stream, &r); /* envelopes in carry the run's ids */
-		json_decref(stream);
-		stream = stamped;
-	}
+	    strcmp(json_string_value(json_object_get(json_array_get(r.plan, 0), "type")), "ingest"))
+		stream = stamp_all(opts->input ? opts->input : json_array(), &r);
+	else
+		stream = opts->input ? json_deep_copy(opts->input) : json_array();
 	execute(&r, 0, stream, res);
 	run_free(&r);
 	return SM_EXIT_OK;

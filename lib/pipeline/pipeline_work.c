@@ -31,6 +31,10 @@
 
 #define DEPTH_EVERY_S 60.0    /* how often a deep queue is said again */
 #define MAX_DELAY_S   86400.0 /* the longest wait before a retry */
+/* Items claimed at once when that many are due (sm-pipeline(1)); only
+ * what is due now, so a lone alert is claimed alone and never waits for a
+ * batch to fill. A worker killed -9 leaves them claimed until stale. */
+#define CLAIM_BATCH 8
 
 /* A stop request: the flag, and a pipe the wait polls so that a signal
  * arriving just before the wait still ends it (the self-pipe trick). */
@@ -550,31 +554,74 @@ static void commit(struct worker *w)
 	w->ran = false;
 }
 
+/* Release the claims of a batch not started (a stop request): back to
+ * pending as they were, for another worker or the next start. */
+static void release(struct worker *w, sm_inbox_item *items, size_t from, size_t n)
+{
+	sm_error err = {0};
+
+	for (size_t i = from; i < n; i++)
+		if (sm_inbox_release(w->store, &items[i], &err) < 0)
+			sm_log_kv(SM_LOG_ERROR, "cannot record the queue item", "error", err.msg,
+			          SM_LOG_END);
+}
+
+/* The claim of an item claimed with others is still this worker's: the
+ * heartbeat renews only the item in hand, so after a long item (retries,
+ * timeouts) the next one's claim may have gone stale and been taken. */
+static bool still_mine(struct worker *w, const sm_inbox_item *item, const struct timespec *claimed)
+{
+	sm_error err = {0};
+
+	if (since(claimed) < w->set.stale_s / 2)
+		return true;
+	if (sm_inbox_heartbeat(w->store, item, &err) != 0)
+		return true; /* renewed, or the store could not say: as before */
+	item_log(SM_LOG_WARN, "queue item claimed with others was taken over meanwhile", item,
+	         item->run_id, NULL);
+	return false;
+}
+
 static int work_loop(struct worker *w, sm_error *err)
 {
+	sm_inbox_item items[CLAIM_BATCH];
+
 	while (!stopping) {
-		sm_inbox_item item;
+		struct timespec claimed;
 		double due;
+		size_t n = 0, i;
 		int rc;
 
 		check_depth(w);
-		/* The claim, the route and the run's first records (the run, its
-		 * first stage) in one transaction: the run commits it before its
-		 * stage starts (pipeline_run.h), and the records after the last
-		 * stage commit with the item's end, below. */
+		/* The claims, then each item's route and its run's first records
+		 * (the run, its first stage) in one transaction: the run commits
+		 * it before its stage starts (pipeline_run.h); the records after
+		 * the last stage go with the next item's first ones, and the
+		 * batch's last with its end, below. So each item costs the worker
+		 * one commit, and a worker killed at any point has committed the
+		 * end of every item it handed to a stage but the one in flight. */
 		rc = sm_store_exec(w->store, "BEGIN IMMEDIATE", err) < 0
 		         ? -1
-		         : sm_inbox_claim(w->store, w->id, w->set.stale_s, &item, err);
-		if (rc == 1) {
-			node_filters_refresh(w->store);
-			beat_item(&w->beat, &item);
-			handle(w, &item);
-			commit(w);
-			beat_item(&w->beat, NULL);
-			sm_inbox_item_clear(&item);
-			continue;
+		         : sm_inbox_claim_many(w->store, w->id, w->set.stale_s, items, CLAIM_BATCH,
+		                               &n, err);
+		clock_gettime(CLOCK_MONOTONIC, &claimed);
+		for (i = 0; i < n; i++) {
+			if (i > 0 && stopping) {
+				release(w, items, i, n);
+				break;
+			}
+			if (i == 0 || still_mine(w, &items[i], &claimed)) {
+				node_filters_refresh(w->store);
+				beat_item(&w->beat, &items[i]);
+				handle(w, &items[i]);
+				beat_item(&w->beat, NULL);
+			}
 		}
 		commit(w);
+		for (i = 0; i < n; i++)
+			sm_inbox_item_clear(&items[i]);
+		if (rc == 1)
+			continue;
 		if (rc < 0) {
 			/* The store busy past its timeout, or worse: say so and try
 			 * again later rather than die and be restarted in a loop. */

@@ -169,8 +169,9 @@ analyzed_definition() {
 	sm-pipeline work 2>"$TEST_DIR/b.err" &
 	b=$!
 	echo "$b" >>"$TEST_DIR/pids"
-	# Worker a, in the middle of an item: claimed, its run under way.
-	in_flight() { [ "$(sql "SELECT count(*) FROM inbox WHERE state = 'claimed' AND claimed_by LIKE '%:$a'")" = 1 ]; }
+	# Worker a, in the middle of an item: claimed (with others due), its
+	# run under way.
+	in_flight() { [ "$(sql "SELECT count(*) FROM inbox WHERE state = 'claimed' AND claimed_by LIKE '%:$a'")" -ge 1 ]; }
 	wait_for in_flight
 	kill -9 "$a"
 	exited "$a"
@@ -191,6 +192,90 @@ analyzed_definition() {
 	kill -TERM "$b"
 	exited "$b"
 	[ "$rc" = 0 ]
+}
+
+# claimed_by PID: how many items worker PID holds claimed.
+claimed_by() { sql "SELECT count(*) FROM inbox WHERE state = 'claimed' AND claimed_by LIKE '%:$1'"; }
+
+@test "a worker claims the due items together; killed -9 mid-batch, the rest are taken once stale, delivered once, only the one in flight maybe twice" {
+	# The first delivery takes three seconds: the worker is killed in it.
+	echo "200 3" >"$TEST_DIR/script"
+	receiver hook --script "$TEST_DIR/script"
+	for i in $(seq 5); do queued "Batch$i" "host-$i"; done
+	sm-pipeline work 2>"$TEST_DIR/a.err" &
+	a=$!
+	echo "$a" >>"$TEST_DIR/pids"
+	wait_for at_least hook 1
+	# One claim took the five due items; the first is in flight.
+	[ "$(claimed_by "$a")" = 5 ]
+	kill -9 "$a"
+	exited "$a"
+	[ "$rc" = 137 ]
+	[ "$(states)" = "claimed claimed claimed claimed claimed" ]
+	# Only the one handed to sm-notify has a run.
+	[ "$(sql "SELECT count(*) FROM inbox WHERE run_id IS NOT NULL")" = 1 ]
+	ORCHESTRATION_QUEUE_STALE_SECONDS=0.001 run --separate-stderr sm-pipeline work --once
+	[ "$status" -eq 0 ]
+	[ "$output" = "5 done, 0 failed, 0 to retry later" ]
+	[ "$(states)" = "done done done done done" ]
+	[ "$(sql "SELECT count(*) FROM pipeline_runs WHERE status = 'notified'")" = 5 ]
+	n=$(grep -c '"Batch1 on host-1' "$TEST_DIR/hook.log")
+	[ "$n" -ge 1 ] && [ "$n" -le 2 ]
+	for i in 2 3 4 5; do
+		[ "$(grep -c "\"Batch$i on host-$i" "$TEST_DIR/hook.log")" = 1 ]
+	done
+}
+
+@test "a worker stopped mid-batch finishes the item in hand and gives the other claims back, not counted as attempts" {
+	echo "200 3" >"$TEST_DIR/script"
+	receiver hook --script "$TEST_DIR/script"
+	for i in $(seq 4); do queued "Stop$i" "host-$i"; done
+	sm-pipeline work 2>"$TEST_DIR/work.err" &
+	worker=$!
+	echo "$worker" >>"$TEST_DIR/pids"
+	wait_for at_least hook 1
+	[ "$(claimed_by "$worker")" = 4 ]
+	kill -TERM "$worker"
+	exited "$worker"
+	[ "$rc" = 0 ]
+	[ "$(states)" = "done pending pending pending" ]
+	[ "$(sql "SELECT sum(attempts), count(claimed_by) FROM inbox WHERE state = 'pending'")" = "0	0" ]
+	[ "$(requests hook)" = 1 ]
+	run --separate-stderr sm-pipeline work --once
+	[ "$output" = "3 done, 0 failed, 0 to retry later" ]
+	[ "$(sql "SELECT group_concat(attempts, ' ') FROM (SELECT attempts FROM inbox ORDER BY id)")" = "1 1 1 1" ]
+	for i in 1 2 3 4; do
+		[ "$(grep -c "\"Stop$i on host-$i" "$TEST_DIR/hook.log")" = 1 ]
+	done
+}
+
+@test "an item of a batch whose claim went stale while the first one ran is left to the worker that took it: delivered once" {
+	echo "200 3" >"$TEST_DIR/script"
+	receiver hook --script "$TEST_DIR/script"
+	queued Slow1 host-1
+	queued Slow2 host-2
+	export ORCHESTRATION_QUEUE_STALE_SECONDS=1
+	sm-pipeline work 2>"$TEST_DIR/a.err" &
+	a=$!
+	echo "$a" >>"$TEST_DIR/pids"
+	wait_for at_least hook 1
+	[ "$(claimed_by "$a")" = 2 ]
+	# The heartbeat renews the item in hand only: the second claim goes
+	# stale, and another worker takes that item and delivers it.
+	took_it() {
+		sm-pipeline work --once >/dev/null 2>&1
+		grep -q '"Slow2 on host-2' "$TEST_DIR/hook.log"
+	}
+	wait_for took_it
+	# The first worker, done with its item, finds the claim gone.
+	wait_for grep -q 'msg="queue item claimed with others was taken over meanwhile"' "$TEST_DIR/a.err"
+	kill -TERM "$a"
+	exited "$a"
+	[ "$rc" = 0 ]
+	[ "$(states)" = "done done" ]
+	[ "$(grep -c '"Slow1 on host-1' "$TEST_DIR/hook.log")" = 1 ]
+	[ "$(grep -c '"Slow2 on host-2' "$TEST_DIR/hook.log")" = 1 ]
+	[ "$(sql "SELECT count(*) FROM pipeline_runs")" = 2 ]
 }
 
 @test "the worker keeps sm-notify running across items, restarts it when the channels change or it dies" {

@@ -149,6 +149,85 @@ static void heartbeats_keep_a_claim(void **state)
 	sm_store_close(store);
 }
 
+/* A claim given back unstarted is pending again, its attempt undone, and
+ * the next claim takes it at once; a claim no longer this one is left. */
+static void release_gives_a_claim_back(void **state)
+{
+	sm_store *store;
+	sm_error err;
+	sm_inbox_item a, b, c;
+	json_t *env = json_pack("{s:i}", "v", 1);
+
+	(void)state;
+	assert_int_equal(sm_store_open(path, &store, &err), 0);
+	assert_int_equal(sm_store_exec(store, "DELETE FROM inbox", &err), 0);
+	assert_int_equal(sm_inbox_put(store, env, &err), 0);
+	json_decref(env);
+	assert_int_equal(sm_inbox_claim(store, "w1", 600, &a, &err), 1);
+	assert_int_equal(sm_inbox_release(store, &a, &err), 1);
+	assert_int_equal(sm_inbox_depth(store), 1);
+	assert_int_equal(sm_inbox_release(store, &a, &err), 0); /* no longer claimed */
+	assert_int_equal(sm_inbox_claim(store, "w2", 600, &b, &err), 1);
+	assert_int_equal(b.id, a.id);
+	assert_int_equal(b.attempts, 1); /* the released claim did not count */
+	assert_int_equal(sm_inbox_release(store, &a, &err), 0); /* w2's now */
+	assert_int_equal(sm_inbox_claim(store, "w3", 600, &c, &err), 0);
+	assert_int_equal(sm_inbox_done(store, &b, &err), 1);
+	sm_inbox_item_clear(&a);
+	sm_inbox_item_clear(&b);
+	sm_store_close(store);
+}
+
+/* Several due items in one claim, oldest first, as many as asked; an
+ * envelope that is not JSON among them is failed and left out. */
+static void claim_many_takes_the_oldest(void **state)
+{
+	sm_store *store;
+	sm_error err;
+	sm_inbox_item items[8];
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(sm_store_open(path, &store, &err), 0);
+	assert_int_equal(sm_store_exec(store, "DELETE FROM inbox", &err), 0);
+	for (int i = 1; i <= 4; i++) {
+		json_t *env = json_pack("{s:i,s:i}", "v", 1, "n", i);
+		assert_int_equal(sm_inbox_put(store, env, &err), 0);
+		json_decref(env);
+	}
+	assert_int_equal(sm_store_exec(store,
+	                               "UPDATE inbox SET envelope = '{oops' WHERE id ="
+	                               " (SELECT min(id) + 1 FROM inbox)",
+	                               &err),
+	                 0);
+	assert_int_equal(sm_inbox_claim_many(store, "w1", 600, items, 2, &n, &err), 1);
+	assert_int_equal(n, 1); /* the second was the broken one: failed */
+	assert_int_equal(json_integer_value(json_object_get(items[0].envelope, "n")), 1);
+	sm_inbox_item_clear(&items[0]);
+	assert_int_equal(sm_inbox_claim_many(store, "w1", 600, items, 8, &n, &err), 1);
+	assert_int_equal(n, 2);
+	assert_int_equal(json_integer_value(json_object_get(items[0].envelope, "n")), 3);
+	assert_int_equal(json_integer_value(json_object_get(items[1].envelope, "n")), 4);
+	assert_int_equal(items[1].attempts, 1);
+	assert_string_equal(items[1].worker, "w1");
+	sm_inbox_item_clear(&items[0]);
+	sm_inbox_item_clear(&items[1]);
+	assert_int_equal(sm_inbox_claim_many(store, "w2", 600, items, 8, &n, &err), 0);
+	assert_int_equal(n, 0);
+	{
+		sqlite3_stmt *st = sm_store_prepare(
+		    store,
+		    "SELECT group_concat(state, ' ') FROM (SELECT state FROM inbox ORDER BY id)",
+		    &err);
+		assert_non_null(st);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_string_equal((const char *)sqlite3_column_text(st, 0),
+		                    "claimed failed claimed claimed");
+		sqlite3_finalize(st);
+	}
+	sm_store_close(store);
+}
+
 static void concurrent_workers_claim_each_item_once(void **state)
 {
 	enum { ITEMS = 200, WORKERS = 4 };
@@ -241,6 +320,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(put_claim_finish),
 	    cmocka_unit_test(heartbeats_keep_a_claim),
+	    cmocka_unit_test(release_gives_a_claim_back),
+	    cmocka_unit_test(claim_many_takes_the_oldest),
 	    cmocka_unit_test(concurrent_workers_claim_each_item_once),
 	    cmocka_unit_test(put_run_promises_the_run),
 	};
