@@ -278,16 +278,19 @@ static unsigned long socket_inode(const char *target)
  * and this loop visits every process.
  *
  * The kernel decides per process whether its links may be read (ptrace
- * access), so the first refused link ends the process. On the live /proc a
+ * access), so the first refused link ends the process; the first read asks
+ * for first bytes, so that a process with many fds is listed past its first
+ * link only when that link can be read. On the live /proc a
  * read that left room for another record is the end of the directory:
  * procfs fills the buffer until the fds run out, so the call that would
  * return 0 is not made. */
-static void scan_fds(int fd, long pid, bool live, listeners *list, size_t *unresolved)
+static void scan_fds(int fd, long pid, bool live, size_t first, listeners *list, size_t *unresolved)
 {
 	char buf[4096] __attribute__((aligned(8)));
+	size_t ask = first < sizeof buf ? first : sizeof buf;
 	ssize_t got;
 
-	while (*unresolved > 0 && (got = getdents64(fd, buf, sizeof buf)) > 0) {
+	while (*unresolved > 0 && (got = getdents64(fd, buf, ask)) > 0) {
 		for (ssize_t off = 0; off<got && * unresolved> 0;) {
 			const struct dirent64 *e = (const struct dirent64 *)(buf + off);
 			char target[64];
@@ -313,10 +316,19 @@ static void scan_fds(int fd, long pid, bool live, listeners *list, size_t *unres
 				}
 			}
 		}
-		if (live && (size_t)got + FD_DIRENT_MAX <= sizeof buf)
+		if (live && (size_t)got + FD_DIRENT_MAX <= ask)
 			return;
+		ask = sizeof buf;
 	}
 }
+
+/* A process with more than FD_MANY fds is first read FD_PROBE bytes of its
+ * fd directory: ".", ".." and at least one fd. Listing an fd costs the
+ * kernel a look-up, and a process whose links are refused is refused from
+ * its first (measured: the listing was most of this checker's kernel time
+ * when init's 75 fds were refused). */
+#define FD_MANY  16
+#define FD_PROBE 128
 
 /* Whether the live /proc gives the number of a process's open fds as the
  * size of its fd directory (Linux 6.2 and later; earlier kernels say 0).
@@ -365,7 +377,8 @@ static void find_owners(listeners *list, bool live)
 		fd = openat(procfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
 			continue;
-		scan_fds(fd, pids[p], live, list, &unresolved);
+		scan_fds(fd, pids[p], live, counts && st.st_size > FD_MANY ? FD_PROBE : SIZE_MAX,
+		         list, &unresolved);
 		close(fd);
 	}
 	close(procfd);

@@ -407,24 +407,28 @@ time.sleep(30)' >"$TEST_DIR/listeners" 3>&- &
 	read -r helper held orphan <"$TEST_DIR/listeners"
 }
 
-# fd_dir_calls TRACE PID: "OPENS READS LINKS", how often strace's TRACE
-# opened PID's fd directory, read it (getdents64) and read a link in it.
+# fd_dir_calls TRACE PID: "OPENS READS LINKS FIRST", how often strace's
+# TRACE opened PID's fd directory, read it (getdents64) and read a link in
+# it, and how many bytes the first read asked for (0: none).
 fd_dir_calls() {
 	python3 - "$1" "$2" <<'PY'
 import re, sys
-opens = reads = links = 0
+opens = reads = links = first = 0
 fd = None
 for line in open(sys.argv[1]):
     m = re.search(r'openat\(\d+, "%s/fd", .*\) = (\d+)' % sys.argv[2], line)
     if m:
         opens, fd = opens + 1, m.group(1)
-    elif fd is not None and re.search(r'getdents64\(%s,' % fd, line):
+        continue
+    m = fd is not None and re.search(r'getdents64\(%s, .*, (\d+)\)' % fd, line)
+    if m:
         reads += 1
+        first = first or int(m.group(1))
     elif fd is not None and re.search(r'readlinkat\(%s,' % fd, line):
         links += 1
     elif fd is not None and re.search(r'close\(%s\)' % fd, line):
         fd = None
-print(opens, reads, links)
+print(opens, reads, links, first)
 PY
 }
 
@@ -440,14 +444,23 @@ time.sleep(30)' "$TEST_DIR/nofds" 3>&- &
 	nofds=$!
 	for _ in $(seq 50); do [ -s "$TEST_DIR/nofds" ] && break; sleep 0.1; done
 	fds=$(stat -c %s "/proc/$nofds/fd")
+	# A listener behind 40 other fds: read past the first read's few.
+	python3 -c '
+import socket, sys, time
+files = [open("/dev/null") for _ in range(40)]
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+time.sleep(30)' "$TEST_DIR/many" 3>&- &
+	many=$!
+	for _ in $(seq 50); do [ -s "$TEST_DIR/many" ] && break; sleep 0.1; done
 	run strace -f -qq -e trace=openat,getdents64,readlinkat,newfstatat,close \
 		-o "$TEST_DIR/trace" "$SM_BIN/sm-check" listening_ports
-	kill "$helper" "$nofds"
-	check=$(echo "$output" | json_get "[[(l['pid'], l['process']) for l in d['checks'][0]['metrics']['listening'] if l['port'] == p] for p in ($held, $orphan)]")
-	[ "$check" = "[[[$helper, \"python3\"]], [[null, null]]]" ]
+	kill "$helper" "$nofds" "$many"
+	check=$(echo "$output" | json_get "[[(l['pid'], l['process']) for l in d['checks'][0]['metrics']['listening'] if l['port'] == p] for p in ($held, $orphan, $(cat "$TEST_DIR/many"))]")
+	[ "$check" = "[[[$helper, \"python3\"]], [[null, null]], [[$many, \"python3\"]]]" ]
 	# The orphan made it look at the helper, whose few fds one read
 	# returns: procfs's directory ends where a read leaves room.
-	read -r opens reads links < <(fd_dir_calls "$TEST_DIR/trace" "$helper")
+	read -r opens reads links first < <(fd_dir_calls "$TEST_DIR/trace" "$helper")
 	[ "$opens" -eq 1 ]
 	[ "$reads" -eq 1 ]
 	[ "$links" -ge 3 ]
@@ -455,7 +468,7 @@ time.sleep(30)' "$TEST_DIR/nofds" 3>&- &
 	# (Linux 6.2 and later: the size of /proc/PID/fd).
 	if [ "$(stat -c %s /proc/self/fd)" -gt 0 ]; then
 		[ "$fds" -eq 0 ]
-		read -r opens reads links < <(fd_dir_calls "$TEST_DIR/trace" "$nofds")
+		read -r opens reads links first < <(fd_dir_calls "$TEST_DIR/trace" "$nofds")
 		[ "$opens" -eq 0 ]
 		grep -q "\"$nofds/fd\"" "$TEST_DIR/trace" # looked at, by its size
 	fi
@@ -464,17 +477,33 @@ time.sleep(30)' "$TEST_DIR/nofds" 3>&- &
 @test "real run: listening_ports reads one link of a process whose links are refused" {
 	need_peer "strace is not installed" command -v strace
 	start_listeners
+	python3 -c '
+import sys, time
+files = [open("/dev/null") for _ in range(40)]
+open(sys.argv[1], "w").write("open")
+time.sleep(30)' "$TEST_DIR/many" 3>&- &
+	many=$!
+	for _ in $(seq 50); do [ -s "$TEST_DIR/many" ] && break; sleep 0.1; done
 	# Without CAP_SYS_PTRACE root may list another process's fds (root
 	# here holds more capabilities than sm-check) but not read its links.
 	run setpriv --bounding-set=-sys_ptrace strace -f -qq \
 		-e trace=openat,getdents64,readlinkat,close -o "$TEST_DIR/trace" \
 		"$SM_BIN/sm-check" listening_ports
-	kill "$helper"
+	kill "$helper" "$many"
 	[ "$(echo "$output" | json_get "[l['pid'] for l in d['checks'][0]['metrics']['listening'] if l['port'] == $held]")" = "[null]" ]
-	read -r opens reads links < <(fd_dir_calls "$TEST_DIR/trace" "$helper")
+	read -r opens reads links first < <(fd_dir_calls "$TEST_DIR/trace" "$helper")
 	[ "$opens" -eq 1 ]
 	[ "$links" -eq 1 ]
 	grep -q 'readlinkat(.*EACCES' "$TEST_DIR/trace"
+	# A process with many fds is not listed past its refused first link,
+	# where the kernel counts fds.
+	if [ "$(stat -c %s /proc/self/fd)" -gt 0 ]; then
+		read -r opens reads links first < <(fd_dir_calls "$TEST_DIR/trace" "$many")
+		[ "$opens" -eq 1 ]
+		[ "$reads" -eq 1 ]
+		[ "$links" -eq 1 ]
+		[ "$first" -le 128 ]
+	fi
 }
 
 @test "a run's commit waits for the disk only with --alerts" {
