@@ -152,12 +152,14 @@ int sm_check_record(sm_store *store, const sm_check_result *res, const char *hos
 /* How many items of a list in the metrics are stored. */
 #define SM_CHECK_STORED_ITEMS 10
 
-/* A copy of metrics as stored: every list (array) of more than
+/* The metrics as stored: every list (array) of more than
  * SM_CHECK_STORED_ITEMS items that are not all numbers keeps only that
  * many, the largest by "size_mb" when every item has one (else the first),
  * with <name>_count and, for sized items, <name>_total_mb beside it unless
  * the checker set them. Lists of numbers (one per CPU) stay whole; objects
- * are walked. A new reference; {} when metrics is not an object. */
+ * are walked. A new reference, to a copy when a list was cut and to metrics
+ * itself otherwise (so not to be changed); {} when metrics is not an
+ * object. */
 json_t *sm_check_stored_metrics(const json_t *metrics);
 
 /* Whether s is an acceptable ping target: a host name or an IPv4/IPv6
