@@ -362,7 +362,7 @@ static void find_owners(listeners *list, bool live)
 	procfd = open(proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (procfd < 0)
 		return;
-	if (sm_procfs_pids(&pids, &npids, &errnum) < 0) {
+	if (sm_procfs_pids_at(procfd, &pids, &npids, &errnum) < 0) {
 		close(procfd);
 		return;
 	}

@@ -458,6 +458,8 @@ time.sleep(30)' "$TEST_DIR/many" 3>&- &
 	kill "$helper" "$nofds" "$many"
 	check=$(echo "$output" | json_get "[[(l['pid'], l['process']) for l in d['checks'][0]['metrics']['listening'] if l['port'] == p] for p in ($held, $orphan, $(cat "$TEST_DIR/many"))]")
 	[ "$check" = "[[[$helper, \"python3\"]], [[null, null]], [[$many, \"python3\"]]]" ]
+	# /proc is opened once, for the listing and each fd directory.
+	[ "$(grep -c 'openat(AT_FDCWD, "/proc",' "$TEST_DIR/trace")" -eq 1 ]
 	# The orphan made it look at the helper, whose few fds one read
 	# returns: procfs's directory ends where a read leaves room.
 	read -r opens reads links first < <(fd_dir_calls "$TEST_DIR/trace" "$helper")
