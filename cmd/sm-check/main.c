@@ -366,6 +366,8 @@ int main(int argc, char **argv)
 	}
 	if (a.run.output == OUTPUT_AUTO)
 		a.run.output = sm_term_isatty(stdout) && !a.from_stdin ? OUTPUT_TABLE : OUTPUT_JSON;
+	/* Perfdata is plugin output only. */
+	a.run.opts.no_perfdata = a.run.output != OUTPUT_NAGIOS;
 	if (a.hostname)
 		snprintf(a.run.hostname, sizeof a.run.hostname, "%s", a.hostname);
 	else

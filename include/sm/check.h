@@ -63,6 +63,9 @@ typedef struct sm_check_opts {
 		double number; /* NUMBER */
 	} values[SM_CHECK_MAX_VALUES];
 	size_t nvalues;
+	/* Set by a caller that prints no plugin output: results carry no
+	 * perfdata (sm_result_perf does nothing). */
+	bool no_perfdata;
 } sm_check_opts;
 
 /* Set option from its text (a comma list, a number, "" for a switch),
@@ -87,7 +90,8 @@ typedef struct sm_check_result {
 	double duration_ms;
 	sm_range warning; /* the thresholds used (unset for state-based checkers) */
 	sm_range critical;
-	bool minimum; /* thresholds are minimums (network, process) */
+	bool minimum;     /* thresholds are minimums (network, process) */
+	bool no_perfdata; /* from the run's options */
 } sm_check_result;
 
 struct sm_checker;
