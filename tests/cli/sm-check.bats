@@ -400,6 +400,7 @@ no_leak_check() { ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" "$@"; }
 start_listeners() {
 	python3 -c '
 import array, os, socket, time
+os.closerange(3, 65536)  # a few fds: one read of its fd directory
 held = socket.socket(); held.bind(("127.0.0.1", 0)); held.listen()
 orphan = socket.socket(); orphan.bind(("127.0.0.1", 0)); orphan.listen()
 a, b = socket.socketpair()
