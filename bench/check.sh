@@ -5,7 +5,8 @@
 #     reboot_debian listening_ports process` vs check_load + check_disk +
 #     check_swap + check_procs added up (bar: sm-check <= 0.25 x the sum);
 #   - peak RSS of that sm-check run (bar: <= 3 MiB);
-#   - wall time of a full default run, samplers included (bar: <= 1.3 s).
+#   - wall time of a full default run, samplers included (bar: <= 1.3 s);
+#   - the system calls of one more subset run (strace -c), if strace is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-200}
@@ -43,6 +44,23 @@ row "sm-check $subset" "$cpu" "$wall" "$rss"
 read -r fcpu fwall frss < <("$tmp/runstat" 5 "$bin/sm-check")
 row "sm-check (full default run, 5 runs)" "$fcpu" "$fwall" "$frss"
 echo
+# One more subset run under strace: its system calls, steadier than time on
+# a shared machine (listening_ports' share grows with the host's processes
+# and open files, counted beside it).
+if command -v strace >/dev/null; then
+	# shellcheck disable=SC2086
+	strace -f -c -o "$tmp/calls" "$bin/sm-check" $subset >/dev/null || true
+	calls() {
+		awk -v s="$1" '$NF == s { n = NF == 6 ? $4 " (" $5 " failed)" : $4 }
+			END { print n ? n : 0 }' "$tmp/calls"
+	}
+	echo "one subset run: $(calls total) system calls; fdatasync $(calls fdatasync);" \
+		"readlinkat $(calls readlinkat), getdents64 $(calls getdents64)," \
+		"openat $(calls openat), newfstatat $(calls newfstatat);" \
+		"$(find /proc -maxdepth 1 -name '[0-9]*' | wc -l) processes," \
+		"$(find /proc/[0-9]*/fd -mindepth 1 -maxdepth 1 2>/dev/null | wc -l) open files"
+	echo
+fi
 python3 - "$cpu" "$total" "$rss" "$fwall" <<'PY'
 import sys
 cpu, total, rss, wall = map(float, sys.argv[1:])

@@ -366,6 +366,8 @@ int main(int argc, char **argv)
 	}
 	if (a.run.output == OUTPUT_AUTO)
 		a.run.output = sm_term_isatty(stdout) && !a.from_stdin ? OUTPUT_TABLE : OUTPUT_JSON;
+	/* Perfdata is plugin output only. */
+	a.run.opts.no_perfdata = a.run.output != OUTPUT_NAGIOS;
 	if (a.hostname)
 		snprintf(a.run.hostname, sizeof a.run.hostname, "%s", a.hostname);
 	else
@@ -374,6 +376,13 @@ int main(int argc, char **argv)
 	 * they were not recorded and the exit status is at least UNKNOWN. */
 	if (sm_store_open(NULL, &a.run.store, &err) < 0)
 		sm_err(SM_UNKNOWN, "cannot open the store: %s", err.msg);
+	/* Without --alerts a run records observations that the next run
+	 * repeats: its commit does not wait for the disk (sm-check(1),
+	 * FILES). With --alerts it opens and resolves incidents whose
+	 * envelopes go on to be notified, so those wait. Should the setting
+	 * fail, commits wait for the disk as before, which is only slower. */
+	else if (!a.run.alerts)
+		(void)sm_store_no_disk_wait(a.run.store, &err);
 	if (a.from_stdin)
 		rc = enrich_stream(&a.run, a.selected, a.nselected);
 	else

@@ -63,6 +63,9 @@ typedef struct sm_check_opts {
 		double number; /* NUMBER */
 	} values[SM_CHECK_MAX_VALUES];
 	size_t nvalues;
+	/* Set by a caller that prints no plugin output: results carry no
+	 * perfdata (sm_result_perf does nothing). */
+	bool no_perfdata;
 } sm_check_opts;
 
 /* Set option from its text (a comma list, a number, "" for a switch),
@@ -87,7 +90,8 @@ typedef struct sm_check_result {
 	double duration_ms;
 	sm_range warning; /* the thresholds used (unset for state-based checkers) */
 	sm_range critical;
-	bool minimum; /* thresholds are minimums (network, process) */
+	bool minimum;     /* thresholds are minimums (network, process) */
+	bool no_perfdata; /* from the run's options */
 } sm_check_result;
 
 struct sm_checker;
@@ -152,12 +156,14 @@ int sm_check_record(sm_store *store, const sm_check_result *res, const char *hos
 /* How many items of a list in the metrics are stored. */
 #define SM_CHECK_STORED_ITEMS 10
 
-/* A copy of metrics as stored: every list (array) of more than
+/* The metrics as stored: every list (array) of more than
  * SM_CHECK_STORED_ITEMS items that are not all numbers keeps only that
  * many, the largest by "size_mb" when every item has one (else the first),
  * with <name>_count and, for sized items, <name>_total_mb beside it unless
  * the checker set them. Lists of numbers (one per CPU) stay whole; objects
- * are walked. A new reference; {} when metrics is not an object. */
+ * are walked. A new reference, to a copy when a list was cut and to metrics
+ * itself otherwise (so not to be changed); {} when metrics is not an
+ * object. */
 json_t *sm_check_stored_metrics(const json_t *metrics);
 
 /* Whether s is an acceptable ping target: a host name or an IPv4/IPv6

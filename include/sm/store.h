@@ -33,6 +33,10 @@ const char *sm_store_path(const sm_store *store);
 /* Whether a commit waits for the disk: true unless the process runs with
  * SM_STORE_SYNC=normal (sm-ingest(1)). */
 bool sm_store_waits_for_disk(const sm_store *store);
+/* From now on this handle's commits do not wait for the disk (as with
+ * SM_STORE_SYNC=normal): a crash of the machine may lose the last ones,
+ * never the store. For writes that are repeated anyway (sm-check's runs). */
+int sm_store_no_disk_wait(sm_store *store, sm_error *err);
 int sm_store_schema_version(sm_store *store);
 
 /* One transaction per unit of work; begin takes the write lock at once

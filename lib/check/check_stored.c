@@ -100,7 +100,30 @@ static json_t *stored_object(const json_t *o)
 	return out;
 }
 
+/* Whether o, or an object in it, holds a list that is cut. */
+static bool cuts(const json_t *o)
+{
+	const char *name;
+	json_t *v;
+
+	json_object_foreach((json_t *)o, name, v)
+	{
+		if (json_is_object(v)
+		        ? cuts(v)
+		        : json_is_array(v) && json_array_size(v) > SM_CHECK_STORED_ITEMS &&
+		              !all_numbers(v))
+			return true;
+	}
+	return false;
+}
+
 json_t *sm_check_stored_metrics(const json_t *metrics)
 {
-	return json_is_object(metrics) ? stored_object(metrics) : json_object();
+	if (!json_is_object(metrics))
+		return json_object();
+	/* Most results have no long list: they are stored as they are, and
+	 * a run does not copy every result's metrics to print and free them. */
+	if (!cuts(metrics))
+		return json_incref((json_t *)metrics);
+	return stored_object(metrics);
 }

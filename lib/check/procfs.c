@@ -3,9 +3,11 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "procfs.h"
 #include "sm/host.h"
@@ -80,13 +82,55 @@ static bool all_digits(const char *s)
 	return true;
 }
 
+int sm_procfs_pids_at(int procfd, long **pids, size_t *count, int *errnum)
+{
+	/* getdents64 into a stack buffer: opendir would allocate (and free)
+	 * 32 KiB for a listing of a few KiB. */
+	char buf[4096] __attribute__((aligned(8)));
+	long *list = NULL;
+	size_t n = 0, cap = 0;
+	ssize_t got;
+
+	*pids = NULL;
+	*count = 0;
+	while ((got = getdents64(procfd, buf, sizeof buf)) > 0) {
+		for (ssize_t off = 0; off < got;) {
+			const struct dirent64 *e = (const struct dirent64 *)(buf + off);
+			off += e->d_reclen;
+			if (!all_digits(e->d_name) || strlen(e->d_name) > 9)
+				continue;
+			if (n == cap) {
+				size_t ncap = cap ? cap * 2 : 256;
+				long *p = realloc(list, ncap * sizeof *list);
+				if (!p) {
+					free(list);
+					*errnum = ENOMEM;
+					return -1;
+				}
+				list = p;
+				cap = ncap;
+			}
+			list[n++] = strtol(e->d_name, NULL, 10);
+		}
+	}
+	if (got < 0) {
+		*errnum = errno;
+		free(list);
+		return -1;
+	}
+	/* /proc lists pids in order, a fixture tree in the order of its file
+	 * system. */
+	if (n > 1)
+		qsort(list, n, sizeof *list, compare_pids);
+	*pids = list;
+	*count = n;
+	return 0;
+}
+
 int sm_procfs_pids(long **pids, size_t *count, int *errnum)
 {
 	char dir[4096];
-	DIR *d;
-	struct dirent *e;
-	long *list = NULL;
-	size_t n = 0, cap = 0;
+	int fd, rc;
 
 	*pids = NULL;
 	*count = 0;
@@ -94,36 +138,14 @@ int sm_procfs_pids(long **pids, size_t *count, int *errnum)
 		*errnum = ENAMETOOLONG;
 		return -1;
 	}
-	d = opendir(dir);
-	if (!d) {
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
 		*errnum = errno;
 		return -1;
 	}
-	while ((e = readdir(d)) != NULL) {
-		long pid;
-		if (!all_digits(e->d_name) || strlen(e->d_name) > 9)
-			continue;
-		pid = strtol(e->d_name, NULL, 10);
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 256;
-			long *p = realloc(list, ncap * sizeof *list);
-			if (!p) {
-				closedir(d);
-				free(list);
-				*errnum = ENOMEM;
-				return -1;
-			}
-			list = p;
-			cap = ncap;
-		}
-		list[n++] = pid;
-	}
-	closedir(d);
-	if (n > 1)
-		qsort(list, n, sizeof *list, compare_pids);
-	*pids = list;
-	*count = n;
-	return 0;
+	rc = sm_procfs_pids_at(fd, pids, count, errnum);
+	close(fd);
+	return rc;
 }
 
 int sm_procfs_comm(long pid, char *buf, size_t size)

@@ -18,6 +18,9 @@ int sm_procfs_read(const char *path, size_t max, char **out, size_t *len, int *e
 /* The process ids under the host's /proc, ascending. Returns 0, or -1 with
  * *errnum set when /proc cannot be listed. The caller frees *pids. */
 int sm_procfs_pids(long **pids, size_t *count, int *errnum);
+/* The same from procfd, the host's /proc open as a directory (read from
+ * where its offset is). */
+int sm_procfs_pids_at(int procfd, long **pids, size_t *count, int *errnum);
 
 /* /proc/<pid>/comm without its newline; -1 when unreadable or empty. */
 int sm_procfs_comm(long pid, char *buf, size_t size);

@@ -808,6 +808,16 @@ bool sm_store_waits_for_disk(const sm_store *store)
 	return !store->no_disk_wait;
 }
 
+int sm_store_no_disk_wait(sm_store *store, sm_error *err)
+{
+	if (store->no_disk_wait)
+		return 0;
+	if (sm_store_exec(store, "PRAGMA synchronous = NORMAL", err) < 0)
+		return -1;
+	store->no_disk_wait = true;
+	return 0;
+}
+
 const char *sm_store_path(const sm_store *store)
 {
 	return store->path;

@@ -388,6 +388,146 @@ assert d['status'] == 'warning', d
 	[ "$(echo "$output" | json_get "$exposed in d['checks'][0]['metrics']['unexpected_ports']")" = false ]
 }
 
+# no_leak_check CMD...: CMD with LeakSanitizer off (in the sanitized build), for
+# a run under strace: a process has one tracer, and LeakSanitizer needs to
+# be it. Every other run checks for leaks.
+no_leak_check() { ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" "$@"; }
+
+# Two listeners on 127.0.0.1: HELD, held by this helper, and ORPHAN, whose
+# only descriptor is in flight in a unix socket, so no process holds it and
+# listening_ports looks at every process for it. Writes "PID HELD ORPHAN" to
+# $TEST_DIR/listeners.
+start_listeners() {
+	python3 -c '
+import array, os, socket, time
+os.closerange(3, 65536)  # a few fds: one read of its fd directory
+held = socket.socket(); held.bind(("127.0.0.1", 0)); held.listen()
+orphan = socket.socket(); orphan.bind(("127.0.0.1", 0)); orphan.listen()
+a, b = socket.socketpair()
+a.sendmsg([b"x"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [orphan.fileno()]))])
+port = orphan.getsockname()[1]
+orphan.close()
+print(os.getpid(), held.getsockname()[1], port, flush=True)
+time.sleep(30)' >"$TEST_DIR/listeners" 3>&- &
+	for _ in $(seq 50); do [ -s "$TEST_DIR/listeners" ] && break; sleep 0.1; done
+	read -r helper held orphan <"$TEST_DIR/listeners"
+}
+
+# fd_dir_calls TRACE PID: "OPENS READS LINKS FIRST", how often strace's
+# TRACE opened PID's fd directory, read it (getdents64) and read a link in
+# it, and how many bytes the first read asked for (0: none).
+fd_dir_calls() {
+	python3 - "$1" "$2" <<'PY'
+import re, sys
+opens = reads = links = first = 0
+fd = None
+for line in open(sys.argv[1]):
+    m = re.search(r'openat\(\d+, "%s/fd", .*\) = (\d+)' % sys.argv[2], line)
+    if m:
+        opens, fd = opens + 1, m.group(1)
+        continue
+    m = fd is not None and re.search(r'getdents64\(%s, .*, (\d+)\)' % fd, line)
+    if m:
+        reads += 1
+        first = first or int(m.group(1))
+    elif fd is not None and re.search(r'readlinkat\(%s,' % fd, line):
+        links += 1
+    elif fd is not None and re.search(r'close\(%s\)' % fd, line):
+        fd = None
+print(opens, reads, links, first)
+PY
+}
+
+@test "real run: listening_ports names owners, reading each fd directory once and skipping processes without fds" {
+	need_peer "strace is not installed" command -v strace
+	start_listeners
+	python3 -c '
+import os, sys, time
+os.closerange(0, 65536)
+with open(sys.argv[1], "w") as f:
+    f.write("closed")
+time.sleep(30)' "$TEST_DIR/nofds" 3>&- &
+	nofds=$!
+	for _ in $(seq 50); do [ -s "$TEST_DIR/nofds" ] && break; sleep 0.1; done
+	fds=$(stat -c %s "/proc/$nofds/fd")
+	# A listener behind 40 other fds: read past the first read's few.
+	python3 -c '
+import socket, sys, time
+files = [open("/dev/null") for _ in range(40)]
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+time.sleep(30)' "$TEST_DIR/many" 3>&- &
+	many=$!
+	for _ in $(seq 50); do [ -s "$TEST_DIR/many" ] && break; sleep 0.1; done
+	run no_leak_check strace -f -qq -e trace=openat,getdents64,readlinkat,newfstatat,close \
+		-o "$TEST_DIR/trace" "$SM_BIN/sm-check" listening_ports
+	kill "$helper" "$nofds" "$many"
+	check=$(echo "$output" | json_get "[[(l['pid'], l['process']) for l in d['checks'][0]['metrics']['listening'] if l['port'] == p] for p in ($held, $orphan, $(cat "$TEST_DIR/many"))]")
+	[ "$check" = "[[[$helper, \"python3\"]], [[null, null]], [[$many, \"python3\"]]]" ]
+	# /proc is opened once, for the listing and each fd directory.
+	[ "$(grep -c 'openat(AT_FDCWD, "/proc",' "$TEST_DIR/trace")" -eq 1 ]
+	# The orphan made it look at the helper, whose few fds one read
+	# returns: procfs's directory ends where a read leaves room.
+	read -r opens reads links first < <(fd_dir_calls "$TEST_DIR/trace" "$helper")
+	[ "$opens" -eq 1 ]
+	[ "$reads" -eq 1 ]
+	[ "$links" -ge 3 ]
+	# A process with no fds is not opened where the kernel counts them
+	# (Linux 6.2 and later: the size of /proc/PID/fd).
+	if [ "$(stat -c %s /proc/self/fd)" -gt 0 ]; then
+		[ "$fds" -eq 0 ]
+		read -r opens reads links first < <(fd_dir_calls "$TEST_DIR/trace" "$nofds")
+		[ "$opens" -eq 0 ]
+		grep -q "\"$nofds/fd\"" "$TEST_DIR/trace" # looked at, by its size
+	fi
+}
+
+@test "real run: listening_ports reads one link of a process whose links are refused" {
+	need_peer "strace is not installed" command -v strace
+	[ "$(id -u)" -eq 0 ] || skip "dropping a capability from root's set needs root"
+	start_listeners
+	python3 -c '
+import sys, time
+files = [open("/dev/null") for _ in range(40)]
+open(sys.argv[1], "w").write("open")
+time.sleep(30)' "$TEST_DIR/many" 3>&- &
+	many=$!
+	for _ in $(seq 50); do [ -s "$TEST_DIR/many" ] && break; sleep 0.1; done
+	# Without CAP_SYS_PTRACE root may list another process's fds (root
+	# here holds more capabilities than sm-check) but not read its links.
+	run no_leak_check setpriv --bounding-set=-sys_ptrace strace -f -qq \
+		-e trace=openat,getdents64,readlinkat,close -o "$TEST_DIR/trace" \
+		"$SM_BIN/sm-check" listening_ports
+	kill "$helper" "$many"
+	[ "$(echo "$output" | json_get "[l['pid'] for l in d['checks'][0]['metrics']['listening'] if l['port'] == $held]")" = "[null]" ]
+	read -r opens reads links first < <(fd_dir_calls "$TEST_DIR/trace" "$helper")
+	[ "$opens" -eq 1 ]
+	[ "$links" -eq 1 ]
+	grep -q 'readlinkat(.*EACCES' "$TEST_DIR/trace"
+	# A process with many fds is not listed past its refused first link,
+	# where the kernel counts fds.
+	if [ "$(stat -c %s /proc/self/fd)" -gt 0 ]; then
+		read -r opens reads links first < <(fd_dir_calls "$TEST_DIR/trace" "$many")
+		[ "$opens" -eq 1 ]
+		[ "$reads" -eq 1 ]
+		[ "$links" -eq 1 ]
+		[ "$first" -le 128 ]
+	fi
+}
+
+@test "a run's commit waits for the disk only with --alerts" {
+	need_peer "strace is not installed" command -v strace
+	host cli-ok
+	sm-check memory >/dev/null # the store made and migrated
+	no_leak_check strace -f -qq -e trace=fsync,fdatasync -o "$TEST_DIR/syncs.plain" \
+		"$SM_BIN/sm-check" memory >/dev/null
+	[ "$(grep -c sync "$TEST_DIR/syncs.plain")" -eq 0 ]
+	no_leak_check strace -f -qq -e trace=fsync,fdatasync -o "$TEST_DIR/syncs.alerts" \
+		"$SM_BIN/sm-check" --alerts memory >/dev/null
+	[ "$(grep -c sync "$TEST_DIR/syncs.alerts")" -ge 1 ]
+	[ "$(sql "SELECT count(*) FROM check_runs WHERE checker = 'memory'")" -eq 3 ]
+}
+
 # Set the agents table of the test store: agent INSTANCE_ID pushed SECONDS ago.
 agent_pushed() { # INSTANCE_ID HOSTNAME SECONDS
 	python3 - "$SM_DB" "$@" <<'PY'

@@ -199,6 +199,24 @@ static void perfdata_format(void **state)
 	sm_check_result_clear(&res);
 }
 
+/* A run for output without perfdata formats none. */
+static void no_perfdata_when_not_wanted(void **state)
+{
+	sm_check_opts opts = {0};
+	sm_check_result res;
+
+	(void)state;
+	use_host("cli-ok");
+	sm_check_run(sm_checker_find("load"), &opts, &res);
+	assert_non_null(res.perfdata);
+	sm_check_result_clear(&res);
+	opts.no_perfdata = true;
+	sm_check_run(sm_checker_find("load"), &opts, &res);
+	assert_int_equal(res.status, SM_OK);
+	assert_null(res.perfdata);
+	sm_check_result_clear(&res);
+}
+
 static void result_json_and_record(void **state)
 {
 	char dir[] = "/tmp/sm-check-XXXXXX", path[128];
@@ -269,6 +287,7 @@ int main(void)
 	    cmocka_unit_test(rounding),
 	    cmocka_unit_test(result_helpers_and_thresholds),
 	    cmocka_unit_test(perfdata_format),
+	    cmocka_unit_test(no_perfdata_when_not_wanted),
 	    cmocka_unit_test(result_json_and_record),
 	    cmocka_unit_test(hosts_validation),
 	};

@@ -101,6 +101,13 @@ static void the_checkers_own_count_wins_lists_without_sizes_keep_their_order(voi
 	free(text);
 	json_decref(s);
 	json_decref(m);
+	/* Nothing to cut: the metrics themselves, not a copy. */
+	m = parse("{\"disks\":{\"/\":{\"percent\":10}},\"per_cpu_percent\":[1,2,3,4,5,6,7,8,9,10,"
+	          "11,12],\"large_files\":[{\"size_mb\":1.0}]}");
+	s = sm_check_stored_metrics(m);
+	assert_ptr_equal(s, m);
+	json_decref(s);
+	json_decref(m);
 	/* Not an object: an empty one. */
 	s = sm_check_stored_metrics(NULL);
 	text = text_of(s);

@@ -53,6 +53,24 @@ static int count_rows(sm_store *store, const char *sql)
 	return n;
 }
 
+/* A handle waits for the disk (synchronous FULL) until told not to. */
+static void no_disk_wait_sets_synchronous_normal(void **state)
+{
+	char path[256];
+	sm_store *store;
+	sm_error err;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/t.db", dir);
+	assert_int_equal(sm_store_open(path, &store, &err), 0);
+	assert_true(sm_store_waits_for_disk(store));
+	assert_int_equal(count_rows(store, "PRAGMA synchronous"), 2); /* FULL */
+	assert_int_equal(sm_store_no_disk_wait(store, &err), 0);
+	assert_false(sm_store_waits_for_disk(store));
+	assert_int_equal(count_rows(store, "PRAGMA synchronous"), 1); /* NORMAL */
+	sm_store_close(store);
+}
+
 static void has_every_table_and_pragmas(void **state)
 {
 	static const char *const tables[] = {"alerts",
@@ -430,6 +448,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(creates_file_0600_with_parents),
 	    cmocka_unit_test(has_every_table_and_pragmas),
+	    cmocka_unit_test(no_disk_wait_sets_synchronous_normal),
 	    cmocka_unit_test(reopen_keeps_data_and_version),
 	    cmocka_unit_test(newer_schema_is_refused),
 	    cmocka_unit_test(readonly_open),
