@@ -202,7 +202,10 @@ static bool regex_affordable(const char *re)
 
 	while (*re && c <= REGEX_COST_MAX) {
 		c += cost_alternation(&re, 0);
-		re += *re == ')'; /* an unmatched ')' is an ordinary character */
+		/* An unmatched ')' is an ordinary character, and may be repeated
+		 * like one (glibc copies ")" 6667 times for "){6667}"). */
+		if (*re == ')')
+			c += cost_piece(&re, 0);
 	}
 	return c <= REGEX_COST_MAX;
 }

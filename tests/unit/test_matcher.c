@@ -103,6 +103,8 @@ static const char *const bad_matchers[] = {
      "+)+"),
     "job=~((a{99}){99}){99}",
     "job=~a{30000}",
+    "job=~){6667}x", /* an unmatched ')' repeated: found by fuzz_matcher */
+    "job=~a){2000}",
     "job=~(a)\\1",
     /* Stacked repetitions: regcomp's closures grow with their square. */
     "job=~x**",
