@@ -15,6 +15,14 @@ void sm_rfc3339_now(char buf[SM_RFC3339_LEN], bool millis);
  * 0001-01-01T00:00:00Z), -1 when malformed. */
 int sm_rfc3339_parse(const char *s, struct timespec *out);
 
+/* UTC calendar arithmetic without the C library's gmtime_r and timegm,
+ * which load the local time zone (/etc/localtime) on their first call:
+ * the year of a time, and the time of a UTC date and time of day (fields
+ * out of range carry over, as timegm's do: February 29 of a common year is
+ * March 1). Proleptic Gregorian calendar. */
+long long sm_utc_year(time_t t);
+time_t sm_utc_time(long long year, int mon, int mday, int hour, int min, int sec);
+
 /* Milliseconds between two monotonic readings. */
 double sm_elapsed_ms(const struct timespec *start, const struct timespec *end);
 

@@ -12,35 +12,99 @@ static char *two(char *p, int v)
 	return p + 2;
 }
 
+/* Days since 1970-01-01 of a date, and the date of a day: the calendar in
+ * eras of 400 years (146097 days each), every year counted from March 1
+ * so that the leap day is its last. */
+static long long days_from_civil(long long y, long long m, long long d)
+{
+	long long era, yoe, doy;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+static void civil_from_days(long long z, long long *y, int *m, int *d)
+{
+	long long era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+/* Whole days and the second of the day, rounded towards the past. */
+static long long split_day(time_t t, long long *second)
+{
+	long long days = (long long)t / 86400, rest = (long long)t % 86400;
+
+	if (rest < 0) {
+		rest += 86400;
+		days--;
+	}
+	*second = rest;
+	return days;
+}
+
+long long sm_utc_year(time_t t)
+{
+	long long second, y;
+	int m, d;
+
+	civil_from_days(split_day(t, &second), &y, &m, &d);
+	return y;
+}
+
+time_t sm_utc_time(long long year, int mon, int mday, int hour, int min, int sec)
+{
+	/* Months past December carry into the years, as timegm's do. */
+	long long y = year + (mon - 1) / 12, m = (mon - 1) % 12;
+
+	if (m < 0) {
+		m += 12;
+		y--;
+	}
+	return (time_t)(days_from_civil(y, m + 1, 1) + mday - 1) * 86400 + (time_t)hour * 3600 +
+	       (time_t)min * 60 + sec;
+}
+
 /* Digits written directly: strftime and snprintf were 2 k instructions a
  * stamp, and a batch ingest writes several per payload. */
 void sm_rfc3339_format(char buf[SM_RFC3339_LEN], const struct timespec *ts, bool millis)
 {
-	struct tm tm;
-	time_t secs = ts->tv_sec;
-	int year;
+	long long second, year;
+	int mon, mday;
 	char *p = buf;
 
-	gmtime_r(&secs, &tm);
-	year = tm.tm_year + 1900;
+	civil_from_days(split_day(ts->tv_sec, &second), &year, &mon, &mday);
 	if (year < 0 || year > 9999) { /* outside what four digits hold */
-		size_t n = strftime(buf, SM_RFC3339_LEN, "%Y-%m-%dT%H:%M:%S", &tm);
-		snprintf(buf + n, SM_RFC3339_LEN - n, millis ? ".%03uZ" : "Z",
-		         (unsigned)((ts->tv_nsec / 1000000L) % 1000));
+		snprintf(buf, SM_RFC3339_LEN,
+		         millis ? "%lld-%02d-%02dT%02d:%02d:%02d.%03uZ"
+		                : "%lld-%02d-%02dT%02d:%02d:%02dZ",
+		         year, mon, mday, (int)(second / 3600), (int)(second / 60 % 60),
+		         (int)(second % 60), (unsigned)((ts->tv_nsec / 1000000L) % 1000));
 		return;
 	}
-	p = two(p, year / 100);
-	p = two(p, year % 100);
+	p = two(p, (int)(year / 100));
+	p = two(p, (int)(year % 100));
 	*p++ = '-';
-	p = two(p, tm.tm_mon + 1);
+	p = two(p, mon);
 	*p++ = '-';
-	p = two(p, tm.tm_mday);
+	p = two(p, mday);
 	*p++ = 'T';
-	p = two(p, tm.tm_hour);
+	p = two(p, (int)(second / 3600));
 	*p++ = ':';
-	p = two(p, tm.tm_min);
+	p = two(p, (int)(second / 60 % 60));
 	*p++ = ':';
-	p = two(p, tm.tm_sec);
+	p = two(p, (int)(second % 60));
 	if (millis) {
 		unsigned ms = (unsigned)((ts->tv_nsec / 1000000L) % 1000);
 		*p++ = '.';
@@ -84,7 +148,6 @@ int sm_rfc3339_parse(const char *s, struct timespec *out)
 {
 	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	const char *p = s;
-	struct tm tm = {0};
 	long nsec = 0;
 	int year, mon, day, hour, min, sec, offset = 0;
 
@@ -124,13 +187,7 @@ int sm_rfc3339_parse(const char *s, struct timespec *out)
 		return -1;
 	if (year == 1 && mon == 1 && day == 1 && hour == 0 && min == 0 && sec == 0 && !nsec)
 		return 0; /* Go's zero time: Alertmanager's "not ended" */
-	tm.tm_year = year - 1900;
-	tm.tm_mon = mon - 1;
-	tm.tm_mday = day;
-	tm.tm_hour = hour;
-	tm.tm_min = min;
-	tm.tm_sec = sec;
-	out->tv_sec = timegm(&tm) - offset;
+	out->tv_sec = sm_utc_time(year, mon, day, hour, min, sec) - offset;
 	out->tv_nsec = nsec;
 	return 1;
 }

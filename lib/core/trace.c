@@ -6,13 +6,18 @@
 
 #include "sm/trace.h"
 
-/* Random bytes are taken from the kernel 4 KiB at a time: a batch makes a
+/* Random bytes are taken from the kernel in batches: a batch ingest makes a
  * trace id per payload, and a getrandom call each was 50 k system calls
- * per 50 k payloads. Each thread has its own pool, and a forked child
- * (whose copy of the pool its parent will use too) empties it. */
+ * per 50 k payloads. The first batch is small (a CGI request or a check
+ * run needs one or two ids, and 4 KiB of the kernel's generator was half
+ * a run's getrandom time), each next one four times the last, up to
+ * 4 KiB. Each thread has its own pool, and a forked child (whose copy of
+ * the pool its parent will use too) empties it. */
+#define POOL_FIRST 64
 struct pool {
 	unsigned char bytes[4096];
 	size_t left;
+	size_t next; /* bytes to take at the next refill; 0: POOL_FIRST */
 };
 static _Thread_local struct pool pool;
 
@@ -34,14 +39,17 @@ static int take(unsigned char *out, size_t n)
 
 	pthread_once(&once, watch_forks);
 	if (pool.left < n) {
-		size_t got = 0;
-		while (got < sizeof pool.bytes) {
-			ssize_t r = getrandom(pool.bytes + got, sizeof pool.bytes - got, 0);
+		size_t got = 0, want = pool.next ? pool.next : POOL_FIRST;
+		if (want < n)
+			want = n;
+		while (got < want) {
+			ssize_t r = getrandom(pool.bytes + got, want - got, 0);
 			if (r < 0)
 				return -1;
 			got += (size_t)r;
 		}
-		pool.left = sizeof pool.bytes;
+		pool.left = want;
+		pool.next = want * 4 < sizeof pool.bytes ? want * 4 : sizeof pool.bytes;
 	}
 	pool.left -= n;
 	memcpy(out, pool.bytes + pool.left, n);

@@ -503,12 +503,9 @@ int sm_alert_time(json_t *value, double ms_above, struct timespec *out)
 int sm_alert_end_time(json_t *value, struct timespec *out)
 {
 	struct timespec t;
-	struct tm end_tm, now_tm;
-	time_t now = time(NULL);
 
 	if (!json_is_string(value) || sm_alert_time(value, 0, &t) != 1 ||
-	    !gmtime_r(&t.tv_sec, &end_tm) || !gmtime_r(&now, &now_tm) ||
-	    end_tm.tm_year > now_tm.tm_year + 1)
+	    sm_utc_year(t.tv_sec) > sm_utc_year(time(NULL)) + 1)
 		return 0;
 	*out = t;
 	return 1;

@@ -425,6 +425,8 @@ cgi_request() {
 	[ "$(grep -cE 'fsync\(|fdatasync\(' "$TEST_DIR/syncs.normal")" -eq 0 ]
 	# Both accepted and queued.
 	[ "$(sql "SELECT count(*) FROM inbox")" -eq 3 ]
+	# UTC only: the local time zone is never loaded (lib/core/rfc3339.c).
+	[ -z "$(grep -l localtime "$TEST_DIR/syncs.full" "$TEST_DIR/syncs.normal")" ]
 }
 
 @test "the webhook wakes the queue's workers after the commit, before its sync of the WAL" {

@@ -100,12 +100,63 @@ static void elapsed(void **state)
 	assert_true(sm_elapsed_ms(&a, &b) == 1750.0);
 }
 
+/* The calendar arithmetic against the C library's over years 1 to 9999:
+ * the year of a time, a time of a date (days past a month's end and a
+ * leap second carried over as timegm does), and the printed form. */
+static void calendar_matches_libc(void **state)
+{
+	unsigned seed = 3339;
+	const long long first = -62135596800LL, last = 253402300799LL; /* 0001 .. 9999 */
+	(void)state;
+
+	for (int i = 0; i < 50000; i++) {
+		unsigned long long r =
+		    ((unsigned long long)rand_r(&seed) << 31) ^ (unsigned)rand_r(&seed);
+		time_t t = (time_t)(first + (long long)(r % (unsigned long long)(last - first)));
+		struct tm tm, want_tm = {0};
+		int year = 1 + rand_r(&seed) % 9998, mon = 1 + rand_r(&seed) % 12,
+		    day = 1 + rand_r(&seed) % 31, hour = rand_r(&seed) % 24,
+		    min = rand_r(&seed) % 60, sec = rand_r(&seed) % 61;
+
+		assert_non_null(gmtime_r(&t, &tm));
+		assert_int_equal(sm_utc_year(t), tm.tm_year + 1900LL);
+		if (tm.tm_year + 1900 >= 1000) { /* strftime's %Y pads no further */
+			struct timespec ts = {.tv_sec = t};
+			char ours[SM_RFC3339_LEN], want[SM_RFC3339_LEN];
+			strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%SZ", &tm);
+			sm_rfc3339_format(ours, &ts, false);
+			assert_string_equal(ours, want);
+		}
+		want_tm.tm_year = year - 1900;
+		want_tm.tm_mon = mon - 1;
+		want_tm.tm_mday = day;
+		want_tm.tm_hour = hour;
+		want_tm.tm_min = min;
+		want_tm.tm_sec = sec;
+		assert_int_equal((long long)sm_utc_time(year, mon, day, hour, min, sec),
+		                 (long long)timegm(&want_tm));
+	}
+	/* Before 1970, and the first day of year 1 printed in four digits. */
+	assert_int_equal(sm_utc_year(-1), 1969);
+	assert_int_equal((long long)sm_utc_time(1969, 12, 31, 23, 59, 59), -1);
+	{
+		struct timespec ts = {.tv_sec = (time_t)first};
+		char buf[SM_RFC3339_LEN];
+		sm_rfc3339_format(buf, &ts, false);
+		assert_string_equal(buf, "0001-01-01T00:00:00Z");
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(format_utc),     cmocka_unit_test(format_matches_strftime),
-	    cmocka_unit_test(parse_forms),    cmocka_unit_test(parse_unset_and_bad),
-	    cmocka_unit_test(round_trip_now), cmocka_unit_test(elapsed),
+	    cmocka_unit_test(format_utc),
+	    cmocka_unit_test(format_matches_strftime),
+	    cmocka_unit_test(parse_forms),
+	    cmocka_unit_test(parse_unset_and_bad),
+	    cmocka_unit_test(round_trip_now),
+	    cmocka_unit_test(elapsed),
+	    cmocka_unit_test(calendar_matches_libc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
