@@ -240,6 +240,26 @@ int sm_inbox_set_run(sm_store *store, const sm_inbox_item *item, const char *run
 	return rc;
 }
 
+/* Run st, an update of a claimed item whose ?1, ?2 and ?3 are the item's
+ * id, worker and claim time (the caller bound the rest), and reset it: 1
+ * when the claim was still this one and the row changed, 0 when not, -1
+ * with err. */
+static int step_on_claim(sm_store *store, sqlite3_stmt *st, const sm_inbox_item *item,
+                         sm_error *err)
+{
+	int rc = -1;
+
+	sqlite3_bind_int64(st, 1, item->id);
+	sqlite3_bind_text(st, 2, item->worker, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, item->claimed_at, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		db_error(store, err);
+	else
+		rc = sqlite3_changes(sm_store_db(store)) > 0;
+	sqlite3_reset(st);
+	return rc;
+}
+
 int sm_inbox_heartbeat(sm_store *store, const sm_inbox_item *item, sm_error *err)
 {
 	char now[SM_RFC3339_LEN];
@@ -253,14 +273,8 @@ int sm_inbox_heartbeat(sm_store *store, const sm_inbox_item *item, sm_error *err
 	if (!st)
 		return -1;
 	sm_rfc3339_now(now, true);
-	sqlite3_bind_int64(st, 1, item->id);
-	sqlite3_bind_text(st, 2, item->worker, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, item->claimed_at, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		db_error(store, err);
-	else
-		rc = sqlite3_changes(sm_store_db(store)) > 0;
+	rc = step_on_claim(store, st, item, err);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -275,25 +289,16 @@ static int end_claim(sm_store *store, const sm_inbox_item *item, const char *sta
 	    " claimed_by = CASE WHEN ?4 = 'pending' THEN NULL ELSE claimed_by END"
 	    " WHERE id = ?1 AND state = 'claimed' AND claimed_by = ?2 AND claimed_at = ?3",
 	    err);
-	int rc = -1;
 
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, item->id);
-	sqlite3_bind_text(st, 2, item->worker, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, item->claimed_at, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, state, -1, SQLITE_STATIC);
 	if (due)
 		sqlite3_bind_text(st, 5, due, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 5);
 	sqlite3_bind_text(st, 6, error ? error : "", -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		db_error(store, err);
-	else
-		rc = sqlite3_changes(sm_store_db(store)) > 0;
-	sqlite3_reset(st);
-	return rc;
+	return step_on_claim(store, st, item, err);
 }
 
 int sm_inbox_done(sm_store *store, const sm_inbox_item *item, sm_error *err)
@@ -323,19 +328,10 @@ int sm_inbox_release(sm_store *store, const sm_inbox_item *item, sm_error *err)
 	    " heartbeat_at = NULL, attempts = max(attempts - 1, 0)"
 	    " WHERE id = ?1 AND state = 'claimed' AND claimed_by = ?2 AND claimed_at = ?3",
 	    err);
-	int rc = -1;
 
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, item->id);
-	sqlite3_bind_text(st, 2, item->worker, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, item->claimed_at, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		db_error(store, err);
-	else
-		rc = sqlite3_changes(sm_store_db(store)) > 0;
-	sqlite3_reset(st);
-	return rc;
+	return step_on_claim(store, st, item, err);
 }
 
 int sm_inbox_retry(sm_store *store, long long id, long long *count, sm_error *err)
