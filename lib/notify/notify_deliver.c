@@ -377,7 +377,7 @@ fail:
 
 int sm_notifier_process(sm_notifier *n, json_t *env, sm_error *err)
 {
-	struct timespec t0, t1;
+	struct timespec t0, t1, now;
 	char started[SM_RFC3339_LEN], why[128] = "";
 	json_t *context = sm_notify_context(env, NULL),
 	       *entries = json_object_get(env, "notifications");
@@ -396,8 +396,12 @@ int sm_notifier_process(sm_notifier *n, json_t *env, sm_error *err)
 	/* A store that cannot say what is silenced must not silence the
 	 * alert: notify, and say why on stderr. */
 	memset(&noise, 0, sizeof noise);
+	/* The clock silences are stamped with: time() reads a coarser one,
+	 * up to a tick behind, so a silence added this second could start
+	 * "later" and one expired this second still hold. */
+	clock_gettime(CLOCK_REALTIME, &now);
 	if (n->n > 0 &&
-	    notify_noise_find(n->store, n->noise, env, time(NULL), &noise, &noise_err) < 0)
+	    notify_noise_find(n->store, n->noise, env, now.tv_sec, &noise, &noise_err) < 0)
 		sm_log_kv(SM_LOG_WARN, "noise control skipped", "error", noise_err.msg, SM_LOG_END);
 	for (size_t i = 0; i < n->n; i++) {
 		bool f = false;
