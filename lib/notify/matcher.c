@@ -218,15 +218,16 @@ static int compile(sm_matcher *m, sm_error *err)
 	regex_t alone;
 	size_t len = strlen(m->value);
 	char *anchored = malloc(len + 5);
+	const char *why;
 	int rc;
 
 	if (!anchored) {
 		sm_error_set(err, "out of memory");
 		return -1;
 	}
-	if (regex_refusal(m->value)) {
+	if ((why = regex_refusal(m->value))) {
 		free(anchored);
-		sm_error_set_kind(err, SM_ERROR_USAGE, "%s", regex_refusal(m->value));
+		sm_error_set_kind(err, SM_ERROR_USAGE, "%s", why);
 		return -1;
 	}
 	rc = regcomp(&alone, m->value, REG_EXTENDED | REG_NOSUB);
