@@ -21,6 +21,7 @@
 #include "sm/err.h"
 
 #define SM_AI_REDACTED       "[REDACTED]"
+#define SM_AI_REDACT_PASSES  32
 #define SM_AI_MAX_TOKENS     1024
 #define SM_AI_TIMEOUT_S      30.0
 #define SM_AI_MAX_RESPONSE   (1u << 20) /* bytes of a vendor answer kept */
@@ -104,7 +105,10 @@ char *sm_ai_prompt(json_t *env);
  * Bearer/Basic credentials, sk-…, AKIA…, ghp_…/github_pat_…, xox…-,
  * AIza…, JWTs, private key blocks, user:password@ in URLs, and the value
  * of name=value / name: value pairs whose name looks secret or whose value
- * is a long hex or base64 string. malloc'd; NULL when out of memory. */
+ * is a long hex or base64 string. Passes repeat until one changes nothing,
+ * so redacting the result again gives it back; a text still changing after
+ * SM_AI_REDACT_PASSES passes comes back as SM_AI_REDACTED alone.
+ * malloc'd; NULL when out of memory. */
 char *sm_ai_redact_text(const char *text);
 /* Whether an object key names a secret (password, token, api_key,
  * Authorization, …), by its words: "max_tokens" does not. */

@@ -298,6 +298,20 @@ static char *cut_key_blocks(const char *in)
 	return buf_take(&out);
 }
 
+/* One pass: key blocks, then every shape in turn. malloc'd. */
+static char *redact_pass(const char *in)
+{
+	char *cur = cut_key_blocks(in);
+
+	for (size_t i = 0; cur && i < COUNT(shapes); i++) {
+		char *next = substitute(cur, &shape_re[i], shapes[i].keep, shapes[i].name_rule,
+		                        shapes[i].suffix);
+		free(cur);
+		cur = next;
+	}
+	return cur;
+}
+
 char *sm_ai_redact_text(const char *text)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -308,23 +322,25 @@ char *sm_ai_redact_text(const char *text)
 		text = "";
 	if (!regex_ready) /* cannot check: say nothing rather than leak */
 		return strdup(SM_AI_REDACTED);
-	cur = cut_key_blocks(text);
-	/* Until nothing changes: one replacement can expose a shape another
-	 * rule missed (a value cut at a quote leaves "user:…[REDACTED]…@"), so
-	 * a single pass is not always final (found by fuzz_ai); eight passes
-	 * at most. */
-	for (int pass = 0; cur && pass < 8; pass++) {
-		char *before = strdup(cur);
+	/* Until a pass changes nothing: one replacement can expose a shape
+	 * another rule missed (a value cut at a quote leaves
+	 * "user:…[REDACTED]…@"), so a single pass is not always final (found
+	 * by fuzz_ai). The result is then a fixed point, so redacting it again
+	 * gives it back. A text that has not settled after SM_AI_REDACT_PASSES
+	 * passes is built to defeat the rules: all of it is withheld. */
+	cur = strdup(text);
+	for (int pass = 0; cur; pass++) {
+		char *next;
 		bool same;
 
-		for (size_t i = 0; cur && i < COUNT(shapes); i++) {
-			char *next = substitute(cur, &shape_re[i], shapes[i].keep,
-			                        shapes[i].name_rule, shapes[i].suffix);
+		if (pass == SM_AI_REDACT_PASSES) {
 			free(cur);
-			cur = next;
+			return strdup(SM_AI_REDACTED);
 		}
-		same = !before || (cur && strcmp(before, cur) == 0);
-		free(before);
+		next = redact_pass(cur);
+		same = next && strcmp(next, cur) == 0;
+		free(cur);
+		cur = next;
 		if (same)
 			break;
 	}

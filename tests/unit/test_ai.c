@@ -176,6 +176,47 @@ static void test_redact_shapes(void **state)
 	assert_redacted("", "");
 }
 
+/* A chain of URL-like pieces where each pass exposes the next credential
+ * (found by fuzz_ai: it took more than the eight passes the loop then
+ * allowed, so redacting the result again changed it). */
+static char *chain(int links)
+{
+	static const char head[] = "@B\x02ps://\xb8"
+	                           "9secr";
+	static const char link[] = ",-9secretps:/Q.,---{passwd=[REDACTED]@\x02ps://\xb8"
+	                           "9secretps:/.,--";
+	static const char tail[] = "{passwd=[REDACTED]@\n";
+	char *s = malloc(sizeof head + (size_t)links * (sizeof link - 1) + sizeof tail);
+
+	assert_non_null(s);
+	strcpy(s, head);
+	for (int i = 0; i < links; i++)
+		strcat(s, link);
+	strcat(s, tail);
+	return s;
+}
+
+static void test_redact_fixed_point(void **state)
+{
+	(void)state;
+	for (int links = 1; links <= 40; links++) {
+		char *in = chain(links), *once = sm_ai_redact_text(in), *twice;
+
+		assert_non_null(once);
+		twice = sm_ai_redact_text(once);
+		assert_non_null(twice);
+		assert_string_equal(once, twice);
+		assert_null(strstr(once, "passwd=[REDACTED]@\x02ps"));
+		if (links == 10) /* about ten passes: settled, the text kept */
+			assert_true(strncmp(once, "@B\x02ps://[REDACTED]@", 19) == 0);
+		if (links == 40) /* still changing after SM_AI_REDACT_PASSES: all withheld */
+			assert_string_equal(once, SM_AI_REDACTED);
+		free(twice);
+		free(once);
+		free(in);
+	}
+}
+
 /* --- the prompt --- */
 
 static void test_prompt(void **state)
@@ -521,6 +562,7 @@ int main(void)
 	    cmocka_unit_test(test_secret_keys),
 	    cmocka_unit_test(test_redact_json),
 	    cmocka_unit_test(test_redact_shapes),
+	    cmocka_unit_test(test_redact_fixed_point),
 	    cmocka_unit_test(test_prompt),
 	    cmocka_unit_test(test_prompt_limits),
 	    cmocka_unit_test(test_parse_array_and_fences),
