@@ -130,14 +130,15 @@ static long cost_atom(const char **p, int depth)
 	return 1;
 }
 
-/* "{n}", "{n,}" or "{n,m}" at *p: the most copies it makes, or -1 when
- * it is not a count (then '{' is an ordinary character). */
+/* "{n}", "{n,}", "{n,m}" or glibc's "{,m}" (0 to m) at *p: the most
+ * copies it makes, or -1 when it is not a count (then regcomp refuses it,
+ * or takes '{' as an ordinary character). */
 static long repeat_count(const char **p)
 {
 	const char *s = *p + 1;
 	long n = 0, m = -1;
 
-	if (*s < '0' || *s > '9')
+	if ((*s < '0' || *s > '9') && *s != ',')
 		return -1;
 	for (; *s >= '0' && *s <= '9'; s++)
 		n = n < 100000 ? n * 10 + (*s - '0') : n;
