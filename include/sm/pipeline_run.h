@@ -70,8 +70,9 @@ int sm_pipeline_new_run_id(char out[SM_PIPELINE_ID_LEN + 1]);
  * with err set and nothing recorded.
  *
  * Called inside a transaction (sm_pipeline_resume too), the run groups its
- * records: it commits that transaction before each stage and before a
- * retry's wait, begins another after, and returns with the records after
+ * records: it commits that transaction as soon as a stage's program has
+ * its input (or is about to start; before an in-process node), and before
+ * a retry's wait, begins another after, and returns with the records after
  * its last stage uncommitted, for the caller to commit with its own. */
 int sm_pipeline_run(sm_store *store, const sm_pipeline_run_opts *opts, sm_pipeline_result *res,
                     sm_error *err);

@@ -36,6 +36,7 @@ struct sm_notifier {
 	sm_http_client *http;
 	struct notify_noise_cache *noise; /* the rules as last read */
 	notify_templates *templates;      /* the channels' templates, parsed */
+	bool reading;                     /* a read transaction open for an envelope's decisions */
 };
 
 /* One attempt to record. */
@@ -227,6 +228,22 @@ static double last_sent_age(sm_notifier *n, const struct channel *ch, json_t *en
 	return age;
 }
 
+/* An envelope's decisions (noise control, each channel's last message)
+ * read one snapshot rather than one per statement; it ends before anything
+ * is sent, so no read lock is held across a delivery. */
+static void begin_reading(sm_notifier *n)
+{
+	n->reading = sqlite3_get_autocommit(sm_store_db(n->store)) &&
+	             sm_store_exec(n->store, "BEGIN", NULL) == 0;
+}
+
+static void end_reading(sm_notifier *n)
+{
+	if (n->reading && sm_store_exec(n->store, "COMMIT", NULL) < 0)
+		sm_store_exec(n->store, "ROLLBACK", NULL);
+	n->reading = false;
+}
+
 static void sleep_s(double s)
 {
 	struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
@@ -241,7 +258,17 @@ static json_t *deliver(sm_notifier *n, struct channel *ch, json_t *env, json_t *
                        bool *failed)
 {
 	sm_notify_decision d = notify_decide(env, ch->config, last_sent_age(n, ch, env), noise);
-	notify_job job = {
+	notify_job job;
+	int retries = (int)notify_cfg_num(ch->config, "retries", n->retries);
+	double backoff = notify_cfg_num(ch->config, "backoff_s", n->backoff_s);
+	notify_message msg = {0};
+	notify_outcome out = {0};
+	sm_error err = {0};
+	int number = 0;
+	struct attempt *a;
+
+	end_reading(n);
+	job = (notify_job){
 	    .channel = ch->name,
 	    .config = ch->config,
 	    .env = env,
@@ -251,13 +278,6 @@ static json_t *deliver(sm_notifier *n, struct channel *ch, json_t *env, json_t *
 	    .http = n->http,
 	    .templates = n->templates,
 	};
-	int retries = (int)notify_cfg_num(ch->config, "retries", n->retries);
-	double backoff = notify_cfg_num(ch->config, "backoff_s", n->backoff_s);
-	notify_message msg = {0};
-	notify_outcome out = {0};
-	sm_error err = {0};
-	int number = 0;
-	struct attempt *a;
 
 	json_object_set_new(context, "channel", sm_json_string(ch->name));
 	/* What made this message due for this channel: the envelope's event,
@@ -400,6 +420,8 @@ int sm_notifier_process(sm_notifier *n, json_t *env, sm_error *err)
 	 * up to a tick behind, so a silence added this second could start
 	 * "later" and one expired this second still hold. */
 	clock_gettime(CLOCK_REALTIME, &now);
+	if (n->n > 0)
+		begin_reading(n);
 	if (n->n > 0 &&
 	    notify_noise_find(n->store, n->noise, env, now.tv_sec, &noise, &noise_err) < 0)
 		sm_log_kv(SM_LOG_WARN, "noise control skipped", "error", noise_err.msg, SM_LOG_END);
@@ -410,6 +432,7 @@ int sm_notifier_process(sm_notifier *n, json_t *env, sm_error *err)
 		nfailed += f;
 		failed = failed || f;
 	}
+	end_reading(n);
 	json_decref(context);
 	stored = record(n, env, log, nlog, err) == 0;
 	free(log);

@@ -419,8 +419,8 @@ enum fate { DONE, DIED, TIMED_OUT };
 
 /* Hand f one line and wait for its status line, collecting its stdout and
  * stderr; *status is the line's status. */
-static enum fate one(struct filter *f, const char *line, size_t len, double deadline,
-                     struct buf *out, struct buf *err, int *status)
+static enum fate one(struct filter *f, const node_ctx *ctx, const char *line, size_t len,
+                     double deadline, struct buf *out, struct buf *err, int *status)
 {
 	struct buf st = {0};
 	size_t sent = 0;
@@ -447,8 +447,8 @@ static enum fate one(struct filter *f, const char *line, size_t len, double dead
 			ssize_t w = write(f->in, line + sent, len - sent);
 			if (w < 0 && errno != EAGAIN && errno != EINTR)
 				break; /* it is gone: its end is read below */
-			if (w > 0)
-				sent += (size_t)w;
+			if (w > 0 && (sent += (size_t)w) == len)
+				node_handed(ctx); /* it has the envelope */
 		}
 		if (p[1].revents && drain(f->out, out) < 0 && !p[3].revents)
 			break;
@@ -499,7 +499,10 @@ bool node_filter_run(const node_type *t, const node_ctx *ctx, const char *const 
 		return true;
 	}
 	if (!f->ready) {
-		enum hello how = handshake(f, &err);
+		enum hello how;
+		/* A program starting may touch the store: nothing held meanwhile. */
+		node_handed(ctx);
+		how = handshake(f, &err);
 		if (how == SILENT) {
 			reap(f, 0, false, &sig);
 			free(err.p);
@@ -533,7 +536,7 @@ bool node_filter_run(const node_type *t, const node_ctx *ctx, const char *const 
 			break;
 		}
 		free(dumped);
-		fate = one(f, line.p, line.len, deadline, &text, &err, &status);
+		fate = one(f, ctx, line.p, line.len, deadline, &text, &err, &status);
 		free(line.p);
 		if (fate == DONE) {
 			worst = worse(worst, status);

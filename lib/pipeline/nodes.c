@@ -11,11 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pipeline/nodes.h"
 #include "sm/json.h"
 #include "sm/log.h"
+#include "sm/rfc3339.h"
 #include "sm/spawn.h"
 
 /* In the order of sm-pipeline(5) and of the messages that list them. */
@@ -110,25 +112,31 @@ json_t *node_path_get(const json_t *v, const char *path)
 	return (json_t *)v;
 }
 
-int node_program_path(const char *program, char *buf, size_t size, sm_error *err)
+static int program_lookup(const char *program, char *buf, size_t size, sm_error *err)
 {
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	static char self[PATH_MAX];
+	static bool self_known;
 	const char *path = getenv("PATH");
 
-	if (n > 0) {
+	/* The running binary's folder does not change: read it once. */
+	if (!self_known) {
+		ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
 		char *slash;
-		self[n] = '\0';
+		self[n > 0 ? n : 0] = '\0';
 		slash = strrchr(self, '/');
-		if (slash) {
+		if (slash)
 			slash[1] = '\0';
-			snprintf(buf, size, "%s%s", self, program);
-			if (access(buf, F_OK) == 0) {
-				if (access(buf, X_OK) == 0)
-					return 0;
-				sm_error_set(err, "%s: not executable", buf);
-				return -1;
-			}
+		else
+			self[0] = '\0';
+		self_known = true;
+	}
+	if (*self) {
+		snprintf(buf, size, "%s%s", self, program);
+		if (access(buf, F_OK) == 0) {
+			if (access(buf, X_OK) == 0)
+				return 0;
+			sm_error_set(err, "%s: not executable", buf);
+			return -1;
 		}
 	}
 	while (path && *path) {
@@ -142,6 +150,40 @@ int node_program_path(const char *program, char *buf, size_t size, sm_error *err
 	}
 	sm_error_set(err, "%s: not found next to sm-pipeline nor on PATH", program);
 	return -1;
+}
+
+/* A worker asks for the same programs for every item (to plan, then to
+ * start the stage): a path found is kept for a second, so a binary
+ * installed, removed or made executable is seen that soon. */
+#define PROGRAM_CACHE_S 1.0
+
+int node_program_path(const char *program, char *buf, size_t size, sm_error *err)
+{
+	static struct {
+		char program[32], path[PATH_MAX];
+		struct timespec at;
+	} cache[4];
+	static unsigned next;
+	struct timespec now;
+	size_t i;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (i = 0; i < sizeof cache / sizeof cache[0]; i++)
+		if (strcmp(cache[i].program, program) == 0 &&
+		    sm_elapsed_ms(&cache[i].at, &now) < PROGRAM_CACHE_S * 1000 &&
+		    strlen(cache[i].path) < size) {
+			memcpy(buf, cache[i].path, strlen(cache[i].path) + 1);
+			return 0;
+		}
+	if (program_lookup(program, buf, size, err) < 0)
+		return -1;
+	if (strlen(program) < sizeof cache[0].program && strlen(buf) < sizeof cache[0].path) {
+		i = next++ % (sizeof cache / sizeof cache[0]);
+		snprintf(cache[i].program, sizeof cache[i].program, "%s", program);
+		snprintf(cache[i].path, sizeof cache[i].path, "%s", buf);
+		cache[i].at = now;
+	}
+	return 0;
 }
 
 /* The last non-empty line of a program's stderr, for the stage's error;
@@ -313,6 +355,9 @@ void node_spawn(const node_type *t, const node_ctx *ctx, const json_t *input,
 		snprintf(out->error, sizeof out->error, "out of memory");
 		goto done;
 	}
+	/* A process per run may write the store before it has read all its
+	 * input: nothing held from here. */
+	node_handed(ctx);
 	{
 		/* The run's ids, for a stage that records or logs them. */
 		char trace_var[64], run_var[64];

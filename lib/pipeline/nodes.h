@@ -27,7 +27,18 @@ typedef struct node_ctx {
 	const json_t *outputs;  /* node id -> the envelopes it wrote, for earlier nodes */
 	const json_t *previous; /* what the node's last failed attempt on this input
 	                           wrote, when it is tried again (NULL the first time) */
+	/* Called (maybe more than once) when the stage's program has its input
+	 * or is about to start: the run's open records commit then, while the
+	 * stage works, instead of before the hand-over. NULL: nothing to do. */
+	void (*handed)(void *arg);
+	void *handed_arg;
 } node_ctx;
+
+static inline void node_handed(const node_ctx *ctx)
+{
+	if (ctx->handed)
+		ctx->handed(ctx->handed_arg);
+}
 
 /* What one attempt gave. */
 typedef struct node_outcome {

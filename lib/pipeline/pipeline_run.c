@@ -6,7 +6,8 @@
  * while they run. A caller that begins a transaction before the run (the
  * queue worker: its claim and the run's first records commit together)
  * has the records between two stages grouped the same way: the run commits
- * before each stage and before a retry's wait, and begins again after, and
+ * once a stage's program has its input (the commit runs beside the stage,
+ * not ahead of it) and before a retry's wait, and begins again after, and
  * the caller commits what follows the last stage with its own records. */
 #include <errno.h>
 #include <fcntl.h>
@@ -268,6 +269,11 @@ static void records_commit(struct run *r)
 		note(r, SM_LOG_ERROR, "cannot record the run", NULL, err.msg);
 }
 
+static void handed_commit(void *arg)
+{
+	records_commit(arg);
+}
+
 /* After a stage: the records up to the next stage as one transaction. A
  * failure leaves them one statement at a time, as without grouping. */
 static void records_begin(struct run *r)
@@ -448,7 +454,17 @@ static int run_node(struct run *r, const json_t *node, const node_type *t, bool 
 		row = sqlite3_last_insert_rowid(sm_store_db(r->store));
 		note(r, SM_LOG_INFO, "stage started", id, NULL);
 		sm_pipeline_metrics_stage(t->name, "started", 0);
-		records_commit(r);
+		/* A stage's program gets its input before the records commit: the
+		 * commit then runs beside the stage (node_ctx.handed) rather than
+		 * ahead of it. Killed in between, the run and the claim were never
+		 * recorded and the item is taken again: the item in flight, at
+		 * most, is delivered twice. In-process nodes commit first. */
+		if (t->program) {
+			ctx.handed = handed_commit;
+			ctx.handed_arg = r;
+		} else {
+			records_commit(r);
+		}
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		ctx.previous = last;
 		node_run(t, &ctx, input, out);

@@ -595,7 +595,7 @@ static int work_loop(struct worker *w, sm_error *err)
 		check_depth(w);
 		/* The claims, then each item's route and its run's first records
 		 * (the run, its first stage) in one transaction: the run commits
-		 * it before its stage starts (pipeline_run.h); the records after
+		 * it once its stage has the envelope (pipeline_run.h); the records after
 		 * the last stage go with the next item's first ones, and the
 		 * batch's last with its end, below. So each item costs the worker
 		 * one commit, and a worker killed at any point has committed the

@@ -196,6 +196,22 @@ print(json.dumps({"v": 1, "source": "local", "host": "web-1", "incident": None, 
 	[ ! -s "$TEST_DIR/err" ]
 }
 
+@test "an envelope's decisions read one snapshot of the store, not one per statement" {
+	need_peer "strace is not installed" command -v strace
+	url=$(start_receiver hook)
+	sm-notify channel add hook generic "webhook_url=$url" repeat_interval=0
+	ingest "$SM_FIXTURES/payloads/alertmanager/firing.json"
+	cat "$TEST_DIR/env.json" "$TEST_DIR/env.json" >"$TEST_DIR/two.json"
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" strace -qq -e trace=fcntl,sendto -o "$TEST_DIR/trace" \
+		sm-notify <"$TEST_DIR/two.json" >/dev/null
+	[ "$(requests hook)" = 2 ]
+	# Between the two POSTs: the first envelope's deliveries recorded (a
+	# write transaction) and the second one's noise control and last
+	# message read (one read transaction): two shared locks in all (one a
+	# statement before: five).
+	[ "$(awk '/^sendto\(.*POST/ {n++; next} n == 1 && /F_RDLCK/ {c++} END {print c + 0}' "$TEST_DIR/trace")" = 2 ]
+}
+
 @test "slack: text and blocks; an unchanged repeat is skipped; repeat_interval=0 sends again" {
 	url=$(start_receiver slack --body ok)
 	sm-notify channel add ops slack "webhook_url=$url"

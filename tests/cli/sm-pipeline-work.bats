@@ -319,6 +319,30 @@ claimed_by() { sql "SELECT count(*) FROM inbox WHERE state = 'claimed' AND claim
 	[ -z "$(pgrep -P "$worker")" ]
 }
 
+# A run under strace: LeakSanitizer off (the sanitized build), as a process
+# has one tracer and LeakSanitizer needs to be it.
+no_leak_check() { ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" "$@"; }
+
+@test "a running filter gets the envelope before the records commit; the program is looked up once" {
+	need_peer "strace is not installed" command -v strace
+	receiver hook
+	for i in 1 2 3; do queued "Handed$i"; done
+	no_leak_check strace -qq -e trace=write,pwrite64,readlink -s 12 -o "$TEST_DIR/trace" \
+		sm-pipeline work --once >/dev/null 2>&1
+	[ "$(requests hook)" = 3 ]
+	[ "$(states)" = "done done done" ]
+	# The worker's own calls (no -f: sm-notify is not traced), one letter
+	# each: E an envelope written to the filter, W a WAL write (not the
+	# one-byte growths of the -shm file), L readlink.
+	calls=$(awk '/^write\(.*"\{\\"v\\":1/ {printf "E"} /^pwrite64\(/ && !/, 1, [0-9]+\)/ {printf "W"}
+		/^readlink\(/ {printf "L"}' \
+		"$TEST_DIR/trace" | tr -s W)
+	# The first item's records commit before the filter starts; after that
+	# each commit (an item's end with the next one's start) follows the
+	# next envelope's hand-over: no frame between two envelopes.
+	[ "$calls" = "LWEEWEW" ]
+}
+
 @test "a filter past the node's timeout is killed, the attempt fails as a timeout; the next item gets a new filter" {
 	echo "200 3" >"$TEST_DIR/script"
 	receiver hook --script "$TEST_DIR/script"
