@@ -447,8 +447,12 @@ static enum fate one(struct filter *f, const node_ctx *ctx, const char *line, si
 			ssize_t w = write(f->in, line + sent, len - sent);
 			if (w < 0 && errno != EAGAIN && errno != EINTR)
 				break; /* it is gone: its end is read below */
-			if (w > 0 && (sent += (size_t)w) == len)
-				node_handed(ctx); /* it has the envelope */
+			if (w > 0)
+				sent += (size_t)w;
+			/* It has the envelope, or as much as the pipe takes: the
+			 * run's records commit now, not while a stage that reads
+			 * slowly (or not at all) is waited for. */
+			node_handed(ctx);
 		}
 		if (p[1].revents && drain(f->out, out) < 0 && !p[3].revents)
 			break;

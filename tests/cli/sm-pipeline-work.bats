@@ -343,6 +343,66 @@ no_leak_check() { ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" "$@"; }
 	[ "$calls" = "LWEEWEW" ]
 }
 
+@test "a running filter that stops reading mid-envelope does not hold the store: the records commit after the first write" {
+	private_bin
+	# A filter that passes its first envelope on, then never reads again:
+	# the worker's write of a second envelope bigger than a pipe stops
+	# part way.
+	cat >"$TEST_DIR/bin/sm-notify" <<-EOF
+		#!/usr/bin/python3
+		import os, sys, time
+		status = int(os.environ["SM_STAGE_STATUS_FD"])
+		os.write(status, b"ready\n")
+		sys.stdout.buffer.write(sys.stdin.buffer.readline())
+		sys.stdout.flush()
+		os.write(status, b"0\n")
+		open("$TEST_DIR/hung", "w").close()
+		time.sleep(30)
+	EOF
+	chmod +x "$TEST_DIR/bin/sm-notify"
+	cat >"$TEST_DIR/slow.json" <<-'EOF'
+		{"version": "1", "match": [], "defaults": {"timeout_seconds": 4},
+		 "nodes": [{"id": "ingest", "type": "ingest", "next": "notify"},
+		           {"id": "notify", "type": "notify"}]}
+	EOF
+	sm-pipeline definition add slow "$TEST_DIR/slow.json"
+	queued Small
+	python3 -c 'import json; print(json.dumps({"receiver": "sm", "status": "firing", "alerts": [{"status": "firing",
+	    "labels": {"alertname": "Big", "instance": "db-01"}, "annotations": {"description": "x" * 200000},
+	    "startsAt": "2026-11-22T01:00:00Z"}]}))' | sm-ingest --queue >/dev/null
+	ORCHESTRATION_QUEUE_MAX_RETRIES=0 sm-pipeline work --once --definition slow >/dev/null 2>&1 &
+	worker=$!
+	echo "$worker" >>"$TEST_DIR/pids"
+	wait_for test -e "$TEST_DIR/hung"
+	# While the filter hangs, another writer gets the lock at once (no
+	# busy wait), and sees the second item claimed and its run recorded.
+	cat >"$TEST_DIR/probe.py" <<-'EOF'
+		import sqlite3, sys, time
+		for _ in range(60):
+		    try:
+		        c = sqlite3.connect(sys.argv[1], timeout=0, isolation_level=None)
+		        c.execute("BEGIN IMMEDIATE")
+		        row = c.execute("SELECT i.state, r.status FROM inbox i JOIN pipeline_runs r"
+		                        " ON r.run_id = i.run_id WHERE i.id = 2").fetchone()
+		        c.execute("COMMIT")
+		        if row:
+		            print(*row)
+		            sys.exit(0)
+		    except sqlite3.OperationalError:
+		        pass
+		    time.sleep(0.05)
+		sys.exit(1)
+	EOF
+	run /usr/bin/python3 "$TEST_DIR/probe.py" "$SM_DB"
+	[ "$status" -eq 0 ]
+	[ "$output" = "claimed pending" ]
+	# The worker was still waiting for the filter: the probe came first.
+	kill -0 "$worker"
+	exited "$worker"
+	[ "$(sql "SELECT state FROM inbox WHERE id = 1")" = done ]
+	[[ "$(sql "SELECT state, error FROM inbox WHERE id = 2")" == "failed	"*"timed out after 4s"* ]]
+}
+
 @test "a filter past the node's timeout is killed, the attempt fails as a timeout; the next item gets a new filter" {
 	echo "200 3" >"$TEST_DIR/script"
 	receiver hook --script "$TEST_DIR/script"
