@@ -29,6 +29,7 @@ teardown() {
 
 # Start the stand-in with the given receiver.py flags; sets RX_PORT.
 start_rx() {
+	rm -f "$TEST_DIR/rx.out" # a second stand-in's port is not read from the first's file
 	/usr/bin/python3 "$SM_FIXTURES/bin/receiver.py" --log "$TEST_DIR/rx.log" "$@" \
 		>"$TEST_DIR/rx.out" 2>&1 &
 	RX_PID=$!

@@ -51,6 +51,10 @@ teardown() {
 
 # Start smtpd.py with ARGS, spooling into $TEST_DIR/spool; sets SMTPD_PORT.
 start_smtpd() {
+	# A second server must not be taken for the first: its port line is
+	# read from a file the first one wrote, which the redirection below
+	# empties only once the subshell runs.
+	rm -f "$TEST_DIR/smtpd.out"
 	(cd "$CERTS" && exec /usr/bin/python3 "$SM_FIXTURES/bin/smtpd.py" --spool "$TEST_DIR/spool" "$@") \
 		>"$TEST_DIR/smtpd.out" 2>"$TEST_DIR/smtpd.err" &
 	SMTPD_PID=$!

@@ -335,19 +335,22 @@ no_leak_check() { ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" "$@"; }
 	# each: E an envelope written to the filter, W a WAL write (not the
 	# one-byte growths of the -shm file), L readlink.
 	calls=$(awk '/^write\(.*"\{\\"v\\":1/ {printf "E"} /^pwrite64\(/ && !/, 1, [0-9]+\)/ {printf "W"}
-		/^readlink\(/ {printf "L"}' \
-		"$TEST_DIR/trace" | tr -s W)
+		/^readlink\(/ {printf "L"}' "$TEST_DIR/trace")
 	# The first item's records commit before the filter starts; after that
 	# each commit (an item's end with the next one's start) follows the
 	# next envelope's hand-over: no frame between two envelopes.
-	[ "$calls" = "LWEEWEW" ]
+	[ "$(echo "$calls" | tr -d L | tr -s W)" = "WEEWEW" ]
+	# sm-notify's path was found for the first item and kept (the
+	# sanitizers' runtime reads /proc/self/exe once more at start).
+	[[ "${calls#*E}" != *L* ]]
 }
 
 @test "a running filter that stops reading mid-envelope does not hold the store: the records commit after the first write" {
 	private_bin
 	# A filter that passes its first envelope on, then never reads again:
 	# the worker's write of a second envelope bigger than a pipe stops
-	# part way.
+	# part way. (The link to the real one removed first: not written through.)
+	rm -f "$TEST_DIR/bin/sm-notify"
 	cat >"$TEST_DIR/bin/sm-notify" <<-EOF
 		#!/usr/bin/python3
 		import os, sys, time
