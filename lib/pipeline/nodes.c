@@ -163,7 +163,6 @@ int node_program_path(const char *program, char *buf, size_t size, sm_error *err
 		char program[32], path[PATH_MAX];
 		struct timespec at;
 	} cache[4];
-	static unsigned next;
 	struct timespec now;
 	size_t i;
 
@@ -178,6 +177,7 @@ int node_program_path(const char *program, char *buf, size_t size, sm_error *err
 	if (program_lookup(program, buf, size, err) < 0)
 		return -1;
 	if (strlen(program) < sizeof cache[0].program && strlen(buf) < sizeof cache[0].path) {
+		static unsigned next;
 		i = next++ % (sizeof cache / sizeof cache[0]);
 		snprintf(cache[i].program, sizeof cache[i].program, "%s", program);
 		snprintf(cache[i].path, sizeof cache[i].path, "%s", buf);
