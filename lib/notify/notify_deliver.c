@@ -420,11 +420,12 @@ int sm_notifier_process(sm_notifier *n, json_t *env, sm_error *err)
 	 * up to a tick behind, so a silence added this second could start
 	 * "later" and one expired this second still hold. */
 	clock_gettime(CLOCK_REALTIME, &now);
-	if (n->n > 0)
+	if (n->n > 0) {
 		begin_reading(n);
-	if (n->n > 0 &&
-	    notify_noise_find(n->store, n->noise, env, now.tv_sec, &noise, &noise_err) < 0)
-		sm_log_kv(SM_LOG_WARN, "noise control skipped", "error", noise_err.msg, SM_LOG_END);
+		if (notify_noise_find(n->store, n->noise, env, now.tv_sec, &noise, &noise_err) < 0)
+			sm_log_kv(SM_LOG_WARN, "noise control skipped", "error", noise_err.msg,
+			          SM_LOG_END);
+	}
 	for (size_t i = 0; i < n->n; i++) {
 		bool f = false;
 		json_array_append_new(

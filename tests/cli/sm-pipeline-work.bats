@@ -108,6 +108,15 @@ fake() { # PROGRAM SCRIPT-BODY
 	chmod +x "$TEST_DIR/bin/$1"
 }
 
+# timed_definition NAME SECONDS: a definition NAME (ingest -> notify) whose
+# stages time out after SECONDS.
+timed_definition() {
+	printf '{"version": "1", "match": [], "defaults": {"timeout_seconds": %s}, "nodes": [%s, %s]}\n' \
+		"$2" '{"id": "ingest", "type": "ingest", "next": "notify"}' '{"id": "notify", "type": "notify"}' \
+		>"$TEST_DIR/$1.json"
+	sm-pipeline definition add "$1" "$TEST_DIR/$1.json"
+}
+
 # A definition "analyzed" (ingest -> analyze -> notify) every item matches.
 analyzed_definition() {
 	cat >"$TEST_DIR/analyzed.json" <<-'EOF'
@@ -363,12 +372,7 @@ no_leak_check() { ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" "$@"; }
 		time.sleep(30)
 	EOF
 	chmod +x "$TEST_DIR/bin/sm-notify"
-	cat >"$TEST_DIR/slow.json" <<-'EOF'
-		{"version": "1", "match": [], "defaults": {"timeout_seconds": 4},
-		 "nodes": [{"id": "ingest", "type": "ingest", "next": "notify"},
-		           {"id": "notify", "type": "notify"}]}
-	EOF
-	sm-pipeline definition add slow "$TEST_DIR/slow.json"
+	timed_definition slow 4
 	queued Small
 	python3 -c 'import json; print(json.dumps({"receiver": "sm", "status": "firing", "alerts": [{"status": "firing",
 	    "labels": {"alertname": "Big", "instance": "db-01"}, "annotations": {"description": "x" * 200000},
@@ -409,12 +413,7 @@ no_leak_check() { ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" "$@"; }
 @test "a filter past the node's timeout is killed, the attempt fails as a timeout; the next item gets a new filter" {
 	echo "200 3" >"$TEST_DIR/script"
 	receiver hook --script "$TEST_DIR/script"
-	cat >"$TEST_DIR/quick.json" <<-'EOF'
-		{"version": "1", "match": [], "defaults": {"timeout_seconds": 1},
-		 "nodes": [{"id": "ingest", "type": "ingest", "next": "notify"},
-		           {"id": "notify", "type": "notify"}]}
-	EOF
-	sm-pipeline definition add quick "$TEST_DIR/quick.json"
+	timed_definition quick 1
 	queued Slow
 	queued Fast
 	ORCHESTRATION_QUEUE_MAX_RETRIES=0 SM_LOG_LEVEL=debug run --separate-stderr sm-pipeline work --once
