@@ -297,6 +297,13 @@ static const char *const migrations[] = {
     ("DROP INDEX check_runs_checker;"
      "CREATE INDEX check_runs_checker ON check_runs (checker, hostname, "
      "executed_at, " SM_STORE_CHART_VALUE ");"),
+    /* 13: a delivery's run and envelope, so a run tried again after its
+     * worker was killed mid-delivery skips the channels that already took
+     * the envelope (sm-notify(1), DELIVERY). */
+    ("ALTER TABLE notification_deliveries ADD COLUMN run_id TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE notification_deliveries ADD COLUMN envelope_key TEXT NOT NULL DEFAULT '';"
+     "CREATE INDEX notification_deliveries_run ON notification_deliveries (run_id, channel)"
+     " WHERE run_id <> '';"),
 };
 
 #define LATEST ((int)(sizeof migrations / sizeof migrations[0]))

@@ -5,6 +5,8 @@
  * gets its notifications[] entries and a stages[] record. */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -37,6 +39,10 @@ struct sm_notifier {
 	struct notify_noise_cache *noise; /* the rules as last read */
 	notify_templates *templates;      /* the channels' templates, parsed */
 	bool reading;                     /* a read transaction open for an envelope's decisions */
+	/* The envelope in hand when it belongs to a run: its run id and the
+	 * digest of its text (both "" otherwise). */
+	const char *run_id;
+	char envelope_key[17];
 };
 
 /* One attempt to record. */
@@ -228,6 +234,51 @@ static double last_sent_age(sm_notifier *n, const struct channel *ch, json_t *en
 	return age;
 }
 
+/* An envelope of a run goes to a channel once per run. A run tried again
+ * without its last attempt's output (its worker was killed while this
+ * stage delivered, and another worker resumed it) hands the same envelope
+ * over again: the channels that took it then are skipped now. The envelope
+ * is told from the run's others by a digest of its text as it came in. */
+static void note_run(sm_notifier *n, const json_t *env)
+{
+	const char *run_id = json_string_value(json_object_get(env, "run_id"));
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t len = 0;
+	char *text;
+
+	n->run_id = NULL;
+	n->envelope_key[0] = '\0';
+	if (!run_id || !*run_id || !(text = sm_json_dump(env, &len)))
+		return;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)text[i]) * 0x100000001b3ULL; /* FNV-1a */
+	free(text);
+	n->run_id = run_id;
+	snprintf(n->envelope_key, sizeof n->envelope_key, "%016llx", (unsigned long long)h);
+}
+
+static bool delivered_in_run(sm_notifier *n, const struct channel *ch)
+{
+	sqlite3_stmt *st;
+	bool found;
+
+	if (!n->run_id)
+		return false;
+	st = sm_store_prepare_kept(n->store,
+	                           "SELECT 1 FROM notification_deliveries WHERE run_id = ?"
+	                           " AND run_id <> '' AND channel = ? AND envelope_key = ?"
+	                           " AND status = 'sent' LIMIT 1",
+	                           NULL);
+	if (!st)
+		return false; /* the store cannot say: deliver rather than lose it */
+	sqlite3_bind_text(st, 1, n->run_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ch->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, n->envelope_key, -1, SQLITE_STATIC);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_reset(st);
+	return found;
+}
+
 /* An envelope's decisions (noise control, each channel's last message)
  * read one snapshot rather than one per statement; it ends before anything
  * is sent, so no read lock is held across a delivery. */
@@ -257,7 +308,10 @@ static json_t *deliver(sm_notifier *n, struct channel *ch, json_t *env, json_t *
                        const struct notify_noise *noise, struct attempt **log, size_t *nlog,
                        bool *failed)
 {
-	sm_notify_decision d = notify_decide(env, ch->config, last_sent_age(n, ch, env), noise);
+	sm_notify_decision d =
+	    delivered_in_run(n, ch)
+	        ? (sm_notify_decision){.deliver = false, .reason = "already delivered in this run"}
+	        : notify_decide(env, ch->config, last_sent_age(n, ch, env), noise);
 	notify_job job;
 	int retries = (int)notify_cfg_num(ch->config, "retries", n->retries);
 	double backoff = notify_cfg_num(ch->config, "backoff_s", n->backoff_s);
@@ -357,9 +411,9 @@ static int record(sm_notifier *n, json_t *env, const struct attempt *log, size_t
 	st = sm_store_prepare_kept(
 	    n->store,
 	    "INSERT INTO notification_deliveries (channel_id, channel, incident_id,"
-	    " status, attempt, http_status, error, created_at, trace_id, reason)"
-	    " VALUES (?, ?, (SELECT id FROM incidents WHERE id = ?), ?, ?, ?, ?,"
-	    " ?, ?, ?)",
+	    " status, attempt, http_status, error, created_at, trace_id, reason, run_id,"
+	    " envelope_key) VALUES (?, ?, (SELECT id FROM incidents WHERE id = ?), ?, ?, ?,"
+	    " ?, ?, ?, ?, ?, ?)",
 	    err);
 	if (!st)
 		goto fail;
@@ -379,6 +433,8 @@ static int record(sm_notifier *n, json_t *env, const struct attempt *log, size_t
 		sqlite3_bind_text(st, 8, log[i].at, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 9, sm_envelope_trace_id(env), -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 10, log[i].reason ? log[i].reason : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 11, n->run_id ? n->run_id : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 12, n->envelope_key, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			sm_error_set(err, "cannot record deliveries: %s",
 			             sqlite3_errmsg(sm_store_db(n->store)));
@@ -409,6 +465,7 @@ int sm_notifier_process(sm_notifier *n, json_t *env, sm_error *err)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	sm_rfc3339_now(started, true);
+	note_run(n, env); /* before this stage adds to the envelope */
 	if (!json_is_array(entries)) {
 		entries = json_array();
 		json_object_set_new(env, "notifications", entries);
@@ -437,6 +494,7 @@ int sm_notifier_process(sm_notifier *n, json_t *env, sm_error *err)
 	json_decref(context);
 	stored = record(n, env, log, nlog, err) == 0;
 	free(log);
+	n->run_id = NULL; /* env's: not kept past it */
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (!stored)
 		snprintf(why, sizeof why, "cannot record deliveries");

@@ -352,6 +352,44 @@ EOF
 	[ "$(echo "$output" | json_get 'd["notifications"][0]["attempts"]')" = 3 ]
 }
 
+@test "an envelope of a run goes to a channel once per run; a failed channel, another run or another envelope is sent" {
+	printf '500\n' >"$TEST_DIR/bad.script"
+	bad=$(start_receiver bad --script "$TEST_DIR/bad.script")
+	good=$(start_receiver good)
+	sm-notify channel add a-bad generic "webhook_url=$bad" retries=0 repeat_interval=0
+	sm-notify channel add b-good generic "webhook_url=$good" repeat_interval=0
+	ingest "$SM_FIXTURES/payloads/alertmanager/firing.json"
+	run_env() { json_get "json.dumps(dict(d, run_id='$1'))" <"$TEST_DIR/env.json"; }
+	run_env run-1 >"$TEST_DIR/run1.json"
+	run --separate-stderr sm-notify <"$TEST_DIR/run1.json"
+	[ "$status" -eq 75 ]
+	[ "$(requests bad)" = 1 ]
+	[ "$(requests good)" = 1 ]
+	# The same envelope of the same run again (a run resumed without its
+	# last output): the channel that took it is skipped, the failed one tried.
+	run --separate-stderr sm-notify <"$TEST_DIR/run1.json"
+	[ "$status" -eq 0 ]
+	[ "$(requests bad)" = 2 ]
+	[ "$(requests good)" = 1 ]
+	[ "$(echo "$output" | json_get '[(n["channel"], n["status"], n["reason"]) for n in d["notifications"]]')" = \
+		'[["a-bad", "sent", "incident created"], ["b-good", "skipped", "already delivered in this run"]]' ]
+	# Once both took it, nothing goes out; the rows say why.
+	run --separate-stderr sm-notify <"$TEST_DIR/run1.json"
+	[ "$status" -eq 0 ]
+	[ "$(requests bad)$(requests good)" = 21 ]
+	[ "$(sql "SELECT channel, status, reason, run_id FROM notification_deliveries WHERE status = 'skipped' ORDER BY id")" = \
+		"$(printf 'b-good\tskipped\talready delivered in this run\trun-1\na-bad\tskipped\talready delivered in this run\trun-1\nb-good\tskipped\talready delivered in this run\trun-1')" ]
+	# Another run of the same envelope, another envelope of the run, or an
+	# envelope of no run: sent.
+	run_env run-2 | sm-notify >/dev/null
+	[ "$(requests bad)$(requests good)" = 32 ]
+	json_get "json.dumps(dict(d, run_id='run-1', host='other'))" <"$TEST_DIR/env.json" | sm-notify >/dev/null
+	[ "$(requests bad)$(requests good)" = 43 ]
+	sm-notify <"$TEST_DIR/env.json" >/dev/null
+	sm-notify <"$TEST_DIR/env.json" >/dev/null
+	[ "$(requests bad)$(requests good)" = 65 ]
+}
+
 @test "min_severity filters; --channel picks; unknown or disabled channels are 64" {
 	url=$(start_receiver crit --body ok)
 	sm-notify channel add crit slack "webhook_url=$url" min_severity=critical

@@ -609,6 +609,40 @@ run_id=$second" ]
 	[ "$(sm-pipeline show "$run_id" --json | json_get '[(s["node"], s["attempts"]) for s in d["stages"]]')" = '[["analyze", 2], ["notify", 1]]' ]
 }
 
+@test "a worker killed -9 while sm-notify delivers: the run resumed skips the channels that took the alert" {
+	receiver hook
+	# A second channel whose receiver answers after a while: the worker is
+	# killed while sm-notify waits for it, after the first channel took it.
+	port=$(free_port)
+	/usr/bin/python3 "$SM_FIXTURES/bin/receiver.py" "$port" --log "$TEST_DIR/slow.log" --delay 1 \
+		>/dev/null 2>&1 &
+	echo $! >>"$TEST_DIR/pids"
+	wait_port "$port"
+	: >>"$TEST_DIR/slow.log"
+	sm-notify channel add slow generic "webhook_url=http://127.0.0.1:$port/slow" retries=0 \
+		repeat_interval=0 >/dev/null
+	queued DiskFull
+	sm-pipeline work 2>/dev/null &
+	worker=$!
+	echo "$worker" >>"$TEST_DIR/pids"
+	wait_for at_least slow 1
+	kill -9 "$worker"
+	exited "$worker"
+	[ "$rc" = 137 ]
+	# sm-notify, on its own, ends the envelope in hand: both deliveries recorded.
+	recorded() { [ "$(sql "SELECT count(*) FROM notification_deliveries WHERE status = 'sent'")" = 2 ]; }
+	wait_for recorded
+	[ "$(states)" = claimed ]
+	run_id=$(sql "SELECT run_id FROM inbox")
+	ORCHESTRATION_QUEUE_STALE_SECONDS=0.001 run --separate-stderr sm-pipeline work --once
+	[ "$status" -eq 0 ]
+	[ "$output" = "1 done, 0 failed, 0 to retry later" ]
+	[ "$(requests hook)$(requests slow)" = 11 ]
+	[ "$(sql "SELECT channel, status, reason FROM notification_deliveries WHERE run_id = '$run_id' ORDER BY id")" = \
+		"$(printf 'hook\tsent\tincident created\nslow\tsent\tincident created\nhook\tskipped\talready delivered in this run\nslow\tskipped\talready delivered in this run')" ]
+	[ "$(sql "SELECT status, attempts FROM pipeline_runs")" = "notified	2" ]
+}
+
 @test "a stage sees its item claimed and its run recorded, and writes the store at once: no lock held across it" {
 	receiver hook
 	private_bin

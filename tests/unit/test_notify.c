@@ -1004,6 +1004,52 @@ static void stdout_text(void **state)
 	json_decref(e);
 }
 
+/* The status and reason of an envelope's first notification, processed
+ * by the stdout stand-in with run_id set. */
+static void process_as(sm_store *store, FILE *out, const char *run_id, const char *host,
+                       const char *status, const char *reason)
+{
+	json_t *e = checks_env("ok", "critical"), *n;
+	sm_notifier *notifier;
+	sm_notify_opts opts = {.text_out = out};
+	sm_error err;
+
+	json_object_set_new(e, "host", json_string(host));
+	if (run_id)
+		json_object_set_new(e, "run_id", json_string(run_id));
+	assert_int_equal(sm_notifier_new(store, &opts, &notifier, &err), SM_EXIT_OK);
+	assert_int_equal(sm_notifier_process(notifier, e, &err), SM_EXIT_OK);
+	n = json_array_get(json_object_get(e, "notifications"), 0);
+	assert_string_equal(json_string_value(json_object_get(n, "status")), status);
+	assert_string_equal(json_string_value(json_object_get(n, "reason")), reason);
+	sm_notifier_free(notifier);
+	json_decref(e);
+}
+
+static void once_per_run(void **state)
+{
+	sm_store *store;
+	sm_error err;
+	FILE *out = tmpfile();
+	json_t *config;
+
+	(void)state;
+	scratch_make("sm-notify-run");
+	assert_non_null(out);
+	assert_int_equal(sm_store_open(at("sm.db"), &store, &err), 0);
+	config = load("{\"repeat_interval\":0}");
+	assert_int_equal(sm_notify_channel_add(store, "out", "stdout", config, &err), SM_EXIT_OK);
+	json_decref(config);
+	process_as(store, out, "run-1", "web-1", "sent", "repeat_interval 0");
+	process_as(store, out, "run-1", "web-1", "skipped", "already delivered in this run");
+	process_as(store, out, "run-2", "web-1", "sent", "repeat_interval 0");
+	process_as(store, out, "run-1", "web-2", "sent", "repeat_interval 0");
+	process_as(store, out, NULL, "web-1", "sent", "repeat_interval 0");
+	process_as(store, out, NULL, "web-1", "sent", "repeat_interval 0");
+	sm_store_close(store);
+	fclose(out);
+}
+
 static void bad_templates_fail_the_delivery(void **state)
 {
 	char path[] = "/tmp/sm-notify-tpl-XXXXXX", config[128];
@@ -1060,6 +1106,7 @@ int main(void)
 	    cmocka_unit_test(exec_argv_and_variables),
 	    cmocka_unit_test(exec_environment),
 	    cmocka_unit_test(stdout_text),
+	    cmocka_unit_test(once_per_run),
 	    cmocka_unit_test(bad_templates_fail_the_delivery),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
