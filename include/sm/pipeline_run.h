@@ -26,6 +26,9 @@
 
 #define SM_PIPELINE_ID_LEN 36 /* a run id: a UUID, 8-4-4-4-12 hex digits */
 
+/* A quick run: see sm_pipeline_quick_run below. */
+typedef struct sm_pipeline_quick sm_pipeline_quick;
+
 typedef struct sm_pipeline_run_opts {
 	const char *definition_name; /* recorded with the run */
 	const json_t *definition;    /* valid (sm_pipeline_validate) */
@@ -36,6 +39,10 @@ typedef struct sm_pipeline_run_opts {
 	const char *trace_id;        /* NULL: a new one */
 	const char *run_id;          /* NULL: a new one (sm_pipeline_new_run_id) */
 	bool checks_only;            /* only the context nodes; the run ends "checked" */
+	/* The first node's first attempt, made already by a quick run that did
+	 * not succeed (sm_pipeline_quick_run): recorded as that attempt, its
+	 * outcome taken; the retries, if any, follow as for any attempt. */
+	struct sm_pipeline_quick *tried;
 } sm_pipeline_run_opts;
 
 typedef struct sm_pipeline_result {
@@ -76,6 +83,28 @@ int sm_pipeline_new_run_id(char out[SM_PIPELINE_ID_LEN + 1]);
  * its last stage uncommitted, for the caller to commit with its own. */
 int sm_pipeline_run(sm_store *store, const sm_pipeline_run_opts *opts, sm_pipeline_result *res,
                     sm_error *err);
+/* A quick run: a run whose plan is one stage program, tried without
+ * writing the store and recorded once it succeeded, in a transaction the
+ * caller shares among several runs (the queue worker's batches, where one
+ * commit a run was the cost that capped the drain). Nothing of a run that
+ * did not succeed is written yet: the caller records it with
+ * sm_pipeline_run (opts->tried), which goes on with its retries. */
+
+/* Whether a run of def from start_node can be quick: its plan is one node,
+ * and that node's type runs a program. */
+bool sm_pipeline_quick_fits(const json_t *def, const char *start_node);
+/* Try the run (opts->run_id set), writing nothing: 1 with *out when its
+ * stage succeeded, for sm_pipeline_quick_record; 0 when it did not, with
+ * *out holding the attempt for sm_pipeline_run (opts->tried) to record as
+ * the run's first, or NULL when it could not be tried at all. */
+int sm_pipeline_quick_run(sm_store *store, const sm_pipeline_run_opts *opts,
+                          sm_pipeline_quick **out);
+/* Record a quick run as it ended, the run and its stage (inside the
+ * caller's transaction), and fill res as sm_pipeline_run would have. 0, or
+ * -1 (logged) when the store refused it. */
+int sm_pipeline_quick_record(sm_store *store, sm_pipeline_quick *q, sm_pipeline_result *res);
+void sm_pipeline_quick_free(sm_pipeline_quick *q);
+
 /* Continue the failed run run_id from its first failed node, on that
  * node's stored input; nodes that succeeded are not run again. Same run id
  * and trace id. SM_EXIT_USAGE for an unknown run, SM_EXIT_FAILURE for a run

@@ -50,6 +50,19 @@ struct run {
 	bool incident_known;
 	json_int_t incident_later; /* noted by the last node: set with the run's end */
 	struct timespec t0;
+	sm_pipeline_quick *tried; /* the first node's first attempt, made already */
+};
+
+/* A quick run (pipeline_run.h): a run of its own, not recorded yet, and
+ * what its one stage did. */
+struct sm_pipeline_quick {
+	struct run r;
+	const node_type *t;
+	const char *node_id; /* r.def's */
+	char *definition_name, *source, *start_node, *in_text;
+	char created[SM_RFC3339_LEN], started[SM_RFC3339_LEN], finished[SM_RFC3339_LEN];
+	node_outcome o; /* the stage's, its output stamped when it succeeded */
+	double stage_ms, run_ms;
 };
 
 int sm_pipeline_settings(double *max_retries, double *backoff_factor, sm_error *err)
@@ -440,7 +453,13 @@ static int run_node(struct run *r, const json_t *node, const node_type *t, bool 
 		double ms;
 		sqlite3_int64 row;
 
-		sm_rfc3339_now(started, true);
+		/* The attempt a quick run made (the worker's batch) is the first. */
+		sm_pipeline_quick *tried =
+		    k == 1 && r->tried && strcmp(r->tried->node_id, id) == 0 ? r->tried : NULL;
+		if (tried)
+			snprintf(started, sizeof started, "%s", tried->started);
+		else
+			sm_rfc3339_now(started, true);
 		if (exec_sql(
 		        r,
 		        "INSERT INTO stage_executions (run, node_id, stage, status, attempt, input,"
@@ -459,17 +478,24 @@ static int run_node(struct run *r, const json_t *node, const node_type *t, bool 
 		 * ahead of it. Killed in between, the run and the claim were never
 		 * recorded and the item is taken again: the item in flight, at
 		 * most, is delivered twice. In-process nodes commit first. */
-		if (t->program) {
-			ctx.handed = handed_commit;
-			ctx.handed_arg = r;
+		if (tried) {
+			*out = tried->o;
+			memset(&tried->o, 0, sizeof tried->o);
+			ms = tried->stage_ms;
+			r->tried = NULL;
 		} else {
-			records_commit(r);
+			if (t->program) {
+				ctx.handed = handed_commit;
+				ctx.handed_arg = r;
+			} else {
+				records_commit(r);
+			}
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			ctx.previous = last;
+			node_run(t, &ctx, input, out);
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			ms = sm_round(sm_elapsed_ms(&t0, &t1), 3);
 		}
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		ctx.previous = last;
-		node_run(t, &ctx, input, out);
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		ms = sm_round(sm_elapsed_ms(&t0, &t1), 3);
 		if (!*out->error && out->output) {
 			json_t *stamped =
 			    t->program ? stamp_all(out->output, r) : json_incref(out->output);
@@ -652,7 +678,8 @@ int sm_pipeline_run(sm_store *store, const sm_pipeline_run_opts *opts, sm_pipeli
 	struct run r = {.store = store,
 	                .checks_only = opts->checks_only,
 	                .fresh = true,
-	                .grouped = !sqlite3_get_autocommit(sm_store_db(store))};
+	                .grouped = !sqlite3_get_autocommit(sm_store_db(store)),
+	                .tried = opts->tried};
 	char now[SM_RFC3339_LEN], *def_text;
 	json_t *stream;
 	int rc;
@@ -724,6 +751,168 @@ int sm_pipeline_run(sm_store *store, const sm_pipeline_run_opts *opts, sm_pipeli
 	execute(&r, 0, stream, res);
 	run_free(&r);
 	return SM_EXIT_OK;
+}
+
+/* --- quick runs ---------------------------------------------------------------- */
+
+/* The node a run of def from start_node begins with, and whether it is
+ * the last one. */
+static const json_t *first_node(const json_t *def, const char *start_node, bool *last)
+{
+	const json_t *nodes = json_object_get(def, "nodes"), *n;
+	size_t i;
+
+	json_array_foreach(nodes, i, n)
+	{
+		const char *id = json_string_value(json_object_get(n, "id"));
+		if (!start_node || (id && strcmp(id, start_node) == 0)) {
+			*last = i + 1 == json_array_size(nodes);
+			return n;
+		}
+	}
+	return NULL;
+}
+
+bool sm_pipeline_quick_fits(const json_t *def, const char *start_node)
+{
+	bool last = false;
+	const json_t *node = first_node(def, start_node, &last);
+	const node_type *t =
+	    node ? node_type_find(json_string_value(json_object_get(node, "type"))) : NULL;
+
+	/* Not an ingest node: its input is payloads, and they are not stamped. */
+	return last && t && t->program && strcmp(t->name, "ingest") != 0;
+}
+
+void sm_pipeline_quick_free(sm_pipeline_quick *q)
+{
+	if (!q)
+		return;
+	run_free(&q->r);
+	free(q->definition_name);
+	free(q->source);
+	free(q->start_node);
+	free(q->in_text);
+	json_decref(q->o.output);
+	free(q);
+}
+
+int sm_pipeline_quick_run(sm_store *store, const sm_pipeline_run_opts *opts,
+                          sm_pipeline_quick **out)
+{
+	bool last = false;
+	const json_t *node = first_node(opts->definition, opts->start_node, &last), *config;
+	sm_pipeline_quick *q;
+	json_t *stream, *empty;
+	struct timespec t0, t1;
+	sm_error err = {0};
+
+	*out = NULL;
+	if (!last || !sm_pipeline_quick_fits(opts->definition, opts->start_node) ||
+	    opts->checks_only || !opts->run_id || json_array_size(opts->input) == 0 ||
+	    (opts->trace_id && !sm_trace_valid(opts->trace_id)) || !(q = calloc(1, sizeof *q)))
+		return 0;
+	q->r = (struct run){.store = store, .fresh = true};
+	q->t = node_type_find(json_string_value(json_object_get(node, "type")));
+	q->node_id = json_string_value(json_object_get(node, "id"));
+	snprintf(q->r.run_id, sizeof q->r.run_id, "%s", opts->run_id);
+	if (opts->trace_id)
+		snprintf(q->r.trace_id, sizeof q->r.trace_id, "%s", opts->trace_id);
+	q->definition_name = strdup(opts->definition_name ? opts->definition_name : "");
+	q->source = strdup(opts->source ? opts->source : "cli");
+	q->start_node = strdup(opts->start_node ? opts->start_node : "");
+	if (prepare(&q->r, opts->definition, &err) != SM_EXIT_OK || !q->definition_name ||
+	    !q->source || !q->start_node || (!opts->trace_id && sm_trace_new(q->r.trace_id) < 0)) {
+		sm_pipeline_quick_free(q);
+		return 0;
+	}
+	sm_log_set_trace(q->r.trace_id);
+	sm_rfc3339_now(q->created, true);
+	stream = stamp_all(opts->input, &q->r);
+	q->in_text = dump(stream);
+	empty = json_object();
+	config = json_object_get(node, "config");
+	{
+		/* Nothing held while the stage runs: no hand-over to wait for. */
+		node_ctx ctx = {.store = store,
+		                .run_id = q->r.run_id,
+		                .trace_id = q->r.trace_id,
+		                .node_id = q->node_id,
+		                .config = config ? config : empty,
+		                .timeout_s = q->r.timeout_s,
+		                .outputs = q->r.outputs};
+		sm_rfc3339_now(q->started, true);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		node_run(q->t, &ctx, stream, &q->o);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	sm_rfc3339_now(q->finished, true);
+	json_decref(stream);
+	json_decref(empty);
+	q->stage_ms = sm_round(sm_elapsed_ms(&t0, &t1), 3);
+	q->run_ms = sm_round(sm_elapsed_ms(&q->r.t0, &t1), 3);
+	*out = q;
+	if (*q->o.error || !q->o.output || !q->in_text)
+		return 0; /* the caller's sm_pipeline_run records it as the first attempt */
+	{
+		json_t *stamped = stamp_all(q->o.output, &q->r);
+		json_decref(q->o.output);
+		q->o.output = stamped;
+	}
+	return 1;
+}
+
+int sm_pipeline_quick_record(sm_store *store, sm_pipeline_quick *q, sm_pipeline_result *res)
+{
+	struct run *r = &q->r;
+	const char *final = "notified";
+	char *def_text, *out_text;
+	int rc;
+
+	memset(res, 0, sizeof *res);
+	r->store = store;
+	sm_log_set_trace(r->trace_id);
+	note_incident(r, q->o.output, true);
+	def_text = sm_json_dump(r->def, NULL);
+	rc = exec_sql(r,
+	              "INSERT INTO pipeline_runs (run_id, trace_id, definition, status,"
+	              " current_stage, created_at, started_at, finished_at, duration_ms, source,"
+	              " definition_json, start_node, incident_id) VALUES (?, ?, ?, ?, ?, ?, ?,"
+	              " ?, ?, ?, ?, ?, (SELECT id FROM incidents WHERE id = ?))",
+	              "ssssssssdsssi", r->run_id, r->trace_id, q->definition_name, final,
+	              q->t->name, q->created, q->created, q->finished, q->run_ms, q->source,
+	              def_text, q->start_node, (sqlite3_int64)r->incident_later);
+	free(def_text);
+	if (rc < 0)
+		return -1;
+	out_text = dump(q->o.output);
+	rc = exec_sql(r,
+	              "INSERT INTO stage_executions (run, node_id, stage, status, attempt, input,"
+	              " output, duration_ms, exit_status, started_at)"
+	              " VALUES (?, ?, ?, 'succeeded', 1, ?, ?, ?, ?, ?)",
+	              "issssdis", (sqlite3_int64)sqlite3_last_insert_rowid(sm_store_db(store)),
+	              q->node_id, q->t->name, q->in_text, out_text, q->stage_ms,
+	              (sqlite3_int64)q->o.exit_status, q->started);
+	free(out_text);
+	if (rc < 0)
+		return -1;
+	sm_pipeline_metrics_context(q->source, r->run_id);
+	sm_pipeline_metrics_run("started", 0);
+	sm_pipeline_metrics_stage(q->t->name, "started", 0);
+	sm_pipeline_metrics_stage(q->t->name, "succeeded", q->stage_ms);
+	sm_pipeline_metrics_run(final, q->run_ms);
+	/* Said once recorded, in the order they happened. */
+	note(r, SM_LOG_INFO, "run started", NULL, NULL);
+	note(r, SM_LOG_INFO, "stage started", q->node_id, NULL);
+	note(r, SM_LOG_INFO, "stage succeeded", q->node_id, NULL);
+	note(r, SM_LOG_INFO, "run finished", NULL, NULL);
+	snprintf(res->run_id, sizeof res->run_id, "%s", r->run_id);
+	snprintf(res->trace_id, sizeof res->trace_id, "%s", r->trace_id);
+	snprintf(res->status, sizeof res->status, "%s", final);
+	res->exit_status = SM_EXIT_OK;
+	res->output = q->o.output;
+	q->o.output = NULL;
+	return 0;
 }
 
 /* --- resume ------------------------------------------------------------------- */

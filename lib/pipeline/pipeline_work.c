@@ -293,6 +293,17 @@ static void run_status(struct worker *w, const char *run_id, char *buf, size_t s
 	sqlite3_finalize(st);
 }
 
+/* An item with a run id and no run: its id was promised (by the request
+ * that queued it, or with a batch's claims), and a claimed item's worker
+ * stopped before its run was recorded (a batch's runs are recorded when
+ * they end). It runs under that id. */
+static void no_run_yet(const sm_inbox_item *item)
+{
+	if (item->attempts > 1)
+		item_log(SM_LOG_WARN, "queue item taken over from a stopped worker", item,
+		         item->run_id, NULL);
+}
+
 /* Continue the run of an earlier attempt: 1 when it was (the item is
  * finished), 0 when there is no run to continue. */
 static int continue_run(struct worker *w, const sm_inbox_item *item)
@@ -302,8 +313,10 @@ static int continue_run(struct worker *w, const sm_inbox_item *item)
 	char status[32];
 
 	run_status(w, item->run_id, status, sizeof status);
-	if (!*status)
-		return 0; /* the worker died before the run was recorded */
+	if (!*status) {
+		no_run_yet(item);
+		return 0;
+	}
 	if (strcmp(status, "notified") == 0) {
 		finish_done(w, item, item->run_id); /* it died after the run ended */
 		return 1;
@@ -342,40 +355,66 @@ static const char *start_node(const json_t *def, bool *nothing)
 	return NULL;
 }
 
-static void fresh_run(struct worker *w, const sm_inbox_item *item)
-{
-	const json_t *env = item->envelope;
-	const char *trace = json_string_value(json_object_get(env, "trace_id"));
-	const char *source = json_string_value(json_object_get(env, "source"));
-	json_t *route = NULL, *def = NULL, *input = NULL;
-	sm_pipeline_result res = {0};
-	sm_error err = {0};
-	char run_id[SM_PIPELINE_ID_LEN + 1], msg[1200];
+/* An item's definition: routed (or forced), loaded, and the node its run
+ * starts from. 0, or -1 with msg saying why. */
+struct routed {
+	json_t *route, *def;
 	const char *name, *start;
-	bool nothing;
+	bool nothing; /* the definition has nothing after its ingest node */
+};
 
+static int route_item(struct worker *w, const sm_inbox_item *item, struct routed *rt, char *msg,
+                      size_t size)
+{
+	sm_error err = {0};
 	const char *forced = w->opts->definition ? w->opts->definition
 	                     : *item->definition ? item->definition
 	                                         : NULL;
 
-	if (sm_pipeline_route(w->store, env, forced, &route, &err) != SM_EXIT_OK) {
-		finish_fail(w, item, NULL, err.msg);
-		return;
+	memset(rt, 0, sizeof *rt);
+	if (sm_pipeline_route(w->store, item->envelope, forced, &rt->route, &err) != SM_EXIT_OK) {
+		snprintf(msg, size, "%s", err.msg);
+		return -1;
 	}
-	name = json_string_value(json_object_get(route, "definition"));
-	sm_log_kv(SM_LOG_INFO, "queue item routed", "definition", name, "by",
-	          json_string_value(json_object_get(route, "by")), SM_LOG_END);
-	if (sm_pipeline_load(w->store, name, &def, NULL, &err) != SM_EXIT_OK) {
-		snprintf(msg, sizeof msg, "routed to %s: %s", name, err.msg);
+	rt->name = json_string_value(json_object_get(rt->route, "definition"));
+	sm_log_kv(SM_LOG_INFO, "queue item routed", "definition", rt->name, "by",
+	          json_string_value(json_object_get(rt->route, "by")), SM_LOG_END);
+	if (sm_pipeline_load(w->store, rt->name, &rt->def, NULL, &err) != SM_EXIT_OK) {
+		snprintf(msg, size, "routed to %s: %s", rt->name, err.msg);
+		return -1;
+	}
+	rt->start = start_node(rt->def, &rt->nothing);
+	return 0;
+}
+
+static void routed_clear(struct routed *rt)
+{
+	json_decref(rt->def);
+	json_decref(rt->route);
+	memset(rt, 0, sizeof *rt);
+}
+
+/* tried: the run's first attempt, made by a quick run (or NULL). */
+static void fresh_run(struct worker *w, const sm_inbox_item *item, sm_pipeline_quick *tried)
+{
+	const json_t *env = item->envelope;
+	const char *trace = json_string_value(json_object_get(env, "trace_id"));
+	const char *source = json_string_value(json_object_get(env, "source"));
+	json_t *input = NULL;
+	struct routed rt;
+	sm_pipeline_result res = {0};
+	sm_error err = {0};
+	char run_id[SM_PIPELINE_ID_LEN + 1], msg[1200];
+
+	if (route_item(w, item, &rt, msg, sizeof msg) < 0) {
 		finish_fail(w, item, NULL, msg);
 		goto out;
 	}
-	start = start_node(def, &nothing);
-	if (nothing) {
+	if (rt.nothing) {
 		/* The definition does nothing after ingesting: the handler did that. */
 		item_log(SM_LOG_INFO, "definition has nothing after its ingest node", item, NULL,
-		         name);
-		if (sm_inbox_set_run(w->store, item, NULL, name, &err) < 0)
+		         rt.name);
+		if (sm_inbox_set_run(w->store, item, NULL, rt.name, &err) < 0)
 			sm_log_kv(SM_LOG_ERROR, "cannot record the queue item", "error", err.msg,
 			          SM_LOG_END);
 		finish_done(w, item, NULL);
@@ -391,29 +430,30 @@ static void fresh_run(struct worker *w, const sm_inbox_item *item)
 	}
 	/* The run id is on the item before the run starts, so a worker taking
 	 * the item over after a crash finds the run to resume. */
-	if (sm_inbox_set_run(w->store, item, run_id, name, &err) < 0) {
+	if (sm_inbox_set_run(w->store, item, run_id, rt.name, &err) < 0) {
 		finish_fail(w, item, NULL, err.msg);
 		goto out;
 	}
 	input = json_pack("[O]", env);
 	{
-		sm_pipeline_run_opts ro = {.definition_name = name,
-		                           .definition = def,
+		sm_pipeline_run_opts ro = {.definition_name = rt.name,
+		                           .definition = rt.def,
 		                           .input = input,
-		                           .start_node = start,
+		                           .start_node = rt.start,
 		                           .source = source ? source : "queue",
 		                           .trace_id =
 		                               trace && sm_trace_valid(trace) ? trace : NULL,
-		                           .run_id = run_id};
+		                           .run_id = run_id,
+		                           .tried = tried};
 		int rc = sm_pipeline_run(w->store, &ro, &res, &err);
 		sm_error serr = {0};
 		/* No run was kept: the item must not point at one. */
 		if ((rc != SM_EXIT_OK || strcmp(res.status, "rejected") == 0) &&
-		    sm_inbox_set_run(w->store, item, NULL, name, &serr) < 0)
+		    sm_inbox_set_run(w->store, item, NULL, rt.name, &serr) < 0)
 			sm_log_kv(SM_LOG_ERROR, "cannot record the queue item", "error", serr.msg,
 			          SM_LOG_END);
 		if (rc != SM_EXIT_OK) {
-			snprintf(msg, sizeof msg, "definition %s: %s", name, err.msg);
+			snprintf(msg, sizeof msg, "definition %s: %s", rt.name, err.msg);
 			finish_fail(w, item, NULL, msg);
 		} else {
 			finish_run(w, item, &res);
@@ -422,8 +462,7 @@ static void fresh_run(struct worker *w, const sm_inbox_item *item)
 out:
 	sm_pipeline_result_clear(&res);
 	json_decref(input);
-	json_decref(def);
-	json_decref(route);
+	routed_clear(&rt);
 }
 
 static void handle(struct worker *w, sm_inbox_item *item)
@@ -433,7 +472,7 @@ static void handle(struct worker *w, sm_inbox_item *item)
 	sm_log_set_trace(trace && sm_trace_valid(trace) ? trace : NULL);
 	item_log(SM_LOG_INFO, "queue item claimed", item, item->run_id, NULL);
 	if (!*item->run_id || !continue_run(w, item))
-		fresh_run(w, item);
+		fresh_run(w, item, NULL);
 	sm_log_set_trace(NULL);
 }
 
@@ -582,6 +621,127 @@ static bool still_mine(struct worker *w, const sm_inbox_item *item, const struct
 	return false;
 }
 
+/* --- a batch of quick runs ------------------------------------------------------ */
+
+/* One item of a quick batch: its run tried without records (*q when it
+ * went through, to record with the batch), else run again as any item,
+ * its records in a transaction of their own. */
+static void quick_one(struct worker *w, sm_inbox_item *item, const struct routed *rt,
+                      sm_pipeline_quick **q)
+{
+	const json_t *env = item->envelope;
+	const char *trace = json_string_value(json_object_get(env, "trace_id"));
+	const char *source = json_string_value(json_object_get(env, "source"));
+	json_t *input = json_pack("[O]", env);
+	sm_pipeline_run_opts ro = {.definition_name = rt->name,
+	                           .definition = rt->def,
+	                           .input = input,
+	                           .start_node = rt->start,
+	                           .source = source ? source : "queue",
+	                           .trace_id = trace && sm_trace_valid(trace) ? trace : NULL,
+	                           .run_id = item->run_id};
+	sm_error err = {0};
+
+	sm_log_set_trace(ro.trace_id);
+	item_log(SM_LOG_INFO, "queue item claimed", item, item->run_id, NULL);
+	if (!input || !sm_pipeline_quick_run(w->store, &ro, q)) {
+		/* Recorded now as any run, its attempt the first, its retries (if
+		 * any) after, in a transaction of its own. */
+		sm_pipeline_quick *tried = *q;
+		*q = NULL;
+		if (sm_store_exec(w->store, "BEGIN IMMEDIATE", &err) < 0)
+			sm_log_kv(SM_LOG_WARN, "cannot group the run's records", "error", err.msg,
+			          SM_LOG_END);
+		fresh_run(w, item, tried);
+		commit(w);
+		sm_pipeline_quick_free(tried);
+	}
+	json_decref(input);
+	sm_log_set_trace(NULL);
+}
+
+/* A batch of due items that each run one stage program after their ingest
+ * node (the direct definition: sm-notify alone). One commit an item capped
+ * the drain; here the claims and the run ids promised to the items commit
+ * together, each run is tried without writing the store, and the runs that
+ * went through are recorded together, so the worker commits twice a batch.
+ * A worker killed mid-batch leaves items with a run id and no run: the one
+ * taking them over runs them under that id, and sm-notify skips the
+ * channels that took an envelope already (sm-notify(1), DELIVERY). false:
+ * not such a batch, nothing done (the claim's transaction still open). */
+static bool quick_batch(struct worker *w, sm_inbox_item *items, size_t n,
+                        const struct timespec *claimed)
+{
+	struct routed rt[CLAIM_BATCH];
+	sm_pipeline_quick *q[CLAIM_BATCH] = {0};
+	sm_error err = {0};
+	char msg[1200], status[32];
+	size_t i, routed = 0;
+	bool fits = true;
+
+	for (i = 0; i < n && fits; i++) {
+		const char *trace =
+		    json_string_value(json_object_get(items[i].envelope, "trace_id"));
+		sm_log_set_trace(trace && sm_trace_valid(trace) ? trace : NULL);
+		fits = route_item(w, &items[i], &rt[i], msg, sizeof msg) == 0 && !rt[i].nothing &&
+		       sm_pipeline_quick_fits(rt[i].def, rt[i].start);
+		routed++;
+		/* An item with a run id and a run (an earlier attempt's) resumes. */
+		if (fits && *items[i].run_id) {
+			run_status(w, items[i].run_id, status, sizeof status);
+			fits = !*status;
+			if (fits)
+				no_run_yet(&items[i]);
+		}
+	}
+	sm_log_set_trace(NULL);
+	for (i = 0; i < n && fits; i++)
+		fits =
+		    (*items[i].run_id || sm_pipeline_new_run_id(items[i].run_id) == 0) &&
+		    sm_inbox_set_run(w->store, &items[i], items[i].run_id, rt[i].name, &err) == 0;
+	if (!fits) {
+		if (*err.msg)
+			sm_log_kv(SM_LOG_ERROR, "cannot record the queue item", "error", err.msg,
+			          SM_LOG_END);
+		for (i = 0; i < routed; i++)
+			routed_clear(&rt[i]);
+		return false;
+	}
+	commit(w); /* the claims and the promised ids: sm-notify may write now */
+	for (i = 0; i < n; i++) {
+		if (i > 0 && stopping) {
+			release(w, items, i, n);
+			break;
+		}
+		if (i > 0 && !still_mine(w, &items[i], claimed))
+			continue;
+		node_filters_refresh(w->store);
+		beat_item(&w->beat, &items[i]);
+		quick_one(w, &items[i], &rt[i], &q[i]);
+		beat_item(&w->beat, NULL);
+	}
+	if (sm_store_exec(w->store, "BEGIN IMMEDIATE", &err) < 0)
+		sm_log_kv(SM_LOG_WARN, "cannot group the run's records", "error", err.msg,
+		          SM_LOG_END);
+	for (i = 0; i < n; i++) {
+		sm_pipeline_result res = {0};
+		if (!q[i])
+			continue;
+		if (sm_pipeline_quick_record(w->store, q[i], &res) == 0)
+			finish_run(w, &items[i], &res);
+		else
+			item_log(SM_LOG_ERROR,
+			         "cannot record the run: the item is taken again once stale",
+			         &items[i], items[i].run_id, NULL);
+		sm_log_set_trace(NULL);
+		sm_pipeline_result_clear(&res);
+		sm_pipeline_quick_free(q[i]);
+	}
+	for (i = 0; i < n; i++)
+		routed_clear(&rt[i]);
+	return true;
+}
+
 static int work_loop(struct worker *w, sm_error *err)
 {
 	sm_inbox_item items[CLAIM_BATCH];
@@ -605,7 +765,9 @@ static int work_loop(struct worker *w, sm_error *err)
 		         : sm_inbox_claim_many(w->store, w->id, w->set.stale_s, items, CLAIM_BATCH,
 		                               &n, err);
 		clock_gettime(CLOCK_MONOTONIC, &claimed);
-		for (i = 0; i < n; i++) {
+		/* A backlog: the batch's runs recorded together, when they can be. */
+		bool quick = n > 1 && quick_batch(w, items, n, &claimed);
+		for (i = quick ? n : 0; i < n; i++) {
 			if (i > 0 && stopping) {
 				release(w, items, i, n);
 				break;

@@ -221,8 +221,10 @@ claimed_by() { sql "SELECT count(*) FROM inbox WHERE state = 'claimed' AND claim
 	exited "$a"
 	[ "$rc" = 137 ]
 	[ "$(states)" = "claimed claimed claimed claimed claimed" ]
-	# Only the one handed to sm-notify has a run.
-	[ "$(sql "SELECT count(*) FROM inbox WHERE run_id IS NOT NULL")" = 1 ]
+	# The run ids were promised to the five with their claims; a batch's
+	# runs are recorded once they end, so none is yet.
+	[ "$(sql "SELECT count(*) FROM inbox WHERE run_id IS NOT NULL")" = 5 ]
+	[ "$(sql "SELECT count(*) FROM pipeline_runs")" = 0 ]
 	ORCHESTRATION_QUEUE_STALE_SECONDS=0.001 run --separate-stderr sm-pipeline work --once
 	[ "$status" -eq 0 ]
 	[ "$output" = "5 done, 0 failed, 0 to retry later" ]
@@ -332,7 +334,15 @@ claimed_by() { sql "SELECT count(*) FROM inbox WHERE state = 'claimed' AND claim
 # has one tracer and LeakSanitizer needs to be it.
 no_leak_check() { ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" "$@"; }
 
-@test "a running filter gets the envelope before the records commit; the program is looked up once" {
+# calls TRACE: the worker's calls in an strace file, one letter each: E an
+# envelope written to the filter, W a WAL write (not the one-byte growths of
+# the -shm file), L readlink, P a poll on two descriptors (waiting for work).
+calls() {
+	awk '/^write\(.*"\{\\"v\\":1/ {printf "E"} /^pwrite64\(/ && !/, 1, [0-9]+\)/ {printf "W"}
+		/^readlink\(/ {printf "L"} /^poll\(.*\], 2, / {printf "P"}' "$1"
+}
+
+@test "a backlog's envelopes go to the filter with nothing written between them; the program is looked up once" {
 	need_peer "strace is not installed" command -v strace
 	receiver hook
 	for i in 1 2 3; do queued "Handed$i"; done
@@ -340,18 +350,37 @@ no_leak_check() { ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" "$@"; }
 		sm-pipeline work --once >/dev/null 2>&1
 	[ "$(requests hook)" = 3 ]
 	[ "$(states)" = "done done done" ]
-	# The worker's own calls (no -f: sm-notify is not traced), one letter
-	# each: E an envelope written to the filter, W a WAL write (not the
-	# one-byte growths of the -shm file), L readlink.
-	calls=$(awk '/^write\(.*"\{\\"v\\":1/ {printf "E"} /^pwrite64\(/ && !/, 1, [0-9]+\)/ {printf "W"}
-		/^readlink\(/ {printf "L"}' "$TEST_DIR/trace")
-	# The first item's records commit before the filter starts; after that
-	# each commit (an item's end with the next one's start) follows the
-	# next envelope's hand-over: no frame between two envelopes.
-	[ "$(echo "$calls" | tr -d L | tr -s W)" = "WEEWEW" ]
+	[ "$(sql "SELECT count(*) FROM pipeline_runs WHERE status = 'notified'")" = 3 ]
+	# (No -f: sm-notify is not traced.) The claims and the run ids promised
+	# to the items commit, the three envelopes go out, and the three runs
+	# are recorded in one commit.
+	calls=$(calls "$TEST_DIR/trace")
+	[ "$(echo "$calls" | tr -d L | tr -s W)" = "WEEEW" ]
 	# sm-notify's path was found for the first item and kept (the
 	# sanitizers' runtime reads /proc/self/exe once more at start).
 	[[ "${calls#*E}" != *L* ]]
+}
+
+@test "an alert alone goes to the running filter before its records commit" {
+	need_peer "strace is not installed" command -v strace
+	receiver hook
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" strace -qq -e trace=write,pwrite64,poll -s 12 \
+		-o "$TEST_DIR/trace" sm-pipeline work >/dev/null 2>&1 &
+	tracer=$!
+	echo "$tracer" >>"$TEST_DIR/pids"
+	queued One
+	wait_for at_least hook 1
+	queued Two
+	wait_for at_least hook 2
+	worker=$(pgrep -P "$tracer")
+	kill -TERM "$worker"
+	exited "$tracer"
+	[ "$(states)" = "done done" ]
+	# The second item, to a filter already running: after the worker's wait
+	# for work, the envelope first, then the commits (its start, its end).
+	calls=$(calls "$TEST_DIR/trace")
+	while [[ "$calls" == *P ]]; do calls=${calls%P}; done
+	[ "$(echo "${calls##*P}" | tr -s W)" = "EW" ]
 }
 
 @test "a running filter that stops reading mid-envelope does not hold the store: the records commit after the first write" {
@@ -374,13 +403,16 @@ no_leak_check() { ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" "$@"; }
 	chmod +x "$TEST_DIR/bin/sm-notify"
 	timed_definition slow 4
 	queued Small
-	python3 -c 'import json; print(json.dumps({"receiver": "sm", "status": "firing", "alerts": [{"status": "firing",
-	    "labels": {"alertname": "Big", "instance": "db-01"}, "annotations": {"description": "x" * 200000},
-	    "startsAt": "2026-11-22T01:00:00Z"}]}))' | sm-ingest --queue >/dev/null
-	ORCHESTRATION_QUEUE_MAX_RETRIES=0 sm-pipeline work --once --definition slow >/dev/null 2>&1 &
+	ORCHESTRATION_QUEUE_MAX_RETRIES=0 sm-pipeline work --definition slow >/dev/null 2>&1 &
 	worker=$!
 	echo "$worker" >>"$TEST_DIR/pids"
 	wait_for test -e "$TEST_DIR/hung"
+	small_done() { [ "$(sql "SELECT state FROM inbox WHERE id = 1")" = done ]; }
+	wait_for small_done
+	# The second item alone (not a batch), bigger than a pipe.
+	python3 -c 'import json; print(json.dumps({"receiver": "sm", "status": "firing", "alerts": [{"status": "firing",
+	    "labels": {"alertname": "Big", "instance": "db-01"}, "annotations": {"description": "x" * 200000},
+	    "startsAt": "2026-11-22T01:00:00Z"}]}))' | sm-ingest --queue >/dev/null
 	# While the filter hangs, another writer gets the lock at once (no
 	# busy wait), and sees the second item claimed and its run recorded.
 	cat >"$TEST_DIR/probe.py" <<-'EOF'
@@ -404,9 +436,12 @@ no_leak_check() { ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" "$@"; }
 	[ "$status" -eq 0 ]
 	[ "$output" = "claimed pending" ]
 	# The worker was still waiting for the filter: the probe came first.
-	kill -0 "$worker"
+	[ "$(sql "SELECT state FROM inbox WHERE id = 2")" = claimed ]
+	failed2() { [ "$(sql "SELECT state FROM inbox WHERE id = 2")" = failed ]; }
+	wait_for failed2
+	kill -TERM "$worker"
 	exited "$worker"
-	[ "$(sql "SELECT state FROM inbox WHERE id = 1")" = done ]
+	[ "$rc" = 0 ]
 	[[ "$(sql "SELECT state, error FROM inbox WHERE id = 2")" == "failed	"*"timed out after 4s"* ]]
 }
 

@@ -410,6 +410,119 @@ static void a_run_in_a_transaction_groups_its_records(void **state)
 	json_decref(def);
 }
 
+/* A quick run writes nothing until recorded; one that failed becomes the
+ * first attempt of the run recorded after it, its retries following. */
+static void quick_runs(void **state)
+{
+	char body[2048];
+	sm_store *store;
+	sm_error err = {0};
+	sm_pipeline_result res;
+	sm_pipeline_quick *q;
+	json_t *def = definition(
+	    "{\"version\":1,\"nodes\":[{\"id\":\"in\",\"type\":\"ingest\",\"next\":\"out\"},"
+	    "{\"id\":\"out\",\"type\":\"notify\"}]}");
+	json_t *once = definition(
+	    "{\"version\":1,\"defaults\":{\"max_retries\":0},\"nodes\":[{\"id\":\"in\","
+	    "\"type\":\"ingest\",\"next\":\"out\"},{\"id\":\"out\",\"type\":\"notify\"}]}");
+	json_t *two = definition(
+	    "{\"version\":1,\"nodes\":[{\"id\":\"a\",\"type\":\"notify\",\"next\":\"b\"},"
+	    "{\"id\":\"b\",\"type\":\"notify\"}]}");
+	json_t *input = envelopes("[{\"v\":1,\"host\":\"h\"}]");
+	sm_pipeline_run_opts opts = {.definition_name = "q",
+	                             .definition = def,
+	                             .input = input,
+	                             .start_node = "out",
+	                             .source = "queue",
+	                             .run_id = "quick-1"};
+	char calls[256];
+
+	(void)state;
+	snprintf(calls, sizeof calls, "%.200s/calls", dir);
+	assert_true(sm_pipeline_quick_fits(def, "out"));
+	assert_false(sm_pipeline_quick_fits(def, NULL)); /* two nodes, the first an ingest */
+	assert_false(sm_pipeline_quick_fits(two, "a"));
+	assert_true(sm_pipeline_quick_fits(two, "b"));
+	snprintf(body, sizeof body, "echo >>'%s'; read x; echo \"$x\"", calls);
+	stage_program("sm-notify", body);
+	assert_int_equal(sm_store_open(path, &store, &err), 0);
+
+	assert_int_equal(sm_pipeline_quick_run(store, &opts, &q), 1);
+	assert_int_equal(
+	    count(store, "SELECT count(*) FROM pipeline_runs WHERE run_id = 'quick-1'"), 0);
+	assert_int_equal(sm_store_exec(store, "BEGIN IMMEDIATE", &err), 0);
+	assert_int_equal(sm_pipeline_quick_record(store, q, &res), 0);
+	assert_int_equal(sm_store_exec(store, "COMMIT", &err), 0);
+	sm_pipeline_quick_free(q);
+	assert_string_equal(res.status, "notified");
+	assert_int_equal(res.exit_status, SM_EXIT_OK);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(res.output, 0), "run_id")), "quick-1");
+	sm_pipeline_result_clear(&res);
+	assert_int_equal(count(store, "SELECT count(*) FROM pipeline_runs WHERE run_id = 'quick-1'"
+	                              " AND status = 'notified' AND source = 'queue'"
+	                              " AND current_stage = 'notify' AND finished_at IS NOT NULL"),
+	                 1);
+	assert_int_equal(count(store,
+	                       "SELECT count(*) FROM stage_executions s JOIN pipeline_runs r"
+	                       " ON s.run = r.id WHERE r.run_id = 'quick-1' AND s.attempt = 1"
+	                       " AND s.status = 'succeeded' AND s.node_id = 'out'"
+	                       " AND s.output LIKE '%quick-1%'"),
+	                 1);
+
+	/* It fails (may pass): nothing written; the run recorded after it has
+	 * it as attempt 1 and retries. */
+	snprintf(
+	    body, sizeof body,
+	    "echo >>'%s'; read x; [ -e '%s.ok' ] && echo \"$x\" && exit 0; : >'%s.ok'; exit 75",
+	    calls, calls, calls);
+	stage_program("sm-notify", body);
+	opts.run_id = "quick-2";
+	assert_int_equal(sm_pipeline_quick_run(store, &opts, &q), 0);
+	assert_non_null(q);
+	assert_int_equal(
+	    count(store, "SELECT count(*) FROM pipeline_runs WHERE run_id = 'quick-2'"), 0);
+	opts.tried = q;
+	assert_int_equal(sm_pipeline_run(store, &opts, &res, &err), SM_EXIT_OK);
+	sm_pipeline_quick_free(q);
+	assert_string_equal(res.status, "notified");
+	sm_pipeline_result_clear(&res);
+	assert_int_equal(count(store,
+	                       "SELECT count(*) FROM stage_executions s JOIN pipeline_runs r"
+	                       " ON s.run = r.id WHERE r.run_id = 'quick-2' AND ((s.attempt = 1"
+	                       " AND s.status = 'failed' AND s.temporary = 1) OR (s.attempt = 2"
+	                       " AND s.status = 'succeeded'))"),
+	                 2);
+
+	/* With no retries, the failed attempt ends the run: the stage is not
+	 * run again (three calls before, one now). */
+	unlink(strcat(strcpy(body, calls), ".ok"));
+	opts.definition = once;
+	opts.run_id = "quick-3";
+	opts.tried = NULL;
+	assert_int_equal(sm_pipeline_quick_run(store, &opts, &q), 0);
+	opts.tried = q;
+	assert_int_equal(sm_pipeline_run(store, &opts, &res, &err), SM_EXIT_OK);
+	sm_pipeline_quick_free(q);
+	assert_string_equal(res.status, "failed");
+	assert_int_equal(res.exit_status, SM_EXIT_TEMPFAIL);
+	sm_pipeline_result_clear(&res);
+	{
+		FILE *f = fopen(calls, "r");
+		int lines = 0;
+		assert_non_null(f);
+		while (fgets(body, sizeof body, f))
+			lines++;
+		fclose(f);
+		assert_int_equal(lines, 4);
+	}
+	sm_store_close(store);
+	json_decref(input);
+	json_decref(two);
+	json_decref(once);
+	json_decref(def);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -418,6 +531,7 @@ int main(void)
 	    cmocka_unit_test(retries_resume_and_start_node),
 	    cmocka_unit_test(settings_from_the_environment),
 	    cmocka_unit_test(a_run_in_a_transaction_groups_its_records),
+	    cmocka_unit_test(quick_runs),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
