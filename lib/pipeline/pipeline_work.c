@@ -664,7 +664,8 @@ static void quick_one(struct worker *w, sm_inbox_item *item, const struct routed
  * node (the direct definition: sm-notify alone). One commit an item capped
  * the drain; here the claims and the run ids promised to the items commit
  * together, each run is tried without writing the store, and the runs that
- * went through are recorded together, so the worker commits twice a batch.
+ * went through are recorded together, committed with the next batch's
+ * claims: the worker commits once a batch.
  * A worker killed mid-batch leaves items with a run id and no run: the one
  * taking them over runs them under that id, and sm-notify skips the
  * channels that took an envelope already (sm-notify(1), DELIVERY). false:
@@ -759,8 +760,11 @@ static int work_loop(struct worker *w, sm_error *err)
 		 * the last stage go with the next item's first ones, and the
 		 * batch's last with its end, below. So each item costs the worker
 		 * one commit, and a worker killed at any point has committed the
-		 * end of every item it handed to a stage but the one in flight. */
-		rc = sm_store_exec(w->store, "BEGIN IMMEDIATE", err) < 0
+		 * end of every item it handed to a stage but the one in flight.
+		 * A quick batch's records are still open here: the next claims
+		 * commit with them (quick_batch). */
+		rc = sqlite3_get_autocommit(sm_store_db(w->store)) &&
+		             sm_store_exec(w->store, "BEGIN IMMEDIATE", err) < 0
 		         ? -1
 		         : sm_inbox_claim_many(w->store, w->id, w->set.stale_s, items, CLAIM_BATCH,
 		                               &n, err);
@@ -779,7 +783,10 @@ static int work_loop(struct worker *w, sm_error *err)
 				beat_item(&w->beat, NULL);
 			}
 		}
-		commit(w);
+		/* After a quick batch, more may be due: its records go with the
+		 * next claims, one commit a batch. */
+		if (!quick || stopping)
+			commit(w);
 		for (i = 0; i < n; i++)
 			sm_inbox_item_clear(&items[i]);
 		if (rc == 1)

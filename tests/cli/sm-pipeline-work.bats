@@ -361,6 +361,23 @@ calls() {
 	[[ "${calls#*E}" != *L* ]]
 }
 
+@test "a backlog of ten: the worker commits once a batch of eight, the runs with the next claims" {
+	need_peer "strace is not installed" command -v strace
+	receiver hook
+	for i in $(seq 10); do queued "Ten$i" "host-$i"; done
+	no_leak_check strace -qq -xx -e trace=pwrite64 -s 8 -o "$TEST_DIR/trace" \
+		sm-pipeline work --once >/dev/null 2>&1
+	[ "$(requests hook)" = 10 ]
+	[ "$(sql "SELECT count(*) FROM pipeline_runs WHERE status = 'notified'")" = 10 ]
+	# A WAL frame's 24-byte header holds, in its second four bytes, the
+	# store's size after a commit (zero in the other frames): one a commit.
+	# The first batch's claims; the second's with the first's runs; the
+	# second's runs when no claim is left.
+	commits=$(grep ', 24, [0-9]*) = 24$' "$TEST_DIR/trace" |
+		grep -vc '^pwrite64([0-9]*, "\(\\x..\)\{4\}\\x00\\x00\\x00\\x00"' || true)
+	[ "$commits" = 3 ]
+}
+
 @test "an alert alone goes to the running filter before its records commit" {
 	need_peer "strace is not installed" command -v strace
 	receiver hook
