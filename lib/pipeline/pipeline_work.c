@@ -35,6 +35,8 @@
  * what is due now, so a lone alert is claimed alone and never waits for a
  * batch to fill. A worker killed -9 leaves them claimed until stale. */
 #define CLAIM_BATCH 8
+/* A quick batch records the runs that ended at least this often. */
+#define QUICK_RECORD_S 1.0
 
 /* A stop request: the flag, and a pipe the wait polls so that a signal
  * arriving just before the wait still ends it (the self-pipe trick). */
@@ -660,6 +662,33 @@ static void quick_one(struct worker *w, sm_inbox_item *item, const struct routed
 	sm_log_set_trace(NULL);
 }
 
+/* Record the quick runs of items[0 .. n - 1] that went through and are not
+ * recorded yet, and finish their items, in a transaction left open. */
+static void record_quick(struct worker *w, sm_inbox_item *items, sm_pipeline_quick **q, size_t n)
+{
+	sm_error err = {0};
+
+	for (size_t i = 0; i < n; i++) {
+		sm_pipeline_result res = {0};
+		if (!q[i])
+			continue;
+		if (sqlite3_get_autocommit(sm_store_db(w->store)) &&
+		    sm_store_exec(w->store, "BEGIN IMMEDIATE", &err) < 0)
+			sm_log_kv(SM_LOG_WARN, "cannot group the run's records", "error", err.msg,
+			          SM_LOG_END);
+		if (sm_pipeline_quick_record(w->store, q[i], &res) == 0)
+			finish_run(w, &items[i], &res);
+		else
+			item_log(SM_LOG_ERROR,
+			         "cannot record the run: the item is taken again once stale",
+			         &items[i], items[i].run_id, NULL);
+		sm_log_set_trace(NULL);
+		sm_pipeline_result_clear(&res);
+		sm_pipeline_quick_free(q[i]);
+		q[i] = NULL;
+	}
+}
+
 /* A batch of due items that each run one stage program after their ingest
  * node (the direct definition: sm-notify alone). One commit an item capped
  * the drain; here the claims and the run ids promised to the items commit
@@ -673,6 +702,7 @@ static void quick_one(struct worker *w, sm_inbox_item *item, const struct routed
 static bool quick_batch(struct worker *w, sm_inbox_item *items, size_t n,
                         const struct timespec *claimed)
 {
+	struct timespec recorded;
 	struct routed rt[CLAIM_BATCH];
 	sm_pipeline_quick *q[CLAIM_BATCH] = {0};
 	sm_error err = {0};
@@ -709,6 +739,7 @@ static bool quick_batch(struct worker *w, sm_inbox_item *items, size_t n,
 		return false;
 	}
 	commit(w); /* the claims and the promised ids: sm-notify may write now */
+	clock_gettime(CLOCK_MONOTONIC, &recorded);
 	for (i = 0; i < n; i++) {
 		if (i > 0 && stopping) {
 			release(w, items, i, n);
@@ -716,28 +747,19 @@ static bool quick_batch(struct worker *w, sm_inbox_item *items, size_t n,
 		}
 		if (i > 0 && !still_mine(w, &items[i], claimed))
 			continue;
+		/* Runs that ended are not kept from the store long behind a slow
+		 * one (a channel timing out). */
+		if (since(&recorded) > QUICK_RECORD_S) {
+			record_quick(w, items, q, i);
+			commit(w);
+			clock_gettime(CLOCK_MONOTONIC, &recorded);
+		}
 		node_filters_refresh(w->store);
 		beat_item(&w->beat, &items[i]);
 		quick_one(w, &items[i], &rt[i], &q[i]);
 		beat_item(&w->beat, NULL);
 	}
-	if (sm_store_exec(w->store, "BEGIN IMMEDIATE", &err) < 0)
-		sm_log_kv(SM_LOG_WARN, "cannot group the run's records", "error", err.msg,
-		          SM_LOG_END);
-	for (i = 0; i < n; i++) {
-		sm_pipeline_result res = {0};
-		if (!q[i])
-			continue;
-		if (sm_pipeline_quick_record(w->store, q[i], &res) == 0)
-			finish_run(w, &items[i], &res);
-		else
-			item_log(SM_LOG_ERROR,
-			         "cannot record the run: the item is taken again once stale",
-			         &items[i], items[i].run_id, NULL);
-		sm_log_set_trace(NULL);
-		sm_pipeline_result_clear(&res);
-		sm_pipeline_quick_free(q[i]);
-	}
+	record_quick(w, items, q, n);
 	for (i = 0; i < n; i++)
 		routed_clear(&rt[i]);
 	return true;

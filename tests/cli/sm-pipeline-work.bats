@@ -378,6 +378,23 @@ calls() {
 	[ "$commits" = 3 ]
 }
 
+@test "a batch behind a slow delivery: the runs that ended are recorded before the next one starts" {
+	printf '200\n200 2\n200 2\n' >"$TEST_DIR/script"
+	receiver hook --script "$TEST_DIR/script"
+	for i in 1 2 3; do queued "Slow$i" "host-$i"; done
+	sm-pipeline work --once >/dev/null 2>&1 &
+	worker=$!
+	echo "$worker" >>"$TEST_DIR/pids"
+	# The third delivery under way (the receiver logs a request as it
+	# comes): the two runs before it are in the store already.
+	wait_for at_least hook 3
+	[ "$(sql "SELECT count(*) FROM pipeline_runs WHERE status = 'notified'")" = 2 ]
+	[ "$(states)" = "done done claimed" ]
+	exited "$worker"
+	[ "$rc" = 0 ]
+	[ "$(states)" = "done done done" ]
+}
+
 @test "an alert alone goes to the running filter before its records commit" {
 	need_peer "strace is not installed" command -v strace
 	receiver hook
