@@ -2,6 +2,8 @@
  * stage programs on PATH: how an attempt's end is judged (success, for
  * good, may pass), retries and their rows, resume, starting at a node, the
  * transform node, and the prometheus textfile. */
+#include <time.h>
+
 #include "testutil.h"
 #include "pipeline/nodes.h"
 #include "sm/pipeline.h"
@@ -410,6 +412,35 @@ static void a_run_in_a_transaction_groups_its_records(void **state)
 	json_decref(def);
 }
 
+/* Run ids are version 7 UUIDs: 8-4-4-4-12 lower-case hex, version 7, the
+ * RFC 4122 variant, the time first, so later ids sort after earlier ones. */
+static void run_ids_are_time_ordered_uuids(void **state)
+{
+	char a[SM_PIPELINE_ID_LEN + 1], b[SM_PIPELINE_ID_LEN + 1];
+	struct timespec pause = {0, 2000000}; /* 2 ms: a later millisecond */
+
+	(void)state;
+	assert_int_equal(sm_pipeline_new_run_id(a), 0);
+	nanosleep(&pause, NULL);
+	assert_int_equal(sm_pipeline_new_run_id(b), 0);
+	assert_int_equal(strlen(a), SM_PIPELINE_ID_LEN);
+	for (size_t i = 0; i < SM_PIPELINE_ID_LEN; i++)
+		assert_true(i == 8 || i == 13 || i == 18 || i == 23
+		                ? a[i] == '-'
+		                : (a[i] >= '0' && a[i] <= '9') || (a[i] >= 'a' && a[i] <= 'f'));
+	assert_int_equal(a[14], '7');
+	assert_non_null(strchr("89ab", a[19]));
+	assert_true(strcmp(a, b) < 0);
+	{
+		/* The first 48 bits are the time in milliseconds. */
+		struct timespec now;
+		unsigned long long ms = strtoull(a, NULL, 16) << 16 | strtoull(a + 9, NULL, 16);
+		clock_gettime(CLOCK_REALTIME, &now);
+		assert_true(ms <= (unsigned long long)now.tv_sec * 1000ULL + 1000ULL);
+		assert_true(ms + 60000ULL >= (unsigned long long)now.tv_sec * 1000ULL);
+	}
+}
+
 /* A quick run writes nothing until recorded; one that failed becomes the
  * first attempt of the run recorded after it, its retries following. */
 static void quick_runs(void **state)
@@ -532,6 +563,7 @@ int main(void)
 	    cmocka_unit_test(settings_from_the_environment),
 	    cmocka_unit_test(a_run_in_a_transaction_groups_its_records),
 	    cmocka_unit_test(quick_runs),
+	    cmocka_unit_test(run_ids_are_time_ordered_uuids),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
