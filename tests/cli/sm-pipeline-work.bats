@@ -41,9 +41,9 @@ serve() {
 }
 
 # receiver NAME [flags]: a loopback webhook logging to $TEST_DIR/NAME.log,
-# and the generic channel "hook" pointing at it.
+# and the generic channel $CHANNEL (default "hook") pointing at it.
 receiver() {
-	local name=$1 port
+	local name=$1 port channel=${CHANNEL:-hook}
 	shift
 	port=$(free_port)
 	/usr/bin/python3 "$SM_FIXTURES/bin/receiver.py" "$port" --log "$TEST_DIR/$name.log" "$@" \
@@ -51,8 +51,8 @@ receiver() {
 	echo $! >>"$TEST_DIR/pids"
 	wait_port "$port"
 	: >>"$TEST_DIR/$name.log"
-	sm-notify channel add hook generic "webhook_url=http://127.0.0.1:$port/hook" retries=0 \
-		repeat_interval=0 >/dev/null
+	sm-notify channel add "$channel" generic "webhook_url=http://127.0.0.1:$port/$channel" \
+		retries=0 repeat_interval=0 >/dev/null
 }
 
 # on_tty COMMAND-STRING: its output as on a terminal, in $output and $lines.
@@ -682,14 +682,7 @@ run_id=$second" ]
 	receiver hook
 	# A second channel whose receiver answers after a while: the worker is
 	# killed while sm-notify waits for it, after the first channel took it.
-	port=$(free_port)
-	/usr/bin/python3 "$SM_FIXTURES/bin/receiver.py" "$port" --log "$TEST_DIR/slow.log" --delay 1 \
-		>/dev/null 2>&1 &
-	echo $! >>"$TEST_DIR/pids"
-	wait_port "$port"
-	: >>"$TEST_DIR/slow.log"
-	sm-notify channel add slow generic "webhook_url=http://127.0.0.1:$port/slow" retries=0 \
-		repeat_interval=0 >/dev/null
+	CHANNEL=slow receiver slow --delay 1
 	queued DiskFull
 	sm-pipeline work 2>/dev/null &
 	worker=$!
