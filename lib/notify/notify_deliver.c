@@ -14,6 +14,7 @@
 #include "notify_private.h"
 #include "sm/config.h"
 #include "sm/envelope.h"
+#include "sm/hash.h"
 #include "sm/json.h"
 #include "sm/log.h"
 #include "sm/rfc3339.h"
@@ -242,7 +243,7 @@ static double last_sent_age(sm_notifier *n, const struct channel *ch, json_t *en
 static void note_run(sm_notifier *n, const json_t *env)
 {
 	const char *run_id = json_string_value(json_object_get(env, "run_id"));
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h;
 	size_t len = 0;
 	char *text;
 
@@ -250,8 +251,7 @@ static void note_run(sm_notifier *n, const json_t *env)
 	n->envelope_key[0] = '\0';
 	if (!run_id || !*run_id || !(text = sm_json_dump(env, &len)))
 		return;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)text[i]) * 0x100000001b3ULL; /* FNV-1a */
+	h = sm_fnv1a(SM_FNV1A_INIT, text, len);
 	free(text);
 	n->run_id = run_id;
 	snprintf(n->envelope_key, sizeof n->envelope_key, "%016llx", (unsigned long long)h);

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "pipeline/nodes.h"
+#include "sm/hash.h"
 #include "sm/json.h"
 #include "sm/log.h"
 
@@ -576,26 +577,18 @@ bool node_filter_run(const node_type *t, const node_ctx *ctx, const char *const 
 
 /* --- the configuration the filters started with ---------------------------- */
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *c = p;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ c[i]) * 0x100000001b3ULL;
-	return h;
-}
-
 static uint64_t table_hash(sm_store *store, uint64_t h, const char *sql)
 {
 	sqlite3_stmt *st = sm_store_prepare_kept(store, sql, NULL);
 
 	if (!st)
-		return fnv(h, "?", 1);
+		return sm_fnv1a(h, "?", 1);
 	while (sqlite3_step(st) == SQLITE_ROW)
 		for (int c = 0; c < sqlite3_column_count(st); c++) {
 			const unsigned char *v = sqlite3_column_text(st, c);
-			h = fnv(h, v ? (const char *)v : "", v ? strlen((const char *)v) + 1 : 0);
-			h = fnv(h, "\x1f", 1);
+			h = sm_fnv1a(h, v ? (const char *)v : "",
+			             v ? strlen((const char *)v) + 1 : 0);
+			h = sm_fnv1a(h, "\x1f", 1);
 		}
 	sqlite3_reset(st);
 	return h;
@@ -604,7 +597,7 @@ static uint64_t table_hash(sm_store *store, uint64_t h, const char *sql)
 void node_filters_refresh(sm_store *store)
 {
 	const char *file = getenv("SM_ENV_FILE");
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = SM_FNV1A_INIT;
 	struct stat sb;
 
 	if (!enabled)
@@ -612,9 +605,9 @@ void node_filters_refresh(sm_store *store)
 	if (!file)
 		file = "/etc/sm/sm.env";
 	if (stat(file, &sb) == 0) {
-		h = fnv(h, &sb.st_ino, sizeof sb.st_ino);
-		h = fnv(h, &sb.st_size, sizeof sb.st_size);
-		h = fnv(h, &sb.st_mtim, sizeof sb.st_mtim);
+		h = sm_fnv1a(h, &sb.st_ino, sizeof sb.st_ino);
+		h = sm_fnv1a(h, &sb.st_size, sizeof sb.st_size);
+		h = sm_fnv1a(h, &sb.st_mtim, sizeof sb.st_mtim);
 	}
 	h = table_hash(store, h, "SELECT * FROM notification_channels ORDER BY id");
 	h = table_hash(store, h, "SELECT * FROM intelligence_providers ORDER BY id");

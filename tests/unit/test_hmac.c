@@ -1,6 +1,7 @@
 /* test_hmac.c - digests and signatures cover every byte they are given,
- * the timestamped form included. */
+ * the timestamped form included; FNV-1a's known answers. */
 #include "testutil.h"
+#include "sm/hash.h"
 #include "sm/hmac.h"
 
 /* A body with a NUL inside and bytes after it. */
@@ -113,6 +114,18 @@ static void hmac_key_lengths(void **state)
 	                    "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
 }
 
+/* FNV-1a 64: the published test vectors, and a hash built in pieces
+ * equal to the hash of the whole. */
+static void fnv1a_known_answers(void **state)
+{
+	(void)state;
+	assert_true(sm_fnv1a(SM_FNV1A_INIT, "", 0) == 0xcbf29ce484222325ULL);
+	assert_true(sm_fnv1a(SM_FNV1A_INIT, "a", 1) == 0xaf63dc4c8601ec8cULL);
+	assert_true(sm_fnv1a(SM_FNV1A_INIT, "foobar", 6) == 0x85944171f73967e8ULL);
+	assert_true(sm_fnv1a(sm_fnv1a(SM_FNV1A_INIT, "foo", 3), "bar", 3) ==
+	            sm_fnv1a(SM_FNV1A_INIT, "foobar", 6));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -120,6 +133,7 @@ int main(void)
 	    cmocka_unit_test(stamped_verify_covers_bytes_after_a_nul),
 	    cmocka_unit_test(digest_covers_bytes_after_a_nul),
 	    cmocka_unit_test(known_answers),
+	    cmocka_unit_test(fnv1a_known_answers),
 	    cmocka_unit_test(hmac_key_lengths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
