@@ -14,7 +14,8 @@
  * process per run saw the configuration of its run: so the filters are
  * stopped, and started again on their next use, when the environment file,
  * the notification channels, the intelligence providers or the program
- * itself changed (node_filters_refresh, before each queue item). */
+ * itself changed (node_filters_refresh, before each queue item, or each
+ * batch of a backlog). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>

@@ -365,8 +365,10 @@ struct routed {
 	bool nothing; /* the definition has nothing after its ingest node */
 };
 
-static int route_item(struct worker *w, const sm_inbox_item *item, struct routed *rt, char *msg,
-                      size_t size)
+/* same: the items routed before in the same transaction, whose
+ * definitions are taken again rather than read again (NULL: none). */
+static int route_item(struct worker *w, const sm_inbox_item *item, struct routed *rt,
+                      const struct routed *same, size_t nsame, char *msg, size_t size)
 {
 	sm_error err = {0};
 	const char *forced = w->opts->definition ? w->opts->definition
@@ -381,7 +383,10 @@ static int route_item(struct worker *w, const sm_inbox_item *item, struct routed
 	rt->name = json_string_value(json_object_get(rt->route, "definition"));
 	sm_log_kv(SM_LOG_INFO, "queue item routed", "definition", rt->name, "by",
 	          json_string_value(json_object_get(rt->route, "by")), SM_LOG_END);
-	if (sm_pipeline_load(w->store, rt->name, &rt->def, NULL, &err) != SM_EXIT_OK) {
+	for (size_t i = 0; i < nsame && !rt->def; i++)
+		if (same[i].def && strcmp(same[i].name, rt->name) == 0)
+			rt->def = json_incref(same[i].def);
+	if (!rt->def && sm_pipeline_load(w->store, rt->name, &rt->def, NULL, &err) != SM_EXIT_OK) {
 		snprintf(msg, size, "routed to %s: %s", rt->name, err.msg);
 		return -1;
 	}
@@ -408,7 +413,7 @@ static void fresh_run(struct worker *w, const sm_inbox_item *item, sm_pipeline_q
 	sm_error err = {0};
 	char run_id[SM_PIPELINE_ID_LEN + 1], msg[1200];
 
-	if (route_item(w, item, &rt, msg, sizeof msg) < 0) {
+	if (route_item(w, item, &rt, NULL, 0, msg, sizeof msg) < 0) {
 		finish_fail(w, item, NULL, msg);
 		goto out;
 	}
@@ -714,8 +719,8 @@ static bool quick_batch(struct worker *w, sm_inbox_item *items, size_t n,
 		const char *trace =
 		    json_string_value(json_object_get(items[i].envelope, "trace_id"));
 		sm_log_set_trace(trace && sm_trace_valid(trace) ? trace : NULL);
-		fits = route_item(w, &items[i], &rt[i], msg, sizeof msg) == 0 && !rt[i].nothing &&
-		       sm_pipeline_quick_fits(rt[i].def, rt[i].start);
+		fits = route_item(w, &items[i], &rt[i], rt, i, msg, sizeof msg) == 0 &&
+		       !rt[i].nothing && sm_pipeline_quick_fits(rt[i].def, rt[i].start);
 		routed++;
 		/* An item with a run id and a run (an earlier attempt's) resumes. */
 		if (fits && *items[i].run_id) {
@@ -740,6 +745,7 @@ static bool quick_batch(struct worker *w, sm_inbox_item *items, size_t n,
 	}
 	commit(w); /* the claims and the promised ids: sm-notify may write now */
 	clock_gettime(CLOCK_MONOTONIC, &recorded);
+	node_filters_refresh(w->store); /* once a batch (and after a second) */
 	for (i = 0; i < n; i++) {
 		if (i > 0 && stopping) {
 			release(w, items, i, n);
@@ -753,8 +759,8 @@ static bool quick_batch(struct worker *w, sm_inbox_item *items, size_t n,
 			record_quick(w, items, q, i);
 			commit(w);
 			clock_gettime(CLOCK_MONOTONIC, &recorded);
+			node_filters_refresh(w->store);
 		}
-		node_filters_refresh(w->store);
 		beat_item(&w->beat, &items[i]);
 		quick_one(w, &items[i], &rt[i], &q[i]);
 		beat_item(&w->beat, NULL);

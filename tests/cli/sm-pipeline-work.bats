@@ -378,6 +378,19 @@ calls() {
 	[ "$commits" = 3 ]
 }
 
+@test "a backlog looks at the filters' configuration once a batch, not once an item" {
+	need_peer "strace is not installed" command -v strace
+	receiver hook
+	for i in $(seq 10); do queued "Conf$i" "host-$i"; done
+	export SM_ENV_FILE=$TEST_DIR/sm.env
+	: >"$SM_ENV_FILE"
+	no_leak_check strace -qq -e trace=stat,newfstatat,statx -o "$TEST_DIR/trace" \
+		sm-pipeline work --once >/dev/null 2>&1
+	[ "$(requests hook)" = 10 ]
+	# Ten items, two batches: the environment file's stamp taken twice.
+	[ "$(grep -c "\"$SM_ENV_FILE\"" "$TEST_DIR/trace")" = 2 ]
+}
+
 @test "a batch behind a slow delivery: the runs that ended are recorded before the next one starts" {
 	printf '200\n200 2\n200 2\n' >"$TEST_DIR/script"
 	receiver hook --script "$TEST_DIR/script"
