@@ -13,8 +13,9 @@
 #include "sm/err.h"
 #include "sm/json.h"
 
-#define SM_ENVELOPE_VERSION  1
-#define SM_ENVELOPE_MAX_LINE (8u << 20) /* default per-line limit: 8 MiB */
+#define SM_ENVELOPE_VERSION    1
+#define SM_ENVELOPE_MAX_LINE   (8u << 20) /* default per-line limit: 8 MiB */
+#define SM_ENVELOPE_RUN_ID_MAX 64         /* a run_id's length at most (sm-envelope(5)) */
 
 typedef struct sm_reader sm_reader;
 

@@ -145,7 +145,7 @@ int sm_reader_next(sm_reader *r, json_t **out, sm_error *err)
 
 int sm_envelope_read(sm_reader *r, json_t **out, sm_error *err)
 {
-	json_t *v, *trace;
+	json_t *v, *trace, *run;
 	int rc = sm_reader_next(r, out, err);
 
 	if (rc <= 0)
@@ -162,6 +162,16 @@ int sm_envelope_read(sm_reader *r, json_t **out, sm_error *err)
 		sm_error_set_kind(err, SM_ERROR_DATA,
 		                  "%s:%zu: \"trace_id\" must be 32 lower-case hex digits", r->name,
 		                  r->line);
+		goto bad;
+	}
+	/* A run's id decides what sm-notify sends again (once per run). */
+	run = json_object_get(*out, "run_id");
+	if (run && !json_is_null(run) &&
+	    (!json_is_string(run) || json_string_length(run) < 1 ||
+	     json_string_length(run) > SM_ENVELOPE_RUN_ID_MAX)) {
+		sm_error_set_kind(err, SM_ERROR_DATA,
+		                  "%s:%zu: \"run_id\" must be a string of 1 to %d characters",
+		                  r->name, r->line, SM_ENVELOPE_RUN_ID_MAX);
 		goto bad;
 	}
 	sm_envelope_trace_id(*out);

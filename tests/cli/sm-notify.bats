@@ -388,6 +388,18 @@ EOF
 	sm-notify <"$TEST_DIR/env.json" >/dev/null
 	sm-notify <"$TEST_DIR/env.json" >/dev/null
 	[ "$(requests bad)$(requests good)" = 65 ]
+	# A run_id that is not one is malformed input: 65, nothing sent or stored.
+	rows=$(sql "SELECT count(*) FROM notification_deliveries")
+	for bad_id in 5 '""'; do
+		json_get "json.dumps(dict(d, run_id=json.loads('$bad_id')))" <"$TEST_DIR/env.json" \
+			>"$TEST_DIR/bad-run.json"
+		run --separate-stderr sm-notify <"$TEST_DIR/bad-run.json"
+		[ "$status" -eq 65 ]
+		[ "$output" = "" ]
+		[[ "$stderr" == *'"run_id" must be a string of 1 to 64 characters'* ]]
+	done
+	[ "$(requests bad)$(requests good)" = 65 ]
+	[ "$(sql "SELECT count(*) FROM notification_deliveries")" = "$rows" ]
 }
 
 @test "min_severity filters; --channel picks; unknown or disabled channels are 64" {

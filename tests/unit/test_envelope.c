@@ -58,6 +58,11 @@ static void errors_name_the_line(void **state)
 	expect_error("{\"x\":1}\n", "in.ndjson:1: not an sm envelope", 0);
 	expect_error("{\"v\":2}\n", "not an sm envelope", 0);
 	expect_error("{\"v\":1,\"trace_id\":\"XYZ\"}\n", "\"trace_id\" must be", 0);
+	expect_error("{\"v\":1,\"run_id\":5}\n", "in.ndjson:1: \"run_id\" must be a string", 0);
+	expect_error("{\"v\":1,\"run_id\":\"\"}\n", "\"run_id\" must be a string", 0);
+	expect_error("{\"v\":1,\"run_id\":\"0123456789012345678901234567890123456789"
+	             "01234567890123456789012345\"}\n",
+	             "\"run_id\" must be a string of 1 to 64 characters", 0);
 	expect_error("{\"v\":1,\"a\":1,\"a\":2}\n", "malformed JSON", 0);
 	expect_error("{\"v\":1}\n{\"v\":1,\"pad\":\"0123456789012345678901234567890\"}\n",
 	             "in.ndjson:2: line longer than 32 bytes", 32);
