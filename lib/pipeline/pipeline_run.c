@@ -103,7 +103,6 @@ static void note(const struct run *r, enum sm_log_level level, const char *msg, 
 int sm_pipeline_new_run_id(char out[SM_PIPELINE_ID_LEN + 1])
 {
 	char hex[SM_TRACE_LEN + 1];
-
 	struct timespec now;
 	unsigned long long ms;
 
@@ -765,8 +764,8 @@ int sm_pipeline_run(sm_store *store, const sm_pipeline_run_opts *opts, sm_pipeli
 
 /* --- quick runs ---------------------------------------------------------------- */
 
-/* The node a run of def from start_node begins with, and whether it is
- * the last one. */
+/* The node a run of def from start_node begins with, and (last, unless
+ * NULL) whether it is the last one. */
 static const json_t *first_node(const json_t *def, const char *start_node, bool *last)
 {
 	const json_t *nodes = json_object_get(def, "nodes"), *n;
@@ -776,7 +775,8 @@ static const json_t *first_node(const json_t *def, const char *start_node, bool 
 	{
 		const char *id = json_string_value(json_object_get(n, "id"));
 		if (!start_node || (id && strcmp(id, start_node) == 0)) {
-			*last = i + 1 == json_array_size(nodes);
+			if (last)
+				*last = i + 1 == json_array_size(nodes);
 			return n;
 		}
 	}
@@ -812,16 +812,15 @@ void sm_pipeline_quick_free(sm_pipeline_quick *q)
 int sm_pipeline_quick_run(sm_store *store, const sm_pipeline_run_opts *opts,
                           sm_pipeline_quick **out)
 {
-	bool last = false;
-	const json_t *node = first_node(opts->definition, opts->start_node, &last), *config;
+	const json_t *node = first_node(opts->definition, opts->start_node, NULL), *config;
 	sm_pipeline_quick *q;
 	json_t *stream, *empty;
 	struct timespec t0, t1;
 	sm_error err = {0};
 
 	*out = NULL;
-	if (!last || !sm_pipeline_quick_fits(opts->definition, opts->start_node) ||
-	    opts->checks_only || !opts->run_id || json_array_size(opts->input) == 0 ||
+	if (!sm_pipeline_quick_fits(opts->definition, opts->start_node) || opts->checks_only ||
+	    !opts->run_id || json_array_size(opts->input) == 0 ||
 	    (opts->trace_id && !sm_trace_valid(opts->trace_id)) || !(q = calloc(1, sizeof *q)))
 		return 0;
 	q->r = (struct run){.store = store, .fresh = true};

@@ -401,31 +401,42 @@ static void routed_clear(struct routed *rt)
 	memset(rt, 0, sizeof *rt);
 }
 
-/* tried: the run's first attempt, made by a quick run (or NULL). */
-static void fresh_run(struct worker *w, const sm_inbox_item *item, sm_pipeline_quick *tried)
+/* The options of an item's run: routed by rt, on the item's envelope
+ * (input: [envelope]). */
+static sm_pipeline_run_opts item_opts(const sm_inbox_item *item, const struct routed *rt,
+                                      const json_t *input, const char *run_id)
 {
-	const json_t *env = item->envelope;
-	const char *trace = json_string_value(json_object_get(env, "trace_id"));
-	const char *source = json_string_value(json_object_get(env, "source"));
+	const char *trace = json_string_value(json_object_get(item->envelope, "trace_id"));
+	const char *source = json_string_value(json_object_get(item->envelope, "source"));
+
+	return (sm_pipeline_run_opts){.definition_name = rt->name,
+	                              .definition = rt->def,
+	                              .input = input,
+	                              .start_node = rt->start,
+	                              .source = source ? source : "queue",
+	                              .trace_id = trace && sm_trace_valid(trace) ? trace : NULL,
+	                              .run_id = run_id};
+}
+
+/* Run an item routed by rt, recording its run. tried: the run's first
+ * attempt, made by a quick run (or NULL). */
+static void run_routed(struct worker *w, const sm_inbox_item *item, const struct routed *rt,
+                       sm_pipeline_quick *tried)
+{
 	json_t *input = NULL;
-	struct routed rt;
 	sm_pipeline_result res = {0};
 	sm_error err = {0};
-	char run_id[SM_PIPELINE_ID_LEN + 1], msg[1200];
+	char run_id[SM_PIPELINE_ID_LEN + 1];
 
-	if (route_item(w, item, &rt, NULL, 0, msg, sizeof msg) < 0) {
-		finish_fail(w, item, NULL, msg);
-		goto out;
-	}
-	if (rt.nothing) {
+	if (rt->nothing) {
 		/* The definition does nothing after ingesting: the handler did that. */
 		item_log(SM_LOG_INFO, "definition has nothing after its ingest node", item, NULL,
-		         rt.name);
-		if (sm_inbox_set_run(w->store, item, NULL, rt.name, &err) < 0)
+		         rt->name);
+		if (sm_inbox_set_run(w->store, item, NULL, rt->name, &err) < 0)
 			sm_log_kv(SM_LOG_ERROR, "cannot record the queue item", "error", err.msg,
 			          SM_LOG_END);
 		finish_done(w, item, NULL);
-		goto out;
+		return;
 	}
 	/* An id promised when the item was queued (or recorded by a worker
 	 * that died before its run was) is the run's. */
@@ -433,42 +444,47 @@ static void fresh_run(struct worker *w, const sm_inbox_item *item, sm_pipeline_q
 		snprintf(run_id, sizeof run_id, "%.36s", item->run_id);
 	else if (sm_pipeline_new_run_id(run_id) < 0) {
 		finish_fail(w, item, NULL, "no randomness for a run id");
-		goto out;
+		return;
 	}
 	/* The run id is on the item before the run starts, so a worker taking
 	 * the item over after a crash finds the run to resume. */
-	if (sm_inbox_set_run(w->store, item, run_id, rt.name, &err) < 0) {
+	if (sm_inbox_set_run(w->store, item, run_id, rt->name, &err) < 0) {
 		finish_fail(w, item, NULL, err.msg);
-		goto out;
+		return;
 	}
-	input = json_pack("[O]", env);
+	input = json_pack("[O]", item->envelope);
 	{
-		sm_pipeline_run_opts ro = {.definition_name = rt.name,
-		                           .definition = rt.def,
-		                           .input = input,
-		                           .start_node = rt.start,
-		                           .source = source ? source : "queue",
-		                           .trace_id =
-		                               trace && sm_trace_valid(trace) ? trace : NULL,
-		                           .run_id = run_id,
-		                           .tried = tried};
-		int rc = sm_pipeline_run(w->store, &ro, &res, &err);
+		sm_pipeline_run_opts ro = item_opts(item, rt, input, run_id);
+		int rc;
 		sm_error serr = {0};
+		ro.tried = tried;
+		rc = sm_pipeline_run(w->store, &ro, &res, &err);
 		/* No run was kept: the item must not point at one. */
 		if ((rc != SM_EXIT_OK || strcmp(res.status, "rejected") == 0) &&
-		    sm_inbox_set_run(w->store, item, NULL, rt.name, &serr) < 0)
+		    sm_inbox_set_run(w->store, item, NULL, rt->name, &serr) < 0)
 			sm_log_kv(SM_LOG_ERROR, "cannot record the queue item", "error", serr.msg,
 			          SM_LOG_END);
 		if (rc != SM_EXIT_OK) {
-			snprintf(msg, sizeof msg, "definition %s: %s", rt.name, err.msg);
+			char msg[1200];
+			snprintf(msg, sizeof msg, "definition %s: %s", rt->name, err.msg);
 			finish_fail(w, item, NULL, msg);
 		} else {
 			finish_run(w, item, &res);
 		}
 	}
-out:
 	sm_pipeline_result_clear(&res);
 	json_decref(input);
+}
+
+static void fresh_run(struct worker *w, const sm_inbox_item *item)
+{
+	struct routed rt;
+	char msg[1200];
+
+	if (route_item(w, item, &rt, NULL, 0, msg, sizeof msg) < 0)
+		finish_fail(w, item, NULL, msg);
+	else
+		run_routed(w, item, &rt, NULL);
 	routed_clear(&rt);
 }
 
@@ -479,7 +495,7 @@ static void handle(struct worker *w, sm_inbox_item *item)
 	sm_log_set_trace(trace && sm_trace_valid(trace) ? trace : NULL);
 	item_log(SM_LOG_INFO, "queue item claimed", item, item->run_id, NULL);
 	if (!*item->run_id || !continue_run(w, item))
-		fresh_run(w, item, NULL);
+		fresh_run(w, item);
 	sm_log_set_trace(NULL);
 }
 
@@ -631,22 +647,13 @@ static bool still_mine(struct worker *w, const sm_inbox_item *item, const struct
 /* --- a batch of quick runs ------------------------------------------------------ */
 
 /* One item of a quick batch: its run tried without records (*q when it
- * went through, to record with the batch), else run again as any item,
- * its records in a transaction of their own. */
+ * went through, to record with the batch), else recorded as any item's,
+ * in a transaction of its own, on the same route. */
 static void quick_one(struct worker *w, sm_inbox_item *item, const struct routed *rt,
                       sm_pipeline_quick **q)
 {
-	const json_t *env = item->envelope;
-	const char *trace = json_string_value(json_object_get(env, "trace_id"));
-	const char *source = json_string_value(json_object_get(env, "source"));
-	json_t *input = json_pack("[O]", env);
-	sm_pipeline_run_opts ro = {.definition_name = rt->name,
-	                           .definition = rt->def,
-	                           .input = input,
-	                           .start_node = rt->start,
-	                           .source = source ? source : "queue",
-	                           .trace_id = trace && sm_trace_valid(trace) ? trace : NULL,
-	                           .run_id = item->run_id};
+	json_t *input = json_pack("[O]", item->envelope);
+	sm_pipeline_run_opts ro = item_opts(item, rt, input, item->run_id);
 	sm_error err = {0};
 
 	sm_log_set_trace(ro.trace_id);
@@ -659,7 +666,7 @@ static void quick_one(struct worker *w, sm_inbox_item *item, const struct routed
 		if (sm_store_exec(w->store, "BEGIN IMMEDIATE", &err) < 0)
 			sm_log_kv(SM_LOG_WARN, "cannot group the run's records", "error", err.msg,
 			          SM_LOG_END);
-		fresh_run(w, item, tried);
+		run_routed(w, item, rt, tried);
 		commit(w);
 		sm_pipeline_quick_free(tried);
 	}

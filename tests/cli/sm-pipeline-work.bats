@@ -505,6 +505,9 @@ calls() {
 	[ "$(sql "SELECT state FROM inbox WHERE id = 2")" = "done" ]
 	[ "$(grep -c 'msg="stage filter started"' <<<"$stderr")" = 2 ]
 	grep -q '"Fast on db-01' "$TEST_DIR/hook.log"
+	# The two came as a batch: the one that failed is recorded on the route
+	# it was tried on, not routed again.
+	[ "$(grep -c 'msg="queue item routed"' <<<"$stderr")" = 2 ]
 }
 
 @test "a filter's stderr between two envelopes is passed on under no run's id, not the next run's" {
