@@ -99,6 +99,19 @@ bool sm_pipeline_quick_fits(const json_t *def, const char *start_node);
  * the run's first, or NULL when it could not be tried at all. */
 int sm_pipeline_quick_run(sm_store *store, const sm_pipeline_run_opts *opts,
                           sm_pipeline_quick **out);
+/* sm_pipeline_quick_run in two steps, so that a batch keeps its stage busy.
+ * Begin: the run's ids and its input stamped, nothing run; 1 with *out, 0
+ * (*out NULL) when it cannot be quick. Go: run its stage, as
+ * sm_pipeline_quick_run does; next (or NULL) is the quick run to go after
+ * it: when its stage is the same and q's envelope went well within
+ * within_s seconds of the call, next's envelope is handed to the stage at
+ * once, so it works on it while q is judged and next begun
+ * (sm_pipeline_quick_handed then says so, and next's go waits for it
+ * rather than handing it again). */
+int sm_pipeline_quick_begin(sm_store *store, const sm_pipeline_run_opts *opts,
+                            sm_pipeline_quick **out);
+int sm_pipeline_quick_go(sm_pipeline_quick *q, sm_pipeline_quick *next, double within_s);
+bool sm_pipeline_quick_handed(const sm_pipeline_quick *q);
 /* Record a quick run as it ended, the run and its stage (inside the
  * caller's transaction), and fill res as sm_pipeline_run would have. 0, or
  * -1 (logged) when the store refused it. */

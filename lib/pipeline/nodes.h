@@ -32,6 +32,19 @@ typedef struct node_ctx {
 	 * stage works, instead of before the hand-over. NULL: nothing to do. */
 	void (*handed)(void *arg);
 	void *handed_arg;
+	/* The input as a filter's lines, made already (a quick run's); NULL:
+	 * made from the input. */
+	const char *lines;
+	size_t lines_len;
+	/* The next run's lines for the same stage (a batch of quick runs):
+	 * handed to the filter as soon as this attempt's envelopes are done and
+	 * went well, before a CLOCK_MONOTONIC time of ahead_until_ms, so that the
+	 * stage works on them while this attempt is judged and recorded.
+	 * *ahead_taken says whether they were. NULL: none. */
+	const char *ahead;
+	size_t ahead_len;
+	double ahead_until_ms;
+	bool *ahead_taken;
 } node_ctx;
 
 static inline void node_handed(const node_ctx *ctx)
@@ -98,7 +111,14 @@ void node_judge(const node_type *t, const node_ctx *ctx, int exit_status, int si
  * untouched, when filters are not enabled. */
 bool node_filter_run(const node_type *t, const node_ctx *ctx, const char *const *argv,
                      const json_t *input, node_outcome *out);
+/* An envelope as a filter's line: its JSON and a newline (malloc'd; NULL
+ * when out of memory). */
+char *node_filter_line(const json_t *env, size_t *len);
+/* The CLOCK_MONOTONIC time, in ms, that ahead_until_ms is measured on. */
+double node_now_ms(void);
 
+/* Hand no lines ahead from now on (a stop request; async-signal-safe). */
+void node_filters_hold(void);
 /* Let this process keep filters (sm-pipeline work); SIGPIPE is ignored. */
 void node_filters_enable(void);
 /* Stop the filters when the configuration they started with changed: the

@@ -63,6 +63,12 @@ struct sm_pipeline_quick {
 	char created[SM_RFC3339_LEN], started[SM_RFC3339_LEN], finished[SM_RFC3339_LEN];
 	node_outcome o; /* the stage's, its output stamped when it succeeded */
 	double stage_ms, run_ms;
+	json_t *stream; /* its input, stamped, until its stage ran */
+	char *line;     /* the same as the stage's lines */
+	size_t line_len;
+	bool handed; /* its lines went to the stage with the run before it */
+	struct timespec t_handed;
+	char handed_at[SM_RFC3339_LEN];
 };
 
 int sm_pipeline_settings(double *max_retries, double *backoff_factor, sm_error *err)
@@ -805,17 +811,17 @@ void sm_pipeline_quick_free(sm_pipeline_quick *q)
 	free(q->in_text);
 	free(q->def_text);
 	free(q->out_text);
+	free(q->line);
+	json_decref(q->stream);
 	json_decref(q->o.output);
 	free(q);
 }
 
-int sm_pipeline_quick_run(sm_store *store, const sm_pipeline_run_opts *opts,
-                          sm_pipeline_quick **out)
+int sm_pipeline_quick_begin(sm_store *store, const sm_pipeline_run_opts *opts,
+                            sm_pipeline_quick **out)
 {
-	const json_t *node = first_node(opts->definition, opts->start_node, NULL), *config;
+	const json_t *node = first_node(opts->definition, opts->start_node, NULL);
 	sm_pipeline_quick *q;
-	json_t *stream, *empty;
-	struct timespec t0, t1;
 	sm_error err = {0};
 
 	*out = NULL;
@@ -837,32 +843,74 @@ int sm_pipeline_quick_run(sm_store *store, const sm_pipeline_run_opts *opts,
 		sm_pipeline_quick_free(q);
 		return 0;
 	}
-	sm_log_set_trace(q->r.trace_id);
 	sm_rfc3339_now(q->created, true);
-	stream = stamp_all(opts->input, &q->r);
-	q->in_text = dump(stream);
-	empty = json_object();
-	config = json_object_get(node, "config");
+	q->stream = stamp_all(opts->input, &q->r);
+	q->in_text = dump(q->stream);
+	if (json_array_size(q->stream) == 1)
+		q->line = node_filter_line(json_array_get(q->stream, 0), &q->line_len);
+	*out = q;
+	return 1;
+}
+
+/* Whether b's stage is a's: the same type and configuration, so the same
+ * program and arguments, the same filter. */
+static bool same_stage(const sm_pipeline_quick *a, const sm_pipeline_quick *b)
+{
+	const json_t *na = first_node(a->r.def, *a->start_node ? a->start_node : NULL, NULL);
+	const json_t *nb = first_node(b->r.def, *b->start_node ? b->start_node : NULL, NULL);
+	const json_t *ca = json_object_get(na, "config"), *cb = json_object_get(nb, "config");
+
+	return a->t == b->t && na && nb && (ca == cb || (ca && cb && json_equal(ca, cb)));
+}
+
+int sm_pipeline_quick_go(sm_pipeline_quick *q, sm_pipeline_quick *next, double within_s)
+{
+	const json_t *node = first_node(q->r.def, *q->start_node ? q->start_node : NULL, NULL);
+	const json_t *config = json_object_get(node, "config");
+	json_t *empty = json_object();
+	struct timespec t1;
+	/* The run whose envelope may go ahead, or NULL. */
+	sm_pipeline_quick *to = next && next != q && !next->handed && next->line && q->line &&
+	                                within_s > 0 && same_stage(q, next)
+	                            ? next
+	                            : NULL;
+
+	sm_log_set_trace(q->r.trace_id);
 	{
 		/* Nothing held while the stage runs: no hand-over to wait for. */
-		node_ctx ctx = {.store = store,
+		node_ctx ctx = {.store = q->r.store,
 		                .run_id = q->r.run_id,
 		                .trace_id = q->r.trace_id,
 		                .node_id = q->node_id,
 		                .config = config ? config : empty,
 		                .timeout_s = q->r.timeout_s,
-		                .outputs = q->r.outputs};
-		sm_rfc3339_now(q->started, true);
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		node_run(q->t, &ctx, stream, &q->o);
+		                .outputs = q->r.outputs,
+		                .lines = q->line,
+		                .lines_len = q->line_len,
+		                .ahead = to ? to->line : NULL,
+		                .ahead_len = to ? to->line_len : 0,
+		                .ahead_until_ms = to ? node_now_ms() + within_s * 1000 : 0,
+		                .ahead_taken = to ? &to->handed : NULL};
+		if (q->handed) {
+			/* The stage has had it since the run before ended. */
+			memcpy(q->started, q->handed_at, sizeof q->started);
+		} else {
+			sm_rfc3339_now(q->started, true);
+			clock_gettime(CLOCK_MONOTONIC, &q->t_handed);
+		}
+		node_run(q->t, &ctx, q->stream, &q->o);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (to && to->handed) {
+		to->t_handed = t1;
+		sm_rfc3339_now(to->handed_at, true);
+	}
 	sm_rfc3339_now(q->finished, true);
-	json_decref(stream);
+	json_decref(q->stream);
+	q->stream = NULL;
 	json_decref(empty);
-	q->stage_ms = sm_round(sm_elapsed_ms(&t0, &t1), 3);
+	q->stage_ms = sm_round(sm_elapsed_ms(&q->t_handed, &t1), 3);
 	q->run_ms = sm_round(sm_elapsed_ms(&q->r.t0, &t1), 3);
-	*out = q;
 	if (*q->o.error || !q->o.output || !q->in_text)
 		return 0; /* the caller's sm_pipeline_run records it as the first attempt */
 	{
@@ -874,6 +922,17 @@ int sm_pipeline_quick_run(sm_store *store, const sm_pipeline_run_opts *opts,
 	q->def_text = sm_json_dump(q->r.def, NULL);
 	q->out_text = dump(q->o.output);
 	return q->def_text && q->out_text ? 1 : 0;
+}
+
+bool sm_pipeline_quick_handed(const sm_pipeline_quick *q)
+{
+	return q && q->handed;
+}
+
+int sm_pipeline_quick_run(sm_store *store, const sm_pipeline_run_opts *opts,
+                          sm_pipeline_quick **out)
+{
+	return sm_pipeline_quick_begin(store, opts, out) ? sm_pipeline_quick_go(*out, NULL, 0) : 0;
 }
 
 int sm_pipeline_quick_record(sm_store *store, sm_pipeline_quick *q, sm_pipeline_result *res)

@@ -48,6 +48,7 @@ void sm_pipeline_work_stop(void)
 	int saved = errno;
 
 	stopping = 1;
+	node_filters_hold();
 	if (stop_pipe[1] >= 0)
 		(void)!write(stop_pipe[1], "", 1);
 	errno = saved;
@@ -646,19 +647,35 @@ static bool still_mine(struct worker *w, const sm_inbox_item *item, const struct
 
 /* --- a batch of quick runs ------------------------------------------------------ */
 
-/* One item of a quick batch: its run tried without records (*q when it
- * went through, to record with the batch), else recorded as any item's,
- * in a transaction of its own, on the same route. */
-static void quick_one(struct worker *w, sm_inbox_item *item, const struct routed *rt,
-                      sm_pipeline_quick **q)
+/* Begin the quick run of one item of a batch (*q, NULL when it cannot be
+ * quick: it then runs as any item's). */
+static void quick_begin(struct worker *w, const sm_inbox_item *item, const struct routed *rt,
+                        sm_pipeline_quick **q)
 {
 	json_t *input = json_pack("[O]", item->envelope);
 	sm_pipeline_run_opts ro = item_opts(item, rt, input, item->run_id);
-	sm_error err = {0};
 
-	sm_log_set_trace(ro.trace_id);
+	if (!input || !sm_pipeline_quick_begin(w->store, &ro, q))
+		*q = NULL;
+	json_decref(input);
+}
+
+/* One item of a quick batch: its run tried without records (*q kept when
+ * it went through, to record with the batch), else recorded as any
+ * item's, in a transaction of its own, on the same route. next: the
+ * batch's next item's quick run, handed to the stage as soon as this one's
+ * envelope is done, while the worker was still within half the stale
+ * limit of the claim (so that its claim still holds). */
+static void quick_one(struct worker *w, sm_inbox_item *item, const struct routed *rt,
+                      sm_pipeline_quick **q, sm_pipeline_quick *next,
+                      const struct timespec *claimed)
+{
+	sm_error err = {0};
+	const char *trace = json_string_value(json_object_get(item->envelope, "trace_id"));
+
+	sm_log_set_trace(trace && sm_trace_valid(trace) ? trace : NULL);
 	item_log(SM_LOG_INFO, "queue item claimed", item, item->run_id, NULL);
-	if (!input || !sm_pipeline_quick_run(w->store, &ro, q)) {
+	if (!*q || !sm_pipeline_quick_go(*q, next, w->set.stale_s / 2 - since(claimed))) {
 		/* Recorded now as any run, its attempt the first, its retries (if
 		 * any) after, in a transaction of its own. */
 		sm_pipeline_quick *tried = *q;
@@ -670,7 +687,6 @@ static void quick_one(struct worker *w, sm_inbox_item *item, const struct routed
 		commit(w);
 		sm_pipeline_quick_free(tried);
 	}
-	json_decref(input);
 	sm_log_set_trace(NULL);
 }
 
@@ -753,13 +769,23 @@ static bool quick_batch(struct worker *w, sm_inbox_item *items, size_t n,
 	commit(w); /* the claims and the promised ids: sm-notify may write now */
 	clock_gettime(CLOCK_MONOTONIC, &recorded);
 	node_filters_refresh(w->store); /* once a batch (and after a second) */
+	quick_begin(w, &items[0], &rt[0], &q[0]);
 	for (i = 0; i < n; i++) {
-		if (i > 0 && stopping) {
+		/* Handed to the stage with the item before: in flight, so done. */
+		bool handed = sm_pipeline_quick_handed(q[i]);
+		if (i > 0 && stopping && !handed) {
 			release(w, items, i, n);
+			for (; i < n; i++) {
+				sm_pipeline_quick_free(q[i]);
+				q[i] = NULL;
+			}
 			break;
 		}
-		if (i > 0 && !still_mine(w, &items[i], claimed))
+		if (i > 0 && !handed && !still_mine(w, &items[i], claimed)) {
+			sm_pipeline_quick_free(q[i]);
+			q[i] = NULL;
 			continue;
+		}
 		/* Runs that ended are not kept from the store long behind a slow
 		 * one (a channel timing out). */
 		if (since(&recorded) > QUICK_RECORD_S) {
@@ -768,8 +794,12 @@ static bool quick_batch(struct worker *w, sm_inbox_item *items, size_t n,
 			clock_gettime(CLOCK_MONOTONIC, &recorded);
 			node_filters_refresh(w->store);
 		}
+		/* The next item's run begun while the stage works on this one's
+		 * (handed with the one before), so it is ready to hand over. */
+		if (i + 1 < n && !stopping)
+			quick_begin(w, &items[i + 1], &rt[i + 1], &q[i + 1]);
 		beat_item(&w->beat, &items[i]);
-		quick_one(w, &items[i], &rt[i], &q[i]);
+		quick_one(w, &items[i], &rt[i], &q[i], i + 1 < n ? q[i + 1] : NULL, claimed);
 		beat_item(&w->beat, NULL);
 	}
 	record_quick(w, items, q, n);

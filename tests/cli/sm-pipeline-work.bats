@@ -361,6 +361,62 @@ calls() {
 	[[ "${calls#*E}" != *L* ]]
 }
 
+@test "a backlog: the next envelope goes to the filter as soon as the one before is done, before that run is judged" {
+	need_peer "strace is not installed" command -v strace
+	receiver hook
+	for i in 1 2 3; do queued "Ahead$i" "host-$i"; done
+	no_leak_check strace -qq -e trace=write,read,newfstatat,stat,wait4 -s 12 -o "$TEST_DIR/trace" \
+		sm-pipeline work --once >/dev/null 2>&1
+	[ "$(requests hook)" = 3 ]
+	[ "$(sql "SELECT count(*) FROM pipeline_runs WHERE status = 'notified'")" = 3 ]
+	# E an envelope written to sm-notify, S its status read ("0\n"), F the
+	# filter looked up (its program's stat, its wait4). Each status but the
+	# last is followed by the next envelope at once; the lookup for that
+	# run comes after.
+	calls=$(awk '/^write\(.*"\{\\"v\\":1/ {printf "E"} /^read\(.*"0\\n", [0-9]+\) += 2$/ {printf "S"}
+		/^(newfstatat|stat)\(.*sm-notify"/ || /^wait4\(/ {printf "F"}' "$TEST_DIR/trace" | tr -s F)
+	[[ "$calls" == *ESEFSEFS* ]]
+}
+
+@test "a run failing on a good status: the next run, handed already, is neither lost nor handed twice; filters get malloc tuned" {
+	private_bin
+	# A filter that garbles its first envelope's output (with status 0: the
+	# run fails on it once judged, after the next envelope was handed), logs
+	# the runs it is handed and its GLIBC_TUNABLES.
+	rm -f "$TEST_DIR/bin/sm-notify"
+	cat >"$TEST_DIR/bin/sm-notify" <<-EOF
+		#!/usr/bin/python3
+		import json, os, sys
+		status = int(os.environ["SM_STAGE_STATUS_FD"])
+		with open("$TEST_DIR/tunables", "a") as f:
+		    f.write(os.environ.get("GLIBC_TUNABLES", "-") + "\n")
+		os.write(status, b"ready\n")
+		for line in sys.stdin.buffer:
+		    with open("$TEST_DIR/seen", "a") as f:
+		        f.write(json.loads(line)["run_id"] + "\n")
+		    if not os.path.exists("$TEST_DIR/garbled"):
+		        open("$TEST_DIR/garbled", "w").close()
+		        line = b"not json\n"
+		    sys.stdout.buffer.write(line)
+		    sys.stdout.flush()
+		    os.write(status, b"0\n")
+	EOF
+	chmod +x "$TEST_DIR/bin/sm-notify"
+	for i in 1 2 3; do queued "Good$i" "host-$i"; done
+	GLIBC_TUNABLES=glibc.malloc.perturb=0 ORCHESTRATION_QUEUE_MAX_RETRIES=0 \
+		sm-pipeline work --once >/dev/null 2>&1 || true
+	[ "$(states)" = "failed done done" ]
+	[[ "$(sql "SELECT error FROM inbox WHERE id = 1")" == *"output line 1 is not a JSON object"* ]]
+	[ "$(sql "SELECT count(*) FROM pipeline_runs WHERE status = 'notified'")" = 2 ]
+	# Each run's envelope went to the one filter once.
+	[ "$(wc -l <"$TEST_DIR/seen")" = 3 ]
+	[ "$(sort -u "$TEST_DIR/seen" | wc -l)" = 3 ]
+	[ "$(sql "SELECT group_concat(run_id, ' ') FROM (SELECT run_id FROM inbox ORDER BY id)")" = \
+		"$(tr '\n' ' ' <"$TEST_DIR/seen" | sed 's/ $//')" ]
+	# malloc tuned for a long stream, the caller's own tunables after (so they win).
+	[ "$(cat "$TEST_DIR/tunables")" = "glibc.malloc.tcache_count=200:glibc.malloc.perturb=0" ]
+}
+
 @test "a backlog of ten: the worker commits once a batch of eight, the runs with the next claims" {
 	need_peer "strace is not installed" command -v strace
 	receiver hook
