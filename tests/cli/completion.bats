@@ -98,14 +98,15 @@ local" ]
 # Names in the code's string literals that are not settings of the tools:
 # the CGI and FastCGI protocols, the environment the exec driver gives its
 # program, what sm-pipeline work passes to the stage filters it starts
-# (sm-pipeline(1)), os-release keys, and the XDG base directory.
+# (sm-pipeline(1): the status descriptor, the C library's malloc tunables),
+# os-release keys, and the XDG base directory.
 NOT_SETTINGS=" AUTH_TYPE CONTENT_LENGTH CONTENT_TYPE DOCUMENT_ROOT GATEWAY_INTERFACE
 	HTTP_AUTHORIZATION PATH_INFO PATH_TRANSLATED QUERY_STRING REDIRECT_STATUS REDIRECT_URI
 	REMOTE_ADDR REMOTE_HOST REMOTE_IDENT REMOTE_PORT REMOTE_USER REQUEST_METHOD REQUEST_SCHEME
 	REQUEST_URI SCRIPT_FILENAME SCRIPT_NAME SERVER_ADDR SERVER_NAME SERVER_PORT SERVER_PROTOCOL
 	SERVER_SOFTWARE FCGI_MAX_CONNS FCGI_MAX_REQS FCGI_MPXS_CONNS
 	SM_CHANNEL SM_EVENT SM_INCIDENT_ID SM_SEVERITY SM_SOURCE SM_STATUS SM_TITLE SM_TRACE_ID
-	SM_STAGE_STATUS_FD
+	SM_STAGE_STATUS_FD GLIBC_TUNABLES
 	ID_LIKE XDG_STATE_HOME NO_COLOR "
 
 @test "the sample env file lists every setting the code reads" {
