@@ -80,11 +80,6 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-double node_now_ms(void)
-{
-	return now_ms();
-}
-
 static int buf_add(struct buf *b, const char *p, size_t n)
 {
 	if (n > SIZE_MAX / 4 - b->len)
@@ -541,13 +536,15 @@ char *node_filter_line(const json_t *env, size_t *len)
 	return line.p;
 }
 
-/* Hand f the next run's lines (ctx->ahead) now that this attempt's are
- * done: as much as its pipe takes, the rest by the call that asks for them. */
-static void hand_ahead(struct filter *f, const node_ctx *ctx)
+/* Hand f the next run's lines (ctx->ahead) now that this attempt's,
+ * started at started_ms, are done: as much as its pipe takes, the rest by
+ * the call that asks for them. */
+static void hand_ahead(struct filter *f, const node_ctx *ctx, double started_ms)
 {
 	ssize_t w;
 
-	if (held || !ctx->ahead || !ctx->ahead_len || f->ahead || now_ms() >= ctx->ahead_until_ms ||
+	if (held || !ctx->ahead || !ctx->ahead_len || f->ahead ||
+	    now_ms() - started_ms >= ctx->ahead_within_s * 1000 ||
 	    !(f->ahead = malloc(ctx->ahead_len)))
 		return;
 	do
@@ -600,7 +597,8 @@ bool node_filter_run(const node_type *t, const node_ctx *ctx, const char *const 
 {
 	struct buf text = {0}, err = {0};
 	struct filter *f;
-	double deadline = ctx->timeout_s > 0 ? now_ms() + ctx->timeout_s * 1000 : 0;
+	double started = now_ms(),
+	       deadline = ctx->timeout_s > 0 ? started + ctx->timeout_s * 1000 : 0;
 	int worst = 0, sig = 0;
 	bool timed_out = false, died = false;
 	const char *lines, *p, *end;
@@ -701,7 +699,7 @@ bool node_filter_run(const node_type *t, const node_ctx *ctx, const char *const 
 	/* The stage goes on with the next run's envelopes while this one is
 	 * judged and recorded. */
 	if (!timed_out && !died && worst >= 0 && worst <= t->ok_max)
-		hand_ahead(f, ctx);
+		hand_ahead(f, ctx, started);
 	node_judge(t, ctx, timed_out || sig ? -1 : worst, died ? sig : 0, timed_out,
 	           text.p ? text.p : "", text.len, err.p ? err.p : "", err.len, out);
 	if (died && !sig && worst < 0) {

@@ -38,12 +38,12 @@ typedef struct node_ctx {
 	size_t lines_len;
 	/* The next run's lines for the same stage (a batch of quick runs):
 	 * handed to the filter as soon as this attempt's envelopes are done and
-	 * went well, before a CLOCK_MONOTONIC time of ahead_until_ms, so that the
-	 * stage works on them while this attempt is judged and recorded.
-	 * *ahead_taken says whether they were. NULL: none. */
+	 * went well, if that is within ahead_within_s of the attempt's start, so
+	 * that the stage works on them while this attempt is judged and
+	 * recorded. *ahead_taken says whether they were. NULL: none. */
 	const char *ahead;
 	size_t ahead_len;
-	double ahead_until_ms;
+	double ahead_within_s;
 	bool *ahead_taken;
 } node_ctx;
 
@@ -114,8 +114,6 @@ bool node_filter_run(const node_type *t, const node_ctx *ctx, const char *const 
 /* An envelope as a filter's line: its JSON and a newline (malloc'd; NULL
  * when out of memory). */
 char *node_filter_line(const json_t *env, size_t *len);
-/* The CLOCK_MONOTONIC time, in ms, that ahead_until_ms is measured on. */
-double node_now_ms(void);
 
 /* Hand no lines ahead from now on (a stop request; async-signal-safe). */
 void node_filters_hold(void);

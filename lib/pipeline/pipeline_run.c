@@ -889,7 +889,7 @@ int sm_pipeline_quick_go(sm_pipeline_quick *q, sm_pipeline_quick *next, double w
 		                .lines_len = q->line_len,
 		                .ahead = to ? to->line : NULL,
 		                .ahead_len = to ? to->line_len : 0,
-		                .ahead_until_ms = to ? node_now_ms() + within_s * 1000 : 0,
+		                .ahead_within_s = to ? within_s : 0,
 		                .ahead_taken = to ? &to->handed : NULL};
 		if (q->handed) {
 			/* The stage has had it since the run before ended. */

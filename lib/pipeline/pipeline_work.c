@@ -769,7 +769,6 @@ static bool quick_batch(struct worker *w, sm_inbox_item *items, size_t n,
 	commit(w); /* the claims and the promised ids: sm-notify may write now */
 	clock_gettime(CLOCK_MONOTONIC, &recorded);
 	node_filters_refresh(w->store); /* once a batch (and after a second) */
-	quick_begin(w, &items[0], &rt[0], &q[0]);
 	for (i = 0; i < n; i++) {
 		/* Handed to the stage with the item before: in flight, so done. */
 		bool handed = sm_pipeline_quick_handed(q[i]);
@@ -794,6 +793,8 @@ static bool quick_batch(struct worker *w, sm_inbox_item *items, size_t n,
 			clock_gettime(CLOCK_MONOTONIC, &recorded);
 			node_filters_refresh(w->store);
 		}
+		if (!q[i]) /* the first, or after one that was not ours any more */
+			quick_begin(w, &items[i], &rt[i], &q[i]);
 		/* The next item's run begun while the stage works on this one's
 		 * (handed with the one before), so it is ready to hand over. */
 		if (i + 1 < n && !stopping)
