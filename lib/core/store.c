@@ -631,14 +631,17 @@ static sm_store *store_new(const char *path, sm_error *err)
  * of microseconds (a queue worker's claim, a delivery record) or for a
  * commit's sync (the webhook handler's, about a millisecond): two workers
  * draining side by side spent most of their time asleep, and a worker
- * woken for a new alert could start up to a sleep late. Tries 50 us apart
+ * woken for a new alert could start up to a sleep late. Tries 10 us apart
  * for the first 2 ms (a try is a lock attempt, a few microseconds), then
- * sleeps doubling up to 2 ms, for BUSY_TIMEOUT_MS in all. */
-#define BUSY_FINE_TRIES 40
+ * sleeps doubling up to 1.28 ms, for BUSY_TIMEOUT_MS in all. Naps of 50 us
+ * drained a backlog 7-11 % slower with two workers, for the same CPU
+ * (bench/README.md, session 10). */
+#define BUSY_NAP_NS     10000L
+#define BUSY_FINE_TRIES 200
 static int busy_wait(void *arg, int tries)
 {
 	int k = tries < BUSY_FINE_TRIES ? 0 : tries - BUSY_FINE_TRIES + 1;
-	struct timespec *t0 = arg, now, nap = {0, 50000L << (k < 5 ? k : 5)};
+	struct timespec *t0 = arg, now, nap = {0, BUSY_NAP_NS << (k < 7 ? k : 7)};
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (tries == 0)

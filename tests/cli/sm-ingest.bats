@@ -343,6 +343,31 @@ PY
 	[ "$(sql "SELECT status FROM incidents WHERE id = 1")" = acknowledged ]
 }
 
+@test "a writer waiting for the lock tries again every 10 us for 2 ms, then at doubling naps up to 1.28 ms" {
+	need_peer "strace is not installed" command -v strace
+	am_payload One x firing | sm-ingest >/dev/null
+	python3 - "$SM_DB" "$TEST_DIR/locked" <<'PY' &
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN IMMEDIATE")
+c.execute("UPDATE incidents SET updated_at = updated_at")
+open(sys.argv[2], "w").close()
+time.sleep(1)
+c.execute("COMMIT")
+PY
+	for _ in $(seq 100); do [ -e "$TEST_DIR/locked" ] && break; sleep 0.05; done
+	strace -qq -e trace=clock_nanosleep,nanosleep -o "$TEST_DIR/trace" sm-ingest incident ack 1
+	wait
+	[ "$(sql "SELECT status FROM incidents WHERE id = 1")" = acknowledged ]
+	# The naps in nanoseconds, in order: 200 of 10 us, then 20, 40, ... 1280
+	# us, which stays.
+	naps=$(grep -o 'tv_nsec=[0-9]*' "$TEST_DIR/trace" | cut -d= -f2 | uniq -c | awk '{print $2 "x" $1}')
+	[ "$(echo "$naps" | head -7 | tr '\n' ' ')" = \
+		"10000x200 20000x1 40000x1 80000x1 160000x1 320000x1 640000x1 " ] || { echo "$naps"; false; }
+	[ "$(echo "$naps" | wc -l)" = 8 ]
+	[[ "$(echo "$naps" | tail -1)" == 1280000x* ]]
+}
+
 @test "error texts: a driver's refusal names the line; a transaction that cannot begin counts its payload" {
 	{ am_payload One x firing; echo '{"receiver": 1, "status": "firing", "alerts": "no"}'; } >"$TEST_DIR/mixed"
 	run --separate-stderr sm-ingest -d alertmanager "$TEST_DIR/mixed"
