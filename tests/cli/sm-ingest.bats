@@ -323,20 +323,27 @@ PY
 	chmod 755 "$TEST_DIR/ro"
 }
 
-@test "incident ack waits for another writer instead of failing 'database is locked'" {
-	am_payload One x firing | sm-ingest >/dev/null
-	# Another process holds the write lock for a moment (as a streaming
-	# ingest does between its commits).
-	python3 - "$SM_DB" "$TEST_DIR/locked" <<'PY' &
+# hold_lock SECONDS COMMIT|ROLLBACK: another process holds the store's write
+# lock for SECONDS (in the background; the test's wait ends with it), then
+# ends its transaction so.
+hold_lock() {
+	python3 - "$SM_DB" "$TEST_DIR/locked" "$1" "$2" <<'PY' &
 import sqlite3, sys, time
 c = sqlite3.connect(sys.argv[1], isolation_level=None)
 c.execute("BEGIN IMMEDIATE")
 c.execute("UPDATE incidents SET updated_at = updated_at")
 open(sys.argv[2], "w").close()
-time.sleep(1.5)
-c.execute("COMMIT")
+time.sleep(float(sys.argv[3]))
+c.execute(sys.argv[4])
 PY
 	for _ in $(seq 100); do [ -e "$TEST_DIR/locked" ] && break; sleep 0.05; done
+}
+
+@test "incident ack waits for another writer instead of failing 'database is locked'" {
+	am_payload One x firing | sm-ingest >/dev/null
+	# Another process holds the write lock for a moment (as a streaming
+	# ingest does between its commits).
+	hold_lock 1.5 COMMIT
 	run --separate-stderr sm-ingest incident ack 1
 	wait
 	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
@@ -346,16 +353,7 @@ PY
 @test "a writer waiting for the lock tries again every 10 us for 2 ms, then at doubling naps up to 1.28 ms" {
 	need_peer "strace is not installed" command -v strace
 	am_payload One x firing | sm-ingest >/dev/null
-	python3 - "$SM_DB" "$TEST_DIR/locked" <<'PY' &
-import sqlite3, sys, time
-c = sqlite3.connect(sys.argv[1], isolation_level=None)
-c.execute("BEGIN IMMEDIATE")
-c.execute("UPDATE incidents SET updated_at = updated_at")
-open(sys.argv[2], "w").close()
-time.sleep(1)
-c.execute("COMMIT")
-PY
-	for _ in $(seq 100); do [ -e "$TEST_DIR/locked" ] && break; sleep 0.05; done
+	hold_lock 1 COMMIT
 	# (LeakSanitizer cannot run under ptrace: off for the traced process.)
 	ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" \
 		strace -qq -e trace=clock_nanosleep,nanosleep -o "$TEST_DIR/trace" sm-ingest incident ack 1
@@ -377,16 +375,7 @@ PY
 	[[ "$stderr" == "sm-ingest: $TEST_DIR/mixed: payload 2 (line 2): "* ]]
 	# The write lock held past the busy timeout (10 s): payload 1 is the one
 	# not stored.
-	python3 - "$SM_DB" "$TEST_DIR/locked" <<'PY' &
-import sqlite3, sys, time
-c = sqlite3.connect(sys.argv[1], isolation_level=None)
-c.execute("BEGIN IMMEDIATE")
-c.execute("UPDATE incidents SET updated_at = updated_at")
-open(sys.argv[2], "w").close()
-time.sleep(12)
-c.execute("ROLLBACK")
-PY
-	for _ in $(seq 100); do [ -e "$TEST_DIR/locked" ] && break; sleep 0.05; done
+	hold_lock 12 ROLLBACK
 	run --separate-stderr sm-ingest -d alertmanager <<<"$(am_payload Two y firing)"
 	wait
 	[ "$status" -eq 1 ]
