@@ -29,6 +29,7 @@ struct sm_store {
 	int ckpt_frames;            /* in the WAL at this connection's last checkpoint */
 	bool no_disk_wait;          /* SM_STORE_SYNC=normal: commits do not wait for the disk */
 	struct timespec busy_since; /* when the current wait for the lock began */
+	int busy_limit_ms;          /* the wait's limit; 0: BUSY_TIMEOUT_MS */
 	char path[4096];
 	struct {
 		char sql[EXEC_SQL_MAX + 1];
@@ -565,12 +566,24 @@ static void configure_sqlite(void)
  * started over and each process re-reads (and re-copies) all of it. So a
  * process whose commits left WAL_TRUNCATE_FRAMES frames or more empties the
  * WAL when it closes the store (a truncating checkpoint), and the next
- * process reads at most that many. While a process runs, SQLite's own
- * auto-checkpoint (a passive one past 1000 frames) is kept. Neither waits:
- * with a reader on an older snapshot they copy what they can, and a later
- * writer tries again. Figures: bench/README.md. */
+ * process reads at most that many. While a process runs, it tries a
+ * passive checkpoint per WAL_AUTOCHECKPOINT frames (on_wal_commit): with a
+ * reader on an older snapshot it copies what it can, and a later writer
+ * tries again.
+ *
+ * Passive tries alone rarely leave the log free to start over while the
+ * queue workers and their stages read and write without a pause (a
+ * 20,000-item drain grew the WAL to 490 MiB, each new frame a new page of
+ * the file for the kernel to allocate and zero). Past WAL_RESTART_FRAMES
+ * the try is a restarting one: it waits up to WAL_RESTART_WAIT_MS for the
+ * readers of older snapshots (blocking writers meanwhile), so the next
+ * writer starts the log over and the file stays at about that size. A
+ * reader that takes longer is not waited for: a later try. Figures:
+ * bench/README.md. */
 #define WAL_TRUNCATE_FRAMES 128
 #define WAL_AUTOCHECKPOINT  1000
+#define WAL_RESTART_FRAMES  4000
+#define WAL_RESTART_WAIT_MS 10
 
 static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
 {
@@ -586,7 +599,13 @@ static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
 	store->wal_frames = frames;
 	if (frames >= WAL_AUTOCHECKPOINT && frames >= store->ckpt_frames + WAL_AUTOCHECKPOINT) {
 		store->ckpt_frames = frames;
-		sqlite3_wal_checkpoint(db, name);
+		if (frames < WAL_RESTART_FRAMES) {
+			sqlite3_wal_checkpoint(db, name);
+		} else {
+			store->busy_limit_ms = WAL_RESTART_WAIT_MS;
+			sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+			store->busy_limit_ms = 0;
+		}
 	}
 	return SQLITE_OK;
 }
@@ -641,14 +660,15 @@ static sm_store *store_new(const char *path, sm_error *err)
 static int busy_wait(void *arg, int tries)
 {
 	int k = tries < BUSY_FINE_TRIES ? 0 : tries - BUSY_FINE_TRIES + 1;
-	struct timespec *t0 = arg, now, nap = {0, BUSY_NAP_NS << (k < 7 ? k : 7)};
+	sm_store *store = arg;
+	struct timespec *t0 = &store->busy_since, now, nap = {0, BUSY_NAP_NS << (k < 7 ? k : 7)};
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (tries == 0)
 		*t0 = now;
 	else if ((double)(now.tv_sec - t0->tv_sec) * 1e3 +
 	             (double)(now.tv_nsec - t0->tv_nsec) / 1e6 >=
-	         BUSY_TIMEOUT_MS)
+	         (store->busy_limit_ms ? store->busy_limit_ms : BUSY_TIMEOUT_MS))
 		return 0;
 	nanosleep(&nap, NULL);
 	return 1;
@@ -678,7 +698,7 @@ int sm_store_open(const char *path, sm_store **out, sm_error *err)
 		             store->db ? sqlite3_errmsg(store->db) : "cannot open");
 		goto fail;
 	}
-	sqlite3_busy_handler(store->db, busy_wait, &store->busy_since);
+	sqlite3_busy_handler(store->db, busy_wait, store);
 	if (sm_store_exec(store,
 	                  "PRAGMA foreign_keys = ON;"
 	                  /* FULL: a commit is on disk before anything is acknowledged. */

@@ -35,12 +35,13 @@
 #include "sm/json.h"
 #include "sm/log.h"
 
-#define MAX_FILTERS   8      /* distinct argvs kept; the oldest makes room */
-#define STOP_GRACE_MS 2000.0 /* a stopped filter's time to finish and exit */
-#define KILL_GRACE_MS 500.0  /* after a timeout, SIGTERM to SIGKILL */
-#define STATUS_FD     3
-#define READY_MS      5000.0 /* a new filter's time to say "ready" */
-#define MAX_PLAIN     8      /* programs found not to speak the protocol */
+#define MAX_FILTERS     8      /* distinct argvs kept; the oldest makes room */
+#define STOP_GRACE_MS   2000.0 /* a stopped filter's time to finish and exit */
+#define KILL_GRACE_MS   500.0  /* after a timeout, SIGTERM to SIGKILL */
+#define STATUS_FD       3
+#define READY_MS        5000.0 /* a new filter's time to say "ready" */
+#define MAX_PLAIN       8      /* programs found not to speak the protocol */
+#define PROGRAM_LOOK_MS 1000.0 /* how often a running filter's program is looked at */
 
 struct buf {
 	char *p;
@@ -53,6 +54,7 @@ struct filter {
 	pid_t pid;
 	int in, out, err, status; /* our ends of its pipes */
 	struct stat program;      /* the program file it was started from */
+	double program_seen_ms;   /* when that file was last found unchanged */
 	unsigned long long used;  /* when it was last used, for eviction */
 	bool ready;               /* it said "ready" */
 	/* A line handed ahead (node_ctx.ahead) that no call has asked for yet,
@@ -113,6 +115,11 @@ static int drain(int fd, struct buf *b)
 			if (buf_add(b, chunk, (size_t)n) < 0)
 				return -1;
 			got = 1;
+			/* A pipe's read returns all it holds, up to the size asked:
+			 * less means it is empty now, and a read more would only say
+			 * EAGAIN (a system call an envelope, twice). */
+			if ((size_t)n < sizeof chunk)
+				return got;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -329,6 +336,7 @@ static int start(struct filter *f, const char *const *argv, const char *key, siz
 	f->err = fds[2][0];
 	f->status = fds[3][0];
 	f->program = *program;
+	f->program_seen_ms = now_ms();
 	for (int i = 0; i < 4; i++)
 		fcntl(i == 0   ? f->in
 		      : i == 1 ? f->out
@@ -353,6 +361,19 @@ static struct filter *find(const char *const *argv, char *why, size_t size)
 			snprintf(why, size, "out of memory");
 			return NULL;
 		}
+	/* A running filter whose program was found unchanged less than
+	 * PROGRAM_LOOK_MS ago is taken as it is, if it still runs: the file is
+	 * looked at once a second, not once an envelope. */
+	for (size_t i = 0; i < MAX_FILTERS; i++) {
+		struct filter *g = &filters[i];
+		if (g->key && g->key_len == key.len && memcmp(g->key, key.p, key.len) == 0 &&
+		    now_ms() - g->program_seen_ms < PROGRAM_LOOK_MS &&
+		    waitpid(g->pid, NULL, WNOHANG) == 0) {
+			free(key.p);
+			g->used = ++clock_uses;
+			return g;
+		}
+	}
 	if (stat(argv[0], &program) < 0) {
 		snprintf(why, size, "cannot run %.400s: %s", argv[0], strerror(errno));
 		free(key.p);
@@ -366,10 +387,12 @@ static struct filter *find(const char *const *argv, char *why, size_t size)
 		/* Gone since its last use, or its program replaced: a new one. */
 		if (waitpid(g->pid, NULL, WNOHANG) != 0 || g->program.st_ino != program.st_ino ||
 		    g->program.st_mtim.tv_sec != program.st_mtim.tv_sec ||
-		    g->program.st_mtim.tv_nsec != program.st_mtim.tv_nsec)
+		    g->program.st_mtim.tv_nsec != program.st_mtim.tv_nsec) {
 			reap(g, 0, true, &sig);
-		else
+		} else {
 			f = g;
+			f->program_seen_ms = now_ms();
+		}
 	}
 	if (!f) {
 		struct filter *slot = &filters[0];
@@ -498,9 +521,16 @@ static enum fate one(struct filter *f, const node_ctx *ctx, const char *line, si
 			break;
 		if (st.p && memchr(st.p, '\n', st.len)) {
 			*status = atoi(st.p);
-			/* What it wrote before the status is in the pipes. */
-			drain(f->out, out);
-			drain(f->err, err);
+			/* What it wrote before the status is in the pipes: one look
+			 * at both, a read for the ones that hold something. */
+			struct pollfd rest[2] = {{.fd = f->out, .events = POLLIN},
+			                         {.fd = f->err, .events = POLLIN}};
+			if (poll(rest, 2, 0) > 0) {
+				if (rest[0].revents)
+					drain(f->out, out);
+				if (rest[1].revents)
+					drain(f->err, err);
+			}
 			fate = DONE;
 			break;
 		}

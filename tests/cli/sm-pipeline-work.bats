@@ -330,16 +330,43 @@ claimed_by() { sql "SELECT count(*) FROM inbox WHERE state = 'claimed' AND claim
 	[ -z "$(pgrep -P "$worker")" ]
 }
 
+@test "sm-notify's program file replaced (an upgrade): the next item a second later goes to a new filter" {
+	private_bin
+	receiver hook
+	ORCHESTRATION_QUEUE_POLL_SECONDS=3600 SM_LOG_LEVEL=debug sm-pipeline work 2>"$TEST_DIR/work.err" &
+	worker=$!
+	echo "$worker" >>"$TEST_DIR/pids"
+	wait_for test -e "$SM_DB-wake"
+	queued Swap1
+	wait_for at_least hook 1
+	wait_for states_are "done"
+	first=$(pgrep -P "$worker" -x sm-notify)
+	# A new file in its place, as a package upgrade leaves it.
+	cp "$SM_BIN/sm-notify" "$TEST_DIR/bin/sm-notify.new"
+	mv -f "$TEST_DIR/bin/sm-notify.new" "$TEST_DIR/bin/sm-notify"
+	sleep 1.1 # the file is looked at once a second
+	queued Swap2
+	wait_for at_least hook 2
+	wait_for states_are "done done"
+	[ "$(grep -c 'msg="stage filter started"' "$TEST_DIR/work.err")" = 2 ]
+	[ "$(pgrep -P "$worker" -x sm-notify)" != "$first" ]
+	kill -0 "$first" 2>/dev/null && false
+	kill -TERM "$worker"
+	exited "$worker"
+	[ "$rc" = 0 ]
+}
+
 # A run under strace: LeakSanitizer off (the sanitized build), as a process
 # has one tracer and LeakSanitizer needs to be it.
 no_leak_check() { ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" "$@"; }
 
 # calls TRACE: the worker's calls in an strace file, one letter each: E an
 # envelope written to the filter, W a WAL write (not the one-byte growths of
-# the -shm file), L readlink, P a poll on two descriptors (waiting for work).
+# the -shm file), L readlink, P a poll on two descriptors that may wait
+# (waiting for work; not the look at a filter's pipes after its status).
 calls() {
 	awk '/^write\(.*"\{\\"v\\":1/ {printf "E"} /^pwrite64\(/ && !/, 1, [0-9]+\)/ {printf "W"}
-		/^readlink\(/ {printf "L"} /^poll\(.*\], 2, / {printf "P"}' "$1"
+		/^readlink\(/ {printf "L"} /^poll\(.*\], 2, [1-9-]/ {printf "P"}' "$1"
 }
 
 @test "a backlog's envelopes go to the filter with nothing written between them; the program is looked up once" {
@@ -376,6 +403,26 @@ calls() {
 	calls=$(awk '/^write\(.*"\{\\"v\\":1/ {printf "E"} /^read\(.*"0\\n", [0-9]+\) += 2$/ {printf "S"}
 		/^(newfstatat|stat)\(.*sm-notify"/ || /^wait4\(/ {printf "F"}' "$TEST_DIR/trace" | tr -s F)
 	[[ "$calls" == *ESEFSEFS* ]]
+}
+
+@test "a backlog: each pipe read once an envelope, none read again to find it empty; the program file looked at once a second" {
+	need_peer "strace is not installed" command -v strace
+	receiver hook
+	for i in 1 2 3 4 5 6; do queued "Reads$i" "host-$i"; done
+	start=$SECONDS
+	no_leak_check strace -qq -e trace=read,newfstatat,stat -o "$TEST_DIR/trace" \
+		sm-pipeline work --once >/dev/null 2>&1
+	seconds=$((SECONDS - start + 1))
+	[ "$(requests hook)" = 6 ]
+	[ "$(sql "SELECT count(*) FROM pipeline_runs WHERE status = 'notified'")" = 6 ]
+	# Six statuses read ("0\n"); a read that finds a pipe empty at most once
+	# an envelope (sm-notify's stderr, looked at between two envelopes).
+	[ "$(grep -c '^read(.*"0\\n", [0-9]*) *= 2$' "$TEST_DIR/trace")" = 6 ]
+	[ "$(grep -c '^read(.*EAGAIN' "$TEST_DIR/trace")" -le 6 ]
+	# sm-notify's file: found when the run is planned and its filter
+	# started, then looked at again once a second at most, not once an
+	# envelope.
+	[ "$(grep -cE '^(newfstatat|stat)\(.*/sm-notify"' "$TEST_DIR/trace")" -le $((2 + seconds)) ]
 }
 
 @test "a run failing on a good status: the next run, handed already, is neither lost nor handed twice; filters get malloc tuned" {

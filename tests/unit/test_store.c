@@ -1,6 +1,7 @@
 /* test_store.c - creating, migrating and sharing the SQLite store. */
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "testutil.h"
 #include "sm/store.h"
@@ -443,6 +444,72 @@ static void wal_kept_and_bounded_across_processes(void **state)
 	sm_store_close(store);
 }
 
+/* A reader (another process) on an old snapshot while the WAL passes 4000
+ * frames, letting go of it 3 ms after: the writer's checkpoint at that mark
+ * waits for it, copies every frame, and the log starts over, so the
+ * commits after it do not grow the file. (A passive try would have found
+ * the reader there and left the log growing until the next try, 1000
+ * frames on.) */
+static void wal_starts_over_past_the_restart_mark(void **state)
+{
+	char path[256], wal[300], byte = 0;
+	int ready[2], go[2];
+	sm_store *store;
+	sm_error err;
+	pid_t reader;
+	long frames = 0, after;
+	int status;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/restart.db", dir);
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	assert_int_equal(sm_store_open(path, &store, &err), 0);
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(go), 0);
+	reader = fork();
+	assert_true(reader >= 0);
+	if (reader == 0) {
+		sm_store *r;
+		struct timespec hold = {0, 3000000};
+		/* A read transaction: its snapshot taken by the first read. */
+		int rc = sm_store_open(path, &r, &err) < 0 || sm_store_exec(r, "BEGIN", &err) < 0 ||
+		         sm_store_exec(r, "SELECT count(*) FROM inbox", &err) < 0;
+		rc = rc || write(ready[1], "r", 1) != 1 || read(go[0], &byte, 1) != 1;
+		nanosleep(&hold, NULL);
+		rc = rc || sm_store_commit(r, &err) < 0;
+		sm_store_close(r);
+		_exit(rc);
+	}
+	assert_int_equal(read(ready[0], &byte, 1), 1);
+	/* Up to just short of the mark, the reader holding its snapshot. */
+	while (frames < 3990) {
+		assert_int_equal(sm_store_exec(store,
+		                               "INSERT INTO inbox (envelope, trace_id, created_at)"
+		                               " VALUES (printf('%.3000c', 'x'), '', 'now')",
+		                               &err),
+		                 0);
+		frames = (file_size(wal) - 32) / (4096 + 24);
+	}
+	assert_int_equal(write(go[1], "g", 1), 1);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(sm_store_exec(store,
+		                               "INSERT INTO inbox (envelope, trace_id, created_at)"
+		                               " VALUES (printf('%.3000c', 'x'), '', 'now')",
+		                               &err),
+		                 0);
+	after = (file_size(wal) - 32) / (4096 + 24);
+	assert_int_equal(waitpid(reader, &status, 0), reader);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* The mark's commit and the few after it before the try; not a
+	 * hundred commits more. */
+	assert_true(after < frames + 50);
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
+	sm_store_close(store);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -459,6 +526,7 @@ int main(void)
 	    cmocka_unit_test(exec_reuses_short_statements),
 	    cmocka_unit_test(kept_statements_are_reused),
 	    cmocka_unit_test(wal_kept_and_bounded_across_processes),
+	    cmocka_unit_test(wal_starts_over_past_the_restart_mark),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
