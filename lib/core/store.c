@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/store_vfs.h"
 #include "sm/store.h"
 
 /* sm_store_exec keeps short one-statement SQL (BEGIN, COMMIT, SAVEPOINT,
@@ -546,6 +547,8 @@ static int use_wal(sm_store *store, sm_error *err)
  * needs neither the bulk page-cache preallocation nor the large lookaside
  * arena; without them sm-check stays within its memory budget
  * (bench/README.md). */
+static bool vfs_ready; /* the store's VFS (store_vfs.c) is there */
+
 static void configure_sqlite(void)
 {
 	sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
@@ -553,6 +556,8 @@ static void configure_sqlite(void)
 	/* No allocation statistics: keeping them takes a global mutex on every
 	 * allocation (measured: 3 % of a batch ingest). */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	/* After the settings: registering initializes SQLite. */
+	vfs_ready = sm_store_vfs_register() == 0;
 }
 
 /* The WAL outlives each process (persistent, no checkpoint on close): the
@@ -693,7 +698,7 @@ int sm_store_open(const char *path, sm_store **out, sm_error *err)
 	}
 	close(fd);
 	if (sqlite3_open_v2(store->path, &store->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-	                    NULL) != SQLITE_OK) {
+	                    vfs_ready ? SM_STORE_VFS : NULL) != SQLITE_OK) {
 		sm_error_set(err, "%s: %s", store->path,
 		             store->db ? sqlite3_errmsg(store->db) : "cannot open");
 		goto fail;

@@ -445,6 +445,25 @@ cgi_request() {
 	[ -z "$(grep -l localtime "$TEST_DIR/syncs.full" "$TEST_DIR/syncs.normal")" ]
 }
 
+@test "a webhook's commit reaches the WAL in one write, not two a page" {
+	need_peer "strace is not installed" command -v strace
+	cgi_request first >/dev/null # the store made and migrated
+	body=$(am_payload Gathered db-01 firing)
+	printf %s "$body" | env GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=POST \
+		SCRIPT_NAME=/alerts/webhook PATH_INFO=/alertmanager/ CONTENT_TYPE=application/json \
+		CONTENT_LENGTH=${#body} ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" \
+		strace -f -qq -y -e trace=pwrite64,pwritev,write -o "$TEST_DIR/writes" \
+		"$SM_BIN/sm-ingest" >/dev/null
+	[ "$(sql "SELECT count(*) FROM inbox")" -eq 2 ]
+	# The alert, its incident, their history and the queue item: pages of
+	# several tables and indexes (SQLite writes each as a 24-byte frame
+	# header and the page), in one write.
+	[ "$(grep -c -- '-wal>' "$TEST_DIR/writes")" = 1 ]
+	bytes=$(sed -n 's/.*-wal>, .*, \([0-9]*\), [0-9]*) = [0-9]*$/\1/p' "$TEST_DIR/writes")
+	[ "$bytes" -ge $((4 * (24 + 4096))) ]
+	[ $((bytes % (24 + 4096))) = 0 ]
+}
+
 @test "the webhook wakes the queue's workers after the commit, before its sync of the WAL" {
 	need_peer "strace is not installed" command -v strace
 	cgi_request first >/dev/null # the store made and migrated

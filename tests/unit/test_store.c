@@ -510,6 +510,61 @@ static void wal_starts_over_past_the_restart_mark(void **state)
 	sm_store_close(store);
 }
 
+static void exec_ok(sm_store *store, const char *sql)
+{
+	sm_error err = {0};
+
+	if (sm_store_exec(store, sql, &err) < 0)
+		fail_msg("%s: %s", sql, err.msg);
+}
+
+/* The store's VFS keeps a commit's WAL frames in memory until its commit
+ * frame: a transaction that spilled pages to the WAL (too big for its
+ * cache) and was rolled back must not leave them to be written later over
+ * the frames another connection committed meanwhile. (Either of the VFS's
+ * two guards suffices here: the read that SQLite's rollback makes writes
+ * them out, and so does the release of the write lock. Without both, the
+ * counts below are wrong.) */
+static void wal_frames_of_a_rollback_never_land_on_later_commits(void **state)
+{
+	char path[256];
+	sm_store *a, *b, *check;
+	sm_error err;
+	sqlite3_stmt *st;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/spill.db", dir);
+	assert_int_equal(sm_store_open(path, &a, &err), 0);
+	assert_int_equal(sm_store_open(path, &b, &err), 0);
+	exec_ok(a, "PRAGMA cache_size = 4");
+	exec_ok(a, "BEGIN IMMEDIATE");
+	for (int i = 0; i < 100; i++)
+		exec_ok(a, "INSERT INTO inbox (envelope, trace_id, created_at)"
+		           " VALUES (printf('%.3000c', 'a'), '', 'now')");
+	exec_ok(a, "ROLLBACK");
+	for (int i = 0; i < 200; i++)
+		exec_ok(b, "INSERT INTO inbox (envelope, trace_id, created_at)"
+		           " VALUES (printf('%.3000c', 'b'), '', 'now')");
+	for (int i = 0; i < 10; i++)
+		exec_ok(a, "INSERT INTO inbox (envelope, trace_id, created_at)"
+		           " VALUES (printf('%.3000c', 'c'), '', 'now')");
+	sm_store_close(a);
+	sm_store_close(b);
+	assert_int_equal(sm_store_open(path, &check, &err), 0);
+	st = sm_store_prepare(check, "PRAGMA integrity_check", &err);
+	assert_non_null(st);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+	sqlite3_finalize(st);
+	assert_int_equal(count_rows(check, "SELECT count(*) FROM inbox WHERE envelope LIKE 'a%'"),
+	                 0);
+	assert_int_equal(count_rows(check, "SELECT count(*) FROM inbox WHERE envelope LIKE 'b%'"),
+	                 200);
+	assert_int_equal(count_rows(check, "SELECT count(*) FROM inbox WHERE envelope LIKE 'c%'"),
+	                 10);
+	sm_store_close(check);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -527,6 +582,7 @@ int main(void)
 	    cmocka_unit_test(kept_statements_are_reused),
 	    cmocka_unit_test(wal_kept_and_bounded_across_processes),
 	    cmocka_unit_test(wal_starts_over_past_the_restart_mark),
+	    cmocka_unit_test(wal_frames_of_a_rollback_never_land_on_later_commits),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
