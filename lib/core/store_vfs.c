@@ -12,10 +12,12 @@
  * appends only while it holds the WAL's write lock: frames left over when
  * the lock is let go (a transaction that spilled pages to the WAL and was
  * rolled back) are written out then too, before another writer may use
- * that part of the file. Any other use of a WAL file (a read, a sync, its
- * size, a truncation, closing it) writes out what is pending first. A
- * process killed with frames pending had not committed them: the same as
- * being killed between SQLite's own writes. Figures: bench/README.md. */
+ * that part of the file, and so is anything pending when SQLite publishes
+ * frames (its memory barrier before the WAL index's header). Any other
+ * use of a WAL file (a read, a sync, its size, a truncation, closing it)
+ * writes out what is pending first. A process killed with frames pending
+ * had not committed them: the same as being killed between SQLite's own
+ * writes. Figures: bench/README.md. */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -233,25 +235,38 @@ static int v_shm_map(sqlite3_file *file, int page, int size, int extend, void vo
 	return real(file)->pMethods->xShmMap(real(file), page, size, extend, out);
 }
 
+/* Write out what the process's connections to f's database have pending
+ * in its WAL. */
+static void flush_wals_of(const struct vfile *f)
+{
+	if (!f->db)
+		return;
+	pthread_mutex_lock(&wals_lock);
+	for (struct vfile *w = wals; w; w = w->next)
+		if (strcmp(w->db, f->db) == 0)
+			flush_locked(w);
+	pthread_mutex_unlock(&wals_lock);
+}
+
 /* The write lock let go: what its holder left pending in the WAL (frames
- * of a transaction rolled back) is written out before another writer may
- * write there. */
+ * of a transaction rolled back: a failure to write them loses nothing) is
+ * written out before another writer may write there. */
 static int v_shm_lock(sqlite3_file *file, int offset, int n, int flags)
 {
 	struct vfile *f = (struct vfile *)file;
 
-	if ((flags & SQLITE_SHM_UNLOCK) && offset <= WAL_WRITE_LOCK && f->db) {
-		pthread_mutex_lock(&wals_lock);
-		for (struct vfile *w = wals; w; w = w->next)
-			if (strcmp(w->db, f->db) == 0)
-				flush_locked(w); /* uncommitted: a failure loses nothing */
-		pthread_mutex_unlock(&wals_lock);
-	}
+	if ((flags & SQLITE_SHM_UNLOCK) && offset <= WAL_WRITE_LOCK)
+		flush_wals_of(f);
 	return f->real->pMethods->xShmLock(f->real, offset, n, flags);
 }
 
+/* SQLite publishes new frames (the WAL index's header) across a barrier:
+ * nothing may be pending then, whatever wrote it (the frames that pad a
+ * commit to a sector, when the file system asks for them, end in a write
+ * split at the sector's end). */
 static void v_shm_barrier(sqlite3_file *file)
 {
+	flush_wals_of((struct vfile *)file);
 	real(file)->pMethods->xShmBarrier(real(file));
 }
 
