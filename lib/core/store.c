@@ -543,12 +543,12 @@ static int use_wal(sm_store *store, sm_error *err)
 	}
 }
 
+static bool vfs_ready; /* the store's VFS (store_vfs.c) is there */
+
 /* Process-wide SQLite settings, before its first use: a short-lived tool
  * needs neither the bulk page-cache preallocation nor the large lookaside
  * arena; without them sm-check stays within its memory budget
  * (bench/README.md). */
-static bool vfs_ready; /* the store's VFS (store_vfs.c) is there */
-
 static void configure_sqlite(void)
 {
 	sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
