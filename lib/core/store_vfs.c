@@ -123,10 +123,21 @@ static int v_write(sqlite3_file *file, const void *p, int n, sqlite3_int64 off)
 		return f->real->pMethods->xWrite(f->real, p, n, off);
 	pthread_mutex_lock(&f->lock);
 	if (gather(f, p, (size_t)n, off) < 0) {
+		/* Not kept with what is pending (the buffer full, or elsewhere):
+		 * that goes out first, whether or not a commit frame's page is
+		 * awaited; then this write is kept, or made at once. */
+		bool commit_page = f->commit_page_next;
 		rc = flush(f);
-		if (rc == SQLITE_OK && gather(f, p, (size_t)n, off) < 0)
+		f->commit_page_next = commit_page;
+		if (rc == SQLITE_OK && gather(f, p, (size_t)n, off) < 0) {
 			rc = f->real->pMethods->xWrite(f->real, p, n, off);
-	} else if (f->commit_page_next && n != FRAME_HDR) {
+			f->commit_page_next = false;
+			goto out;
+		}
+	}
+	if (rc != SQLITE_OK)
+		goto out;
+	if (f->commit_page_next && n != FRAME_HDR) {
 		/* The commit frame complete: the transaction's frames go out now,
 		 * its failure the commit's. */
 		rc = flush(f);
@@ -135,6 +146,7 @@ static int v_write(sqlite3_file *file, const void *p, int n, sqlite3_int64 off)
 		 * after a commit, 0 in the other frames. */
 		f->commit_page_next = n == FRAME_HDR && be32((const unsigned char *)p + 4) != 0;
 	}
+out:
 	pthread_mutex_unlock(&f->lock);
 	return rc;
 }
