@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """am_post.py PORT BATCHES - POST each line of BATCHES to Alertmanager's
 /api/v2/alerts on 127.0.0.1:PORT, one request after another; print the
 wall seconds it took (every answer must be 200)."""

@@ -34,7 +34,7 @@ for p in "check_load -w 5,4,3 -c 10,8,6" "check_disk -w 20% -c 10% -p /" \
 	# shellcheck disable=SC2086
 	read -r cpu wall rss < <(measure $plugins/$p)
 	row "$p" "$cpu" "$wall" "$rss"
-	total=$(python3 -c "print(round($total + $cpu, 2))")
+	total=$(/usr/bin/python3 -c "print(round($total + $cpu, 2))")
 done
 row "**four plugins added up**" "**$total**" "" ""
 subset="memory swap load disk disk_inodes raid reboot_debian listening_ports process"
@@ -61,7 +61,7 @@ if command -v strace >/dev/null; then
 		"$(find /proc/[0-9]*/fd -mindepth 1 -maxdepth 1 2>/dev/null | wc -l) open files"
 	echo
 fi
-python3 - "$cpu" "$total" "$rss" "$fwall" <<'PY'
+/usr/bin/python3 - "$cpu" "$total" "$rss" "$fwall" <<'PY'
 import sys
 cpu, total, rss, wall = map(float, sys.argv[1:])
 checks = [("CPU <= 0.25 x plugins' sum", cpu <= 0.25 * total,

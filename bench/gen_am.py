@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """gen_am.py N OFFSET OUT_NDJSON OUT_AM_BATCHES - N Alertmanager webhook
 payloads (one alert each, distinct instances from OFFSET, 50 alert names),
 as NDJSON for sm-ingest, and the same alerts as /api/v2/alerts bodies of

@@ -31,10 +31,10 @@ cleanup() {
 }
 trap cleanup EXIT
 export SM_ENV_FILE=/dev/null SM_LOG_LEVEL=off
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 hwm() { awk '/^VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || true; }
-count() { python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])" "$@"; }
+count() { /usr/bin/python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])" "$@"; }
 max() { [ "$1" -gt "$2" ] && echo "$1" || echo "$2"; }
 cc -O2 -o "$tmp/runstat" bench/runstat.c
 last=50
@@ -47,7 +47,7 @@ for n in "$@"; do
 	d="$tmp/$n"
 	mkdir -p "$d/am" "$d/req"
 	export SM_DB="$d/hub.db"
-	python3 bench/gen_am.py $((n + last)) 0 "$d/all.ndjson" "$d/all.am"
+	/usr/bin/python3 bench/gen_am.py $((n + last)) 0 "$d/all.ndjson" "$d/all.am"
 	head -n "$n" "$d/all.ndjson" >"$d/batch.ndjson"
 	tail -n "$last" "$d/all.ndjson" | split -l 1 - "$d/req/"
 	am_port=$(port)
@@ -98,7 +98,7 @@ YML
 	[ "$(count "$SM_DB" "SELECT count(*) FROM notification_deliveries WHERE status = 'sent'")" = $((n + last)) ]
 
 	# 3. Alertmanager, holding the N groups the driver sent it.
-	am_groups=$(python3 -c "import json,sys,urllib.request
+	am_groups=$(/usr/bin/python3 -c "import json,sys,urllib.request
 print(len(json.load(urllib.request.urlopen(sys.argv[1]))))" "http://127.0.0.1:$am_port/api/v2/alerts/groups")
 	[ "$am_groups" = $((n + last)) ]
 	am_kib=$(hwm "$am")

@@ -25,13 +25,13 @@ cleanup() {
 }
 trap cleanup EXIT
 export SM_ENV_FILE=/dev/null SM_LOG_LEVEL=off
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
-secs_of() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); python3 -c "print(round($t1 - $t0, 3))"; }
-rate() { python3 -c "print(round($1 / $2))"; }
+secs_of() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); /usr/bin/python3 -c "print(round($t1 - $t0, 3))"; }
+rate() { /usr/bin/python3 -c "print(round($1 / $2))"; }
 
-python3 bench/gen_am.py 50000 0 "$tmp/b1.ndjson" "$tmp/b1.am"
-python3 bench/gen_am.py 50000 50000 "$tmp/b2.ndjson" "$tmp/b2.am"
+/usr/bin/python3 bench/gen_am.py 50000 0 "$tmp/b1.ndjson" "$tmp/b1.am"
+/usr/bin/python3 bench/gen_am.py 50000 50000 "$tmp/b2.ndjson" "$tmp/b2.am"
 
 echo "$(nproc) CPUs; $(uname -r); $(prometheus-alertmanager --version 2>&1 | head -1); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
@@ -42,7 +42,7 @@ t1=$(secs_of "$bin/sm-ingest" -d alertmanager "$tmp/b1.ndjson")
 echo "| sm-ingest, 50k into an empty store (committed) | 50000 | $t1 | $(rate 50000 "$t1") |"
 t2=$(secs_of "$bin/sm-ingest" -d alertmanager "$tmp/b2.ndjson")
 echo "| sm-ingest, 50k more into the populated store | 50000 | $t2 | $(rate 50000 "$t2") |"
-[ "$(python3 -c "import sqlite3; print(sqlite3.connect('$SM_DB').execute('select count(*) from alerts').fetchone()[0])")" = 100000 ]
+[ "$(/usr/bin/python3 -c "import sqlite3; print(sqlite3.connect('$SM_DB').execute('select count(*) from alerts').fetchone()[0])")" = 100000 ]
 
 am_port=$(port)
 mkdir -p "$tmp/am"
@@ -51,11 +51,11 @@ prometheus-alertmanager --config.file="$tmp/am/am.yml" --storage.path="$tmp/am" 
 	--web.listen-address="127.0.0.1:$am_port" --cluster.listen-address= >"$tmp/am/log" 2>&1 &
 pids+=($!)
 wait_port "$am_port"
-ta=$(python3 bench/am_post.py "$am_port" "$tmp/b1.am")
+ta=$(/usr/bin/python3 bench/am_post.py "$am_port" "$tmp/b1.am")
 echo "| Alertmanager 0.25, /api/v2/alerts, 100 × 500 (in memory) | 50000 | $ta | $(rate 50000 "$ta") |"
 echo
-echo "- sm-ingest vs Alertmanager: $(python3 -c "print(round($ta / $t1, 2))")× its alerts/s (goal ≥ 1.0)"
-echo "- second batch vs first: $(python3 -c "print(round($t2 / $t1, 2))")× the time (goal ≤ 1.3)"
+echo "- sm-ingest vs Alertmanager: $(/usr/bin/python3 -c "print(round($ta / $t1, 2))")× its alerts/s (goal ≥ 1.0)"
+echo "- second batch vs first: $(/usr/bin/python3 -c "print(round($t2 / $t1, 2))")× the time (goal ≤ 1.3)"
 echo
 
 cc -O2 -o "$tmp/bare-cgi" bench/bare_cgi.c
@@ -63,7 +63,7 @@ cc -O2 -o "$tmp/runstat" bench/runstat.c
 
 # One CGI request run directly, 300 times in a row against one store: CPU
 # (bench/runstat.c), and the system calls of one more (strace -f -c).
-python3 - "$tmp/request.json" <<'PY'
+/usr/bin/python3 - "$tmp/request.json" <<'PY'
 import json, sys
 alert = {"status": "firing", "labels": {"alertname": "Direct", "instance": "d1", "severity": "warning"},
          "annotations": {"summary": "direct"}, "startsAt": "2026-11-22T01:20:29Z"}
@@ -108,7 +108,7 @@ for what in bare cgi fastcgi; do
 	rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
 	bad=$(echo "$out" | awk "/Non-2xx/ {print \$NF}")
 	stored=-
-	[ "$what" = bare ] || stored=$(python3 -c "import sqlite3; print(sqlite3.connect('$tmp/$what.db').execute(\"select count(*) from alerts where name='WrkLoad'\").fetchone()[0])")
+	[ "$what" = bare ] || stored=$(/usr/bin/python3 -c "import sqlite3; print(sqlite3.connect('$tmp/$what.db').execute(\"select count(*) from alerts where name='WrkLoad'\").fetchone()[0])")
 	case $what in
 	bare) echo "| bare CGI (bench/bare_cgi.c) | $rps | ${bad:-0} | $stored |"; rps_bare=$rps ;;
 	cgi) echo "| sm-ingest, CGI | $rps | ${bad:-0} | $stored |"; rps_cgi=$rps ;;
@@ -116,6 +116,6 @@ for what in bare cgi fastcgi; do
 	esac
 done
 echo
-echo "- sm-ingest CGI vs bare CGI: $(python3 -c "print(round($rps_cgi / $rps_bare, 2))")× its requests/s (goal ≥ 0.8)"
-echo "- sm-ingest FastCGI vs bare CGI: $(python3 -c "print(round($rps_fcgi / $rps_bare, 2))")× its requests/s (goal: no slower than before)"
+echo "- sm-ingest CGI vs bare CGI: $(/usr/bin/python3 -c "print(round($rps_cgi / $rps_bare, 2))")× its requests/s (goal ≥ 0.8)"
+echo "- sm-ingest FastCGI vs bare CGI: $(/usr/bin/python3 -c "print(round($rps_fcgi / $rps_bare, 2))")× its requests/s (goal: no slower than before)"
 echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """latency.py N AM_PORT RECV_PORT NAME=SM_URL... - alert-to-notification
 latency, one alert at a time, each sm handler (NAME, lower-case letters,
 posting to SM_URL) and Alertmanager in turn: each alert (a new alertname,

@@ -35,7 +35,7 @@ trap cleanup EXIT
 export SM_ENV_FILE=$tmp/sm.env SM_LOG_LEVEL=${SM_LOG_LEVEL:-off} SM_DB=$tmp/sm.db
 export SM_DEFAULT_DEFINITION=direct ORCHESTRATION_METRICS_BACKEND=none PATH="$bin:$PATH"
 : >"$SM_ENV_FILE"
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 
 recv=$(port)
@@ -70,7 +70,7 @@ echo "$(nproc) CPUs; $(uname -r); load $(cut -d' ' -f1-3 /proc/loadavg); $(prome
 echo
 echo "| alert to notification, $n one at a time | median ms | p90 ms | min ms | max ms | POST answered, median ms |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: |"
-python3 bench/latency.py "$n" "$am" "$recv" "${urls[@]}" >"$tmp/lat"
+/usr/bin/python3 bench/latency.py "$n" "$am" "$recv" "${urls[@]}" >"$tmp/lat"
 read -r _ smm smp smn smx sma < <(grep '^sm ' "$tmp/lat")
 read -r _ snm snp snn snx sna < <(grep '^smnormal ' "$tmp/lat")
 read -r _ amm amp amn amx ama < <(grep '^am ' "$tmp/lat")
@@ -78,7 +78,7 @@ echo "| sm: FastCGI, queue, sm-pipeline work, generic channel | $smm | $smp | $s
 echo "| the same, handler under SM_STORE_SYNC=normal | $snm | $snp | $snn | $snx | $sna |"
 echo "| Alertmanager, group_wait 0s, webhook | $amm | $amp | $amn | $amx | $ama |"
 echo
-echo "- sm vs Alertmanager: $(python3 -c "print(round($smm / $amm, 2))")× its median, $(python3 -c "print(round($snm / $amm, 2))")× with SM_STORE_SYNC=normal (goal ≤ 1.0)"
+echo "- sm vs Alertmanager: $(/usr/bin/python3 -c "print(round($smm / $amm, 2))")× its median, $(/usr/bin/python3 -c "print(round($snm / $amm, 2))")× with SM_STORE_SYNC=normal (goal ≤ 1.0)"
 echo
 # Drain rate: wrk fills the queue through the FastCGI handler (no worker
 # running), then two workers drain it into a generic channel on a loopback
@@ -93,7 +93,7 @@ export SM_DB=$tmp/drain.db
 sink=$(port)
 web=$(port)
 if [ "${SINK:-c}" = py ]; then
-	python3 bench/sink.py "$sink" "$tmp/sink.count" &
+	/usr/bin/python3 bench/sink.py "$sink" "$tmp/sink.count" &
 else
 	cc -O2 -o "$tmp/sink" bench/sink.c
 	"$tmp/sink" "$sink" "$tmp/sink.count" &
@@ -106,17 +106,17 @@ wait_port "$sink"
 wait_port "$web"
 out=$(wrk -t2 -c8 -d"${secs}s" -s bench/post.lua "http://127.0.0.1:$web/alerts/webhook/alertmanager/")
 accept=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-queued=$(python3 -c "import sqlite3; print(sqlite3.connect('$SM_DB').execute(\"select count(*) from inbox where state = 'pending'\").fetchone()[0])")
+queued=$(/usr/bin/python3 -c "import sqlite3; print(sqlite3.connect('$SM_DB').execute(\"select count(*) from inbox where state = 'pending'\").fetchone()[0])")
 t0=$(date +%s.%N)
 "$bin/sm-pipeline" work --once --workers 2 >"$tmp/drain.out" 2>/dev/null
 t1=$(date +%s.%N)
 kill "${pids[0]}"
 wait "${pids[0]}" 2>/dev/null || true
 load=$(cut -d' ' -f1-3 /proc/loadavg)
-drain=$(python3 -c "print(round($queued / ($t1 - $t0)))")
+drain=$(/usr/bin/python3 -c "print(round($queued / ($t1 - $t0)))")
 echo "| drain, direct definition, generic channel | items | seconds | items/s |"
 echo "| --- | ---: | ---: | ---: |"
 echo "| FastCGI handler accepting (wrk -t2 -c8 -d${secs}s), queued | $queued | $secs | $accept |"
-echo "| sm-pipeline work --once --workers 2 (the sink got $(cat "$tmp/sink.count")) | $queued | $(python3 -c "print(round($t1 - $t0, 2))") | $drain |"
+echo "| sm-pipeline work --once --workers 2 (the sink got $(cat "$tmp/sink.count")) | $queued | $(/usr/bin/python3 -c "print(round($t1 - $t0, 2))") | $drain |"
 echo
-echo "- drain vs accept: $(python3 -c "print(round($drain / $accept, 2))")× (goal ≥ 1.0); sink ${SINK:-c}; load $load after the drain"
+echo "- drain vs accept: $(/usr/bin/python3 -c "print(round($drain / $accept, 2))")× (goal ≥ 1.0); sink ${SINK:-c}; load $load after the drain"

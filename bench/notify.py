@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """notify.py ENVELOPES PORT CMD... - stream the envelopes of ENVELOPES (one
 per line) through one running CMD (sm-notify) as `sm-pipeline work` runs
 it: SM_STAGE_STATUS_FD names a pipe, the script waits for "ready", then

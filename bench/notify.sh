@@ -19,7 +19,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export SM_ENV_FILE=$tmp/sm.env SM_LOG_LEVEL=${SM_LOG_LEVEL:-off}
 : >"$SM_ENV_FILE"
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 recv=$(port)
 
 # One store with the channel and the n incidents, not yet notified; each run
@@ -27,10 +27,10 @@ recv=$(port)
 # already and skip it).
 export SM_DB=$tmp/ingested.db
 "$bin/sm-notify" channel add hook generic "webhook_url=http://127.0.0.1:$recv/hook" >/dev/null
-python3 bench/gen_am.py "$n" 0 "$tmp/payloads" "$tmp/am" >/dev/null
+/usr/bin/python3 bench/gen_am.py "$n" 0 "$tmp/payloads" "$tmp/am" >/dev/null
 "$bin/sm-ingest" -d alertmanager "$tmp/payloads" >"$tmp/envelopes"
 head -n "$small" "$tmp/envelopes" >"$tmp/small"
-python3 -c "import sqlite3, sys; s = sqlite3.connect(sys.argv[1]); s.execute('PRAGMA wal_checkpoint(TRUNCATE)')" "$SM_DB"
+/usr/bin/python3 -c "import sqlite3, sys; s = sqlite3.connect(sys.argv[1]); s.execute('PRAGMA wal_checkpoint(TRUNCATE)')" "$SM_DB"
 fresh() { rm -f "$tmp/run.db"*; cp "$tmp/ingested.db" "$tmp/run.db"; export SM_DB=$tmp/run.db; }
 
 echo "$(nproc) CPUs; $(uname -r); load $(cut -d' ' -f1-3 /proc/loadavg); $bin; $(date -u +%FT%TZ)"
@@ -38,7 +38,7 @@ echo
 echo "| sm-notify, $n envelopes one at a time | TCP connections | to arrival median ms | p90 | to status median ms | p90 | mean | CPU ms/envelope | peak RSS KiB |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 fresh
-read -r got conns reqs am ap dm dp dmean cpu rss < <(python3 bench/notify.py "$tmp/envelopes" "$recv" "$bin/sm-notify")
+read -r got conns reqs am ap dm dp dmean cpu rss < <(/usr/bin/python3 bench/notify.py "$tmp/envelopes" "$recv" "$bin/sm-notify")
 if [ "$got" != "$n" ] || [ "$reqs" != "$n" ]; then
 	echo "bench/notify.sh: $reqs deliveries for $n envelopes" >&2
 	exit 1
@@ -51,7 +51,7 @@ echo
 
 # System calls: the whole run, then one envelope (the 20th) in order.
 fresh
-python3 bench/notify.py "$tmp/envelopes" "$recv" strace -f -c -o "$tmp/strace.c" "$bin/sm-notify" >/dev/null
+/usr/bin/python3 bench/notify.py "$tmp/envelopes" "$recv" strace -f -c -o "$tmp/strace.c" "$bin/sm-notify" >/dev/null
 echo "System calls of the $n envelopes (strace -c, the process start included):"
 echo
 echo '```'
@@ -61,7 +61,7 @@ echo '```'
 echo
 fresh
 head -n 25 "$tmp/envelopes" >"$tmp/25"
-python3 bench/notify.py "$tmp/25" "$recv" strace -r -T -e 'trace=!futex' -o "$tmp/strace.t" "$bin/sm-notify" >/dev/null
+/usr/bin/python3 bench/notify.py "$tmp/25" "$recv" strace -r -T -e 'trace=!futex' -o "$tmp/strace.t" "$bin/sm-notify" >/dev/null
 echo "One envelope, the 20th (strace -r -T: seconds since the previous call, <time in the call>):"
 echo
 echo '```'
@@ -72,7 +72,7 @@ echo
 # Instructions per envelope by function (callgrind, the envelope loop only).
 if command -v valgrind >/dev/null; then
 	fresh
-	python3 bench/notify.py "$tmp/small" "$recv" valgrind --tool=callgrind --toggle-collect=sm_stage_run \
+	/usr/bin/python3 bench/notify.py "$tmp/small" "$recv" valgrind --tool=callgrind --toggle-collect=sm_stage_run \
 		--callgrind-out-file="$tmp/cg.out" "$bin/sm-notify" >/dev/null 2>"$tmp/cg.log"
 	total=$(callgrind_annotate "$tmp/cg.out" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
 	echo "Instructions in the envelope loop (callgrind, $small envelopes): $total, $((total / small)) per envelope; the largest inclusive shares:"

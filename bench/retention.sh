@@ -20,7 +20,7 @@ trap 'rm -rf "$tmp"' EXIT
 export SM_DB="$tmp/sm.db" SM_ENV_FILE=/dev/null SM_LOG_LEVEL=off
 unset SM_RETENTION
 "$bin/sm-check" --alerts >/dev/null || true # one real round: the template
-python3 - "$SM_DB" <<'PY'
+/usr/bin/python3 - "$SM_DB" <<'PY'
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
 c.executescript("""
@@ -36,13 +36,13 @@ DELETE FROM inbox;
 PY
 size() { echo $(($(stat -c %s "$SM_DB") + $(stat -c %s "$SM_DB-wal" 2>/dev/null || echo 0))); }
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
-echo "one host, $(sql() { python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$SM_DB" "$1"; }; sql "SELECT count(*) FROM template") checkers every 5 minutes,"\
-	"template row $(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT CAST(avg(length(metrics) + length(message)) AS INT) || \" B of metrics and message on average, the largest \" || max(length(metrics)) || \" B (\" || (SELECT checker FROM template ORDER BY length(metrics) DESC LIMIT 1) || \")\" FROM template").fetchone()[0])' "$SM_DB"); $(uname -r)"
+echo "one host, $(sql() { /usr/bin/python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$SM_DB" "$1"; }; sql "SELECT count(*) FROM template") checkers every 5 minutes,"\
+	"template row $(/usr/bin/python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT CAST(avg(length(metrics) + length(message)) AS INT) || \" B of metrics and message on average, the largest \" || max(length(metrics)) || \" B (\" || (SELECT checker FROM template ORDER BY length(metrics) DESC LIMIT 1) || \")\" FROM template").fetchone()[0])' "$SM_DB"); $(uname -r)"
 echo
 printf '| %s | %s | %s | %s |\n' "day" "check_runs rows" "store MiB (file + WAL)" "free pages"
 printf '| %s | %s | %s | %s |\n' "---" "---:" "---:" "---:"
 for ((d = days; d >= 1; d--)); do
-	python3 - "$SM_DB" "$d" <<'PY'
+	/usr/bin/python3 - "$SM_DB" "$d" <<'PY'
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1], timeout=30)
 d = int(sys.argv[2])
@@ -83,8 +83,8 @@ COMMIT;
 PY
 	"$bin/sm-pipeline" prune >/dev/null
 	if ((d % 30 == 0 || d == 1)); then
-		rows=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM check_runs").fetchone()[0])' "$SM_DB")
-		free=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("PRAGMA freelist_count").fetchone()[0])' "$SM_DB")
+		rows=$(/usr/bin/python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM check_runs").fetchone()[0])' "$SM_DB")
+		free=$(/usr/bin/python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("PRAGMA freelist_count").fetchone()[0])' "$SM_DB")
 		printf '| %s | %s | %s | %s |\n' "$((days - d + 1))" "$rows" "$(mib "$(size)")" "$free"
 	fi
 done

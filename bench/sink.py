@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """sink.py PORT COUNT_FILE - a loopback webhook receiver for the drain
 benchmark: answers every POST 200 at once and, on SIGTERM, writes the number
 of requests it answered to COUNT_FILE."""

@@ -18,7 +18,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export SM_DB="$tmp/sm.db" SM_ENV_FILE=/dev/null SM_LOG_LEVEL=off
 SM_HOST_ROOT=tests/fixtures/hosts/cli-ok "$bin/sm-check" memory >/dev/null # the schema
-python3 - "$SM_DB" <<'PY'
+/usr/bin/python3 - "$SM_DB" <<'PY'
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
 c.executescript("""
@@ -92,8 +92,8 @@ row "page in headless chromium" "CPU ms, all processes" "page main-thread task m
 row "---" "---:" "---:" "---:"
 for page in blank status; do
 	for _ in 1 2 3 4 5; do
-		python3 tests/fixtures/bin/browser.py "file://$tmp/$page.html"
-	done | python3 -c '
+		/usr/bin/python3 tests/fixtures/bin/browser.py "file://$tmp/$page.html"
+	done | /usr/bin/python3 -c '
 import json, sys
 runs = [json.loads(line) for line in sys.stdin]
 print("%.0f %.0f %d" % (sum(r["cpu_ms"] for r in runs) / len(runs),

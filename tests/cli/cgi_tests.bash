@@ -49,7 +49,7 @@ post() {
 	local path=$1 payload=$2 out
 	shift 2
 	printf '%s' "$payload" >"$CGI_DIR/body"
-	out=$(python3 "$BATS_TEST_DIRNAME/request.py" POST "http://127.0.0.1:$PORT$path" "$CGI_DIR/body" \
+	out=$(/usr/bin/python3 "$BATS_TEST_DIRNAME/request.py" POST "http://127.0.0.1:$PORT$path" "$CGI_DIR/body" \
 		"Content-Type: application/json" "$@")
 	code=$(echo "$out" | head -1)
 	# shellcheck disable=SC2034 # for the tests
@@ -94,7 +94,7 @@ t_rejections() {
 	[ "$code" = 404 ] # CLUSTER_ENABLED is not set
 	post /alerts/webhook/alertmanager/extra/ "$(am_payload A x firing)"
 	[ "$code" = 404 ]
-	out=$(python3 "$BATS_TEST_DIRNAME/request.py" GET "http://127.0.0.1:$PORT/alerts/webhook/")
+	out=$(/usr/bin/python3 "$BATS_TEST_DIRNAME/request.py" GET "http://127.0.0.1:$PORT/alerts/webhook/")
 	[ "$(echo "$out" | head -1)" = 405 ]
 	[[ "$out" == *"Allow: POST"* ]]
 	post /alerts/webhook/ "$(am_payload A x firing)" "Content-Type: application/x-www-form-urlencoded"
@@ -152,7 +152,7 @@ t_api_keys() {
 t_signatures() {
 	secret=s3cr3t-value
 	set_env "WEBHOOK_SECRET_ALERTMANAGER=$secret"
-	payload=$(am_payload Signed db-09 firing)	sig=$(printf '%s' "$payload" | python3 -c 'import hashlib, hmac, sys
+	payload=$(am_payload Signed db-09 firing)	sig=$(printf '%s' "$payload" | /usr/bin/python3 -c 'import hashlib, hmac, sys
 print(hmac.new(sys.argv[1].encode(), sys.stdin.buffer.read(), hashlib.sha256).hexdigest())' "$secret")
 	before=$(stored)
 	post /alerts/webhook/alertmanager/ "$payload"
@@ -169,7 +169,7 @@ print(hmac.new(sys.argv[1].encode(), sys.stdin.buffer.read(), hashlib.sha256).he
 	# Grafana's own header name is accepted too; PagerDuty's "v1=" form.
 	set_env "WEBHOOK_SECRET_GRAFANA=$secret"
 	g=$(cat "$SM_FIXTURES/payloads/grafana/unified-firing.json")
-	gsig=$(printf '%s' "$g" | python3 -c 'import hashlib, hmac, sys
+	gsig=$(printf '%s' "$g" | /usr/bin/python3 -c 'import hashlib, hmac, sys
 print(hmac.new(sys.argv[1].encode(), sys.stdin.buffer.read(), hashlib.sha256).hexdigest())' "$secret")
 	post /alerts/webhook/grafana/ "$g" "X-Grafana-Alerting-Signature: $gsig"
 	[ "$code" = 202 ]
@@ -188,7 +188,7 @@ t_broken_env() {
 
 # 8 parallel clients x 500 requests (the issue's figure): every alert stored once, no 5xx
 t_parallel() {
-	python3 - "$PORT" <<'PY'
+	/usr/bin/python3 - "$PORT" <<'PY'
 import json, sys, threading, urllib.request
 port = int(sys.argv[1])
 codes, lock = {}, threading.Lock()
@@ -240,7 +240,7 @@ YML
 	later=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)
 	alert='{"labels":{"alertname":"AMDiskFull","instance":"am-01","severity":"critical"},"annotations":{"summary":"disk full"}'
 	echo "[$alert,\"startsAt\":\"$now\",\"endsAt\":\"$later\"}]" >"$CGI_DIR/am/fire"
-	python3 "$BATS_TEST_DIRNAME/request.py" POST "http://127.0.0.1:$am_port/api/v2/alerts" \
+	/usr/bin/python3 "$BATS_TEST_DIRNAME/request.py" POST "http://127.0.0.1:$am_port/api/v2/alerts" \
 		"$CGI_DIR/am/fire" "Content-Type: application/json" | head -1 | grep -q 200
 	for _ in $(seq 100); do
 		[ "$(sql "SELECT status FROM incidents WHERE title = 'AMDiskFull on am-01'")" = open ] && break
@@ -248,11 +248,11 @@ YML
 	done
 	[ "$(sql "SELECT status, severity FROM incidents WHERE title = 'AMDiskFull on am-01'")" = "open	critical" ]
 	# The fingerprint is Alertmanager's own.
-	am_fp=$(python3 "$BATS_TEST_DIRNAME/request.py" GET "http://127.0.0.1:$am_port/api/v2/alerts" |
+	am_fp=$(/usr/bin/python3 "$BATS_TEST_DIRNAME/request.py" GET "http://127.0.0.1:$am_port/api/v2/alerts" |
 		sed '1,/^$/d' | json_get 'd[0]["fingerprint"]' 2>/dev/null || true)
 	[ -z "$am_fp" ] || [ "$(sql "SELECT fingerprint FROM alerts WHERE name = 'AMDiskFull'")" = "$am_fp" ]
 	echo "[$alert,\"startsAt\":\"$now\",\"endsAt\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}]" >"$CGI_DIR/am/resolve"
-	python3 "$BATS_TEST_DIRNAME/request.py" POST "http://127.0.0.1:$am_port/api/v2/alerts" \
+	/usr/bin/python3 "$BATS_TEST_DIRNAME/request.py" POST "http://127.0.0.1:$am_port/api/v2/alerts" \
 		"$CGI_DIR/am/resolve" "Content-Type: application/json" | head -1 | grep -q 200
 	for _ in $(seq 150); do
 		[ "$(sql "SELECT status FROM incidents WHERE title = 'AMDiskFull on am-01'")" = resolved ] && break

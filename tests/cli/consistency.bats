@@ -48,7 +48,7 @@ TOOLS=(sm-check sm-ingest sm-analyze sm-notify sm-pipeline sm-push-hub)
 	export SM_WALK_TIMEOUT=2s
 	run --separate-stderr sm-check --nagios --interval 0.05 --samples 2 --hosts 127.0.0.1
 	[ "$status" -le 3 ]
-	echo "${lines[0]}" | python3 -c '
+	echo "${lines[0]}" | /usr/bin/python3 -c '
 import shlex, sys
 line = sys.stdin.readline()
 perf = line.split(" | ", 1)[1]

@@ -57,7 +57,7 @@ host() {
 # jq-like access with Python's standard library: `json_get EXPR < file`
 # where EXPR is a Python expression over `d` (the parsed object).
 json_get() {
-	python3 -c 'import json,sys
+	/usr/bin/python3 -c 'import json,sys
 d=json.loads(sys.stdin.readline())
 v=eval(sys.argv[1])
 print(json.dumps(v) if isinstance(v,(dict,list,tuple,bool)) or v is None else v)' "$1"
@@ -65,7 +65,7 @@ print(json.dumps(v) if isinstance(v,(dict,list,tuple,bool)) or v is None else v)
 
 # Run SQL against the test store and print rows as tab-separated lines.
 sql() {
-	python3 -c 'import sqlite3,sys
+	/usr/bin/python3 -c 'import sqlite3,sys
 c=sqlite3.connect(sys.argv[1])
 for r in c.execute(sys.argv[2]): print("\t".join("" if x is None else str(x) for x in r))
 c.commit()' "$SM_DB" "$1"
@@ -73,7 +73,7 @@ c.commit()' "$SM_DB" "$1"
 
 # A free TCP port on 127.0.0.1.
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
 # The port a server started in the background as PID prints ("PORT n")
@@ -94,7 +94,7 @@ server_port() { # FILE PID
 # that has not started by then is broken, not slow).
 wait_port() {
 	for _ in $(seq 600); do
-		python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null && return 0
+		/usr/bin/python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null && return 0
 		sleep 0.1
 	done
 	return 1

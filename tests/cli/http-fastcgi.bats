@@ -86,7 +86,7 @@ teardown() {
 	pid=$!
 	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
 	[ -S "$sock" ]
-	run python3 - "$sock" <<'PY'
+	run /usr/bin/python3 - "$sock" <<'PY'
 import socket, struct, sys
 def rec(t, rid, content=b""):
     return struct.pack(">BBHHBB", 1, t, rid, len(content), 0, 0) + content

@@ -68,10 +68,10 @@ call() {
 	if [ $# -gt 0 ]; then
 		printf '%s' "$1" >"$API_DIR/body"
 		shift
-		out=$(python3 "$BATS_TEST_DIRNAME/request.py" "$method" "http://127.0.0.1:$PORT$path" \
+		out=$(/usr/bin/python3 "$BATS_TEST_DIRNAME/request.py" "$method" "http://127.0.0.1:$PORT$path" \
 			"$API_DIR/body" "Content-Type: application/json" "$@")
 	else
-		out=$(python3 "$BATS_TEST_DIRNAME/request.py" "$method" "http://127.0.0.1:$PORT$path")
+		out=$(/usr/bin/python3 "$BATS_TEST_DIRNAME/request.py" "$method" "http://127.0.0.1:$PORT$path")
 	fi
 	code=$(echo "$out" | head -1)
 	headers=$(echo "$out" | sed -n '2,/^$/p')

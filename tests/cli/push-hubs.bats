@@ -36,7 +36,7 @@ start_hub() {
 stop_hub() {
 	kill "$(cat "$HUBS_DIR/$1/serve.pid")" 2>/dev/null || true
 	for _ in $(seq 50); do
-		python3 -c "import socket; socket.create_connection(('127.0.0.1',$(port_of "$1")),0.2)" 2>/dev/null || return 0
+		/usr/bin/python3 -c "import socket; socket.create_connection(('127.0.0.1',$(port_of "$1")),0.2)" 2>/dev/null || return 0
 		sleep 0.1
 	done
 }
@@ -73,7 +73,7 @@ checkers_on() {
 
 # A check envelope with the given "checker:status" results.
 checks() {
-	python3 -c '
+	/usr/bin/python3 -c '
 import json, sys
 checks = [{"checker": c.split(":")[0], "status": c.split(":")[1], "message": c.split(":")[0] + " is " + c.split(":")[1]}
           for c in sys.argv[1:]]
@@ -148,7 +148,7 @@ print(json.dumps({"v": 1, "source": "local", "host": "h", "checks": checks}))' "
 }
 
 @test "a hub that hangs does not hold up the other: it has the push while the agent still waits" {
-	python3 "$SM_FIXTURES/bin/receiver.py" --delay 600 >"$TEST_DIR/hung.port" 2>/dev/null &
+	/usr/bin/python3 "$SM_FIXTURES/bin/receiver.py" --delay 600 >"$TEST_DIR/hung.port" 2>/dev/null &
 	echo $! >"$TEST_DIR/hung.pid"
 	hung="http://127.0.0.1:$(server_port "$TEST_DIR/hung.port" "$(cat "$TEST_DIR/hung.pid")")"
 	HUB_URL="$hung,$A" sm-push-hub <<<"$(checks raid:critical)" >"$TEST_DIR/out" 2>&1 &

@@ -23,7 +23,7 @@ teardown() {
 # hub STATUS: a receiver answering STATUS to every push; sets HUB_URL.
 hub() {
 	local port
-	python3 "$SM_FIXTURES/bin/receiver.py" --log "$TEST_DIR/hub.log" --status "$1" \
+	/usr/bin/python3 "$SM_FIXTURES/bin/receiver.py" --log "$TEST_DIR/hub.log" --status "$1" \
 		>"$TEST_DIR/hub.port" 2>/dev/null &
 	echo $! >>"$TEST_DIR/pids"
 	port=$(server_port "$TEST_DIR/hub.port" $!)

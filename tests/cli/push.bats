@@ -30,7 +30,7 @@ start_hub() {
 stop_hub() {
 	kill "$(cat "$HUB_DIR/serve.pid")" 2>/dev/null || true
 	for _ in $(seq 50); do
-		python3 -c "import socket; socket.create_connection(('127.0.0.1',$HUB_PORT),0.2)" 2>/dev/null || return 0
+		/usr/bin/python3 -c "import socket; socket.create_connection(('127.0.0.1',$HUB_PORT),0.2)" 2>/dev/null || return 0
 		sleep 0.1
 	done
 }
@@ -52,7 +52,7 @@ hub() { SM_DB="$HUB_DIR/hub.db" sql "$1"; }
 
 # A check envelope with the given "checker:status" results.
 checks() {
-	python3 -c '
+	/usr/bin/python3 -c '
 import json, sys
 checks = [{"checker": c.split(":")[0], "status": c.split(":")[1], "message": c.split(":")[0] + " is " + c.split(":")[1],
            "metrics": {"value": 1}} for c in sys.argv[1:]]
@@ -94,7 +94,7 @@ print(json.dumps({"v": 1, "source": "local", "host": "h", "checks": checks}))' "
 @test "--dry-run --json: the seed's payload, each status mapped" {
 	run sm-push-hub --dry-run --json <<<"$(checks cpu:ok memory:warning disk:critical raid:unknown)"
 	[ "$status" -eq 0 ]
-	echo "$output" | python3 -c '
+	echo "$output" | /usr/bin/python3 -c '
 import json, sys
 d = json.loads(sys.stdin.read())
 assert list(d) == ["source", "instance_id", "hostname", "version", "alerts"], list(d)
@@ -148,11 +148,11 @@ assert a[2]["annotations"] == {"message": "disk is critical"} and a[2]["metrics"
 post_cluster() {
 	local f=$1
 	shift
-	python3 "$BATS_TEST_DIRNAME/request.py" POST "$HUB_URL/alerts/webhook/cluster/" "$f" \
+	/usr/bin/python3 "$BATS_TEST_DIRNAME/request.py" POST "$HUB_URL/alerts/webhook/cluster/" "$f" \
 		"Content-Type: application/json" "$@"
 }
 
-sign() { python3 -c 'import hashlib, hmac, sys
+sign() { /usr/bin/python3 -c 'import hashlib, hmac, sys
 print(hmac.new(b"hub-secret", sys.argv[1].encode(), hashlib.sha256).hexdigest())' "$1"; }
 
 @test "replays: an old timestamp is refused; the seed's unstamped form is refused by default" {
@@ -257,11 +257,11 @@ print(hmac.new(b"hub-secret", sys.argv[1].encode(), hashlib.sha256).hexdigest())
 		code=$(post_cluster "$TEST_DIR/body" "X-SM-Timestamp: $now" "X-SM-Signature: $(sign "$now.$body")" | head -1)
 		[ "$code" = 400 ] || { echo "$body -> $code"; false; }
 	done
-	python3 -c '
+	/usr/bin/python3 -c '
 import json
 alerts = [{"name": "n%d" % i, "status": "firing", "labels": {"checker": "c%d" % i}} for i in range(30000)]
 print(json.dumps({"source": "cluster", "instance_id": "big", "alerts": alerts}))' >"$TEST_DIR/big"
-	code=$(python3 "$BATS_TEST_DIRNAME/request.py" POST "$HUB_URL/alerts/webhook/cluster/" "$TEST_DIR/big" \
+	code=$(/usr/bin/python3 "$BATS_TEST_DIRNAME/request.py" POST "$HUB_URL/alerts/webhook/cluster/" "$TEST_DIR/big" \
 		"Content-Type: application/json" | head -1)
 	[ "$code" = 413 ]
 	[ "$(hub "SELECT count(*) FROM alerts")" = "$before" ]

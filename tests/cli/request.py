@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """request.py METHOD URL [BODY_FILE|-] [Header: value ...] - one HTTP request,
 standard library only (tests must not depend on curl). Prints the status
 code, then "Name: value" for each response header, a blank line, and the

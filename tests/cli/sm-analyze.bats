@@ -73,7 +73,7 @@ vendor_case() {
 	[ "$(echo "$output" | wc -l)" -eq 1 ]
 	env_out=$output
 	# The request: path, auth, model, the prompt with the incident, no secret.
-	request 0 | python3 -c '
+	request 0 | /usr/bin/python3 -c '
 import json, sys
 r = json.loads(sys.stdin.readline())
 h = {k.lower(): v for k, v in r["headers"].items()}
@@ -88,7 +88,7 @@ assert "DiskSpaceLow on db-01" in text and "Disk usage: / at 87.0%" in text, tex
 assert "[REDACTED]" in text
 assert body.get("model", model) == model, body
 ' "$path" "$model" "$auth" "$KEY"
-	no_secrets "$(request 0 | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["body"])')"
+	no_secrets "$(request 0 | /usr/bin/python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["body"])')"
 	# The answer, parsed; the model recorded is the one that answered, as
 	# the vendor names it (the one asked for when the answer names none).
 	local answered
@@ -140,7 +140,7 @@ assert body.get("model", model) == model, body
 	run --separate-stderr sm-analyze --provider local-llm <"$ENVELOPE"
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | json_get 'd["analysis"]["status"], len(d["analysis"]["recommendations"])')" = '["ok", 2]' ]
-	request 0 | python3 -c '
+	request 0 | /usr/bin/python3 -c '
 import json, sys
 r = json.loads(sys.stdin.readline())
 b = json.loads(r["body"])
@@ -413,7 +413,7 @@ make_tree() {
 	unset SM_HOST_ROOT
 	run --separate-stderr sm-analyze --disk "$T" --json
 	[ "$status" -eq 0 ]
-	echo "$output" | python3 -c '
+	echo "$output" | /usr/bin/python3 -c '
 import json, sys
 d = json.loads(sys.stdin.readline())
 recs = d["recommendations"]

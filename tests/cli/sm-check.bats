@@ -227,10 +227,10 @@ $t2" ]
 	run sm-check memory
 	[ "$status" -ne 64 ]
 	total_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
-	want=$(python3 -c "print(round($total_kb*1024/1024**3, 2))")
+	want=$(/usr/bin/python3 -c "print(round($total_kb*1024/1024**3, 2))")
 	[ "$(echo "$output" | json_get 'd["checks"][0]["metrics"]["memory_total_gb"]')" = "$want" ]
 	pct=$(echo "$output" | json_get 'd["checks"][0]["metrics"]["memory_percent"]')
-	python3 - "$pct" <<'PY'
+	/usr/bin/python3 - "$pct" <<'PY'
 import sys
 m = {l.split(':')[0]: int(l.split()[1]) for l in open('/proc/meminfo')}
 want = (m['MemTotal'] - m['MemAvailable']) / m['MemTotal'] * 100
@@ -242,7 +242,7 @@ PY
 @test "real run: disk agrees with statvfs" {
 	run sm-check disk --paths /,/tmp
 	[ "$status" -ne 64 ]
-	echo "$output" | python3 -c '
+	echo "$output" | /usr/bin/python3 -c '
 import json, os, sys
 d = json.loads(sys.stdin.readline())
 disks = d["checks"][0]["metrics"]["disks"]
@@ -353,7 +353,7 @@ disk_host() {
 }
 
 @test "real run: listening_ports sees real listeners, netlink and /proc agree" {
-	python3 -c '
+	/usr/bin/python3 -c '
 import socket, sys, time
 a = socket.socket(); a.bind(("127.0.0.1", 0)); a.listen()
 b = socket.socket(); b.bind(("0.0.0.0", 0)); b.listen()
@@ -368,7 +368,7 @@ time.sleep(30)' >"$TEST_DIR/ports" &
 	files=$output
 	kill "$pid"
 	for out in "$live" "$files"; do
-		echo "$out" | python3 -c "
+		echo "$out" | /usr/bin/python3 -c "
 import json, sys
 d = json.loads(sys.stdin.readline())['checks'][0]
 ports = {(l['port'], l['address']): l for l in d['metrics']['listening']}
@@ -398,7 +398,7 @@ no_leak_check() { ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" "$@"; }
 # listening_ports looks at every process for it. Writes "PID HELD ORPHAN" to
 # $TEST_DIR/listeners.
 start_listeners() {
-	python3 -c '
+	/usr/bin/python3 -c '
 import array, os, socket, time
 os.closerange(3, 65536)  # a few fds: one read of its fd directory
 held = socket.socket(); held.bind(("127.0.0.1", 0)); held.listen()
@@ -417,7 +417,7 @@ time.sleep(30)' >"$TEST_DIR/listeners" 3>&- &
 # TRACE opened PID's fd directory, read it (getdents64) and read a link in
 # it, and how many bytes the first read asked for (0: none).
 fd_dir_calls() {
-	python3 - "$1" "$2" <<'PY'
+	/usr/bin/python3 - "$1" "$2" <<'PY'
 import re, sys
 opens = reads = links = first = 0
 fd = None
@@ -441,7 +441,7 @@ PY
 @test "real run: listening_ports names owners, reading each fd directory once and skipping processes without fds" {
 	need_peer "strace is not installed" command -v strace
 	start_listeners
-	python3 -c '
+	/usr/bin/python3 -c '
 import os, sys, time
 os.closerange(0, 65536)
 with open(sys.argv[1], "w") as f:
@@ -451,7 +451,7 @@ time.sleep(30)' "$TEST_DIR/nofds" 3>&- &
 	for _ in $(seq 50); do [ -s "$TEST_DIR/nofds" ] && break; sleep 0.1; done
 	fds=$(stat -c %s "/proc/$nofds/fd")
 	# A listener behind 40 other fds: read past the first read's few.
-	python3 -c '
+	/usr/bin/python3 -c '
 import socket, sys, time
 files = [open("/dev/null") for _ in range(40)]
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
@@ -486,7 +486,7 @@ time.sleep(30)' "$TEST_DIR/many" 3>&- &
 	need_peer "strace is not installed" command -v strace
 	[ "$(id -u)" -eq 0 ] || skip "dropping a capability from root's set needs root"
 	start_listeners
-	python3 -c '
+	/usr/bin/python3 -c '
 import sys, time
 files = [open("/dev/null") for _ in range(40)]
 open(sys.argv[1], "w").write("open")
@@ -530,7 +530,7 @@ time.sleep(30)' "$TEST_DIR/many" 3>&- &
 
 # Set the agents table of the test store: agent INSTANCE_ID pushed SECONDS ago.
 agent_pushed() { # INSTANCE_ID HOSTNAME SECONDS
-	python3 - "$SM_DB" "$@" <<'PY'
+	/usr/bin/python3 - "$SM_DB" "$@" <<'PY'
 import datetime, sqlite3, sys
 db, iid, host, ago = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 t = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=ago)

@@ -101,8 +101,8 @@ count() { sql "SELECT count(*) FROM $1"; }
 	before=$(count alerts)
 	printf '{"receiver":"x","status":"firing","alerts":[' >"$TEST_DIR/truncated"
 	head -c 4096 /dev/urandom >"$TEST_DIR/random"
-	python3 -c 'print("[" * 200000 + "]" * 200000)' >"$TEST_DIR/deep"
-	python3 -c 'print("{\"a\":" * 200000 + "1" + "}" * 200000)' >"$TEST_DIR/deep-object"
+	/usr/bin/python3 -c 'print("[" * 200000 + "]" * 200000)' >"$TEST_DIR/deep"
+	/usr/bin/python3 -c 'print("{\"a\":" * 200000 + "1" + "}" * 200000)' >"$TEST_DIR/deep-object"
 	printf '{"name":"bad \xff utf8"}\n' >"$TEST_DIR/utf8"
 	printf '[1,2,3]\n' >"$TEST_DIR/array"
 	printf 'null\n' >"$TEST_DIR/null"
@@ -264,7 +264,7 @@ count() { sql "SELECT count(*) FROM $1"; }
 }
 
 @test "a non-blocking stdin pipe: every payload stored, exit 0" {
-	run python3 - "$SM_BIN/sm-ingest" <<'PY'
+	run /usr/bin/python3 - "$SM_BIN/sm-ingest" <<'PY'
 import fcntl, os, subprocess, sys, time
 r, w = os.pipe()
 fcntl.fcntl(r, fcntl.F_SETFL, fcntl.fcntl(r, fcntl.F_GETFL) | os.O_NONBLOCK)
@@ -327,7 +327,7 @@ PY
 # lock for SECONDS (in the background; the test's wait ends with it), then
 # ends its transaction so.
 hold_lock() {
-	python3 - "$SM_DB" "$TEST_DIR/locked" "$1" "$2" <<'PY' &
+	/usr/bin/python3 - "$SM_DB" "$TEST_DIR/locked" "$1" "$2" <<'PY' &
 import sqlite3, sys, time
 c = sqlite3.connect(sys.argv[1], isolation_level=None)
 c.execute("BEGIN IMMEDIATE")
@@ -383,7 +383,7 @@ PY
 }
 
 @test "a full disk at the commit names the payload and the count not stored" {
-	python3 -c 'import json
+	/usr/bin/python3 -c 'import json
 for i in range(3000): print(json.dumps({"title": "t%d %s" % (i, "x" * 300), "status": "firing"}))' >"$TEST_DIR/big"
 	sm-ingest incidents >/dev/null # the store exists, at its size
 	# A file size limit stands in for a full disk (SIGXFSZ ignored: write fails).

@@ -54,14 +54,14 @@ start_am() {
 
 # The number of peers replica WEB sees in its cluster.
 am_peers() {
-	python3 "$BATS_TEST_DIRNAME/request.py" GET "http://127.0.0.1:$1/api/v2/status" 2>/dev/null |
+	/usr/bin/python3 "$BATS_TEST_DIRNAME/request.py" GET "http://127.0.0.1:$1/api/v2/status" 2>/dev/null |
 		sed '1,/^$/d' | json_get 'len(d["cluster"]["peers"])' 2>/dev/null || echo 0
 }
 
 # The alerts with STATUS (and ALERTNAME, default AMDiskFull) the webhook
 # receiver got, over all its requests.
 got() { # STATUS [ALERTNAME]
-	python3 -c '
+	/usr/bin/python3 -c '
 import json, sys
 n = 0
 for line in open(sys.argv[1]):
@@ -83,7 +83,7 @@ wait_got() {
 # ports in web[1..3].
 start_cluster() {
 	need_peer "prometheus-alertmanager is not installed" command -v prometheus-alertmanager
-	python3 "$SM_FIXTURES/bin/receiver.py" --log "$TEST_DIR/hook.log" >"$TEST_DIR/hook.port" 2>/dev/null &
+	/usr/bin/python3 "$SM_FIXTURES/bin/receiver.py" --log "$TEST_DIR/hook.log" >"$TEST_DIR/hook.port" 2>/dev/null &
 	echo $! >>"$TEST_DIR/pids"
 	hook=$(server_port "$TEST_DIR/hook.port" $!)
 	: >>"$TEST_DIR/hook.log"
@@ -139,7 +139,7 @@ YML
 	# Every replica has it; the ones later in the cluster's order would
 	# notify after their wait unless the first's notification reached them.
 	for i in 1 2 3; do
-		python3 "$BATS_TEST_DIRNAME/request.py" GET "http://127.0.0.1:${web[i]}/api/v2/alerts" |
+		/usr/bin/python3 "$BATS_TEST_DIRNAME/request.py" GET "http://127.0.0.1:${web[i]}/api/v2/alerts" |
 			sed '1,/^$/d' | json_get 'd[0]["labels"]["sm_source"]' | grep -qx alertmanager
 	done
 	sleep "$QUIET"
@@ -184,7 +184,7 @@ YML
 }
 
 @test "an unchanged firing alert is sent again after resend_interval, not after 4 hours" {
-	python3 "$SM_FIXTURES/bin/receiver.py" --log "$TEST_DIR/am.log" >"$TEST_DIR/am.port" 2>/dev/null &
+	/usr/bin/python3 "$SM_FIXTURES/bin/receiver.py" --log "$TEST_DIR/am.log" >"$TEST_DIR/am.port" 2>/dev/null &
 	echo $! >>"$TEST_DIR/pids"
 	port=$(server_port "$TEST_DIR/am.port" $!)
 	: >>"$TEST_DIR/am.log"
@@ -283,7 +283,7 @@ push() {
 }
 
 @test "sm-notify resend: a firing alert its source never sends again goes to the cluster every resend_interval, and stops once resolved" {
-	python3 "$SM_FIXTURES/bin/receiver.py" --log "$TEST_DIR/am.log" >"$TEST_DIR/am.port" 2>/dev/null &
+	/usr/bin/python3 "$SM_FIXTURES/bin/receiver.py" --log "$TEST_DIR/am.log" >"$TEST_DIR/am.port" 2>/dev/null &
 	echo $! >>"$TEST_DIR/pids"
 	port=$(server_port "$TEST_DIR/am.port" $!)
 	: >>"$TEST_DIR/am.log"

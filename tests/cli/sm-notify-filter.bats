@@ -132,7 +132,7 @@ entries() { # N EXPR
 	sm-ingest -d alertmanager <"$TEST_DIR/payload" >"$TEST_DIR/one.json"
 	sm-ingest -d alertmanager <"$TEST_DIR/payload" >"$TEST_DIR/again.json"
 	filter "envelope $TEST_DIR/one.json" "envelope $TEST_DIR/again.json" \
-		"run python3 -c \"import sqlite3; c = sqlite3.connect('$SM_DB'); c.execute(\\\"UPDATE notification_deliveries SET created_at = '2020-01-01T00:00:00.000Z' WHERE channel = 'hook'\\\"); c.commit()\"" \
+		"run /usr/bin/python3 -c \"import sqlite3; c = sqlite3.connect('$SM_DB'); c.execute(\\\"UPDATE notification_deliveries SET created_at = '2020-01-01T00:00:00.000Z' WHERE channel = 'hook'\\\"); c.commit()\"" \
 		"envelope $TEST_DIR/again.json"
 	[ "$status" -eq 0 ]
 	[ "$(entries 1 '[(n["channel"], n["status"], n["reason"]) for n in d["notifications"]]')" = \

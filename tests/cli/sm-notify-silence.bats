@@ -64,7 +64,7 @@ alertname=Neg,severity=info'
 
 # A label set as its sorted key=value list.
 key_of() {
-	python3 -c 'import json,sys
+	/usr/bin/python3 -c 'import json,sys
 for line in sys.stdin:
     d = json.loads(line)
     print(",".join(f"{k}={v}" for k, v in sorted(d.items())))'
@@ -108,7 +108,7 @@ YML
 	sm-notify inhibit add --source 'severity="critical"' --target 'severity="warning"' --equal instance >/dev/null
 
 	# The alerts: to Alertmanager's API, and as webhook payloads to sm-ingest.
-	echo "$ALERTS" | python3 -c '
+	echo "$ALERTS" | /usr/bin/python3 -c '
 import json, sys, urllib.request, datetime
 now = datetime.datetime.now(datetime.timezone.utc)
 fmt = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -125,7 +125,7 @@ with open(sys.argv[2], "w") as out:
 	[ "$(wc -l <"$TEST_DIR/envelopes")" = 18 ]
 	run --separate-stderr sm-notify <"$TEST_DIR/envelopes"
 	[ "$status" -eq 0 ]
-	echo "$output" | python3 -c '
+	echo "$output" | /usr/bin/python3 -c '
 import json, sys
 for line in sys.stdin:
     d = json.loads(line)
@@ -139,7 +139,7 @@ for line in sys.stdin:
 	# (the inhibitor learns of new alerts asynchronously).
 	prev=
 	for _ in $(seq 300); do
-		now=$(python3 -c '
+		now=$(/usr/bin/python3 -c '
 import json, sys, urllib.request
 alerts = json.load(urllib.request.urlopen(sys.argv[1] + "/api/v2/alerts", timeout=30))
 if len(alerts) == 18:
@@ -165,7 +165,7 @@ else:
 	grep -q $'^alertname=Load,severity=warning\tinhibited by Crit$' "$TEST_DIR/sm-held"
 	# The silences count what they held back; the expired one nothing.
 	run sm-notify silence list --all --json
-	[ "$(echo "$output" | python3 -c '
+	[ "$(echo "$output" | /usr/bin/python3 -c '
 import json, sys
 rows = [json.loads(l) for l in sys.stdin]
 print(sorted((r["matchers"][0], r["state"], r["held_back"]) for r in rows))')" = \
@@ -290,7 +290,7 @@ print(sorted((r["matchers"][0], r["state"], r["held_back"]) for r in rows))')" =
 	always=$output
 	# A window the day after tomorrow (in UTC) is not open now, even if
 	# the test runs over midnight.
-	other=$(python3 -c 'import datetime; print(["Wed","Thu","Fri","Sat","Sun","Mon","Tue"][datetime.datetime.now(datetime.timezone.utc).weekday()])')
+	other=$(/usr/bin/python3 -c 'import datetime; print(["Wed","Thu","Fri","Sat","Sun","Mon","Tue"][datetime.datetime.now(datetime.timezone.utc).weekday()])')
 	run sm-notify maintenance add instance=db-02 --schedule "$other 00:00-24:00" --tz UTC
 	[ "$status" -eq 0 ]
 	run sm-notify maintenance list --json

@@ -156,7 +156,7 @@ alert='{"name":"DiskFull","status":"firing","severity":"critical","labels":{"ins
 	[ "$code" = 200 ] # the run failed, and says so
 	[ "$(get 'd["status"]')" = failed ]
 	id=$(get 'd["run_id"]')
-	python3 "$SM_FIXTURES/bin/receiver.py" "$port" --log "$API_DIR/hook.log" >/dev/null 2>&1 &
+	/usr/bin/python3 "$SM_FIXTURES/bin/receiver.py" "$port" --log "$API_DIR/hook.log" >/dev/null 2>&1 &
 	recv=$!
 	wait_port "$port"
 	call POST "/orchestration/pipeline/$id/resume/" ''
@@ -230,7 +230,7 @@ alert='{"name":"DiskFull","status":"firing","severity":"critical","labels":{"ins
 }
 
 @test "the async trigger: the store's write lock held past the busy timeout is a 503 to retry, nothing stored" {
-	python3 -c 'import sqlite3, sys, os, time
+	/usr/bin/python3 -c 'import sqlite3, sys, os, time
 c = sqlite3.connect(sys.argv[1], isolation_level=None)
 c.execute("BEGIN IMMEDIATE")
 open(sys.argv[2] + ".held", "w").close()

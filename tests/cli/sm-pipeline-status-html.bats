@@ -239,7 +239,7 @@ serve() {
 call() {
 	local method=$1 path=$2 out
 	shift 2
-	out=$(python3 "$BATS_TEST_DIRNAME/request.py" "$method" "http://127.0.0.1:$PORT$path" "$@")
+	out=$(/usr/bin/python3 "$BATS_TEST_DIRNAME/request.py" "$method" "http://127.0.0.1:$PORT$path" "$@")
 	code=$(echo "$out" | head -1)
 	headers=$(echo "$out" | sed -n '2,/^$/p')
 	body=$(echo "$out" | sed '1,/^$/d')

@@ -75,7 +75,7 @@ at_least() { [ "$(requests "$1")" -ge "$2" ]; }
 
 # The trace ids of the deliveries, sorted.
 delivered_traces() {
-	python3 -c 'import json,sys
+	/usr/bin/python3 -c 'import json,sys
 for l in open(sys.argv[1]): print(json.loads(json.loads(l)["body"])["trace_id"])' "$TEST_DIR/$1.log" |
 		LC_ALL=C sort
 }
@@ -583,7 +583,7 @@ calls() {
 	small_done() { [ "$(sql "SELECT state FROM inbox WHERE id = 1")" = done ]; }
 	wait_for small_done
 	# The second item alone (not a batch), bigger than a pipe.
-	python3 -c 'import json; print(json.dumps({"receiver": "sm", "status": "firing", "alerts": [{"status": "firing",
+	/usr/bin/python3 -c 'import json; print(json.dumps({"receiver": "sm", "status": "firing", "alerts": [{"status": "firing",
 	    "labels": {"alertname": "Big", "instance": "db-01"}, "annotations": {"description": "x" * 200000},
 	    "startsAt": "2026-11-22T01:00:00Z"}]}))' | sm-ingest --queue >/dev/null
 	# While the filter hangs, another writer gets the lock at once (no

@@ -77,7 +77,7 @@ last_run() { sql 'SELECT run_id FROM pipeline_runs ORDER BY id DESC LIMIT 1'; }
 	[ "$status" -eq 0 ]
 	[ "${#lines[@]}" -eq 6 ]
 	[ "$(echo "${lines[0]}" | json_get '[d["name"], d["builtin"], d["flow"]]')" = '["local-monitor", true, ["check", "notify"]]' ]
-	names=$(sm-pipeline definition list | python3 -c 'import json,sys; print(" ".join(json.loads(l)["name"] for l in sys.stdin))')
+	names=$(sm-pipeline definition list | /usr/bin/python3 -c 'import json,sys; print(" ".join(json.loads(l)["name"] for l in sys.stdin))')
 	[ "$names" = "local-monitor local-smart direct health-checked ai-analyzed full" ]
 	[ "$(sm-pipeline definition list | sed -n 6p | json_get 'd["flow"]')" = '["ingest", "check", "analyze", "notify"]' ]
 }
@@ -182,7 +182,7 @@ last_run() { sql 'SELECT run_id FROM pipeline_runs ORDER BY id DESC LIMIT 1'; }
 	[ "$status" -eq 0 ]
 	[ "${#lines[@]}" -eq 1 ]
 	id=$(last_run)
-	[ "$(echo "$output" | python3 -c 'import json,sys; print(list(json.loads(sys.stdin.readline()))[:3])')" = "['v', 'trace_id', 'run_id']" ]
+	[ "$(echo "$output" | /usr/bin/python3 -c 'import json,sys; print(list(json.loads(sys.stdin.readline()))[:3])')" = "['v', 'trace_id', 'run_id']" ]
 	[ "$(echo "$output" | json_get '[d["trace_id"], d["run_id"], d["notifications"][0]["status"]]')" = "[\"$trace\", \"$id\", \"sent\"]" ]
 	[ "$(requests hook)" = 1 ]
 	[ "$(sql 'SELECT definition, status, trace_id, source, incident_id IS NOT NULL FROM pipeline_runs')" = "direct	notified	$trace	cli	1" ]
@@ -499,7 +499,7 @@ map	succeeded" ]
 }
 
 @test "on a terminal: run, runs and show print the run and its stages as tables" {
-	tty() { python3 "$DEFS/pty_answer.py" -- env NO_COLOR=1 sm-pipeline "$@"; }
+	tty() { /usr/bin/python3 "$DEFS/pty_answer.py" -- env NO_COLOR=1 sm-pipeline "$@"; }
 	payload A
 	run tty run --definition direct --payload "$TEST_DIR/payload.json"
 	[ "$status" -eq 0 ]
@@ -573,7 +573,7 @@ with open(sys.argv[2], "a") as f:
 # --- setup ---------------------------------------------------------------------
 
 @test "setup on a terminal: asks, keeps the secret off the screen, stores; run again, shows it" {
-	ask() { python3 "$DEFS/pty_answer.py" "$@" -- sm-pipeline setup; }
+	ask() { /usr/bin/python3 "$DEFS/pty_answer.py" "$@" -- sm-pipeline setup; }
 	run ask 2 memory,load "" generic "webhook_url=http://127.0.0.1:9/SECRET-PATH retries=0" "" "" mine ""
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Preset (number or name) [1]: 2"* ]]
@@ -616,7 +616,7 @@ with open(sys.argv[2], "a") as f:
 }
 
 @test "setup adds its channel through sm-notify: a bad setting is 64 with its message, nothing stored" {
-	ask() { python3 "$DEFS/pty_answer.py" "$@" -- sm-pipeline setup; }
+	ask() { /usr/bin/python3 "$DEFS/pty_answer.py" "$@" -- sm-pipeline setup; }
 	run ask 3 generic "webhook_url=http://127.0.0.1:9/SECRET-PATH colour=red" ""
 	[ "$status" -eq 64 ]
 	[[ "$output" == *"sm-pipeline: unknown key 'colour' for driver generic (keys: "* ]]

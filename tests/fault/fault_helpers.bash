@@ -10,7 +10,7 @@ rounds() { echo "${SM_FAULT_ROUNDS:-${1:-4}}"; }
 
 # A stream of N Alertmanager payloads over M instances, some resolving.
 am_stream() { # N M
-	python3 - "$1" "$2" <<'PY'
+	/usr/bin/python3 - "$1" "$2" <<'PY'
 import json, sys
 n, m = int(sys.argv[1]), int(sys.argv[2])
 for i in range(n):
@@ -44,7 +44,7 @@ store_consistent() {
 # Every alert in the complete envelope lines of FILE is in the store, with
 # its id: what was printed (acknowledged) was committed.
 printed_stored() { # FILE
-	python3 - "$1" "$SM_DB" <<'PY'
+	/usr/bin/python3 - "$1" "$SM_DB" <<'PY'
 import json, sqlite3, sys
 db = sqlite3.connect(sys.argv[2])
 missing = seen = 0

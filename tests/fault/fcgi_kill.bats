@@ -16,7 +16,7 @@ teardown() { teardown_sm; }
 		sm-ingest --fastcgi "$sock" 2>/dev/null 3>&- &
 		pid=$!
 		for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
-		python3 "$BATS_TEST_DIRNAME/fcgi_load.py" "$sock" 8 "$TEST_DIR/accepted.$round" 3>&- &
+		/usr/bin/python3 "$BATS_TEST_DIRNAME/fcgi_load.py" "$sock" 8 "$TEST_DIR/accepted.$round" 3>&- &
 		load=$!
 		# Killed once it has answered some, at a random moment after.
 		for _ in $(seq 200); do
@@ -29,7 +29,7 @@ teardown() { teardown_sm; }
 		wait "$load"
 		n=$(wc -l <"$TEST_DIR/accepted.$round")
 		[ "$n" -gt 0 ] || { echo "round $round: nothing answered"; false; }
-		missing=$(python3 - "$SM_DB" "$TEST_DIR/accepted.$round" <<'PY'
+		missing=$(/usr/bin/python3 - "$SM_DB" "$TEST_DIR/accepted.$round" <<'PY'
 import sqlite3, sys
 stored = {r[0] for r in sqlite3.connect(sys.argv[1]).execute("SELECT name FROM alerts")}
 print(" ".join(n for n in open(sys.argv[2]).read().split() if n not in stored))

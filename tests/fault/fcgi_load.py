@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """fcgi_load.py SOCKET THREADS OUT - FastCGI clients sending one-alert
 Alertmanager requests to SOCKET until it stops answering; each alert name
 answered 202 is written to OUT, one per line (standard library only)."""

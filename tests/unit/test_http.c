@@ -26,7 +26,7 @@ static struct {
 static int spawn_receiver(const char *log, const char *const *flags, pid_t *pid, int *port)
 {
 	char receiver[4096], line[64];
-	const char *argv[16] = {"python3", receiver, "--log", log};
+	const char *argv[16] = {"/usr/bin/python3", receiver, "--log", log};
 	size_t n = 4;
 	int fds[2];
 	FILE *out;
@@ -45,7 +45,7 @@ static int spawn_receiver(const char *log, const char *const *flags, pid_t *pid,
 		dup2(fds[1], STDOUT_FILENO);
 		close(fds[0]);
 		close(fds[1]);
-		execvp("python3", (char *const *)argv);
+		execv("/usr/bin/python3", (char *const *)argv);
 		_exit(127);
 	}
 	close(fds[1]);

@@ -36,8 +36,8 @@ static int start_one(struct replica *r, const char *name)
 		dup2(fds[1], STDOUT_FILENO);
 		close(fds[0]);
 		close(fds[1]);
-		execlp("python3", "python3", receiver, "--log", r->log, "--script", r->script, "0",
-		       (char *)NULL);
+		execl("/usr/bin/python3", "python3", receiver, "--log", r->log, "--script",
+		      r->script, "0", (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);

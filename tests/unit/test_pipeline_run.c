@@ -370,12 +370,13 @@ static void a_run_in_a_transaction_groups_its_records(void **state)
 	(void)state;
 	/* Each stage writes the store without waiting for the write lock: it
 	 * fails if the run still holds it. */
-	snprintf(body, sizeof body,
-	         "python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1], timeout=0);"
-	         " c.execute(\"CREATE TABLE IF NOT EXISTS probe (x)\");"
-	         " c.execute(\"INSERT INTO probe VALUES (1)\"); c.commit()' '%s' || exit 1;"
-	         " read x; echo '{\"v\":1,\"trace_id\":\"x\"}'",
-	         path);
+	snprintf(
+	    body, sizeof body,
+	    "/usr/bin/python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1], timeout=0);"
+	    " c.execute(\"CREATE TABLE IF NOT EXISTS probe (x)\");"
+	    " c.execute(\"INSERT INTO probe VALUES (1)\"); c.commit()' '%s' || exit 1;"
+	    " read x; echo '{\"v\":1,\"trace_id\":\"x\"}'",
+	    path);
 	stage_program("sm-ingest", body);
 	stage_program("sm-notify", body);
 	assert_int_equal(sm_store_open(path, &store, &err), 0);
