@@ -1,4 +1,6 @@
 /* test_store.c - creating, migrating and sharing the SQLite store. */
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -612,6 +614,101 @@ static void wal_padded_commits_are_whole_when_published(void **state)
 	sqlite3_close(w);
 }
 
+/* Open the store at path, not waiting for the disk, empty its WAL, insert
+ * a small row into table big and then a zeroblob of n bytes, with the
+ * files limited to one byte short of 32 frames more when short_by_one is
+ * set; the number of frames the second insert added to the WAL, or -1
+ * when it failed. (Without a sync at each commit, and not the first
+ * commit in the WAL, whose size SQLite then looks at: either would write
+ * out what is pending before the barrier anyway.) */
+static long big_insert(const char *path, long n, bool short_by_one)
+{
+	char wal[300], sql[128];
+	sm_store *store;
+	sm_error err;
+	struct stat st;
+	long frames = -1;
+	off_t base;
+
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	assert_int_equal(sm_store_open(path, &store, &err), 0);
+	assert_int_equal(sm_store_no_disk_wait(store, &err), 0);
+	exec_ok(store, "PRAGMA wal_checkpoint(TRUNCATE)");
+	exec_ok(store, "INSERT INTO big VALUES (1)");
+	assert_int_equal(stat(wal, &st), 0);
+	base = st.st_size;
+	if (short_by_one) {
+		struct rlimit r;
+		r.rlim_cur = r.rlim_max = (rlim_t)base + 32 * (24 + 4096) - 1;
+		signal(SIGXFSZ, SIG_IGN);
+		assert_int_equal(setrlimit(RLIMIT_FSIZE, &r), 0);
+	}
+	snprintf(sql, sizeof sql, "INSERT INTO big VALUES (zeroblob(%ld))", n);
+	if (sm_store_exec(store, sql, &err) == 0 && stat(wal, &st) == 0)
+		frames = (long)(st.st_size - base) / (24 + 4096);
+	sm_store_close(store);
+	return frames;
+}
+
+static void big_table(const char *path)
+{
+	char wal[300];
+	sm_store *store;
+	sm_error err;
+
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	unlink(path);
+	unlink(wal);
+	assert_int_equal(sm_store_open(path, &store, &err), 0);
+	exec_ok(store, "CREATE TABLE big (b BLOB)");
+	sm_store_close(store);
+}
+
+/* A commit larger than what the VFS gathers (128 KiB) goes out in pieces;
+ * the piece with the commit frame's page is written within SQLite's write
+ * of that page, so a failure there (a full disk: here the file size
+ * limit, one byte short) fails the commit and leaves nothing, rather than
+ * being met at SQLite's barrier, where it is lost. A commit of 32 frames
+ * puts the commit frame's page alone after a full buffer: the case that
+ * lost it. */
+static void wal_commit_larger_than_the_gather_fails_whole(void **state)
+{
+	char path[256];
+	sm_store *store;
+	sm_error err;
+	sqlite3_stmt *st;
+	long n = 20 * 4092, frames = 0;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/big.db", dir);
+	for (; n < 60 * 4092 && frames < 32; n += 1024) {
+		big_table(path);
+		frames = big_insert(path, n, false);
+	}
+	assert_int_equal(frames, 32);
+	n -= 1024;
+	big_table(path);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) /* exits 0 when the insert failed */
+		_exit(big_insert(path, n, true) < 0 ? 0 : 1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(sm_store_open(path, &store, &err), 0);
+	assert_int_equal(count_rows(store, "SELECT count(*) FROM big"), 1); /* the small row */
+	st = sm_store_prepare(store, "PRAGMA integrity_check", &err);
+	assert_non_null(st);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+	sqlite3_finalize(st);
+	exec_ok(store, "INSERT INTO big VALUES (zeroblob(10))");
+	assert_int_equal(count_rows(store, "SELECT count(*) FROM big"), 2);
+	sm_store_close(store);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -631,6 +728,7 @@ int main(void)
 	    cmocka_unit_test(wal_starts_over_past_the_restart_mark),
 	    cmocka_unit_test(wal_frames_of_a_rollback_never_land_on_later_commits),
 	    cmocka_unit_test(wal_padded_commits_are_whole_when_published),
+	    cmocka_unit_test(wal_commit_larger_than_the_gather_fails_whole),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
