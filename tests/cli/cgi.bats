@@ -41,7 +41,7 @@ setup() {
 	t_broken_env
 }
 
-@test "8 parallel clients x 500 requests: every alert stored once, no 5xx" {
+@test "8 parallel clients x 500 requests (50 sanitized): every alert stored once, no 5xx" {
 	t_parallel
 }
 
