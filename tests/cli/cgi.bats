@@ -4,6 +4,7 @@
 # request, concurrency; and a real Prometheus Alertmanager delivering a
 # firing alert and its resolve. The bodies are shared with fastcgi.bats.
 
+# shellcheck disable=SC2154 # bats sets $output and $status, post $code and $body
 bats_require_minimum_version 1.5.0
 load helpers
 load cgi_tests

@@ -4,6 +4,7 @@
 # completed come from the tools' own tables and the store; the sample
 # names every setting the code reads.
 
+# shellcheck disable=SC2154 # bats sets $output, $status and $stderr
 bats_require_minimum_version 1.5.0
 load helpers
 
@@ -113,7 +114,7 @@ NOT_SETTINGS=" AUTH_TYPE CONTENT_LENGTH CONTENT_TYPE DOCUMENT_ROOT GATEWAY_INTER
 	sample=$SRC/dist/sm.env.example
 	missing=()
 	while read -r name; do
-		# shellcheck disable=SC2086 # word splitting joins the list with spaces
+		# shellcheck disable=SC2086,SC2116 # word splitting joins the list with spaces
 		[[ " $(echo $NOT_SETTINGS) " == *" $name "* ]] && continue
 		grep -qE "^#?$name=" "$sample" || missing+=("$name")
 	done < <(grep -rhoE '"[A-Z][A-Z0-9]*_[A-Z0-9_]+"' "$SRC/lib" "$SRC/cmd" | tr -d '"' | sort -u)
@@ -124,7 +125,7 @@ NOT_SETTINGS=" AUTH_TYPE CONTENT_LENGTH CONTENT_TYPE DOCUMENT_ROOT GATEWAY_INTER
 	done < <(sm-ingest --list-drivers --json | json_get 'd["name"]')
 	[ ${#missing[@]} -eq 0 ] || { echo "not in dist/sm.env.example: ${missing[*]}"; false; }
 	# And the check can fail: a setting read in code but missing is caught.
-	! grep -qE '^#?SM_NO_SUCH_SETTING=' "$sample"
+	run ! grep -qE '^#?SM_NO_SUCH_SETTING=' "$sample"
 }
 
 @test "the sample env file parses, and every value in it is the default a tool accepts" {

@@ -4,6 +4,7 @@
 # --help and --version beside a broken env file, SM_LOG_LEVEL, durations
 # wherever seconds are asked, --help in 80 columns.
 
+# shellcheck disable=SC2154 # bats sets $output, $status and $stderr
 bats_require_minimum_version 1.5.0
 load helpers
 
@@ -113,6 +114,7 @@ print(len(labels), "labels")'
 	done
 	for cmd in "sm-ingest alerts" "sm-notify channel list" "sm-analyze provider list" \
 		"sm-pipeline runs" "sm-push-hub --dry-run"; do
+		# shellcheck disable=SC2086 # a command line, split into its words
 		run --separate-stderr $cmd
 		[ "$status" -eq 1 ] || { echo "$cmd: $status"; false; }
 		[ "$stderr" = "${cmd%% *}: SM_ENV_FILE: $TEST_DIR/sm.env:1: expected KEY=VALUE" ]

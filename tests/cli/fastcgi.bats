@@ -5,6 +5,7 @@
 # keep-conn, garbage, a web server that vanishes mid-request), --fastcgi
 # ADDRESS, and a clean stop on SIGTERM.
 
+# shellcheck disable=SC2154 # bats sets $output and $status, post $code and $body
 bats_require_minimum_version 1.5.0
 load helpers
 load cgi_tests
@@ -241,6 +242,7 @@ print('ok')
 @test "an HTTP client that disconnects mid-body: nothing stored, the responder carries on" {
 	pid=$(handler_pid)
 	before=$(stored)
+	# shellcheck disable=SC2153 # PORT is setup_file's
 	/usr/bin/python3 - "$PORT" <<'PY'
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))

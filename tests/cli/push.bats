@@ -3,6 +3,7 @@
 # on loopback — signatures, replays, the spool when the hub is down or
 # refuses, agents sharing a host name, and the agents checker.
 
+# shellcheck disable=SC2154 # bats sets $output, $status and $stderr
 bats_require_minimum_version 1.5.0
 load helpers
 
@@ -66,7 +67,7 @@ print(json.dumps({"v": 1, "source": "local", "host": "h", "checks": checks}))' "
 	run sm-push-hub --checkers cpu,nope </dev/null
 	[ "$status" -eq 64 ]
 	[[ "$output" == "sm-push-hub: unknown checker 'nope' (available: cpu, "* ]]
-	HUB_URL= run sm-push-hub </dev/null
+	HUB_URL='' run sm-push-hub </dev/null
 	[ "$status" -eq 64 ]
 	[[ "$output" == "sm-push-hub: HUB_URL is not set"* ]]
 	HUB_URL=ftp://hub/ run sm-push-hub </dev/null

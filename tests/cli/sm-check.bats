@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # sm-check end to end: flags, outputs, exit statuses, the store, stdin mode.
 
+# shellcheck disable=SC2154 # bats sets $output, $status and $stderr
 bats_require_minimum_version 1.5.0
 load helpers
 

@@ -3,6 +3,7 @@
 # "N of M shown" footer on a terminal, columns fitted to its width, local
 # times; and `incident show ID` with everything stored about an incident.
 
+# shellcheck disable=SC2154 # bats sets $output, $status and $stderr
 bats_require_minimum_version 1.5.0
 load helpers
 

@@ -2,6 +2,7 @@
 # sm-ingest end to end: streams, store rules through the binary, dry runs,
 # listings, incident management, and hostile input.
 
+# shellcheck disable=SC2154 # bats sets $output, $status and $stderr
 bats_require_minimum_version 1.5.0
 load helpers
 
@@ -387,6 +388,7 @@ PY
 for i in range(3000): print(json.dumps({"title": "t%d %s" % (i, "x" * 300), "status": "firing"}))' >"$TEST_DIR/big"
 	sm-ingest incidents >/dev/null # the store exists, at its size
 	# A file size limit stands in for a full disk (SIGXFSZ ignored: write fails).
+	# shellcheck disable=SC2016 # bash -c's own $1
 	run --separate-stderr bash -c 'trap "" XFSZ; ulimit -f 300; exec sm-ingest -d generic "$1"' _ "$TEST_DIR/big"
 	[ "$status" -eq 1 ]
 	[ -z "$output" ]
@@ -399,6 +401,7 @@ for i in range(3000): print(json.dumps({"title": "t%d %s" % (i, "x" * 300), "sta
 	body=$(am_payload Stalled x firing)
 	sm-ingest incidents >/dev/null # the store exists
 	# The web server's pipe stays open with half the body in it.
+	# shellcheck disable=SC2016 # bash -c's own $1
 	run --separate-stderr bash -c '{ printf "%s" "${1:0:40}"; sleep 5; } |
 		SM_READ_TIMEOUT=0.5 GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=POST \
 		CONTENT_TYPE=application/json CONTENT_LENGTH=${#1} PATH_INFO=/alertmanager/ sm-ingest' _ "$body"
@@ -442,6 +445,7 @@ cgi_request() {
 	# Both accepted and queued.
 	[ "$(sql "SELECT count(*) FROM inbox")" -eq 3 ]
 	# UTC only: the local time zone is never loaded (lib/core/rfc3339.c).
+	# shellcheck disable=SC2143 # a `! grep` would not fail a bats test here
 	[ -z "$(grep -l localtime "$TEST_DIR/syncs.full" "$TEST_DIR/syncs.normal")" ]
 }
 

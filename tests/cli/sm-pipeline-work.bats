@@ -583,7 +583,7 @@ calls() {
 	worker=$!
 	echo "$worker" >>"$TEST_DIR/pids"
 	wait_for test -e "$TEST_DIR/hung"
-	small_done() { [ "$(sql "SELECT state FROM inbox WHERE id = 1")" = done ]; }
+	small_done() { [ "$(sql "SELECT state FROM inbox WHERE id = 1")" = 'done' ]; }
 	wait_for small_done
 	# The second item alone (not a batch), bigger than a pipe.
 	/usr/bin/python3 -c 'import json; print(json.dumps({"receiver": "sm", "status": "firing", "alerts": [{"status": "firing",
@@ -670,7 +670,7 @@ done"
 	echo "$worker" >>"$TEST_DIR/pids"
 	wait_for test -e "$SM_DB-wake"
 	queued Between1
-	wait_for states_are done
+	wait_for states_are 'done'
 	# The line after the first envelope is in its pipe before the next item.
 	wait_for test -e "$TEST_DIR/between.1"
 	queued Between2
@@ -803,6 +803,9 @@ run_id=$second" ]
 	worker=$!
 	echo "$worker" >>"$TEST_DIR/pids"
 	wait_for test -e "$TEST_DIR/hung"
+	# The claim commits once the stage has the envelope, a moment after the
+	# stage started: killed before that, the item would still be pending.
+	wait_for states_are claimed
 	kill -9 "$worker"
 	exited "$worker"
 	[ "$rc" = 137 ]
@@ -833,6 +836,7 @@ run_id=$second" ]
 	worker=$!
 	echo "$worker" >>"$TEST_DIR/pids"
 	wait_for at_least slow 1
+	wait_for states_are claimed
 	kill -9 "$worker"
 	exited "$worker"
 	[ "$rc" = 137 ]
@@ -876,7 +880,7 @@ run_id=$second" ]
 	[ "$(sort -u "$TEST_DIR/seen")" = "claimed pending analyze running" ]
 	[ "$(sql "SELECT count(*) FROM probe")" = "$(wc -l <"$TEST_DIR/seen")" ]
 	[ "$(requests hook)" = 1 ]
-	[ "$(sql "SELECT state FROM inbox")" = done ]
+	[ "$(sql "SELECT state FROM inbox")" = 'done' ]
 }
 
 @test "a run failing for a reason that may pass: retried, then failed (dead letter); queue retry delivers once" {

@@ -560,7 +560,7 @@ with open(sys.argv[2], "a") as f:
 	grep -qx 'sm_pipeline_stage_attempts_total{stage="notify",status="succeeded"} 3' "$prom"
 	grep -qx 'sm_pipeline_run_duration_seconds_count 3' "$prom"
 	grep -qx 'sm_pipeline_stage_duration_seconds_bucket{stage="ingest",le="+Inf"} 3' "$prom"
-	[ "$(ls "$TEST_DIR" | grep -c '\.tmp$')" = 0 ]
+	[ -z "$(find "$TEST_DIR" -maxdepth 1 -name '*.tmp')" ]
 	run sm-pipeline runs
 	[ "$status" -eq 0 ]
 	run env ORCHESTRATION_METRICS_BACKEND=carrier-pigeon sm-pipeline run --sample
@@ -573,6 +573,7 @@ with open(sys.argv[2], "a") as f:
 # --- setup ---------------------------------------------------------------------
 
 @test "setup on a terminal: asks, keeps the secret off the screen, stores; run again, shows it" {
+	# shellcheck disable=SC2317 # run by bats's run
 	ask() { /usr/bin/python3 "$DEFS/pty_answer.py" "$@" -- sm-pipeline setup; }
 	run ask 2 memory,load "" generic "webhook_url=http://127.0.0.1:9/SECRET-PATH retries=0" "" "" mine ""
 	[ "$status" -eq 0 ]

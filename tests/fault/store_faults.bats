@@ -5,6 +5,7 @@
 # clear line, the documented exit status (1: the store cannot be opened or
 # written; a CGI request is answered 500), and the file is unchanged.
 
+# shellcheck disable=SC2154 # bats sets $output, $status and $stderr
 bats_require_minimum_version 1.5.0
 load fault_helpers
 
@@ -23,9 +24,15 @@ writers_refused() { # EXPECTED-MESSAGE-PART
 	run --separate-stderr sm-ingest -d alertmanager <<<"$(am_payload Refused x firing)"
 	[ "$status" -eq 1 ] || { echo "ingest: $status $stderr"; return 1; }
 	[ -z "$output" ] || { echo "ingest printed: $output"; return 1; }
-	[ "$(echo "$stderr" | wc -l)" -eq 1 ] && [[ "$stderr" == "sm-ingest: "*"$1"* ]] || { echo "ingest: $stderr"; return 1; }
+	if [ "$(echo "$stderr" | wc -l)" -ne 1 ] || [[ "$stderr" != "sm-ingest: "*"$1"* ]]; then
+		echo "ingest: $stderr"
+		return 1
+	fi
 	run --separate-stderr sm-ingest incident ack 1
-	[ "$status" -eq 1 ] && [[ "$stderr" == "sm-ingest: "*"$1"* ]] || { echo "ack: $status $stderr"; return 1; }
+	if [ "$status" -ne 1 ] || [[ "$stderr" != "sm-ingest: "*"$1"* ]]; then
+		echo "ack: $status $stderr"
+		return 1
+	fi
 	body=$(am_payload Refused x firing)
 	run --separate-stderr env GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=POST CONTENT_TYPE=application/json \
 		CONTENT_LENGTH=${#body} PATH_INFO=/alertmanager/ sm-ingest <<<"$body"
@@ -37,6 +44,7 @@ writers_refused() { # EXPECTED-MESSAGE-PART
 	am_payload Before x firing | sm-ingest >/dev/null
 	am_stream 3000 300 >"$TEST_DIR/stream"
 	before=$(sum)
+	# shellcheck disable=SC2016 # bash -c's own $1
 	run --separate-stderr bash -c 'trap "" XFSZ; ulimit -f 400; exec sm-ingest -d alertmanager "$1"' _ "$TEST_DIR/stream"
 	[ "$status" -eq 1 ]
 	[[ "$stderr" == "sm-ingest: $TEST_DIR/stream: payload "*": cannot store: $SM_DB: "*"not stored)" ]]
