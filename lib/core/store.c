@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -659,14 +660,24 @@ static sm_store *store_new(const char *path, sm_error *err)
  * for the first 2 ms (a try is a lock attempt, a few microseconds), then
  * sleeps doubling up to 1.28 ms, for BUSY_TIMEOUT_MS in all. Naps of 50 us
  * drained a backlog 7-11 % slower with two workers, for the same CPU
- * (bench/README.md, session 10). */
+ * (bench/README.md, session 10). A nap of 10 us lasts 10 us plus the
+ * thread's timer slack, 50 us by default (77 us in all on a VM): the first
+ * wait sets the slack of its thread to BUSY_SLACK_NS, for good (28 us; a
+ * two-worker drain 7-10 % faster: bench/README.md, session 12). */
 #define BUSY_NAP_NS     10000L
 #define BUSY_FINE_TRIES 200
+#define BUSY_SLACK_NS   1000UL
 static int busy_wait(void *arg, int tries)
 {
+	static _Thread_local bool slack_set;
 	int k = tries < BUSY_FINE_TRIES ? 0 : tries - BUSY_FINE_TRIES + 1;
 	sm_store *store = arg;
 	struct timespec *t0 = &store->busy_since, now, nap = {0, BUSY_NAP_NS << (k < 7 ? k : 7)};
+
+	if (!slack_set) {
+		slack_set = true;
+		prctl(PR_SET_TIMERSLACK, BUSY_SLACK_NS);
+	}
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (tries == 0)

@@ -1,5 +1,7 @@
 /* test_store.c - creating, migrating and sharing the SQLite store. */
+#include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -709,6 +711,55 @@ static void wal_commit_larger_than_the_gather_fails_whole(void **state)
 	sm_store_close(store);
 }
 
+struct slack_probe {
+	const char *path;
+	int before, after; /* the thread's timer slack, ns */
+	int rc;
+};
+
+static void *wait_for_the_lock(void *arg)
+{
+	struct slack_probe *p = arg;
+	sm_store *store;
+	sm_error err;
+
+	p->before = prctl(PR_GET_TIMERSLACK);
+	if (sm_store_open(p->path, &store, &err) < 0)
+		return NULL;
+	p->rc = sm_store_exec(store, "BEGIN IMMEDIATE", &err);
+	p->after = prctl(PR_GET_TIMERSLACK);
+	sm_store_exec(store, "ROLLBACK", &err);
+	sm_store_close(store);
+	return NULL;
+}
+
+/* The store's busy naps are 10 us: a thread that waits for the write lock
+ * gets a timer slack of 1 us, or each nap would last the default 50 us
+ * more. */
+static void a_wait_for_the_lock_makes_naps_precise(void **state)
+{
+	char path[256];
+	struct slack_probe p = {.path = path, .rc = -2};
+	struct timespec hold = {0, 30 * 1000 * 1000};
+	sm_store *store;
+	sm_error err;
+	pthread_t t;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/slack.db", dir);
+	assert_int_equal(sm_store_open(path, &store, &err), 0);
+	exec_ok(store, "BEGIN IMMEDIATE");
+	assert_int_equal(prctl(PR_SET_TIMERSLACK, 0UL), 0); /* this thread's default */
+	assert_int_equal(pthread_create(&t, NULL, wait_for_the_lock, &p), 0);
+	nanosleep(&hold, NULL);
+	exec_ok(store, "COMMIT");
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(p.rc, 0);
+	assert_int_not_equal(p.before, 1000);
+	assert_int_equal(p.after, 1000);
+	sm_store_close(store);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -729,6 +780,7 @@ int main(void)
 	    cmocka_unit_test(wal_frames_of_a_rollback_never_land_on_later_commits),
 	    cmocka_unit_test(wal_padded_commits_are_whole_when_published),
 	    cmocka_unit_test(wal_commit_larger_than_the_gather_fails_whole),
+	    cmocka_unit_test(a_wait_for_the_lock_makes_naps_precise),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
