@@ -662,8 +662,9 @@ static sm_store *store_new(const char *path, sm_error *err)
  * drained a backlog 7-11 % slower with two workers, for the same CPU
  * (bench/README.md, session 10). A nap of 10 us lasts 10 us plus the
  * thread's timer slack, 50 us by default (77 us in all on a VM): the first
- * wait sets the slack of its thread to BUSY_SLACK_NS, for good (28 us; a
- * two-worker drain 7-10 % faster: bench/README.md, session 12). */
+ * wait sets the slack of its thread to BUSY_SLACK_NS, for good, and of
+ * the processes it starts after (28 us; a two-worker drain 7-10 % faster:
+ * bench/README.md, session 12). */
 #define BUSY_NAP_NS     10000L
 #define BUSY_FINE_TRIES 200
 #define BUSY_SLACK_NS   1000UL
