@@ -642,16 +642,34 @@ with open(sys.argv[2], "a") as f:
 	[[ "${lines[2]}" == *"/sm-notify --channel g2 --channel g1 --channel s1 --channel s2" ]]
 }
 
-# Only the tools that send map libcurl: sm-pipeline picks channels and runs
-# sm-notify for them, so none of its commands pays for libcurl's 30 libraries.
-@test "sm-pipeline, sm-check and sm-ingest do not link libcurl" {
-	for tool in sm-pipeline sm-check sm-ingest; do
+# No tool links libcurl: one loads it when it first sends, so that none of
+# sm-pipeline's commands, and no run of a tool that sends nothing, pays for
+# its 30 libraries.
+@test "no tool links libcurl; sm-notify loads it to send, not to list its channels" {
+	for tool in sm-pipeline sm-check sm-ingest sm-notify sm-analyze sm-push-hub; do
 		run readelf -d "$SM_BIN/$tool"
 		[ "$status" -eq 0 ]
 		[[ "$output" != *libcurl* ]]
 	done
-	run readelf -d "$SM_BIN/sm-notify"
-	[[ "$output" == *"(NEEDED)"*"[libcurl.so"* ]]
+	# Port 9 on loopback: nothing listens, the delivery fails at once.
+	sm-notify channel add h generic webhook_url=http://127.0.0.1:9/h >/dev/null
+	LD_DEBUG=files sm-notify channel list >/dev/null 2>"$TEST_DIR/ld"
+	run grep -c 'file=libcurl' "$TEST_DIR/ld"
+	[ "$output" = 0 ]
+	run --separate-stderr env LD_DEBUG=files sm-notify channel test h
+	[ "$status" -eq 75 ]
+	[[ "$output" == *'"error":"connect to 127.0.0.1 port 9:'* ]]
+	[[ "$stderr" == *"file=libcurl"*"dynamically loaded by"* ]]
+}
+
+@test "a libcurl that cannot be loaded: the delivery fails saying so, nothing else does" {
+	sm-notify channel add h generic webhook_url=http://127.0.0.1:9/h >/dev/null
+	SM_CURL_LIBRARY=libsm-no-such-curl.so.4 run sm-notify channel test h
+	[ "$status" -eq 75 ]
+	[[ "$output" == *'"error":"cannot load libcurl: libsm-no-such-curl.so.4: cannot open shared object file'* ]]
+	SM_CURL_LIBRARY=libsm-no-such-curl.so.4 run sm-notify channel list
+	[ "$status" -eq 0 ]
+	[[ "$output" == *h*generic* ]]
 }
 
 @test "listings check their writes: a full disk exits 1 'write error'" {
