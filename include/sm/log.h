@@ -22,6 +22,12 @@ void sm_log_init(const char *tool);
 /* The trace id carried by the following lines of this thread (NULL or ""
  * for none). */
 void sm_log_set_trace(const char *trace_id);
+/* Append this thread's lines to *buf (malloc'd, *len bytes, NUL-ended; the
+ * caller frees it) instead of writing them, naming tool (NULL: this
+ * process's) as their tool; buf NULL writes them again. For code run in
+ * the process of another tool that judges what it said (sm-pipeline's
+ * worker running the notify stage). */
+void sm_log_divert(char **buf, size_t *len, const char *tool);
 enum sm_log_level sm_log_level(void);
 /* Parse a level name; returns -1 when unknown. */
 int sm_log_level_parse(const char *name);

@@ -108,6 +108,11 @@ void sm_notifier_free(sm_notifier *n);
  * when a delivery failed, SM_EXIT_FAILURE (err set) when the store did. */
 int sm_notifier_process(sm_notifier *n, json_t *env, sm_error *err);
 
+/* The longest sm_notifier_process can take with n's channels: each
+ * channel's tries, each bounded by its timeout, and the waits between
+ * them (seconds). */
+double sm_notifier_longest(const sm_notifier *n);
+
 /* sm-notify's stream: the envelopes of in (called name in messages), each
  * through sm_notifier_process and written on to out, by the loop and the
  * policy of stage.h (errors on stderr as they happen). Its exit status:

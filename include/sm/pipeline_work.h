@@ -42,6 +42,7 @@ typedef struct sm_pipeline_work_counts {
  * [5], INBOX_DEPTH_WARN [500]. -1 with err when one is malformed. */
 typedef struct sm_pipeline_work_settings {
 	double stale_s, max_retries, retry_s, backoff, poll_s, depth_warn;
+	bool notify_in_worker; /* SM_NOTIFY_IN_WORKER: the notify stage in the worker */
 } sm_pipeline_work_settings;
 int sm_pipeline_work_settings_get(sm_pipeline_work_settings *s, sm_error *err);
 

@@ -15,6 +15,10 @@ static const char *const level_names[] = {"debug", "info", "warn", "error", "off
 static enum sm_log_level current = SM_LOG_WARN;
 static char tool_name[64] = "sm";
 static _Thread_local char trace[40]; /* each thread logs its own payload's */
+/* sm_log_divert's: where this thread's lines go instead, under what name. */
+static _Thread_local char **divert_buf;
+static _Thread_local size_t *divert_len;
+static _Thread_local const char *divert_tool;
 
 int sm_log_level_parse(const char *name)
 {
@@ -36,6 +40,13 @@ void sm_log_init(const char *tool)
 		int level = sm_log_level_parse(env);
 		current = level < 0 ? SM_LOG_WARN : (enum sm_log_level)level;
 	}
+}
+
+void sm_log_divert(char **buf, size_t *len, const char *tool)
+{
+	divert_buf = buf;
+	divert_len = len;
+	divert_tool = tool ? tool : tool_name;
 }
 
 void sm_log_set_trace(const char *trace_id)
@@ -90,7 +101,8 @@ static void emit(enum sm_log_level level, const char *msg, va_list *kv)
 	size_t n;
 
 	sm_rfc3339_now(ts, true);
-	snprintf(line, sizeof line, "ts=%s level=%s tool=%s", ts, level_names[level], tool_name);
+	snprintf(line, sizeof line, "ts=%s level=%s tool=%s", ts, level_names[level],
+	         divert_buf ? divert_tool : tool_name);
 	if (*trace) {
 		n = strlen(line);
 		snprintf(line + n, sizeof line - n, " trace_id=%s", trace);
@@ -110,6 +122,15 @@ static void emit(enum sm_log_level level, const char *msg, va_list *kv)
 	n = strlen(line);
 	line[n++] = '\n';
 	line[n] = '\0';
+	if (divert_buf) {
+		char *grown = realloc(*divert_buf, *divert_len + n + 1);
+		if (grown) {
+			memcpy(grown + *divert_len, line, n + 1);
+			*divert_buf = grown;
+			*divert_len += n;
+		}
+		return;
+	}
 	/* A single write(2) keeps the line whole among concurrent writers. */
 	if (write(STDERR_FILENO, line, n) < 0)
 		return;

@@ -507,6 +507,27 @@ int sm_notifier_process(sm_notifier *n, json_t *env, sm_error *err)
 	return failed ? SM_EXIT_TEMPFAIL : SM_EXIT_OK;
 }
 
+double sm_notifier_longest(const sm_notifier *n)
+{
+	double total = 0;
+
+	for (size_t i = 0; i < n->n; i++) {
+		json_t *config = n->channels[i].config;
+		int retries = (int)notify_cfg_num(config, "retries", n->retries);
+		double backoff = notify_cfg_num(config, "backoff_s", n->backoff_s),
+		       each = notify_cfg_num(config, "timeout_s", SM_NOTIFY_TIMEOUT_S);
+		size_t urls = json_array_size(json_object_get(config, "urls"));
+
+		/* The alertmanager driver tries its replicas one after another,
+		 * each within its own "timeout". */
+		if (urls > 0)
+			each = notify_cfg_num(config, "timeout", each) * (double)urls;
+		for (int k = 0; k <= retries; k++)
+			total += each + (k > 0 ? backoff * pow(2, k - 1) : 0);
+	}
+	return total;
+}
+
 /* One envelope of sm_notifier_run's stream (sm_stage_fn). A store that
  * failed for one envelope may take the next: say so and go on. */
 static int notify_one(json_t *env, bool *drop, void *ctx)

@@ -200,6 +200,12 @@ void node_filters_stop(void)
 			int sig;
 			reap(&filters[i], STOP_GRACE_MS, true, &sig);
 		}
+	node_local_stop();
+}
+
+bool node_filters_enabled(void)
+{
+	return enabled;
 }
 
 void node_filters_hold(void)

@@ -287,15 +287,16 @@ static void relay(const char *text, size_t len, const char *run_id)
 	free(t.p);
 }
 
-void node_judge(const node_type *t, const node_ctx *ctx, int exit_status, int signal,
-                bool timed_out, const char *text, size_t len, const char *errtext, size_t errlen,
-                node_outcome *out)
+/* node_judge's part after the output is parsed (output NULL, why saying
+ * why, when it could not be). */
+static void judge(const node_type *t, const node_ctx *ctx, int exit_status, int signal,
+                  bool timed_out, json_t *output, const char *why, const char *errtext,
+                  size_t errlen, node_outcome *out)
 {
-	char why[256] = "";
 	size_t shown = errlen;
 
 	out->exit_status = exit_status;
-	out->output = parse_stream(text, len, why, sizeof why);
+	out->output = output;
 	if (timed_out) {
 		out->temporary = true;
 		snprintf(out->error, sizeof out->error, "%s timed out after %gs", t->program,
@@ -315,6 +316,22 @@ void node_judge(const node_type *t, const node_ctx *ctx, int exit_status, int si
 		snprintf(out->error, sizeof out->error, "%s: %s", t->program, why);
 	}
 	relay(errtext, shown, ctx->run_id);
+}
+
+void node_judge(const node_type *t, const node_ctx *ctx, int exit_status, int signal,
+                bool timed_out, const char *text, size_t len, const char *errtext, size_t errlen,
+                node_outcome *out)
+{
+	char why[256] = "";
+	json_t *output = parse_stream(text, len, why, sizeof why);
+
+	judge(t, ctx, exit_status, signal, timed_out, output, why, errtext, errlen, out);
+}
+
+void node_judge_output(const node_type *t, const node_ctx *ctx, int exit_status, json_t *output,
+                       const char *errtext, size_t errlen, node_outcome *out)
+{
+	judge(t, ctx, exit_status, 0, false, output, "", errtext, errlen, out);
 }
 
 void node_spawn(const node_type *t, const node_ctx *ctx, const json_t *input,
@@ -345,10 +362,10 @@ void node_spawn(const node_type *t, const node_ctx *ctx, const json_t *input,
 	{
 		argv[i + 1] = json_string_value(v);
 	}
-	/* In a worker, a stage that has envelopes to read is a long-lived
-	 * filter rather than a process per run. */
+	/* In a worker, a stage that has envelopes to read runs in the worker
+	 * (notify) or as a long-lived filter rather than a process per run. */
 	if (t->filter && !ctx->entry && json_array_size(input) > 0 &&
-	    node_filter_run(t, ctx, argv, input, out))
+	    (node_local_run(t, ctx, argv, input, out) || node_filter_run(t, ctx, argv, input, out)))
 		goto done;
 	text = ctx->entry && json_array_size(input) == 0 ? NULL : stream_text(input, &len);
 	if (!text && !(ctx->entry && json_array_size(input) == 0)) {

@@ -99,6 +99,10 @@ void node_spawn(const node_type *t, const node_ctx *ctx, const json_t *input,
 void node_judge(const node_type *t, const node_ctx *ctx, int exit_status, int signal,
                 bool timed_out, const char *text, size_t len, const char *errtext, size_t errlen,
                 node_outcome *out);
+/* The same for a stage run in this process: its envelopes (output, taken)
+ * and what it logged (errtext) rather than a program's streams. */
+void node_judge_output(const node_type *t, const node_ctx *ctx, int exit_status, json_t *output,
+                       const char *errtext, size_t errlen, node_outcome *out);
 
 /* Long-lived filters (node_filter.c), for `sm-pipeline work`: once enabled
  * in a process, a type with .filter runs its program (argv, argv[0] a
@@ -123,8 +127,23 @@ void node_filters_enable(void);
  * environment file (SM_ENV_FILE), the notification channels or the
  * intelligence providers in store. Cheap; called before each queue item. */
 void node_filters_refresh(sm_store *store);
-/* Stop every filter: stdin closed, each given a moment to exit, then killed. */
+/* Stop every filter: stdin closed, each given a moment to exit, then killed;
+ * and drop the notifiers run in this process (node_local_run). */
 void node_filters_stop(void);
+/* Whether node_filters_enable was called in this process. */
+bool node_filters_enabled(void);
+
+/* The notify stage in this process rather than as a filter
+ * (node_local.c), when filters are enabled and its program is the
+ * sm-notify beside this one: the outcome judged as a filter's. false, out
+ * untouched, when it does not run here (argv as node_filter_run's). */
+bool node_local_run(const node_type *t, const node_ctx *ctx, const char *const *argv,
+                    const json_t *input, node_outcome *out);
+/* Drop the notifiers node_local_run keeps. */
+void node_local_stop(void);
+/* Whether node_local_run may run the stage here (SM_NOTIFY_IN_WORKER; the
+ * default is yes). */
+void node_local_allow(bool allow);
 
 /* Where program lives: next to the running executable, else on PATH.
  * 0 with buf filled, -1 with err saying why not. */

@@ -76,6 +76,7 @@ static const struct {
 int sm_pipeline_work_settings_get(sm_pipeline_work_settings *s, sm_error *err)
 {
 	double stage_retries;
+	int in_worker;
 
 	for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
 		double v;
@@ -92,6 +93,12 @@ int sm_pipeline_work_settings_get(sm_pipeline_work_settings *s, sm_error *err)
 		memcpy((char *)s + settings[i].offset, &v, sizeof v);
 	}
 	s->max_retries = floor(s->max_retries);
+	in_worker = sm_config_bool("SM_NOTIFY_IN_WORKER", 1);
+	if (in_worker < 0) {
+		sm_error_set(err, "SM_NOTIFY_IN_WORKER: expected yes or no");
+		return -1;
+	}
+	s->notify_in_worker = in_worker == 1;
 	return sm_pipeline_settings(&stage_retries, &s->backoff, err);
 }
 
@@ -903,6 +910,7 @@ static int work_one(const sm_pipeline_work_opts *opts, sm_pipeline_work_counts *
 	wake_setup(&w);
 	beat_start(&w.beat, sm_store_path(w.store), w.set.stale_s);
 	node_filters_enable();
+	node_local_allow(w.set.notify_in_worker);
 	sm_log_kv(SM_LOG_INFO, "worker started", "worker", w.id, SM_LOG_END);
 	rc = work_loop(&w, err);
 	node_filters_stop();

@@ -105,6 +105,10 @@ private_bin() {
 	export PATH="$TEST_DIR/bin:/usr/bin:/bin"
 }
 
+# sm-notify as a filter of its own, not run in the worker (SM_NOTIFY_IN_WORKER):
+# for the cases about the filters, which sm-notify stands for.
+filter_notify() { export SM_NOTIFY_IN_WORKER=no; }
+
 fake() { # PROGRAM SCRIPT-BODY
 	rm -f "$TEST_DIR/bin/$1"
 	printf '#!/bin/sh\n%s\n' "$2" >"$TEST_DIR/bin/$1"
@@ -293,6 +297,7 @@ claimed_by() { sql "SELECT count(*) FROM inbox WHERE state = 'claimed' AND claim
 }
 
 @test "the worker keeps sm-notify running across items, restarts it when the channels change or it dies" {
+	filter_notify
 	receiver hook
 	ORCHESTRATION_QUEUE_POLL_SECONDS=3600 SM_LOG_LEVEL=debug sm-pipeline work 2>"$TEST_DIR/work.err" &
 	worker=$!
@@ -333,7 +338,87 @@ claimed_by() { sql "SELECT count(*) FROM inbox WHERE state = 'claimed' AND claim
 	[ -z "$(pgrep -P "$worker")" ]
 }
 
+@test "sm-notify in the worker's own process: none started, alerts delivered and recorded, its lines as sm-notify's with the run's id; a channel added is seen" {
+	receiver hook
+	ORCHESTRATION_QUEUE_POLL_SECONDS=3600 SM_LOG_LEVEL=debug sm-pipeline work 2>"$TEST_DIR/work.err" &
+	worker=$!
+	echo "$worker" >>"$TEST_DIR/pids"
+	wait_for test -e "$SM_DB-wake"
+	for i in 1 2 3; do queued "Local$i"; done
+	wait_for at_least hook 3
+	wait_for states_are "done done done"
+	[ -z "$(pgrep -P "$worker" -x sm-notify)" ]
+	run grep -c 'msg="stage filter started"' "$TEST_DIR/work.err"
+	[ "$output" = 0 ]
+	[ "$(sql "SELECT group_concat(status, ' ') FROM pipeline_runs")" = "notified notified notified" ]
+	[ "$(sql "SELECT count(*) FROM notification_deliveries d JOIN inbox i ON i.run_id = d.run_id WHERE d.status = 'sent'")" = 3 ]
+	run_id=$(sql "SELECT run_id FROM inbox WHERE id = 2")
+	grep -q "level=info tool=sm-notify trace_id=[0-9a-f]* msg=delivered channel=hook driver=generic run_id=$run_id\$" "$TEST_DIR/work.err"
+	# A channel added: the next item goes to both.
+	CHANNEL=second receiver second
+	queued Local4
+	wait_for at_least second 1
+	wait_for states_are "done done done done"
+	[ "$(requests hook)" = 4 ]
+	[ "$(requests second)" = 1 ]
+	kill -TERM "$worker"
+	exited "$worker"
+	[ "$rc" = 0 ]
+}
+
+@test "sm-notify in the worker: a failed delivery ends the run as the filter's would, the same error" {
+	sm-notify channel add dead generic webhook_url=http://127.0.0.1:9/x retries=0 >/dev/null
+	export ORCHESTRATION_QUEUE_MAX_RETRIES=0
+	for mode in yes no; do
+		queued "Dead$mode"
+		SM_NOTIFY_IN_WORKER=$mode run --separate-stderr sm-pipeline work --once
+		[ "$status" -eq 0 ]
+		[ "$output" = "0 done, 1 failed, 0 to retry later" ]
+		[[ "$stderr" == *'msg="queue item failed"'*'error="node \"notify\": sm-notify exited 75: ts='* ]]
+	done
+	# The same error in both, but for the time and the trace id.
+	run bash -c "sed -E 's/ts=[^ ]+/ts=T/; s/trace_id=[0-9a-f]+/trace_id=X/' <<<'$(sql "SELECT error FROM inbox ORDER BY id")' | uniq"
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$(sql "SELECT error FROM inbox WHERE id = 1")" == 'node "notify": sm-notify exited 75: ts='*' level=error tool=sm-notify trace_id='*' msg="delivery failed" channel=dead driver=generic error="connect to 127.0.0.1 port 9:'* ]]
+}
+
+@test "sm-notify runs as a filter when a delivery could outlast the node's timeout, when it is a link or a script, or SM_NOTIFY_IN_WORKER=no" {
+	receiver hook # each try within 10 s, no retry: at most 10 s
+	# A node timeout of 8 s: the worker could not stop it in time.
+	timed_definition short 8
+	queued Short
+	SM_LOG_LEVEL=debug run --separate-stderr sm-pipeline work --once --definition short
+	[ "$output" = "1 done, 0 failed, 0 to retry later" ]
+	[[ "$stderr" == *'msg="stage filter started"'* ]]
+	# 12 s: it runs in the worker.
+	timed_definition long 12
+	queued Long
+	SM_LOG_LEVEL=debug run --separate-stderr sm-pipeline work --once --definition long
+	[ "$output" = "1 done, 0 failed, 0 to retry later" ]
+	[[ "$stderr" != *'msg="stage filter started"'* ]]
+	[[ "$stderr" == *"tool=sm-notify"*"msg=delivered channel=hook"* ]]
+	# Asked not to.
+	queued Asked
+	SM_NOTIFY_IN_WORKER=no SM_LOG_LEVEL=debug run --separate-stderr sm-pipeline work --once
+	[[ "$stderr" == *'msg="stage filter started"'* ]]
+	SM_NOTIFY_IN_WORKER=maybe run --separate-stderr sm-pipeline work --once
+	[ "$status" -eq 64 ]
+	[ "$stderr" = "sm-pipeline: SM_NOTIFY_IN_WORKER: expected yes or no" ]
+	# sm-notify beside sm-pipeline a link to another file, then a script.
+	private_bin
+	queued Linked
+	SM_LOG_LEVEL=debug run --separate-stderr sm-pipeline work --once
+	[ "$output" = "1 done, 0 failed, 0 to retry later" ]
+	[[ "$stderr" == *'msg="stage filter started"'* ]]
+	fake sm-notify 'cat; echo "{\"script\": 1}" >>'"'$TEST_DIR/script.log'"
+	queued Scripted
+	run --separate-stderr sm-pipeline work --once
+	[ "$(wc -l <"$TEST_DIR/script.log")" = 1 ]
+	[ "$(requests hook)" = 4 ]
+}
+
 @test "sm-notify's program file replaced (an upgrade): the next item a second later goes to a new filter" {
+	filter_notify
 	private_bin
 	receiver hook
 	ORCHESTRATION_QUEUE_POLL_SECONDS=3600 SM_LOG_LEVEL=debug sm-pipeline work 2>"$TEST_DIR/work.err" &
@@ -373,6 +458,7 @@ calls() {
 }
 
 @test "a backlog's envelopes go to the filter with nothing written between them; the program is looked up once" {
+	filter_notify
 	need_peer "strace is not installed" command -v strace
 	receiver hook
 	for i in 1 2 3; do queued "Handed$i"; done
@@ -392,6 +478,7 @@ calls() {
 }
 
 @test "a backlog: the next envelope goes to the filter as soon as the one before is done, before that run is judged" {
+	filter_notify
 	need_peer "strace is not installed" command -v strace
 	receiver hook
 	for i in 1 2 3; do queued "Ahead$i" "host-$i"; done
@@ -409,6 +496,7 @@ calls() {
 }
 
 @test "a backlog: each pipe read once an envelope, none read again to find it empty; the program file looked at once a second" {
+	filter_notify
 	need_peer "strace is not installed" command -v strace
 	receiver hook
 	for i in 1 2 3 4 5 6; do queued "Reads$i" "host-$i"; done
@@ -468,6 +556,7 @@ calls() {
 }
 
 @test "a backlog of ten: the worker commits once a batch of eight, the runs with the next claims" {
+	filter_notify
 	need_peer "strace is not installed" command -v strace
 	receiver hook
 	for i in $(seq 10); do queued "Ten$i" "host-$i"; done
@@ -538,6 +627,7 @@ calls() {
 }
 
 @test "an alert alone goes to the running filter before its records commit" {
+	filter_notify
 	need_peer "strace is not installed" command -v strace
 	receiver hook
 	ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" strace -qq -e trace=write,pwrite64,poll -s 12 \
@@ -827,6 +917,7 @@ run_id=$second" ]
 }
 
 @test "a worker killed -9 while sm-notify delivers: the run resumed skips the channels that took the alert" {
+	filter_notify
 	receiver hook
 	# A second channel whose receiver answers after a while: the worker is
 	# killed while sm-notify waits for it, after the first channel took it.
