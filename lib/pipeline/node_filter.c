@@ -545,17 +545,6 @@ static enum fate one(struct filter *f, const node_ctx *ctx, const char *line, si
 	return fate;
 }
 
-/* Which of two statuses stands for both: sm_stage_exit's order. */
-static int worse(int a, int b)
-{
-	static const int order[] = {SM_EXIT_FAILURE, SM_EXIT_TEMPFAIL, SM_EXIT_DATAERR};
-
-	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
-		if (a == order[i] || b == order[i])
-			return order[i];
-	return a > b ? a : b;
-}
-
 char *node_filter_line(const json_t *env, size_t *len)
 {
 	struct buf line = {0};
@@ -713,7 +702,7 @@ bool node_filter_run(const node_type *t, const node_ctx *ctx, const char *const 
 		fate = one(f, ctx, p, n, sent, deadline, &text, &err, &status);
 		p += n;
 		if (fate == DONE) {
-			worst = worse(worst, status);
+			worst = node_worse_status(worst, status);
 			continue;
 		}
 		if (fate == TIMED_OUT) {

@@ -187,17 +187,6 @@ static sm_notifier *notifier_for(const node_ctx *ctx, const char *const *argv)
 	return slot->notifier;
 }
 
-/* Which of two statuses stands for both: sm_stage_exit's order. */
-static int worse(int a, int b)
-{
-	static const int order[] = {SM_EXIT_FAILURE, SM_EXIT_TEMPFAIL, SM_EXIT_DATAERR};
-
-	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
-		if (a == order[i] || b == order[i])
-			return order[i];
-	return a > b ? a : b;
-}
-
 bool node_local_run(const node_type *t, const node_ctx *ctx, const char *const *argv,
                     const json_t *input, node_outcome *out)
 {
@@ -242,7 +231,7 @@ bool node_local_run(const node_type *t, const node_ctx *ctx, const char *const *
 		}
 		if (copy)
 			json_array_append_new(output, copy);
-		worst = worse(worst, rc);
+		worst = node_worse_status(worst, rc);
 	}
 	sm_log_divert(NULL, NULL, NULL);
 	node_judge_output(t, ctx, worst, output, said ? said : "", said_len, out);

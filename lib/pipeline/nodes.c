@@ -287,6 +287,16 @@ static void relay(const char *text, size_t len, const char *run_id)
 	free(t.p);
 }
 
+int node_worse_status(int a, int b)
+{
+	static const int order[] = {SM_EXIT_FAILURE, SM_EXIT_TEMPFAIL, SM_EXIT_DATAERR};
+
+	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+		if (a == order[i] || b == order[i])
+			return order[i];
+	return a > b ? a : b;
+}
+
 /* node_judge's part after the output is parsed (output NULL, why saying
  * why, when it could not be). */
 static void judge(const node_type *t, const node_ctx *ctx, int exit_status, int signal,

@@ -103,6 +103,9 @@ void node_judge(const node_type *t, const node_ctx *ctx, int exit_status, int si
  * and what it logged (errtext) rather than a program's streams. */
 void node_judge_output(const node_type *t, const node_ctx *ctx, int exit_status, json_t *output,
                        const char *errtext, size_t errlen, node_outcome *out);
+/* Which of two envelopes' statuses stands for a stream of them, in
+ * sm_stage_exit's order (failure, then tempfail, then dataerr). */
+int node_worse_status(int a, int b);
 
 /* Long-lived filters (node_filter.c), for `sm-pipeline work`: once enabled
  * in a process, a type with .filter runs its program (argv, argv[0] a
