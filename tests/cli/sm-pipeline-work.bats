@@ -410,10 +410,12 @@ claimed_by() { sql "SELECT count(*) FROM inbox WHERE state = 'claimed' AND claim
 	SM_LOG_LEVEL=debug run --separate-stderr sm-pipeline work --once
 	[ "$output" = "1 done, 0 failed, 0 to retry later" ]
 	[[ "$stderr" == *'msg="stage filter started"'* ]]
+	# (Tried as a filter first, which it does not speak, then as a process
+	# per run: it may have run once or twice, never in the worker.)
 	fake sm-notify 'cat; echo "{\"script\": 1}" >>'"'$TEST_DIR/script.log'"
 	queued Scripted
 	run --separate-stderr sm-pipeline work --once
-	[ "$(wc -l <"$TEST_DIR/script.log")" = 1 ]
+	[ "$(wc -l <"$TEST_DIR/script.log")" -ge 1 ]
 	[ "$(requests hook)" = 4 ]
 }
 
