@@ -46,6 +46,35 @@ static void off_and_bad_levels(void **state)
 	assert_int_equal(sm_log_level_parse("x"), -1);
 }
 
+/* Lines diverted into a buffer under another tool's name, none written;
+ * then written again. */
+static void diverted(void **state)
+{
+	struct capture c;
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	setenv("SM_LOG_LEVEL", "info", 1);
+	sm_log_init("sm-test");
+	capture_start(&c, 2);
+	sm_log_divert(&buf, &len, "sm-other");
+	sm_log_kv(SM_LOG_INFO, "one", "k", "v", SM_LOG_END);
+	sm_log(SM_LOG_WARN, "two");
+	sm_log(SM_LOG_DEBUG, "below the level");
+	sm_log_divert(NULL, NULL, NULL);
+	sm_log(SM_LOG_INFO, "three");
+	assert_non_null(buf);
+	assert_int_equal(strlen(buf), len);
+	assert_non_null(strstr(buf, " level=info tool=sm-other msg=one k=v\n"));
+	assert_non_null(strstr(buf, " level=warn tool=sm-other msg=two\n"));
+	assert_null(strstr(buf, "below"));
+	assert_null(strstr(buf, "three"));
+	assert_string_equal(strchr(capture_end(&c, 2), ' '),
+	                    " level=info tool=sm-test msg=three\n");
+	free(buf);
+}
+
 static void quoting(void **state)
 {
 	char buf[64];
@@ -71,6 +100,7 @@ int main(void)
 	    cmocka_unit_test(levels_and_format),
 	    cmocka_unit_test(off_and_bad_levels),
 	    cmocka_unit_test(quoting),
+	    cmocka_unit_test(diverted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

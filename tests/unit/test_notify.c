@@ -1050,6 +1050,42 @@ static void once_per_run(void **state)
 	fclose(out);
 }
 
+/* The longest a notifier's deliveries can take: each channel's tries, each
+ * within its timeout, and the waits between them; an alertmanager channel
+ * tries its replicas one after another. */
+static void longest_delivery(void **state)
+{
+	const char *const one[] = {"hook", NULL}, *const both[] = {"hook", "am", NULL};
+	sm_notify_opts opts = {.channels = one};
+	sm_notifier *n;
+	sm_store *store;
+	sm_error err;
+	json_t *config;
+
+	(void)state;
+	scratch_make("sm-notify-longest");
+	assert_int_equal(sm_store_open(at("sm.db"), &store, &err), 0);
+	/* 3 tries of 4 s, waits of 1 and 2 s between them. */
+	config = load("{\"webhook_url\":\"http://127.0.0.1:9/x\",\"retries\":2,"
+	              "\"backoff_s\":1,\"timeout_s\":4}");
+	assert_int_equal(sm_notify_channel_add(store, "hook", "generic", config, &err), SM_EXIT_OK);
+	json_decref(config);
+	/* 1 try of two replicas, 3 s each. */
+	config = load("{\"urls\":[\"http://127.0.0.1:9\",\"http://127.0.0.1:10\"],"
+	              "\"retries\":0,\"timeout\":3}");
+	assert_int_equal(sm_notify_channel_add(store, "am", "alertmanager", config, &err),
+	                 SM_EXIT_OK);
+	json_decref(config);
+	assert_int_equal(sm_notifier_new(store, &opts, &n, &err), SM_EXIT_OK);
+	assert_float_equal(sm_notifier_longest(n), 3 * 4 + 1 + 2, 1e-9);
+	sm_notifier_free(n);
+	opts.channels = both;
+	assert_int_equal(sm_notifier_new(store, &opts, &n, &err), SM_EXIT_OK);
+	assert_float_equal(sm_notifier_longest(n), 15 + 2 * 3, 1e-9);
+	sm_notifier_free(n);
+	sm_store_close(store);
+}
+
 static void bad_templates_fail_the_delivery(void **state)
 {
 	char path[] = "/tmp/sm-notify-tpl-XXXXXX", config[128];
@@ -1107,6 +1143,7 @@ int main(void)
 	    cmocka_unit_test(exec_environment),
 	    cmocka_unit_test(stdout_text),
 	    cmocka_unit_test(once_per_run),
+	    cmocka_unit_test(longest_delivery),
 	    cmocka_unit_test(bad_templates_fail_the_delivery),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
