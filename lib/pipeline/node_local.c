@@ -16,8 +16,8 @@
  *   - the program the stage would start is the sm-notify installed beside
  *     the running sm-pipeline: a file of its own, not a link to another
  *     one, nor a script standing in for it (looked at once a second);
- *   - its arguments are channel names (--channel NAME ...), as the notify
- *     node makes them;
+ *   - its arguments are channel names (--channel NAME ..., at most 63), as
+ *     the notify node makes them;
  *   - no delivery can outlast the node's timeout: the channels' tries, each
  *     bounded by its own timeout, and the waits between them fit in it
  *     (sm_notifier_longest), since a stage here cannot be killed;
@@ -168,9 +168,13 @@ static sm_notifier *notifier_for(const node_ctx *ctx, const char *const *argv)
 		if (!oldest || l->used < oldest->used)
 			oldest = l;
 	}
-	for (const char *p = key; p < key + len && n + 1 < sizeof names / sizeof names[0];
-	     p += strlen(p) + 1)
+	for (const char *p = key; p < key + len; p += strlen(p) + 1) {
+		if (n + 1 == sizeof names / sizeof names[0]) {
+			free(key); /* more channels than that: the filter takes them */
+			return NULL;
+		}
 		names[n++] = p;
+	}
 	names[n] = NULL;
 	opts.channels = n > 0 ? names : NULL;
 	slot = slot ? slot : oldest;
