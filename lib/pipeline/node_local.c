@@ -191,6 +191,19 @@ static sm_notifier *notifier_for(const node_ctx *ctx, const char *const *argv)
 	return slot->notifier;
 }
 
+/* Add "program: msg" as a line to the lines gathered. */
+static void gather(char **buf, size_t *len, const char *program, const char *msg)
+{
+	size_t k = strlen(program) + strlen(msg) + 3;
+	char *grown = realloc(*buf, *len + k + 1);
+
+	if (!grown)
+		return;
+	snprintf(grown + *len, k + 1, "%s: %s\n", program, msg);
+	*buf = grown;
+	*len += k;
+}
+
 bool node_local_run(const node_type *t, const node_ctx *ctx, const char *const *argv,
                     const json_t *input, node_outcome *out)
 {
@@ -217,22 +230,10 @@ bool node_local_run(const node_type *t, const node_ctx *ctx, const char *const *
 		sm_error err = {0};
 		int rc = copy ? sm_notifier_process(n, copy, &err) : SM_EXIT_FAILURE;
 
-		if (rc == SM_EXIT_FAILURE) {
-			/* sm-notify's own message for a store that failed. */
-			sm_log_divert(NULL, NULL, NULL);
-			{
-				char line[1200];
-				int k = snprintf(line, sizeof line, "%s: %s\n", t->program,
-				                 copy ? err.msg : "out of memory");
-				char *grown = realloc(said, said_len + (size_t)k + 1);
-				if (grown) {
-					memcpy(grown + said_len, line, (size_t)k + 1);
-					said = grown;
-					said_len += (size_t)k;
-				}
-			}
-			sm_log_divert(&said, &said_len, t->program);
-		}
+		/* sm-notify's own line for a store that failed, among its log
+		 * lines (the buffer the log appends to). */
+		if (rc == SM_EXIT_FAILURE)
+			gather(&said, &said_len, t->program, copy ? err.msg : "out of memory");
 		if (copy)
 			json_array_append_new(output, copy);
 		worst = node_worse_status(worst, rc);
