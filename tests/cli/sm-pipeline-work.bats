@@ -105,6 +105,15 @@ private_bin() {
 	export PATH="$TEST_DIR/bin:/usr/bin:/bin"
 }
 
+# start_worker: a running worker woken only by the writers (no poll),
+# logging at debug level to $TEST_DIR/work.err; $worker is its pid.
+start_worker() {
+	ORCHESTRATION_QUEUE_POLL_SECONDS=3600 SM_LOG_LEVEL=debug sm-pipeline work 2>"$TEST_DIR/work.err" &
+	worker=$!
+	echo "$worker" >>"$TEST_DIR/pids"
+	wait_for test -e "$SM_DB-wake"
+}
+
 # sm-notify as a filter of its own, not run in the worker (SM_NOTIFY_IN_WORKER):
 # for the cases about the filters, which sm-notify stands for.
 filter_notify() { export SM_NOTIFY_IN_WORKER=no; }
@@ -299,10 +308,7 @@ claimed_by() { sql "SELECT count(*) FROM inbox WHERE state = 'claimed' AND claim
 @test "the worker keeps sm-notify running across items, restarts it when the channels change or it dies" {
 	filter_notify
 	receiver hook
-	ORCHESTRATION_QUEUE_POLL_SECONDS=3600 SM_LOG_LEVEL=debug sm-pipeline work 2>"$TEST_DIR/work.err" &
-	worker=$!
-	echo "$worker" >>"$TEST_DIR/pids"
-	wait_for test -e "$SM_DB-wake"
+	start_worker
 	for i in 1 2 3; do queued "Keep$i"; done
 	wait_for at_least hook 3
 	wait_for states_are "done done done"
@@ -340,10 +346,7 @@ claimed_by() { sql "SELECT count(*) FROM inbox WHERE state = 'claimed' AND claim
 
 @test "sm-notify in the worker's own process: none started, alerts delivered and recorded, its lines as sm-notify's with the run's id; a channel added is seen" {
 	receiver hook
-	ORCHESTRATION_QUEUE_POLL_SECONDS=3600 SM_LOG_LEVEL=debug sm-pipeline work 2>"$TEST_DIR/work.err" &
-	worker=$!
-	echo "$worker" >>"$TEST_DIR/pids"
-	wait_for test -e "$SM_DB-wake"
+	start_worker
 	for i in 1 2 3; do queued "Local$i"; done
 	wait_for at_least hook 3
 	wait_for states_are "done done done"
@@ -423,10 +426,7 @@ claimed_by() { sql "SELECT count(*) FROM inbox WHERE state = 'claimed' AND claim
 	filter_notify
 	private_bin
 	receiver hook
-	ORCHESTRATION_QUEUE_POLL_SECONDS=3600 SM_LOG_LEVEL=debug sm-pipeline work 2>"$TEST_DIR/work.err" &
-	worker=$!
-	echo "$worker" >>"$TEST_DIR/pids"
-	wait_for test -e "$SM_DB-wake"
+	start_worker
 	queued Swap1
 	wait_for at_least hook 1
 	wait_for states_are "done"
