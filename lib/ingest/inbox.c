@@ -450,10 +450,13 @@ long long sm_inbox_depth(sm_store *store)
 
 double sm_inbox_next_due(sm_store *store)
 {
-	sqlite3_stmt *st = sm_store_prepare(store,
-	                                    "SELECT count(*), min(coalesce(next_attempt_at, '')) "
-	                                    "FROM inbox WHERE state = 'pending'",
-	                                    NULL);
+	/* Kept: asked after every batch, and a statement prepared anew reads
+	 * the schema's page in a read transaction of its own. */
+	sqlite3_stmt *st =
+	    sm_store_prepare_kept(store,
+	                          "SELECT count(*), min(coalesce(next_attempt_at, '')) "
+	                          "FROM inbox WHERE state = 'pending'",
+	                          NULL);
 	double s = -1;
 
 	if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0) {
@@ -467,7 +470,10 @@ double sm_inbox_next_due(sm_store *store)
 			s = d > 0 ? d : 0;
 		}
 	}
-	sqlite3_finalize(st);
+	/* Reset at once: a kept statement left active holds its read
+	 * transaction open. */
+	if (st)
+		sqlite3_reset(st);
 	return s;
 }
 

@@ -856,13 +856,18 @@ static int work_loop(struct worker *w, sm_error *err)
 				beat_item(&w->beat, NULL);
 			}
 		}
-		/* After a quick batch, more may be due: its records go with the
-		 * next claims, one commit a batch. */
-		if (!quick || stopping)
+		/* A full batch: more may be due at once, so claim again, and a
+		 * quick batch's records go with those claims, one commit a batch.
+		 * A batch that was not full took every item due when it was
+		 * claimed: what came since woke the worker (its writer touches
+		 * the wake file after its commit) or is pending (next_due), so
+		 * no claim that would find nothing. */
+		bool again = rc == 1 && n == CLAIM_BATCH && !stopping;
+		if (!quick || !again)
 			commit(w);
 		for (i = 0; i < n; i++)
 			sm_inbox_item_clear(&items[i]);
-		if (rc == 1)
+		if (again)
 			continue;
 		if (rc < 0) {
 			/* The store busy past its timeout, or worse: say so and try

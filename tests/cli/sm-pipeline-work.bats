@@ -824,6 +824,33 @@ run_id=$second" ]
 	[ "$(requests hook)" = 2 ]
 }
 
+@test "after a batch that was not full, no claim that finds nothing: an alert queued meanwhile is taken once the first is done" {
+	need_peer "strace is not installed" command -v strace
+	receiver hook --script "$TEST_DIR/script"
+	echo "200 1" >"$TEST_DIR/script" # the first delivery takes a second
+	queued Lone1 host-1
+	ORCHESTRATION_QUEUE_POLL_SECONDS=3600 no_leak_check strace -qq -e trace=fcntl \
+		-o "$TEST_DIR/trace" sm-pipeline work --once >/dev/null 2>&1 &
+	worker=$!
+	echo "$worker" >>"$TEST_DIR/pids"
+	wait_for states_are "claimed"
+	queued Lone2 host-2 # while the first is delivered
+	exited "$worker"
+	[ "$rc" = 0 ]
+	[ "$(requests hook)" = 2 ]
+	[ "$(states)" = "done done" ]
+	# The WAL's write lock (byte 120 of the -shm file) taken three times an
+	# item: its claim with its run's first records, sm-notify's delivery,
+	# its run's end. The second item was pending when the first was done
+	# (next_due), so it was claimed then; no claim went looking after it.
+	# (Not counting the recovery of the WAL index at the first open, which
+	# takes it with the locks after it, 121 and 122, at once.)
+	locks=$(awk '/F_WRLCK, l_whence=SEEK_SET, l_start=121, l_len=2}/ {n--}
+		/F_WRLCK, l_whence=SEEK_SET, l_start=120, l_len=1}\) = 0$/ {n++} END {print n + 0}' \
+		"$TEST_DIR/trace")
+	[ "$locks" = 6 ]
+}
+
 @test "sm-ingest --queue wakes a running worker too; the wake-up file is beside the store" {
 	receiver hook
 	ORCHESTRATION_QUEUE_POLL_SECONDS=3600 sm-pipeline work &
