@@ -84,7 +84,7 @@ static int show(sm_store *store, char **words, bool json)
 		json_t *v;
 		json_object_foreach(json_object_get(row, "config"), key, v)
 		{
-			char *dump = json_dumps(v, JSON_ENCODE_ANY | SM_JSON_FLAGS);
+			char *dump = sm_json_dumps(v, JSON_ENCODE_ANY | SM_JSON_FLAGS);
 			printf("config:    %s=%s\n", key,
 			       json_is_string(v) ? json_string_value(v)
 			       : dump            ? dump

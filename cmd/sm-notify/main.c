@@ -15,6 +15,7 @@
 #include "sm/config.h"
 #include "sm/envelope.h"
 #include "sm/json.h"
+#include "sm/json_arena.h"
 #include "sm/log.h"
 #include "sm/notify.h"
 #include "sm/notify_http.h"
@@ -153,7 +154,7 @@ static int channel_list(sm_store *store, const struct cmd *c)
 		json_array_foreach(rows, i, row)
 		{
 			bool on = json_is_true(json_object_get(row, "enabled"));
-			char *config = json_dumps(json_object_get(row, "config"), SM_JSON_FLAGS);
+			char *config = sm_json_dumps(json_object_get(row, "config"), SM_JSON_FLAGS);
 			sm_table_row(t);
 			sm_table_cell(t, json_string_value(json_object_get(row, "name")),
 			              SM_COLOR_BOLD);
@@ -506,6 +507,9 @@ int main(int argc, char **argv)
 	sm_error err;
 	int rc, config_rc;
 
+	/* Before any tree: each envelope's trees are built and freed whole
+	 * (json_arena.c). */
+	sm_json_arena_install();
 	sm_err_set_progname(argv[0]);
 	sm_log_init("sm-notify");
 	if (sm_request_fcgi_wanted(argc, argv)) /* a web server's FastCGI responder */

@@ -183,7 +183,8 @@ char *slurp(const char *file, size_t *len)
 
 void print_json(const json_t *v, bool pretty)
 {
-	char *text = json_dumps(v, pretty ? JSON_INDENT(2) | JSON_PRESERVE_ORDER : SM_JSON_FLAGS);
+	char *text =
+	    sm_json_dumps(v, pretty ? JSON_INDENT(2) | JSON_PRESERVE_ORDER : SM_JSON_FLAGS);
 
 	if (text)
 		printf("%s\n", text);
@@ -319,6 +320,9 @@ int main(int argc, char **argv)
 	sm_error err;
 	int rc, config_rc;
 
+	/* Before any tree: an item's envelope is parsed, copied, stamped and
+	 * printed several times over (json_arena.c). */
+	sm_json_arena_install();
 	sm_err_set_progname(argv[0]);
 	sm_log_init("sm-pipeline");
 	if (sm_request_fcgi_wanted(argc, argv)) /* a web server's FastCGI responder */

@@ -21,6 +21,7 @@
 #include "sm/inbox.h"
 #include "sm/err.h"
 #include "sm/json.h"
+#include "sm/json_arena.h"
 #include "sm/log.h"
 #include "sm/pipeline.h"
 #include "sm/pipeline_http.h"

@@ -365,13 +365,13 @@ static int push(struct agent *ag)
 	if (rc != 0)
 		goto out;
 	payload = sm_push_payload(checks, ag->instance_id, ag->hostname);
-	body = json_dumps(payload, SM_JSON_FLAGS);
+	body = sm_json_dumps(payload, SM_JSON_FLAGS);
 	if (!body) {
 		rc = sm_err(SM_EXIT_FAILURE, "out of memory");
 		goto out;
 	}
 	if (ag->dry_run || ag->json) {
-		char *shown = ag->json ? NULL : json_dumps(payload, JSON_INDENT(2));
+		char *shown = ag->json ? NULL : sm_json_dumps(payload, JSON_INDENT(2));
 		if (!ag->json) {
 			printf("Dry run: payload for %s", ag->push.nhubs ? "" : "HUB_URL");
 			for (size_t i = 0; i < ag->push.nhubs; i++)

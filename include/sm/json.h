@@ -27,6 +27,11 @@ double sm_round(double v, int digits);
  * NULL); NULL when out of memory or nested more than SM_JSON_MAX_DEPTH. */
 #define SM_JSON_MAX_DEPTH 2048
 char *sm_json_dump(const json_t *v, size_t *len);
+/* json_dumps(v, flags), for the flags sm_json_dump has not (indented,
+ * sorted), in memory from malloc whatever jansson's allocator is: free it
+ * with free. (A tool may give jansson its own allocator, json_arena.h: the
+ * text of json_dumps is then not malloc's.) NULL when jansson's is. */
+char *sm_json_dumps(const json_t *v, size_t flags);
 /* A growing text: zero-initialise, free(t.p) when done. Once an append
  * runs out of memory, failed is set and further appends do nothing; p stays
  * NUL-terminated. */

@@ -463,7 +463,7 @@ static void add_json_line(struct buf *b, const char *label, json_t *value, size_
 	    !(json_is_array(value) && json_array_size(value) > 0))
 		return;
 	clean = sm_ai_redact_json(value);
-	text = clean ? json_dumps(clean, SM_JSON_FLAGS | JSON_SORT_KEYS) : NULL;
+	text = clean ? sm_json_dumps(clean, SM_JSON_FLAGS | JSON_SORT_KEYS) : NULL;
 	if (text && max > 0 && strlen(text) > max)
 		buf_printf(b, "  %s: %.*s...\n", label, (int)max, text);
 	else if (text)
@@ -690,7 +690,7 @@ fail:
 
 int sm_ai_request_body(sm_ai_request *req, json_t *body, sm_error *err)
 {
-	req->body = body ? json_dumps(body, SM_JSON_FLAGS) : NULL;
+	req->body = body ? sm_json_dumps(body, SM_JSON_FLAGS) : NULL;
 	json_decref(body);
 	if (!req->body) {
 		sm_error_set(err, "out of memory");

@@ -294,7 +294,7 @@ int sm_analyze_provider_add(sm_store *store, const char *name, const char *provi
 		sm_error_set(err, "unknown provider '%s' (available: %s)", provider, names);
 		return SM_EXIT_USAGE;
 	}
-	text = config ? json_dumps(config, SM_JSON_FLAGS) : strdup("{}");
+	text = config ? sm_json_dumps(config, SM_JSON_FLAGS) : strdup("{}");
 	if (!text) {
 		sm_error_set(err, "out of memory");
 		return SM_EXIT_FAILURE;
@@ -625,7 +625,7 @@ static void bind_count(sqlite3_stmt *st, int i, long v)
 static int record(sm_store *store, const struct outcome *o, json_t *incident_id,
                   const char *trace_id, sm_error *err)
 {
-	char now[SM_RFC3339_LEN], *recs = json_dumps(o->recs, SM_JSON_FLAGS);
+	char now[SM_RFC3339_LEN], *recs = sm_json_dumps(o->recs, SM_JSON_FLAGS);
 	sqlite3_stmt *st;
 	int rc;
 

@@ -367,6 +367,20 @@ char *sm_json_dump(const json_t *v, size_t *len)
 	return o.p;
 }
 
+char *sm_json_dumps(const json_t *v, size_t flags)
+{
+	json_free_t jfree = NULL;
+	char *text = v ? json_dumps(v, flags) : NULL, *copy;
+
+	if (!text)
+		return NULL;
+	copy = strdup(text);
+	json_get_alloc_funcs(NULL, &jfree);
+	if (jfree)
+		jfree(text);
+	return copy;
+}
+
 int sm_json_dump_append(sm_text *t, const json_t *v, char end)
 {
 	size_t mark = t->len;

@@ -179,7 +179,7 @@ static int member_matchers(json_t *request, const char *key, bool not_all_empty,
 static int bind_matchers(sqlite3_stmt *st, int i, const sm_matchers *list)
 {
 	json_t *a = sm_matchers_to_json(list);
-	char *text = a ? json_dumps(a, SM_JSON_FLAGS) : NULL;
+	char *text = a ? sm_json_dumps(a, SM_JSON_FLAGS) : NULL;
 
 	json_decref(a);
 	if (!text)
@@ -413,7 +413,7 @@ int sm_noise_inhibit_add(sm_store *store, json_t *request, json_t **out, sm_erro
 			goto bad;
 		}
 	}
-	equal_text = equal ? json_dumps(equal, SM_JSON_FLAGS) : strdup("[]");
+	equal_text = equal ? sm_json_dumps(equal, SM_JSON_FLAGS) : strdup("[]");
 	if (!equal_text || new_id(id, err) < 0)
 		goto done;
 	sm_rfc3339_now(at, false);

@@ -51,7 +51,7 @@ int sm_notify_channel_add(sm_store *store, const char *name, const char *driver,
 	                      err);
 	if (!st)
 		return SM_EXIT_FAILURE;
-	text = json_dumps(config, SM_JSON_FLAGS);
+	text = sm_json_dumps(config, SM_JSON_FLAGS);
 	sm_rfc3339_now(now, true);
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, driver, -1, SQLITE_STATIC);

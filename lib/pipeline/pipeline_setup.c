@@ -112,7 +112,7 @@ static int store_and_show(sm_store *store, const char *name, json_t *def, FILE *
 	json_decref(problems);
 	if ((rc = sm_pipeline_store(store, name, def, err)) != SM_EXIT_OK)
 		return rc;
-	text = json_dumps(def, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	text = sm_json_dumps(def, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	fprintf(out, "%s\nstored as %s: run it with sm-pipeline run --definition %s\n",
 	        text ? text : "", name, name);
 	free(text);
@@ -220,7 +220,7 @@ static bool show_existing(sm_store *store, FILE *out, char *name, size_t size)
 			json_t *v;
 			json_object_foreach(config, key, v)
 			{
-				char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+				char *text = sm_json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
 				fprintf(out, "    %s %s: %s\n",
 				        json_string_value(json_object_get(node, "id")), key,
 				        text ? text : "");
@@ -410,7 +410,7 @@ static int interview(sm_store *store, FILE *in, FILE *out, sm_error *err)
 	if (!(def = build(store, &o, err)))
 		return SM_EXIT_USAGE;
 	{
-		char *text = json_dumps(def, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		char *text = sm_json_dumps(def, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		fprintf(out, "%s\n", text ? text : "");
 		free(text);
 	}

@@ -1,4 +1,4 @@
-/* test_json_arena.c - jansson's chunk allocator (lib/ingest/json_arena.c). */
+/* test_json_arena.c - jansson's chunk allocator (lib/core/json_arena.c). */
 #include "testutil.h"
 #include "sm/json.h"
 #include "sm/json_arena.h"
@@ -170,6 +170,29 @@ static void jansson_trees_on_the_arena(void **state)
 	free(plain);
 }
 
+/* sm_json_dumps prints as json_dumps does, into memory that free takes
+ * whichever allocator jansson has (json_dumps's own text is the arena's
+ * once it is installed: free would crash on it). */
+static void dumps_text_is_mallocs_on_the_arena(void **state)
+{
+	json_t *v = json_pack("{s:[i,s],s:{s:b}}", "b", 1, "x", "a", "c", 0);
+	char *want, *got;
+
+	(void)state;
+	want = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(v);
+	json_set_alloc_funcs(sm_json_arena_malloc, sm_json_arena_free);
+	v = json_pack("{s:[i,s],s:{s:b}}", "b", 1, "x", "a", "c", 0);
+	got = sm_json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(v);
+	json_set_alloc_funcs(malloc, free);
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(got);
+	free(want);
+	assert_null(sm_json_dumps(NULL, 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,6 +202,7 @@ int main(void)
 	    cmocka_unit_test(a_live_block_survives_its_neighbours),
 	    cmocka_unit_test(big_blocks_and_null),
 	    cmocka_unit_test(jansson_trees_on_the_arena),
+	    cmocka_unit_test(dumps_text_is_mallocs_on_the_arena),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,6 @@
-/* json_arena.c - jansson's memory from 64 KiB chunks, for batch ingest.
+/* json_arena.c - jansson's memory from 64 KiB chunks, for the tools that
+ * build and free JSON trees all the time: sm-ingest (a batch, the
+ * webhook handler), sm-pipeline (the queue's worker) and sm-notify.
  *
  * A payload's tree is a few hundred small blocks that all go within the
  * same payload. Through malloc each costs a call in and a call out, and
@@ -8,7 +10,11 @@
  * the thread's current chunk, a free is a decrement of its chunk's count,
  * and a chunk whose blocks are all gone is used again. Without it a batch
  * ingest takes 20-50 % more CPU and falls below Alertmanager's rate
- * (bench/README.md, issue 11).
+ * (bench/README.md, issue 11); the queue's worker, whose envelope is parsed,
+ * copied, stamped and printed several times an item, runs a fifth more
+ * instructions an item (bench/README.md, session 14). A tree kept for long
+ * (a definition, a channel's configuration) keeps its chunk: the chunks a
+ * process holds are about those its live trees touch.
  *
  * Every block has an 8-byte header naming its chunk; blocks too big for a
  * chunk come from malloc with a NULL header.
