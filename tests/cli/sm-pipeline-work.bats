@@ -385,6 +385,31 @@ claimed_by() { sql "SELECT count(*) FROM inbox WHERE state = 'claimed' AND claim
 	[[ "$(sql "SELECT error FROM inbox WHERE id = 1")" == 'node "notify": sm-notify exited 75: ts='*' level=error tool=sm-notify trace_id='*' msg="delivery failed" channel=dead driver=generic error="connect to 127.0.0.1 port 9:'* ]]
 }
 
+@test "sm-notify in the worker: a store that refuses its records fails the run as the filter's would, with sm-notify's own line" {
+	receiver hook
+	sql "CREATE TRIGGER refuse BEFORE INSERT ON notification_deliveries
+		BEGIN SELECT RAISE(ABORT, 'deliveries refused here'); END"
+	export ORCHESTRATION_QUEUE_MAX_RETRIES=0
+	for mode in yes no; do
+		queued "Refused$mode" "host-$mode"
+		SM_LOG_LEVEL=debug SM_NOTIFY_IN_WORKER=$mode run --separate-stderr \
+			sm-pipeline work --once
+		[ "$status" -eq 0 ]
+		[ "$output" = "0 done, 1 failed, 0 to retry later" ]
+		if [ "$mode" = yes ]; then
+			[[ "$stderr" != *'stage filter started'* ]]
+		else
+			[[ "$stderr" == *'stage filter started'* ]]
+		fi
+	done
+	# Sent, then refused: the same stored error both ways, sm-notify's own
+	# line for the store that failed.
+	[ "$(requests hook)" = 2 ]
+	[ "$(sql "SELECT DISTINCT error FROM inbox")" = \
+		'node "notify": sm-notify exited 1: sm-notify: cannot record deliveries: deliveries refused here' ]
+	[ "$(sql "SELECT count(*) FROM notification_deliveries")" = 0 ]
+}
+
 @test "sm-notify runs as a filter when a delivery could outlast the node's timeout, when it is a link or a script, or SM_NOTIFY_IN_WORKER=no" {
 	receiver hook # each try within 10 s, no retry: at most 10 s
 	# A node timeout of 8 s: the worker could not stop it in time.
