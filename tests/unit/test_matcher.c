@@ -53,7 +53,7 @@ static const struct match_case {
     {"instance=~\"we{,1}b-[0-9]{,3}\"", true},                          /* glibc's {,m}: 0 to m */
     {"instance=~\"(([a-z0-9-]{1,63}\\.){0,9}[a-z0-9-]{1,63})\"", true}, /* a host name */
     {"job=~no{2,}de|x", false},
-    {"instance=~\"(w?e?){,9}b-1\"", true},    /* what may be empty, counted a little */
+    {"instance=~\"(w?e?){,9}b-1\"", true}, /* what may be empty, counted a little */
     {"instance=~\"(web|db)?-?[0-9]{1,3}\"", true},
     {"job=~node)|(x", false}, /* never reached: does not parse */
 };
