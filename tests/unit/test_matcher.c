@@ -127,6 +127,9 @@ static const char *const bad_matchers[] = {
     "job=~(a?){,300}",
     "job=~((((a?){,9})*){,9})",
     "job=~(a{,9}){,99}",
+    "job=~(\\b){,99}", /* boundaries and anchors match the empty string too */
+    "job=~(\\<){,300}",
+    "job=~(a|^){,99}",
 };
 
 static void parse_errors(void **state)
