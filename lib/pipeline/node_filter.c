@@ -561,6 +561,20 @@ char *node_filter_line(const json_t *env, size_t *len)
 	return line.p;
 }
 
+char *node_filter_line_of_stream(const char *stream_text, size_t *len)
+{
+	size_t n = strlen(stream_text);
+	char *line;
+
+	if (n < 2 || stream_text[0] != '[' || stream_text[n - 1] != ']' || !(line = malloc(n)))
+		return NULL;
+	memcpy(line, stream_text + 1, n - 2);
+	line[n - 2] = '\n';
+	line[n - 1] = '\0';
+	*len = n - 1;
+	return line;
+}
+
 /* Hand f the next run's lines (ctx->ahead) now that this attempt's,
  * started at started_ms, are done: as much as its pipe takes, the rest by
  * the call that asks for them. */

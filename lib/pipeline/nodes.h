@@ -121,6 +121,10 @@ bool node_filter_run(const node_type *t, const node_ctx *ctx, const char *const 
 /* An envelope as a filter's line: its JSON and a newline (malloc'd; NULL
  * when out of memory). */
 char *node_filter_line(const json_t *env, size_t *len);
+/* The same line for the one envelope of a stream whose compact text
+ * (sm_json_dump's) is stream_text: "[envelope]" without its brackets, not
+ * printed again. NULL when that is not such a text, or out of memory. */
+char *node_filter_line_of_stream(const char *stream_text, size_t *len);
 
 /* Hand no lines ahead from now on (a stop request; async-signal-safe). */
 void node_filters_hold(void);

@@ -817,24 +817,6 @@ void sm_pipeline_quick_free(sm_pipeline_quick *q)
 	free(q);
 }
 
-/* The line a filter is handed for the envelope of a one-envelope stream,
- * out of the stream's text ("[envelope]": the compact text of the
- * envelope between the brackets), not made again; NULL when out of
- * memory. */
-static char *line_of(const char *stream_text, size_t *len)
-{
-	size_t n = strlen(stream_text);
-	char *line;
-
-	if (n < 2 || !(line = malloc(n)))
-		return NULL;
-	memcpy(line, stream_text + 1, n - 2);
-	line[n - 2] = '\n';
-	line[n - 1] = '\0';
-	*len = n - 1;
-	return line;
-}
-
 int sm_pipeline_quick_begin(sm_store *store, const sm_pipeline_run_opts *opts,
                             sm_pipeline_quick **out)
 {
@@ -865,7 +847,7 @@ int sm_pipeline_quick_begin(sm_store *store, const sm_pipeline_run_opts *opts,
 	q->stream = stamp_all(opts->input, &q->r);
 	q->in_text = dump(q->stream);
 	if (json_array_size(q->stream) == 1 && q->in_text)
-		q->line = line_of(q->in_text, &q->line_len);
+		q->line = node_filter_line_of_stream(q->in_text, &q->line_len);
 	*out = q;
 	return 1;
 }

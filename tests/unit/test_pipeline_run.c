@@ -442,6 +442,33 @@ static void run_ids_are_time_ordered_uuids(void **state)
 	}
 }
 
+/* A quick run's line for a filter, cut out of its stream's text, is the
+ * line node_filter_line prints; a text that is not a one-envelope stream
+ * gives none. */
+static void a_line_cut_from_a_stream_is_the_filters_line(void **state)
+{
+	json_t *env = json_pack("{s:s,s:[i,{s:n}],s:s}", "trace_id", "t\"1", "a", 1, "b", "u",
+	                        "\u00e9t\u00e9");
+	json_t *stream = json_pack("[O]", env);
+	char *text = sm_json_dump(stream, NULL), *want, *got;
+	size_t want_len = 0, got_len = 0;
+
+	(void)state;
+	want = node_filter_line(env, &want_len);
+	got = node_filter_line_of_stream(text, &got_len);
+	assert_non_null(got);
+	assert_int_equal(got_len, want_len);
+	assert_memory_equal(got, want, want_len);
+	assert_int_equal(got[got_len], '\0');
+	assert_null(node_filter_line_of_stream("{}", &got_len));
+	assert_null(node_filter_line_of_stream("", &got_len));
+	free(got);
+	free(want);
+	free(text);
+	json_decref(stream);
+	json_decref(env);
+}
+
 /* A quick run writes nothing until recorded; one that failed becomes the
  * first attempt of the run recorded after it, its retries following. */
 static void quick_runs(void **state)
@@ -563,6 +590,7 @@ int main(void)
 	    cmocka_unit_test(retries_resume_and_start_node),
 	    cmocka_unit_test(settings_from_the_environment),
 	    cmocka_unit_test(a_run_in_a_transaction_groups_its_records),
+	    cmocka_unit_test(a_line_cut_from_a_stream_is_the_filters_line),
 	    cmocka_unit_test(quick_runs),
 	    cmocka_unit_test(run_ids_are_time_ordered_uuids),
 	};
