@@ -239,6 +239,7 @@ print(sorted((r["matchers"][0], r["state"], r["held_back"]) for r in rows))')" =
 	run_bad "matcher '9x=y': a matcher is" silence add 9x=y
 	run_bad "matcher 'job=\"open': no closing quote" silence add 'job="open'
 	run_bad "matcher 'instance=~(': invalid regex" silence add 'instance=~('
+	run_bad "matcher 'job=~(a?){,300}': invalid regex: too complex" silence add 'job=~(a?){,300}'
 	run_bad "the end is not after the start" silence add a=b --start 2099-01-02T00:00:00Z --end 2099-01-01T00:00:00Z
 	run_bad "the end is in the past" silence add a=b --start 2020-01-01T00:00:00Z --end 2020-01-02T00:00:00Z
 	run_bad "ends_at: 'tomorrow' is not an RFC 3339 time" silence add a=b --end tomorrow
