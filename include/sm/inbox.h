@@ -18,7 +18,8 @@
  * after committing queued items, so every worker waiting learns of new
  * items at once, however many there are. A writer ignores a missing file
  * (no worker has run) and any error: the workers' slow poll is the
- * fallback.
+ * fallback. The FastCGI responder hands its items to a waiting worker
+ * instead, claimed in its own commit (handoff.h).
  */
 #ifndef SM_INBOX_H
 #define SM_INBOX_H
@@ -39,6 +40,8 @@ typedef struct sm_inbox_item {
 	char definition[80]; /* the definition named when queued or routed; "" for none */
 	char worker[128];
 	char claimed_at[40];
+	bool handed; /* claimed by the handler that queued it and handed over its
+	                socket (handoff.h): the worker wrote nothing for it yet */
 } sm_inbox_item;
 
 /* Queue env (inside the caller's transaction). */

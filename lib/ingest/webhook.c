@@ -21,6 +21,7 @@
 
 #include "sm/agents.h"
 #include "sm/auth.h"
+#include "sm/handoff.h"
 #include "sm/inbox.h"
 #include "sm/ingest.h"
 #include "sm/json.h"
@@ -35,6 +36,9 @@ struct writer {
 	sm_store *store;
 	sm_ingest *ingest;
 	bool keep;
+	sm_handoff *handoff; /* kept with the store; NULL: nothing handed over */
+	bool handing;        /* this transaction's items go to a waiting worker */
+	bool queued;         /* and yet one was queued as pending (too large) */
 };
 
 /* A request that passed every check, waiting for the store. */
@@ -48,6 +52,8 @@ struct pending {
 
 static void writer_close(struct writer *w)
 {
+	sm_handoff_free(w->handoff);
+	w->handoff = NULL;
 	sm_ingest_free(w->ingest);
 	sm_store_close(w->store);
 	w->ingest = NULL;
@@ -131,12 +137,39 @@ rejected:
 	free(p);
 }
 
+/* Queue one envelope: handed to a waiting worker when the transaction
+ * may (handoff.h), else pending. */
+static int put(struct writer *w, json_t *env, sm_error *err)
+{
+	size_t len = 0;
+	char *text;
+	int rc;
+
+	if (!w->handing) {
+		w->queued = true;
+		return sm_inbox_put(w->store, env, err);
+	}
+	if (!(text = sm_json_dump(env, &len))) {
+		sm_error_set(err, "out of memory");
+		return -1;
+	}
+	rc = sm_handoff_put(w->handoff, w->store, text, len,
+	                    json_string_value(json_object_get(env, "trace_id")), err);
+	if (rc == 0) { /* too large to hand over */
+		w->queued = true;
+		rc = sm_inbox_put_text(w->store, text, len,
+		                       json_string_value(json_object_get(env, "trace_id")), err);
+	}
+	free(text);
+	return rc < 0 ? -1 : 0;
+}
+
 /* Store one request inside the open transaction, in a savepoint of its
  * own so that a failing one leaves the others alone: 0, or -1 when the
  * transaction itself failed. */
 static int store_one(struct writer *w, sm_request_call *c, struct pending *p, sm_error *err)
 {
-	size_t k;
+	size_t k, mark = sm_handoff_count(w->handoff);
 	json_t *env;
 	int replay;
 
@@ -155,7 +188,7 @@ static int store_one(struct writer *w, sm_request_call *c, struct pending *p, sm
 		goto undo;
 	json_array_foreach(p->envs, k, env)
 	{
-		if (sm_inbox_put(w->store, env, err) < 0)
+		if (put(w, env, err) < 0)
 			goto undo;
 	}
 	/* A hub knows its agents from their pushes, empty ones included. */
@@ -166,6 +199,7 @@ static int store_one(struct writer *w, sm_request_call *c, struct pending *p, sm
 undo:
 	sm_log_kv(SM_LOG_ERROR, "cannot store", "error", err->msg, SM_LOG_END);
 	p->status = 500;
+	sm_handoff_forget(w->handoff, mark);
 	if (sm_store_exec(w->store, "ROLLBACK TO request", err) < 0 ||
 	    sm_store_exec(w->store, "RELEASE request", err) < 0)
 		return -1;
@@ -206,7 +240,10 @@ static int commit_synced(struct writer *w, sm_error *err)
 
 	if (sm_store_commit(w->store, err) < 0)
 		return -1;
-	sm_inbox_wake(w->store); /* the workers waiting on the queue */
+	/* The items handed over go to their worker; those that could not go,
+	 * and any queued as pending, to the workers waiting on the queue. */
+	if (sm_handoff_send(w->handoff, w->store) > 0 || w->queued)
+		sm_inbox_wake(w->store);
 	if (!sm_store_waits_for_disk(w->store))
 		return 0; /* SM_STORE_SYNC=normal: the operator's choice (sm-ingest(1)) */
 	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) != SQLITE_OK ||
@@ -226,7 +263,16 @@ static void store_all(struct writer *w, sm_request_call *const *calls, size_t n)
 	bool busy = false, began = false;
 	int failed = 0;
 
-	if (writer_open(w, &err) < 0 || sm_store_begin(w->store, &err) < 0)
+	if (writer_open(w, &err) < 0)
+		goto fail;
+	/* Only a FastCGI responder hands items over: what it handed before
+	 * and a worker has not read yet tells it that worker is busy, which a
+	 * CGI process, there for one request, cannot know (handoff.h). */
+	if (w->keep && !w->handoff)
+		w->handoff = sm_handoff_new();
+	w->handing = sm_handoff_begin(w->handoff, w->store);
+	w->queued = false;
+	if (sm_store_begin(w->store, &err) < 0)
 		goto fail;
 	began = true;
 	for (size_t i = 0; i < n; i++)
@@ -312,7 +358,7 @@ static const sm_request_route *const route_tables[] = {routes, NULL};
 
 int sm_webhook_http(const sm_request *req)
 {
-	struct writer w = {NULL, NULL, false};
+	struct writer w = {.keep = false};
 
 	return sm_request_dispatch_group(req, 1, API, route_tables, store_group, &w);
 }
@@ -324,7 +370,7 @@ int sm_webhook_cgi(const sm_error *config_err)
 
 int sm_webhook_fcgi(int argc, char **argv)
 {
-	struct writer w = {NULL, NULL, true};
+	struct writer w = {.keep = true};
 	int rc =
 	    sm_request_fcgi_serve_api("sm-ingest", argc, argv, API, route_tables, store_group, &w);
 

@@ -12,12 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "pipeline/nodes.h"
 #include "sm/config.h"
+#include "sm/handoff.h"
 #include "sm/inbox.h"
 #include "sm/log.h"
 #include "sm/pipeline.h"
@@ -201,6 +203,7 @@ struct worker {
 	char id[128];
 	char wake_name[256]; /* the wake-up file's name in its directory */
 	int inotify;         /* -1: poll only */
+	int handoff;         /* the hand-over socket (handoff.h), -1: none */
 	struct timespec depth_checked;
 	bool depth_said;
 	bool ran; /* a run ended: the metrics to flush */
@@ -548,6 +551,15 @@ static void wake_setup(struct worker *w)
 	if (w->inotify < 0 || fd < 0)
 		sm_log_kv(SM_LOG_WARN, "no wake-up from the writers: polling only", "error",
 		          strerror(saved), SM_LOG_END);
+	/* A worker that drains and exits takes no hand-overs: one handed to it
+	 * as it exits would wait for its claim to go stale. */
+	if (!w->opts->once) {
+		char why[300];
+		w->handoff = sm_handoff_bind(w->store, why, sizeof why);
+		if (w->handoff < 0 && *why)
+			sm_log_kv(SM_LOG_WARN, "no hand-over socket: items come by the queue only",
+			          "error", why, SM_LOG_END);
+	}
 }
 
 /* Read the pending events: whether one was about the wake-up file. */
@@ -575,13 +587,15 @@ static void wait_for_work(struct worker *w, double seconds)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (!stopping) {
-		struct pollfd p[2] = {{.fd = stop_pipe[0], .events = POLLIN},
+		struct pollfd p[3] = {{.fd = stop_pipe[0], .events = POLLIN},
+		                      {.fd = w->handoff, .events = POLLIN},
 		                      {.fd = w->inotify, .events = POLLIN}};
 		double left = seconds - since(&t0);
 		if (left <= 0)
 			return;
 		/* A negative fd is left out by poll: no inotify, only the timeout. */
-		if (poll(p, 2, (int)ceil(left * 1000)) > 0 && (p[0].revents || woken(w)))
+		if (poll(p, 3, (int)ceil(left * 1000)) > 0 &&
+		    (p[0].revents || p[1].revents || woken(w)))
 			return;
 	}
 }
@@ -711,6 +725,12 @@ static void record_quick(struct worker *w, sm_inbox_item *items, sm_pipeline_qui
 		    sm_store_exec(w->store, "BEGIN IMMEDIATE", &err) < 0)
 			sm_log_kv(SM_LOG_WARN, "cannot group the run's records", "error", err.msg,
 			          SM_LOG_END);
+		/* A handed item's run id was promised by its handler; its route
+		 * is recorded with its run. */
+		if (items[i].handed && sm_inbox_set_run(w->store, &items[i], items[i].run_id,
+		                                        items[i].definition, &err) < 0)
+			sm_log_kv(SM_LOG_ERROR, "cannot record the queue item", "error", err.msg,
+			          SM_LOG_END);
 		if (sm_pipeline_quick_record(w->store, q[i], &res) == 0)
 			finish_run(w, &items[i], &res);
 		else
@@ -752,8 +772,9 @@ static bool quick_batch(struct worker *w, sm_inbox_item *items, size_t n,
 		fits = route_item(w, &items[i], &rt[i], rt, i, msg, sizeof msg) == 0 &&
 		       !rt[i].nothing && sm_pipeline_quick_fits(rt[i].def, rt[i].start);
 		routed++;
-		/* An item with a run id and a run (an earlier attempt's) resumes. */
-		if (fits && *items[i].run_id) {
+		/* An item with a run id and a run (an earlier attempt's) resumes;
+		 * a handed item's id is new. */
+		if (fits && *items[i].run_id && !items[i].handed) {
 			run_status(w, items[i].run_id, status, sizeof status);
 			fits = !*status;
 			if (fits)
@@ -761,10 +782,15 @@ static bool quick_batch(struct worker *w, sm_inbox_item *items, size_t n,
 		}
 	}
 	sm_log_set_trace(NULL);
-	for (i = 0; i < n && fits; i++)
+	for (i = 0; i < n && fits; i++) {
+		if (items[i].handed) { /* its claim and run id committed by its handler */
+			snprintf(items[i].definition, sizeof items[i].definition, "%s", rt[i].name);
+			continue;
+		}
 		fits =
 		    (*items[i].run_id || sm_pipeline_new_run_id(items[i].run_id) == 0) &&
 		    sm_inbox_set_run(w->store, &items[i], items[i].run_id, rt[i].name, &err) == 0;
+	}
 	if (!fits) {
 		if (*err.msg)
 			sm_log_kv(SM_LOG_ERROR, "cannot record the queue item", "error", err.msg,
@@ -816,6 +842,53 @@ static bool quick_batch(struct worker *w, sm_inbox_item *items, size_t n,
 	return true;
 }
 
+/* Read the items handed over, up to max: how many. One that is not an
+ * item is said and skipped (its claim, if any, goes stale). */
+static size_t read_handed(struct worker *w, sm_inbox_item *items, size_t max)
+{
+	size_t n = 0;
+	char why[200];
+	int rc;
+
+	while (w->handoff >= 0 && n < max && !stopping &&
+	       (rc = sm_handoff_recv(w->handoff, &items[n], why, sizeof why)) != 0) {
+		if (rc < 0)
+			sm_log_kv(SM_LOG_ERROR, "bad hand-over skipped", "error", why, SM_LOG_END);
+		else
+			n++;
+	}
+	return n;
+}
+
+/* Stopping: no more hand-overs, and what was handed over and not taken
+ * goes back to the queue. */
+static void hand_back(struct worker *w)
+{
+	sm_inbox_item it;
+	char why[200];
+	size_t n = 0;
+	int rc;
+
+	if (w->handoff < 0)
+		return;
+	sm_handoff_unbind(w->store);
+	/* A handler sending from now on is refused, and gives its item back. */
+	shutdown(w->handoff, SHUT_RD);
+	while ((rc = sm_handoff_recv(w->handoff, &it, why, sizeof why)) != 0) {
+		if (rc > 0) {
+			item_log(SM_LOG_INFO, "hand-over given back to the queue", &it, it.run_id,
+			         NULL);
+			release(w, &it, 0, 1);
+			sm_inbox_item_clear(&it);
+			n++;
+		}
+	}
+	close(w->handoff);
+	w->handoff = -1;
+	if (n > 0)
+		sm_inbox_wake(w->store);
+}
+
 static int work_loop(struct worker *w, sm_error *err)
 {
 	sm_inbox_item items[CLAIM_BATCH];
@@ -836,19 +909,30 @@ static int work_loop(struct worker *w, sm_error *err)
 		 * end of every item it handed to a stage but the one in flight.
 		 * A quick batch's records are still open here: the next claims
 		 * commit with them (quick_batch). */
-		rc = sqlite3_get_autocommit(sm_store_db(w->store)) &&
-		             sm_store_exec(w->store, "BEGIN IMMEDIATE", err) < 0
-		         ? -1
-		         : sm_inbox_claim_many(w->store, w->id, w->set.stale_s, items, CLAIM_BATCH,
-		                               &n, err);
+		/* Items handed over by their handler first: claimed already. */
+		n = read_handed(w, items, CLAIM_BATCH);
+		if (n > 0)
+			rc = 1;
+		else if (sqlite3_get_autocommit(sm_store_db(w->store)) &&
+		         sm_store_exec(w->store, "BEGIN IMMEDIATE", err) < 0)
+			rc = -1;
+		else
+			rc = sm_inbox_claim_many(w->store, w->id, w->set.stale_s, items,
+			                         CLAIM_BATCH, &n, err);
 		clock_gettime(CLOCK_MONOTONIC, &claimed);
-		/* A backlog: the batch's runs recorded together, when they can be. */
-		bool quick = n > 1 && quick_batch(w, items, n, &claimed);
+		/* A backlog, or what was handed over: the runs recorded after
+		 * their stage had them, together, when they can be. */
+		bool quick =
+		    (n > 1 || (n == 1 && items[0].handed)) && quick_batch(w, items, n, &claimed);
 		for (i = quick ? n : 0; i < n; i++) {
 			if (i > 0 && stopping) {
 				release(w, items, i, n);
 				break;
 			}
+			if (items[i].handed && sqlite3_get_autocommit(sm_store_db(w->store)) &&
+			    sm_store_exec(w->store, "BEGIN IMMEDIATE", err) < 0)
+				sm_log_kv(SM_LOG_WARN, "cannot group the run's records", "error",
+				          err->msg, SM_LOG_END);
 			if (i == 0 || still_mine(w, &items[i], &claimed)) {
 				node_filters_refresh(w->store);
 				beat_item(&w->beat, &items[i]);
@@ -890,7 +974,7 @@ static int work_loop(struct worker *w, sm_error *err)
 static int work_one(const sm_pipeline_work_opts *opts, sm_pipeline_work_counts *counts,
                     sm_error *err)
 {
-	struct worker w = {.opts = opts, .counts = counts, .inotify = -1};
+	struct worker w = {.opts = opts, .counts = counts, .inotify = -1, .handoff = -1};
 	char host[64] = "";
 	int rc;
 
@@ -918,6 +1002,7 @@ static int work_one(const sm_pipeline_work_opts *opts, sm_pipeline_work_counts *
 	node_local_allow(w.set.notify_in_worker);
 	sm_log_kv(SM_LOG_INFO, "worker started", "worker", w.id, SM_LOG_END);
 	rc = work_loop(&w, err);
+	hand_back(&w);
 	node_filters_stop();
 	beat_stop(&w.beat);
 	sm_log_kv(SM_LOG_INFO, "worker stopped", "worker", w.id, SM_LOG_END);

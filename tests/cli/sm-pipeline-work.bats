@@ -477,11 +477,11 @@ no_leak_check() { ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" "$@"; }
 
 # calls TRACE: the worker's calls in an strace file, one letter each: E an
 # envelope written to the filter, W a WAL write (not the one-byte growths of
-# the -shm file), L readlink, P a poll on two descriptors that may wait
+# the -shm file), L readlink, P a poll on three descriptors that may wait
 # (waiting for work; not the look at a filter's pipes after its status).
 calls() {
 	awk '/^write\(.*"\{\\"v\\":1/ {printf "E"} /^pwrite64\(/ && !/, 1, [0-9]+\)/ {printf "W"}
-		/^readlink\(/ {printf "L"} /^poll\(.*\], 2, [1-9-]/ {printf "P"}' "$1"
+		/^readlink\(/ {printf "L"} /^poll\(.*\], 3, [1-9-]/ {printf "P"}' "$1"
 }
 
 @test "a backlog's envelopes go to the filter with nothing written between them; the program is looked up once" {
@@ -836,6 +836,8 @@ run_id=$second" ]
 	[ "$code" = 202 ]
 	wait_for at_least hook 1
 	wait_for states_are "done"
+	# A CGI process hands nothing over (handoff.h): the worker claimed it.
+	[ "$(sql "SELECT count(*) FROM inbox WHERE claimed_by LIKE '%:$worker'")" = 1 ]
 	# The next delivery takes a second; the worker is told to stop while
 	# it is in flight, finishes the item, and exits 0.
 	echo "200 1" >"$TEST_DIR/script"
@@ -874,6 +876,131 @@ run_id=$second" ]
 		/F_WRLCK, l_whence=SEEK_SET, l_start=120, l_len=1}\) = 0$/ {n++} END {print n + 0}' \
 		"$TEST_DIR/trace")
 	[ "$locks" = 6 ]
+}
+
+# wake_mtime: the wake-up file's modification time, to the nanosecond.
+wake_mtime() { stat -c %y "$SM_DB-wake"; }
+
+# A running worker and the FastCGI handler in front of the store: the
+# worker has bound the hand-over socket beside the store.
+handing() {
+	serve fastcgi
+	start_worker
+	wait_for test -S "$SM_DB-handoff"
+}
+
+@test "FastCGI: an alert is handed straight to the waiting worker, claimed in the handler's commit with its run id; no wake-up, no claim of the worker's" {
+	receiver hook
+	handing
+	touched=$(wake_mtime)
+	post /alerts/webhook/alertmanager/ "$(am_payload Handed web-01 firing)"
+	[ "$code" = 202 ]
+	wait_for at_least hook 1
+	wait_for states_are "done"
+	[ "$(requests hook)" = 1 ]
+	# Claimed by the handler (the worker's claims are HOST:PID), one
+	# attempt, and the run the handler promised is the one recorded.
+	[[ "$(sql "SELECT claimed_by FROM inbox")" = handoff:*:* ]]
+	[ "$(sql "SELECT attempts || ' ' || definition FROM inbox")" = "1 direct" ]
+	[ "$(sql "SELECT count(*) FROM inbox JOIN pipeline_runs USING (run_id) WHERE status = 'notified'")" = 1 ]
+	# Nothing went through the wake-up file.
+	[ "$(wake_mtime)" = "$touched" ]
+	# A second alert goes the same way (the first was read: the socket's
+	# queue is empty again).
+	post /alerts/webhook/alertmanager/ "$(am_payload Handed web-02 firing)"
+	[ "$code" = 202 ]
+	wait_for states_are "done done"
+	[ "$(sql "SELECT count(*) FROM inbox WHERE claimed_by LIKE 'handoff:%'")" = 2 ]
+	[ "$(wake_mtime)" = "$touched" ]
+	kill -TERM "$worker"
+	exited "$worker"
+	[ "$rc" = 0 ]
+	# A worker stopped takes no more: the socket is gone.
+	[ ! -e "$SM_DB-handoff" ]
+}
+
+@test "the socket of a worker killed -9 is not used: the handler queues the alert pending and wakes; the next worker takes the socket over" {
+	receiver hook
+	handing
+	kill -9 "$worker"
+	exited "$worker"
+	[ -S "$SM_DB-handoff" ] # left behind
+	touched=$(wake_mtime)
+	post /alerts/webhook/alertmanager/ "$(am_payload Orphan web-01 firing)"
+	[ "$code" = 202 ]
+	[ "$(states)" = "pending" ]
+	[ -z "$(sql "SELECT claimed_by FROM inbox")" ]
+	[ "$(wake_mtime)" != "$touched" ]
+	start_worker
+	wait_for states_are "done"
+	[ "$(sql "SELECT count(*) FROM inbox WHERE claimed_by LIKE '%:$worker'")" = 1 ]
+	# The new worker bound the socket: the next alert is handed to it.
+	wait_for test -S "$SM_DB-handoff"
+	post /alerts/webhook/alertmanager/ "$(am_payload Orphan web-02 firing)"
+	[ "$code" = 202 ]
+	wait_for states_are "done done"
+	[[ "$(sql "SELECT claimed_by FROM inbox WHERE id = 2")" = handoff:* ]]
+	[ "$(requests hook)" = 2 ]
+}
+
+@test "a worker stopped with a hand-over not read yet gives it back to the queue, not counted as an attempt" {
+	receiver hook --script "$TEST_DIR/script"
+	echo "200 2" >"$TEST_DIR/script" # the first delivery takes two seconds
+	handing
+	post /alerts/webhook/alertmanager/ "$(am_payload Busy web-01 firing)"
+	[ "$code" = 202 ]
+	wait_for at_least hook 1 # in flight
+	# Read by the worker, so the handler hands the next one over too: it
+	# waits in the socket while the worker delivers the first.
+	post /alerts/webhook/alertmanager/ "$(am_payload Busy web-02 firing)"
+	[ "$code" = 202 ]
+	[ "$(sql "SELECT state || ' ' || claimed_by FROM inbox WHERE id = 2")" = "claimed $(sql "SELECT claimed_by FROM inbox WHERE id = 1")" ]
+	kill -TERM "$worker"
+	exited "$worker"
+	[ "$rc" = 0 ]
+	[ "$(states)" = "done pending" ]
+	[ "$(sql "SELECT attempts || ' ' || (claimed_by IS NULL) FROM inbox WHERE id = 2")" = "0 1" ]
+	grep -q 'msg="hand-over given back to the queue"' "$TEST_DIR/work.err"
+	promised=$(sql "SELECT run_id FROM inbox WHERE id = 2")
+	sm-pipeline work --once
+	[ "$(states)" = "done done" ]
+	[ "$(requests hook)" = 2 ]
+	# The run id the handler promised is the run's.
+	[ "$(sql "SELECT status FROM pipeline_runs WHERE run_id = '$promised'")" = notified ]
+}
+
+@test "a hand-over the worker's socket refuses is given back at once: pending, the workers woken" {
+	receiver hook
+	serve fastcgi
+	# A socket bound at the path that takes nothing (shut for reading), as
+	# a worker's would be between its last read and its exit.
+	/usr/bin/python3 -c 'import socket,sys,time
+s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.shutdown(socket.SHUT_RD)
+print("ready", flush=True); time.sleep(60)' "$SM_DB-handoff" >"$TEST_DIR/refuser.out" &
+	echo $! >>"$TEST_DIR/pids"
+	wait_for grep -q ready "$TEST_DIR/refuser.out"
+	: >"$SM_DB-wake"
+	touched=$(wake_mtime)
+	post /alerts/webhook/alertmanager/ "$(am_payload Refused web-01 firing)"
+	[ "$code" = 202 ]
+	[ "$(sql "SELECT state || ' ' || attempts || ' ' || (claimed_by IS NULL) || ' ' || length(run_id) FROM inbox")" = "pending 0 1 36" ]
+	[ "$(wake_mtime)" != "$touched" ]
+	sm-pipeline work --once
+	[ "$(states)" = "done" ]
+	[ "$(requests hook)" = 1 ]
+}
+
+@test "an envelope too large to hand over is queued pending and wakes the worker" {
+	receiver hook
+	handing
+	touched=$(wake_mtime)
+	big=$(head -c 70000 /dev/zero | tr '\0' x)
+	post /alerts/webhook/alertmanager/ "$(am_payload Large web-01 firing | sed "s/\"summary\":\"/\"summary\":\"$big/")"
+	[ "$code" = 202 ]
+	wait_for states_are "done"
+	[ "$(sql "SELECT count(*) FROM inbox WHERE claimed_by LIKE '%:$worker'")" = 1 ]
+	[ "$(wake_mtime)" != "$touched" ]
+	[ "$(requests hook)" = 1 ]
 }
 
 @test "sm-ingest --queue wakes a running worker too; the wake-up file is beside the store" {
