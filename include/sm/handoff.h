@@ -18,8 +18,8 @@
  * worker that dies with items handed to it unread leaves their claims to
  * go stale, as it leaves the claim of the item in its hands, and they are
  * taken again after the stale limit. A handler hands over only when what
- * it handed before was read, so at most one unread handed item per handler
- * process is at stake.
+ * it handed before was read, so at most one transaction's items per
+ * handler process are at stake.
  */
 #ifndef SM_HANDOFF_H
 #define SM_HANDOFF_H
@@ -46,8 +46,9 @@ int sm_handoff_bind(const sm_store *store, char *why, size_t why_size);
  * process bound (the socket stays open, to read what was sent before). */
 void sm_handoff_unbind(const sm_store *store);
 /* Read one handed item into *item (its envelope parsed; attempts 1): 1,
- * 0 when none is waiting, -1 for a datagram that is not one (skipped, its
- * claim left to go stale; *why says what was wrong). */
+ * 0 when none is waiting (or the socket is shut down and read to its end),
+ * -1 for a datagram that is not one (skipped, its claim left to go stale;
+ * *why says what was wrong): read on after it. */
 int sm_handoff_recv(int fd, sm_inbox_item *item, char *why, size_t why_size);
 
 /* --- the handler's side ------------------------------------------------- */

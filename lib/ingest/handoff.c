@@ -59,6 +59,7 @@ int sm_handoff_bind(const sm_store *store, char *why, size_t why_size)
 {
 	char path[4200];
 	struct sockaddr_un sa;
+	struct stat st;
 	int fd, probe;
 
 	*why = '\0';
@@ -79,17 +80,22 @@ int sm_handoff_bind(const sm_store *store, char *why, size_t why_size)
 		close(fd);
 		return -1;
 	}
-	/* Someone's: alive when it takes a connection, else a dead worker's
-	 * leftover, taken over. */
+	/* Someone's: alive when it takes a connection (or refuses it for any
+	 * reason but that nothing listens), else a dead worker's leftover,
+	 * taken over. Two workers taking it over at once each remove and bind:
+	 * the path ends up the last one's, the other's socket unreachable and
+	 * so unused, and each removes only its own at its stop. */
 	probe = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof sa) == 0) {
-		close(probe);
+	if (probe < 0 || connect(probe, (struct sockaddr *)&sa, sizeof sa) == 0 ||
+	    errno != ECONNREFUSED || lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+		if (probe >= 0)
+			close(probe);
 		close(fd);
 		return -1; /* another worker's: it gets the hand-overs */
 	}
-	if (probe >= 0)
-		close(probe);
-	if (unlink(path) < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+	close(probe);
+	if ((unlink(path) < 0 && errno != ENOENT) ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
 		/* Another worker took it over first: the same as finding it alive. */
 		int saved = errno;
 		close(fd);
@@ -134,8 +140,18 @@ int sm_handoff_recv(int fd, sm_inbox_item *item, char *why, size_t why_size)
 	memset(item, 0, sizeof *item);
 	*why = '\0';
 	n = recv(fd, buf, sizeof buf, MSG_DONTWAIT | MSG_TRUNC);
-	if (n <= 0)
-		return 0; /* EAGAIN, or shut down and read to the end */
+	if (n < 0)
+		return 0; /* EAGAIN */
+	if (n == 0) {
+		/* Shut down and read to the end, or an empty datagram, which is
+		 * not a hand-over: then what follows it is still read. */
+		int next = 0;
+		if (ioctl(fd, SIOCINQ, &next) == 0 && next > 0) {
+			snprintf(why, why_size, "an empty hand-over");
+			return -1;
+		}
+		return 0;
+	}
 	if ((size_t)n > sizeof buf) {
 		snprintf(why, why_size, "a hand-over of %zd bytes, more than any handler sends", n);
 		return -1;
