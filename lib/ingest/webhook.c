@@ -166,8 +166,12 @@ static int put(struct writer *w, json_t *env, sm_error *err)
 
 /* Store one request inside the open transaction, in a savepoint of its
  * own so that a failing one leaves the others alone: 0, or -1 when the
- * transaction itself failed. */
-static int store_one(struct writer *w, sm_request_call *c, struct pending *p, sm_error *err)
+ * transaction itself failed. alone: the transaction is this request's
+ * only, so no savepoint (SQLite copies each page a savepoint's statements
+ * change, a seventh of a lone alert's instructions): a failure is the
+ * transaction's, rolled back by the caller. */
+static int store_one(struct writer *w, sm_request_call *c, struct pending *p, bool alone,
+                     sm_error *err)
 {
 	size_t k, mark = sm_handoff_count(w->handoff);
 	json_t *env;
@@ -175,14 +179,14 @@ static int store_one(struct writer *w, sm_request_call *c, struct pending *p, sm
 
 	sm_log_set_trace(c->trace);
 	p->envs = json_array();
-	if (sm_store_exec(w->store, "SAVEPOINT request", err) < 0)
+	if (!alone && sm_store_exec(w->store, "SAVEPOINT request", err) < 0)
 		return -1;
 	replay = sm_auth_remember(w->store, &p->seen, (long long)time(NULL), err);
 	if (replay < 0)
 		goto undo;
 	if (replay == 0) {
 		p->status = 409;
-		return sm_store_exec(w->store, "RELEASE request", err);
+		return alone ? 0 : sm_store_exec(w->store, "RELEASE request", err);
 	}
 	if (sm_ingest_apply(w->ingest, &p->batch, c->trace, p->envs, err) < 0)
 		goto undo;
@@ -195,8 +199,10 @@ static int store_one(struct writer *w, sm_request_call *c, struct pending *p, sm
 	if (p->batch.agent && sm_agents_record(w->store, p->batch.agent,
 	                                       c->req->param(c->req->src, "REMOTE_ADDR"), err) < 0)
 		goto undo;
-	return sm_store_exec(w->store, "RELEASE request", err);
+	return alone ? 0 : sm_store_exec(w->store, "RELEASE request", err);
 undo:
+	if (alone)
+		return -1; /* said by the caller, which rolls back and answers */
 	sm_log_kv(SM_LOG_ERROR, "cannot store", "error", err->msg, SM_LOG_END);
 	p->status = 500;
 	sm_handoff_forget(w->handoff, mark);
@@ -276,7 +282,7 @@ static void store_all(struct writer *w, sm_request_call *const *calls, size_t n)
 		goto fail;
 	began = true;
 	for (size_t i = 0; i < n; i++)
-		if (store_one(w, calls[i], calls[i]->state, &err) < 0)
+		if (store_one(w, calls[i], calls[i]->state, n == 1, &err) < 0)
 			goto fail;
 	if (commit_synced(w, &err) < 0)
 		goto fail;

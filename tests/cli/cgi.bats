@@ -42,6 +42,10 @@ setup() {
 	t_broken_env
 }
 
+@test "a store that refuses the request's writes: a JSON 500, nothing of it stored; the next one stored" {
+	t_store_refuses
+}
+
 @test "8 parallel clients x 500 requests (50 sanitized): every alert stored once, no 5xx" {
 	t_parallel
 }

@@ -186,6 +186,26 @@ t_broken_env() {
 	grep -q 'expected KEY=VALUE' "$SM_SERVE_DIR/cgi.log"
 }
 
+# a store that refuses the request's writes (a trigger on the queue, after
+# the alert's rows): a JSON 500, nothing of it stored; the next request,
+# the trigger gone, stored whole
+t_store_refuses() {
+	post /alerts/webhook/ "$(am_payload Warmup x firing)" # the store made
+	[ "$code" = 202 ]
+	sql "CREATE TRIGGER refuse BEFORE INSERT ON inbox BEGIN SELECT RAISE(ABORT, 'queue refused here'); END"
+	post /alerts/webhook/ "$(am_payload Refused x firing)"
+	[ "$code" = 500 ]
+	[ "$(echo "$body" | json_get 'd["status"], d["message"]')" = '["error", "cannot store the alerts"]' ]
+	[ "$(sql "SELECT count(*) FROM alerts WHERE name = 'Refused'")" = 0 ]
+	[ "$(sql "SELECT count(*) FROM incidents")" = 1 ]
+	[ "$(sql "SELECT count(*) FROM inbox")" = 1 ]
+	sql "DROP TRIGGER refuse"
+	post /alerts/webhook/ "$(am_payload Refused x firing)"
+	[ "$code" = 202 ]
+	[ "$(sql "SELECT count(*) FROM alerts WHERE name = 'Refused'")" = 1 ]
+	[ "$(sql "SELECT count(*) FROM inbox")" = 2 ]
+}
+
 # 8 parallel clients x 500 requests (the issue's figure): every alert stored
 # once, no 5xx. A CGI handler of the sanitized build (SM_SANITIZED=1) gets
 # 50 a client: each of its processes (one a request) costs ten times as
