@@ -943,7 +943,7 @@ handing() {
 	[ "$(requests hook)" = 2 ]
 }
 
-@test "a worker stopped with a hand-over not read yet gives it back to the queue, not counted as an attempt" {
+@test "a busy worker: one hand-over waits for it, the next is queued pending; stopped, it gives the unread one back, not counted as an attempt" {
 	receiver hook --script "$TEST_DIR/script"
 	echo "200 2" >"$TEST_DIR/script" # the first delivery takes two seconds
 	handing
@@ -955,16 +955,20 @@ handing() {
 	post /alerts/webhook/alertmanager/ "$(am_payload Busy web-02 firing)"
 	[ "$code" = 202 ]
 	[ "$(sql "SELECT state || ' ' || claimed_by FROM inbox WHERE id = 2")" = "claimed $(sql "SELECT claimed_by FROM inbox WHERE id = 1")" ]
+	# That one unread, the next is queued as pending, for any worker.
+	post /alerts/webhook/alertmanager/ "$(am_payload Busy web-03 firing)"
+	[ "$code" = 202 ]
+	[ "$(sql "SELECT state || ' ' || (claimed_by IS NULL) FROM inbox WHERE id = 3")" = "pending 1" ]
 	kill -TERM "$worker"
 	exited "$worker"
 	[ "$rc" = 0 ]
-	[ "$(states)" = "done pending" ]
+	[ "$(states)" = "done pending pending" ]
 	[ "$(sql "SELECT attempts || ' ' || (claimed_by IS NULL) FROM inbox WHERE id = 2")" = "0 1" ]
 	grep -q 'msg="hand-over given back to the queue"' "$TEST_DIR/work.err"
 	promised=$(sql "SELECT run_id FROM inbox WHERE id = 2")
 	sm-pipeline work --once
-	[ "$(states)" = "done done" ]
-	[ "$(requests hook)" = 2 ]
+	[ "$(states)" = "done done done" ]
+	[ "$(requests hook)" = 3 ]
 	# The run id the handler promised is the run's.
 	[ "$(sql "SELECT status FROM pipeline_runs WHERE run_id = '$promised'")" = notified ]
 }
