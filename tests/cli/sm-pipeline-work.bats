@@ -919,6 +919,24 @@ handing() {
 	[ ! -e "$SM_DB-handoff" ]
 }
 
+@test "a handed item routed to a definition of several stages runs as a claimed one would, under the run id its handler promised" {
+	receiver hook
+	analyzed_definition
+	handing
+	post /alerts/webhook/alertmanager/ "$(am_payload Analyzed web-01 firing)"
+	[ "$code" = 202 ]
+	promised=$(sql "SELECT run_id FROM inbox")
+	[ "${#promised}" = 36 ]
+	wait_for at_least hook 1
+	wait_for states_are "done"
+	[[ "$(sql "SELECT claimed_by FROM inbox")" = handoff:*:* ]]
+	[ "$(sql "SELECT run_id || ' ' || definition FROM inbox")" = "$promised analyzed" ]
+	[ "$(sql "SELECT definition || ' ' || status FROM pipeline_runs")" = "analyzed notified" ]
+	[ "$(sql "SELECT run_id FROM pipeline_runs")" = "$promised" ]
+	[ "$(sql "SELECT count(*) FROM analysis_runs")" = 1 ]
+	[ "$(requests hook)" = 1 ]
+}
+
 @test "the socket of a worker killed -9 is not used: the handler queues the alert pending and wakes; the next worker takes the socket over" {
 	receiver hook
 	handing
