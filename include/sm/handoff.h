@@ -3,8 +3,9 @@
  * A running `sm-pipeline work` binds a datagram socket beside the store,
  * "<store>-handoff" (one worker of a pool: the first to bind it). The
  * webhook handler, before its transaction, connects to it and checks that
- * every item it handed before has been read (nothing left in its send
- * queue); if so it queues the batch's envelopes already claimed, in the
+ * the worker is waiting for items (sm_handoff_busy) and that every item it
+ * handed before has been read (nothing left in its send queue); if so it
+ * queues the batch's envelopes already claimed, in the
  * same transaction, under a claim of its own making ("handoff:" and its
  * host and pid, the commit's time) with a run id promised, and after the
  * commit sends each item's claim and envelope in one datagram. The worker
@@ -17,9 +18,11 @@
  * (sm_inbox_release) and wakes the workers as for any queued item; a
  * worker that dies with items handed to it unread leaves their claims to
  * go stale, as it leaves the claim of the item in its hands, and they are
- * taken again after the stale limit. A handler hands over only when what
- * it handed before was read, so at most one transaction's items per
- * handler process are at stake.
+ * taken again after the stale limit. A handler hands over only to a
+ * waiting worker and when what it handed before was read, so at most one
+ * transaction's items per handler process are at stake, and they wait for
+ * a busy worker only when it became busy between the handler's look and
+ * its send.
  */
 #ifndef SM_HANDOFF_H
 #define SM_HANDOFF_H
@@ -45,6 +48,20 @@ int sm_handoff_bind(const sm_store *store, char *why, size_t why_size);
 /* Take no more hand-overs: remove the path when it is still the one this
  * process bound (the socket stays open, to read what was sent before). */
 void sm_handoff_unbind(const sm_store *store);
+/* Whether the worker is busy, for the handlers to see: a shared lock on
+ * the first byte of the wake-up file (inbox.h), which the worker holding
+ * the socket takes while it is not waiting for items. fd: that file open
+ * for reading (sm_handoff_busy_open, -1 when it cannot be: then nothing is
+ * said). */
+int sm_handoff_busy_open(const sm_store *store);
+void sm_handoff_busy(int fd, bool busy);
+/* Whether the worker is busy, for the handlers to see: a shared lock on
+ * the first byte of the wake-up file (inbox.h), which the worker holding
+ * the socket takes whenever it is not waiting for items. fd: that file
+ * open for reading (sm_handoff_busy_open; -1 when it cannot be, and then
+ * the handlers cannot tell). */
+int sm_handoff_busy_open(const sm_store *store);
+void sm_handoff_busy(int fd, bool busy);
 /* Read one handed item into *item (its envelope parsed; attempts 1): 1,
  * 0 when none is waiting (or the socket is shut down and read to its end),
  * -1 for a datagram that is not one (skipped, its claim left to go stale;
@@ -60,7 +77,7 @@ typedef struct sm_handoff sm_handoff;
 sm_handoff *sm_handoff_new(void);
 void sm_handoff_free(sm_handoff *h);
 /* Before a transaction: whether its items may be handed over (a worker
- * listens and read everything handed to it before). Forgets the items of
+ * listens, is not busy, and read everything handed to it before). Forgets the items of
  * the transaction before. */
 bool sm_handoff_begin(sm_handoff *h, const sm_store *store);
 /* Inside the transaction, when sm_handoff_begin said yes: queue text (len

@@ -45,6 +45,15 @@ static bool address(const char *path, struct sockaddr_un *sa)
 	return true;
 }
 
+/* The first byte of the wake-up file: shared-locked by the worker while
+ * it is busy. */
+static struct flock busy_byte(short type)
+{
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+
+	return fl;
+}
+
 /* --- the worker's side -------------------------------------------------- */
 
 static int bound_now(const char *path, int fd)
@@ -116,6 +125,22 @@ void sm_handoff_unbind(const sm_store *store)
 	    st.st_dev == bound.st_dev)
 		unlink(path);
 	memset(&bound, 0, sizeof bound);
+}
+
+int sm_handoff_busy_open(const sm_store *store)
+{
+	char path[4200];
+
+	sm_inbox_wake_path(store, path, sizeof path);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+void sm_handoff_busy(int fd, bool busy)
+{
+	struct flock fl = busy_byte(busy ? F_RDLCK : F_UNLCK);
+
+	if (fd >= 0)
+		(void)fcntl(fd, F_OFD_SETLK, &fl);
 }
 
 /* The next space-ended field of *p (within end), NUL-terminated in place. */
@@ -198,6 +223,7 @@ struct handed {
 
 struct sm_handoff {
 	int fd;
+	int busy_fd; /* the wake-up file, to see the worker's lock; -1: not open */
 	char claimed_by[128];
 	char claimed_at[SM_RFC3339_LEN];
 	struct handed *items;
@@ -212,6 +238,7 @@ sm_handoff *sm_handoff_new(void)
 	if (!h)
 		return NULL;
 	h->fd = -1;
+	h->busy_fd = -1;
 	gethostname(host, sizeof host - 1);
 	snprintf(h->claimed_by, sizeof h->claimed_by, "handoff:%s:%ld", host, (long)getpid());
 	return h;
@@ -225,7 +252,23 @@ void sm_handoff_free(sm_handoff *h)
 	free(h->items);
 	if (h->fd >= 0)
 		close(h->fd);
+	if (h->busy_fd >= 0)
+		close(h->busy_fd);
 	free(h);
+}
+
+/* Whether the worker holding the socket is busy: its lock on the wake-up
+ * file seen (a file that cannot be opened tells nothing: not busy). */
+static bool worker_busy(sm_handoff *h, const sm_store *store)
+{
+	struct flock fl = busy_byte(F_WRLCK);
+
+	if (h->busy_fd < 0) {
+		char path[4200];
+		sm_inbox_wake_path(store, path, sizeof path);
+		h->busy_fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	return h->busy_fd >= 0 && fcntl(h->busy_fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
 }
 
 bool sm_handoff_begin(sm_handoff *h, const sm_store *store)
@@ -249,6 +292,8 @@ bool sm_handoff_begin(sm_handoff *h, const sm_store *store)
 	/* What this handler handed before and the worker has not read yet is
 	 * still charged to this socket: a worker busy with it takes no more. */
 	if (ioctl(h->fd, SIOCOUTQ, &queued) < 0 || queued > 0)
+		return false;
+	if (worker_busy(h, store))
 		return false;
 	sm_rfc3339_now(h->claimed_at, true);
 	return true;

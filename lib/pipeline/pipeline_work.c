@@ -204,6 +204,7 @@ struct worker {
 	char wake_name[256]; /* the wake-up file's name in its directory */
 	int inotify;         /* -1: poll only */
 	int handoff;         /* the hand-over socket (handoff.h), -1: none */
+	int busy;            /* with it, the wake-up file: locked while busy, -1: none */
 	struct timespec depth_checked;
 	bool depth_said;
 	bool ran; /* a run ended: the metrics to flush */
@@ -559,6 +560,9 @@ static void wake_setup(struct worker *w)
 		if (w->handoff < 0 && *why)
 			sm_log_kv(SM_LOG_WARN, "no hand-over socket: items come by the queue only",
 			          "error", why, SM_LOG_END);
+		/* Busy until it waits: the handlers hand nothing to a busy worker. */
+		if (w->handoff >= 0 && (w->busy = sm_handoff_busy_open(w->store)) >= 0)
+			sm_handoff_busy(w->busy, true);
 	}
 }
 
@@ -580,8 +584,9 @@ static bool woken(struct worker *w)
 	return hit;
 }
 
-/* Wait up to seconds for a wake-up or a stop request. */
-static void wait_for_work(struct worker *w, double seconds)
+/* Wait up to seconds for a wake-up or a stop request, not busy meanwhile
+ * (wait_for_work). */
+static void wait_idle(struct worker *w, double seconds)
 {
 	struct timespec t0;
 
@@ -598,6 +603,15 @@ static void wait_for_work(struct worker *w, double seconds)
 		    (p[0].revents || p[1].revents || woken(w)))
 			return;
 	}
+}
+
+/* Wait up to seconds for a wake-up or a stop request: the handlers see
+ * this worker waiting meanwhile, and busy from its return. */
+static void wait_for_work(struct worker *w, double seconds)
+{
+	sm_handoff_busy(w->busy, false);
+	wait_idle(w, seconds);
+	sm_handoff_busy(w->busy, true);
 }
 
 static void check_depth(struct worker *w)
@@ -885,6 +899,9 @@ static void hand_back(struct worker *w)
 	}
 	close(w->handoff);
 	w->handoff = -1;
+	if (w->busy >= 0)
+		close(w->busy);
+	w->busy = -1;
 	if (n > 0)
 		sm_inbox_wake(w->store);
 }
@@ -974,7 +991,8 @@ static int work_loop(struct worker *w, sm_error *err)
 static int work_one(const sm_pipeline_work_opts *opts, sm_pipeline_work_counts *counts,
                     sm_error *err)
 {
-	struct worker w = {.opts = opts, .counts = counts, .inotify = -1, .handoff = -1};
+	struct worker w = {
+	    .opts = opts, .counts = counts, .inotify = -1, .handoff = -1, .busy = -1};
 	char host[64] = "";
 	int rc;
 

@@ -881,12 +881,22 @@ run_id=$second" ]
 # wake_mtime: the wake-up file's modification time, to the nanosecond.
 wake_mtime() { stat -c %y "$SM_DB-wake"; }
 
+# waiting: the worker holding the hand-over socket waits for items (no
+# lock on the wake-up file's first byte, handoff.h), as a handler sees it.
+waiting() {
+	/usr/bin/python3 -c 'import fcntl, os, struct, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+got = fcntl.fcntl(fd, 36, struct.pack("@hhqqi", fcntl.F_WRLCK, os.SEEK_SET, 0, 1, 0))  # F_OFD_GETLK
+sys.exit(struct.unpack("@hhqqi", got)[0] != fcntl.F_UNLCK)' "$SM_DB-wake"
+}
+
 # A running worker and the FastCGI handler in front of the store: the
-# worker has bound the hand-over socket beside the store.
+# worker has bound the hand-over socket beside the store and waits.
 handing() {
 	serve fastcgi
 	start_worker
 	wait_for test -S "$SM_DB-handoff"
+	wait_for waiting
 }
 
 @test "FastCGI: an alert is handed straight to the waiting worker, claimed in the handler's commit with its run id; no wake-up, no claim of the worker's" {
@@ -905,8 +915,9 @@ handing() {
 	[ "$(sql "SELECT count(*) FROM inbox JOIN pipeline_runs USING (run_id) WHERE status = 'notified'")" = 1 ]
 	# Nothing went through the wake-up file.
 	[ "$(wake_mtime)" = "$touched" ]
-	# A second alert goes the same way (the first was read: the socket's
-	# queue is empty again).
+	# A second alert goes the same way once the worker waits again (the
+	# first was read: the socket's queue is empty again).
+	wait_for waiting
 	post /alerts/webhook/alertmanager/ "$(am_payload Handed web-02 firing)"
 	[ "$code" = 202 ]
 	wait_for states_are "done done"
@@ -954,6 +965,7 @@ handing() {
 	[ "$(sql "SELECT count(*) FROM inbox WHERE claimed_by LIKE '%:$worker'")" = 1 ]
 	# The new worker bound the socket: the next alert is handed to it.
 	wait_for test -S "$SM_DB-handoff"
+	wait_for waiting
 	post /alerts/webhook/alertmanager/ "$(am_payload Orphan web-02 firing)"
 	[ "$code" = 202 ]
 	wait_for states_are "done done"
@@ -961,34 +973,39 @@ handing() {
 	[ "$(requests hook)" = 2 ]
 }
 
-@test "a busy worker: one hand-over waits for it, the next is queued pending; stopped, it gives the unread one back, not counted as an attempt" {
+@test "a busy worker is handed nothing: an alert posted while it delivers is queued pending; stopped, it gives back a hand-over it did not read" {
 	receiver hook --script "$TEST_DIR/script"
 	echo "200 2" >"$TEST_DIR/script" # the first delivery takes two seconds
 	handing
 	post /alerts/webhook/alertmanager/ "$(am_payload Busy web-01 firing)"
 	[ "$code" = 202 ]
+	[[ "$(sql "SELECT claimed_by FROM inbox WHERE id = 1")" = handoff:* ]]
 	wait_for at_least hook 1 # in flight
-	# Read by the worker, so the handler hands the next one over too: it
-	# waits in the socket while the worker delivers the first.
+	# Busy: the handler sees its lock and queues the next one as pending,
+	# for any worker.
 	post /alerts/webhook/alertmanager/ "$(am_payload Busy web-02 firing)"
 	[ "$code" = 202 ]
-	[ "$(sql "SELECT state || ' ' || claimed_by FROM inbox WHERE id = 2")" = "claimed $(sql "SELECT claimed_by FROM inbox WHERE id = 1")" ]
-	# That one unread, the next is queued as pending, for any worker.
-	post /alerts/webhook/alertmanager/ "$(am_payload Busy web-03 firing)"
-	[ "$code" = 202 ]
-	[ "$(sql "SELECT state || ' ' || (claimed_by IS NULL) FROM inbox WHERE id = 3")" = "pending 1" ]
+	[ "$(sql "SELECT state || ' ' || (claimed_by IS NULL) FROM inbox WHERE id = 2")" = "pending 1" ]
+	# A handler that looked just before the worker became busy: its item,
+	# claimed in its commit, waits unread in the socket (made by hand here).
+	sql "INSERT INTO inbox (envelope, created_at, state, attempts, claimed_by, claimed_at, run_id)
+		SELECT envelope, created_at, 'claimed', 1, 'handoff:elsewhere:1', '2026-12-07T00:00:00.000Z',
+		'01a25000-0000-7000-8000-000000000003' FROM inbox WHERE id = 2"
+	/usr/bin/python3 -c 'import socket,sqlite3,sys
+env = sqlite3.connect(sys.argv[1]).execute("SELECT envelope FROM inbox WHERE id = 3").fetchone()[0]
+head = "3 2026-12-07T00:00:00.000Z 01a25000-0000-7000-8000-000000000003 handoff:elsewhere:1\n"
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.sendto((head + env).encode(), sys.argv[1] + "-handoff")' "$SM_DB"
 	kill -TERM "$worker"
 	exited "$worker"
 	[ "$rc" = 0 ]
 	[ "$(states)" = "done pending pending" ]
-	[ "$(sql "SELECT attempts || ' ' || (claimed_by IS NULL) FROM inbox WHERE id = 2")" = "0 1" ]
+	[ "$(sql "SELECT attempts || ' ' || (claimed_by IS NULL) || ' ' || run_id FROM inbox WHERE id = 3")" = "0 1 01a25000-0000-7000-8000-000000000003" ]
 	grep -q 'msg="hand-over given back to the queue"' "$TEST_DIR/work.err"
-	promised=$(sql "SELECT run_id FROM inbox WHERE id = 2")
 	sm-pipeline work --once
 	[ "$(states)" = "done done done" ]
 	[ "$(requests hook)" = 3 ]
 	# The run id the handler promised is the run's.
-	[ "$(sql "SELECT status FROM pipeline_runs WHERE run_id = '$promised'")" = notified ]
+	[ "$(sql "SELECT status FROM pipeline_runs WHERE run_id = '01a25000-0000-7000-8000-000000000003'")" = notified ]
 }
 
 @test "a hand-over the worker's socket refuses is given back at once: pending, the workers woken" {

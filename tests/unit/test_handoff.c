@@ -6,6 +6,7 @@
  * socket's path, removing it only while it is this process's, and bad
  * datagrams refused without harm. */
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -305,6 +306,42 @@ static void a_batch_is_handed_item_by_item(void **state)
 
 /* A handler hands over no more while the worker has not read what it
  * handed before; once read, it may again. */
+/* A worker busy (its lock on the wake-up file's first byte) is handed
+ * nothing; waiting again, it is. A wake-up file that cannot be opened
+ * tells nothing (not busy), and a lock on another byte is not this one. */
+static void no_hand_over_to_a_busy_worker(void **state)
+{
+	char why[200], wake[4200];
+	int busy, other;
+	struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 1, .l_len = 1};
+
+	(void)state;
+	worker = sm_handoff_bind(store, why, sizeof why);
+	assert_true(worker >= 0);
+	handler = sm_handoff_new();
+	assert_non_null(handler);
+	assert_int_equal(sm_handoff_busy_open(store), -1); /* no wake-up file yet */
+	assert_true(sm_handoff_begin(handler, store));
+	sm_inbox_wake_path(store, wake, sizeof wake);
+	fclose(fopen(wake, "w"));
+	busy = sm_handoff_busy_open(store);
+	assert_true(busy >= 0);
+	sm_handoff_busy(busy, true);
+	assert_false(sm_handoff_begin(handler, store));
+	sm_handoff_busy(busy, false);
+	assert_true(sm_handoff_begin(handler, store));
+	sm_handoff_busy(busy, true);
+	assert_false(sm_handoff_begin(handler, store));
+	close(busy); /* a worker gone: its lock with it */
+	assert_true(sm_handoff_begin(handler, store));
+	other = open(wake, O_RDONLY);
+	assert_true(other >= 0);
+	assert_int_equal(fcntl(other, F_OFD_SETLK, &fl), 0);
+	assert_true(sm_handoff_begin(handler, store));
+	close(other);
+	sm_handoff_busy(-1, true); /* no file: nothing done */
+}
+
 static void no_hand_over_while_the_last_is_unread(void **state)
 {
 	char why[200];
@@ -867,6 +904,7 @@ int main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(a_batch_is_handed_item_by_item, setup, teardown),
 	    cmocka_unit_test_setup_teardown(no_hand_over_while_the_last_is_unread, setup, teardown),
+	    cmocka_unit_test_setup_teardown(no_hand_over_to_a_busy_worker, setup, teardown),
 	    cmocka_unit_test_setup_teardown(the_largest_envelope_handed_over, setup, teardown),
 	    cmocka_unit_test_setup_teardown(a_rolled_back_savepoint_is_not_handed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(a_rolled_back_transaction_is_not_handed, setup,
