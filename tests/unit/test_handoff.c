@@ -175,6 +175,19 @@ static bool exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
+/* A worker bound to the socket and a handler, for the test's teardown to
+ * close. */
+static void worker_and_handler(void)
+{
+	char why[200];
+
+	worker = sm_handoff_bind(store, why, sizeof why);
+	assert_true(worker >= 0);
+	assert_string_equal(why, "");
+	handler = sm_handoff_new();
+	assert_non_null(handler);
+}
+
 /* The handler's claim in the inbox, and the worker reading the item under
  * exactly that claim, as if it had claimed it; finishing it then matches. */
 static void a_handed_item_reaches_the_worker_under_its_claim(void **state)
@@ -273,10 +286,7 @@ static void a_batch_is_handed_item_by_item(void **state)
 	long long ida, idb;
 
 	(void)state;
-	worker = sm_handoff_bind(store, why, sizeof why);
-	assert_true(worker >= 0);
-	handler = sm_handoff_new();
-	assert_non_null(handler);
+	worker_and_handler();
 	assert_true(sm_handoff_begin(handler, store));
 	assert_int_equal(sm_store_begin(store, &err), 0);
 	assert_int_equal(sm_handoff_put(handler, store, "{\"n\":1}", 7, NULL, &err), 1);
@@ -304,22 +314,17 @@ static void a_batch_is_handed_item_by_item(void **state)
 	sm_inbox_item_clear(&b);
 }
 
-/* A handler hands over no more while the worker has not read what it
- * handed before; once read, it may again. */
 /* A worker busy (its lock on the wake-up file's first byte) is handed
  * nothing; waiting again, it is. A wake-up file that cannot be opened
  * tells nothing (not busy), and a lock on another byte is not this one. */
 static void no_hand_over_to_a_busy_worker(void **state)
 {
-	char why[200], wake[4200];
+	char wake[4200];
 	int busy, other;
 	struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 1, .l_len = 1};
 
 	(void)state;
-	worker = sm_handoff_bind(store, why, sizeof why);
-	assert_true(worker >= 0);
-	handler = sm_handoff_new();
-	assert_non_null(handler);
+	worker_and_handler();
 	assert_int_equal(sm_handoff_busy_open(store), -1); /* no wake-up file yet */
 	assert_true(sm_handoff_begin(handler, store));
 	sm_inbox_wake_path(store, wake, sizeof wake);
@@ -342,6 +347,8 @@ static void no_hand_over_to_a_busy_worker(void **state)
 	sm_handoff_busy(-1, true); /* no file: nothing done */
 }
 
+/* A handler hands over no more while the worker has not read what it
+ * handed before; once read, it may again. */
 static void no_hand_over_while_the_last_is_unread(void **state)
 {
 	char why[200];
@@ -349,10 +356,7 @@ static void no_hand_over_while_the_last_is_unread(void **state)
 	long long id;
 
 	(void)state;
-	worker = sm_handoff_bind(store, why, sizeof why);
-	assert_true(worker >= 0);
-	handler = sm_handoff_new();
-	assert_non_null(handler);
+	worker_and_handler();
 	assert_true(sm_handoff_begin(handler, store));
 	assert_true(sm_handoff_begin(handler, store)); /* nothing sent yet */
 	id = put_one(ENVELOPE);
@@ -397,10 +401,7 @@ static void the_largest_envelope_handed_over(void **state)
 	memset(text, 'x', max + 1);
 	memcpy(text, "{\"pad\":\"", 8);
 	memcpy(text + max - 1, "\"}", 3);
-	worker = sm_handoff_bind(store, why, sizeof why);
-	assert_true(worker >= 0);
-	handler = sm_handoff_new();
-	assert_non_null(handler);
+	worker_and_handler();
 	assert_true(sm_handoff_begin(handler, store));
 	assert_int_equal(sm_store_begin(store, &err), 0);
 	assert_int_equal(sm_handoff_put(handler, store, text, max + 1, TRACE, &err), 0);
@@ -435,10 +436,7 @@ static void a_rolled_back_savepoint_is_not_handed(void **state)
 	long long id;
 
 	(void)state;
-	worker = sm_handoff_bind(store, why, sizeof why);
-	assert_true(worker >= 0);
-	handler = sm_handoff_new();
-	assert_non_null(handler);
+	worker_and_handler();
 	assert_true(sm_handoff_begin(handler, store));
 	assert_int_equal(sm_store_begin(store, &err), 0);
 	assert_int_equal(sm_handoff_put(handler, store, "{\"n\":1}", 7, NULL, &err), 1);
@@ -477,10 +475,7 @@ static void a_failed_send_gives_the_items_back(void **state)
 	struct row before[2];
 
 	(void)state;
-	worker = sm_handoff_bind(store, why, sizeof why);
-	assert_true(worker >= 0);
-	handler = sm_handoff_new();
-	assert_non_null(handler);
+	worker_and_handler();
 	assert_true(sm_handoff_begin(handler, store));
 	assert_int_equal(sm_store_begin(store, &err), 0);
 	for (int i = 0; i < 2; i++) {
@@ -729,10 +724,7 @@ static void a_rolled_back_transaction_is_not_handed(void **state)
 	long long id;
 
 	(void)state;
-	worker = sm_handoff_bind(store, why, sizeof why);
-	assert_true(worker >= 0);
-	handler = sm_handoff_new();
-	assert_non_null(handler);
+	worker_and_handler();
 	assert_true(sm_handoff_begin(handler, store));
 	assert_int_equal(sm_store_begin(store, &err), 0);
 	assert_int_equal(sm_handoff_put(handler, store, "{\"n\":1}", 7, NULL, &err), 1);
