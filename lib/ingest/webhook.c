@@ -11,10 +11,12 @@
  * signature of a detected driver (401); the key and signature rules are
  * auth.c's. Only then is anything written: the alerts and the queued
  * envelopes in one transaction, a timestamped signature seen before
- * refused there (409), the queue's wake-up after the commit, and 202
- * once the commit is on disk. The requests a FastCGI responder has ready together share that
- * transaction (each in a savepoint of its own) and its one commit. Every
- * answer is a JSON body; nothing is stored for a rejection. */
+ * refused there (409), the queue's wake-up after the commit (or, from a
+ * FastCGI responder, the items handed to a waiting worker: handoff.h), and
+ * 202 once the commit is on disk. The requests a FastCGI responder has
+ * ready together share that transaction (each in a savepoint of its own,
+ * none for a request alone) and its one commit. Every answer is a JSON
+ * body; nothing is stored for a rejection. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -38,7 +40,7 @@ struct writer {
 	bool keep;
 	sm_handoff *handoff; /* kept with the store; NULL: nothing handed over */
 	bool handing;        /* this transaction's items go to a waiting worker */
-	bool queued;         /* and yet one was queued as pending (too large) */
+	bool queued;         /* an envelope of it was queued as pending: wake the workers */
 };
 
 /* A request that passed every check, waiting for the store. */
@@ -141,6 +143,7 @@ rejected:
  * may (handoff.h), else pending. */
 static int put(struct writer *w, json_t *env, sm_error *err)
 {
+	const char *trace = json_string_value(json_object_get(env, "trace_id"));
 	size_t len = 0;
 	char *text;
 	int rc;
@@ -153,12 +156,10 @@ static int put(struct writer *w, json_t *env, sm_error *err)
 		sm_error_set(err, "out of memory");
 		return -1;
 	}
-	rc = sm_handoff_put(w->handoff, w->store, text, len,
-	                    json_string_value(json_object_get(env, "trace_id")), err);
+	rc = sm_handoff_put(w->handoff, w->store, text, len, trace, err);
 	if (rc == 0) { /* too large to hand over */
 		w->queued = true;
-		rc = sm_inbox_put_text(w->store, text, len,
-		                       json_string_value(json_object_get(env, "trace_id")), err);
+		rc = sm_inbox_put_text(w->store, text, len, trace, err);
 	}
 	free(text);
 	return rc < 0 ? -1 : 0;
@@ -168,7 +169,7 @@ static int put(struct writer *w, json_t *env, sm_error *err)
  * own so that a failing one leaves the others alone: 0, or -1 when the
  * transaction itself failed. alone: the transaction is this request's
  * only, so no savepoint (SQLite copies each page a savepoint's statements
- * change, a seventh of a lone alert's instructions): a failure is the
+ * change, a tenth of a lone alert's instructions): a failure is the
  * transaction's, rolled back by the caller. */
 static int store_one(struct writer *w, sm_request_call *c, struct pending *p, bool alone,
                      sm_error *err)
