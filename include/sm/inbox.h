@@ -51,6 +51,13 @@ int sm_inbox_put(sm_store *store, json_t *env, sm_error *err);
 int sm_inbox_put_text(sm_store *store, const char *text, size_t len, const char *trace_id,
                       sm_error *err);
 
+/* The same, claimed already by claimed_by at claimed_at (its first
+ * attempt), with the id its run is to have: an item a handler hands
+ * straight to a waiting worker (handoff.h). */
+int sm_inbox_put_claimed(sm_store *store, const char *text, size_t len, const char *trace_id,
+                         const char *claimed_by, const char *claimed_at, const char *run_id,
+                         sm_error *err);
+
 /* Queue env with the id its run is to have and, when not NULL, the
  * definition it is to run instead of the routed one (an HTTP trigger
  * answers with the run id before a worker takes the item). */

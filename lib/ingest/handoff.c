@@ -19,6 +19,7 @@
 
 #include "sm/handoff.h"
 #include "sm/json.h"
+#include "sm/log.h"
 #include "sm/pipeline_run.h"
 #include "sm/rfc3339.h"
 
@@ -301,8 +302,6 @@ int sm_handoff_put(sm_handoff *h, sm_store *store, const char *text, size_t len,
                    const char *trace_id, sm_error *err)
 {
 	struct handed *it;
-	sqlite3_stmt *st;
-	int rc = -1;
 
 	if (len > SM_HANDOFF_MAX_ENVELOPE)
 		return 0;
@@ -328,32 +327,14 @@ int sm_handoff_put(sm_handoff *h, sm_store *store, const char *text, size_t len,
 	}
 	memcpy(it->text, text, len);
 	it->len = len;
-	st = sm_store_prepare_kept(
-	    store,
-	    "INSERT INTO inbox (envelope, created_at, trace_id, state, attempts, claimed_by,"
-	    " claimed_at, run_id) VALUES (?1, ?2, ?3, 'claimed', 1, ?4, ?2, ?5)",
-	    err);
-	if (!st) {
+	if (sm_inbox_put_claimed(store, text, len, trace_id, h->claimed_by, h->claimed_at,
+	                         it->run_id, err) < 0) {
 		free(it->text);
 		return -1;
 	}
-	sqlite3_bind_text(st, 1, text, (int)len, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, h->claimed_at, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, trace_id ? trace_id : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, h->claimed_by, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, it->run_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		sm_error_set(err, "%s: %s", sm_store_path(store),
-		             sqlite3_errmsg(sm_store_db(store)));
-		free(it->text);
-	} else {
-		it->id = sqlite3_last_insert_rowid(sm_store_db(store));
-		h->n++;
-		rc = 1;
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc;
+	it->id = sqlite3_last_insert_rowid(sm_store_db(store));
+	h->n++;
+	return 1;
 }
 
 size_t sm_handoff_count(const sm_handoff *h)
@@ -369,9 +350,9 @@ void sm_handoff_forget(sm_handoff *h, size_t mark)
 		free(h->items[--h->n].text);
 }
 
-/* Give items[from ..] back to the queue: 0, or -1 when the store would
- * not (their claims then go stale, and they are taken again after). */
-static int give_back(sm_handoff *h, sm_store *store, size_t from)
+/* Give items[from ..] back to the queue; when the store will not, say so:
+ * their claims then go stale, and they are taken again after. */
+static void give_back(sm_handoff *h, sm_store *store, size_t from)
 {
 	sm_error err = {0};
 	int rc = sm_store_begin(store, &err);
@@ -384,9 +365,10 @@ static int give_back(sm_handoff *h, sm_store *store, size_t from)
 			rc = -1;
 	}
 	if (rc == 0 && sm_store_commit(store, &err) == 0)
-		return 0;
+		return;
 	sm_store_rollback(store);
-	return -1;
+	sm_log_kv(SM_LOG_ERROR, "cannot give the hand-overs back: taken again once stale", "error",
+	          err.msg, SM_LOG_END);
 }
 
 size_t sm_handoff_send(sm_handoff *h, sm_store *store)

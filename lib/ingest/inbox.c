@@ -11,8 +11,14 @@
 #include "sm/json.h"
 #include "sm/rfc3339.h"
 
-int sm_inbox_put_text(sm_store *store, const char *text, size_t len, const char *trace_id,
-                      sm_error *err)
+/* Insert a queued envelope (len bytes of text) by sql, whose ?1 is the
+ * envelope, ?2 the time (claimed_at, else now), ?3 the trace id, and, for
+ * a claimed one, ?4 its worker and ?5 its run id. Kept: a FastCGI
+ * responder or a batch queues envelope after envelope (parsing the
+ * statement each time was an eighth of a request's instructions). */
+static int insert(sm_store *store, const char *sql, const char *text, size_t len,
+                  const char *trace_id, const char *claimed_by, const char *claimed_at,
+                  const char *run_id, sm_error *err)
 {
 	char now[SM_RFC3339_LEN];
 	sqlite3_stmt *st;
@@ -22,16 +28,17 @@ int sm_inbox_put_text(sm_store *store, const char *text, size_t len, const char 
 		sm_error_set(err, "an envelope of %zu bytes is too large to queue", len);
 		return -1;
 	}
-	/* Kept: a FastCGI responder or a batch queues envelope after envelope
-	 * (parsing it each time was an eighth of a request's instructions). */
-	st = sm_store_prepare_kept(
-	    store, "INSERT INTO inbox (envelope, created_at, trace_id) VALUES (?1, ?2, ?3)", err);
-	if (!st)
+	if (!(st = sm_store_prepare_kept(store, sql, err)))
 		return -1;
-	sm_rfc3339_now(now, true);
+	if (!claimed_at)
+		sm_rfc3339_now(now, true);
 	sqlite3_bind_text(st, 1, text, (int)len, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, claimed_at ? claimed_at : now, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, trace_id ? trace_id : "", -1, SQLITE_STATIC);
+	if (claimed_by) {
+		sqlite3_bind_text(st, 4, claimed_by, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, run_id, -1, SQLITE_STATIC);
+	}
 	if (sqlite3_step(st) != SQLITE_DONE)
 		sm_error_set(err, "%s: %s", sm_store_path(store),
 		             sqlite3_errmsg(sm_store_db(store)));
@@ -40,6 +47,25 @@ int sm_inbox_put_text(sm_store *store, const char *text, size_t len, const char 
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st); /* text and now are gone after return */
 	return rc;
+}
+
+int sm_inbox_put_text(sm_store *store, const char *text, size_t len, const char *trace_id,
+                      sm_error *err)
+{
+	return insert(store,
+	              "INSERT INTO inbox (envelope, created_at, trace_id) VALUES (?1, ?2, ?3)",
+	              text, len, trace_id, NULL, NULL, NULL, err);
+}
+
+int sm_inbox_put_claimed(sm_store *store, const char *text, size_t len, const char *trace_id,
+                         const char *claimed_by, const char *claimed_at, const char *run_id,
+                         sm_error *err)
+{
+	return insert(
+	    store,
+	    "INSERT INTO inbox (envelope, created_at, trace_id, state, attempts,"
+	    " claimed_by, claimed_at, run_id) VALUES (?1, ?2, ?3, 'claimed', 1, ?4, ?2, ?5)",
+	    text, len, trace_id, claimed_by, claimed_at, run_id, err);
 }
 
 int sm_inbox_put(sm_store *store, json_t *env, sm_error *err)

@@ -3,6 +3,7 @@
 #define SM_CAPTURE_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 struct capture {

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include "capture.h"
 #include "testutil.h"
 #include "sm/handoff.h"
 
@@ -506,6 +507,34 @@ static void a_failed_send_gives_the_items_back(void **state)
 	sm_inbox_item_clear(&item);
 }
 
+/* A send that fails while the store refuses to give the claim back: said
+ * on stderr, the item left claimed, for its claim to go stale. */
+static void a_give_back_refused_is_said(void **state)
+{
+	struct capture cap;
+	const char *said;
+	sm_error err;
+	long long id;
+
+	(void)state;
+	worker_and_handler();
+	assert_true(sm_handoff_begin(handler, store));
+	id = put_one(ENVELOPE);
+	assert_int_equal(sm_store_exec(store,
+	                               "CREATE TRIGGER refuse BEFORE UPDATE ON inbox"
+	                               " BEGIN SELECT RAISE(ABORT, 'release refused here'); END",
+	                               &err),
+	                 0);
+	assert_int_equal(shutdown(worker, SHUT_RD), 0);
+	capture_start(&cap, STDERR_FILENO);
+	assert_int_equal(sm_handoff_send(handler, store), 1);
+	said = capture_end(&cap, STDERR_FILENO);
+	assert_non_null(strstr(said, "cannot give the hand-overs back"));
+	assert_non_null(strstr(said, "release refused here"));
+	assert_string_equal(row_of(id).state, "claimed");
+	assert_true(sqlite3_get_autocommit(sm_store_db(store))); /* nothing left open */
+}
+
 /* The worker's queue full: what was sent stays handed, the rest of the
  * batch from the first refused send is given back. */
 static void a_full_worker_takes_part_of_a_batch(void **state)
@@ -902,6 +931,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(a_rolled_back_transaction_is_not_handed, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(a_failed_send_gives_the_items_back, setup, teardown),
+	    cmocka_unit_test_setup_teardown(a_give_back_refused_is_said, setup, teardown),
 	    cmocka_unit_test_setup_teardown(a_full_worker_takes_part_of_a_batch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(no_worker_and_taking_the_path_over, setup, teardown),
 	    cmocka_unit_test_setup_teardown(a_file_at_the_path_is_left_alone, setup, teardown),
