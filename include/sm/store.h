@@ -27,6 +27,12 @@ int sm_store_open(const char *path, sm_store **out, sm_error *err);
  * migrated, as by sm_store_open; a newer one is refused. */
 int sm_store_open_readonly(const char *path, sm_store **out, sm_error *err);
 void sm_store_close(sm_store *store);
+/* From now on the stores this process opens are read through a shared
+ * mapping of their files rather than a read(2) a page: for a process that
+ * runs long beside other writers (the queue's workers, the FastCGI
+ * responder), whose page cache each of their commits empties. The pages
+ * read count in its resident size. */
+void sm_store_map_reads(bool on);
 
 sqlite3 *sm_store_db(sm_store *store);
 const char *sm_store_path(const sm_store *store);

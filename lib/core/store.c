@@ -702,13 +702,17 @@ int sm_store_open(const char *path, sm_store **out, sm_error *err)
 		return -1;
 	if (make_parents(store->path, err) < 0)
 		goto fail;
-	/* Create the file ourselves so it is 0600 from the first byte. */
-	fd = open(store->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
+	/* Create the file ourselves so it is 0600 from the first byte. One
+	 * that is there is not opened here: closing a descriptor of a file
+	 * lets go of all the process's POSIX locks on it, those of SQLite's
+	 * connections to it included. */
+	fd = open(store->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	else if (errno != EEXIST || faccessat(AT_FDCWD, store->path, R_OK | W_OK, AT_EACCESS) < 0) {
 		sm_error_set(err, "%s: %s", store->path, strerror(errno));
 		goto fail;
 	}
-	close(fd);
 	if (sqlite3_open_v2(store->path, &store->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
 	                    vfs_ready ? SM_STORE_VFS : NULL) != SQLITE_OK) {
 		sm_error_set(err, "%s: %s", store->path,
@@ -827,6 +831,11 @@ int sm_store_open_readonly(const char *path, sm_store **out, sm_error *err)
 fail:
 	sm_store_close(store);
 	return -1;
+}
+
+void sm_store_map_reads(bool on)
+{
+	sm_store_vfs_map_reads(on);
 }
 
 void sm_store_close(sm_store *store)

@@ -17,20 +17,62 @@
  * use of a WAL file (a read, a sync, its size, a truncation, closing it)
  * writes out what is pending first. A process killed with frames pending
  * had not committed them: the same as being killed between SQLite's own
- * writes. Figures: bench/README.md. */
+ * writes.
+ *
+ * Reads, in a process that asks for it (sm_store_read_mapped: the queue's
+ * workers and the FastCGI responder, which run long beside each other),
+ * are copied out of a shared read-only mapping of the file, the database
+ * and its WAL alike, rather than each read a pread(2). SQLite empties a
+ * connection's page cache whenever another connection committed (it
+ * cannot tell which pages changed), so a worker reads the pages it needs
+ * again after each commit of the handler or of the other worker: about
+ * seventeen system calls a drained item. A mapping sees another process's
+ * writes at once, as a read does (one page cache). It covers the first
+ * MAP_WINDOW bytes of the file whatever the file's size (a mapping past
+ * the end is allowed; touching it is not), so it is made once and never
+ * made again as the file grows, as SQLite's own mmap is (that halved the
+ * drain). What is copied must lie within the file, else SIGBUS: a read
+ * past the size last seen looks at the size again (an fstat), and so does
+ * the first read after the process took a read lock (a transaction
+ * begun), since a checkpoint may have truncated the WAL or the database
+ * before, while no reader held it; within a transaction SQLite reads only
+ * what its snapshot holds, which no one truncates. A file is opened once
+ * more for its mapping and that descriptor is kept while a connection of
+ * the process has the file open: closing any descriptor of a file lets go
+ * of the process's POSIX locks on it, SQLite's included. The pages read
+ * count in the process's resident size (shared with the page cache, given
+ * back under memory pressure). Figures: bench/README.md. */
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <sqlite3.h>
 #include "core/store_vfs.h"
 
 /* At most this much pending: SQLite's unix VFS writes at most 128 KiB - 1
  * in one call (a larger count is taken modulo 128 KiB). */
 #define GATHER_MAX     0x1ffff
-#define FRAME_HDR      24 /* a WAL frame's header */
-#define WAL_WRITE_LOCK 0  /* the WAL's write lock, as xShmLock numbers it */
+#define FRAME_HDR      24                       /* a WAL frame's header */
+#define WAL_WRITE_LOCK 0                        /* the WAL's write lock, as xShmLock numbers it */
+#define WAL_READ_LOCK0 3                        /* the first of the read marks' locks */
+#define MAP_WINDOW     ((sqlite3_int64)1 << 30) /* the part of a file read mapped */
+
+/* A file mapped for reads, once a process (a file opened by several
+ * connections has one), and the descriptor it was mapped from. */
+struct mapping {
+	dev_t dev;
+	ino_t ino;
+	int fd;
+	const unsigned char *base; /* NULL: could not be mapped (reads as before) */
+	unsigned refs;
+	struct mapping *next;
+};
 
 struct vfile {
 	sqlite3_file base;  /* our methods */
@@ -45,6 +87,9 @@ struct vfile {
 	sqlite3_int64 at;
 	bool commit_page_next; /* the last write was a commit frame's header */
 	struct vfile *next;    /* the process's open WAL files */
+	struct mapping *map;   /* NULL: reads are the system VFS's */
+	sqlite3_int64 known;   /* the file's size when last looked at */
+	unsigned known_at;     /* read_locks then */
 };
 
 /* A vfile padded so that the system's file after it is aligned. */
@@ -53,6 +98,11 @@ struct vfile {
 static sqlite3_vfs vfs;
 static pthread_mutex_t wals_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct vfile *wals;
+static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mapping *maps;
+static atomic_bool map_reads;
+static atomic_uint read_locks;     /* read locks taken: transactions begun */
+static atomic_ullong mapped_reads; /* reads copied from a mapping */
 
 static sqlite3_file *real(sqlite3_file *file)
 {
@@ -151,12 +201,36 @@ out:
 	return rc;
 }
 
+/* Copy n bytes at off from f's mapping: whether they were (else they are
+ * read as before: past the window, the file's end, or not mapped). */
+static bool read_mapped(struct vfile *f, void *p, int n, sqlite3_int64 off)
+{
+	unsigned locks = atomic_load_explicit(&read_locks, memory_order_relaxed);
+
+	if (!f->map || !f->map->base || n <= 0 || off < 0 || off > MAP_WINDOW - n)
+		return false;
+	if (f->known_at != locks || off + n > f->known) {
+		sqlite3_int64 size;
+		if (f->real->pMethods->xFileSize(f->real, &size) != SQLITE_OK)
+			return false;
+		f->known = size;
+		f->known_at = locks;
+	}
+	if (off + n > f->known)
+		return false;
+	memcpy(p, f->map->base + off, (size_t)n);
+	atomic_fetch_add_explicit(&mapped_reads, 1, memory_order_relaxed);
+	return true;
+}
+
 static int v_read(sqlite3_file *file, void *p, int n, sqlite3_int64 off)
 {
 	struct vfile *f = (struct vfile *)file;
 	int rc = f->wal ? flush_locked(f) : SQLITE_OK;
 
-	return rc != SQLITE_OK ? rc : f->real->pMethods->xRead(f->real, p, n, off);
+	if (rc != SQLITE_OK || read_mapped(f, p, n, off))
+		return rc;
+	return f->real->pMethods->xRead(f->real, p, n, off);
 }
 
 static int v_truncate(sqlite3_file *file, sqlite3_int64 size)
@@ -183,6 +257,70 @@ static int v_file_size(sqlite3_file *file, sqlite3_int64 *size)
 	return rc != SQLITE_OK ? rc : f->real->pMethods->xFileSize(f->real, size);
 }
 
+/* The mapping of the file at name (a reference more), made when the
+ * process has none; NULL when it cannot be had. A descriptor opened here
+ * is closed only when no connection of the process has the file open any
+ * more (map_put): see the top of this file. */
+static struct mapping *map_get(const char *name)
+{
+	struct mapping *m;
+	struct stat st, fst;
+	void *base;
+	int fd;
+
+	if (stat(name, &st) < 0 || !S_ISREG(st.st_mode))
+		return NULL;
+	pthread_mutex_lock(&maps_lock);
+	for (m = maps; m; m = m->next)
+		if (m->dev == st.st_dev && m->ino == st.st_ino) {
+			m->refs++;
+			goto out;
+		}
+	fd = open(name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		goto out; /* m is NULL */
+	if (fstat(fd, &fst) < 0 || fst.st_dev != st.st_dev || fst.st_ino != st.st_ino) {
+		close(fd); /* replaced meanwhile: not the file SQLite opened */
+		goto out;
+	}
+	m = calloc(1, sizeof *m);
+	if (!m) {
+		/* Kept open, unmapped, rather than closed: SQLite may hold
+		 * locks on this file. A process out of memory leaks one. */
+		goto out;
+	}
+	base = mmap(NULL, (size_t)MAP_WINDOW, PROT_READ, MAP_SHARED, fd, 0);
+	m->base = base == MAP_FAILED ? NULL : base;
+	m->dev = st.st_dev;
+	m->ino = st.st_ino;
+	m->fd = fd;
+	m->refs = 1;
+	m->next = maps;
+	maps = m;
+out:
+	pthread_mutex_unlock(&maps_lock);
+	return m;
+}
+
+static void map_put(struct mapping *m)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&maps_lock);
+	if (--m->refs == 0) {
+		for (struct mapping **p = &maps; *p; p = &(*p)->next)
+			if (*p == m) {
+				*p = m->next;
+				break;
+			}
+		if (m->base)
+			munmap((void *)m->base, (size_t)MAP_WINDOW);
+		close(m->fd);
+		free(m);
+	}
+	pthread_mutex_unlock(&maps_lock);
+}
+
 static int v_close(sqlite3_file *file)
 {
 	struct vfile *f = (struct vfile *)file;
@@ -205,6 +343,8 @@ static int v_close(sqlite3_file *file)
 		if (rc == SQLITE_OK)
 			rc = closed;
 	}
+	map_put(f->map); /* after SQLite let go of its locks on the file */
+	f->map = NULL;
 	return rc;
 }
 
@@ -267,9 +407,17 @@ static int v_shm_lock(sqlite3_file *file, int offset, int n, int flags)
 {
 	struct vfile *f = (struct vfile *)file;
 
+	int rc;
+
 	if ((flags & SQLITE_SHM_UNLOCK) && offset <= WAL_WRITE_LOCK)
 		flush_wals_of(f);
-	return f->real->pMethods->xShmLock(f->real, offset, n, flags);
+	rc = f->real->pMethods->xShmLock(f->real, offset, n, flags);
+	/* A read mark taken: a transaction begun, after which the mapped
+	 * files' sizes are looked at again before a read (read_mapped). */
+	if (rc == SQLITE_OK && flags == (SQLITE_SHM_LOCK | SQLITE_SHM_SHARED) &&
+	    offset >= WAL_READ_LOCK0)
+		atomic_fetch_add_explicit(&read_locks, 1, memory_order_relaxed);
+	return rc;
 }
 
 /* SQLite publishes new frames (the WAL index's header) across a barrier:
@@ -344,6 +492,9 @@ static int v_open(sqlite3_vfs *self, sqlite3_filename name, sqlite3_file *file, 
 		f->db = sqlite3_filename_database(name);
 	else if ((flags & SQLITE_OPEN_MAIN_DB) && name)
 		f->db = name;
+	if ((f->wal || (flags & SQLITE_OPEN_MAIN_DB)) && name &&
+	    atomic_load_explicit(&map_reads, memory_order_relaxed))
+		f->map = map_get(name);
 	if (f->wal) {
 		pthread_mutex_init(&f->lock, NULL);
 		pthread_mutex_lock(&wals_lock);
@@ -376,4 +527,14 @@ int sm_store_vfs_register(void)
 
 	pthread_once(&once, define);
 	return sqlite3_vfs_find(SM_STORE_VFS) ? 0 : -1;
+}
+
+void sm_store_vfs_map_reads(bool on)
+{
+	atomic_store(&map_reads, on);
+}
+
+unsigned long long sm_store_vfs_mapped_reads(void)
+{
+	return atomic_load(&mapped_reads);
 }

@@ -1000,6 +1000,10 @@ static int work_one(const sm_pipeline_work_opts *opts, sm_pipeline_work_counts *
 		return SM_EXIT_USAGE;
 	if (sm_pipeline_metrics_init(err) < 0)
 		return SM_EXIT_USAGE;
+	/* The handler and the other workers commit between this worker's
+	 * reads, each commit emptying its page cache: the pages read again
+	 * come from a mapping, not a system call each (store.h). */
+	sm_store_map_reads(true);
 	if (sm_store_open(NULL, &w.store, err) < 0)
 		return SM_EXIT_FAILURE;
 	/* The worker's own records (claims, runs, stages) are committed

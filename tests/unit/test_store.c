@@ -1,4 +1,5 @@
 /* test_store.c - creating, migrating and sharing the SQLite store. */
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -776,6 +777,171 @@ static void a_wait_for_the_lock_makes_naps_precise(void **state)
 	sm_store_close(store);
 }
 
+/* --- reads through a mapping (store_vfs.c) ---------------------------------------- */
+
+static long long sum_of(sm_store *store, const char *sql)
+{
+	sqlite3_stmt *st = sm_store_prepare(store, sql, NULL);
+	long long n = -1;
+
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static void fill(sm_store *store, int from, int to)
+{
+	char sql[200];
+
+	snprintf(sql, sizeof sql,
+	         "WITH RECURSIVE i(n) AS (SELECT %d UNION ALL SELECT n + 1 FROM i WHERE n < %d)"
+	         " INSERT INTO m SELECT n, printf('%%.*c', 200 + n %% 700, 'x') FROM i",
+	         from, to);
+	exec_ok(store, sql);
+}
+
+/* A reader whose pages come from the mapping sees each commit of another
+ * connection: frames added to the WAL, the WAL emptied by a truncating
+ * checkpoint and written again from its start, the database file grown
+ * and shrunk (VACUUM). */
+static void mapped_reads_see_what_others_commit(void **state)
+{
+	char path[256];
+	sm_store *r, *w;
+	sm_error err;
+	unsigned long long before = sm_store_vfs_mapped_reads();
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/mapped.db", dir);
+	sm_store_map_reads(true);
+	assert_int_equal(sm_store_open(path, &r, &err), 0);
+	assert_int_equal(sm_store_open(path, &w, &err), 0);
+	exec_ok(w, "CREATE TABLE m (n INTEGER, pad TEXT)");
+	fill(w, 1, 2000);
+	assert_int_equal(sum_of(r, "SELECT sum(n) FROM m"), 2000LL * 2001 / 2);
+	assert_true(sm_store_vfs_mapped_reads() > before);
+	exec_ok(w, "PRAGMA wal_checkpoint(TRUNCATE)");
+	fill(w, 2001, 2100);
+	exec_ok(w, "UPDATE m SET pad = 'y' WHERE n % 10 = 0");
+	assert_int_equal(sum_of(r, "SELECT sum(n) FROM m"), 2100LL * 2101 / 2);
+	assert_int_equal(sum_of(r, "SELECT count(*) FROM m WHERE pad = 'y'"), 210);
+	exec_ok(w, "DELETE FROM m WHERE n > 100");
+	exec_ok(w, "VACUUM");
+	exec_ok(w, "PRAGMA wal_checkpoint(TRUNCATE)");
+	fill(w, 101, 150);
+	assert_int_equal(sum_of(r, "SELECT sum(n) FROM m"), 150LL * 151 / 2);
+	assert_int_equal(sum_of(r, "SELECT sum(length(pad)) FROM m"),
+	                 sum_of(w, "SELECT sum(length(pad)) FROM m"));
+	sm_store_close(w);
+	sm_store_close(r);
+	sm_store_map_reads(false);
+}
+
+/* In a child: a mapped reader of a store whose file was cut short under it
+ * (by something other than SQLite); exits 0 once its query has failed. */
+static int cut_short_child(const char *path)
+{
+	sm_store *r, *w;
+	sm_error err;
+	struct stat st;
+	long long n;
+
+	sm_store_map_reads(true);
+	if (sm_store_open(path, &r, &err) < 0 || sm_store_open(path, &w, &err) < 0)
+		return 2;
+	if (sm_store_exec(w, "CREATE TABLE m (n INTEGER, pad TEXT)", &err) < 0)
+		return 2;
+	fill(w, 1, 3000);
+	if (sm_store_exec(w, "PRAGMA wal_checkpoint(TRUNCATE)", &err) < 0 ||
+	    sum_of(r, "SELECT sum(n) FROM m") != 3000LL * 3001 / 2 || stat(path, &st) < 0)
+		return 2;
+	/* Half the file gone, and a commit that empties r's page cache: r
+	 * reads pages that are past the end now. */
+	if (truncate(path, st.st_size / 2) < 0 ||
+	    sm_store_exec(w, "CREATE TABLE other (x)", &err) < 0)
+		return 2;
+	n = sum_of(r, "SELECT sum(n) FROM m");
+	sm_store_close(w);
+	sm_store_close(r);
+	return n == 3000LL * 3001 / 2 ? 3 : 0;
+}
+
+/* A mapped read never touches the mapping past the file's end (SIGBUS):
+ * a file cut short since the reader last looked is read with read(2),
+ * and the query fails as a short read makes it fail. */
+static void a_file_cut_short_under_a_mapped_reader_is_an_error(void **state)
+{
+	char path[256];
+	pid_t pid;
+	int status;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/cut.db", dir);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		signal(SIGBUS, SIG_DFL); /* not cmocka's: a crash is the child's end */
+		_exit(cut_short_child(path));
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_false(WIFSIGNALED(status));
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* Whether another process holds a lock on the bytes SQLite's shared locks
+ * use in the database file at path (asked from a child: F_GETLK does not
+ * report the asking process's own locks). */
+static bool shared_lock_held(const char *path)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid == 0) {
+		struct flock fl = {
+		    .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0x40000002, .l_len = 510};
+		int fd = open(path, O_RDWR);
+		_exit(fd >= 0 && fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK ? 0 : 1);
+	}
+	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	       WEXITSTATUS(status) == 0;
+}
+
+/* Two handles on one store in a process, the second in a transaction:
+ * the locks SQLite holds on the file stay while the first is closed. A
+ * store opened is not opened again to be created, and a mapping's
+ * descriptor is closed with the process's last connection to the file
+ * only: closing any descriptor of a file lets go of all the process's
+ * POSIX locks on it. */
+static void locks_kept(bool mapped)
+{
+	char path[256];
+	sm_store *a, *b;
+	sm_error err;
+
+	snprintf(path, sizeof path, "%s/locks-%d.db", dir, mapped);
+	sm_store_map_reads(mapped);
+	assert_int_equal(sm_store_open(path, &a, &err), 0);
+	assert_int_equal(sm_store_open(path, &b, &err), 0);
+	exec_ok(b, "BEGIN");
+	assert_int_equal(count_rows(b, "SELECT count(*) FROM inbox"), 0);
+	assert_true(shared_lock_held(path));
+	sm_store_close(a);
+	assert_true(shared_lock_held(path));
+	exec_ok(b, "COMMIT");
+	sm_store_close(b);
+	assert_false(shared_lock_held(path));
+	sm_store_map_reads(false);
+}
+
+static void closing_a_store_keeps_the_other_handles_locks(void **state)
+{
+	(void)state;
+	locks_kept(false);
+	locks_kept(true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -797,6 +963,9 @@ int main(void)
 	    cmocka_unit_test(wal_padded_commits_are_whole_when_published),
 	    cmocka_unit_test(wal_commit_larger_than_the_gather_fails_whole),
 	    cmocka_unit_test(a_wait_for_the_lock_makes_naps_precise),
+	    cmocka_unit_test(mapped_reads_see_what_others_commit),
+	    cmocka_unit_test(a_file_cut_short_under_a_mapped_reader_is_an_error),
+	    cmocka_unit_test(closing_a_store_keeps_the_other_handles_locks),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
