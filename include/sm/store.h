@@ -27,12 +27,19 @@ int sm_store_open(const char *path, sm_store **out, sm_error *err);
  * migrated, as by sm_store_open; a newer one is refused. */
 int sm_store_open_readonly(const char *path, sm_store **out, sm_error *err);
 void sm_store_close(sm_store *store);
-/* From now on the stores this process opens are read through a shared
- * mapping of their files rather than a read(2) a page: for a process that
- * runs long beside other writers (the queue's workers, the FastCGI
- * responder), whose page cache each of their commits empties. The pages
- * read count in its resident size. */
+/* From now on the stores this process opens get a shared mapping of their
+ * files, and while on, reads are copied out of it rather than a read(2) a
+ * page: for a process that runs long beside other writers (the queue's
+ * workers), whose page cache each of their commits empties. A page read
+ * for the first time costs a page fault instead, so it pays where pages
+ * are read again and again (a backlog), not for a lone read. The pages
+ * read count in its resident size until sm_store_map_idle. */
 void sm_store_map_reads(bool on);
+/* The process is idle: the mapped pages it read are let go (the kernel
+ * keeps them in its page cache), so that it counts its own memory only.
+ * The next reads fault them in again, which costs more than the reads
+ * the mapping saves: not for a process between two requests. */
+void sm_store_map_idle(void);
 
 sqlite3 *sm_store_db(sm_store *store);
 const char *sm_store_path(const sm_store *store);

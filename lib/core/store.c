@@ -838,6 +838,11 @@ void sm_store_map_reads(bool on)
 	sm_store_vfs_map_reads(on);
 }
 
+void sm_store_map_idle(void)
+{
+	sm_store_vfs_map_idle();
+}
+
 void sm_store_close(sm_store *store)
 {
 	if (!store)

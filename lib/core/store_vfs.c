@@ -19,9 +19,9 @@
  * had not committed them: the same as being killed between SQLite's own
  * writes.
  *
- * Reads, in a process that asks for it (sm_store_read_mapped: the queue's
- * workers and the FastCGI responder, which run long beside each other),
- * are copied out of a shared read-only mapping of the file, the database
+ * Reads, in a process that asks for it (sm_store_map_reads: the queue's
+ * workers, which run long beside the handler and each other), are copied
+ * out of a shared read-only mapping of the file, the database
  * and its WAL alike, rather than each read a pread(2). SQLite empties a
  * connection's page cache whenever another connection committed (it
  * cannot tell which pages changed), so a worker reads the pages it needs
@@ -40,8 +40,10 @@
  * more for its mapping and that descriptor is kept while a connection of
  * the process has the file open: closing any descriptor of a file lets go
  * of the process's POSIX locks on it, SQLite's included. The pages read
- * count in the process's resident size (shared with the page cache, given
- * back under memory pressure). Figures: bench/README.md. */
+ * count in the process's resident size (they are the page cache's) until
+ * it is idle (sm_store_map_idle lets go of them; more often, every
+ * thousand reads or at every wait, the page faults cost more than the
+ * reads saved). Figures: bench/README.md. */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -207,7 +209,8 @@ static bool read_mapped(struct vfile *f, void *p, int n, sqlite3_int64 off)
 {
 	unsigned locks = atomic_load_explicit(&read_locks, memory_order_relaxed);
 
-	if (!f->map || !f->map->base || n <= 0 || off < 0 || off > MAP_WINDOW - n)
+	if (!f->map || !f->map->base || n <= 0 || off < 0 || off > MAP_WINDOW - n ||
+	    !atomic_load_explicit(&map_reads, memory_order_relaxed))
 		return false;
 	if (f->known_at != locks || off + n > f->known) {
 		sqlite3_int64 size;
@@ -532,6 +535,15 @@ int sm_store_vfs_register(void)
 void sm_store_vfs_map_reads(bool on)
 {
 	atomic_store(&map_reads, on);
+}
+
+void sm_store_vfs_map_idle(void)
+{
+	pthread_mutex_lock(&maps_lock);
+	for (struct mapping *m = maps; m; m = m->next)
+		if (m->base)
+			madvise((void *)m->base, (size_t)MAP_WINDOW, MADV_DONTNEED);
+	pthread_mutex_unlock(&maps_lock);
 }
 
 unsigned long long sm_store_vfs_mapped_reads(void)

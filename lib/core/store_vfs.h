@@ -12,9 +12,11 @@
  * VFS to wrap (the store then opens with SQLite's own). */
 int sm_store_vfs_register(void);
 
-/* Whether the files opened from now on in this process are read through a
- * mapping (sm_store_read_mapped). */
+/* Whether the process reads through its files' mappings from now on, and
+ * the files it opens meanwhile get one (sm_store_map_reads). */
 void sm_store_vfs_map_reads(bool on);
+/* Let go of the pages the process's mappings hold (sm_store_map_idle). */
+void sm_store_vfs_map_idle(void);
 /* How many reads the process copied out of a mapping (tests, benchmarks). */
 unsigned long long sm_store_vfs_mapped_reads(void);
 

@@ -378,12 +378,8 @@ int sm_webhook_cgi(const sm_error *config_err)
 int sm_webhook_fcgi(int argc, char **argv)
 {
 	struct writer w = {.keep = true};
-	int rc;
-
-	/* A responder keeps its store open while the workers commit between
-	 * its requests: the pages read again come from a mapping (store.h). */
-	sm_store_map_reads(true);
-	rc = sm_request_fcgi_serve_api("sm-ingest", argc, argv, API, route_tables, store_group, &w);
+	int rc =
+	    sm_request_fcgi_serve_api("sm-ingest", argc, argv, API, route_tables, store_group, &w);
 
 	writer_close(&w);
 	return rc;

@@ -851,6 +851,33 @@ run_id=$second" ]
 	[ "$(requests hook)" = 2 ]
 }
 
+# store_rss PID: the resident KiB of the process's mappings of the store's
+# database and WAL (/proc/PID/smaps).
+store_rss() {
+	awk -v db="$SM_DB" '
+		/^[0-9a-f]+-[0-9a-f]+ / { ours = ($NF == db || $NF == db "-wal") }
+		ours && $1 == "Rss:" { kib += $2 }
+		END { print kib + 0 }' "/proc/$1/smaps"
+}
+store_unmapped() { [ "$(store_rss "$1")" = 0 ]; }
+
+@test "a worker reads a backlog through a mapping of the store, and lets go of its pages once it waited a poll period for nothing" {
+	receiver hook
+	for i in 1 2 3 4 5 6 7 8 9 10; do queued "Mapped$i" "host-$i"; done
+	ORCHESTRATION_QUEUE_POLL_SECONDS=3 sm-pipeline work 2>"$TEST_DIR/work.err" &
+	worker=$!
+	echo "$worker" >>"$TEST_DIR/pids"
+	wait_for at_least hook 10
+	wait_for states_are "done done done done done done done done done done"
+	# The store's pages it read are mapped (its resident size) until it
+	# has waited the poll period for nothing; then they are let go.
+	[ "$(store_rss "$worker")" -gt 0 ]
+	wait_for store_unmapped "$worker"
+	queued Mapped11 host-11
+	wait_for at_least hook 11
+	[ "$(sql "SELECT count(*) FROM inbox WHERE state = 'done'")" = 11 ]
+}
+
 @test "after a batch that was not full, no claim that finds nothing: an alert queued meanwhile is taken once the first is done" {
 	need_peer "strace is not installed" command -v strace
 	receiver hook --script "$TEST_DIR/script"

@@ -838,6 +838,60 @@ static void mapped_reads_see_what_others_commit(void **state)
 	sm_store_map_reads(false);
 }
 
+/* The resident size of the process's mappings of the file at path, KiB
+ * (/proc/self/smaps). */
+static long mapped_kib(const char *path)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	bool ours = false;
+	unsigned long from, to;
+	long kib = 0, n;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f)) {
+		if (sscanf(line, "%lx-%lx ", &from, &to) == 2) {
+			/* A mapping's first line, ending in its file's name. */
+			size_t len = strcspn(line, "\n"), k = strlen(path);
+			ours = len >= k && strncmp(line + len - k, path, k) == 0;
+		} else if (ours && sscanf(line, "Rss: %ld kB", &n) == 1) {
+			kib += n;
+		}
+	}
+	fclose(f);
+	return kib;
+}
+
+/* Pages read through the mapping count in the process's resident size
+ * until it waits for work (sm_store_map_idle); their content is still the
+ * file's after. */
+static void mapped_pages_are_let_go_when_idle(void **state)
+{
+	char path[256];
+	sm_store *r, *w;
+	sm_error err;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/idle.db", dir);
+	sm_store_map_reads(true);
+	assert_int_equal(sm_store_open(path, &r, &err), 0);
+	assert_int_equal(sm_store_open(path, &w, &err), 0);
+	exec_ok(w, "CREATE TABLE m (n INTEGER, pad TEXT)");
+	fill(w, 1, 2000);
+	exec_ok(w, "PRAGMA wal_checkpoint(TRUNCATE)");
+	exec_ok(w, "INSERT INTO m VALUES (0, '')"); /* r's cache emptied */
+	assert_int_equal(sum_of(r, "SELECT sum(n) FROM m"), 2000LL * 2001 / 2);
+	assert_true(mapped_kib(path) > 100);
+	sm_store_map_idle();
+	assert_int_equal(mapped_kib(path), 0);
+	exec_ok(w, "UPDATE m SET n = n + 1 WHERE n = 0");
+	assert_int_equal(sum_of(r, "SELECT sum(n) FROM m"), 2000LL * 2001 / 2 + 1);
+	sm_store_close(w);
+	sm_store_close(r);
+	sm_store_map_reads(false);
+}
+
 /* In a child: a mapped reader of a store whose file was cut short under it
  * (by something other than SQLite); exits 0 once its query has failed. */
 static int cut_short_child(const char *path)
@@ -964,6 +1018,7 @@ int main(void)
 	    cmocka_unit_test(wal_commit_larger_than_the_gather_fails_whole),
 	    cmocka_unit_test(a_wait_for_the_lock_makes_naps_precise),
 	    cmocka_unit_test(mapped_reads_see_what_others_commit),
+	    cmocka_unit_test(mapped_pages_are_let_go_when_idle),
 	    cmocka_unit_test(a_file_cut_short_under_a_mapped_reader_is_an_error),
 	    cmocka_unit_test(closing_a_store_keeps_the_other_handles_locks),
 	};
