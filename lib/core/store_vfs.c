@@ -288,8 +288,8 @@ static struct mapping *map_get(const char *name)
 	}
 	m = calloc(1, sizeof *m);
 	if (!m) {
-		/* Kept open, unmapped, rather than closed: SQLite may hold
-		 * locks on this file. A process out of memory leaks one. */
+		/* Left open rather than closed, SQLite may hold locks on this
+		 * file: a process out of memory leaks a descriptor. */
 		goto out;
 	}
 	base = mmap(NULL, (size_t)MAP_WINDOW, PROT_READ, MAP_SHARED, fd, 0);
@@ -409,7 +409,6 @@ static void flush_wals_of(const struct vfile *f)
 static int v_shm_lock(sqlite3_file *file, int offset, int n, int flags)
 {
 	struct vfile *f = (struct vfile *)file;
-
 	int rc;
 
 	if ((flags & SQLITE_SHM_UNLOCK) && offset <= WAL_WRITE_LOCK)
