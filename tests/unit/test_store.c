@@ -779,17 +779,6 @@ static void a_wait_for_the_lock_makes_naps_precise(void **state)
 
 /* --- reads through a mapping (store_vfs.c) ---------------------------------------- */
 
-static long long sum_of(sm_store *store, const char *sql)
-{
-	sqlite3_stmt *st = sm_store_prepare(store, sql, NULL);
-	long long n = -1;
-
-	if (st && sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return n;
-}
-
 static void fill(sm_store *store, int from, int to)
 {
 	char sql[200];
@@ -801,38 +790,46 @@ static void fill(sm_store *store, int from, int to)
 	exec_ok(store, sql);
 }
 
+/* A store at dir/name read through mappings: *r a reader, *w a writer
+ * that made table m with rows 1-2000. */
+static void mapped_pair(const char *name, sm_store **r, sm_store **w)
+{
+	char path[256];
+	sm_error err;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	sm_store_map_reads(true);
+	assert_int_equal(sm_store_open(path, r, &err), 0);
+	assert_int_equal(sm_store_open(path, w, &err), 0);
+	exec_ok(*w, "CREATE TABLE m (n INTEGER, pad TEXT)");
+	fill(*w, 1, 2000);
+}
+
 /* A reader whose pages come from the mapping sees each commit of another
  * connection: frames added to the WAL, the WAL emptied by a truncating
  * checkpoint and written again from its start, the database file grown
  * and shrunk (VACUUM). */
 static void mapped_reads_see_what_others_commit(void **state)
 {
-	char path[256];
 	sm_store *r, *w;
-	sm_error err;
 	unsigned long long before = sm_store_vfs_mapped_reads();
 
 	(void)state;
-	snprintf(path, sizeof path, "%s/mapped.db", dir);
-	sm_store_map_reads(true);
-	assert_int_equal(sm_store_open(path, &r, &err), 0);
-	assert_int_equal(sm_store_open(path, &w, &err), 0);
-	exec_ok(w, "CREATE TABLE m (n INTEGER, pad TEXT)");
-	fill(w, 1, 2000);
-	assert_int_equal(sum_of(r, "SELECT sum(n) FROM m"), 2000LL * 2001 / 2);
+	mapped_pair("mapped.db", &r, &w);
+	assert_int_equal(count_rows(r, "SELECT sum(n) FROM m"), 2000 * 2001 / 2);
 	assert_true(sm_store_vfs_mapped_reads() > before);
 	exec_ok(w, "PRAGMA wal_checkpoint(TRUNCATE)");
 	fill(w, 2001, 2100);
 	exec_ok(w, "UPDATE m SET pad = 'y' WHERE n % 10 = 0");
-	assert_int_equal(sum_of(r, "SELECT sum(n) FROM m"), 2100LL * 2101 / 2);
-	assert_int_equal(sum_of(r, "SELECT count(*) FROM m WHERE pad = 'y'"), 210);
+	assert_int_equal(count_rows(r, "SELECT sum(n) FROM m"), 2100 * 2101 / 2);
+	assert_int_equal(count_rows(r, "SELECT count(*) FROM m WHERE pad = 'y'"), 210);
 	exec_ok(w, "DELETE FROM m WHERE n > 100");
 	exec_ok(w, "VACUUM");
 	exec_ok(w, "PRAGMA wal_checkpoint(TRUNCATE)");
 	fill(w, 101, 150);
-	assert_int_equal(sum_of(r, "SELECT sum(n) FROM m"), 150LL * 151 / 2);
-	assert_int_equal(sum_of(r, "SELECT sum(length(pad)) FROM m"),
-	                 sum_of(w, "SELECT sum(length(pad)) FROM m"));
+	assert_int_equal(count_rows(r, "SELECT sum(n) FROM m"), 150 * 151 / 2);
+	assert_int_equal(count_rows(r, "SELECT sum(length(pad)) FROM m"),
+	                 count_rows(w, "SELECT sum(length(pad)) FROM m"));
 	sm_store_close(w);
 	sm_store_close(r);
 	sm_store_map_reads(false);
@@ -870,23 +867,18 @@ static void mapped_pages_are_let_go_when_idle(void **state)
 {
 	char path[256];
 	sm_store *r, *w;
-	sm_error err;
 
 	(void)state;
 	snprintf(path, sizeof path, "%s/idle.db", dir);
-	sm_store_map_reads(true);
-	assert_int_equal(sm_store_open(path, &r, &err), 0);
-	assert_int_equal(sm_store_open(path, &w, &err), 0);
-	exec_ok(w, "CREATE TABLE m (n INTEGER, pad TEXT)");
-	fill(w, 1, 2000);
+	mapped_pair("idle.db", &r, &w);
 	exec_ok(w, "PRAGMA wal_checkpoint(TRUNCATE)");
 	exec_ok(w, "INSERT INTO m VALUES (0, '')"); /* r's cache emptied */
-	assert_int_equal(sum_of(r, "SELECT sum(n) FROM m"), 2000LL * 2001 / 2);
+	assert_int_equal(count_rows(r, "SELECT sum(n) FROM m"), 2000 * 2001 / 2);
 	assert_true(mapped_kib(path) > 100);
 	sm_store_map_idle();
 	assert_int_equal(mapped_kib(path), 0);
 	exec_ok(w, "UPDATE m SET n = n + 1 WHERE n = 0");
-	assert_int_equal(sum_of(r, "SELECT sum(n) FROM m"), 2000LL * 2001 / 2 + 1);
+	assert_int_equal(count_rows(r, "SELECT sum(n) FROM m"), 2000 * 2001 / 2 + 1);
 	sm_store_close(w);
 	sm_store_close(r);
 	sm_store_map_reads(false);
@@ -899,7 +891,7 @@ static int cut_short_child(const char *path)
 	sm_store *r, *w;
 	sm_error err;
 	struct stat st;
-	long long n;
+	int n;
 
 	sm_store_map_reads(true);
 	if (sm_store_open(path, &r, &err) < 0 || sm_store_open(path, &w, &err) < 0)
@@ -908,17 +900,17 @@ static int cut_short_child(const char *path)
 		return 2;
 	fill(w, 1, 3000);
 	if (sm_store_exec(w, "PRAGMA wal_checkpoint(TRUNCATE)", &err) < 0 ||
-	    sum_of(r, "SELECT sum(n) FROM m") != 3000LL * 3001 / 2 || stat(path, &st) < 0)
+	    count_rows(r, "SELECT sum(n) FROM m") != 3000 * 3001 / 2 || stat(path, &st) < 0)
 		return 2;
 	/* Half the file gone, and a commit that empties r's page cache: r
 	 * reads pages that are past the end now. */
 	if (truncate(path, st.st_size / 2) < 0 ||
 	    sm_store_exec(w, "CREATE TABLE other (x)", &err) < 0)
 		return 2;
-	n = sum_of(r, "SELECT sum(n) FROM m");
+	n = count_rows(r, "SELECT sum(n) FROM m");
 	sm_store_close(w);
 	sm_store_close(r);
-	return n == 3000LL * 3001 / 2 ? 3 : 0;
+	return n == 3000 * 3001 / 2 ? 3 : 0;
 }
 
 /* A mapped read never touches the mapping past the file's end (SIGBUS):
