@@ -864,7 +864,7 @@ store_unmapped() { [ "$(store_rss "$1")" = 0 ]; }
 @test "a worker reads a backlog through a mapping of the store, and lets go of its pages once it waited a poll period for nothing" {
 	receiver hook
 	for i in 1 2 3 4 5 6 7 8 9 10; do queued "Mapped$i" "host-$i"; done
-	ORCHESTRATION_QUEUE_POLL_SECONDS=3 sm-pipeline work 2>"$TEST_DIR/work.err" &
+	ORCHESTRATION_QUEUE_POLL_SECONDS=5 sm-pipeline work 2>"$TEST_DIR/work.err" &
 	worker=$!
 	echo "$worker" >>"$TEST_DIR/pids"
 	wait_for at_least hook 10
@@ -1002,7 +1002,10 @@ handing() {
 
 @test "a busy worker is handed nothing: an alert posted while it delivers is queued pending; stopped, it gives back a hand-over it did not read" {
 	receiver hook --script "$TEST_DIR/script"
-	echo "200 2" >"$TEST_DIR/script" # the first delivery takes two seconds
+	# The first delivery takes six seconds: what follows, up to the stop
+	# request, happens while it is in flight, even on a loaded machine
+	# (two seconds were not always enough under ctest -j).
+	echo "200 6" >"$TEST_DIR/script"
 	handing
 	post /alerts/webhook/alertmanager/ "$(am_payload Busy web-01 firing)"
 	[ "$code" = 202 ]
@@ -1022,6 +1025,8 @@ handing() {
 env = sqlite3.connect(sys.argv[1]).execute("SELECT envelope FROM inbox WHERE id = 3").fetchone()[0]
 head = "3 2026-12-07T00:00:00.000Z 01a25000-0000-7000-8000-000000000003 handoff:elsewhere:1\n"
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.sendto((head + env).encode(), sys.argv[1] + "-handoff")' "$SM_DB"
+	[ "$(requests hook)" = 1 ]
+	[ "$(sql "SELECT state FROM inbox WHERE id = 1")" = claimed ] # still in flight
 	kill -TERM "$worker"
 	exited "$worker"
 	[ "$rc" = 0 ]
