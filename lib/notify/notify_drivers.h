@@ -166,6 +166,10 @@ char *notify_render(const notify_job *job, const char *key, const char *builtin,
  * NULL with err when the output is not a JSON object. */
 json_t *notify_render_json(const notify_job *job, const char *key, const char *builtin,
                            json_t *context, sm_error *err);
+/* The same checks, and the text as rendered, malloc'd (NULL with err): a
+ * body sent as the template made it, not printed again from the value. */
+char *notify_render_json_text(const notify_job *job, const char *key, const char *builtin,
+                              json_t *context, sm_error *err);
 
 /* Config accessors: the value, or def when absent. */
 const char *notify_cfg_str(json_t *config, const char *key, const char *def);
@@ -179,6 +183,9 @@ char *notify_pagerduty_dedup_key(json_t *env);
  * under url_key: body, url and Content-Type. 0, or -1 with err. */
 int notify_message_json(notify_message *msg, json_t *body, json_t *config, const char *url_key,
                         const char *url_default, sm_error *err);
+/* The same with body's text (malloc'd, taken, also on error). */
+int notify_message_json_text(notify_message *msg, char *body, json_t *config, const char *url_key,
+                             const char *url_default, sm_error *err);
 
 /* Send msg over HTTP (the send of slack, pagerduty and generic). */
 void notify_http_send(const notify_job *job, const notify_message *msg, notify_outcome *out);

@@ -18,14 +18,16 @@ static const notify_key generic_keys[] = {
 
 static int generic_prepare(const notify_job *job, notify_message *msg, sm_error *err)
 {
-	json_t *body =
-	    notify_render_json(job, "template_file", notify_template_generic, job->context, err);
+	/* Sent as the template made it (checked to be a JSON object): the
+	 * bytes signed and sent are the template's. */
+	char *body = notify_render_json_text(job, "template_file", notify_template_generic,
+	                                     job->context, err);
 	const char *secret = notify_cfg_str(job->config, "secret", NULL), *name;
 	json_t *value;
 
 	if (!body)
 		return -1;
-	if (notify_message_json(msg, body, job->config, "webhook_url", "", err) < 0)
+	if (notify_message_json_text(msg, body, job->config, "webhook_url", "", err) < 0)
 		return -1;
 	msg->method = strdup(notify_cfg_str(job->config, "method", "POST"));
 	if (!msg->method)

@@ -12,8 +12,17 @@
 int notify_message_json(notify_message *msg, json_t *body, json_t *config, const char *url_key,
                         const char *url_default, sm_error *err)
 {
-	msg->body = body ? sm_json_dump(body, &msg->body_len) : NULL;
+	char *text = body ? sm_json_dump(body, NULL) : NULL;
+
 	json_decref(body);
+	return notify_message_json_text(msg, text, config, url_key, url_default, err);
+}
+
+int notify_message_json_text(notify_message *msg, char *body, json_t *config, const char *url_key,
+                             const char *url_default, sm_error *err)
+{
+	msg->body = body;
+	msg->body_len = body ? strlen(body) : 0;
 	msg->url = strdup(notify_cfg_str(config, url_key, url_default));
 	if (!msg->body || !msg->url ||
 	    notify_message_header(msg, "Content-Type", "application/json") < 0) {

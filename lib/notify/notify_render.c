@@ -190,21 +190,22 @@ char *notify_render(const notify_job *job, const char *key, const char *builtin,
 	return out;
 }
 
-json_t *notify_render_json(const notify_job *job, const char *key, const char *builtin,
-                           json_t *context, sm_error *err)
+/* Render a JSON template and parse its output back: the value (an
+ * object), with the text in *text when asked for (else freed). */
+static json_t *render_checked(const notify_job *job, const char *key, const char *builtin,
+                              json_t *context, char **text, sm_error *err)
 {
-	char *text = notify_render(job, key, builtin, SM_TEMPLATE_JSON, context, err);
+	char *out = notify_render(job, key, builtin, SM_TEMPLATE_JSON, context, err);
 	const char *name = key ? notify_cfg_str(job->config, key, NULL) : NULL;
 	char path[PATH_MAX] = "built-in template";
 	json_error_t jerr;
 	json_t *v;
 
-	if (!text)
+	if (!out)
 		return NULL;
 	if (name && notify_template_path(name, path, sizeof path, err) < 0)
 		snprintf(path, sizeof path, "%s", name);
-	v = sm_json_parse(text, strlen(text), JSON_REJECT_DUPLICATES, &jerr);
-	free(text);
+	v = sm_json_parse(out, strlen(out), JSON_REJECT_DUPLICATES, &jerr);
 	if (!json_is_object(v)) {
 		if (v)
 			sm_error_set(err, "%s: the template made JSON that is not an object", path);
@@ -212,7 +213,28 @@ json_t *notify_render_json(const notify_job *job, const char *key, const char *b
 			sm_error_set(err, "%s: the template made invalid JSON: line %d: %s", path,
 			             jerr.line, jerr.text);
 		json_decref(v);
+		free(out);
 		return NULL;
 	}
+	if (text)
+		*text = out;
+	else
+		free(out);
 	return v;
+}
+
+json_t *notify_render_json(const notify_job *job, const char *key, const char *builtin,
+                           json_t *context, sm_error *err)
+{
+	return render_checked(job, key, builtin, context, NULL, err);
+}
+
+char *notify_render_json_text(const notify_job *job, const char *key, const char *builtin,
+                              json_t *context, sm_error *err)
+{
+	char *text = NULL;
+	json_t *v = render_checked(job, key, builtin, context, &text, err);
+
+	json_decref(v);
+	return v ? text : NULL;
 }

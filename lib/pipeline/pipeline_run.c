@@ -863,6 +863,28 @@ static bool same_stage(const sm_pipeline_quick *a, const sm_pipeline_quick *b)
 	return a->t == b->t && na && nb && (ca == cb || (ca && cb && json_equal(ca, cb)));
 }
 
+/* The text of a quick run's definition for its record, malloc'd. The
+ * items of a batch share their definition's tree, so the last one printed
+ * is kept, with a reference to it: the same address is then the same
+ * definition (no other can be made there while it is held), and definitions
+ * are not changed once loaded. */
+static char *definition_text(const json_t *def)
+{
+	static json_t *kept;
+	static char *text;
+
+	if (def != kept) {
+		char *t = sm_json_dump(def, NULL);
+		if (!t)
+			return NULL;
+		json_decref(kept);
+		free(text);
+		kept = json_incref((json_t *)def);
+		text = t;
+	}
+	return strdup(text);
+}
+
 int sm_pipeline_quick_go(sm_pipeline_quick *q, sm_pipeline_quick *next, double within_s)
 {
 	const json_t *node = first_node(q->r.def, *q->start_node ? q->start_node : NULL, NULL);
@@ -919,7 +941,7 @@ int sm_pipeline_quick_go(sm_pipeline_quick *q, sm_pipeline_quick *next, double w
 		q->o.output = stamped;
 	}
 	/* What the record needs, made now: it is written under the lock. */
-	q->def_text = sm_json_dump(q->r.def, NULL);
+	q->def_text = definition_text(q->r.def);
 	q->out_text = dump(q->o.output);
 	return q->def_text && q->out_text ? 1 : 0;
 }

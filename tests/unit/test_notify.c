@@ -889,6 +889,55 @@ static void generic_body_signed(void **state)
 	json_decref(e);
 }
 
+/* prepare a generic channel whose template_file is name in dir, holding
+ * text. */
+static int prepare_templated(const char *dir, const char *name, const char *text, json_t *e,
+                             notify_message *msg, sm_error *err)
+{
+	char path[128], config[200];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+	snprintf(config, sizeof config,
+	         "{\"webhook_url\":\"http://127.0.0.1:9/h\",\"template_file\":\"%s\"}", name);
+	return prepare("generic", e, config, msg, err);
+}
+
+/* The generic body is the template's text as rendered, checked to be a
+ * JSON object and sent as it is, not printed again from its value: the
+ * bytes signed are the template's. */
+static void generic_body_as_rendered(void **state)
+{
+	char dir[] = "/tmp/sm-generic-XXXXXX", cmd[96];
+	json_t *e = hostile_env();
+	notify_message msg;
+	sm_error err;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	setenv("SM_TEMPLATE_DIR", dir, 1);
+	assert_int_equal(prepare_templated(dir, "spaced.json",
+	                                   "{\"v\":  1,\n  \"title\": \"{{title}}\"}\n", e, &msg,
+	                                   &err),
+	                 0);
+	assert_string_equal(msg.body, "{\"v\":  1,\n  \"title\": \"DiskFull on db-01\"}\n");
+	assert_int_equal(msg.body_len, strlen(msg.body));
+	notify_message_clear(&msg);
+	/* Still checked: a key twice is refused, nothing prepared. */
+	assert_int_equal(
+	    prepare_templated(dir, "twice.json", "{\"v\": 1, \"v\": 2}", e, &msg, &err), -1);
+	assert_non_null(strstr(err.msg, "twice.json: the template made invalid JSON"));
+	assert_non_null(strstr(err.msg, "duplicate object key"));
+	notify_message_clear(&msg);
+	json_decref(e);
+	unsetenv("SM_TEMPLATE_DIR");
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void email_parts(void **state)
 {
 	json_t *e = hostile_env();
@@ -1138,6 +1187,7 @@ int main(void)
 	    cmocka_unit_test(slack_body),
 	    cmocka_unit_test(pagerduty_trigger_and_resolve),
 	    cmocka_unit_test(generic_body_signed),
+	    cmocka_unit_test(generic_body_as_rendered),
 	    cmocka_unit_test(email_parts),
 	    cmocka_unit_test(exec_argv_and_variables),
 	    cmocka_unit_test(exec_environment),
