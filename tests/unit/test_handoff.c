@@ -189,6 +189,16 @@ static void worker_and_handler(void)
 	assert_non_null(handler);
 }
 
+/* A worker bound, a handler that may hand over, its transaction begun. */
+static void handing_begun(void)
+{
+	sm_error err;
+
+	worker_and_handler();
+	assert_true(sm_handoff_begin(handler, store));
+	assert_int_equal(sm_store_begin(store, &err), 0);
+}
+
 /* The handler's claim in the inbox, and the worker reading the item under
  * exactly that claim, as if it had claimed it; finishing it then matches. */
 static void a_handed_item_reaches_the_worker_under_its_claim(void **state)
@@ -287,9 +297,7 @@ static void a_batch_is_handed_item_by_item(void **state)
 	long long ida, idb;
 
 	(void)state;
-	worker_and_handler();
-	assert_true(sm_handoff_begin(handler, store));
-	assert_int_equal(sm_store_begin(store, &err), 0);
+	handing_begun();
 	assert_int_equal(sm_handoff_put(handler, store, "{\"n\":1}", 7, NULL, &err), 1);
 	ida = sqlite3_last_insert_rowid(sm_store_db(store));
 	assert_int_equal(sm_handoff_put(handler, store, "{\"n\":2}", 7, NULL, &err), 1);
@@ -402,9 +410,7 @@ static void the_largest_envelope_handed_over(void **state)
 	memset(text, 'x', max + 1);
 	memcpy(text, "{\"pad\":\"", 8);
 	memcpy(text + max - 1, "\"}", 3);
-	worker_and_handler();
-	assert_true(sm_handoff_begin(handler, store));
-	assert_int_equal(sm_store_begin(store, &err), 0);
+	handing_begun();
 	assert_int_equal(sm_handoff_put(handler, store, text, max + 1, TRACE, &err), 0);
 	assert_int_equal(rows(), 0);
 	assert_int_equal(sm_handoff_count(handler), 0);
@@ -437,9 +443,7 @@ static void a_rolled_back_savepoint_is_not_handed(void **state)
 	long long id;
 
 	(void)state;
-	worker_and_handler();
-	assert_true(sm_handoff_begin(handler, store));
-	assert_int_equal(sm_store_begin(store, &err), 0);
+	handing_begun();
 	assert_int_equal(sm_handoff_put(handler, store, "{\"n\":1}", 7, NULL, &err), 1);
 	id = sqlite3_last_insert_rowid(sm_store_db(store));
 	assert_int_equal(sm_store_exec(store, "SAVEPOINT request", &err), 0);
@@ -476,9 +480,7 @@ static void a_failed_send_gives_the_items_back(void **state)
 	struct row before[2];
 
 	(void)state;
-	worker_and_handler();
-	assert_true(sm_handoff_begin(handler, store));
-	assert_int_equal(sm_store_begin(store, &err), 0);
+	handing_begun();
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(
 		    sm_handoff_put(handler, store, ENVELOPE, strlen(ENVELOPE), TRACE, &err), 1);
@@ -753,9 +755,7 @@ static void a_rolled_back_transaction_is_not_handed(void **state)
 	long long id;
 
 	(void)state;
-	worker_and_handler();
-	assert_true(sm_handoff_begin(handler, store));
-	assert_int_equal(sm_store_begin(store, &err), 0);
+	handing_begun();
 	assert_int_equal(sm_handoff_put(handler, store, "{\"n\":1}", 7, NULL, &err), 1);
 	sm_store_rollback(store);
 	assert_int_equal(rows(), 0);
