@@ -50,13 +50,6 @@ int sm_handoff_bind(const sm_store *store, char *why, size_t why_size);
 void sm_handoff_unbind(const sm_store *store);
 /* Whether the worker is busy, for the handlers to see: a shared lock on
  * the first byte of the wake-up file (inbox.h), which the worker holding
- * the socket takes while it is not waiting for items. fd: that file open
- * for reading (sm_handoff_busy_open, -1 when it cannot be: then nothing is
- * said). */
-int sm_handoff_busy_open(const sm_store *store);
-void sm_handoff_busy(int fd, bool busy);
-/* Whether the worker is busy, for the handlers to see: a shared lock on
- * the first byte of the wake-up file (inbox.h), which the worker holding
  * the socket takes whenever it is not waiting for items. fd: that file
  * open for reading (sm_handoff_busy_open; -1 when it cannot be, and then
  * the handlers cannot tell). */

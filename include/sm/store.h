@@ -41,6 +41,15 @@ void sm_store_map_reads(bool on);
  * the mapping saves: not for a process between two requests. */
 void sm_store_map_idle(void);
 
+/* The process runs long and handles one item after another beside other
+ * writers (a queue's worker, a FastCGI responder): before its first store
+ * is opened, SQLite's page cache gets an arena of its own, and malloc keeps
+ * what is freed rather than give it back to the kernel. Each commit of
+ * another process empties the page cache; refilled a malloc a page, with
+ * the heap given back and faulted in again, the first read after it cost
+ * several times more. */
+void sm_store_long_running(void);
+
 sqlite3 *sm_store_db(sm_store *store);
 const char *sm_store_path(const sm_store *store);
 /* Whether a commit waits for the disk: true unless the process runs with
@@ -51,6 +60,15 @@ bool sm_store_waits_for_disk(const sm_store *store);
  * never the store. For writes that are repeated anyway (sm-check's runs). */
 int sm_store_no_disk_wait(sm_store *store, sm_error *err);
 int sm_store_schema_version(sm_store *store);
+/* The configuration's version: a number that every change to the tables a
+ * long-running process decides by (pipeline_definitions,
+ * notification_channels, intelligence_providers, silences, inhibit_rules,
+ * maintenance_windows) moves on, whoever makes it (a trigger of the
+ * store's). While it stays, what was read from those tables holds; two
+ * stores start at random numbers. Read from the store, except within a
+ * transaction where the store did not change since it was last read; -1
+ * when it cannot be read. */
+sqlite3_int64 sm_store_config_version(sm_store *store);
 
 /* One transaction per unit of work; begin takes the write lock at once
  * (BEGIN IMMEDIATE) so concurrent writers queue on the busy timeout

@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -41,6 +42,11 @@ struct sm_store {
 		const char *sql; /* the caller's, static */
 		sqlite3_stmt *st;
 	} kept[KEPT_MAX];
+	/* The configuration's version last read, and the store's data version
+	 * then (sm_store_config_version). */
+	sqlite3_int64 config_version;
+	unsigned int config_data;
+	bool config_known;
 };
 
 /* Each entry moves the schema from version i to i+1. Never edit a shipped
@@ -50,6 +56,14 @@ struct sm_store {
  * CHECK constraints list their values with OR, not IN: SQLite evaluates an
  * IN list of three or more values through a temporary b-tree built on every
  * insert and update (measured: a fifth of sm-ingest's instructions). */
+/* Migration 14's triggers on table t: its every insert, update and delete
+ * moves the configuration's version on. */
+#define CONFIG_TRIGGER(t, event)                                                                   \
+	"CREATE TRIGGER config_version_" #t "_" event " AFTER " event " ON " #t                    \
+	" BEGIN UPDATE config_version SET version = version + 1 WHERE id = 1; END;"
+#define CONFIG_TRIGGERS(t)                                                                         \
+	CONFIG_TRIGGER(t, "INSERT") CONFIG_TRIGGER(t, "UPDATE") CONFIG_TRIGGER(t, "DELETE")
+
 static const char *const migrations[] = {
     /* 1: every table of the design, so later tools only fill them. */
     "CREATE TABLE incidents ("
@@ -307,6 +321,17 @@ static const char *const migrations[] = {
      "ALTER TABLE notification_deliveries ADD COLUMN envelope_key TEXT NOT NULL DEFAULT '';"
      "CREATE INDEX notification_deliveries_run ON notification_deliveries (run_id, channel)"
      " WHERE run_id <> '';"),
+    /* 14: the configuration's version (sm_store_config_version): moved on
+     * by every change to a table a long-running process decides by, so it
+     * may keep what it read from them while the version stays. It starts
+     * at a random number: two stores are not taken for one. */
+    ("CREATE TABLE config_version ("
+     " id INTEGER PRIMARY KEY CHECK (id = 1),"
+     " version INTEGER NOT NULL);"
+     "INSERT INTO config_version VALUES (1, abs(random() / 4));" CONFIG_TRIGGERS(
+         pipeline_definitions) CONFIG_TRIGGERS(notification_channels)
+         CONFIG_TRIGGERS(intelligence_providers) CONFIG_TRIGGERS(silences)
+             CONFIG_TRIGGERS(inhibit_rules) CONFIG_TRIGGERS(maintenance_windows)),
 };
 
 #define LATEST ((int)(sizeof migrations / sizeof migrations[0]))
@@ -466,6 +491,36 @@ sqlite3_stmt *sm_store_prepare_kept(sm_store *store, const char *sql, sm_error *
 	return store->kept[i].st;
 }
 
+sqlite3_int64 sm_store_config_version(sm_store *store)
+{
+	sqlite3 *db = store->db;
+	unsigned int data = 0;
+	bool data_known =
+	    sqlite3_file_control(db, "main", SQLITE_FCNTL_DATA_VERSION, &data) == SQLITE_OK;
+	sqlite3_stmt *st;
+	sqlite3_int64 v = -1;
+
+	/* Within a transaction that has begun to read (its snapshot taken: a
+	 * BEGIN alone takes none) and writes nothing (the data version moves
+	 * with a write's commit, not before), a store that did not change
+	 * since the version was read holds it still. */
+	if (data_known && sqlite3_txn_state(db, "main") == SQLITE_TXN_READ && store->config_known &&
+	    data == store->config_data)
+		return store->config_version;
+	st = sm_store_prepare_kept(store, "SELECT version FROM config_version WHERE id = 1", NULL);
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	if (st)
+		sqlite3_reset(st);
+	/* The data version as of the read (in autocommit, that of the
+	 * transaction the statement ran in). */
+	store->config_known = v >= 0 && sqlite3_file_control(db, "main", SQLITE_FCNTL_DATA_VERSION,
+	                                                     &data) == SQLITE_OK;
+	store->config_data = data;
+	store->config_version = v;
+	return v;
+}
+
 int sm_store_schema_version(sm_store *store)
 {
 	sqlite3_stmt *st = sm_store_prepare(store, "PRAGMA user_version", NULL);
@@ -544,15 +599,41 @@ static int use_wal(sm_store *store, sm_error *err)
 	}
 }
 
-static bool vfs_ready; /* the store's VFS (store_vfs.c) is there */
+static bool vfs_ready;    /* the store's VFS (store_vfs.c) is there */
+static bool long_running; /* sm_store_long_running */
+
+/* A long-running process's connection gets an arena for this many pages
+ * (a worker's item touches a few dozen). */
+#define LONG_RUNNING_PAGES 256
+/* The store's page size (SQLite's default, which sm keeps); a larger page
+ * of another store would take its memory from malloc as before. */
+#define STORE_PAGE_SIZE 4096
+
+void sm_store_long_running(void)
+{
+	long_running = true;
+	/* Freed memory stays the process's: given back to the kernel at the
+	 * end of an item, it came back the next as page faults. */
+	mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+	mallopt(M_TOP_PAD, 1024 * 1024);
+}
 
 /* Process-wide SQLite settings, before its first use: a short-lived tool
  * needs neither the bulk page-cache preallocation nor the large lookaside
  * arena; without them sm-check stays within its memory budget
- * (bench/README.md). */
+ * (bench/README.md). A long-running one takes its page cache from an
+ * arena of its own: each commit of another process empties that cache,
+ * and pages freed and allocated again one malloc each made the first read
+ * after it several times dearer (bench/README.md, session 17). */
 static void configure_sqlite(void)
 {
-	sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
+	int header = 0;
+
+	if (long_running && sqlite3_config(SQLITE_CONFIG_PCACHE_HDRSZ, &header) == SQLITE_OK)
+		sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, STORE_PAGE_SIZE + header,
+		               LONG_RUNNING_PAGES);
+	else
+		sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
 	sqlite3_config(SQLITE_CONFIG_LOOKASIDE, 128, 32);
 	/* No allocation statistics: keeping them takes a global mutex on every
 	 * allocation (measured: 3 % of a batch ingest). */

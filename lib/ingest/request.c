@@ -20,6 +20,7 @@
 #include "sm/json.h"
 #include "sm/log.h"
 #include "sm/request.h"
+#include "sm/store.h"
 #include "sm/trace.h"
 
 extern char **environ;
@@ -695,6 +696,8 @@ int sm_request_fcgi_run(const char *tool, int argc, char **argv, sm_fcgi_handler
 		return sm_err(SM_EXIT_USAGE, "usage: %s --fastcgi [ADDRESS]", tool);
 	if (address && !*address)
 		return sm_err(SM_EXIT_USAGE, "--fastcgi: empty address");
+	/* A responder answers one request after another beside other writers. */
+	sm_store_long_running();
 	/* Read once: a change to the dotenv file needs a restart. */
 	if (sm_config_load(&config_err) < 0)
 		*config_error = config_err.msg;

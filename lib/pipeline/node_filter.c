@@ -774,6 +774,7 @@ void node_filters_refresh(sm_store *store)
 {
 	const char *file = getenv("SM_ENV_FILE");
 	uint64_t h = SM_FNV1A_INIT;
+	sqlite3_int64 version;
 	struct stat sb;
 
 	if (!enabled)
@@ -785,8 +786,17 @@ void node_filters_refresh(sm_store *store)
 		h = sm_fnv1a(h, &sb.st_size, sizeof sb.st_size);
 		h = sm_fnv1a(h, &sb.st_mtim, sizeof sb.st_mtim);
 	}
-	h = table_hash(store, h, "SELECT * FROM notification_channels ORDER BY id");
-	h = table_hash(store, h, "SELECT * FROM intelligence_providers ORDER BY id");
+	/* The stored configuration: its version, which any change to the
+	 * channels and providers moves on (to other tables too, which
+	 * restarts the filters for nothing, seldom); what the tables hold
+	 * when the version cannot be read. */
+	version = sm_store_config_version(store);
+	if (version >= 0) {
+		h = sm_fnv1a(h, &version, sizeof version);
+	} else {
+		h = table_hash(store, h, "SELECT * FROM notification_channels ORDER BY id");
+		h = table_hash(store, h, "SELECT * FROM intelligence_providers ORDER BY id");
+	}
 	if (stamp_known && h != config_stamp) {
 		/* A filter working on lines handed ahead finishes them first: the
 		 * next look (the next item, the next batch) stops it. */

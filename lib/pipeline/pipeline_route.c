@@ -292,8 +292,8 @@ static int by_priority(const void *a, const void *b)
 }
 
 /* The stored definitions that carry a match, as [{"name","priority","match"}]
- * in routing order. */
-static json_t *lanes(sm_store *store, sm_error *err)
+ * in routing order, read from the store. */
+static json_t *lanes_read(sm_store *store, sm_error *err)
 {
 	sqlite3_stmt *st = sm_store_prepare_kept(
 	    store, "SELECT name, definition FROM pipeline_definitions ORDER BY name", err);
@@ -335,6 +335,26 @@ static json_t *lanes(sm_store *store, sm_error *err)
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(list, rows[i]);
 	free(rows);
+	return list;
+}
+
+/* The same, kept for the configuration's version it was read at (a worker
+ * routes every item): read again once the version moved on, or when it
+ * cannot be read. The list is shared: not to be changed. */
+static json_t *lanes(sm_store *store, sm_error *err)
+{
+	static json_t *kept;
+	static sqlite3_int64 kept_at = -1;
+	sqlite3_int64 version = sm_store_config_version(store);
+	json_t *list;
+
+	if (version >= 0 && version == kept_at)
+		return json_incref(kept);
+	if (!(list = lanes_read(store, err)))
+		return NULL;
+	json_decref(kept);
+	kept = version >= 0 ? json_incref(list) : NULL;
+	kept_at = version;
 	return list;
 }
 

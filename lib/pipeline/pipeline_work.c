@@ -209,6 +209,8 @@ struct worker {
 	bool depth_said;
 	bool ran; /* a run ended: the metrics to flush */
 	struct beat beat;
+	json_t *defs;          /* the definitions loaded, by name, */
+	sqlite3_int64 defs_at; /* at this configuration version (-1: none) */
 };
 
 static void item_log(enum sm_log_level level, const char *msg, const sm_inbox_item *item,
@@ -377,6 +379,29 @@ struct routed {
 	bool nothing; /* the definition has nothing after its ingest node */
 };
 
+/* The definition called name: loaded, or the one loaded for an item
+ * before while the configuration's version stays (a definition is not
+ * changed once loaded). */
+static int definition(struct worker *w, const char *name, json_t **def, sm_error *err)
+{
+	sqlite3_int64 version = sm_store_config_version(w->store);
+	json_t *kept;
+	int rc;
+
+	if (version != w->defs_at) {
+		json_object_clear(w->defs);
+		w->defs_at = version;
+	}
+	if (version >= 0 && (kept = json_object_get(w->defs, name))) {
+		*def = json_incref(kept);
+		return SM_EXIT_OK;
+	}
+	rc = sm_pipeline_load(w->store, name, def, NULL, err);
+	if (rc == SM_EXIT_OK && version >= 0)
+		json_object_set(w->defs, name, *def);
+	return rc;
+}
+
 /* same: the items routed before in the same transaction, whose
  * definitions are taken again rather than read again (NULL: none). */
 static int route_item(struct worker *w, const sm_inbox_item *item, struct routed *rt,
@@ -398,7 +423,7 @@ static int route_item(struct worker *w, const sm_inbox_item *item, struct routed
 	for (size_t i = 0; i < nsame && !rt->def; i++)
 		if (same[i].def && strcmp(same[i].name, rt->name) == 0)
 			rt->def = json_incref(same[i].def);
-	if (!rt->def && sm_pipeline_load(w->store, rt->name, &rt->def, NULL, &err) != SM_EXIT_OK) {
+	if (!rt->def && definition(w, rt->name, &rt->def, &err) != SM_EXIT_OK) {
 		snprintf(msg, size, "routed to %s: %s", rt->name, err.msg);
 		return -1;
 	}
@@ -783,6 +808,11 @@ static bool quick_batch(struct worker *w, sm_inbox_item *items, size_t n,
 	char msg[1200], status[32];
 	size_t i, routed = 0;
 	bool fits = true;
+	/* Items handed over, claimed by their handler: what routing them
+	 * reads is read in one transaction, which the stage filters' look at
+	 * the configuration shares. */
+	bool reading = sqlite3_get_autocommit(sm_store_db(w->store)) &&
+	               sm_store_exec(w->store, "BEGIN", NULL) == 0;
 
 	for (i = 0; i < n && fits; i++) {
 		const char *trace =
@@ -816,11 +846,16 @@ static bool quick_batch(struct worker *w, sm_inbox_item *items, size_t n,
 			          SM_LOG_END);
 		for (i = 0; i < routed; i++)
 			routed_clear(&rt[i]);
+		if (reading)
+			commit(w); /* each item then runs in a transaction of its own */
 		return false;
 	}
+	if (reading)
+		node_filters_refresh(w->store);
 	commit(w); /* the claims and the promised ids: sm-notify may write now */
 	clock_gettime(CLOCK_MONOTONIC, &recorded);
-	node_filters_refresh(w->store); /* once a batch (and after a second) */
+	if (!reading)
+		node_filters_refresh(w->store); /* once a batch (and after a second) */
 	for (i = 0; i < n; i++) {
 		/* Handed to the stage with the item before: in flight, so done. */
 		bool handed = sm_pipeline_quick_handed(q[i]);
@@ -1001,8 +1036,12 @@ static int work_loop(struct worker *w, sm_error *err)
 static int work_one(const sm_pipeline_work_opts *opts, sm_pipeline_work_counts *counts,
                     sm_error *err)
 {
-	struct worker w = {
-	    .opts = opts, .counts = counts, .inotify = -1, .handoff = -1, .busy = -1};
+	struct worker w = {.opts = opts,
+	                   .counts = counts,
+	                   .inotify = -1,
+	                   .handoff = -1,
+	                   .busy = -1,
+	                   .defs_at = -1};
 	char host[64] = "";
 	int rc;
 
@@ -1015,8 +1054,12 @@ static int work_one(const sm_pipeline_work_opts *opts, sm_pipeline_work_counts *
 	 * come from a mapping, not a system call each, and are let go once
 	 * it waited a poll period for nothing (wait_for_work). */
 	sm_store_map_reads(true);
-	if (sm_store_open(NULL, &w.store, err) < 0)
+	if (!(w.defs = json_object()) || sm_store_open(NULL, &w.store, err) < 0) {
+		json_decref(w.defs);
+		if (!w.defs)
+			sm_error_set(err, "out of memory");
 		return SM_EXIT_FAILURE;
+	}
 	/* The worker's own records (claims, runs, stages) are committed
 	 * without waiting for the disk: in WAL mode that survives the worker
 	 * being killed, and a power loss can only undo its latest records, so
@@ -1048,6 +1091,7 @@ static int work_one(const sm_pipeline_work_opts *opts, sm_pipeline_work_counts *
 		close(fds[1]);
 	}
 	sm_store_close(w.store);
+	json_decref(w.defs);
 	return rc;
 }
 
@@ -1087,6 +1131,7 @@ int sm_pipeline_work(const sm_pipeline_work_opts *opts, sm_pipeline_work_counts 
 
 	if (!counts)
 		counts = &mine;
+	sm_store_long_running(); /* before the first store is opened */
 	if (n == 1)
 		return work_one(opts, counts, err);
 	/* Settings and the store checked (and migrated) once, before forking. */

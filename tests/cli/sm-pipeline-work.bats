@@ -975,6 +975,58 @@ handing() {
 	[ "$(requests hook)" = 1 ]
 }
 
+# crit_definition CHANNEL: the definition "crit", which takes critical
+# alerts to CHANNEL alone, stored (again).
+crit_definition() {
+	printf '{"version": "1", "match": [{"field": "severity", "op": "is", "value": "critical"}], "nodes": [%s, %s]}\n' \
+		'{"id": "ingest", "type": "ingest", "next": "notify"}' \
+		"{\"id\": \"notify\", \"type\": \"notify\", \"config\": {\"channel\": \"$1\"}}" \
+		>"$TEST_DIR/crit.json"
+	sm-pipeline definition add crit "$TEST_DIR/crit.json"
+}
+
+# handed NAME STATES: an alert NAME (critical) posted, handed over and done,
+# the queue's states STATES after it; its definition in $routed.
+handed() {
+	wait_for waiting
+	post /alerts/webhook/alertmanager/ "$(am_payload "$1" web-01 firing critical)"
+	[ "$code" = 202 ]
+	wait_for states_are "$2"
+	routed=$(sql "SELECT definition FROM inbox ORDER BY id DESC LIMIT 1")
+	[[ "$(sql "SELECT claimed_by FROM inbox ORDER BY id DESC LIMIT 1")" = handoff:* ]]
+}
+
+@test "a waiting worker routes each handed alert by the definitions as they stand: one added, changed, then removed while it runs" {
+	receiver hook
+	CHANNEL=second receiver second
+	handing
+	handed First "done"
+	[ "$routed" = direct ]
+	[ "$(requests hook) $(requests second)" = "1 1" ]
+	# Added: the next critical alert takes it, to the second channel alone.
+	crit_definition second
+	handed Added "done done"
+	[ "$routed" = crit ]
+	[ "$(requests hook) $(requests second)" = "1 2" ]
+	# Changed under the same name: its new nodes, to the first channel.
+	crit_definition hook
+	handed Changed "done done done"
+	[ "$routed" = crit ]
+	[ "$(requests hook) $(requests second)" = "2 2" ]
+	# Removed: the default again.
+	sm-pipeline definition rm crit
+	handed Removed "done done done done"
+	[ "$routed" = direct ]
+	[ "$(requests hook) $(requests second)" = "3 3" ]
+	# A channel disabled while the worker waits is passed over at once.
+	sm-notify channel disable second >/dev/null
+	handed Disabled "done done done done done"
+	[ "$(requests hook) $(requests second)" = "4 3" ]
+	kill -TERM "$worker"
+	exited "$worker"
+	[ "$rc" = 0 ]
+}
+
 @test "the socket of a worker killed -9 is not used: the handler queues the alert pending and wakes; the next worker takes the socket over" {
 	receiver hook
 	handing

@@ -1,5 +1,6 @@
 /* test_store.c - creating, migrating and sharing the SQLite store. */
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -94,7 +95,8 @@ static void has_every_table_and_pragmas(void **state)
 	                                     "stage_executions",
 	                                     "inbox",
 	                                     "hub_spool",
-	                                     "seen_signatures"};
+	                                     "seen_signatures",
+	                                     "config_version"};
 	char path[256], sql[256];
 	sm_store *store;
 	sm_error err;
@@ -988,8 +990,206 @@ static void closing_a_store_keeps_the_other_handles_locks(void **state)
 	locks_kept(true);
 }
 
-int main(void)
+/* --- the configuration's version ---------------------------------------------- */
+
+static sqlite3_int64 version_of(sm_store *store)
 {
+	sqlite3_int64 v = sm_store_config_version(store);
+
+	assert_true(v >= 0);
+	return v;
+}
+
+/* Every insert, update and delete of a table a long-running process
+ * decides by moves the version on, made by any connection; other tables
+ * leave it; two stores start apart. */
+static void config_version_moves_with_the_configuration(void **state)
+{
+	static const char *const changes[] = {
+	    "INSERT INTO pipeline_definitions (name, definition, created_at, updated_at)"
+	    " VALUES ('d', '{}', 'now', 'now')",
+	    "UPDATE pipeline_definitions SET definition = '{\"a\": 1}'",
+	    "DELETE FROM pipeline_definitions",
+	    "INSERT INTO notification_channels (name, driver, created_at, updated_at)"
+	    " VALUES ('c', 'generic', 'now', 'now')",
+	    "UPDATE notification_channels SET enabled = 0",
+	    "DELETE FROM notification_channels",
+	    "INSERT INTO intelligence_providers (name, provider, created_at, updated_at)"
+	    " VALUES ('p', 'local', 'now', 'now')",
+	    "UPDATE intelligence_providers SET is_active = 1",
+	    "DELETE FROM intelligence_providers",
+	    "INSERT INTO silences (id, matchers, starts_at, ends_at, created_at, updated_at)"
+	    " VALUES ('s', '[]', 'a', 'b', 'now', 'now')",
+	    "UPDATE silences SET ends_at = 'c'",
+	    "DELETE FROM silences",
+	    "INSERT INTO inhibit_rules (id, source_matchers, target_matchers, created_at)"
+	    " VALUES ('i', '[]', '[]', 'now')",
+	    "UPDATE inhibit_rules SET equal = '[\"x\"]'",
+	    "DELETE FROM inhibit_rules",
+	    "INSERT INTO maintenance_windows (id, matchers, schedule, created_at)"
+	    " VALUES ('m', '[]', 'x', 'now')",
+	    "UPDATE maintenance_windows SET tz = 'UTC'",
+	    "DELETE FROM maintenance_windows",
+	};
+	char path[256], other[256];
+	sm_store *a, *b, *c;
+	sm_error err;
+	sqlite3_int64 v;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/cv.db", dir);
+	snprintf(other, sizeof other, "%s/cv2.db", dir);
+	assert_int_equal(sm_store_open(path, &a, &err), 0);
+	assert_int_equal(sm_store_open(path, &b, &err), 0);
+	v = version_of(a);
+	for (size_t i = 0; i < sizeof changes / sizeof changes[0]; i++) {
+		exec_ok(b, changes[i]);
+		if (version_of(a) != v + (sqlite3_int64)i + 1)
+			fail_msg("%s: the version did not move on", changes[i]);
+	}
+	v = version_of(a);
+	exec_ok(b, "INSERT INTO seen_signatures VALUES ('x', 1)");
+	exec_ok(b, "UPDATE notification_channels SET enabled = 1"); /* no row: no change */
+	assert_true(version_of(a) == v);
+	assert_int_equal(sm_store_open(other, &c, &err), 0);
+	assert_true(version_of(c) != v);
+	sm_store_close(c);
+	sm_store_close(b);
+	sm_store_close(a);
+}
+
+/* Read within a transaction, the version is the snapshot's; a BEGIN alone
+ * takes no snapshot, so a change committed after it is seen. */
+static void config_version_within_a_transaction(void **state)
+{
+	static const char *const add =
+	    "INSERT INTO notification_channels (name, driver, created_at, updated_at)"
+	    " VALUES (hex(randomblob(8)), 'generic', 'now', 'now')";
+	char path[256];
+	sm_store *a, *b;
+	sm_error err;
+	sqlite3_int64 v;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/cvt.db", dir);
+	assert_int_equal(sm_store_open(path, &a, &err), 0);
+	assert_int_equal(sm_store_open(path, &b, &err), 0);
+	v = version_of(a);
+	exec_ok(a, "BEGIN");
+	exec_ok(b, add);
+	assert_true(version_of(a) == v + 1);
+	exec_ok(b, add);
+	assert_true(version_of(a) == v + 1); /* the snapshot holds */
+	exec_ok(a, "COMMIT");
+	assert_true(version_of(a) == v + 2);
+	/* The handle's own change within its transaction. */
+	exec_ok(a, "BEGIN IMMEDIATE");
+	assert_true(version_of(a) == v + 2);
+	exec_ok(a, add);
+	assert_true(version_of(a) == v + 3);
+	exec_ok(a, "COMMIT");
+	sm_store_close(b);
+	sm_store_close(a);
+}
+
+/* A store of the version before is given the version on its next open. */
+static void an_older_store_gets_the_config_version(void **state)
+{
+	char path[256];
+	sm_store *store;
+	sm_error err;
+	sqlite3_stmt *st;
+	sqlite3_int64 v;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/old.db", dir);
+	assert_int_equal(sm_store_open(path, &store, &err), 0);
+	st = sm_store_prepare(store,
+	                      "SELECT 'DROP TRIGGER ' || name FROM sqlite_schema"
+	                      " WHERE type = 'trigger' AND name LIKE 'config_version_%'",
+	                      &err);
+	assert_non_null(st);
+	exec_ok(store, "BEGIN");
+	{
+		int dropped = 0;
+		char sql[128][128];
+		while (sqlite3_step(st) == SQLITE_ROW && dropped < 128)
+			snprintf(sql[dropped++], sizeof sql[0], "%s", sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+		assert_int_equal(dropped, 18);
+		for (int i = 0; i < dropped; i++)
+			exec_ok(store, sql[i]);
+	}
+	exec_ok(store, "DROP TABLE config_version; PRAGMA user_version = 13; COMMIT");
+	sm_store_close(store);
+	assert_int_equal(sm_store_open(path, &store, &err), 0);
+	assert_int_equal(sm_store_schema_version(store), sm_store_schema_latest());
+	v = version_of(store);
+	exec_ok(store, "INSERT INTO pipeline_definitions (name, definition, created_at, updated_at)"
+	               " VALUES ('d', '{}', 'now', 'now')");
+	assert_true(version_of(store) == v + 1);
+	sm_store_close(store);
+}
+
+/* --- a long-running process -------------------------------------------------- */
+
+/* Run as "test_store long-running yes|no" in a process of its own (SQLite
+ * is set up once a process): 0 when a store's connection has a page-cache
+ * arena exactly when sm_store_long_running was called. */
+static int long_running_child(bool on)
+{
+	char path[256];
+	sm_store *store;
+	sm_error err;
+	bool arena;
+	int rc;
+
+	if (on)
+		sm_store_long_running();
+	snprintf(path, sizeof path, "%s/lr%d.db", getenv("SM_TEST_DIR"), on);
+	if (sm_store_open(path, &store, &err) < 0)
+		return 2;
+	rc = sm_store_exec(store,
+	                   "CREATE TABLE t (v); INSERT INTO t SELECT hex(randomblob(900)) FROM"
+	                   " (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+	                   " WHERE i < 200) SELECT i FROM n); SELECT count(*) FROM t",
+	                   &err);
+	/* The arena: one block of the page cache's size, mapped by malloc. */
+	arena = mallinfo2().hblkhd >= 256 * 4096;
+	sm_store_close(store);
+	if (rc < 0)
+		return 3;
+	return arena == on ? 0 : 1;
+}
+
+static void long_running_pages_come_from_an_arena(void **state)
+{
+	(void)state;
+#ifdef __SANITIZE_ADDRESS__
+	skip(); /* its allocator is not malloc's: no arena to see */
+#endif
+	for (int on = 0; on < 2; on++) {
+		int status;
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			setenv("SM_TEST_DIR", dir, 1);
+			execl("/proc/self/exe", "test_store", "long-running", on ? "yes" : "no",
+			      (char *)NULL);
+			_exit(127);
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		if (WEXITSTATUS(status) != 0)
+			fail_msg("long-running %s: exit %d", on ? "yes" : "no",
+			         WEXITSTATUS(status));
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "long-running") == 0)
+		return long_running_child(strcmp(argv[2], "yes") == 0);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(creates_file_0600_with_parents),
 	    cmocka_unit_test(has_every_table_and_pragmas),
@@ -1013,6 +1213,10 @@ int main(void)
 	    cmocka_unit_test(mapped_pages_are_let_go_when_idle),
 	    cmocka_unit_test(a_file_cut_short_under_a_mapped_reader_is_an_error),
 	    cmocka_unit_test(closing_a_store_keeps_the_other_handles_locks),
+	    cmocka_unit_test(config_version_moves_with_the_configuration),
+	    cmocka_unit_test(config_version_within_a_transaction),
+	    cmocka_unit_test(an_older_store_gets_the_config_version),
+	    cmocka_unit_test(long_running_pages_come_from_an_arena),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
