@@ -25,8 +25,9 @@ struct selector {
 	json_t *equal;              /* inhibit rules: label names */
 	sm_noise_schedule schedule; /* windows */
 	char *zone;                 /* windows */
+	char *starts, *ends;        /* silences: when they hold (RFC 3339, UTC) */
 	bool parsed;                /* every part parsed */
-	bool usable;                /* parsed, and (windows) open now */
+	bool usable;                /* parsed, and (silences, windows) holding now */
 };
 
 struct selectors {
@@ -35,9 +36,13 @@ struct selectors {
 };
 
 /* What a notifier keeps between envelopes: the rows of each kind as last
- * read and parsed. */
+ * read and parsed, and the store's configuration version they were read
+ * at (sm_store_config_version; -1: not read yet). While it stays, the
+ * rows are not read again: whether each holds at the envelope's time is
+ * judged then. */
 struct notify_noise_cache {
 	struct selectors kinds[3];
+	sqlite3_int64 version;
 };
 
 static void selector_free(struct selector *s)
@@ -50,6 +55,8 @@ static void selector_free(struct selector *s)
 	sm_matchers_clear(&s->target);
 	json_decref(s->equal);
 	free(s->zone);
+	free(s->starts);
+	free(s->ends);
 	free(s);
 }
 
@@ -64,7 +71,11 @@ static void selectors_clear(struct selectors *s)
 
 struct notify_noise_cache *notify_noise_cache_new(void)
 {
-	return calloc(1, sizeof(struct notify_noise_cache));
+	struct notify_noise_cache *c = calloc(1, sizeof *c);
+
+	if (c)
+		c->version = -1;
+	return c;
 }
 
 void notify_noise_cache_free(struct notify_noise_cache *c)
@@ -88,11 +99,13 @@ static bool parse_json_matchers(const unsigned char *text, sm_matchers *out)
 
 /* Each row of sql (now bound as ?1 when it asks): column 0 the id, 1 the
  * matchers; inhibit rules add 2 the target and 3 equal; windows add 2 the
- * schedule and 3 the zone, and only the windows open at now are usable. */
+ * schedule and 3 the zone; silences add 2 and 3 when they start and end,
+ * every silence not ended by now (one not started yet holds once it
+ * starts, without a change to the store). */
 enum kind { SILENCES, INHIBIT_RULES, WINDOWS };
 
 static const char *const kind_sql[] = {
-    [SILENCES] = "SELECT id, matchers FROM silences WHERE starts_at <= ?1 AND ends_at > ?1"
+    [SILENCES] = "SELECT id, matchers, starts_at, ends_at FROM silences WHERE ends_at > ?1"
                  " ORDER BY created_at, rowid",
     [INHIBIT_RULES] = "SELECT id, source_matchers, target_matchers, equal FROM inhibit_rules"
                       " ORDER BY created_at, rowid",
@@ -129,21 +142,23 @@ static struct selector *parse_row(enum kind kind, sqlite3_stmt *st, char *text)
 		s->zone = strdup(column(st, 3));
 		s->parsed = s->parsed && s->zone &&
 		            sm_noise_schedule_parse(column(st, 2), &s->schedule, &e) == 0;
+	} else {
+		s->starts = strdup(column(st, 2));
+		s->ends = strdup(column(st, 3));
+		s->parsed = s->parsed && s->starts && s->ends;
 	}
 	return s;
 }
 
 /* The rows of kind as of now into *rows, each parsed anew only when its
- * text is not one of *rows' already (those are reused, the others freed).
- * The store is read each time: a silence added while a filter runs holds
- * back its next envelope. */
+ * text is not one of *rows' already (those are reused, the others freed). */
 static int load(sm_store *store, enum kind kind, time_t now, struct selectors *rows, sm_error *err)
 {
 	char at[SM_RFC3339_LEN];
 	struct timespec ts = {now, 0};
 	sqlite3_stmt *st = sm_store_prepare_kept(store, kind_sql[kind], err);
 	struct selectors fresh = {0};
-	int step, columns = kind == SILENCES ? 2 : 4;
+	int step;
 
 	if (!st)
 		return -1;
@@ -158,8 +173,7 @@ static int load(sm_store *store, enum kind kind, time_t now, struct selectors *r
 		if (items)
 			fresh.items = items;
 		if (!items || asprintf(&text, "%s\x1f%s\x1f%s\x1f%s", column(st, 0), column(st, 1),
-		                       columns > 2 ? column(st, 2) : "",
-		                       columns > 2 ? column(st, 3) : "") < 0)
+		                       column(st, 2), column(st, 3)) < 0)
 			goto oom;
 		for (size_t i = 0; i < rows->count && !s; i++)
 			if (rows->items[i] && strcmp(rows->items[i]->text, text) == 0) {
@@ -170,8 +184,6 @@ static int load(sm_store *store, enum kind kind, time_t now, struct selectors *r
 			free(text);
 		else if (!(s = parse_row(kind, st, text)))
 			goto oom;
-		s->usable = s->parsed && (kind != WINDOWS ||
-		                          sm_noise_schedule_active_at(&s->schedule, s->zone, now));
 		fresh.items[fresh.count++] = s;
 	}
 	sqlite3_reset(st);
@@ -280,6 +292,25 @@ static const struct selector *first_match(const struct selectors *s, json_t *ale
 	return NULL;
 }
 
+/* Which rows of c hold at now: a silence between its start and its end, a
+ * window open then, any rule whose every part parsed. */
+static void holding_at(struct notify_noise_cache *c, time_t now)
+{
+	char at[SM_RFC3339_LEN];
+	struct timespec ts = {now, 0};
+
+	sm_rfc3339_format(at, &ts, false);
+	for (size_t k = 0; k < sizeof c->kinds / sizeof c->kinds[0]; k++)
+		for (size_t i = 0; i < c->kinds[k].count; i++) {
+			struct selector *s = c->kinds[k].items[i];
+			s->usable = s->parsed;
+			if (s->usable && k == SILENCES)
+				s->usable = strcmp(s->starts, at) <= 0 && strcmp(s->ends, at) > 0;
+			else if (s->usable && k == WINDOWS)
+				s->usable = sm_noise_schedule_active_at(&s->schedule, s->zone, now);
+		}
+}
+
 int notify_noise_find(sm_store *store, struct notify_noise_cache *cache, json_t *env, time_t now,
                       struct notify_noise *noise, sm_error *err)
 {
@@ -289,6 +320,7 @@ int notify_noise_find(sm_store *store, struct notify_noise_cache *cache, json_t 
 	json_t *alerts = json_object_get(env, "alerts"), *a, *firing = NULL;
 	const char *source = json_string_value(json_object_get(env, "source"));
 	bool any_firing = false, all_s = true, all_si = true, all_sim = true;
+	sqlite3_int64 version;
 	size_t i;
 	int rc = -1;
 
@@ -299,10 +331,20 @@ int notify_noise_find(sm_store *store, struct notify_noise_cache *cache, json_t 
 	{
 		any_firing = any_firing || notify_str_is(a, "status", "firing");
 	}
-	if (load(store, SILENCES, now, silences, err) < 0 ||
-	    load(store, INHIBIT_RULES, now, rules, err) < 0 ||
-	    load(store, WINDOWS, now, windows, err) < 0 ||
-	    (rules->count > 0 && firing_alerts(store, &firing, err) < 0))
+	/* Read again once the configuration moved on (a silence added while a
+	 * filter runs holds back its next envelope), or every time when its
+	 * version cannot be read or nothing is kept. */
+	version = cache ? sm_store_config_version(store) : -1;
+	if (version < 0 || version != c->version) {
+		c->version = -1;
+		if (load(store, SILENCES, now, silences, err) < 0 ||
+		    load(store, INHIBIT_RULES, now, rules, err) < 0 ||
+		    load(store, WINDOWS, now, windows, err) < 0)
+			goto done;
+		c->version = version;
+	}
+	holding_at(c, now);
+	if (rules->count > 0 && firing_alerts(store, &firing, err) < 0)
 		goto done;
 	json_array_foreach(alerts, i, a)
 	{

@@ -101,6 +101,15 @@ wait_port() {
 }
 
 # An Alertmanager webhook body with one alert.
+# wait_for COMMAND...: until it succeeds, at most 20 s (a bound, not a measure).
+wait_for() {
+	for _ in $(seq 400); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 am_payload() { # NAME INSTANCE STATUS [SEVERITY]
 	printf '{"receiver":"sm","status":"%s","groupKey":"{}:{alertname=\\"%s\\"}","alerts":[{"status":"%s","labels":{"alertname":"%s","instance":"%s","severity":"%s"},"annotations":{"summary":"%s on %s"},"startsAt":"2026-11-22T01:00:00Z","endsAt":"0001-01-01T00:00:00Z"}]}\n' \
 		"$3" "$1" "$3" "$1" "$2" "${4:-warning}" "$1" "$2"

@@ -225,6 +225,43 @@ print(sorted((r["matchers"][0], r["state"], r["held_back"]) for r in rows))')" =
 	[ -n "$id" ]
 }
 
+lines_out() { [ "$(wc -l <"$TEST_DIR/out")" -ge "$1" ]; }
+until_past() { while [ "$(date -u +%s)" -le "$(date -u -d "$1" +%s)" ]; do sleep 0.1; done; }
+
+@test "one sm-notify running: a silence that starts and ends meanwhile holds back exactly the envelope between, with no change to the store; one added holds at once" {
+	start=$(date -u -d '+2 seconds' +%Y-%m-%dT%H:%M:%SZ)
+	end=$(date -u -d "$start + 3 seconds" +%Y-%m-%dT%H:%M:%SZ)
+	id=$(sm-notify silence add 'alertname=~"Timed.*"' --start "$start" --end "$end")
+	mkfifo "$TEST_DIR/in"
+	sm-notify <"$TEST_DIR/in" >"$TEST_DIR/out" 2>"$TEST_DIR/err" &
+	notify=$!
+	echo "$notify" >>"$TEST_DIR/pids"
+	exec 7>"$TEST_DIR/in"
+	am_payload TimedBefore db-01 firing | sm-ingest >&7
+	wait_for lines_out 1
+	until_past "$start"
+	am_payload TimedDuring db-01 firing | sm-ingest >&7
+	wait_for lines_out 2
+	until_past "$end"
+	am_payload TimedAfter db-01 firing | sm-ingest >&7
+	wait_for lines_out 3
+	# One added meanwhile holds from the next envelope on.
+	added=$(sm-notify silence add alertname=TimedAdded --duration 1h)
+	am_payload TimedAdded db-01 firing | sm-ingest >&7
+	wait_for lines_out 4
+	exec 7>&-
+	wait "$notify"
+	said=()
+	while read -r line; do
+		said+=("$(json_get 'd["notifications"][0]["status"] + " " + d["notifications"][0]["reason"]' <<<"$line")")
+	done <"$TEST_DIR/out"
+	[ "${#said[@]}" = 4 ]
+	[ "${said[0]%% *}" = sent ]
+	[ "${said[1]}" = "skipped silenced by $id" ]
+	[ "${said[2]%% *}" = sent ]
+	[ "${said[3]}" = "skipped silenced by $added" ]
+}
+
 @test "bad input: one line, exit 64, nothing stored" {
 	run_bad() { # EXPECTED-START ARGS...
 		local want=$1

@@ -66,14 +66,6 @@ on_tty() {
 
 requests() { wc -l <"$TEST_DIR/$1.log" | tr -d ' '; }
 
-# wait_for COMMAND...: until it succeeds, at most 20 s (a bound, not a measure).
-wait_for() {
-	for _ in $(seq 400); do
-		"$@" && return 0
-		sleep 0.05
-	done
-	return 1
-}
 at_least() { [ "$(requests "$1")" -ge "$2" ]; }
 
 # The trace ids of the deliveries, sorted.
