@@ -49,13 +49,6 @@ struct sm_store {
 	bool config_known;
 };
 
-/* Each entry moves the schema from version i to i+1. Never edit a shipped
- * entry: add a new one (entry 1 last changed before 0.1.0 was released).
- * Table meanings are DESIGN.md §4.
- *
- * CHECK constraints list their values with OR, not IN: SQLite evaluates an
- * IN list of three or more values through a temporary b-tree built on every
- * insert and update (measured: a fifth of sm-ingest's instructions). */
 /* Migration 14's triggers on table t: its every insert, update and delete
  * moves the configuration's version on. */
 #define CONFIG_TRIGGER(t, event)                                                                   \
@@ -64,6 +57,13 @@ struct sm_store {
 #define CONFIG_TRIGGERS(t)                                                                         \
 	CONFIG_TRIGGER(t, "INSERT") CONFIG_TRIGGER(t, "UPDATE") CONFIG_TRIGGER(t, "DELETE")
 
+/* Each entry moves the schema from version i to i+1. Never edit a shipped
+ * entry: add a new one (entry 1 last changed before 0.1.0 was released).
+ * Table meanings are DESIGN.md §4.
+ *
+ * CHECK constraints list their values with OR, not IN: SQLite evaluates an
+ * IN list of three or more values through a temporary b-tree built on every
+ * insert and update (measured: a fifth of sm-ingest's instructions). */
 static const char *const migrations[] = {
     /* 1: every table of the design, so later tools only fill them. */
     "CREATE TABLE incidents ("
