@@ -864,10 +864,11 @@ static bool same_stage(const sm_pipeline_quick *a, const sm_pipeline_quick *b)
 }
 
 /* The text of a quick run's definition for its record, malloc'd. The
- * items of a batch share their definition's tree, so the last one printed
- * is kept, with a reference to it: the same address is then the same
- * definition (no other can be made there while it is held), and definitions
- * are not changed once loaded. */
+ * items of a batch share their definition's tree, and a worker's items
+ * share it while the store's configuration version stays (its definition
+ * cache), so the last one printed is kept, with a reference to it: the same
+ * address is then the same definition (no other can be made there while it
+ * is held), and definitions are not changed once loaded. */
 static char *definition_text(const json_t *def)
 {
 	static json_t *kept;

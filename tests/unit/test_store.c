@@ -1148,6 +1148,8 @@ static int long_running_child(bool on)
 	bool arena;
 	int rc;
 
+	if (!getenv("SM_TEST_DIR"))
+		return 2;
 	if (on)
 		sm_store_long_running();
 	snprintf(path, sizeof path, "%s/lr%d.db", getenv("SM_TEST_DIR"), on);
