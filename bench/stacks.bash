@@ -45,6 +45,25 @@ sm_stack() {
 	stack_url="http://127.0.0.1:$web/alerts/webhook/alertmanager/"
 }
 
+# sm_webhook_stack NAME BIN SYNC: the same, but the webhook answered by the
+# running `sm-pipeline work --webhook` itself (lighttpd passes the requests
+# on to its socket), which runs what it accepted.
+sm_webhook_stack() {
+	local name=$1 bin=$2 sync=$3 web
+	web=$(port)
+	mkdir -p "$tmp/$name"
+	SM_DB=$tmp/$name/sm.db "$bin/sm-notify" channel add hook generic "webhook_url=http://127.0.0.1:$recv/hook" >/dev/null
+	SM_DB=$tmp/$name/sm.db SM_STORE_SYNC=$sync "$bin/sm-pipeline" work --webhook "$tmp/$name/webhook.sock" \
+		2>"$tmp/$name/work.log" &
+	pids+=($!)
+	for _ in $(seq 100); do [ -S "$tmp/$name/webhook.sock" ] && break; sleep 0.05; done
+	SM_DB=$tmp/$name/sm.db SM_SERVE_WEBHOOK=$tmp/$name/webhook.sock SM_INGEST=$bin/sm-ingest \
+		SM_SERVE_MODE=fastcgi SM_SERVE_DIR=$tmp/$name/serve scripts/serve "$web" >/dev/null 2>&1 &
+	pids+=($!)
+	wait_port "$web"
+	stack_url="http://127.0.0.1:$web/alerts/webhook/alertmanager/"
+}
+
 # am_stack PORT: Prometheus Alertmanager on PORT, routing each alert at
 # once (group_wait 0s) to the receiver's /am.
 am_stack() {

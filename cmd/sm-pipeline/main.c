@@ -15,7 +15,8 @@ static const char usage_text[] =
     "       sm-pipeline definition rm NAME\n"
     "       sm-pipeline setup [--preset NAME --name NAME --channel NAME ...\n"
     "                          --checker NAME ... --provider NAME]\n"
-    "       sm-pipeline work [--once] [--workers N] [--definition NAME]\n"
+    "       sm-pipeline work [--once | --webhook ADDRESS] [--workers N]\n"
+    "                        [--definition NAME]\n"
     "       sm-pipeline queue [--status S] [--limit N] [--json]\n"
     "       sm-pipeline queue retry ID|--failed\n"
     "       sm-pipeline route [ENVELOPE-FILE|-] [--json]\n"
@@ -39,6 +40,8 @@ static const char usage_text[] =
     "  --html                 status: one self-contained HTML page, charts\n"
     "  --once                 work: drain the queue, then exit\n"
     "  --workers N            work: N worker processes (default 1)\n"
+    "  --webhook ADDRESS      work: also answer /alerts/webhook/ (FastCGI) on ADDRESS\n"
+    "                         (a socket path, HOST:PORT, or - for standard input)\n"
     "  --failed               queue retry: every failed item\n"
     "  --older-than DURATION  prune: one retention for every kind (90s, 15m, 4h, 7d)\n"
     "  --vacuum               prune: then rebuild the file so it shrinks\n"
@@ -72,6 +75,7 @@ enum {
 	OPT_PROVIDER,
 	OPT_ONCE,
 	OPT_WORKERS,
+	OPT_WEBHOOK,
 	OPT_FAILED,
 	OPT_OLDER_THAN,
 	OPT_VACUUM,
@@ -98,6 +102,7 @@ static const struct option long_options[] = {
     {"provider", required_argument, NULL, OPT_PROVIDER},
     {"once", no_argument, NULL, OPT_ONCE},
     {"workers", required_argument, NULL, OPT_WORKERS},
+    {"webhook", required_argument, NULL, OPT_WEBHOOK},
     {"failed", no_argument, NULL, OPT_FAILED},
     {"older-than", required_argument, NULL, OPT_OLDER_THAN},
     {"vacuum", no_argument, NULL, OPT_VACUUM},
@@ -276,6 +281,11 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case OPT_ONCE:
 			a->once = true;
+			break;
+		case OPT_WEBHOOK:
+			if (!*optarg)
+				return sm_err(SM_EXIT_USAGE, "--webhook: empty address");
+			a->webhook = optarg;
 			break;
 		case OPT_FAILED:
 			a->failed = true;

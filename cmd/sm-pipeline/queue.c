@@ -14,8 +14,10 @@ static void on_stop(int sig)
 
 int work_command(struct args *a)
 {
-	sm_pipeline_work_opts opts = {
-	    .once = a->once, .workers = (int)a->workers, .definition = a->definition};
+	sm_pipeline_work_opts opts = {.once = a->once,
+	                              .workers = (int)a->workers,
+	                              .definition = a->definition,
+	                              .webhook = a->webhook};
 	sm_pipeline_work_counts counts = {0};
 	struct sigaction sa;
 	sm_error err = {0};
@@ -23,7 +25,11 @@ int work_command(struct args *a)
 
 	if (a->noperands != 1)
 		return sm_err(SM_EXIT_USAGE,
-		              "usage: sm-pipeline work [--once] [--workers N] [--definition NAME]");
+		              "usage: sm-pipeline work [--once | --webhook ADDRESS] [--workers N] "
+		              "[--definition NAME]");
+	if (a->once && a->webhook)
+		return sm_err(SM_EXIT_USAGE, "work: --once and --webhook do not go together (a "
+		                             "worker answering the webhook runs until stopped)");
 	/* A forced definition must exist before anything is claimed. */
 	if (a->definition) {
 		sm_store *store = NULL;

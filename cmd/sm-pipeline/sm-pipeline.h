@@ -38,7 +38,8 @@
 #include "sm/trace.h"
 
 struct args {
-	const char *definition, *config, *payload, *source, *trace_id, *status, *older_than;
+	const char *definition, *config, *payload, *source, *trace_id, *status, *older_than,
+	    *webhook;
 	bool sample, dry_run, checks_only, attempts, json, once, failed, vacuum, html;
 	long limit, workers;
 	sm_pipeline_setup_opts setup;

@@ -142,4 +142,30 @@ typedef void sm_fcgi_handler(void *ctx, sm_fcgi_conn **requests, size_t n);
 int sm_fcgi_serve(int listen_fd, const sm_fcgi_limits *limits, sm_fcgi_handler *handler, void *ctx,
                   volatile sig_atomic_t *stop, sm_error *err);
 
+/* What a program does beside answering requests (sm_fcgi_serve_with). */
+#define SM_FCGI_MAX_HOOK_FDS 4
+typedef struct sm_fcgi_hooks {
+	/* Polled for input beside the connections (a negative one is left
+	 * out): one becoming readable ends the wait, and idle runs. */
+	int fds[SM_FCGI_MAX_HOOK_FDS];
+	size_t nfds;
+	/* Before every wait: the program's own work. How long the wait may
+	 * last at most, in milliseconds (-1: as long as the serving likes,
+	 * a second at most). NULL: none. */
+	long long (*idle)(void *ctx);
+	/* For each group of requests answered: before_send on a thread of its
+	 * own, then the group's answers sent from there (or, when it says
+	 * false, their connections closed unanswered), while after runs on
+	 * the serving thread; the next group waits for both. Neither may
+	 * touch the other's data, nor the requests. Both or neither. */
+	bool (*before_send)(void *ctx);
+	void (*after)(void *ctx);
+	void *ctx;
+} sm_fcgi_hooks;
+
+/* sm_fcgi_serve, with the program's own work beside (hooks may be NULL). */
+int sm_fcgi_serve_with(int listen_fd, const sm_fcgi_limits *limits, sm_fcgi_handler *handler,
+                       void *ctx, const sm_fcgi_hooks *hooks, volatile sig_atomic_t *stop,
+                       sm_error *err);
+
 #endif

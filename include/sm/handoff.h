@@ -73,6 +73,11 @@ void sm_handoff_free(sm_handoff *h);
  * listens, is not busy, and read everything handed to it before). Forgets the items of
  * the transaction before. */
 bool sm_handoff_begin(sm_handoff *h, const sm_store *store);
+/* Before a transaction of a handler within a worker's own process
+ * (sm-pipeline work --webhook): its items are claimed for that worker,
+ * which takes them after the commit (sm_handoff_take) rather than by the
+ * socket. Forgets the items of the transaction before. */
+void sm_handoff_begin_local(sm_handoff *h);
 /* Inside the transaction, when sm_handoff_begin said yes: queue text (len
  * bytes of an envelope's compact JSON, with its trace id) claimed for the
  * hand-over, with a run id promised. 1 when queued so, 0 when it must be
@@ -87,5 +92,12 @@ void sm_handoff_forget(sm_handoff *h, size_t mark);
  * given back to the queue (pending, in a transaction of its own). The
  * number of items given back, which the caller wakes the workers for. */
 size_t sm_handoff_send(sm_handoff *h, sm_store *store);
+
+/* After the commit, in place of sm_handoff_send for a local hand-over:
+ * move up to max of the items put into items, each as sm_handoff_recv
+ * reads one (its envelope parsed; attempts 1; handed): how many. An item
+ * whose envelope cannot be parsed (out of memory) is said and left to go
+ * stale. */
+size_t sm_handoff_take(sm_handoff *h, sm_inbox_item *items, size_t max);
 
 #endif

@@ -25,9 +25,15 @@
 #include "sm/err.h"
 
 typedef struct sm_pipeline_work_opts {
-	bool once;                   /* drain what is pending (waiting out retries), then return */
-	int workers;                 /* processes; 1 (or 0) runs in the caller */
-	const char *definition;      /* run every item with this definition; NULL: routing */
+	bool once;              /* drain what is pending (waiting out retries), then return */
+	int workers;            /* processes; 1 (or 0) runs in the caller */
+	const char *definition; /* run every item with this definition; NULL: routing */
+	/* Also answer the webhook (sm-ingest's /alerts/webhook/) as a FastCGI
+	 * responder on this address (sm_fcgi_listen's; "-": the listening
+	 * socket on standard input), each worker running the items of the
+	 * requests it answered itself (webhook.h, sm_webhook_host); NULL:
+	 * not. */
+	const char *webhook;
 	volatile sig_atomic_t *stop; /* set (by a signal handler) to stop after the item in
 	                                hand; never NULL */
 } sm_pipeline_work_opts;

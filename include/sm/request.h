@@ -170,6 +170,24 @@ bool sm_request_fcgi_wanted(int argc, char **argv);
  * exit status. */
 int sm_request_fcgi_run(const char *tool, int argc, char **argv, sm_fcgi_handler *handler,
                         void *ctx, const char **config_error);
+/* The request limits of a FastCGI responder from the settings
+ * (SM_MAX_BODY, SM_READ_TIMEOUT); a bad one is left in
+ * *config_error (already set: the limits are the defaults). */
+void sm_request_fcgi_limits(sm_fcgi_limits *limits, const char **config_error);
+/* What answers a FastCGI responder's requests: fn, one request at a time,
+ * or the routes of the API under prefix api, each group of requests ready
+ * together at once (sm_request_dispatch_group with tables, group and ctx);
+ * with config_error set, every request is a 500. */
+typedef struct sm_request_fcgi_api {
+	int (*fn)(const sm_request *req);
+	const char *api;
+	const sm_request_route *const *tables;
+	sm_request_group_endpoint *group;
+	void *ctx;
+	const char *config_error;
+} sm_request_fcgi_api;
+/* The fcgi.h handler for it (ctx: an sm_request_fcgi_api). */
+void sm_request_fcgi_requests(void *ctx, sm_fcgi_conn **conns, size_t n);
 /* Run the FastCGI responder (fcgi.h) for the API under prefix api: the
  * requests ready together go to sm_request_dispatch_group with tables,
  * group and ctx. As sm_request_fcgi_serve otherwise. */

@@ -10,6 +10,8 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -758,14 +760,163 @@ static void note(struct slot *slots, size_t i, int rc, sm_fcgi_conn **ready, siz
 	}
 }
 
+/* The sender: a thread that runs the hooks' before_send and then sends a
+ * group's answers, while the serving thread runs their after. */
+struct sender {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool started, stop, posted;
+	const sm_fcgi_hooks *hooks;
+	struct slot *slots;
+	const size_t *which; /* the group's slots */
+	int *sent;           /* each one's flush */
+	size_t n;
+};
+
+static void send_group(struct sender *t)
+{
+	bool go = t->hooks->before_send(t->hooks->ctx);
+
+	for (size_t k = 0; k < t->n; k++)
+		t->sent[k] = go ? flush(t->slots[t->which[k]].fd, t->slots[t->which[k]].c) : -1;
+}
+
+static void *sender_main(void *arg)
+{
+	struct sender *t = arg;
+
+	pthread_mutex_lock(&t->mu);
+	for (;;) {
+		while (!t->posted && !t->stop)
+			pthread_cond_wait(&t->cv, &t->mu);
+		if (!t->posted)
+			break;
+		pthread_mutex_unlock(&t->mu);
+		send_group(t);
+		pthread_mutex_lock(&t->mu);
+		t->posted = false;
+		pthread_cond_broadcast(&t->cv);
+	}
+	pthread_mutex_unlock(&t->mu);
+	return NULL;
+}
+
+/* Send the group's answers after before_send, beside after: on the
+ * sender thread when there is one (started the first time), else here,
+ * one after the other. */
+static void send_beside(struct sender *t, struct slot *slots, const size_t *which, int *sent,
+                        size_t n)
+{
+	t->slots = slots;
+	t->which = which;
+	t->sent = sent;
+	t->n = n;
+	if (!t->started && pthread_mutex_init(&t->mu, NULL) == 0) {
+		if (pthread_cond_init(&t->cv, NULL) != 0)
+			pthread_mutex_destroy(&t->mu);
+		else if (!(t->started = pthread_create(&t->thread, NULL, sender_main, t) == 0)) {
+			pthread_cond_destroy(&t->cv);
+			pthread_mutex_destroy(&t->mu);
+		}
+	}
+	if (!t->started) {
+		send_group(t);
+		t->hooks->after(t->hooks->ctx);
+		return;
+	}
+	pthread_mutex_lock(&t->mu);
+	t->posted = true;
+	pthread_cond_broadcast(&t->cv);
+	pthread_mutex_unlock(&t->mu);
+	t->hooks->after(t->hooks->ctx);
+	pthread_mutex_lock(&t->mu);
+	while (t->posted)
+		pthread_cond_wait(&t->cv, &t->mu);
+	pthread_mutex_unlock(&t->mu);
+}
+
+static void sender_stop(struct sender *t)
+{
+	if (!t->started)
+		return;
+	pthread_mutex_lock(&t->mu);
+	t->stop = true;
+	pthread_cond_broadcast(&t->cv);
+	pthread_mutex_unlock(&t->mu);
+	pthread_join(t->thread, NULL);
+	pthread_cond_destroy(&t->cv);
+	pthread_mutex_destroy(&t->mu);
+	t->started = false;
+}
+
+/* Answer the requests ready together (the handler, the ends, the sending):
+ * how many of them sent their next request already, moved to the front of
+ * ready and ready_slot. */
+static size_t answer_group(struct slot *slots, sm_fcgi_conn **ready, size_t *ready_slot,
+                           size_t nready, sm_fcgi_handler *handler, void *ctx,
+                           const sm_fcgi_hooks *hooks, struct sender *t)
+{
+	int keep[SM_FCGI_MAX_CONNS], sent[SM_FCGI_MAX_CONNS];
+	size_t again = 0;
+
+	sm_log(SM_LOG_DEBUG, "FastCGI: %zu requests together", nready);
+	handler(ctx, ready, nready);
+	for (size_t k = 0; k < nready; k++) {
+		keep[k] = sm_fcgi_end(slots[ready_slot[k]].c, 0);
+		sent[k] = 0;
+	}
+	if (hooks && hooks->before_send)
+		send_beside(t, slots, ready_slot, sent, nready);
+	else
+		for (size_t k = 0; k < nready; k++)
+			sent[k] = flush(slots[ready_slot[k]].fd, slots[ready_slot[k]].c);
+	for (size_t k = 0; k < nready; k++) {
+		struct slot *s = &slots[ready_slot[k]];
+		int more = 0;
+		if (sent[k] < 0 || !keep[k] || (more = slot_feed(s)) < 0) {
+			slot_close(s);
+			continue;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &s->since);
+		if (more == 1) { /* a kept connection sent its next request already */
+			ready_slot[again] = ready_slot[k];
+			ready[again++] = s->c;
+		}
+	}
+	return again;
+}
+
+/* How long a wait may last: a second at most (a stalled connection is seen
+ * within it), at most the read timeout, at most what the program wants
+ * (want, -1: no wish). */
+static int poll_wait(long long timeout, long long want)
+{
+	long long ms = 1000;
+
+	if (timeout < ms)
+		ms = timeout;
+	if (want >= 0 && want < ms)
+		ms = want;
+	return (int)ms;
+}
+
 int sm_fcgi_serve(int listen_fd, const sm_fcgi_limits *limits, sm_fcgi_handler *handler, void *ctx,
                   volatile sig_atomic_t *stop, sm_error *err)
 {
+	return sm_fcgi_serve_with(listen_fd, limits, handler, ctx, NULL, stop, err);
+}
+
+int sm_fcgi_serve_with(int listen_fd, const sm_fcgi_limits *limits, sm_fcgi_handler *handler,
+                       void *ctx, const sm_fcgi_hooks *hooks, volatile sig_atomic_t *stop,
+                       sm_error *err)
+{
 	struct slot slots[SM_FCGI_MAX_CONNS];
-	struct pollfd fds[SM_FCGI_MAX_CONNS + 1];
+	struct pollfd fds[SM_FCGI_MAX_CONNS + 1 + SM_FCGI_MAX_HOOK_FDS];
 	size_t map[SM_FCGI_MAX_CONNS + 1];
 	sm_fcgi_conn *ready[SM_FCGI_MAX_CONNS];
 	size_t ready_slot[SM_FCGI_MAX_CONNS];
+	struct sender t = {.hooks = hooks};
 	int flags = fcntl(listen_fd, F_GETFL);
 
 	/* Accept only what poll announced, never blocking on a connection
@@ -777,9 +928,13 @@ int sm_fcgi_serve(int listen_fd, const sm_fcgi_limits *limits, sm_fcgi_handler *
 	for (size_t i = 0; i < SM_FCGI_MAX_CONNS; i++)
 		slots[i].fd = -1;
 	while (!*stop) {
-		size_t nfds = 0, nready = 0, free_slot = SM_FCGI_MAX_CONNS;
+		size_t nfds = 0, nconns, nready = 0, free_slot = SM_FCGI_MAX_CONNS;
+		long long want = hooks && hooks->idle ? hooks->idle(hooks->ctx) : -1;
 		int n;
 
+		/* cppcheck-suppress oppositeInnerCondition ; idle may have asked */
+		if (*stop)
+			break;
 		for (size_t i = 0; i < SM_FCGI_MAX_CONNS; i++) {
 			if (slots[i].fd < 0) {
 				free_slot = free_slot < SM_FCGI_MAX_CONNS ? free_slot : i;
@@ -799,15 +954,17 @@ int sm_fcgi_serve(int listen_fd, const sm_fcgi_limits *limits, sm_fcgi_handler *
 			fds[nfds] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
 			map[nfds++] = SM_FCGI_MAX_CONNS;
 		}
-		n = poll(fds, nfds,
-		         read_timeout_ms(limits) < 1000 ? (int)read_timeout_ms(limits) : 1000);
+		nconns = nfds;
+		for (size_t k = 0; hooks && k < hooks->nfds && k < SM_FCGI_MAX_HOOK_FDS; k++)
+			fds[nfds++] = (struct pollfd){.fd = hooks->fds[k], .events = POLLIN};
+		n = poll(fds, nfds, poll_wait(read_timeout_ms(limits), want));
 		if (n < 0 && errno != EINTR) {
 			sm_error_set(err, "poll: %s", strerror(errno));
 			break;
 		}
 		if (n <= 0)
 			continue;
-		for (size_t k = 0; k < nfds; k++) {
+		for (size_t k = 0; k < nconns; k++) {
 			size_t i = map[k];
 			if (!fds[k].revents || i == SM_FCGI_MAX_CONNS)
 				continue;
@@ -815,8 +972,8 @@ int sm_fcgi_serve(int listen_fd, const sm_fcgi_limits *limits, sm_fcgi_handler *
 		}
 		/* Take every connection waiting, and what it has sent already:
 		 * requests that arrived during the last commit go together. */
-		while (fds[nfds - 1].revents && map[nfds - 1] == SM_FCGI_MAX_CONNS &&
-		       free_slot < SM_FCGI_MAX_CONNS &&
+		while (nconns > 0 && fds[nconns - 1].revents &&
+		       map[nconns - 1] == SM_FCGI_MAX_CONNS && free_slot < SM_FCGI_MAX_CONNS &&
 		       slot_accept(listen_fd, &slots[free_slot], limits)) {
 			size_t i = free_slot;
 			if (slots[i].fd >= 0)
@@ -827,27 +984,12 @@ int sm_fcgi_serve(int listen_fd, const sm_fcgi_limits *limits, sm_fcgi_handler *
 		/* The requests complete at this moment are answered together,
 		 * so the handler can store them in one transaction. */
 		while (nready > 0) {
-			size_t again = 0;
-			sm_log(SM_LOG_DEBUG, "FastCGI: %zu requests together", nready);
-			handler(ctx, ready, nready);
-			for (size_t k = 0; k < nready; k++) {
-				struct slot *s = &slots[ready_slot[k]];
-				int keep = sm_fcgi_end(s->c, 0);
-				int more = 0;
-				if (flush(s->fd, s->c) < 0 || !keep || (more = slot_feed(s)) < 0) {
-					slot_close(s);
-					continue;
-				}
-				clock_gettime(CLOCK_MONOTONIC, &s->since);
-				if (more ==
-				    1) { /* a kept connection sent its next request already */
-					ready_slot[again] = ready_slot[k];
-					ready[again++] = s->c;
-				}
-			}
+			size_t again =
+			    answer_group(slots, ready, ready_slot, nready, handler, ctx, hooks, &t);
 			nready = *stop ? 0 : again;
 		}
 	}
+	sender_stop(&t);
 	for (size_t i = 0; i < SM_FCGI_MAX_CONNS; i++)
 		if (slots[i].fd >= 0)
 			slot_close(&slots[i]);

@@ -298,6 +298,12 @@ bool sm_handoff_begin(sm_handoff *h, const sm_store *store)
 	return true;
 }
 
+void sm_handoff_begin_local(sm_handoff *h)
+{
+	sm_handoff_forget(h, 0);
+	sm_rfc3339_now(h->claimed_at, true);
+}
+
 int sm_handoff_put(sm_handoff *h, sm_store *store, const char *text, size_t len,
                    const char *trace_id, sm_error *err)
 {
@@ -394,4 +400,34 @@ size_t sm_handoff_send(sm_handoff *h, sm_store *store)
 		sm_handoff_forget(h, 0);
 		return back;
 	}
+}
+
+size_t sm_handoff_take(sm_handoff *h, sm_inbox_item *items, size_t max)
+{
+	size_t k = 0, used = 0;
+	json_error_t jerr;
+
+	if (!h)
+		return 0;
+	for (; used < h->n && k < max; used++) {
+		sm_inbox_item *it = &items[k];
+		memset(it, 0, sizeof *it);
+		it->envelope = sm_json_parse(h->items[used].text, h->items[used].len, 0, &jerr);
+		free(h->items[used].text);
+		if (!it->envelope) { /* out of memory: its claim goes stale */
+			sm_log_kv(SM_LOG_ERROR, "cannot take a queued item: taken again once stale",
+			          "error", jerr.text, SM_LOG_END);
+			continue;
+		}
+		it->id = h->items[used].id;
+		it->attempts = 1;
+		it->handed = true;
+		snprintf(it->claimed_at, sizeof it->claimed_at, "%s", h->claimed_at);
+		snprintf(it->run_id, sizeof it->run_id, "%s", h->items[used].run_id);
+		snprintf(it->worker, sizeof it->worker, "%s", h->claimed_by);
+		k++;
+	}
+	memmove(h->items, h->items + used, (h->n - used) * sizeof *h->items);
+	h->n -= used;
+	return k;
 }

@@ -620,17 +620,6 @@ static void fcgi_on_stop(int sig)
 	fcgi_stopping = 1;
 }
 
-/* What answers: fn, one request at a time, or the routes of an API, each
- * group of requests ready together at once. */
-struct fcgi_api {
-	int (*fn)(const sm_request *req);
-	const char *api;
-	const sm_request_route *const *tables;
-	sm_request_group_endpoint *group;
-	void *ctx;
-	const char *config_error; /* when the dotenv file is broken: every request 500 */
-};
-
 static const char *fcgi_param(void *src, const char *name)
 {
 	return sm_fcgi_param(src, name);
@@ -653,9 +642,9 @@ static void fcgi_write(void *src, const char *text, size_t len)
 	sm_fcgi_write(src, text, len);
 }
 
-static void fcgi_requests(void *ctx, sm_fcgi_conn **conns, size_t n)
+void sm_request_fcgi_requests(void *ctx, sm_fcgi_conn **conns, size_t n)
 {
-	const struct fcgi_api *api = ctx;
+	const sm_request_fcgi_api *api = ctx;
 	sm_request reqs[SM_FCGI_MAX_CONNS];
 
 	for (size_t i = 0; i < n && i < SM_FCGI_MAX_CONNS; i++) {
@@ -678,13 +667,25 @@ bool sm_request_fcgi_wanted(int argc, char **argv)
 	return argc == 1 && !getenv("GATEWAY_INTERFACE") && sm_fcgi_is_listener(STDIN_FILENO);
 }
 
+void sm_request_fcgi_limits(sm_fcgi_limits *limits, const char **config_error)
+{
+	long long limit = *config_error ? 0 : sm_request_max_body();
+
+	*limits = (sm_fcgi_limits){.max_params = 128 * 1024};
+	limits->max_body = limit > 0 ? (size_t)limit : 0;
+	limits->read_timeout_ms = *config_error ? 0 : sm_request_read_timeout_ms();
+	if (limits->read_timeout_ms < 0) {
+		*config_error = "SM_READ_TIMEOUT";
+		limits->read_timeout_ms = 0;
+	}
+}
+
 int sm_request_fcgi_run(const char *tool, int argc, char **argv, sm_fcgi_handler *handler,
                         void *ctx, const char **config_error)
 {
 	struct sigaction stop = {.sa_handler = fcgi_on_stop}; /* no SA_RESTART */
-	sm_fcgi_limits limits = {.max_params = 128 * 1024};
+	sm_fcgi_limits limits;
 	const char *address = NULL;
-	long long limit;
 	sm_error err, config_err;
 	int fd = STDIN_FILENO, rc;
 
@@ -702,13 +703,7 @@ int sm_request_fcgi_run(const char *tool, int argc, char **argv, sm_fcgi_handler
 	if (sm_config_load(&config_err) < 0)
 		*config_error = config_err.msg;
 	sm_log_init(NULL);
-	limit = *config_error ? 0 : sm_request_max_body();
-	limits.max_body = limit > 0 ? (size_t)limit : 0;
-	limits.read_timeout_ms = *config_error ? 0 : sm_request_read_timeout_ms();
-	if (limits.read_timeout_ms < 0) {
-		*config_error = "SM_READ_TIMEOUT";
-		limits.read_timeout_ms = 0;
-	}
+	sm_request_fcgi_limits(&limits, config_error);
 	if (address) {
 		fd = sm_fcgi_listen(address, &err);
 		if (fd < 0)
@@ -739,16 +734,18 @@ int sm_request_fcgi_run(const char *tool, int argc, char **argv, sm_fcgi_handler
 
 int sm_request_fcgi_serve(const char *tool, int argc, char **argv, int (*fn)(const sm_request *req))
 {
-	struct fcgi_api api = {.fn = fn};
+	sm_request_fcgi_api api = {.fn = fn};
 
-	return sm_request_fcgi_run(tool, argc, argv, fcgi_requests, &api, &api.config_error);
+	return sm_request_fcgi_run(tool, argc, argv, sm_request_fcgi_requests, &api,
+	                           &api.config_error);
 }
 
 int sm_request_fcgi_serve_api(const char *tool, int argc, char **argv, const char *prefix,
                               const sm_request_route *const *tables,
                               sm_request_group_endpoint *group, void *ctx)
 {
-	struct fcgi_api api = {.api = prefix, .tables = tables, .group = group, .ctx = ctx};
+	sm_request_fcgi_api api = {.api = prefix, .tables = tables, .group = group, .ctx = ctx};
 
-	return sm_request_fcgi_run(tool, argc, argv, fcgi_requests, &api, &api.config_error);
+	return sm_request_fcgi_run(tool, argc, argv, sm_request_fcgi_requests, &api,
+	                           &api.config_error);
 }

@@ -17,9 +17,13 @@
  * ready together share that transaction (each in a savepoint of its own,
  * none for a request alone) and its one commit. Every answer is a JSON
  * body; nothing is stored for a rejection. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sm/agents.h"
 #include "sm/auth.h"
@@ -38,6 +42,12 @@ struct writer {
 	sm_store *store;
 	sm_ingest *ingest;
 	bool keep;
+	/* Hosted by a worker (sm_webhook_host): the store is the worker's, the
+	 * items are claimed for it, and the commit's wait for the disk is
+	 * sm_webhook_host_sync's, on the thread that sends the answers. */
+	bool hosted;
+	bool sync_due;       /* hosted: the last commit waits for the disk */
+	int wal_fd;          /* hosted: the store's WAL, for that sync (-1: not open) */
 	sm_handoff *handoff; /* kept with the store; NULL: nothing handed over */
 	bool handing;        /* this transaction's items go to a waiting worker */
 	bool queued;         /* an envelope of it was queued as pending: wake the workers */
@@ -57,9 +67,11 @@ static void writer_close(struct writer *w)
 	sm_handoff_free(w->handoff);
 	w->handoff = NULL;
 	sm_ingest_free(w->ingest);
-	sm_store_close(w->store);
 	w->ingest = NULL;
-	w->store = NULL;
+	if (!w->hosted) { /* a host's store is the host's */
+		sm_store_close(w->store);
+		w->store = NULL;
+	}
 }
 
 /* The driver the URL names (NULL: auto-detect); false after answering 404
@@ -247,6 +259,12 @@ static int commit_synced(struct writer *w, sm_error *err)
 
 	if (sm_store_commit(w->store, err) < 0)
 		return -1;
+	if (w->hosted) { /* the items are the host's; the sync the sender's */
+		if (w->queued)
+			sm_inbox_wake(w->store);
+		w->sync_due = sm_store_waits_for_disk(w->store);
+		return 0;
+	}
 	/* The items handed over go to their worker; those that could not go,
 	 * and any queued as pending, to the workers waiting on the queue. */
 	if (sm_handoff_send(w->handoff, w->store) > 0 || w->queued)
@@ -277,7 +295,9 @@ static void store_all(struct writer *w, sm_request_call *const *calls, size_t n)
 	 * CGI process, there for one request, cannot know (handoff.h). */
 	if (w->keep && !w->handoff)
 		w->handoff = sm_handoff_new();
-	w->handing = sm_handoff_begin(w->handoff, w->store);
+	if (w->hosted && w->handoff)
+		sm_handoff_begin_local(w->handoff);
+	w->handing = w->hosted ? w->handoff != NULL : sm_handoff_begin(w->handoff, w->store);
 	w->queued = false;
 	if (sm_store_begin(w->store, &err) < 0)
 		goto fail;
@@ -296,6 +316,7 @@ fail:
 	}
 	if (began)
 		sm_store_rollback(w->store);
+	sm_handoff_forget(w->handoff, 0); /* nothing of it was queued */
 	failed = busy ? 503 : 500;
 	for (size_t i = 0; i < n; i++) {
 		struct pending *p = calls[i]->state;
@@ -373,6 +394,94 @@ int sm_webhook_http(const sm_request *req)
 int sm_webhook_cgi(const sm_error *config_err)
 {
 	return sm_request_cgi_serve(sm_webhook_http, config_err);
+}
+
+/* --- hosted by a worker ------------------------------------------------------ */
+
+struct sm_webhook_host {
+	struct writer w;
+	sm_request_fcgi_api api;
+};
+
+sm_webhook_host *sm_webhook_host_new(sm_store *store, const char *config_error)
+{
+	sm_webhook_host *h = calloc(1, sizeof *h);
+
+	if (!h)
+		return NULL;
+	h->w = (struct writer){.store = store, .keep = true, .hosted = true, .wal_fd = -1};
+	h->api = (sm_request_fcgi_api){.api = API,
+	                               .tables = route_tables,
+	                               .group = store_group,
+	                               .ctx = &h->w,
+	                               .config_error = config_error};
+	return h;
+}
+
+void sm_webhook_host_free(sm_webhook_host *h)
+{
+	if (!h)
+		return;
+	writer_close(&h->w);
+	if (h->w.wal_fd >= 0)
+		close(h->w.wal_fd);
+	free(h);
+}
+
+void sm_webhook_host_requests(void *ctx, sm_fcgi_conn **conns, size_t n)
+{
+	sm_webhook_host *h = ctx;
+
+	sm_request_fcgi_requests(&h->api, conns, n);
+}
+
+size_t sm_webhook_host_take(sm_webhook_host *h, sm_inbox_item *items, size_t max)
+{
+	return sm_handoff_take(h->w.handoff, items, max);
+}
+
+/* The WAL synced through a descriptor of its own, opened again when the
+ * file was replaced (and then its directory synced too, for a new file's
+ * name): the worker writes through the connection's meanwhile. */
+static int wal_sync(struct writer *w)
+{
+	char path[4200];
+	struct stat now, open_one;
+
+	snprintf(path, sizeof path, "%s-wal", sm_store_path(w->store));
+	if (w->wal_fd >= 0 && (stat(path, &now) < 0 || fstat(w->wal_fd, &open_one) < 0 ||
+	                       now.st_ino != open_one.st_ino || now.st_dev != open_one.st_dev)) {
+		close(w->wal_fd);
+		w->wal_fd = -1;
+	}
+	if (w->wal_fd < 0) {
+		char *slash;
+		int dir;
+		if ((w->wal_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			return -1;
+		if ((slash = strrchr(path, '/')))
+			*(slash == path ? slash + 1 : slash) = '\0';
+		dir = open(slash ? path : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dir < 0 || fsync(dir) < 0) {
+			if (dir >= 0)
+				close(dir);
+			return -1;
+		}
+		close(dir);
+	}
+	return fdatasync(w->wal_fd);
+}
+
+bool sm_webhook_host_sync(sm_webhook_host *h)
+{
+	if (!h->w.sync_due)
+		return true;
+	h->w.sync_due = false;
+	if (wal_sync(&h->w) == 0)
+		return true;
+	sm_log_kv(SM_LOG_ERROR, "cannot sync the write-ahead log: the answers not sent", "error",
+	          strerror(errno), SM_LOG_END);
+	return false;
 }
 
 int sm_webhook_fcgi(int argc, char **argv)

@@ -30,6 +30,7 @@
 #include "sm/rfc3339.h"
 #include "sm/store.h"
 #include "sm/trace.h"
+#include "sm/webhook.h"
 
 #define DEPTH_EVERY_S 60.0    /* how often a deep queue is said again */
 #define MAX_DELAY_S   86400.0 /* the longest wait before a retry */
@@ -44,6 +45,8 @@
  * arriving just before the wait still ends it (the self-pipe trick). */
 static volatile sig_atomic_t stopping;
 static int stop_pipe[2] = {-1, -1};
+/* --webhook: the listening socket every worker of the pool serves. */
+static int webhook_fd = -1;
 
 void sm_pipeline_work_stop(void)
 {
@@ -209,8 +212,10 @@ struct worker {
 	bool depth_said;
 	bool ran; /* a run ended: the metrics to flush */
 	struct beat beat;
-	json_t *defs;          /* the definitions loaded, by name, */
-	sqlite3_int64 defs_at; /* at this configuration version (-1: none) */
+	json_t *defs;             /* the definitions loaded, by name, */
+	sqlite3_int64 defs_at;    /* at this configuration version (-1: none) */
+	sm_webhook_host *host;    /* --webhook: the handler it hosts */
+	struct timespec claim_at; /* --webhook: when to claim from the queue next */
 };
 
 static void item_log(enum sm_log_level level, const char *msg, const sm_inbox_item *item,
@@ -946,74 +951,99 @@ static void hand_back(struct worker *w)
 		sm_inbox_wake(w->store);
 }
 
-static int work_loop(struct worker *w, sm_error *err)
+/* Run the n items in hand, claimed at *claimed (handed over, or claimed
+ * in the transaction still open): whether more may be due at once (full:
+ * the claim took a whole batch), in which case a quick batch's records
+ * are left open for the next claims to commit with. */
+static bool run_items(struct worker *w, sm_inbox_item *items, size_t n, bool full,
+                      const struct timespec *claimed)
+{
+	size_t i;
+
+	/* Through a backlog, the pages read again after each commit of
+	 * the others come from the mapping; a lone alert's reads (pages
+	 * its handler just wrote, new to the mapping) are a pread each,
+	 * cheaper than a page fault each (store.h). */
+	sm_store_map_reads(n > 1);
+	/* A backlog, or what was handed over: the runs recorded after
+	 * their stage had them, together, when they can be. */
+	bool quick = (n > 1 || (n == 1 && items[0].handed)) && quick_batch(w, items, n, claimed);
+	for (i = quick ? n : 0; i < n; i++) {
+		sm_error err = {0};
+		if (i > 0 && stopping) {
+			release(w, items, i, n);
+			break;
+		}
+		if (items[i].handed && sqlite3_get_autocommit(sm_store_db(w->store)) &&
+		    sm_store_exec(w->store, "BEGIN IMMEDIATE", &err) < 0)
+			sm_log_kv(SM_LOG_WARN, "cannot group the run's records", "error", err.msg,
+			          SM_LOG_END);
+		if (i == 0 || still_mine(w, &items[i], claimed)) {
+			node_filters_refresh(w->store);
+			beat_item(&w->beat, &items[i]);
+			handle(w, &items[i]);
+			beat_item(&w->beat, NULL);
+		}
+	}
+	/* A full batch: more may be due at once, so claim again, and a
+	 * quick batch's records go with those claims, one commit a batch.
+	 * A batch that was not full took every item due when it was
+	 * claimed: what came since woke the worker (its writer touches
+	 * the wake file after its commit) or is pending (next_due), so
+	 * no claim that would find nothing. */
+	bool again = full && !stopping;
+	if (!quick || !again)
+		commit(w);
+	for (i = 0; i < n; i++)
+		sm_inbox_item_clear(&items[i]);
+	return again;
+}
+
+/* One round: the items handed over, else (when claim) those due now, run.
+ * 1 when more may be due at once, 0 when none is, -1 when the claim
+ * failed (err). */
+static int work_round(struct worker *w, bool claim, sm_error *err)
 {
 	sm_inbox_item items[CLAIM_BATCH];
+	struct timespec claimed;
+	size_t n = 0;
+	int rc;
 
+	check_depth(w);
+	/* The claims, then each item's route and its run's first records
+	 * (the run, its first stage) in one transaction: the run commits
+	 * it once its stage has the envelope (pipeline_run.h); the records after
+	 * the last stage go with the next item's first ones, and the
+	 * batch's last with its end (run_items). So each item costs the
+	 * worker one commit, and a worker killed at any point has committed
+	 * the end of every item it handed to a stage but the one in flight.
+	 * A quick batch's records are still open here: the next claims
+	 * commit with them (quick_batch). */
+	/* Items handed over by their handler first: claimed already. */
+	n = read_handed(w, items, CLAIM_BATCH);
+	if (n > 0)
+		rc = 1;
+	else if (!claim)
+		return 0;
+	else if (sqlite3_get_autocommit(sm_store_db(w->store)) &&
+	         sm_store_exec(w->store, "BEGIN IMMEDIATE", err) < 0)
+		rc = -1;
+	else
+		rc = sm_inbox_claim_many(w->store, w->id, w->set.stale_s, items, CLAIM_BATCH, &n,
+		                         err);
+	clock_gettime(CLOCK_MONOTONIC, &claimed);
+	if (run_items(w, items, n, rc == 1 && n == CLAIM_BATCH, &claimed))
+		return 1;
+	return rc < 0 ? -1 : 0;
+}
+
+static int work_loop(struct worker *w, sm_error *err)
+{
 	while (!stopping) {
-		struct timespec claimed;
 		double due;
-		size_t n = 0, i;
-		int rc;
+		int rc = work_round(w, true, err);
 
-		check_depth(w);
-		/* The claims, then each item's route and its run's first records
-		 * (the run, its first stage) in one transaction: the run commits
-		 * it once its stage has the envelope (pipeline_run.h); the records after
-		 * the last stage go with the next item's first ones, and the
-		 * batch's last with its end, below. So each item costs the worker
-		 * one commit, and a worker killed at any point has committed the
-		 * end of every item it handed to a stage but the one in flight.
-		 * A quick batch's records are still open here: the next claims
-		 * commit with them (quick_batch). */
-		/* Items handed over by their handler first: claimed already. */
-		n = read_handed(w, items, CLAIM_BATCH);
-		if (n > 0)
-			rc = 1;
-		else if (sqlite3_get_autocommit(sm_store_db(w->store)) &&
-		         sm_store_exec(w->store, "BEGIN IMMEDIATE", err) < 0)
-			rc = -1;
-		else
-			rc = sm_inbox_claim_many(w->store, w->id, w->set.stale_s, items,
-			                         CLAIM_BATCH, &n, err);
-		clock_gettime(CLOCK_MONOTONIC, &claimed);
-		/* Through a backlog, the pages read again after each commit of
-		 * the others come from the mapping; a lone alert's reads (pages
-		 * its handler just wrote, new to the mapping) are a pread each,
-		 * cheaper than a page fault each (store.h). */
-		sm_store_map_reads(n > 1);
-		/* A backlog, or what was handed over: the runs recorded after
-		 * their stage had them, together, when they can be. */
-		bool quick =
-		    (n > 1 || (n == 1 && items[0].handed)) && quick_batch(w, items, n, &claimed);
-		for (i = quick ? n : 0; i < n; i++) {
-			if (i > 0 && stopping) {
-				release(w, items, i, n);
-				break;
-			}
-			if (items[i].handed && sqlite3_get_autocommit(sm_store_db(w->store)) &&
-			    sm_store_exec(w->store, "BEGIN IMMEDIATE", err) < 0)
-				sm_log_kv(SM_LOG_WARN, "cannot group the run's records", "error",
-				          err->msg, SM_LOG_END);
-			if (i == 0 || still_mine(w, &items[i], &claimed)) {
-				node_filters_refresh(w->store);
-				beat_item(&w->beat, &items[i]);
-				handle(w, &items[i]);
-				beat_item(&w->beat, NULL);
-			}
-		}
-		/* A full batch: more may be due at once, so claim again, and a
-		 * quick batch's records go with those claims, one commit a batch.
-		 * A batch that was not full took every item due when it was
-		 * claimed: what came since woke the worker (its writer touches
-		 * the wake file after its commit) or is pending (next_due), so
-		 * no claim that would find nothing. */
-		bool again = rc == 1 && n == CLAIM_BATCH && !stopping;
-		if (!quick || !again)
-			commit(w);
-		for (i = 0; i < n; i++)
-			sm_inbox_item_clear(&items[i]);
-		if (again)
+		if (rc > 0)
 			continue;
 		if (rc < 0) {
 			/* The store busy past its timeout, or worse: say so and try
@@ -1031,6 +1061,102 @@ static int work_loop(struct worker *w, sm_error *err)
 		wait_for_work(w, due < 0 ? w->set.poll_s : fmin(fmax(due, 0.001), w->set.poll_s));
 	}
 	return SM_EXIT_OK;
+}
+
+/* --- answering the webhook (--webhook) ----------------------------------------- */
+
+/* Before each wait of the FastCGI serving: what was handed over, and the
+ * queue's due items when woken or when they are due (not at every
+ * request: a claim that would find nothing is a write transaction). How
+ * long the wait may be, in ms. Busy meanwhile, waiting after (handoff.h). */
+static long long serve_idle(void *ctx)
+{
+	struct worker *w = ctx;
+	struct timespec now;
+	sm_error err = {0};
+	double due;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	bool claim = (w->inotify >= 0 && woken(w)) || sm_elapsed_ms(&w->claim_at, &now) >= 0;
+	sm_handoff_busy(w->busy, true);
+	while ((rc = work_round(w, claim, &err)) > 0 && !stopping)
+		;
+	if (rc < 0)
+		sm_log_kv(SM_LOG_ERROR, "cannot claim from the queue", "error", err.msg,
+		          SM_LOG_END);
+	if (claim) {
+		due = rc < 0 ? -1 : sm_inbox_next_due(w->store);
+		due = due < 0 ? w->set.poll_s : fmin(fmax(due, 0.001), w->set.poll_s);
+		clock_gettime(CLOCK_MONOTONIC, &w->claim_at);
+		w->claim_at.tv_sec += (time_t)due;
+		w->claim_at.tv_nsec += (long)((due - floor(due)) * 1e9);
+		if (w->claim_at.tv_nsec >= 1000000000L) {
+			w->claim_at.tv_sec++;
+			w->claim_at.tv_nsec -= 1000000000L;
+		}
+	}
+	sm_handoff_busy(w->busy, false);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	due = sm_elapsed_ms(&now, &w->claim_at);
+	return due < 0 ? 0 : (long long)ceil(due);
+}
+
+/* After a group of webhook requests was stored (its answers going out on
+ * the sender's thread once the disk has the commit): run the items it
+ * queued, claimed for this worker, on the connection that wrote them. */
+static void serve_after(void *ctx)
+{
+	struct worker *w = ctx;
+	sm_inbox_item items[CLAIM_BATCH];
+	size_t n;
+
+	sm_handoff_busy(w->busy, true);
+	while ((n = sm_webhook_host_take(w->host, items, CLAIM_BATCH)) > 0) {
+		struct timespec claimed;
+		clock_gettime(CLOCK_MONOTONIC, &claimed);
+		if (stopping) { /* given back, for another worker or the next start */
+			release(w, items, 0, n);
+			for (size_t i = 0; i < n; i++)
+				sm_inbox_item_clear(&items[i]);
+			sm_inbox_wake(w->store);
+			continue;
+		}
+		run_items(w, items, n, false, &claimed);
+	}
+}
+
+static bool serve_sync(void *ctx)
+{
+	const struct worker *w = ctx;
+
+	return sm_webhook_host_sync(w->host);
+}
+
+/* Serve the webhook on w->opts->webhook_fd, working the queue between
+ * requests. */
+static int serve_loop(struct worker *w, sm_error *err)
+{
+	const char *config_error = NULL;
+	sm_fcgi_limits limits;
+	sm_fcgi_hooks hooks = {.fds = {stop_pipe[0], w->handoff, w->inotify},
+	                       .nfds = 3,
+	                       .idle = serve_idle,
+	                       .before_send = serve_sync,
+	                       .after = serve_after,
+	                       .ctx = w};
+	int rc;
+
+	sm_request_fcgi_limits(&limits, &config_error);
+	if (!(w->host = sm_webhook_host_new(w->store, config_error))) {
+		sm_error_set(err, "out of memory");
+		return SM_EXIT_FAILURE;
+	}
+	rc = sm_fcgi_serve_with(webhook_fd, &limits, sm_webhook_host_requests, w->host, &hooks,
+	                        &stopping, err);
+	sm_webhook_host_free(w->host);
+	w->host = NULL;
+	return rc < 0 ? SM_EXIT_FAILURE : SM_EXIT_OK;
 }
 
 static int work_one(const sm_pipeline_work_opts *opts, sm_pipeline_work_counts *counts,
@@ -1077,7 +1203,7 @@ static int work_one(const sm_pipeline_work_opts *opts, sm_pipeline_work_counts *
 	node_filters_enable();
 	node_local_allow(w.set.notify_in_worker);
 	sm_log_kv(SM_LOG_INFO, "worker started", "worker", w.id, SM_LOG_END);
-	rc = work_loop(&w, err);
+	rc = webhook_fd >= 0 ? serve_loop(&w, err) : work_loop(&w, err);
 	hand_back(&w);
 	node_filters_stop();
 	beat_stop(&w.beat);
@@ -1119,19 +1245,55 @@ static void sleep_interruptible(double s)
 	nanosleep(&ts, NULL); /* a stop request ends it early */
 }
 
+static int pool(const sm_pipeline_work_opts *opts, int n, sm_pipeline_work_counts *counts,
+                sm_error *err);
+
 int sm_pipeline_work(const sm_pipeline_work_opts *opts, sm_pipeline_work_counts *counts,
                      sm_error *err)
 {
 	sm_pipeline_work_counts mine = {0};
-	sm_pipeline_work_settings check;
-	pid_t *pids;
-	int n = opts->workers > 1 ? opts->workers : 1, rc = SM_EXIT_OK, alive = 0;
-	bool passed_on = false;
-	sm_store *store;
+	int n = opts->workers > 1 ? opts->workers : 1;
 
 	if (!counts)
 		counts = &mine;
 	sm_store_long_running(); /* before the first store is opened */
+	if (opts->webhook) {
+		if (opts->once) {
+			sm_error_set(err,
+			             "--webhook: a worker that answers the webhook does not stop "
+			             "when the queue is empty (no --once)");
+			return SM_EXIT_USAGE;
+		}
+		if (strcmp(opts->webhook, "-") == 0 && !sm_fcgi_is_listener(STDIN_FILENO)) {
+			sm_error_set(err, "--webhook -: standard input is not a listening socket");
+			return SM_EXIT_USAGE;
+		}
+		webhook_fd = strcmp(opts->webhook, "-") == 0 ? STDIN_FILENO
+		                                             : sm_fcgi_listen(opts->webhook, err);
+		if (webhook_fd < 0)
+			return SM_EXIT_FAILURE;
+		int rc = pool(opts, n, counts, err);
+		if (webhook_fd != STDIN_FILENO) {
+			if (strchr(opts->webhook, '/'))
+				unlink(opts->webhook);
+			close(webhook_fd);
+		}
+		webhook_fd = -1;
+		return rc;
+	}
+	return pool(opts, n, counts, err);
+}
+
+/* Run n workers: in this process when one, else a process each. */
+static int pool(const sm_pipeline_work_opts *opts, int n, sm_pipeline_work_counts *counts,
+                sm_error *err)
+{
+	sm_pipeline_work_settings check;
+	pid_t *pids;
+	int rc = SM_EXIT_OK, alive = 0;
+	bool passed_on = false;
+	sm_store *store;
+
 	if (n == 1)
 		return work_one(opts, counts, err);
 	/* Settings and the store checked (and migrated) once, before forking. */

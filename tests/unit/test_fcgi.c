@@ -1,6 +1,9 @@
 /* test_fcgi.c - the FastCGI protocol: records, name-value pairs, the
  * connection state machine on whole, split, truncated and hostile input,
  * and the listening-socket helpers. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -458,6 +461,142 @@ static void listeners(void **state)
 	rmdir(dir);
 }
 
+/* --- serving with the program's own work beside (sm_fcgi_serve_with) --- */
+
+struct hooked {
+	int wake[2]; /* a byte on it: idle stops the serving */
+	volatile sig_atomic_t stop;
+	atomic_int idles, afters, syncs;
+	atomic_bool synced; /* before_send has returned */
+	bool refuse;        /* before_send says false */
+	char path[64];
+	/* what the client saw */
+	bool first_bytes_after_sync;
+	size_t got;
+	unsigned char answer[4096];
+};
+
+static void hooked_handler(void *ctx, sm_fcgi_conn **reqs, size_t n)
+{
+	(void)ctx;
+	for (size_t i = 0; i < n; i++)
+		sm_fcgi_write(reqs[i], "Status: 200\r\n\r\nok", 17);
+}
+
+static long long hooked_idle(void *ctx)
+{
+	struct hooked *h = ctx;
+	char b;
+
+	atomic_fetch_add(&h->idles, 1);
+	if (read(h->wake[0], &b, 1) == 1)
+		h->stop = 1;
+	return -1;
+}
+
+static bool hooked_sync(void *ctx)
+{
+	struct hooked *h = ctx;
+
+	usleep(20000); /* a window for answers sent too early to be seen */
+	atomic_fetch_add(&h->syncs, 1);
+	atomic_store(&h->synced, true);
+	return !h->refuse;
+}
+
+static void hooked_after(void *ctx)
+{
+	struct hooked *h = ctx;
+
+	atomic_fetch_add(&h->afters, 1);
+}
+
+/* The web server's side: one request, everything read to the end, then
+ * the byte that stops the serving. */
+static void *hooked_client(void *arg)
+{
+	struct hooked *h = arg;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	unsigned char buf[2048];
+	size_t len = request(buf, 1, false, "x");
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", h->path);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+	    write(fd, buf, len) == (ssize_t)len)
+		for (ssize_t n;
+		     (n = read(fd, h->answer + h->got, sizeof h->answer - h->got)) > 0;) {
+			if (h->got == 0)
+				h->first_bytes_after_sync = atomic_load(&h->synced);
+			h->got += (size_t)n;
+		}
+	close(fd);
+	if (write(h->wake[1], "x", 1) != 1)
+		h->stop = 1;
+	return NULL;
+}
+
+static void serve_hooked(struct hooked *h)
+{
+	char dir[] = "/tmp/sm-fcgi-test.XXXXXX";
+	sm_fcgi_hooks hooks = {.nfds = 1,
+	                       .idle = hooked_idle,
+	                       .before_send = hooked_sync,
+	                       .after = hooked_after,
+	                       .ctx = h};
+	sm_error err = {0};
+	pthread_t client;
+	int fd;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(h->path, sizeof h->path, "%s/sock", dir);
+	assert_int_equal(pipe2(h->wake, O_NONBLOCK), 0);
+	hooks.fds[0] = h->wake[0];
+	fd = sm_fcgi_listen(h->path, &err);
+	assert_true(fd >= 0);
+	assert_int_equal(pthread_create(&client, NULL, hooked_client, h), 0);
+	assert_int_equal(
+	    sm_fcgi_serve_with(fd, &limits, hooked_handler, NULL, &hooks, &h->stop, &err), 0);
+	pthread_join(client, NULL);
+	close(fd);
+	close(h->wake[0]);
+	close(h->wake[1]);
+	unlink(h->path);
+	rmdir(dir);
+}
+
+/* The answers leave only once before_send returned, after runs once a
+ * group, idle before every wait, and a hook's descriptor ends the wait. */
+static void serve_with_hooks(void **state)
+{
+	struct hooked h = {0};
+	sm_fcgi_header rec;
+
+	(void)state;
+	serve_hooked(&h);
+	assert_true(h.got > SM_FCGI_HEADER_LEN);
+	assert_true(h.first_bytes_after_sync);
+	assert_int_equal(atomic_load(&h.syncs), 1);
+	assert_int_equal(atomic_load(&h.afters), 1);
+	assert_true(atomic_load(&h.idles) >= 2); /* before the request, after the byte */
+	sm_fcgi_header_decode(h.answer, &rec);
+	assert_int_equal(rec.type, SM_FCGI_STDOUT);
+	assert_int_equal(rec.content_length, 17);
+	assert_memory_equal(h.answer + SM_FCGI_HEADER_LEN, "Status: 200\r\n\r\nok", 17);
+}
+
+/* before_send saying false: the connection is closed unanswered. */
+static void serve_with_hooks_refused(void **state)
+{
+	struct hooked h = {.refuse = true};
+
+	(void)state;
+	serve_hooked(&h);
+	assert_int_equal(h.got, 0);
+	assert_int_equal(atomic_load(&h.syncs), 1);
+	assert_int_equal(atomic_load(&h.afters), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -473,6 +612,8 @@ int main(void)
 	    cmocka_unit_test(hostile),
 	    cmocka_unit_test(truncated_and_oversized),
 	    cmocka_unit_test(listeners),
+	    cmocka_unit_test(serve_with_hooks),
+	    cmocka_unit_test(serve_with_hooks_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
