@@ -1132,6 +1132,117 @@ print("ready", flush=True); time.sleep(60)' "$SM_DB-handoff" >"$TEST_DIR/refuser
 	[ "$(states)" = "done" ]
 }
 
+# serve_worker [WORK FLAGS]: `sm-pipeline work --webhook` on $TEST_DIR/wh.sock
+# (its pid $worker, its log $TEST_DIR/work.err) with lighttpd in front.
+serve_worker() {
+	command -v lighttpd >/dev/null || skip "lighttpd is not installed (scripts/deps test)"
+	sm-pipeline work --webhook "$TEST_DIR/wh.sock" "$@" 2>"$TEST_DIR/work.err" &
+	worker=$!
+	echo "$worker" >>"$TEST_DIR/pids"
+	wait_for test -S "$TEST_DIR/wh.sock"
+	export CGI_DIR=$TEST_DIR SERVE_MODE=fastcgi SM_SERVE_DIR=$TEST_DIR/serve
+	export SM_INGEST=$SM_BIN/sm-ingest PORT
+	PORT=$(free_port)
+	serve_start "$TEST_DIR" SM_SERVE_WEBHOOK="$TEST_DIR/wh.sock"
+}
+
+@test "work --webhook: each alert run by the worker that answered it, on its own claim, not through the hand-over socket nor the wake-up file; queued items drained too" {
+	receiver hook
+	serve_worker
+	touched=$(wake_mtime)
+	for i in 1 2 3; do
+		post /alerts/webhook/alertmanager/ "$(am_payload Answered "web-$i" firing)"
+		[ "$code" = 202 ]
+	done
+	wait_for states_are "done done done"
+	[ "$(requests hook)" = 3 ]
+	# Claimed in the answering commit for this very worker, each run the one
+	# promised there, notified.
+	[ "$(sql "SELECT count(DISTINCT claimed_by), min(claimed_by) FROM inbox")" = "1	handoff:$(hostname):$worker" ]
+	[ "$(sql "SELECT count(*) FROM inbox JOIN pipeline_runs USING (run_id) WHERE status = 'notified' AND inbox.attempts = 1")" = 3 ]
+	[ "$(wake_mtime)" = "$touched" ]
+	# What another handler queues wakes it as any worker.
+	queued Queued db-09
+	wait_for states_are "done done done done"
+	[ "$(requests hook)" = 4 ]
+	[ "$(sql "SELECT claimed_by FROM inbox WHERE id = 4")" = "$(hostname):$worker" ]
+	kill -TERM "$worker"
+	exited "$worker"
+	[ "$rc" = 0 ]
+	[ ! -e "$TEST_DIR/wh.sock" ]
+}
+
+@test "work --webhook: the 202 goes once the commit is on disk, not after the delivery the worker runs" {
+	receiver hook --delay 60
+	serve_worker
+	post /alerts/webhook/alertmanager/ "$(am_payload Slow web-01 firing)"
+	[ "$code" = 202 ]
+	# Answered while the receiver still holds the first delivery: the
+	# item is still under its first claim, from the answering commit (not
+	# the worker's own, which a retry after the channel's timeout has).
+	first() { [ "$(sql "SELECT state, attempts, claimed_by LIKE 'handoff:%' FROM inbox")" = "claimed	1	1" ]; }
+	first
+	wait_for at_least hook 1
+	first
+	[ "$(requests hook)" = 1 ]
+}
+
+@test "work --webhook --workers 2, one killed -9 mid-run: every accepted alert delivered, at most the one in flight twice, the queue empty" {
+	receiver hook --delay 1
+	export ORCHESTRATION_QUEUE_STALE_SECONDS=2 ORCHESTRATION_QUEUE_POLL_SECONDS=0.2
+	serve_worker --workers 2
+	accepted=0
+	for i in $(seq 6); do
+		post /alerts/webhook/alertmanager/ "$(am_payload "Kill$i" "host-$i" firing)"
+		[ "$code" = 202 ]
+		accepted=$((accepted + 1))
+	done
+	# A worker with an item in hand (its own claim, from its commit).
+	in_hand() {
+		victim=$(sql "SELECT substr(claimed_by, length(rtrim(claimed_by, '0123456789')) + 1) FROM inbox WHERE state = 'claimed' LIMIT 1")
+		[ -n "$victim" ]
+	}
+	wait_for in_hand
+	kill -9 "$victim"
+	for i in $(seq 7 9); do
+		post /alerts/webhook/alertmanager/ "$(am_payload "Kill$i" "host-$i" firing)"
+		[ "$code" = 202 ]
+		accepted=$((accepted + 1))
+	done
+	queue_drained() { [ "$(sql "SELECT count(*) FROM inbox WHERE state <> 'done'")" = 0 ]; }
+	wait_for queue_drained
+	[ "$(sql "SELECT count(*) FROM inbox")" = "$accepted" ]
+	for i in $(seq 9); do
+		n=$(grep -c "\"Kill$i on host-$i" "$TEST_DIR/hook.log")
+		[ "$n" -ge 1 ] && [ "$n" -le 2 ]
+	done
+	[ "$(requests hook)" -le $((accepted + 1)) ]
+	[ "$(sql "SELECT count(*) FROM pipeline_runs WHERE status = 'notified'")" = "$accepted" ]
+	grep -q 'msg="worker killed, starting another" signal=9' "$TEST_DIR/work.err"
+	kill -TERM "$worker"
+	exited "$worker"
+	[ "$rc" = 0 ]
+	[ ! -e "$TEST_DIR/wh.sock" ]
+}
+
+@test "work --webhook: with --once, an empty address, no socket on standard input, or a file in the way: 64 or 1, nothing made" {
+	run --separate-stderr sm-pipeline work --once --webhook "$TEST_DIR/wh.sock"
+	[ "$status" -eq 64 ]
+	[[ "$stderr" == *"--once and --webhook do not go together"* ]]
+	run --separate-stderr sm-pipeline work --webhook ''
+	[ "$status" -eq 64 ]
+	[ "$stderr" = "sm-pipeline: --webhook: empty address" ]
+	run --separate-stderr sm-pipeline work --webhook - </dev/null
+	[ "$status" -eq 64 ]
+	[ "$stderr" = "sm-pipeline: --webhook -: standard input is not a listening socket" ]
+	: >"$TEST_DIR/file"
+	run --separate-stderr sm-pipeline work --webhook "$TEST_DIR/file"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"exists and is not a socket"* ]]
+	[ -f "$TEST_DIR/file" ]
+	[ ! -e "$TEST_DIR/wh.sock" ]
+}
+
 @test "workers side by side (two processes, one with --workers 2): each item processed once" {
 	receiver hook
 	for i in $(seq 12); do queued "Alert$i" "host-$i"; done

@@ -29,6 +29,9 @@ stop_server() {
 	rm -f "$CGI_DIR/worker.pid"
 }
 
+# Every queued item run.
+all_run() { [ "$(sql "SELECT count(*) FROM inbox WHERE state <> 'done'")" = 0 ]; }
+
 setup_file() {
 	export SERVE_MODE=fastcgi
 	export PATH="$SM_BIN:$PATH"
@@ -47,8 +50,7 @@ setup() {
 	t_accepted
 	# ... and run by the worker that answered, under the claim of its
 	# commit (no channel: the direct definition delivers nothing).
-	done_() { [ "$(sql "SELECT count(*) FROM inbox WHERE state <> 'done'")" = 0 ]; }
-	wait_for done_
+	wait_for all_run
 	[ "$(sql "SELECT count(DISTINCT claimed_by) FROM inbox")" = 1 ]
 	[ "$(sql "SELECT claimed_by FROM inbox LIMIT 1")" = "handoff:$(hostname):$(cat "$CGI_DIR/worker.pid")" ]
 	[ "$(sql "SELECT count(*) FROM pipeline_runs")" = "$(sql "SELECT count(*) FROM inbox")" ]
@@ -72,8 +74,7 @@ setup() {
 
 @test "8 parallel clients x 500 requests: every alert stored once, no 5xx, every item run" {
 	t_parallel
-	done_() { [ "$(sql "SELECT count(*) FROM inbox WHERE state <> 'done'")" = 0 ]; }
-	wait_for done_
+	wait_for all_run
 }
 
 @test "a broken env file: the worker does not start, and says why" {
