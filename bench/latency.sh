@@ -8,6 +8,9 @@
 #     store and worker: the handler as shipped (its commit waits for the
 #     disk before the 202), and the handler under SM_STORE_SYNC=normal (its
 #     commit survives the process being killed, not a power loss);
+#   - sm-pipeline work --webhook: lighttpd passes the webhook on to the
+#     running worker, which stores it as the handler does and runs it on
+#     the connection that wrote it, its 202 going once the disk has it;
 #   - Alertmanager: the same alert on /api/v2/alerts, routed with
 #     group_wait 0s to a webhook receiver.
 # All notify the same receiver (bench/latency.py), which timestamps the
@@ -28,13 +31,16 @@ export SM_DEFAULT_DEFINITION=direct ORCHESTRATION_METRICS_BACKEND=none PATH="$bi
 : >"$SM_ENV_FILE"
 recv=$(port)
 am=$(port)
-# One sm per row: NAME, SM_STORE_SYNC for its handler ("" for the default).
+# One sm per row: NAME, SM_STORE_SYNC for its handler ("" for the default);
+# then the worker answering the webhook itself (sm-pipeline work --webhook).
 sms=("sm:" "smnormal:normal")
 urls=()
 for row in "${sms[@]}"; do
 	sm_stack "${row%%:*}" "$bin" "${row#*:}"
 	urls+=("${row%%:*}=$stack_url")
 done
+sm_webhook_stack smwork "$bin" ""
+urls+=("smwork=$stack_url")
 am_stack "$am"
 
 echo "$(nproc) CPUs; $(uname -r); load $(cut -d' ' -f1-3 /proc/loadavg); $(prometheus-alertmanager --version 2>&1 | head -1)"
@@ -44,12 +50,14 @@ echo "| --- | ---: | ---: | ---: | ---: | ---: |"
 /usr/bin/python3 bench/latency.py "$n" "$am" "$recv" "${urls[@]}" >"$tmp/lat"
 read -r _ smm smp smn smx sma < <(grep '^sm ' "$tmp/lat")
 read -r _ snm snp snn snx sna < <(grep '^smnormal ' "$tmp/lat")
+read -r _ swm swp swn swx swa < <(grep '^smwork ' "$tmp/lat")
 read -r _ amm amp amn amx ama < <(grep '^am ' "$tmp/lat")
 echo "| sm: FastCGI, queue, sm-pipeline work, generic channel | $smm | $smp | $smn | $smx | $sma |"
 echo "| the same, handler under SM_STORE_SYNC=normal | $snm | $snp | $snn | $snx | $sna |"
+echo "| sm-pipeline work --webhook: the worker answers and runs it, queue, generic channel | $swm | $swp | $swn | $swx | $swa |"
 echo "| Alertmanager, group_wait 0s, webhook | $amm | $amp | $amn | $amx | $ama |"
 echo
-echo "- sm vs Alertmanager: $(/usr/bin/python3 -c "print(round($smm / $amm, 2))")× its median, $(/usr/bin/python3 -c "print(round($snm / $amm, 2))")× with SM_STORE_SYNC=normal (goal ≤ 1.0)"
+echo "- sm vs Alertmanager: $(/usr/bin/python3 -c "print(round($smm / $amm, 2))")× its median, $(/usr/bin/python3 -c "print(round($snm / $amm, 2))")× with SM_STORE_SYNC=normal, $(/usr/bin/python3 -c "print(round($swm / $amm, 2))")× with the worker answering (goal ≤ 1.0)"
 echo
 # Drain rate: wrk fills the queue through the FastCGI handler (no worker
 # running), then two workers drain it into a generic channel on a loopback

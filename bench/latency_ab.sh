@@ -7,7 +7,8 @@
 # loopback receiver. On a machine whose speed drifts between runs, two
 # builds compare only within one run: two stacks of the same build land
 # within a few hundredths of a millisecond of each other here.
-# SM_STORE_SYNC applies to both handlers. Prints "a|b|am median p90 min max
+# SM_STORE_SYNC applies to both handlers; STACK=webhook makes both stacks
+# a `sm-pipeline work --webhook` answering behind lighttpd. Prints "a|b|am median p90 min max
 # accepted" in milliseconds, a being BIN_A's stack.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +25,11 @@ recv=$(port)
 am=$(port)
 urls=()
 for row in "a:$1" "b:$2"; do
-	sm_stack "${row%%:*}" "$(cd "${row#*:}" && pwd)" "${SM_STORE_SYNC:-}"
+	if [ "${STACK:-}" = webhook ]; then
+		sm_webhook_stack "${row%%:*}" "$(cd "${row#*:}" && pwd)" "${SM_STORE_SYNC:-}"
+	else
+		sm_stack "${row%%:*}" "$(cd "${row#*:}" && pwd)" "${SM_STORE_SYNC:-}"
+	fi
 	urls+=("${row%%:*}=$stack_url")
 done
 am_stack "$am"

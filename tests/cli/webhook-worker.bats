@@ -84,3 +84,16 @@ setup() {
 	[[ "$stderr" == *"expected KEY=VALUE"* ]]
 	[ ! -e "$CGI_DIR/other.sock" ]
 }
+
+@test "SIGTERM: the worker stops, exit 0, its socket removed, nothing said by the sanitizers" {
+	pid=$(cat "$CGI_DIR/worker.pid")
+	kill -TERM "$pid"
+	# Not a child of this shell: its end is seen in /proc, its status in
+	# its last words (a sanitizer's report, a failure line).
+	gone() { [ ! -r "/proc/$pid/stat" ] || [ "$(cut -d' ' -f3 "/proc/$pid/stat")" = Z ]; }
+	wait_for gone
+	rm -f "$CGI_DIR/worker.pid"
+	[ ! -e "$CGI_DIR/webhook.sock" ]
+	grep -q 'msg="worker stopped"' "$SM_SERVE_DIR/cgi.log"
+	run ! grep -E 'Sanitizer|runtime error' "$SM_SERVE_DIR/cgi.log"
+}
