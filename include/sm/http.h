@@ -73,6 +73,11 @@ void sm_http_client_free(sm_http_client *client);
  * sm_http_send). */
 int sm_http_client_send(sm_http_client *client, const sm_http_request *req, sm_http_response *res);
 
+/* Once: fn(ctx) when the next request this thread sends (sm_http_send or
+ * sm_http_client_send) has its answer or has failed, before the call
+ * returns. Replaces the one set before; NULL clears it. */
+void sm_http_on_answer(void (*fn)(void *ctx), void *ctx);
+
 /* Free res->body and reset res. */
 void sm_http_response_clear(sm_http_response *res);
 

@@ -48,6 +48,9 @@ void sm_webhook_host_free(sm_webhook_host *h);
 void sm_webhook_host_requests(void *ctx, sm_fcgi_conn **conns, size_t n);
 /* After a group: up to max of the items it queued (sm_handoff_take). */
 size_t sm_webhook_host_take(sm_webhook_host *h, sm_inbox_item *items, size_t max);
+/* Whether the last group's commit waits for the disk (sm_webhook_host_sync
+ * has something to do). */
+bool sm_webhook_host_sync_due(const sm_webhook_host *h);
 /* Before a group's answers go: wait for the disk when its commit must
  * (safe beside the worker's use of the store). false when the disk could
  * not say it holds the commit: the answers must not go. */

@@ -406,6 +406,16 @@ int sm_http_send(const sm_http_request *req, sm_http_response *res)
 	return sm_http_client_send(NULL, req, res);
 }
 
+/* sm_http_on_answer's hook, per thread. */
+static _Thread_local void (*answer_hook)(void *);
+static _Thread_local void *answer_ctx;
+
+void sm_http_on_answer(void (*fn)(void *ctx), void *ctx)
+{
+	answer_hook = fn;
+	answer_ctx = ctx;
+}
+
 int sm_http_client_send(sm_http_client *client, const sm_http_request *req, sm_http_response *res)
 {
 	const char *method = req->method ? req->method : "POST";
@@ -446,6 +456,11 @@ int sm_http_client_send(sm_http_client *client, const sm_http_request *req, sm_h
 		goto done;
 	}
 	code = curl_easy_perform(h);
+	if (answer_hook) {
+		void (*fn)(void *) = answer_hook;
+		answer_hook = NULL;
+		fn(answer_ctx);
+	}
 	if (code == CURLE_WRITE_ERROR && sink.no_memory) {
 		snprintf(res->error, sizeof res->error, "out of memory");
 		goto done;

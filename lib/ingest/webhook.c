@@ -472,6 +472,11 @@ static int wal_sync(struct writer *w)
 	return fdatasync(w->wal_fd);
 }
 
+bool sm_webhook_host_sync_due(const sm_webhook_host *h)
+{
+	return h->w.sync_due;
+}
+
 bool sm_webhook_host_sync(sm_webhook_host *h)
 {
 	if (!h->w.sync_due)

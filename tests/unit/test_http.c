@@ -534,6 +534,83 @@ static void threads(void **state)
 	assert_int_equal(logged_count(), before + THREADS * REQUESTS);
 }
 
+/* sm_http_on_answer: what the hook saw when it was called. */
+static int answered;
+static size_t logged_when_answered;
+
+static void on_answer(void *ctx)
+{
+	answered += *(int *)ctx;
+	logged_when_answered = logged_count();
+}
+
+static void *send_elsewhere(void *arg)
+{
+	sm_http_request req = {.url = arg, .body = "{}", .body_len = 2};
+	sm_http_response res;
+
+	sm_http_send(&req, &res);
+	sm_http_response_clear(&res);
+	return NULL;
+}
+
+/* The hook runs once, when the next request of this thread has its answer
+ * (the receiver has it) or has failed; not for a request refused before
+ * it was sent, nor for another thread's, nor once cleared. */
+static void answer_hook(void **state)
+{
+	int one = 1;
+	size_t before = logged_count();
+	sm_http_request req = {.url = url("/hook"), .body = "{}", .body_len = 2};
+	sm_http_request bad = {.url = "ftp://127.0.0.1/x", .body = "{}", .body_len = 2};
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof sa;
+	char where[64];
+	sm_http_response res;
+	pthread_t t;
+	int fd;
+
+	(void)state;
+	script("");
+	answered = 0;
+	sm_http_on_answer(on_answer, &one);
+	/* Another thread's request: not this thread's hook. */
+	assert_int_equal(pthread_create(&t, NULL, send_elsewhere, (void *)url("/other")), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(answered, 0);
+	/* Refused before sending: still armed. */
+	assert_int_equal(sm_http_send(&bad, &res), -1);
+	sm_http_response_clear(&res);
+	assert_int_equal(answered, 0);
+	assert_int_equal(sm_http_send(&req, &res), 0);
+	sm_http_response_clear(&res);
+	assert_int_equal(answered, 1);
+	assert_int_equal(logged_when_answered, before + 2);
+	/* Once. */
+	assert_int_equal(sm_http_send(&req, &res), 0);
+	sm_http_response_clear(&res);
+	assert_int_equal(answered, 1);
+	/* A failure counts as the end of the exchange: a port bound but not
+	 * listening refuses. */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(where, sizeof where, "http://127.0.0.1:%d/", ntohs(sa.sin_port));
+	sm_http_request refused = {.url = where, .body = "{}", .body_len = 2};
+	sm_http_on_answer(on_answer, &one);
+	assert_int_equal(sm_http_send(&refused, &res), -1);
+	sm_http_response_clear(&res);
+	close(fd);
+	assert_int_equal(answered, 2);
+	/* Cleared: nothing. */
+	sm_http_on_answer(on_answer, &one);
+	sm_http_on_answer(NULL, NULL);
+	assert_int_equal(sm_http_send(&req, &res), 0);
+	sm_http_response_clear(&res);
+	assert_int_equal(answered, 2);
+}
+
 /* The TCP connection each request logged in log came on (--keep-alive),
  * as "1 1 2". */
 static void connections(const char *log, char *out, size_t size)
@@ -643,6 +720,7 @@ int main(void)
 	    cmocka_unit_test(refused_before_sending),
 	    cmocka_unit_test(response_is_capped),
 	    cmocka_unit_test(client_keeps_connections),
+	    cmocka_unit_test(answer_hook),
 	};
 
 	/* A peer closing early must fail a write, not kill the test; a proxy
