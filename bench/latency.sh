@@ -99,3 +99,32 @@ echo "| FastCGI handler accepting (wrk -t2 -c8 -d${secs}s), queued | $queued | $
 echo "| sm-pipeline work --once --workers 2 (the sink got $(cat "$tmp/sink.count")) | $queued | $(/usr/bin/python3 -c "print(round($t1 - $t0, 2))") | $drain |"
 echo
 echo "- drain vs accept: $(/usr/bin/python3 -c "print(round($drain / $accept, 2))")× (goal ≥ 1.0); sink ${SINK:-c}; load $load after the drain"
+# The same load on `sm-pipeline work --webhook --workers 2`: the workers
+# answer and run what they accepted, so the queue cannot grow; what the
+# load gets is their accept rate, which is also their drain rate.
+for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+wait 2>/dev/null || true
+pids=()
+export SM_DB=$tmp/webhook.db
+"$tmp/sink" "$sink" "$tmp/sink2.count" &
+pids+=($!)
+"$bin/sm-notify" channel add sink generic "webhook_url=http://127.0.0.1:$sink/hook" >/dev/null
+"$bin/sm-pipeline" work --webhook "$tmp/webhook2.sock" --workers 2 2>/dev/null &
+pids+=($!)
+for _ in $(seq 100); do [ -S "$tmp/webhook2.sock" ] && break; sleep 0.05; done
+SM_SERVE_WEBHOOK=$tmp/webhook2.sock SM_SERVE_DIR=$tmp/serve3 scripts/serve "$web" >/dev/null 2>&1 &
+pids+=($!)
+wait_port "$sink"
+wait_port "$web"
+out=$(wrk -t2 -c8 -d"${secs}s" -s bench/post.lua "http://127.0.0.1:$web/alerts/webhook/")
+accept2=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+left=$(/usr/bin/python3 -c "import sqlite3; print(sqlite3.connect('$SM_DB').execute(\"select count(*) from inbox where state <> 'done'\").fetchone()[0])")
+total=$(/usr/bin/python3 -c "import sqlite3; print(sqlite3.connect('$SM_DB').execute(\"select count(*) from inbox\").fetchone()[0])")
+kill "${pids[0]}" # the sink writes its count as it stops
+wait "${pids[0]}" 2>/dev/null || true
+echo
+echo "| the same load on sm-pipeline work --webhook --workers 2 | accepted | not yet run at the end | req/s |"
+echo "| --- | ---: | ---: | ---: |"
+echo "| answered and run by the workers (the sink got $(cat "$tmp/sink2.count")) | $total | $left | $accept2 |"
+echo
+echo "- the workers' accept (and drain) rate vs sm-ingest's: $(/usr/bin/python3 -c "print(round($accept2 / $accept, 2))")×"
