@@ -168,6 +168,22 @@ analyzed_definition() {
 	[ "$(requests hook)" = 3 ]
 }
 
+# nothing_lost N: once the queue is drained, it holds the N alerts accepted
+# (Kill1 on host-1 ...), each delivered, only the one in flight at a kill
+# maybe twice, each run once to the end.
+queue_drained() { [ "$(sql "SELECT count(*) FROM inbox WHERE state <> 'done'")" = 0 ]; }
+nothing_lost() {
+	local i n
+	wait_for queue_drained
+	[ "$(sql "SELECT count(*) FROM inbox")" = "$1" ]
+	for i in $(seq "$1"); do
+		n=$(grep -c "\"Kill$i on host-$i" "$TEST_DIR/hook.log")
+		[ "$n" -ge 1 ] && [ "$n" -le 2 ]
+	done
+	[ "$(requests hook)" -le $(($1 + 1)) ]
+	[ "$(sql "SELECT count(*) FROM pipeline_runs WHERE status = 'notified'")" = "$1" ]
+}
+
 @test "FastCGI under lighttpd, two workers, one killed -9 mid-run: every accepted alert delivered, at most one twice, the queue empty" {
 	# Each delivery takes a second, so a worker is nearly always in flight.
 	receiver hook --delay 1
@@ -195,16 +211,7 @@ analyzed_definition() {
 	[ "$rc" = 137 ]
 	# More webhooks while b drains.
 	for i in $(seq 9 12); do accept "$i"; done
-	queue_empty() { [ "$(sql "SELECT count(*) FROM inbox WHERE state <> 'done'")" = 0 ]; }
-	wait_for queue_empty
-	[ "$(sql "SELECT count(*) FROM inbox")" = "$accepted" ]
-	# Every alert delivered; only the one in flight at the kill maybe twice.
-	for i in $(seq 12); do
-		n=$(grep -c "\"Kill$i on host-$i" "$TEST_DIR/hook.log")
-		[ "$n" -ge 1 ] && [ "$n" -le 2 ]
-	done
-	[ "$(requests hook)" -le $((accepted + 1)) ]
-	[ "$(sql "SELECT count(*) FROM pipeline_runs WHERE status = 'notified'")" = "$accepted" ]
+	nothing_lost "$accepted"
 	grep -q 'msg="queue item taken over from a stopped worker"' "$TEST_DIR/b.err"
 	kill -TERM "$b"
 	exited "$b"
@@ -1209,15 +1216,7 @@ serve_worker() {
 		[ "$code" = 202 ]
 		accepted=$((accepted + 1))
 	done
-	queue_drained() { [ "$(sql "SELECT count(*) FROM inbox WHERE state <> 'done'")" = 0 ]; }
-	wait_for queue_drained
-	[ "$(sql "SELECT count(*) FROM inbox")" = "$accepted" ]
-	for i in $(seq 9); do
-		n=$(grep -c "\"Kill$i on host-$i" "$TEST_DIR/hook.log")
-		[ "$n" -ge 1 ] && [ "$n" -le 2 ]
-	done
-	[ "$(requests hook)" -le $((accepted + 1)) ]
-	[ "$(sql "SELECT count(*) FROM pipeline_runs WHERE status = 'notified'")" = "$accepted" ]
+	nothing_lost "$accepted"
 	grep -q 'msg="worker killed, starting another" signal=9' "$TEST_DIR/work.err"
 	kill -TERM "$worker"
 	exited "$worker"
