@@ -25,5 +25,8 @@ time_t sm_utc_time(long long year, int mon, int mday, int hour, int min, int sec
 
 /* Milliseconds between two monotonic readings. */
 double sm_elapsed_ms(const struct timespec *start, const struct timespec *end);
+/* Move t by seconds (either sign; the caller keeps it within time_t),
+ * nanoseconds kept within [0, 1e9). */
+void sm_timespec_add(struct timespec *t, double seconds);
 
 #endif

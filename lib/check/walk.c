@@ -12,11 +12,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "sm/rfc3339.h"
 #include "sm/walk.h"
 
 /* Directories open at once per walk (the start directory included). */
@@ -55,23 +55,12 @@ struct walk {
 
 void sm_walk_deadline(struct timespec *deadline, double seconds)
 {
-	struct timespec now;
-	double whole;
-	double frac;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
+	clock_gettime(CLOCK_MONOTONIC, deadline);
 	if (!(seconds > 0))
 		seconds = 0;
 	if (seconds > 1e9) /* ~30 years: as good as none, and no overflow */
 		seconds = 1e9;
-	whole = (double)(long long)seconds; /* seconds is within [0, 1e9] here */
-	frac = seconds - whole;
-	deadline->tv_sec = now.tv_sec + (time_t)whole;
-	deadline->tv_nsec = now.tv_nsec + (long)(frac * 1e9);
-	if (deadline->tv_nsec >= 1000000000L) {
-		deadline->tv_sec++;
-		deadline->tv_nsec -= 1000000000L;
-	}
+	sm_timespec_add(deadline, seconds);
 }
 
 bool sm_walk_expired(const struct timespec *deadline)

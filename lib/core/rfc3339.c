@@ -192,6 +192,20 @@ int sm_rfc3339_parse(const char *s, struct timespec *out)
 	return 1;
 }
 
+void sm_timespec_add(struct timespec *t, double seconds)
+{
+	time_t whole = (time_t)seconds; /* toward zero: down one for a fraction below */
+
+	if ((double)whole > seconds)
+		whole--;
+	t->tv_sec += whole;
+	t->tv_nsec += (long)((seconds - (double)whole) * 1e9);
+	if (t->tv_nsec >= 1000000000L) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
+}
+
 double sm_elapsed_ms(const struct timespec *start, const struct timespec *end)
 {
 	return (double)(end->tv_sec - start->tv_sec) * 1e3 +

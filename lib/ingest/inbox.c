@@ -112,15 +112,7 @@ static void now_plus(char buf[SM_RFC3339_LEN], double seconds)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += (time_t)seconds;
-	ts.tv_nsec += (long)((seconds - (double)(time_t)seconds) * 1e9);
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	} else if (ts.tv_nsec < 0) {
-		ts.tv_sec--;
-		ts.tv_nsec += 1000000000L;
-	}
+	sm_timespec_add(&ts, seconds);
 	sm_rfc3339_format(buf, &ts, true);
 }
 

@@ -136,12 +136,7 @@ static void *beat_main(void *arg)
 	while (!b->stop) {
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += (time_t)b->every;
-		until.tv_nsec += (long)((b->every - floor(b->every)) * 1e9);
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		sm_timespec_add(&until, b->every);
 		if (pthread_cond_timedwait(&b->cv, &b->mu, &until) != ETIMEDOUT || b->stop ||
 		    !b->active)
 			continue;
@@ -1098,12 +1093,7 @@ static long long serve_idle(void *ctx)
 		due = rc < 0 ? -1 : sm_inbox_next_due(w->store);
 		due = due < 0 ? w->set.poll_s : fmin(fmax(due, 0.001), w->set.poll_s);
 		clock_gettime(CLOCK_MONOTONIC, &w->claim_at);
-		w->claim_at.tv_sec += (time_t)due;
-		w->claim_at.tv_nsec += (long)((due - floor(due)) * 1e9);
-		if (w->claim_at.tv_nsec >= 1000000000L) {
-			w->claim_at.tv_sec++;
-			w->claim_at.tv_nsec -= 1000000000L;
-		}
+		sm_timespec_add(&w->claim_at, due);
 	}
 	sm_handoff_busy(w->busy, false);
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -1175,11 +1165,7 @@ static bool serve_sync(void *ctx)
 	if (!sm_webhook_host_sync_due(w->host))
 		return true;
 	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_nsec += SYNC_WAIT_MS * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	sm_timespec_add(&until, SYNC_WAIT_MS / 1000.0);
 	pthread_mutex_lock(&w->mu);
 	while (w->delivered != w->group && pthread_cond_timedwait(&w->cv, &w->mu, &until) == 0)
 		;
@@ -1187,8 +1173,7 @@ static bool serve_sync(void *ctx)
 	return sm_webhook_host_sync(w->host);
 }
 
-/* Serve the webhook on w->opts->webhook_fd, working the queue between
- * requests. */
+/* Serve the webhook on webhook_fd, working the queue between requests. */
 static int serve_loop(struct worker *w, sm_error *err)
 {
 	const char *config_error = NULL;
@@ -1199,9 +1184,8 @@ static int serve_loop(struct worker *w, sm_error *err)
 	                       .before_send = serve_sync,
 	                       .after = serve_after,
 	                       .ctx = w};
-	int rc;
-
 	pthread_condattr_t attr;
+	int rc;
 
 	sm_request_fcgi_limits(&limits, &config_error);
 	if (pthread_condattr_init(&attr) != 0) {

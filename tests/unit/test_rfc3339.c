@@ -100,6 +100,30 @@ static void elapsed(void **state)
 	assert_true(sm_elapsed_ms(&a, &b) == 1750.0);
 }
 
+/* A timespec moved by whole and fractional seconds, either way, carrying
+ * into or borrowing from the seconds. */
+static void timespec_add(void **state)
+{
+	struct timespec t = {10, 900000000};
+
+	(void)state;
+	sm_timespec_add(&t, 0.25);
+	assert_int_equal(t.tv_sec, 11);
+	assert_int_equal(t.tv_nsec, 150000000);
+	sm_timespec_add(&t, 2);
+	assert_int_equal(t.tv_sec, 13);
+	assert_int_equal(t.tv_nsec, 150000000);
+	sm_timespec_add(&t, -0.5);
+	assert_int_equal(t.tv_sec, 12);
+	assert_int_equal(t.tv_nsec, 650000000);
+	sm_timespec_add(&t, -1.75);
+	assert_int_equal(t.tv_sec, 10);
+	assert_int_equal(t.tv_nsec, 900000000);
+	sm_timespec_add(&t, 0.002);
+	assert_int_equal(t.tv_sec, 10);
+	assert_true(t.tv_nsec >= 901999999 && t.tv_nsec <= 902000001);
+}
+
 /* The calendar arithmetic against the C library's over years 1 to 9999:
  * the year of a time, a time of a date (days past a month's end and a
  * leap second carried over as timegm does), and the printed form. */
@@ -150,13 +174,10 @@ static void calendar_matches_libc(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(format_utc),
-	    cmocka_unit_test(format_matches_strftime),
-	    cmocka_unit_test(parse_forms),
-	    cmocka_unit_test(parse_unset_and_bad),
-	    cmocka_unit_test(round_trip_now),
-	    cmocka_unit_test(elapsed),
-	    cmocka_unit_test(calendar_matches_libc),
+	    cmocka_unit_test(format_utc),     cmocka_unit_test(format_matches_strftime),
+	    cmocka_unit_test(parse_forms),    cmocka_unit_test(parse_unset_and_bad),
+	    cmocka_unit_test(round_trip_now), cmocka_unit_test(elapsed),
+	    cmocka_unit_test(timespec_add),   cmocka_unit_test(calendar_matches_libc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
