@@ -27,9 +27,6 @@ int work_command(struct args *a)
 		return sm_err(SM_EXIT_USAGE,
 		              "usage: sm-pipeline work [--once | --webhook ADDRESS] [--workers N] "
 		              "[--definition NAME]");
-	if (a->once && a->webhook)
-		return sm_err(SM_EXIT_USAGE, "work: --once and --webhook do not go together (a "
-		                             "worker answering the webhook runs until stopped)");
 	/* A forced definition must exist before anything is claimed. */
 	if (a->definition) {
 		sm_store *store = NULL;
