@@ -1192,6 +1192,9 @@ serve_worker() {
 	wait_for at_least hook 1
 	first
 	[ "$(requests hook)" = 1 ]
+	# The receiver gone, the delivery fails at once and the worker stops:
+	# nothing writes in the test's directory as it is removed.
+	stop_pids "$TEST_DIR/pids"
 }
 
 @test "work --webhook --workers 2, one killed -9 mid-run: every accepted alert delivered, at most the one in flight twice, the queue empty" {
