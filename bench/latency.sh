@@ -68,24 +68,31 @@ secs=${DRAIN_SECONDS:-5}
 for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 wait 2>/dev/null || true
 pids=()
-export SM_DB=$tmp/drain.db
 sink=$(port)
 web=$(port)
-if [ "${SINK:-c}" = py ]; then
-	/usr/bin/python3 bench/sink.py "$sink" "$tmp/sink.count" &
-else
-	cc -O2 -o "$tmp/sink" bench/sink.c
-	"$tmp/sink" "$sink" "$tmp/sink.count" &
-fi
-pids+=($!)
-"$bin/sm-notify" channel add sink generic "webhook_url=http://127.0.0.1:$sink/hook" >/dev/null
+[ "${SINK:-c}" = py ] || cc -O2 -o "$tmp/sink" bench/sink.c
+# start_sink COUNT-FILE: the sink on $sink, first in pids, counting into
+# COUNT-FILE as it stops, and the store's channel to it.
+start_sink() {
+	if [ "${SINK:-c}" = py ]; then
+		/usr/bin/python3 bench/sink.py "$sink" "$1" &
+	else
+		"$tmp/sink" "$sink" "$1" &
+	fi
+	pids+=($!)
+	"$bin/sm-notify" channel add sink generic "webhook_url=http://127.0.0.1:$sink/hook" >/dev/null
+}
+# count SQL: one number from the store.
+count() { /usr/bin/python3 -c "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])" "$SM_DB" "$1"; }
+export SM_DB=$tmp/drain.db
+start_sink "$tmp/sink.count"
 SM_INGEST=$bin/sm-ingest SM_SERVE_MODE=fastcgi SM_SERVE_DIR=$tmp/serve2 scripts/serve "$web" >/dev/null 2>&1 &
 pids+=($!)
 wait_port "$sink"
 wait_port "$web"
 out=$(wrk -t2 -c8 -d"${secs}s" -s bench/post.lua "http://127.0.0.1:$web/alerts/webhook/alertmanager/")
 accept=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-queued=$(/usr/bin/python3 -c "import sqlite3; print(sqlite3.connect('$SM_DB').execute(\"select count(*) from inbox where state = 'pending'\").fetchone()[0])")
+queued=$(count "select count(*) from inbox where state = 'pending'")
 t0=$(date +%s.%N)
 "$bin/sm-pipeline" work --once --workers 2 >"$tmp/drain.out" 2>/dev/null
 t1=$(date +%s.%N)
@@ -106,20 +113,18 @@ for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 wait 2>/dev/null || true
 pids=()
 export SM_DB=$tmp/webhook.db
-"$tmp/sink" "$sink" "$tmp/sink2.count" &
-pids+=($!)
-"$bin/sm-notify" channel add sink generic "webhook_url=http://127.0.0.1:$sink/hook" >/dev/null
+start_sink "$tmp/sink2.count"
 "$bin/sm-pipeline" work --webhook "$tmp/webhook2.sock" --workers 2 2>/dev/null &
 pids+=($!)
-for _ in $(seq 100); do [ -S "$tmp/webhook2.sock" ] && break; sleep 0.05; done
+wait_socket "$tmp/webhook2.sock"
 SM_SERVE_WEBHOOK=$tmp/webhook2.sock SM_SERVE_DIR=$tmp/serve3 scripts/serve "$web" >/dev/null 2>&1 &
 pids+=($!)
 wait_port "$sink"
 wait_port "$web"
 out=$(wrk -t2 -c8 -d"${secs}s" -s bench/post.lua "http://127.0.0.1:$web/alerts/webhook/")
 accept2=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-left=$(/usr/bin/python3 -c "import sqlite3; print(sqlite3.connect('$SM_DB').execute(\"select count(*) from inbox where state <> 'done'\").fetchone()[0])")
-total=$(/usr/bin/python3 -c "import sqlite3; print(sqlite3.connect('$SM_DB').execute(\"select count(*) from inbox\").fetchone()[0])")
+left=$(count "select count(*) from inbox where state <> 'done'")
+total=$(count "select count(*) from inbox")
 kill "${pids[0]}" # the sink writes its count as it stops
 wait "${pids[0]}" 2>/dev/null || true
 echo

@@ -26,6 +26,7 @@ stacks_end() {
 
 port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+wait_socket() { for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.05; done; return 1; }
 
 # sm_stack NAME BIN SYNC: a store of its own with a generic channel to the
 # receiver, lighttpd and the sm-ingest FastCGI responder of BIN in front
@@ -56,7 +57,7 @@ sm_webhook_stack() {
 	SM_DB=$tmp/$name/sm.db SM_STORE_SYNC=$sync "$bin/sm-pipeline" work --webhook "$tmp/$name/webhook.sock" \
 		2>"$tmp/$name/work.log" &
 	pids+=($!)
-	for _ in $(seq 100); do [ -S "$tmp/$name/webhook.sock" ] && break; sleep 0.05; done
+	wait_socket "$tmp/$name/webhook.sock"
 	SM_DB=$tmp/$name/sm.db SM_SERVE_WEBHOOK=$tmp/$name/webhook.sock SM_INGEST=$bin/sm-ingest \
 		SM_SERVE_MODE=fastcgi SM_SERVE_DIR=$tmp/$name/serve scripts/serve "$web" >/dev/null 2>&1 &
 	pids+=($!)
